@@ -1,0 +1,37 @@
+# Two entry points (README's Quick start): `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+# The test suite runs on PostgreSQL and its own Redis database, never the demo's.
+TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/campaigns} \
+	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
+	CELERY_BROKER_URL=$${TEST_BROKER_URL:-redis://127.0.0.1:6379/14} \
+	SECRET_KEY=test-only-secret HTTPS=0 DEBUG=0 DEMO_MODE=0
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@rm -f $(VENV)/.installed-* && touch $@
+
+## Run the whole product on embedded defaults: SQLite, local Redis, the Atoms simulator.
+run: $(STAMP)
+	DEBUG=1 DEMO_MODE=1 $(PY) manage.py rundemo
+
+## Set up and run the whole test suite (PostgreSQL, Redis, Celery, Chromium).
+test: $(STAMP)
+	bash .ci/services.sh
+	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: $(STAMP)
+	bash .ci/services.sh
+	$(TEST_ENV) $(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .demo db.sqlite3* .pytest_cache .ruff_cache

@@ -1,0 +1,112 @@
+"""Run the whole product in the foreground: simulator, web, Celery worker and beat.
+
+`make run` calls this. Ctrl-C (or SIGTERM) stops every child cleanly; if one child dies
+the others are stopped too, so the demo never limps on half-started.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import redis
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+# Simulated seconds per real second in the demo: a 15-minute retry delay shows in 30 s.
+DEMO_SIMULATOR_SPEED = 30
+
+
+class Command(BaseCommand):
+    help = "Run simulator, web server (uvicorn), Celery worker and beat in one foreground command."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args, host, port, **options):
+        self._check_redis()
+        state_dir = Path(settings.BASE_DIR) / ".demo"
+        state_dir.mkdir(exist_ok=True)
+        call_command("migrate", verbosity=0)
+        if settings.DEMO_MODE:
+            call_command("demo_users")
+
+        python = sys.executable
+        children = []
+        if self._uses_simulator():
+            sim = urlsplit(settings.SMALLEST_BASE_URL)
+            children.append(("simulator", [
+                python, "-m", "simulator", "--host", sim.hostname, "--port", str(sim.port),
+                "--api-key", settings.SMALLEST_API_KEY, "--speed", str(DEMO_SIMULATOR_SPEED),
+                "--state", str(state_dir / "simulator.json"),
+            ]))
+        children += [
+            ("web", [python, "-m", "uvicorn", "dashboard.asgi:application",
+                     "--host", host, "--port", str(port), "--no-access-log"]),
+            ("worker", [python, "-m", "celery", "-A", "dashboard", "worker",
+                        "--loglevel", "INFO", "--concurrency", "2"]),
+            # Exactly one beat: two would schedule every tick twice.
+            ("beat", [python, "-m", "celery", "-A", "dashboard", "beat", "--loglevel", "INFO",
+                      "--schedule", str(state_dir / "celerybeat-schedule")]),
+        ]
+        self.stdout.write(self.style.SUCCESS(
+            f"Dashboard on http://{host}:{port}/ — sign in as staff, manager or admin "
+            f"(password in README). Ctrl-C stops everything."
+        ))
+        self._supervise(children)
+
+    def _uses_simulator(self) -> bool:
+        host = urlsplit(settings.SMALLEST_BASE_URL).hostname
+        return host in ("127.0.0.1", "localhost")
+
+    def _check_redis(self) -> None:
+        try:
+            redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()
+        except redis.RedisError:
+            raise CommandError(
+                f"Redis is not reachable at {settings.REDIS_URL}; start it with: "
+                "redis-server --daemonize yes"
+            ) from None
+
+    def _supervise(self, children: list[tuple[str, list[str]]]) -> None:
+        processes: dict[str, subprocess.Popen] = {}
+        stopping = False
+
+        def stop(*_):
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        try:
+            for name, argv in children:
+                # Own process group: the terminal's Ctrl-C reaches only us, and we stop
+                # the children in order instead of all dying at once mid-write.
+                processes[name] = subprocess.Popen(argv, env=env, start_new_session=True)
+                if name == "simulator":
+                    time.sleep(0.5)
+            while not stopping:
+                for name, process in processes.items():
+                    if process.poll() is not None:
+                        self.stderr.write(f"{name} exited with code {process.returncode}; "
+                                          "stopping the others.")
+                        stopping = True
+                        break
+                time.sleep(0.3)
+        finally:
+            for process in processes.values():
+                if process.poll() is None:
+                    process.terminate()
+            deadline = time.monotonic() + 10
+            for process in processes.values():
+                try:
+                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    process.kill()
+            self.stdout.write("Stopped.")

@@ -1,0 +1,274 @@
+"""The dashboard's own records: a mirror of Atoms campaigns, and what Atoms does not keep.
+
+Atoms is the source of truth for campaigns; `Campaign` mirrors it so that pages render
+without calling Atoms. Metric snapshots, the audit log and create requests exist only here.
+"""
+
+import uuid
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Status(models.TextChoices):
+    """Atoms' campaign statuses. Atoms may add values; the mirror stores whatever it sends."""
+
+    DRAFT = "draft", "Draft"
+    SCHEDULED = "scheduled", "Scheduled"
+    PROCESSING = "processing", "Processing"
+    RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+
+
+TERMINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED})
+STARTABLE_STATUSES = frozenset({Status.DRAFT, Status.SCHEDULED, Status.PAUSED})
+PAUSABLE_STATUSES = frozenset({Status.RUNNING, Status.PROCESSING})
+# Atoms refuses to delete a campaign that is dialling or about to.
+UNDELETABLE_STATUSES = frozenset({Status.RUNNING, Status.PROCESSING})
+
+
+class PendingAction(models.TextChoices):
+    NONE = "", "None"
+    START = "start", "Starting"
+    PAUSE = "pause", "Pausing"
+
+
+class Campaign(models.Model):
+    atoms_id = models.CharField("Atoms id", max_length=64, unique=True)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    status = models.CharField(max_length=32, db_index=True)
+
+    agent_id = models.CharField(max_length=64, blank=True)
+    agent_name = models.CharField(max_length=200, blank=True)
+    audience_id = models.CharField(max_length=64, blank=True)
+    audience_name = models.CharField(max_length=200, blank=True)
+    phone_number_ids = models.JSONField(default=list, blank=True)
+
+    max_retries = models.PositiveSmallIntegerField(default=3)
+    retry_delay = models.PositiveIntegerField("retry delay (minutes)", default=15)
+    scheduled_at = models.DateTimeField(null=True, blank=True)
+
+    total_participants = models.PositiveIntegerField(default=0)
+    contacts_called = models.PositiveIntegerField(default=0)
+    contacts_connected = models.PositiveIntegerField(default=0)
+    retry_attempts = models.PositiveIntegerField(default=0)
+
+    paused_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    executions = models.JSONField(default=list, blank=True)
+    events = models.JSONField(default=list, blank=True)
+
+    remote_created_at = models.DateTimeField(null=True, blank=True)
+    remote_updated_at = models.DateTimeField(null=True, blank=True)
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    modified_at = models.DateTimeField(auto_now=True, db_index=True)
+
+    # A start or pause Atoms accepted (202/200) but has not yet confirmed by a status change.
+    pending_action = models.CharField(
+        max_length=8, choices=PendingAction.choices, blank=True, default=PendingAction.NONE
+    )
+    pending_since = models.DateTimeField(null=True, blank=True)
+
+    # Polling bookkeeping.
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    poll_error = models.CharField(max_length=300, blank=True)
+    poll_failures = models.PositiveSmallIntegerField(default=0)
+    next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Set when a poll first sees a terminal status: one more refresh catches the last calls.
+    needs_final_poll = models.BooleanField(default=False)
+
+    # Set by the sync task when Atoms no longer knows the campaign (deleted elsewhere).
+    deleted_remotely_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        permissions = [
+            ("start_campaign", "Can start or resume a campaign"),
+            ("pause_campaign", "Can pause a campaign"),
+            ("manage_audiences", "Can upload audiences"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def status_label(self) -> str:
+        try:
+            return Status(self.status).label
+        except ValueError:
+            return self.status.replace("_", " ").capitalize() or "Unknown"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def is_live(self) -> bool:
+        """Numbers still moving: the poller refreshes it every interval."""
+        return (self.status in PAUSABLE_STATUSES or bool(self.pending_action)
+                or self.needs_final_poll) and self.deleted_remotely_at is None
+
+    @property
+    def pending_overdue(self) -> bool:
+        """Atoms accepted a start or pause but no poll has confirmed it for too long."""
+        if not self.pending_action or self.pending_since is None:
+            return False
+        waited = (timezone.now() - self.pending_since).total_seconds()
+        return waited > settings.PENDING_ACTION_WARN_SECONDS
+
+    @property
+    def pending_seconds_left(self) -> int:
+        """Seconds until a pending action is overdue (the page refreshes its buttons then)."""
+        if self.pending_since is None:
+            return 0
+        deadline = self.pending_since + timedelta(seconds=settings.PENDING_ACTION_WARN_SECONDS)
+        return max(1, int((deadline - timezone.now()).total_seconds()) + 1)
+
+    @property
+    def can_start(self) -> bool:
+        return self.status in STARTABLE_STATUSES and (
+            not self.pending_action or self.pending_overdue)
+
+    @property
+    def can_pause(self) -> bool:
+        return self.status in PAUSABLE_STATUSES and (
+            not self.pending_action or self.pending_overdue)
+
+    @property
+    def can_delete(self) -> bool:
+        return self.status not in UNDELETABLE_STATUSES
+
+    @property
+    def called_percent(self) -> int:
+        return _percent(self.contacts_called, self.total_participants)
+
+    @property
+    def connected_percent(self) -> int:
+        """Success rate: connected contacts over contacts called."""
+        return _percent(self.contacts_connected, self.contacts_called)
+
+
+    @property
+    def execution_rows(self) -> list[dict]:
+        """Executions as stored (JSON), with times parsed and a human duration."""
+        rows = []
+        for execution in self.executions:
+            row = {**execution, "started_at": _parse_time(execution.get("started_at")),
+                   "completed_at": _parse_time(execution.get("completed_at"))}
+            if row["started_at"] and row["completed_at"]:
+                row["duration"] = _duration(row["completed_at"] - row["started_at"])
+            rows.append(row)
+        return rows
+
+    @property
+    def event_rows(self) -> list[dict]:
+        return [{**event, "created_at": _parse_time(event.get("created_at"))}
+                for event in self.events]
+
+
+def _parse_time(value):
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = max(0, int(delta.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+
+def _percent(part: int, whole: int) -> int:
+    return round(100 * part / whole) if whole else 0
+
+
+class MetricSnapshot(models.Model):
+    """Numbers Atoms reported at one poll, stored only when they changed; feeds the charts."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="snapshots")
+    taken_at = models.DateTimeField()
+    status = models.CharField(max_length=32)
+    total_participants = models.PositiveIntegerField()
+    contacts_called = models.PositiveIntegerField()
+    contacts_connected = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["taken_at"]
+        indexes = [models.Index(fields=["campaign", "taken_at"])]
+
+
+class AuditEntry(models.Model):
+    class Action(models.TextChoices):
+        CREATE = "create", "Create"
+        START = "start", "Start"
+        PAUSE = "pause", "Pause"
+        DELETE = "delete", "Delete"
+        UPLOAD_AUDIENCE = "upload_audience", "Upload audience"
+
+    class Outcome(models.TextChoices):
+        OK = "ok", "Done"
+        REFUSED = "refused", "Refused"
+        FAILED = "failed", "Failed"
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Kept as text too so the log still says who and what after deletions.
+    actor_name = models.CharField(max_length=150)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_entries"
+    )
+    campaign_name = models.CharField(max_length=200, blank=True)
+    atoms_id = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    message = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name_plural = "audit entries"
+
+
+class CreateRequest(models.Model):
+    """One submitted create form, keyed by the idempotency token rendered into the form.
+
+    The unique token is what makes a double click, a second tab or a resubmit after a
+    timeout create exactly one campaign.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "In progress"
+        CREATED = "created", "Created"
+        FAILED = "failed", "Failed"
+        # The create call timed out: Atoms may or may not have made the campaign.
+        UNCERTAIN = "uncertain", "Unknown outcome"
+
+    token = models.UUIDField(unique=True, default=uuid.uuid4)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    payload = models.JSONField(default=dict)
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)

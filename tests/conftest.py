@@ -1,0 +1,65 @@
+"""Fixtures shared by the whole suite: users of each role, and the real services."""
+
+import pytest
+import redis
+from django.conf import settings
+
+from campaigns.connections import redis_client
+from campaigns.management.commands.create_user import ensure_user
+
+pytest_plugins = ["tests.plugins.simulator", "tests.plugins.servers"]
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+def pytest_configure(config):
+    # The suite is written for the production database; SQLite would hide real behaviour
+    # (locking, transactions), so refuse it rather than pass for the wrong reasons.
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        pytest.exit("Run the suite with `make test` (it points DATABASE_URL at PostgreSQL).", 2)
+    # Each test starts with an empty cache database, so it must not be the demo's or the
+    # broker's (flushing those would lose data or queued tasks).
+    if _redis_db(settings.REDIS_URL) in (0, _redis_db(settings.CELERY_BROKER_URL)):
+        pytest.exit("REDIS_URL must name a database of its own for the tests (make test "
+                    "uses /15, and /14 for the broker).", 2)
+
+
+def _redis_db(url: str) -> int:
+    return redis.Redis.from_url(url).connection_pool.connection_kwargs.get("db", 0)
+
+
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Cached pickers, fragments and budgets from one test must not leak into the next."""
+    redis_client().flushdb()
+
+
+@pytest.fixture
+def staff_user(db):
+    return ensure_user("sam-staff", "staff", PASSWORD)
+
+
+@pytest.fixture
+def manager_user(db):
+    return ensure_user("mia-manager", "manager", PASSWORD)
+
+
+@pytest.fixture
+def admin_user(db):
+    return ensure_user("ada-admin", "admin", PASSWORD)
+
+
+@pytest.fixture
+def users(staff_user, manager_user, admin_user):
+    return {"staff": staff_user, "manager": manager_user, "admin": admin_user}
+
+
+@pytest.fixture
+def login_as(client, users):
+    """`login_as("staff")` signs the test client in with that role and returns it."""
+
+    def sign_in(role: str):
+        client.force_login(users[role])
+        return client
+
+    return sign_in

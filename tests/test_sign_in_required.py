@@ -1,0 +1,64 @@
+"""Every page requires sign-in: an anonymous visitor is sent to the sign-in page."""
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+pytestmark = pytest.mark.django_db
+
+SAMPLE_KWARGS = {"pk": 1, "kind": "row", "audience_id": "65f0c0ffee0000000000b001"}
+PUBLIC = {"login"}
+
+
+def all_named_urls(resolver=None, namespace=""):
+    for pattern in (resolver or get_resolver()).url_patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.namespace == "admin":
+                continue  # Django's admin has its own sign-in, checked separately
+            yield from all_named_urls(pattern, pattern.namespace or namespace)
+        elif isinstance(pattern, URLPattern) and pattern.name and pattern.name not in PUBLIC:
+            kwargs = {k: SAMPLE_KWARGS[k] for k in pattern.pattern.converters}
+            yield reverse(pattern.name, kwargs=kwargs)
+
+
+URLS = sorted(set(all_named_urls()))
+
+
+def test_the_url_list_covers_the_product():
+    assert {"/", "/campaigns/", "/campaigns/new/", "/board/", "/activity/", "/live/"} <= set(URLS)
+
+
+@pytest.mark.parametrize("url", URLS)
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_an_anonymous_visitor_is_redirected_to_sign_in(client, url, method):
+    response = getattr(client, method)(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+def test_the_admin_site_also_requires_sign_in(client):
+    response = client.get("/admin/")
+    assert response.status_code == 302
+    assert "login" in response["Location"]
+
+
+def test_the_sign_in_page_itself_is_open(client):
+    response = client.get(reverse("login"))
+    assert response.status_code == 200
+    assert b'name="password"' in response.content
+
+
+def test_signing_in_lands_on_the_dashboard(client, staff_user):
+    from tests.conftest import PASSWORD
+
+    response = client.post(reverse("login"), {"username": staff_user.username,
+                                              "password": PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("home")
+
+
+def test_a_wrong_password_says_so_and_keeps_the_username(client, staff_user):
+    response = client.post(reverse("login"), {"username": staff_user.username,
+                                              "password": "wrong"})
+    assert response.status_code == 200
+    assert b"Please enter a correct username and password" in response.content
+    assert staff_user.username.encode() in response.content
