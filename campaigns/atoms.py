@@ -1,0 +1,292 @@
+"""The only code in the dashboard that speaks HTTP to the Smallest AI Atoms API.
+
+    with AtomsClient.from_settings() as atoms:
+        detail = atoms.get_campaign(campaign_id)
+
+Results are frozen dataclasses (`campaigns.atoms_types`); every failure is an `AtomsError`
+(`campaigns.atoms_errors`). Both are re-exported here: import from this module.
+
+Only reads (GET) are retried. A create, start, pause or delete that fails half-way is
+surfaced at once with `outcome_unknown` set when Atoms may have acted, because repeating
+it blindly could start a campaign twice or make a second one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+from campaigns.atoms_coerce import as_int
+from campaigns.atoms_errors import (
+    AtomsError,
+    AtomsNotAuthorised,
+    AtomsNotFound,
+    AtomsRateLimited,
+    AtomsRejected,
+    AtomsUnavailable,
+    describe,
+    shape_error,
+)
+from campaigns.atoms_http import AtomsHttp, format_timestamp, normalise_base_url, safe_id
+from campaigns.atoms_types import (
+    Agent,
+    Audience,
+    AudienceMember,
+    CallDetail,
+    CallLog,
+    Campaign,
+    CampaignDetail,
+    CampaignEvent,
+    CampaignPage,
+    CampaignStatus,
+    Execution,
+    Metrics,
+    Page,
+    PhoneNumber,
+    StartReceipt,
+    TranscriptTurn,
+    make_page,
+    parse_agent,
+    parse_audience,
+    parse_audience_member,
+    parse_call_detail,
+    parse_call_log,
+    parse_campaign,
+    parse_campaign_detail,
+    parse_phone_number,
+    parse_start_receipt,
+)
+
+__all__ = [
+    "Agent", "AtomsClient", "AtomsError", "AtomsNotAuthorised", "AtomsNotFound",
+    "AtomsRateLimited", "AtomsRejected", "AtomsUnavailable", "Audience", "AudienceMember",
+    "CallDetail", "CallLog", "Campaign", "CampaignDetail", "CampaignEvent", "CampaignPage",
+    "CampaignStatus", "Execution", "Metrics", "Page", "PhoneNumber", "StartReceipt",
+    "TranscriptTurn", "describe", "normalise_base_url",
+]
+
+
+class AtomsClient(AtomsHttp):
+    """The Atoms endpoints the dashboard uses, each returning typed results.
+
+    Build it with `from_settings()` or with the arguments of `AtomsHttp.__init__`
+    (timeouts, connection limit, retry policy, injectable transport and sleep).
+    Thread-safe: the poller shares one instance across its pool.
+    """
+
+    # --- phone numbers and agents ------------------------------------------------------
+
+    def list_phone_numbers(self) -> tuple[PhoneNumber, ...]:
+        """GET /product/phone-numbers — the rented numbers whose ids a campaign dials from."""
+        response, body = self._get("/product/phone-numbers")
+        return tuple(parse_phone_number(o) for o in self._data_list(response, body))
+
+    def list_agents(
+        self, page: int = 1, page_size: int = 100, search: str | None = None
+    ) -> Page[Agent]:
+        """GET /agent?page=&offset=&search= — one page of active agents (`offset` is the
+        page size in Atoms)."""
+        params = {"page": page, "offset": page_size, "search": search or None}
+        response, body = self._get("/agent", params=params)
+        data = self._data_object(response, body)
+        return make_page(
+            [parse_agent(o) for o in self._items(response, data, "agents")],
+            page=data.get("page"), page_size=data.get("offset"),
+            total=data.get("total", data.get("totalCount")),
+            total_pages=data.get("totalPages"), has_more=data.get("hasMore"),
+            requested_page=page, requested_size=page_size,
+        )
+
+    def all_agents(self, search: str | None = None, page_size: int = 100) -> tuple[Agent, ...]:
+        """Every active agent, walking GET /agent page by page."""
+        return tuple(self._walk(
+            lambda page: self.list_agents(page=page, page_size=page_size, search=search),
+            key="id",
+        ))
+
+    def get_agent(self, agent_id: str) -> Agent:
+        """GET /agent/{id}. Atoms reports an unknown agent as a 400 "No agent found",
+        which is raised as AtomsNotFound."""
+        response, body = self._get(f"/agent/{safe_id(agent_id, 'agent id')}", by_id=True)
+        return parse_agent(self._data_object(response, body))
+
+    # --- audiences ---------------------------------------------------------------------
+
+    def list_audiences(self) -> tuple[Audience, ...]:
+        """GET /audience — every audience, with member counts and the campaigns using it."""
+        response, body = self._get("/audience")
+        return tuple(parse_audience(o) for o in self._data_list(response, body))
+
+    def get_audience(self, audience_id: str) -> Audience:
+        """GET /audience/{id} (no member count in this shape)."""
+        response, body = self._get(f"/audience/{safe_id(audience_id, 'audience id')}",
+                                   by_id=True)
+        return parse_audience(self._data_object(response, body))
+
+    def create_audience(
+        self,
+        name: str,
+        phone_column: str,
+        csv_bytes: bytes,
+        *,
+        filename: str = "contacts.csv",
+        description: str = "",
+        identifier_column: str | None = None,
+    ) -> Audience:
+        """POST /audience, multipart: the CSV as `file` plus `name`,
+        `phoneNumberColumnName` and the optional text parts. Never retried."""
+        fields = {
+            "name": name,
+            "phoneNumberColumnName": phone_column,
+            "description": description or None,
+            "identifierColumnName": identifier_column or None,
+        }
+        response, body = self._send(
+            "POST", "/audience",
+            data={key: value for key, value in fields.items() if value is not None},
+            files={"file": (filename, csv_bytes, "text/csv")},
+        )
+        return parse_audience(self._data_object(response, body))
+
+    def delete_audience(self, audience_id: str) -> None:
+        """DELETE /audience/{id}. Atoms refuses (400) while a campaign still uses it."""
+        self._send("DELETE", f"/audience/{safe_id(audience_id, 'audience id')}", by_id=True)
+
+    def list_audience_members(
+        self, audience_id: str, page: int = 1, page_size: int = 50
+    ) -> Page[AudienceMember]:
+        """GET /audience/{id}/members?page=&offset= — one page of contacts."""
+        path = f"/audience/{safe_id(audience_id, 'audience id')}/members"
+        response, body = self._get(path, params={"page": page, "offset": page_size},
+                                   by_id=True)
+        data = self._data_object(response, body)
+        return make_page(
+            [parse_audience_member(o) for o in self._items(response, data, "members")],
+            page=data.get("page"), page_size=data.get("offset"),
+            total=data.get("totalCount"), total_pages=data.get("totalPages"),
+            has_more=data.get("hasMore"), requested_page=page, requested_size=page_size,
+        )
+
+    # --- campaigns ---------------------------------------------------------------------
+
+    def list_campaigns(
+        self,
+        page: int = 1,
+        page_size: int = 100,
+        status: str | None = None,
+        search: str | None = None,
+        sort_field: str = "createdAt",
+        sort_order: str = "desc",
+    ) -> CampaignPage[Campaign]:
+        """GET /campaign?page=&offset=&status=&search=&sortField=&sortOrder=."""
+        params = {
+            "page": page, "offset": page_size, "status": status or None,
+            "search": search or None, "sortField": sort_field, "sortOrder": sort_order,
+        }
+        response, body = self._get("/campaign", params=params)
+        data = self._data_object(response, body)
+        pagination = data.get("pagination")
+        pagination = pagination if isinstance(pagination, dict) else {}
+        return make_page(
+            [parse_campaign(o) for o in self._items(response, data, "campaigns")],
+            page=pagination.get("page"), page_size=pagination.get("offset"),
+            total=pagination.get("total"), total_pages=pagination.get("totalPages"),
+            has_more=pagination.get("hasMore"), requested_page=page,
+            requested_size=page_size, page_class=CampaignPage,
+            total_campaign_count=as_int(data.get("totalCampaignCount")),
+        )
+
+    def iter_campaigns(self, **filters: Any) -> Iterator[Campaign]:
+        """Every campaign matching `filters` (the keyword arguments of `list_campaigns`
+        except `page`), walking GET /campaign page by page."""
+        return self._walk(lambda page: self.list_campaigns(page=page, **filters), key="id")
+
+    def create_campaign(
+        self,
+        name: str,
+        agent_id: str,
+        audience_id: str,
+        phone_number_ids: Sequence[str],
+        *,
+        description: str = "",
+        max_retries: int = 3,
+        retry_delay: int = 15,
+        scheduled_at: datetime | None = None,
+    ) -> Campaign:
+        """POST /campaign (JSON). Answered 201 with the stored campaign in its flat shape.
+        Never retried: on AtomsUnavailable with `outcome_unknown`, look for the campaign
+        before creating it again."""
+        payload: dict[str, Any] = {
+            "name": name,
+            "agentId": agent_id,
+            "audienceId": audience_id,
+            "description": description,
+            "maxRetries": max_retries,
+            "retryDelay": retry_delay,
+        }
+        # Like the Fern SDK, unset optional keys are left out rather than sent as null;
+        # without numbers Atoms dials from the agent's own default number.
+        if phone_number_ids:
+            payload["phoneNumberIds"] = list(phone_number_ids)
+        if scheduled_at is not None:
+            payload["scheduledAt"] = format_timestamp(scheduled_at)
+        response, body = self._send("POST", "/campaign", json=payload)
+        return parse_campaign(self._data_object(response, body))
+
+    def get_campaign(self, campaign_id: str) -> CampaignDetail:
+        """GET /campaign/{id} — the campaign, its metrics, executions and events."""
+        response, body = self._get(f"/campaign/{safe_id(campaign_id, 'campaign id')}",
+                                   by_id=True)
+        data = self._data_object(response, body)
+        if not isinstance(data.get("campaign"), dict):
+            raise shape_error(response, "data.campaign is missing", idempotent=True)
+        return parse_campaign_detail(data)
+
+    def start_campaign(self, campaign_id: str) -> StartReceipt:
+        """POST /campaign/{id}/start — starts or resumes. Atoms answers 202 once the job is
+        queued; the status turns `running` later, so poll get_campaign to confirm."""
+        campaign_id = safe_id(campaign_id, "campaign id")
+        response, body = self._send("POST", f"/campaign/{campaign_id}/start", by_id=True)
+        data = body.get("data") if isinstance(body, dict) else None
+        return parse_start_receipt(data if isinstance(data, dict) else {}, campaign_id)
+
+    def pause_campaign(self, campaign_id: str) -> None:
+        """POST /campaign/{id}/pause — queues a pause; poll until the status is `paused`."""
+        self._send("POST", f"/campaign/{safe_id(campaign_id, 'campaign id')}/pause",
+                   by_id=True)
+
+    def delete_campaign(self, campaign_id: str) -> None:
+        """DELETE /campaign/{id} — removes the campaign and its history. Pause it first."""
+        self._send("DELETE", f"/campaign/{safe_id(campaign_id, 'campaign id')}", by_id=True)
+
+    # --- calls -------------------------------------------------------------------------
+
+    def list_call_logs(
+        self, campaign_id: str, page: int = 1, limit: int = 50, attempts: str = "all"
+    ) -> Page[CallLog]:
+        """GET /conversation?campaignIds=&page=&limit=&callAttemptFilter= — one page of a
+        campaign's calls. `attempts` is `initial`, `retry` or `all`."""
+        params = {
+            # Validated like a path id: a comma would quietly add another campaign.
+            "campaignIds": safe_id(campaign_id, "campaign id"),
+            "page": page, "limit": limit, "callAttemptFilter": attempts or None,
+        }
+        response, body = self._get("/conversation", params=params)
+        data = self._data_object(response, body)
+        pagination = data.get("pagination")
+        pagination = pagination if isinstance(pagination, dict) else {}
+        return make_page(
+            [parse_call_log(o) for o in self._items(response, data, "logs")],
+            page=pagination.get("page"), page_size=pagination.get("limit"),
+            total=pagination.get("total"), total_pages=pagination.get("totalPages"),
+            has_more=pagination.get("hasMore"), requested_page=page, requested_size=limit,
+        )
+
+    def get_call(self, call_id: str) -> CallDetail:
+        """GET /conversation/{callId} — one call with its transcript (`callId` is CALL-…)."""
+        response, body = self._get(f"/conversation/{safe_id(call_id, 'call id')}",
+                                   by_id=True)
+        return parse_call_detail(self._data_object(response, body))
+
+    # --- transport ---------------------------------------------------------------------

@@ -1,0 +1,247 @@
+"""HTTP mechanics of the Atoms client: base URL, auth, timeouts, retries, and turning
+responses into bodies or AtomsErrors. The endpoint methods live in `campaigns.atoms`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from importlib import metadata
+from typing import Any, Self, TypeVar
+
+import httpx
+
+from campaigns.atoms_coerce import as_objects
+from campaigns.atoms_errors import (
+    AtomsRateLimited,
+    AtomsUnavailable,
+    decode_json,
+    error_from_response,
+    error_from_transport,
+    is_failure_envelope,
+    shape_error,
+)
+from campaigns.atoms_types import Page
+
+logger = logging.getLogger("campaigns.atoms")
+
+API_PREFIX = "/atoms/v1"
+# Atoms ids are 24-hex ObjectIds or CALL-<ms>-<hex>; anything else must not reach a path.
+_SAFE_ID = re.compile(r"[A-Za-z0-9_-]+")
+# A Retry-After longer than this is handed to the caller to schedule, not slept through.
+MAX_RETRY_AFTER_SECONDS = 30.0
+# Stops a walk over pages if a server kept answering "has more" forever.
+MAX_PAGES = 10_000
+
+T = TypeVar("T")
+
+
+def _dashboard_version() -> str:
+    try:
+        return metadata.version("atoms-campaign-dashboard")
+    except metadata.PackageNotFoundError:
+        return "dev"
+
+
+USER_AGENT = f"atoms-campaign-dashboard/{_dashboard_version()} httpx/{httpx.__version__}"
+
+
+def normalise_base_url(base_url: str) -> str:
+    """The full Atoms base. The SDK helpers expect `…/atoms/v1` while the CLI convention
+    is the host root, so the prefix is appended when it is missing."""
+    base = base_url.strip().rstrip("/")
+    if not base:
+        raise ValueError("The Atoms base URL is empty")
+    return base if base.endswith(API_PREFIX) else base + API_PREFIX
+
+
+def safe_id(value: str, what: str = "id") -> str:
+    """`value` if it can go into a URL path as is. A blank id would turn `GET /campaign/{id}`
+    into the list endpoint, and user input must never change which path is called."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"The {what} is empty")
+    # Not stripped: ids come from Atoms or our mirror, so stray whitespace means damage.
+    if not _SAFE_ID.fullmatch(value):
+        raise ValueError(f"The {what} contains characters an Atoms id never has")
+    return value
+
+
+def format_timestamp(moment: datetime) -> str:
+    """ISO-8601 in UTC with a trailing Z and milliseconds, as Atoms writes them."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("The date and time must carry a time zone")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class AtomsHttp:
+    """Connection, retries and envelope checks shared by every Atoms endpoint method.
+    Thread-safe, so one instance may serve a thread pool."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 15.0,
+        max_connections: int = 20,
+        transport: httpx.BaseTransport | None = None,
+        max_read_attempts: int = 3,
+        backoff_base: float = 0.5,
+        backoff_cap: float = 8.0,
+        max_retry_after: float = MAX_RETRY_AFTER_SECONDS,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if not api_key or not api_key.strip():
+            raise ValueError("The Atoms API key is empty")
+        self.base_url = normalise_base_url(base_url)
+        self._api_key = api_key.strip()
+        self._max_read_attempts = max(1, max_read_attempts)
+        self._backoff_base = backoff_base
+        self._backoff_cap = backoff_cap
+        self._max_retry_after = max_retry_after
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers={
+                "Authorization": f"Bearer {self._api_key}",
+                "User-Agent": USER_AGENT,
+                "Accept": "application/json",
+            },
+            # Writes and waits for a pooled connection get the read budget; connecting
+            # has its own, shorter one.
+            timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+            limits=httpx.Limits(
+                max_connections=max_connections, max_keepalive_connections=max_connections
+            ),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    @classmethod
+    def from_settings(cls, **overrides: Any) -> Self:
+        """A client configured from Django settings; keyword arguments win over them."""
+        from django.conf import settings
+
+        options: dict[str, Any] = {
+            "base_url": settings.SMALLEST_BASE_URL,
+            "api_key": settings.SMALLEST_API_KEY,
+            "connect_timeout": float(settings.ATOMS_CONNECT_TIMEOUT),
+            "read_timeout": float(settings.ATOMS_READ_TIMEOUT),
+        }
+        options.update(overrides)
+        return cls(options.pop("base_url"), options.pop("api_key"), **options)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.base_url}>"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def _get(
+        self, path: str, *, params: Mapping[str, Any] | None = None, by_id: bool = False
+    ) -> tuple[httpx.Response, Any]:
+        """A read, retried on transient failures with capped, jittered backoff; a 429 is
+        waited out for exactly its Retry-After unless that is too long to block for."""
+        for attempt in range(1, self._max_read_attempts + 1):
+            try:
+                return self._send("GET", path, params=params, by_id=by_id)
+            except AtomsUnavailable as error:
+                wait = self._retry_wait(error, attempt)
+                if wait is None:
+                    raise
+                logger.warning("Atoms GET %s failed, attempt %d of %d in %.2fs: %s", path,
+                               attempt + 1, self._max_read_attempts, wait, error)
+            self._sleep(wait)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _retry_wait(self, error: AtomsUnavailable, attempt: int) -> float | None:
+        """Seconds to wait before the next read attempt, or None to give up now."""
+        if attempt >= self._max_read_attempts:
+            return None
+        if isinstance(error, AtomsRateLimited):
+            # Longer than we may block a worker: the caller reschedules instead.
+            return error.retry_after if error.retry_after <= self._max_retry_after else None
+        # Full jitter keeps a pool of pollers from retrying in lockstep.
+        ceiling = min(self._backoff_cap, self._backoff_base * 2 ** (attempt - 1))
+        return random.uniform(0, ceiling)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        by_id: bool = False,
+        params: Mapping[str, Any] | None = None,
+        **content: Any,
+    ) -> tuple[httpx.Response, Any]:
+        """One HTTP exchange: the response and its decoded JSON body, or an AtomsError."""
+        idempotent = method == "GET"
+        query = {key: value for key, value in (params or {}).items() if value is not None}
+        started = time.monotonic()
+        try:
+            response = self._http.request(method, path, params=query, **content)
+        except httpx.TransportError as exc:
+            raise error_from_transport(
+                exc, method=method, path=self.base_url_path + path, idempotent=idempotent
+            ) from exc
+        logger.debug("Atoms %s %s -> %d in %.0f ms", method, response.request.url.path,
+                     response.status_code, (time.monotonic() - started) * 1000)
+        body = decode_json(response)
+        if not response.is_success or is_failure_envelope(body):
+            raise error_from_response(response, idempotent=idempotent,
+                                      not_found_on_400=by_id, secret=self._api_key)
+        # Pause and delete may answer with no body at all; anything else must be JSON.
+        if response.content and not isinstance(body, dict):
+            raise shape_error(response, "not a JSON object", idempotent=idempotent)
+        return response, body
+
+    @property
+    def base_url_path(self) -> str:
+        return httpx.URL(self.base_url).path
+
+    def _data_object(self, response: httpx.Response, body: Any) -> Mapping[str, Any]:
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict):
+            raise shape_error(response, "`data` is not an object",
+                              idempotent=response.request.method == "GET")
+        return data
+
+    def _data_list(self, response: httpx.Response, body: Any) -> list[Mapping[str, Any]]:
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, list):
+            raise shape_error(response, "`data` is not a list", idempotent=True)
+        return as_objects(data)
+
+    def _items(
+        self, response: httpx.Response, data: Mapping[str, Any], key: str
+    ) -> list[Mapping[str, Any]]:
+        # An absent list must not read as "there are none": the sync would then believe
+        # every campaign had been deleted.
+        if not isinstance(data.get(key), list):
+            raise shape_error(response, f"data.{key} is not a list", idempotent=True)
+        return as_objects(data[key])
+
+    def _walk(self, fetch: Callable[[int], Page[T]], *, key: str) -> Iterator[T]:
+        # Pages shift while new items arrive at the top, so an item can show up twice.
+        seen: set[str] = set()
+        for page_number in range(1, MAX_PAGES + 1):
+            page = fetch(page_number)
+            for item in page.items:
+                item_id = getattr(item, key)
+                if item_id not in seen:
+                    seen.add(item_id)
+                    yield item
+            if not page.has_more or not page.items:
+                return
+        logger.warning("Stopped walking Atoms pages after %d pages", MAX_PAGES)
