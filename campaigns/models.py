@@ -213,6 +213,9 @@ class MetricSnapshot(models.Model):
         ordering = ["taken_at"]
         indexes = [models.Index(fields=["campaign", "taken_at"])]
 
+    def __str__(self) -> str:
+        return f"{self.campaign_id} at {self.taken_at:%Y-%m-%d %H:%M:%S}"
+
 
 class AuditEntry(models.Model):
     class Action(models.TextChoices):
@@ -247,6 +250,9 @@ class AuditEntry(models.Model):
         ordering = ["-created_at", "-pk"]
         verbose_name_plural = "audit entries"
 
+    def __str__(self) -> str:
+        return f"{self.actor_name} {self.action} {self.campaign_name}: {self.outcome}"
+
 
 class CreateRequest(models.Model):
     """One submitted create form, keyed by the idempotency token rendered into the form.
@@ -272,3 +278,6 @@ class CreateRequest(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.token} ({self.state})"

@@ -7,7 +7,7 @@ from campaigns.management.commands.create_user import ensure_user
 from campaigns.permissions import ROLES
 
 # Written in README.md; never valid outside demo mode, which refuses to start without it.
-DEMO_PASSWORD = "atoms-demo"
+DEMO_PASSWORD = "atoms-demo"  # noqa: S105 - published on purpose, demo mode only
 
 
 class Command(BaseCommand):

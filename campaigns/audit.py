@@ -1,0 +1,29 @@
+"""The activity log: who did what to which campaign, and what Atoms said."""
+
+from campaigns.models import AuditEntry, Campaign
+
+Action = AuditEntry.Action
+Outcome = AuditEntry.Outcome
+
+
+def record(
+    actor,
+    action: str,
+    outcome: str,
+    *,
+    campaign: Campaign | None = None,
+    campaign_name: str = "",
+    atoms_id: str = "",
+    message: str = "",
+) -> AuditEntry:
+    """Write one audit entry. Name and Atoms id are copied so the entry outlives a delete."""
+    return AuditEntry.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_name=actor.get_username() if getattr(actor, "pk", None) else "system",
+        action=action,
+        outcome=outcome,
+        campaign=campaign if campaign is not None and campaign.pk else None,
+        campaign_name=campaign_name or (campaign.name if campaign else ""),
+        atoms_id=atoms_id or (campaign.atoms_id if campaign else ""),
+        message=message[:2000],
+    )

@@ -1,0 +1,62 @@
+"""Server-rendered SVG line charts of contacts called and connected over time.
+
+A few polylines do not need a chart library: the points are computed here and the
+template draws them, so the chart arrives inside the same fragment as the numbers.
+"""
+
+from dataclasses import dataclass
+
+# Enough points for a smooth line at card and page width; more only costs bytes.
+MAX_POINTS = 120
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    called: str  # "x,y x,y …" for <polyline points="…">
+    connected: str
+    peak: int
+    start_label: str
+    end_label: str
+
+    @property
+    def empty(self) -> bool:
+        return not self.called
+
+
+def line_chart(snapshots, *, width: int = 600, height: int = 160, total: int = 0) -> Chart:
+    """`snapshots`: objects with taken_at, contacts_called, contacts_connected, oldest first.
+
+    The y axis runs to the campaign's total so a flat line near the top reads as "almost
+    done", not as "the maximum of whatever happened".
+    """
+    points = _downsample(list(snapshots), MAX_POINTS)
+    if len(points) < 2:
+        return Chart(width, height, "", "", total, "", "")
+    start, end = points[0].taken_at, points[-1].taken_at
+    span = (end - start).total_seconds() or 1.0
+    peak = max(total, max(p.contacts_called for p in points), 1)
+
+    def line(values) -> str:
+        return " ".join(
+            f"{(p.taken_at - start).total_seconds() / span * width:.1f},"
+            f"{height - v / peak * height:.1f}"
+            for p, v in zip(points, values, strict=True)
+        )
+
+    return Chart(
+        width, height,
+        called=line([p.contacts_called for p in points]),
+        connected=line([p.contacts_connected for p in points]),
+        peak=peak,
+        start_label=start.strftime("%H:%M"),
+        end_label=end.strftime("%H:%M"),
+    )
+
+
+def _downsample(points: list, limit: int) -> list:
+    if len(points) <= limit:
+        return points
+    step = (len(points) - 1) / (limit - 1)
+    return [points[round(i * step)] for i in range(limit)]

@@ -1,0 +1,93 @@
+"""Copying what Atoms says about a campaign onto its local mirror row.
+
+Used by create (the first copy), the list sync and the poller, so the three can never
+disagree on how a remote field lands in the database.
+"""
+
+from dataclasses import asdict
+from datetime import datetime
+
+from campaigns import atoms
+from campaigns.models import PAUSABLE_STATUSES, STARTABLE_STATUSES, Campaign, PendingAction
+
+
+def apply_remote(campaign: Campaign, remote: atoms.Campaign) -> set[str]:
+    """Set the fields Atoms owns; return the names of those that changed."""
+    values = {
+        "name": remote.name or campaign.name,
+        "description": remote.description,
+        "status": remote.status or campaign.status,
+        "agent_id": remote.agent_id or campaign.agent_id,
+        # Create answers with flat ids and no names: never blank out a known name.
+        "agent_name": remote.agent_name or campaign.agent_name,
+        "audience_id": remote.audience_id or campaign.audience_id,
+        "audience_name": remote.audience_name or campaign.audience_name,
+        "max_retries": remote.max_retries,
+        "retry_delay": remote.retry_delay,
+        "retry_attempts": remote.retry_attempts,
+        "scheduled_at": remote.scheduled_at,
+        "paused_at": remote.paused_at,
+        "failed_at": remote.failed_at,
+        "error": remote.error or "",
+        "remote_created_at": remote.created_at or campaign.remote_created_at,
+        "remote_updated_at": remote.updated_at or campaign.remote_updated_at,
+    }
+    if remote.phone_number_ids:
+        values["phone_number_ids"] = list(remote.phone_number_ids)
+    # The detail's metrics carry the live total; the campaign's own count is the fallback.
+    if remote.participants_count and not campaign.total_participants:
+        values["total_participants"] = remote.participants_count
+    return _assign(campaign, values)
+
+
+def apply_detail(campaign: Campaign, detail: atoms.CampaignDetail) -> set[str]:
+    """Apply a full `GET /campaign/{id}`: campaign, metrics, executions and events."""
+    changed = apply_remote(campaign, detail.campaign)
+    values = {
+        "executions": [_jsonable(asdict(execution)) for execution in detail.executions],
+        "events": [_jsonable(asdict(event)) for event in detail.events],
+    }
+    metrics = detail.metrics
+    if metrics is not None:  # absent metrics keep the last known numbers, not zeros
+        values.update(
+            total_participants=metrics.total_participants or campaign.total_participants,
+            contacts_called=metrics.contacts_called,
+            contacts_connected=metrics.contacts_connected,
+        )
+    changed |= _assign(campaign, values)
+    changed |= settle_pending_action(campaign)
+    return changed
+
+
+def settle_pending_action(campaign: Campaign) -> set[str]:
+    """Clear a pending start or pause once Atoms' status shows it took effect."""
+    confirmed = (
+        campaign.pending_action == PendingAction.START
+        and campaign.status not in STARTABLE_STATUSES
+    ) or (
+        campaign.pending_action == PendingAction.PAUSE
+        and campaign.status not in PAUSABLE_STATUSES
+    )
+    if not confirmed:
+        return set()
+    return _assign(campaign, {"pending_action": PendingAction.NONE, "pending_since": None})
+
+
+def new_campaign(remote: atoms.Campaign, **local) -> Campaign:
+    """An unsaved mirror row for a campaign Atoms just told us about."""
+    campaign = Campaign(atoms_id=remote.id, **local)
+    apply_remote(campaign, remote)
+    return campaign
+
+
+def _assign(campaign: Campaign, values: dict) -> set[str]:
+    changed = set()
+    for field, value in values.items():
+        if getattr(campaign, field) != value:
+            setattr(campaign, field, value)
+            changed.add(field)
+    return changed
+
+
+def _jsonable(record: dict) -> dict:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in record.items()}

@@ -1,0 +1,68 @@
+"""Agents, audiences and phone numbers for the create form's pickers, cached.
+
+They come from Atoms (the only page-time Atoms reads besides drill-downs), so they are
+cached for PICKER_CACHE_SECONDS; a last good copy is kept without expiry so that a short
+Atoms outage still leaves a usable form, with a note saying the lists may be old.
+"""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from campaigns import atoms
+from campaigns.connections import atoms_client
+
+_FRESH_KEY = "pickers:fresh:v1"
+_LAST_GOOD_KEY = "pickers:last-good:v1"
+
+
+@dataclass
+class Pickers:
+    agents: list = field(default_factory=list)
+    audiences: list = field(default_factory=list)
+    phone_numbers: list = field(default_factory=list)
+    fetched_at: object = None
+    # Plain words shown above the form when Atoms could not be asked.
+    error: str = ""
+
+    def agent(self, agent_id: str):
+        return next((a for a in self.agents if a.id == agent_id), None)
+
+    def audience(self, audience_id: str):
+        return next((a for a in self.audiences if a.id == audience_id), None)
+
+    def phone_number(self, phone_id: str):
+        return next((p for p in self.phone_numbers if p.id == phone_id), None)
+
+
+def load_pickers(*, refresh: bool = False) -> Pickers:
+    if not refresh:
+        cached = cache.get(_FRESH_KEY)
+        if cached is not None:
+            return cached
+    client = atoms_client()
+    try:
+        pickers = Pickers(
+            agents=[a for a in client.all_agents() if not a.archived],
+            audiences=client.list_audiences(),
+            phone_numbers=client.list_phone_numbers(),
+            fetched_at=timezone.now(),
+        )
+    except atoms.AtomsError as error:
+        last_good = cache.get(_LAST_GOOD_KEY)
+        if last_good is None:
+            return Pickers(error=f"Could not load agents, audiences and numbers: "
+                                 f"{error.user_message}")
+        last_good.error = (f"Atoms could not be reached ({error.user_message}); the lists "
+                           "below may be out of date.")
+        return last_good
+    cache.set(_FRESH_KEY, pickers, settings.PICKER_CACHE_SECONDS)
+    cache.set(_LAST_GOOD_KEY, pickers, None)
+    return pickers
+
+
+def forget_audiences() -> None:
+    """After an upload the audience list changed: drop the cached copy."""
+    cache.delete(_FRESH_KEY)

@@ -1,0 +1,69 @@
+"""Keeping the mirror's list in step with Atoms: campaigns made or deleted elsewhere.
+
+The poller only looks at active campaigns; this periodic walk over Atoms' whole list
+finds campaigns created in Atoms' own console, notices deletions made there, and hands
+any campaign whose status moved to the poller for a full refresh.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns import atoms, mirror
+from campaigns.connections import atoms_client
+from campaigns.models import Campaign
+
+log = logging.getLogger(__name__)
+
+_LIST_FIELDS = ("status", "name", "description", "agent_name", "audience_name",
+                "paused_at", "scheduled_at", "remote_updated_at", "retry_attempts")
+
+
+@dataclass
+class SyncReport:
+    seen: int = 0
+    added: int = 0
+    updated: int = 0
+    marked_deleted: int = 0
+    error: str = ""
+
+
+def sync_campaign_list() -> SyncReport:
+    started = timezone.now()
+    report = SyncReport()
+    try:
+        remote_campaigns = list(atoms_client().iter_campaigns())
+    except atoms.AtomsError as error:
+        # A partial listing must not mark anything deleted: try again next time.
+        log.warning("Campaign sync skipped: %s", error)
+        report.error = error.user_message
+        return report
+    report.seen = len(remote_campaigns)
+    local = {c.atoms_id: c for c in Campaign.objects.all()}
+    new, changed = [], []
+    for remote in remote_campaigns:
+        campaign = local.get(remote.id)
+        if campaign is None:
+            new.append(mirror.new_campaign(remote, next_poll_at=started))
+            continue
+        fields = mirror.apply_remote(campaign, remote) & set(_LIST_FIELDS)
+        if fields:
+            # Let the poller do the full refresh and tell the open pages.
+            campaign.needs_final_poll = True
+            campaign.next_poll_at = started
+            changed.append(campaign)
+    seen_ids = {remote.id for remote in remote_campaigns}
+    with transaction.atomic():
+        Campaign.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
+        Campaign.objects.bulk_update(
+            changed, [*_LIST_FIELDS, "needs_final_poll", "next_poll_at"], batch_size=500)
+        # Only rows older than this walk: a campaign created meanwhile is not in it.
+        report.marked_deleted = (
+            Campaign.objects.filter(deleted_remotely_at__isnull=True, created_at__lt=started)
+            .exclude(atoms_id__in=seen_ids)
+            .update(deleted_remotely_at=started, poll_error="Deleted in Atoms.")
+        )
+    report.added, report.updated = len(new), len(changed)
+    return report

@@ -1,0 +1,35 @@
+"""Celery tasks: thin, idempotent, taking ids; the work lives in polling and sync."""
+
+from celery import shared_task
+from django.conf import settings
+
+from campaigns import polling, sync
+
+
+@shared_task(ignore_result=True)
+def poll_tick() -> dict:
+    """The beat entry: refresh every active campaign (or fan chunks out to workers)."""
+    report = polling.tick(dispatch_chunk=_dispatch_chunk)
+    return report.__dict__
+
+
+def _dispatch_chunk(ids: list[int]) -> None:
+    # A chunk still queued when the next tick comes is obsolete: that tick re-claims it.
+    poll_chunk.apply_async((ids,), expires=settings.POLL_INTERVAL_SECONDS)
+
+
+@shared_task(ignore_result=True)
+def poll_chunk(ids: list[int]) -> dict:
+    return polling.refresh(ids).__dict__
+
+
+@shared_task(ignore_result=True)
+def refresh_campaign(pk: int) -> dict:
+    """Refresh one campaign at once, e.g. right after a start or pause was accepted."""
+    return polling.refresh_one(pk).__dict__
+
+
+@shared_task(ignore_result=True)
+def sync_campaigns() -> dict:
+    """Mirror campaigns created elsewhere; mark the ones deleted elsewhere."""
+    return sync.sync_campaign_list().__dict__

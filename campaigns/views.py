@@ -1,0 +1,210 @@
+"""Campaign pages and actions. Pages read the mirror (and the live cache), never Atoms;
+actions go through `services`. Every view states its method and permission."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from campaigns import live, services
+from campaigns.forms import ActivityFilterForm, CampaignFilterForm, CampaignForm, DeleteForm
+from campaigns.models import AuditEntry, Campaign
+from campaigns.permissions import MANAGER, require_perm, role_of
+from campaigns.pickers import load_pickers
+
+PAGE_SIZE = 25
+
+view_required = require_perm("campaigns.view_campaign", "Seeing campaigns")
+
+
+@require_GET
+def home(request):
+    if role_of(request.user) == MANAGER:
+        return redirect("board")
+    return redirect("campaign_list")
+
+
+@require_GET
+@view_required
+def campaign_list(request):
+    filters = CampaignFilterForm(request.GET)
+    page = Paginator(filters.filter(Campaign.objects.all()), PAGE_SIZE).get_page(
+        request.GET.get("page"))
+    context = {
+        "nav": "campaigns", "filters": filters, "page": page,
+        "filtered": any(request.GET.get(k) for k in ("q", "status")),
+        "live_ids": ",".join(str(c.pk) for c in page if c.is_live),
+        "poll_interval": _interval(),
+    }
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "campaigns/list.html#results", context)
+    return render(request, "campaigns/list.html", context)
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm("campaigns.add_campaign", "Creating campaigns", audit_as="create")
+def campaign_new(request):
+    pickers = load_pickers(refresh=request.GET.get("refresh") == "1")
+    if request.method == "GET":
+        form = CampaignForm(pickers=pickers, initial=_picker_initial(request.GET))
+        if request.htmx:
+            return render(request, "campaigns/new.html#pickers", {"form": form, "pickers": pickers})
+        return render(request, "campaigns/new.html", {"form": form, "pickers": pickers,
+                                                      "nav": "campaigns"})
+
+    starting = request.POST.get("submit_action") == "start"
+    form = CampaignForm(request.POST, pickers=pickers, starting=starting)
+    if form.is_valid():
+        try:
+            outcome = services.create_campaign(
+                request.user, form.cleaned_data["token"], form.campaign_input(), start=starting)
+        except services.ActionRefused as refused:
+            form.add_errors(refused.field_errors)
+            form.add_error(None, refused.message)
+        else:
+            return _after_create(request, outcome)
+    return render(request, "campaigns/new.html", {"form": form, "pickers": pickers,
+                                                  "nav": "campaigns"}, status=422)
+
+
+def _picker_initial(params) -> dict:
+    """Keep what the user already chose when the pickers are refreshed."""
+    initial = {key: params.get(key) for key in ("agent", "audience") if params.get(key)}
+    if params.getlist("phone_numbers"):
+        initial["phone_numbers"] = params.getlist("phone_numbers")
+    return initial
+
+
+def _after_create(request, outcome: services.CreateOutcome):
+    if outcome.in_progress:
+        messages.info(request, "This campaign is still being created; it will show here in a "
+                               "moment.")
+        return redirect("campaign_list")
+    campaign = outcome.campaign
+    if outcome.duplicate:
+        messages.info(request, "This form was already submitted: here is the campaign it made.")
+    elif outcome.start_error:
+        messages.warning(request, f"Campaign created, but not started: {outcome.start_error}")
+    elif campaign.pending_action:
+        messages.success(request, "Campaign created and starting.")
+    else:
+        messages.success(request, "Campaign created." if not campaign.scheduled_at
+                         else "Campaign created and scheduled.")
+    return redirect("campaign_detail", pk=campaign.pk)
+
+
+@require_GET
+@view_required
+def campaign_detail(request, pk: int):
+    campaign = get_object_or_404(Campaign, pk=pk)
+    context = {
+        "nav": "campaigns", "c": campaign,
+        "detail_html": live.cached_fragments([campaign], "detail")[campaign.pk],
+        "activity": campaign.audit_entries.all()[:20],
+        "poll_interval": _interval(),
+    }
+    return render(request, "campaigns/detail.html", context)
+
+
+@require_GET
+@view_required
+def campaign_actions(request, pk: int):
+    """The role-dependent buttons, re-fetched by the page when the status changes."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    return render(request, "campaigns/detail.html#actions", {"c": campaign})
+
+
+@require_GET
+@view_required
+def campaign_fragment(request, pk: int, kind: str):
+    """Polling fallback when the stream cannot connect: the cached fragment.
+
+    Answers 286 once the campaign will not change any more, which stops htmx polling.
+    """
+    if kind not in live.KINDS:
+        return HttpResponse(status=404)
+    campaign = Campaign.objects.filter(pk=pk).first()
+    if campaign is None:
+        return HttpResponseStopPolling(render(request, "campaigns/live.html#removed").content)
+    html = live.cached_fragments([campaign], kind)[campaign.pk]
+    if not campaign.is_live:
+        return HttpResponseStopPolling(html)
+    return HttpResponse(html)
+
+
+@require_POST
+@require_perm("campaigns.start_campaign", "Starting a campaign", audit_as="start")
+def campaign_start(request, pk: int):
+    campaign = get_object_or_404(Campaign, pk=pk)
+    verb = "Resume" if campaign.status == "paused" else "Start"
+    return _act(request, campaign, services.start_campaign, f"{verb} requested.")
+
+
+@require_POST
+@require_perm("campaigns.pause_campaign", "Pausing a campaign", audit_as="pause")
+def campaign_pause(request, pk: int):
+    campaign = get_object_or_404(Campaign, pk=pk)
+    return _act(request, campaign, services.pause_campaign, "Pause requested.")
+
+
+def _act(request, campaign, action, done_message):
+    try:
+        action(request.user, campaign)
+    except services.ActionRefused as refused:
+        messages.error(request, refused.message)
+    else:
+        messages.success(request, done_message + " The status changes when Atoms confirms.")
+    return redirect("campaign_detail", pk=campaign.pk)
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm("campaigns.delete_campaign", "Deleting a campaign", audit_as="delete")
+def campaign_delete(request, pk: int):
+    campaign = get_object_or_404(Campaign, pk=pk)
+    form = DeleteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        name = campaign.name
+        try:
+            services.delete_campaign(request.user, campaign, form.cleaned_data["confirm_name"])
+        except services.ActionRefused as refused:
+            for field, errors in refused.field_errors.items():
+                for error in errors:
+                    form.add_error(field, error)
+            if not refused.field_errors:
+                form.add_error(None, refused.message)
+        else:
+            messages.success(request, f"Campaign “{name}” deleted.")
+            return redirect("campaign_list")
+    status = 422 if request.method == "POST" else 200
+    return render(request, "campaigns/delete.html", {"c": campaign, "form": form,
+                                                     "nav": "campaigns"}, status=status)
+
+
+@require_GET
+@require_perm("campaigns.view_auditentry", "Seeing the activity log")
+def activity(request):
+    filters = ActivityFilterForm(request.GET)
+    entries = filters.filter(AuditEntry.objects.all())
+    page = Paginator(entries, 50).get_page(request.GET.get("page"))
+    return render(request, "campaigns/activity.html",
+                  {"nav": "activity", "page": page, "filters": filters})
+
+
+@require_GET
+@view_required
+def board(request):
+    """The managers' home: every active campaign as a live card."""
+    campaigns = list(Campaign.objects.filter(live.active_q()).order_by("-created_at")[:200])
+    cards = live.cached_fragments(campaigns, "card")
+    context = {"nav": "board", "cards": [(c, cards[c.pk]) for c in campaigns],
+               "poll_interval": _interval()}
+    if request.htmx and not request.htmx.boosted:
+        return render(request, "campaigns/board.html#grid", context)
+    return render(request, "campaigns/board.html", context)
+
+
+def _interval() -> int:
+    return settings.POLL_INTERVAL_SECONDS

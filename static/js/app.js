@@ -1,0 +1,94 @@
+// The little JavaScript the dashboard owns. Pages work without it; it adds freshness
+// ticking, the polling fallback switch, and guards against double submits.
+(function () {
+  "use strict";
+
+  // Server time minus browser time, so "updated 3 s ago" is right on a skewed clock.
+  var clockOffset = 0;
+  var serverNow = Date.parse(document.body.dataset.serverNow || "");
+  if (!isNaN(serverNow)) clockOffset = serverNow - Date.now();
+  function now() { return Date.now() + clockOffset; }
+
+  // --- live stream state: while it is down, fragments poll (hx-trigger filter) ----------
+  window.liveStreamUp = false;
+  var ticking = new WeakSet();
+  document.body.addEventListener("htmx:sseOpen", function (event) {
+    window.liveStreamUp = true;
+    var source = event.detail.source;
+    if (source && !ticking.has(source)) {
+      ticking.add(source);
+      source.addEventListener("tick", onTick);
+    }
+  });
+  document.body.addEventListener("htmx:sseError", function () { window.liveStreamUp = false; });
+
+  // A tick confirms campaigns were fetched at `at`, even when nothing changed.
+  function onTick(event) {
+    var data;
+    try { data = JSON.parse(event.data); } catch (e) { return; }
+    var ids = new Set((data.ids || []).map(String));
+    document.querySelectorAll(".freshness[data-campaign]").forEach(function (el) {
+      if (ids.has(el.dataset.campaign) && !el.dataset.error) el.dataset.fetchedAt = data.at;
+    });
+    renderFreshness();
+  }
+
+  function renderFreshness() {
+    document.querySelectorAll(".freshness[data-fetched-at]").forEach(function (el) {
+      if (el.dataset.error) return;  // the server's own words say why it is not live
+      var age = Math.max(0, Math.round((now() - Date.parse(el.dataset.fetchedAt)) / 1000));
+      var interval = Number(el.dataset.interval || 5);
+      var stale = age > 2 * interval;
+      el.classList.toggle("stale", stale);
+      el.textContent = stale
+        ? "Not live: last update " + age + " s ago. The dashboard is not getting updates from Atoms right now."
+        : "updated " + age + " s ago";
+    });
+    document.querySelectorAll("[data-pending-since]").forEach(function (el) {
+      var waited = (now() - Date.parse(el.dataset.pendingSince)) / 1000;
+      var note = el.querySelector(".overdue-note");
+      if (note) note.hidden = !(waited > Number(el.dataset.warnAfter || 60));
+    });
+  }
+  setInterval(renderFreshness, 1000);
+  document.addEventListener("DOMContentLoaded", renderFreshness);
+  document.body.addEventListener("htmx:afterSwap", renderFreshness);
+
+  // --- one submit per form: a double click sends one request -----------------------------
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches("form[data-once]")) return;
+    if (form.dataset.submitted) { event.preventDefault(); return; }
+    form.dataset.submitted = "1";
+    var submitter = event.submitter;
+    if (submitter && submitter.name) {
+      var keep = document.createElement("input");
+      keep.type = "hidden"; keep.name = submitter.name; keep.value = submitter.value;
+      form.appendChild(keep);
+    }
+    form.classList.add("htmx-request");  // shows the "Talking to Atoms…" note
+    setTimeout(function () {
+      form.querySelectorAll("button[type=submit], button:not([type])").forEach(function (b) { b.disabled = true; });
+    }, 0);
+  });
+  // Coming back with the browser's Back button must not leave a dead form.
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form[data-once]").forEach(function (form) {
+      delete form.dataset.submitted;
+      form.classList.remove("htmx-request");
+      form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
+      form.querySelectorAll("[data-enabled-by]").forEach(syncConfirm);
+    });
+  });
+
+  // --- typed confirmation: the delete button waits for the exact name --------------------
+  function syncConfirm(button) {
+    var input = document.getElementById(button.dataset.enabledBy);
+    if (input) button.disabled = input.value.trim() !== input.dataset.mustEqual;
+  }
+  document.addEventListener("input", function (event) {
+    if (!event.target.dataset.mustEqual) return;
+    document.querySelectorAll("[data-enabled-by='" + event.target.id + "']").forEach(syncConfirm);
+  });
+  document.querySelectorAll("[data-enabled-by]").forEach(syncConfirm);
+})();

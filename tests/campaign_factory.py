@@ -1,0 +1,65 @@
+"""Making real campaigns for tests: created in the simulator through our own services,
+then moved to the wanted status by advancing the simulator's clock and polling."""
+
+import uuid
+
+from campaigns import polling, services
+from campaigns.models import Campaign
+from campaigns.pickers import load_pickers
+
+
+def campaign_input(name: str = "Spring renewals", *, audience_size: int = 2,
+                   **overrides) -> services.CampaignInput:
+    pickers = load_pickers(refresh=True)
+    assert not pickers.error, pickers.error
+    audience = next(a for a in pickers.audiences if a.member_count == audience_size)
+    agent = pickers.agents[0]
+    values = {
+        "name": name, "description": "", "agent_id": agent.id, "audience_id": audience.id,
+        "phone_number_ids": (next(p for p in pickers.phone_numbers if p.is_active).id,),
+        "max_retries": 2, "retry_delay": 30, "agent_name": agent.name,
+        "audience_name": audience.name, **overrides,
+    }
+    return services.CampaignInput(**values)
+
+
+def form_data(name: str = "Spring renewals", *, audience_size: int = 2, **overrides) -> dict:
+    """What the create form posts for the same campaign."""
+    data = campaign_input(name, audience_size=audience_size)
+    return {
+        "token": str(uuid.uuid4()), "name": data.name, "description": "",
+        "agent": data.agent_id, "audience": data.audience_id,
+        "phone_numbers": list(data.phone_number_ids), "max_retries": "3",
+        "retry_delay": "15", "scheduled_at": "", **overrides,
+    }
+
+
+def wait_for_status(sim, campaign: Campaign, status: str, *, step: float = 5,
+                    limit: float = 6 * 3600) -> Campaign:
+    """Advance the simulator and poll until the mirror shows `status`."""
+    advanced = 0.0
+    while True:
+        polling.refresh_one(campaign.pk)
+        campaign.refresh_from_db()
+        if campaign.status == status:
+            return campaign
+        assert advanced < limit, f"still {campaign.status} after {advanced} simulated s"
+        sim.advance(step)
+        advanced += step
+
+
+def make_campaign(sim, user, status: str = "draft", name: str = "Spring renewals",
+                  **overrides) -> Campaign:
+    outcome = services.create_campaign(user, uuid.uuid4(), campaign_input(name, **overrides),
+                                       start=False)
+    campaign = outcome.campaign
+    if status == "draft":
+        return campaign
+    services.start_campaign(user, campaign)
+    if status in ("running", "paused"):
+        campaign = wait_for_status(sim, campaign, "running", step=1)
+        if status == "paused":
+            services.pause_campaign(user, campaign)
+            campaign = wait_for_status(sim, campaign, "paused", step=1)
+        return campaign
+    return wait_for_status(sim, campaign, status, step=600)

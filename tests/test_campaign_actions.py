@@ -1,0 +1,147 @@
+"""Start, resume, pause and delete through the pages: the right people, one request per
+intention, the pending state until Atoms confirms, and the activity log of every try."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns import atoms
+from campaigns.connections import atoms_client
+from campaigns.models import AuditEntry, Campaign
+from tests.campaign_factory import make_campaign, wait_for_status
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(sim, atoms_settings, users):
+    return sim
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in response.wsgi_request._messages]
+
+
+def test_staff_start_a_draft_and_it_shows_starting_until_atoms_confirms(login_as, world, users):
+    draft = make_campaign(world, users["staff"])
+    response = login_as("staff").post(reverse("campaign_start", args=[draft.pk]), follow=True)
+    draft.refresh_from_db()
+    assert draft.pending_action == "start"
+    assert "Start requested." in messages_of(response)[0]
+    page = response.content.decode()
+    assert "Starting…" in page
+    assert world.calls_to("POST /campaign/{id}/start") == 1
+
+    running = wait_for_status(world, draft, "running", step=1)
+    assert running.pending_action == ""
+    assert AuditEntry.objects.filter(action="start", outcome="ok").count() == 1
+
+
+def test_a_second_start_while_starting_sends_nothing_to_atoms(login_as, world, users):
+    draft = make_campaign(world, users["staff"])
+    client = login_as("staff")
+    client.post(reverse("campaign_start", args=[draft.pk]))
+    response = client.post(reverse("campaign_start", args=[draft.pk]), follow=True)
+    assert "Already starting." in messages_of(response)
+    assert world.calls_to("POST /campaign/{id}/start") == 1
+    assert list(AuditEntry.objects.filter(action="start").values_list("outcome", flat=True)
+                .order_by("pk")) == ["ok", "refused"]
+
+
+def test_start_on_a_running_campaign_is_refused_without_asking_atoms(login_as, world, users):
+    running = make_campaign(world, users["staff"], "running")
+    before = world.calls_to("POST /campaign/{id}/start")
+    response = login_as("admin").post(reverse("campaign_start", args=[running.pk]), follow=True)
+    assert "only possible for draft, scheduled or paused" in messages_of(response)[0]
+    assert world.calls_to("POST /campaign/{id}/start") == before
+
+
+def test_an_admin_pauses_then_resumes(login_as, world, users):
+    running = make_campaign(world, users["staff"], "running")
+    admin = login_as("admin")
+    response = admin.post(reverse("campaign_pause", args=[running.pk]), follow=True)
+    assert "Pausing…" in response.content.decode()
+    paused = wait_for_status(world, running, "paused", step=1)
+    assert paused.paused_at is not None
+
+    page = admin.get(reverse("campaign_detail", args=[paused.pk])).content.decode()
+    assert ">Resume<" in page
+    admin.post(reverse("campaign_start", args=[paused.pk]))
+    resumed = wait_for_status(world, paused, "running", step=1)
+    assert len(resumed.executions) == 2  # one execution per start or resume
+
+
+def test_when_atoms_refuses_a_start_its_reason_is_shown_and_the_button_returns(
+        login_as, world, users):
+    draft = make_campaign(world, users["staff"])
+    atoms_client().start_campaign(draft.atoms_id)  # started elsewhere, mirror not yet polled
+    response = login_as("staff").post(reverse("campaign_start", args=[draft.pk]), follow=True)
+    draft.refresh_from_db()
+    assert draft.pending_action == ""
+    entry = AuditEntry.objects.get(action="start")
+    assert entry.outcome == "refused"
+    assert entry.message in messages_of(response)[0]
+
+
+def test_an_unconfirmed_start_can_be_retried_after_the_warning_time(login_as, world, users):
+    draft = make_campaign(world, users["staff"])
+    Campaign.objects.filter(pk=draft.pk).update(
+        pending_action="start", pending_since=timezone.now() - timedelta(minutes=5))
+    page = login_as("staff").get(reverse("campaign_detail", args=[draft.pk])).content.decode()
+    assert "has not confirmed it after a minute" in page
+    assert ">Start<" in page
+
+
+def test_delete_needs_the_exact_name_typed(login_as, world, users):
+    draft = make_campaign(world, users["staff"], name="Winter list")
+    response = login_as("admin").post(reverse("campaign_delete", args=[draft.pk]),
+                                      {"confirm_name": "winter list"})
+    assert response.status_code == 422
+    assert response.context["form"].errors["confirm_name"] == [
+        "That is not the campaign's name."]
+    assert 'value="winter list"' in response.content.decode()
+    assert Campaign.objects.filter(pk=draft.pk).exists()
+    assert world.calls_to("DELETE /campaign/{id}") == 0
+
+
+def test_a_running_campaign_cannot_be_deleted_the_page_offers_pause(login_as, world, users):
+    running = make_campaign(world, users["staff"], "running")
+    admin = login_as("admin")
+    detail = admin.get(reverse("campaign_detail", args=[running.pk])).content.decode()
+    assert "pause it first" in detail and ">Pause<" in detail and ">Delete<" not in detail
+    page = admin.get(reverse("campaign_delete", args=[running.pk])).content.decode()
+    assert "Pause it first" in page and "Pause it</button>" in page
+    response = admin.post(reverse("campaign_delete", args=[running.pk]),
+                          {"confirm_name": running.name})
+    assert response.status_code == 422
+    assert world.calls_to("DELETE /campaign/{id}") == 0
+    assert AuditEntry.objects.get(action="delete").outcome == "refused"
+
+
+def test_deleting_removes_it_from_atoms_and_here_and_the_log_keeps_its_name(
+        login_as, world, users):
+    paused = make_campaign(world, users["staff"], "paused", name="Old list")
+    atoms_id = paused.atoms_id
+    response = login_as("admin").post(reverse("campaign_delete", args=[paused.pk]),
+                                      {"confirm_name": "Old list"}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("campaign_list")
+    assert "Campaign “Old list” deleted." in messages_of(response)
+    assert not Campaign.objects.filter(pk=paused.pk).exists()
+    with pytest.raises(atoms.AtomsNotFound):
+        atoms_client().get_campaign(atoms_id)
+    entry = AuditEntry.objects.get(action="delete")
+    assert (entry.outcome, entry.campaign_name, entry.atoms_id, entry.campaign_id) == (
+        "ok", "Old list", atoms_id, None)
+
+
+def test_the_activity_page_lists_every_try_with_who_and_atoms_message(login_as, world, users):
+    draft = make_campaign(world, users["staff"], name="Logged")
+    login_as("manager").post(reverse("campaign_pause", args=[draft.pk]))
+    page = login_as("admin").get(reverse("activity")).content.decode()
+    assert page.count('data-testid="activity-row"') == 2
+    assert "sam-staff" in page and "mia-manager" in page
+    assert "Not allowed: Pausing a campaign needs the admin role." in page
+    refused_only = login_as("admin").get(reverse("activity"), {"outcome": "refused"})
+    assert refused_only.content.decode().count('data-testid="activity-row"') == 1

@@ -1,0 +1,153 @@
+"""The create form: every limit is checked on the server, beside its field, and nothing
+the user typed is lost when the form or Atoms refuses."""
+
+import html
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns.models import AuditEntry, Campaign
+from tests.campaign_factory import form_data
+
+pytestmark = pytest.mark.django_db
+
+URL = reverse("campaign_new")
+
+
+@pytest.fixture
+def staff(login_as, sim, atoms_settings):
+    return login_as("staff")
+
+
+def field_errors(response, field: str) -> list[str]:
+    return response.context["form"].errors.get(field, [])
+
+
+def test_the_form_has_the_exact_labels_and_defaults(staff):
+    page = staff.get(URL).content.decode()
+    for label in ("Name", "Description", "Agent", "Audience", "Phone numbers", "Max retries",
+                  "Retry delay (minutes)", "Start at"):
+        assert f">{label}" in page, label
+    assert 'name="max_retries" value="3"' in page
+    assert 'name="retry_delay" value="15"' in page
+    assert "Create campaign" in page and "Create and start" in page
+
+
+def test_the_pickers_show_names_member_counts_and_providers(staff, sim):
+    page = html.unescape(staff.get(URL).content.decode())
+    assert "(2 contacts)" in page and "(1,000 contacts)" in page
+    assert "· Plivo" in page and "· Twilio" in page
+
+
+def test_an_empty_form_says_what_is_missing_beside_each_field(staff, sim):
+    before = sim.calls_to("POST /campaign")
+    response = staff.post(URL, {"token": form_data()["token"]})
+    assert response.status_code == 422
+    for field in ("name", "agent", "audience", "phone_numbers", "max_retries", "retry_delay"):
+        assert field_errors(response, field), field
+    assert field_errors(response, "phone_numbers") == ["Choose at least one number to call from."]
+    assert sim.calls_to("POST /campaign") == before
+    assert not Campaign.objects.exists()
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("name", "x" * 201, "at most 200 characters"),
+    ("name", "   ", "This field is required."),
+    ("max_retries", "11", "less than or equal to 10"),
+    ("max_retries", "-1", "greater than or equal to 0"),
+    ("max_retries", "three", "Enter a whole number."),
+    ("retry_delay", "0", "greater than or equal to 1"),
+    ("retry_delay", "1441", "less than or equal to 1440"),
+    ("retry_delay", "2.5", "Enter a whole number."),
+    ("agent", "65f0c0ffee0000000000dead", "Select a valid choice"),
+    ("audience", "../../etc/passwd", "Select a valid choice"),
+    ("phone_numbers", "65f0c0ffee0000000000beef", "Select a valid choice"),
+    ("scheduled_at", "yesterday", "Enter a valid date/time."),
+    ("description", "d" * 1001, "at most 1000 characters"),
+])
+def test_a_bad_value_is_refused_beside_its_field_and_the_rest_is_kept(
+        staff, sim, field, value, message):
+    data = {**form_data("Keep me", max_retries="7"), field: value}
+    response = staff.post(URL, data)
+    assert response.status_code == 422
+    assert any(message in error for error in field_errors(response, field)), \
+        field_errors(response, field)
+    page = response.content.decode()
+    if field != "name":
+        assert 'value="Keep me"' in page
+    if field != "max_retries":
+        assert 'name="max_retries" value="7"' in page
+    assert f'value="{data["token"]}"' in page  # the same form token: a resubmit is safe
+    assert not Campaign.objects.exists()
+
+
+def test_a_start_time_in_the_past_is_refused(staff):
+    past = (timezone.localtime() - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    response = staff.post(URL, form_data(scheduled_at=past))
+    assert field_errors(response, "scheduled_at") == [
+        "Choose a time in the future, or leave it empty."]
+
+
+def test_a_start_time_with_create_and_start_asks_to_choose(staff):
+    later = (timezone.localtime() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    response = staff.post(URL, {**form_data(scheduled_at=later), "submit_action": "start"})
+    assert "Leave Start at empty to start now" in field_errors(response, "scheduled_at")[0]
+
+
+def test_create_makes_the_campaign_in_atoms_and_mirrors_it(staff, sim):
+    response = staff.post(URL, form_data("January Outreach", max_retries="2", retry_delay="30"))
+    campaign = Campaign.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("campaign_detail", args=[campaign.pk])
+    assert (campaign.name, campaign.status, campaign.max_retries, campaign.retry_delay) == (
+        "January Outreach", "draft", 2, 30)
+    assert len(campaign.atoms_id) == 24
+    assert campaign.agent_name and campaign.audience_name
+    assert sim.calls_to("POST /campaign") == 1
+    entry = AuditEntry.objects.get(action="create")
+    assert (entry.outcome, entry.campaign_id, entry.actor_name) == ("ok", campaign.pk,
+                                                                    "sam-staff")
+
+
+def test_a_future_start_time_schedules_the_campaign(staff):
+    later = timezone.localtime() + timedelta(days=2)
+    staff.post(URL, form_data(scheduled_at=later.strftime("%Y-%m-%dT%H:%M")))
+    campaign = Campaign.objects.get()
+    assert campaign.status == "scheduled"
+    assert abs((campaign.scheduled_at - later).total_seconds()) < 60
+
+
+def test_create_and_start_asks_atoms_to_start(staff, sim):
+    response = staff.post(URL, {**form_data(), "submit_action": "start"})
+    campaign = Campaign.objects.get()
+    assert response.status_code == 302
+    assert campaign.pending_action == "start"
+    assert sim.calls_to("POST /campaign/{id}/start") == 1
+    assert list(AuditEntry.objects.order_by("pk").values_list("action", "outcome")) == [
+        ("create", "ok"), ("start", "ok")]
+
+
+def test_resubmitting_the_same_form_makes_one_campaign(staff, sim):
+    data = form_data()
+    first = staff.post(URL, data)
+    second = staff.post(URL, data)
+    assert Campaign.objects.count() == 1
+    assert sim.calls_to("POST /campaign") == 1
+    assert first["Location"] == second["Location"]
+
+
+SCRIPT_NAME = '<script>alert("x")</script><b>Bold</b>'
+
+
+def test_a_name_with_html_is_shown_escaped_everywhere(staff, login_as, sim):
+    staff.post(URL, form_data(SCRIPT_NAME))
+    campaign = Campaign.objects.get()
+    assert campaign.name == SCRIPT_NAME
+    admin = login_as("admin")
+    for url in (reverse("campaign_list"), reverse("campaign_detail", args=[campaign.pk]),
+                reverse("activity"), reverse("campaign_delete", args=[campaign.pk])):
+        page = admin.get(url).content.decode()
+        assert SCRIPT_NAME not in page, url
+        assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page, url

@@ -1,0 +1,124 @@
+"""When Atoms refuses, fails or times out, the create leaves no local campaign, keeps the
+input, logs the attempt; and however often the form is sent, one campaign is made."""
+
+import threading
+
+import pytest
+from django.db import connections
+from django.test import Client
+from django.urls import reverse
+
+from campaigns.connections import atoms_client
+from campaigns.models import AuditEntry, Campaign, CreateRequest
+from tests.campaign_factory import form_data
+
+URL = reverse("campaign_new")
+
+
+@pytest.fixture
+def staff(login_as, sim, atoms_settings):
+    return login_as("staff")
+
+
+def assert_refused_and_kept(response, name: str) -> None:
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert f'value="{name}"' in page
+    assert response.context["form"].non_field_errors()
+    assert not Campaign.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_400_from_atoms_shows_its_reason_and_keeps_the_input(staff, sim):
+    temporary = atoms_client().create_audience(
+        "Temporary", "phoneNumber", b"firstName,phoneNumber\nAsha,+919800000001\n")
+    data = form_data("Vanishing audience", audience=temporary.id)  # caches the pickers
+    # The audience is in the cached picker list, but gone from Atoms when the form is sent.
+    atoms_client().delete_audience(temporary.id)
+    response = staff.post(URL, data)
+    assert_refused_and_kept(response, "Vanishing audience")
+    assert sim.calls_to("POST /campaign") == 1
+    entry = AuditEntry.objects.get(action="create")
+    assert entry.outcome == "refused"
+    assert entry.campaign_name == "Vanishing audience"
+    assert "udience" in entry.message  # Atoms' own words about the audience
+
+
+@pytest.mark.django_db
+def test_a_500_from_atoms_is_a_failure_that_can_be_retried(staff, sim):
+    data = form_data("Try again later")
+    sim.faults(fail_routes=["POST /campaign"])
+    response = staff.post(URL, data)
+    assert_refused_and_kept(response, "Try again later")
+    assert sim.calls_to("POST /campaign") == 1  # a create is never retried blindly
+    assert AuditEntry.objects.get(action="create").outcome == "failed"
+
+    sim.clear_faults()
+    retry = staff.post(URL, data)  # the same form, sent again
+    assert retry.status_code == 302
+    assert Campaign.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_timeout_that_created_nothing_leaves_nothing_and_a_resubmit_creates_once(
+        staff, sim, settings):
+    settings.ATOMS_READ_TIMEOUT = 1
+    data = form_data("Slow day")
+    sim.faults(timeout_rate=1, timeout_seconds=3, fail_routes=["POST /campaign"])
+    response = staff.post(URL, data)
+    assert_refused_and_kept(response, "Slow day")
+    assert "submit again" in response.context["form"].non_field_errors()[0]
+    assert CreateRequest.objects.get().state == "uncertain"
+    assert AuditEntry.objects.get(action="create").outcome == "failed"
+
+    sim.clear_faults()
+    assert staff.post(URL, data).status_code == 302
+    assert Campaign.objects.count() == 1
+    assert sim.calls_to("POST /campaign") == 2
+
+
+@pytest.mark.django_db
+def test_a_timeout_after_atoms_created_it_is_reconciled_not_doubled(staff, sim, settings):
+    settings.ATOMS_READ_TIMEOUT = 1
+    data = form_data("Lost answer")
+    # Atoms makes the campaign but the answer never arrives.
+    sim.faults(drop_response_rate=1, timeout_seconds=3, fail_routes=["POST /campaign"])
+    response = staff.post(URL, data)
+    sim.clear_faults()
+    # The dashboard looked for it in Atoms at once and adopted it.
+    assert response.status_code == 302
+    campaign = Campaign.objects.get()
+    assert campaign.name == "Lost answer"
+    assert sim.calls_to("POST /campaign") == 1
+    listed = [c for c in atoms_client().iter_campaigns(search="Lost answer")]
+    assert [c.id for c in listed] == [campaign.atoms_id]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_concurrent_identical_posts_make_one_campaign(sim, atoms_settings, users):
+    from tests.conftest import PASSWORD
+
+    data = form_data("Double clicked")
+    results = []
+
+    def submit():
+        client = Client()
+        client.login(username=users["staff"].username, password=PASSWORD)
+        try:
+            results.append(client.post(URL, data))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=submit) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert len(results) == 10
+    assert Campaign.objects.count() == 1
+    assert sim.calls_to("POST /campaign") == 1
+    campaign = Campaign.objects.get()
+    detail = reverse("campaign_detail", args=[campaign.pk])
+    assert {r["Location"] for r in results if r.status_code == 302} == {detail}
+    assert AuditEntry.objects.filter(action="create", outcome="ok").count() == 1

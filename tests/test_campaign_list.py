@@ -1,0 +1,117 @@
+"""The campaign list: what it shows, search, filter, sort, pages, and a query count that
+does not grow with the number of campaigns."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from campaigns import sync
+from campaigns.models import Campaign
+
+pytestmark = pytest.mark.django_db
+URL = reverse("campaign_list")
+
+
+def make_rows(count: int, **fields) -> None:
+    Campaign.objects.bulk_create([
+        Campaign(atoms_id=f"{i:024x}", name=f"Campaign {i:05d}", status="draft", **fields)
+        for i in range(count)
+    ])
+
+
+def names_on(response) -> list[str]:
+    return [c.name for c in response.context["page"]]
+
+
+def test_the_empty_list_tells_staff_how_to_begin(login_as):
+    page = login_as("staff").get(URL).content.decode()
+    assert "No campaigns yet" in page
+    assert "Create your first campaign" in page
+
+
+def test_the_empty_list_tells_managers_what_will_appear(login_as):
+    page = login_as("manager").get(URL).content.decode()
+    assert "No campaigns yet" in page and "Create your first campaign" not in page
+
+
+def test_rows_show_name_status_agent_audience_counts_and_dates(login_as):
+    Campaign.objects.create(atoms_id="a" * 24, name="Renewals", status="running",
+                            agent_name="Riya", audience_name="March leads",
+                            total_participants=50, contacts_called=20, contacts_connected=7)
+    page = login_as("manager").get(URL).content.decode()
+    for text in ("Renewals", ">Running<", "Riya", "March leads", "20 / 7 / 50"):
+        assert text in page
+
+
+def test_search_filter_and_sort(login_as):
+    for name, status in [("Alpha", "draft"), ("Beta", "running"), ("Alphabet", "paused")]:
+        Campaign.objects.create(atoms_id=name.lower().ljust(24, "0"), name=name, status=status)
+    client = login_as("staff")
+    assert names_on(client.get(URL, {"q": "alpha"})) == ["Alphabet", "Alpha"]
+    assert names_on(client.get(URL, {"status": "running"})) == ["Beta"]
+    assert names_on(client.get(URL, {"sort": "created_asc"})) == ["Alpha", "Beta", "Alphabet"]
+    nothing = client.get(URL, {"q": "zzz"}).content.decode()
+    assert "No campaigns match" in nothing
+
+
+def test_an_htmx_filter_request_gets_only_the_results(login_as):
+    make_rows(3)
+    response = login_as("staff").get(URL, {"q": "Campaign"}, HTTP_HX_REQUEST="true")
+    page = response.content.decode()
+    assert page.lstrip().startswith('<div id="results">')
+    assert "<html" not in page
+
+
+def test_a_bad_filter_value_is_ignored_not_a_crash(login_as):
+    make_rows(2)
+    response = login_as("staff").get(URL, {"status": "<bogus>", "sort": "drop table",
+                                           "page": "-4"})
+    assert response.status_code == 200
+    assert len(names_on(response)) == 2
+
+
+def test_pages_of_25(login_as):
+    make_rows(60)
+    client = login_as("staff")
+    first = client.get(URL)
+    third = client.get(URL, {"page": 3})
+    assert len(names_on(first)) == 25 and len(names_on(third)) == 10
+    assert "Page 1 of 3 · 60 campaigns" in first.content.decode()
+
+
+def count_queries(client) -> int:
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(URL).status_code == 200
+    return len(queries)
+
+
+def test_ten_thousand_campaigns_cost_the_same_queries_as_ten(login_as):
+    client = login_as("staff")
+    make_rows(10)
+    with_ten = count_queries(client)
+    Campaign.objects.all().delete()
+    make_rows(10_000)
+    assert count_queries(client) == with_ten
+
+
+def test_sync_mirrors_campaigns_made_elsewhere_and_marks_deleted_ones(sim, atoms_settings):
+    gone = Campaign.objects.create(atoms_id="f" * 24, name="Deleted in the console",
+                                   status="draft")
+    report = sync.sync_campaign_list()
+    assert report.error == ""
+    assert report.added == report.seen >= 3
+    statuses = set(Campaign.objects.exclude(pk=gone.pk).values_list("status", flat=True))
+    assert {"draft", "paused", "completed"} <= statuses
+    gone.refresh_from_db()
+    assert gone.deleted_remotely_at is not None
+    assert sync.sync_campaign_list().added == 0  # idempotent
+
+
+def test_a_failed_sync_marks_nothing_deleted(sim, atoms_settings):
+    kept = Campaign.objects.create(atoms_id="e" * 24, name="Still here", status="draft")
+    sim.faults(fail_routes=["GET /campaign"])
+    report = sync.sync_campaign_list()
+    assert report.error
+    kept.refresh_from_db()
+    assert kept.deleted_remotely_at is None

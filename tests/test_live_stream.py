@@ -1,0 +1,114 @@
+"""The SSE endpoint over real HTTP (uvicorn): fragments after a change, heartbeats,
+current state first on reconnect, and a cost to Atoms that ignores the number of viewers."""
+
+import time
+
+import pytest
+from django.urls import reverse
+
+from campaigns import polling
+from campaigns.models import Campaign
+from tests.campaign_factory import make_campaign
+from tests.sse_client import Stream, session_cookie
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
+
+
+@pytest.fixture
+def running(sim, atoms_settings, users):
+    return make_campaign(sim, users["staff"], "running", audience_size=50)
+
+
+def stream_url(server, campaign, kind="detail") -> str:
+    return f"{server.url}{reverse('live_stream')}?kind={kind}&ids={campaign.pk}"
+
+
+def advance_and_poll(sim, campaign, seconds=300):
+    sim.advance(seconds)
+    Campaign.objects.filter(pk=campaign.pk).update(next_poll_at=None)
+    return polling.tick()
+
+
+def test_a_viewer_receives_the_fragment_after_a_change(web_server, sim, running, users):
+    stream = Stream(stream_url(web_server, running), session_cookie(users["manager"]))
+    try:
+        assert stream.status == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        assert stream.headers["cache-control"] == "no-cache"
+        assert stream.headers["x-accel-buffering"] == "no"
+        stream.next(event=f"detail-{running.pk}")  # the current state comes first
+        advance_and_poll(sim, running)
+        running.refresh_from_db()
+        frame = stream.next(event=f"detail-{running.pk}")
+        assert f'data-testid="metric-called">{running.contacts_called}<' in frame.data
+        tick = stream.next(event="tick")
+        assert str(running.pk) in tick.data
+    finally:
+        stream.close()
+
+
+def test_an_idle_stream_gets_heartbeats(web_server, sim, running, users):
+    stream = Stream(stream_url(web_server, running), session_cookie(users["staff"]))
+    try:
+        stream.drain()
+        started = time.monotonic()
+        heartbeat = stream.next(event="", timeout=8)  # the test server beats every 2 s
+        assert heartbeat.data == ": ping"
+        assert time.monotonic() - started < 6
+    finally:
+        stream.close()
+
+
+def test_a_reconnecting_viewer_first_gets_the_current_state(web_server, sim, running, users):
+    advance_and_poll(sim, running)
+    running.refresh_from_db()
+    stream = Stream(stream_url(web_server, running), session_cookie(users["staff"]))
+    try:
+        first = stream.next(timeout=5)
+        assert first.event == f"detail-{running.pk}"
+        assert f'data-testid="metric-called">{running.contacts_called}<' in first.data
+        fresh = stream.next(timeout=5)
+        assert fresh.event == "tick" and str(running.pk) in fresh.data
+    finally:
+        stream.close()
+
+
+def test_an_anonymous_visitor_gets_no_stream(web_server, running):
+    import httpx
+
+    response = httpx.get(stream_url(web_server, running), follow_redirects=False)
+    assert response.status_code == 302
+    assert "/accounts/login/" in response.headers["location"]
+
+
+@pytest.mark.parametrize("query", ["kind=row&ids=1,abc", "kind=bogus&ids=1", "kind=row&ids=",
+                                   "kind=row&ids=" + ",".join(map(str, range(600)))])
+def test_a_bad_stream_request_is_a_clear_400(web_server, users, query):
+    import httpx
+
+    response = httpx.get(f"{web_server.url}/live/?{query}",
+                         cookies=session_cookie(users["staff"]))
+    assert response.status_code == 400
+    assert "ids" in response.text or "kind" in response.text
+
+
+@pytest.mark.parametrize("viewers", [1, 50])
+def test_atoms_calls_per_cycle_do_not_depend_on_viewers(web_server, sim, running, users,
+                                                        viewers):
+    cookies = session_cookie(users["manager"])
+    streams = [Stream(stream_url(web_server, running), cookies) for _ in range(viewers)]
+    try:
+        before = sim.calls_to("GET /campaign/{id}")
+        cycles = 3
+        for _ in range(cycles):
+            advance_and_poll(sim, running, seconds=120)
+        assert sim.calls_to("GET /campaign/{id}") - before == cycles  # one per active campaign
+        running.refresh_from_db()
+        expected = f'data-testid="metric-called">{running.contacts_called}<'
+        time.sleep(1)  # let the last frames arrive
+        for stream in streams:  # and every viewer got the latest numbers
+            frames = [f for f in stream.drain() if f.event == f"detail-{running.pk}"]
+            assert expected in frames[-1].data
+    finally:
+        for stream in streams:
+            stream.close()

@@ -1,0 +1,240 @@
+"""The poller, called directly: what one tick claims, fetches, writes, caches and publishes."""
+
+import json
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from campaigns import live, polling
+from campaigns.connections import redis_client
+from campaigns.models import Campaign, MetricSnapshot
+from campaigns.ratelimit import RequestBudget
+from tests.campaign_factory import make_campaign
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def running(sim, atoms_settings, users):
+    return make_campaign(sim, users["staff"], "running", audience_size=50)
+
+
+class Published:
+    """Every message the poller publishes on the live channel while the test runs."""
+
+    def __init__(self):
+        self.pubsub = redis_client().pubsub()
+        self.pubsub.subscribe(live.channel())
+        # Wait for Redis to confirm, or a message published right away could be missed.
+        confirmation = self.pubsub.get_message(timeout=2)
+        assert confirmation and confirmation["type"] == "subscribe"
+
+    def messages(self) -> list[dict]:
+        found = []
+        while (message := self.pubsub.get_message(timeout=0.2)) is not None:
+            if message["type"] == "message":
+                found.append(json.loads(message["data"]))
+        return found
+
+    def changes(self) -> list[dict]:
+        return [m for m in self.messages() if "campaign" in m]
+
+
+def due_now(campaign):
+    Campaign.objects.filter(pk=campaign.pk).update(next_poll_at=timezone.now())
+
+
+def test_a_tick_refreshes_mirror_snapshot_cache_and_publishes_once(sim, running):
+    published = Published()
+    before = MetricSnapshot.objects.filter(campaign=running).count()
+    sim.advance(600)
+    due_now(running)
+
+    report = polling.tick()
+
+    assert (report.claimed, report.refreshed, report.changed) == (1, 1, 1)
+    running.refresh_from_db()
+    assert running.contacts_called > 0
+    assert MetricSnapshot.objects.filter(campaign=running).count() == before + 1
+    html = redis_client().get(live.fragment_key(running.pk, "detail")).decode()
+    assert f'data-testid="metric-called">{running.contacts_called}<' in html
+    messages = published.messages()
+    changes = [m for m in messages if "campaign" in m]
+    assert [m["campaign"] for m in changes] == [running.pk]
+    assert set(changes[0]["fragments"]) == {"row", "card", "detail"}
+    assert [m["ids"] for m in messages if "tick" in m] == [[running.pk]]
+
+
+def test_an_unchanged_campaign_is_confirmed_fresh_but_not_republished(sim, running):
+    due_now(running)
+    polling.tick()
+    published = Published()
+    snapshots = MetricSnapshot.objects.count()
+    due_now(running)  # no simulated time passes: Atoms reports the same numbers
+
+    polling.tick()
+
+    assert published.changes() == []
+    assert MetricSnapshot.objects.count() == snapshots
+    running.refresh_from_db()
+    assert (timezone.now() - running.fetched_at).total_seconds() < 5
+
+
+def test_a_campaign_is_not_polled_twice_within_an_interval(sim, running):
+    due_now(running)
+    assert polling.tick().claimed == 1
+    assert polling.tick().claimed == 0  # claimed until the next interval
+
+
+def test_overlapping_ticks_are_skipped_by_the_lock(sim, running, settings):
+    lock = redis_client().lock(polling.TICK_LOCK, timeout=5)
+    assert lock.acquire(blocking=False)
+    try:
+        assert polling.tick().skipped
+    finally:
+        lock.release()
+
+
+def test_drafts_and_completed_campaigns_are_not_polled(sim, atoms_settings, users):
+    draft = make_campaign(sim, users["staff"], "draft")
+    due_now(draft)
+    assert polling.tick().claimed == 0
+
+
+def test_a_large_active_set_is_split_into_disjoint_chunks(settings):
+    settings.POLL_CHUNK_SIZE = 3
+    Campaign.objects.bulk_create([Campaign(atoms_id=f"{i:024x}", name=f"c{i}", status="running")
+                                  for i in range(10)])
+    chunks = []
+    report = polling.tick(dispatch_chunk=chunks.append)
+    assert report.chunks == 4
+    ids = [pk for chunk in chunks for pk in chunk]
+    assert sorted(ids) == sorted(Campaign.objects.values_list("pk", flat=True))
+    assert max(len(c) for c in chunks) == 3
+
+
+def test_errors_mark_the_campaign_stale_with_the_reason_and_back_off(sim, running):
+    sim.faults(fail_routes=["GET /campaign/{id}"])
+    published = Published()
+    due_now(running)
+
+    report = polling.tick()
+
+    assert report.failed == 1
+    running.refresh_from_db()
+    assert running.poll_error and running.poll_failures == 1
+    assert running.next_poll_at > timezone.now()  # backed off, not hammering
+    [change] = published.changes()
+    assert "Not live:" in change["fragments"]["card"]
+
+    sim.clear_faults()
+    due_now(running)
+    polling.tick()
+    running.refresh_from_db()
+    assert (running.poll_error, running.poll_failures) == ("", 0)
+
+
+def test_backoff_grows_with_consecutive_failures(sim, running, settings):
+    sim.faults(fail_routes=["GET /campaign/{id}"])
+    waits = []
+    for _ in range(3):
+        due_now(running)
+        now = timezone.now()
+        polling.tick()
+        running.refresh_from_db()
+        waits.append((running.next_poll_at - now).total_seconds())
+    assert waits[0] < waits[1] < waits[2]
+
+
+def test_a_campaign_deleted_elsewhere_leaves_the_active_set(sim, running):
+    from campaigns.connections import atoms_client
+
+    sim.advance(100_000)  # let it finish so Atoms allows the delete
+    atoms_client().delete_campaign(running.atoms_id)
+    due_now(running)
+    polling.tick()
+    running.refresh_from_db()
+    assert running.deleted_remotely_at is not None
+    due_now(running)
+    assert polling.tick().claimed == 0
+
+
+def test_a_completed_campaign_gets_one_last_refresh_then_leaves(sim, running):
+    sim.advance(100_000)
+    due_now(running)
+    polling.tick()
+    running.refresh_from_db()
+    assert running.status == "completed" and running.needs_final_poll
+    due_now(running)
+    assert polling.tick().claimed == 1
+    running.refresh_from_db()
+    assert not running.needs_final_poll
+    due_now(running)
+    assert polling.tick().claimed == 0
+
+
+def test_a_429_pauses_every_poller_and_backs_off_as_told(sim, atoms_settings):
+    from campaigns import sync
+
+    sync.sync_campaign_list()
+    ids = list(Campaign.objects.values_list("pk", flat=True))
+    assert len(ids) >= 4
+    sim.faults(rate_limit=1)
+    started = time.time()
+
+    result = polling.refresh(ids)
+
+    limited = sim.stats()["by_route"]["GET /campaign/{id}"].get("429", 0)
+    assert limited >= 2 and result.failed == limited
+    budget = RequestBudget(redis_client(), 100)
+    assert float(redis_client().get(f"{budget.key}:paused-until")) > started
+    waiting = Campaign.objects.exclude(poll_error="")
+    assert waiting.count() == limited
+    assert all(c.next_poll_at > timezone.now() for c in waiting)
+
+
+def test_the_request_budget_never_exceeds_its_rate_across_threads():
+    fake_now = [1000.0]
+    sleeps = []
+    lock = threading.Lock()
+
+    def sleep(seconds):
+        with lock:
+            sleeps.append(seconds)
+            fake_now[0] = int(fake_now[0]) + 1.0
+
+    budget = RequestBudget(redis_client(), 5, key="test:budget", clock=lambda: fake_now[0],
+                           sleep=sleep)
+    seconds_used = []
+    for _ in range(12):
+        budget.acquire()
+        seconds_used.append(int(fake_now[0]))
+    counts = {s: seconds_used.count(s) for s in set(seconds_used)}
+    assert max(counts.values()) == 5
+    assert sorted(counts) == [1000, 1001, 1002]
+
+
+def test_the_budget_waits_out_a_429_pause():
+    now = [500.0]
+    slept = []
+
+    def sleep(seconds):
+        slept.append(seconds)
+        now[0] += seconds
+
+    budget = RequestBudget(redis_client(), 100, key="test:pause", clock=lambda: now[0],
+                           sleep=sleep)
+    budget.pause_for(7)
+    budget.acquire()
+    assert slept == [7]
+
+
+def test_stale_pending_actions_show_the_overdue_note(sim, running, settings):
+    Campaign.objects.filter(pk=running.pk).update(
+        pending_action="pause", pending_since=timezone.now() - timedelta(minutes=3))
+    running.refresh_from_db()
+    html = live.render_fragment(running, "detail", [])
+    assert 'data-pending-since="' in html and "has not confirmed it after a minute" in html
