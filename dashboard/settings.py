@@ -17,7 +17,7 @@ DEBUG = env_bool("DEBUG", False)
 # Demo mode (set by `make run`) is the only mode that may create the demo users.
 DEMO_MODE = env_bool("DEMO_MODE", False)
 
-_DEV_SECRET = "dev-only-insecure-secret-key-do-not-use-in-production-0123456789"
+_DEV_SECRET = "dev-only-insecure-secret-key-do-not-use-in-production-0123456789"  # noqa: S105
 SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET if (DEBUG or DEMO_MODE) else None)
 if not (DEBUG or DEMO_MODE) and SECRET_KEY == _DEV_SECRET:
     raise ImproperlyConfigured("SECRET_KEY must be set to a secret value when DEBUG is off")

@@ -56,7 +56,9 @@ def process_env(simulator, **extra: str) -> dict[str, str]:
 class Process:
     def __init__(self, name: str, argv: list[str], env: dict[str, str]):
         self.name = name
-        self.log = tempfile.NamedTemporaryFile(prefix=f"{name}-", suffix=".log", delete=False)
+        # Kept open for the child's life and read back on failure, so no `with` block.
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            prefix=f"{name}-", suffix=".log", delete=False)
         self.popen = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=self.log,
                                       stderr=subprocess.STDOUT)
 
