@@ -1,0 +1,164 @@
+"""`python -m simulator`: options, the ready line, clean shutdown and `--state`."""
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.plugins.simulator import ROOT, SimulatorProcess
+
+OPTIONS = (
+    "--host", "--port", "--api-key", "--speed", "--seed", "--state", "--start-time",
+    "--latency-ms", "--error-rate", "--rate-limit",
+)  # fmt: skip
+
+
+def run_cli(*args: str, timeout: float = 10) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "simulator", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def client(process: SimulatorProcess) -> httpx.Client:
+    headers = {"Authorization": f"Bearer {process.api_key}"}
+    return httpx.Client(base_url=process.base_url, headers=headers, timeout=10)
+
+
+def test_help_lists_every_option():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for option in OPTIONS:
+        assert option in result.stdout, option
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("--error-rate", "2"), ("--speed", "-1"), ("--rate-limit", "x"), ("--start-time", "soon")],
+)
+def test_bad_options_exit_with_a_usage_error(args):
+    result = run_cli(*args)
+    assert result.returncode == 2
+    assert args[0] in result.stderr
+
+
+def test_ready_line_names_url_key_seed_and_speed():
+    process = SimulatorProcess(api_key="demo-key").start(seed=3, speed=2.5)
+    try:
+        line = next(line for line in process.output.splitlines() if "listening" in line)
+        assert re.fullmatch(
+            r"Atoms simulator listening on http://127\.0\.0\.1:\d+/atoms/v1 "
+            r"\(key demo-key, seed 3, speed 2\.5\)",
+            line,
+        )
+        with client(process) as api:
+            assert api.get("/agent").status_code == 200
+    finally:
+        process.stop()
+
+
+def test_sigterm_and_sigint_stop_cleanly():
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        process = SimulatorProcess().start()
+        popen = process.popen
+        popen.send_signal(signum)
+        assert popen.wait(timeout=10) == 0
+        process.stop()
+        assert "Atoms simulator stopped" in process.output
+
+
+def test_a_busy_port_is_reported():
+    process = SimulatorProcess().start()
+    try:
+        port = process.root_url.rsplit(":", 1)[1]
+        result = run_cli("--port", port)
+        assert result.returncode == 2
+        assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    finally:
+        process.stop()
+
+
+def test_launch_faults_apply_from_the_first_request():
+    process = SimulatorProcess().start(extra_args=["--error-rate", "1", "--latency-ms", "50"])
+    try:
+        with client(process) as api:
+            started = time.monotonic()
+            assert api.get("/agent").status_code == 500
+            assert time.monotonic() - started >= 0.05
+    finally:
+        process.stop()
+
+
+def test_launch_rate_limit_applies():
+    process = SimulatorProcess().start(extra_args=["--rate-limit", "2"])
+    try:
+        with client(process) as api:
+            codes = [api.get("/agent").status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+    finally:
+        process.stop()
+
+
+def test_speed_one_follows_real_time():
+    process = SimulatorProcess().start(speed=1)
+    try:
+        first = process.now()["nowMs"]
+        time.sleep(0.3)
+        assert 250 <= process.now()["nowMs"] - first < 5_000
+    finally:
+        process.stop()
+
+
+def test_state_survives_a_restart(tmp_path):
+    state = tmp_path / "world.json"
+    first = SimulatorProcess().start(seed=11, extra_args=["--state", str(state)])
+    try:
+        with client(first) as api:
+            pilot = next(a for a in api.get("/audience").json()["data"] if a["memberCount"] == 2)
+            agent = api.get("/agent").json()["data"]["agents"][0]
+            body = {"name": "Kept", "agentId": agent["_id"], "audienceId": pilot["_id"]}
+            campaign_id = api.post("/campaign", json=body).json()["data"]["_id"]
+            api.post(f"/campaign/{campaign_id}/start")
+            first.advance(600)
+            before = api.get(f"/campaign/{campaign_id}").json()["data"]
+            now = first.now()["nowMs"]
+    finally:
+        first.stop()
+    saved = json.loads(state.read_text())
+    assert campaign_id in saved["world"]["campaigns"]
+    assert [p.name for p in tmp_path.iterdir()] == ["world.json"]  # no temp file left
+
+    second = SimulatorProcess().start(seed=99, extra_args=["--state", str(state)])
+    try:
+        assert "seed 11" in second.output  # the saved world keeps its own seed
+        assert second.now()["nowMs"] == now
+        with client(second) as api:
+            after = api.get(f"/campaign/{campaign_id}").json()["data"]
+            assert after == before
+            second.advance(86_400)
+            assert (
+                api.get(f"/campaign/{campaign_id}").json()["data"]["campaign"]["status"]
+                == "completed"
+            )
+    finally:
+        second.stop()
+
+
+@pytest.mark.parametrize(
+    "content", ['{"world": {"version": 0}, "startMs": 0}', "[]", "7", "{not json"]
+)
+def test_a_foreign_state_file_stops_the_start_with_a_clear_error(tmp_path, content):
+    state = tmp_path / "world.json"
+    state.write_text(content)
+    result = run_cli("--port", "0", "--state", str(state))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: cannot load state:")
+    assert "Traceback" not in result.stderr
