@@ -62,8 +62,8 @@ class Process:
         self.popen = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=self.log,
                                       stderr=subprocess.STDOUT)
 
-    def output(self) -> str:
-        return Path(self.log.name).read_text(errors="replace")[-4000:]
+    def output(self, tail: int = 4000) -> str:
+        return Path(self.log.name).read_text(errors="replace")[-tail:]
 
     def wait_until(self, ready, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -121,12 +121,14 @@ def web_server(django_db_setup, simulator_process):
 def start_worker(simulator, *, beat: bool = True, concurrency: int = 4, **env: str) -> Process:
     argv = [sys.executable, "-m", "celery", "-A", "dashboard", "worker", "--loglevel", "INFO",
             "--pool", "threads", "--concurrency", str(concurrency), "--without-gossip",
-            "--without-mingle", "--hostname", f"test-{free_port()}@%h"]
+            "--without-mingle", "--hostname", f"test-{free_port()}@%h",
+            # Tasks queued by earlier tests refer to rows that no longer exist.
+            "--purge"]
     if beat:
         schedule = Path(tempfile.mkdtemp()) / "beat-schedule"
         argv += ["--beat", "--schedule", str(schedule)]
     process = Process("celery", argv, process_env(simulator, **env))
-    process.wait_until(lambda: "ready." in process.output(), timeout=40)
+    process.wait_until(lambda: " ready." in process.output(tail=10**6), timeout=40)
     return process
 
 

@@ -1,0 +1,85 @@
+"""A real Celery worker with its beat, on real Redis (not eager mode), polls the simulator:
+the mirror, the cache, the snapshots and the published messages change by themselves."""
+
+import json
+import time
+
+import pytest
+from django.urls import reverse
+
+from campaigns import live
+from campaigns.connections import redis_client
+from campaigns.models import Campaign, MetricSnapshot
+from tests.campaign_factory import make_campaign
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
+
+
+def wait_until(condition, timeout: float = 20, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"{what} not reached within {timeout} s")
+
+
+def test_the_beat_polls_a_running_campaign_and_publishes_its_changes(
+        celery_worker, sim, atoms_settings, users):
+    running = make_campaign(sim, users["staff"], "running", audience_size=50)
+    pubsub = redis_client().pubsub()
+    pubsub.subscribe(live.channel())
+    assert pubsub.get_message(timeout=2)["type"] == "subscribe"
+    snapshots = MetricSnapshot.objects.filter(campaign=running).count()
+    called = running.contacts_called
+
+    sim.advance(900)  # Atoms dials; nobody in this test calls the poller
+
+    def mirror_moved():
+        running.refresh_from_db()
+        return running.contacts_called > called
+
+    wait_until(mirror_moved, what="the mirror's contacts called rising")
+    assert MetricSnapshot.objects.filter(campaign=running).count() > snapshots
+    cached = redis_client().get(live.fragment_key(running.pk, "card")).decode()
+    assert f'data-testid="card-called">{running.contacts_called}<' in cached
+
+    def published_change():
+        message = pubsub.get_message(timeout=1)
+        if message and message["type"] == "message":
+            body = json.loads(message["data"])
+            return body if body.get("campaign") == running.pk else None
+        return None
+
+    change = wait_until(published_change, what="a published change")
+    assert set(change["fragments"]) == {"row", "card", "detail"}
+    pubsub.close()
+
+
+def test_a_start_click_is_confirmed_by_the_worker_without_anyone_polling(
+        celery_worker, sim, atoms_settings, users, login_as):
+    draft = make_campaign(sim, users["staff"], "draft")
+    login_as("staff").post(reverse("campaign_start", args=[draft.pk]))
+    sim.advance(10)  # past Atoms' processing step
+
+    def confirmed():
+        draft.refresh_from_db()
+        return draft.status == "running" and draft.pending_action == ""
+
+    wait_until(confirmed, what="the worker confirming the start")
+
+
+def test_the_worker_keeps_polling_after_redis_restarts_its_connections(
+        celery_worker, sim, atoms_settings, users):
+    """Celery 5.x workers have stopped consuming after a Redis reconnect (celery#8030,
+    #8091, #9054): drop every client connection and check the beat still gets through."""
+    running = make_campaign(sim, users["staff"], "running", audience_size=50)
+    redis_client().execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+    called = Campaign.objects.get(pk=running.pk).contacts_called
+    sim.advance(900)
+
+    def moved():
+        return Campaign.objects.get(pk=running.pk).contacts_called > called
+
+    wait_until(moved, timeout=40, what="polling resuming after the reconnect")
