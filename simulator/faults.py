@@ -15,8 +15,8 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 
 class Faults:
     """The active fault plan. `fail_routes` (route templates such as "GET /campaign/{id}")
-    narrows error_rate, timeout_rate, drop_response_rate and latency_ms to those routes; the rate limit is a
-    gateway-wide budget and always applies to every `/atoms/v1` request.
+    narrows error_rate, timeout_rate, drop_response_rate and latency_ms to those routes;
+    the rate limit is a gateway-wide budget and always applies to every `/atoms/v1` request.
     """
 
     def __init__(self, seed: int):

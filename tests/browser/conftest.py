@@ -57,3 +57,20 @@ def sign_in(page, username: str, password: str = PASSWORD):
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
     return page
+
+
+def collect_page_errors(page) -> list[str]:
+    """Uncaught exceptions and console errors on `page`, for a test to assert it stays empty.
+
+    Failed loads are left out: a 422 form page or a deliberately blocked stream logs one,
+    and the tests check those responses themselves.
+    """
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
+
+    def on_console(message):
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            errors.append(f"console: {message.text}")
+
+    page.on("console", on_console)
+    return errors
