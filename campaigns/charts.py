@@ -6,6 +6,8 @@ template draws them, so the chart arrives inside the same fragment as the number
 
 from dataclasses import dataclass
 
+from django.utils import timezone
+
 # Enough points for a smooth line at card and page width; more only costs bytes.
 MAX_POINTS = 120
 
@@ -45,13 +47,16 @@ def line_chart(snapshots, *, width: int = 600, height: int = 160, total: int = 0
             for p, v in zip(points, values, strict=True)
         )
 
+    # Seconds matter on a short campaign; on a long one they are noise.
+    label = "%H:%M:%S" if span < 3600 else "%b %d %H:%M"
+    start_local, end_local = timezone.localtime(start), timezone.localtime(end)
     return Chart(
         width, height,
         called=line([p.contacts_called for p in points]),
         connected=line([p.contacts_connected for p in points]),
         peak=peak,
-        start_label=start.strftime("%H:%M"),
-        end_label=end.strftime("%H:%M"),
+        start_label=start_local.strftime(label),
+        end_label=end_local.strftime(label),
     )
 
 

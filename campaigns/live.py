@@ -165,13 +165,19 @@ def sse_frame(event: str, data: str) -> str:
     return f"event: {event}\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
 
 
-class _Viewer:
-    __slots__ = ("all_ids", "ids", "kind", "queue")
+def state_of(campaign: Campaign) -> str:
+    """What the role-dependent buttons depend on; a page sends it to learn of changes."""
+    return f"{campaign.status}:{campaign.pending_action}"
 
-    def __init__(self, kind: str, ids: set[int] | None):
+
+class _Viewer:
+    __slots__ = ("all_ids", "ids", "kind", "page_state", "queue")
+
+    def __init__(self, kind: str, ids: set[int] | None, page_state: str = ""):
         self.kind = kind
         self.all_ids = ids is None
         self.ids = ids or set()
+        self.page_state = page_state
         self.queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_LIMIT)
 
     def wants(self, pk: int) -> bool:
@@ -283,6 +289,12 @@ async def _current_state(viewer: _Viewer) -> str:
             by_time[stamp.decode()].append(pk)
     frames += [sse_frame("tick", json.dumps({"at": at, "ids": ids}))
                for at, ids in by_time.items()]
+    if viewer.page_state and len(pks) == 1:
+        # The status may have moved between the page's render and this connection:
+        # then its buttons are stale, and the status event makes the page refetch them.
+        campaign = await Campaign.objects.filter(pk=pks[0]).afirst()
+        if campaign is not None and state_of(campaign) != viewer.page_state:
+            frames.append(sse_frame(f"status-{campaign.pk}", campaign.status))
     return "".join(frames)
 
 
@@ -308,7 +320,11 @@ async def _event_stream(viewer: _Viewer):
 
 @require_GET
 async def stream(request):
-    """GET /live/?kind=card&ids=all|1,2,3 — server-sent events for the given campaigns."""
+    """GET /live/?kind=card&ids=all|1,2,3[&state=status:pending] — server-sent events.
+
+    `state` (one campaign only) is the state the page was rendered in; if the campaign has
+    moved on since, the stream starts with a status event so the page refetches its buttons.
+    """
     user = await request.auser()
     if not await sync_to_async(user.has_perm)("campaigns.view_campaign"):
         raise PermissionDenied("Watching campaigns needs the manager, staff or admin role.")
@@ -319,7 +335,8 @@ async def stream(request):
         return HttpResponseBadRequest("ids must be 'all' or up to 500 comma-separated numbers")
     if kind not in KINDS or ids == set():
         return HttpResponseBadRequest("kind must be row, card or detail, with some ids")
-    response = StreamingHttpResponse(_event_stream(_Viewer(kind, ids)),
+    page_state = request.GET.get("state", "")[:64]
+    response = StreamingHttpResponse(_event_stream(_Viewer(kind, ids, page_state)),
                                      content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"

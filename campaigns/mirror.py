@@ -7,6 +7,8 @@ disagree on how a remote field lands in the database.
 from dataclasses import asdict
 from datetime import datetime
 
+from django.utils import timezone
+
 from campaigns import atoms
 from campaigns.models import PAUSABLE_STATUSES, STARTABLE_STATUSES, Campaign, PendingAction
 
@@ -29,7 +31,6 @@ def apply_remote(campaign: Campaign, remote: atoms.Campaign) -> set[str]:
         "paused_at": remote.paused_at,
         "failed_at": remote.failed_at,
         "error": remote.error or "",
-        "remote_created_at": remote.created_at or campaign.remote_created_at,
         "remote_updated_at": remote.updated_at or campaign.remote_updated_at,
     }
     if remote.phone_number_ids:
@@ -74,7 +75,11 @@ def settle_pending_action(campaign: Campaign) -> set[str]:
 
 
 def new_campaign(remote: atoms.Campaign, **local) -> Campaign:
-    """An unsaved mirror row for a campaign Atoms just told us about."""
+    """An unsaved mirror row for a campaign Atoms just told us about.
+
+    One made elsewhere keeps Atoms' creation time; the caller passes `created_at` for ours.
+    """
+    local.setdefault("created_at", remote.created_at or timezone.now())
     campaign = Campaign(atoms_id=remote.id, **local)
     apply_remote(campaign, remote)
     return campaign

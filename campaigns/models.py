@@ -64,14 +64,14 @@ class Campaign(models.Model):
     executions = models.JSONField(default=list, blank=True)
     events = models.JSONField(default=list, blank=True)
 
-    remote_created_at = models.DateTimeField(null=True, blank=True)
     remote_updated_at = models.DateTimeField(null=True, blank=True)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
         related_name="+",
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    # When the campaign was made: now for ours, Atoms' createdAt for one made elsewhere.
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
     modified_at = models.DateTimeField(auto_now=True, db_index=True)
 
     # A start or pause Atoms accepted (202/200) but has not yet confirmed by a status change.

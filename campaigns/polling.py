@@ -79,7 +79,9 @@ def claim_due(now: datetime) -> list[int]:
     due = Campaign.objects.filter(live.active_q()).filter(
         Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now)
     )
-    until = now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS)
+    # Claimed for most of an interval, not all of it: the next beat tick comes exactly one
+    # interval later and must find it due again, or it would be polled every other tick.
+    until = now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS * 0.8)
     with transaction.atomic():
         ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True))
         Campaign.objects.filter(pk__in=ids).update(next_poll_at=until)

@@ -119,9 +119,10 @@ def create_campaign(user, token: uuid.UUID, data: CampaignInput, *, start: bool)
         raise ActionRefused(error.user_message, field_errors=_field_errors(error)) from error
 
     with transaction.atomic():
+        now = timezone.now()
         campaign = mirror.new_campaign(
             remote, created_by=user, agent_name=data.agent_name,
-            audience_name=data.audience_name, next_poll_at=timezone.now(),
+            audience_name=data.audience_name, next_poll_at=now, created_at=now,
         )
         campaign.phone_number_ids = campaign.phone_number_ids or list(data.phone_number_ids)
         campaign.save()
@@ -137,6 +138,7 @@ def create_campaign(user, token: uuid.UUID, data: CampaignInput, *, start: bool)
             start_campaign(user, campaign)
         except ActionRefused as refused:
             outcome.start_error = refused.message
+        campaign.refresh_from_db()  # the start set its pending state in the database
     return outcome
 
 

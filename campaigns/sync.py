@@ -46,7 +46,8 @@ def sync_campaign_list() -> SyncReport:
     for remote in remote_campaigns:
         campaign = local.get(remote.id)
         if campaign is None:
-            new.append(mirror.new_campaign(remote, next_poll_at=started))
+            # The list has no metrics: one full poll brings numbers, executions, events.
+            new.append(mirror.new_campaign(remote, next_poll_at=started, needs_final_poll=True))
             continue
         fields = mirror.apply_remote(campaign, remote) & set(_LIST_FIELDS)
         if fields:

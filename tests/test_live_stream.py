@@ -112,3 +112,27 @@ def test_atoms_calls_per_cycle_do_not_depend_on_viewers(web_server, sim, running
     finally:
         for stream in streams:
             stream.close()
+
+
+def test_a_page_rendered_before_a_status_change_is_told_to_refresh_its_buttons(
+        web_server, sim, running, users):
+    url = stream_url(web_server, running) + "&state=processing:start"
+    stream = Stream(url, session_cookie(users["staff"]))
+    try:
+        frame = stream.next(event=f"status-{running.pk}", timeout=5)
+        assert frame.data == "running"
+    finally:
+        stream.close()
+
+
+def test_a_page_in_the_current_state_gets_no_status_event(web_server, sim, running, users):
+    url = stream_url(web_server, running) + "&state=running:"
+    stream = Stream(url, session_cookie(users["staff"]))
+    try:
+        frames = [stream.next(timeout=8)]
+        while frames[-1].event != "":  # everything up to the first heartbeat
+            frames.append(stream.next(timeout=8))
+        assert f"detail-{running.pk}" in [f.event for f in frames]
+        assert not [f for f in frames if f.event.startswith("status-")]
+    finally:
+        stream.close()

@@ -89,6 +89,15 @@ def test_a_campaign_is_not_polled_twice_within_an_interval(sim, running):
     assert polling.tick().claimed == 0  # claimed until the next interval
 
 
+def test_the_next_tick_one_interval_later_polls_it_again(sim, running, settings):
+    due_now(running)
+    now = timezone.now()
+    assert polling.claim_due(now) == [running.pk]
+    assert polling.claim_due(now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS / 2)) == []
+    assert polling.claim_due(now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS)) == [
+        running.pk]
+
+
 def test_overlapping_ticks_are_skipped_by_the_lock(sim, running, settings):
     lock = redis_client().lock(polling.TICK_LOCK, timeout=5)
     assert lock.acquire(blocking=False)
