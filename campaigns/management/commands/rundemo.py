@@ -12,10 +12,13 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import httpx
 import redis
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
+
+from campaigns.tasks import sync_campaigns
 
 # Simulated seconds per real second in the demo: a 15-minute retry delay shows in 30 s.
 DEMO_SIMULATOR_SPEED = 30
@@ -47,11 +50,13 @@ class Command(BaseCommand):
             ]))
         children += [
             ("web", [python, "-m", "uvicorn", "dashboard.asgi:application",
-                     "--host", host, "--port", str(port), "--no-access-log"]),
+                     "--host", host, "--port", str(port), "--no-access-log",
+                     "--lifespan", "off"]),
+            # WARNING: a line per poll tick every few seconds would bury what matters.
             ("worker", [python, "-m", "celery", "-A", "dashboard", "worker",
-                        "--loglevel", "INFO", "--concurrency", "2"]),
+                        "--loglevel", "WARNING", "--concurrency", "2"]),
             # Exactly one beat: two would schedule every tick twice.
-            ("beat", [python, "-m", "celery", "-A", "dashboard", "beat", "--loglevel", "INFO",
+            ("beat", [python, "-m", "celery", "-A", "dashboard", "beat", "--loglevel", "WARNING",
                       "--schedule", str(state_dir / "celerybeat-schedule")]),
         ]
         self.stdout.write(self.style.SUCCESS(
@@ -63,6 +68,17 @@ class Command(BaseCommand):
     def _uses_simulator(self) -> bool:
         host = urlsplit(settings.SMALLEST_BASE_URL).hostname
         return host in ("127.0.0.1", "localhost")
+
+    def _wait_for_simulator(self) -> None:
+        root = settings.SMALLEST_BASE_URL.rsplit("/atoms/v1", 1)[0]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                httpx.get(f"{root}/_sim/health", timeout=1).raise_for_status()
+                return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise CommandError(f"The Atoms simulator did not start at {root}.")
 
     def _check_redis(self) -> None:
         try:
@@ -90,8 +106,14 @@ class Command(BaseCommand):
                 # the children in order instead of all dying at once mid-write.
                 processes[name] = subprocess.Popen(argv, env=env, start_new_session=True)
                 if name == "simulator":
-                    time.sleep(0.5)
+                    self._wait_for_simulator()
+            # Mirror what Atoms already has now, rather than at the first sync tick.
+            sync_campaigns.delay()
+            parent = os.getppid()
             while not stopping:
+                if os.getppid() != parent:
+                    # `make` (or whoever started us) is gone: do not leave orphans behind.
+                    break
                 for name, process in processes.items():
                     if process.poll() is not None:
                         self.stderr.write(f"{name} exited with code {process.returncode}; "
