@@ -1,6 +1,22 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from campaigns import catalog_views, live, views
+
+
+
+class AtomsIdConverter:
+    """Atoms ids are 24-hex ObjectIds; anything else is a 404 before Atoms is asked."""
+
+    regex = "[0-9a-f]{24}"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(AtomsIdConverter, "atoms_id")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,6 +34,6 @@ urlpatterns = [
     path("live/", live.stream, name="live_stream"),
     path("audiences/", catalog_views.audience_list, name="audience_list"),
     path("audiences/new/", catalog_views.audience_new, name="audience_new"),
-    path("audiences/<str:audience_id>/", catalog_views.audience_detail, name="audience_detail"),
+    path("audiences/<atoms_id:audience_id>/", catalog_views.audience_detail, name="audience_detail"),
     path("phone-numbers/", catalog_views.phone_number_list, name="phone_number_list"),
 ]
