@@ -3,7 +3,6 @@ from django.urls import path, register_converter
 from campaigns import catalog_views, live, views
 
 
-
 class AtomsIdConverter:
     """Atoms ids are 24-hex ObjectIds; anything else is a 404 before Atoms is asked."""
 
@@ -34,6 +33,7 @@ urlpatterns = [
     path("live/", live.stream, name="live_stream"),
     path("audiences/", catalog_views.audience_list, name="audience_list"),
     path("audiences/new/", catalog_views.audience_new, name="audience_new"),
-    path("audiences/<atoms_id:audience_id>/", catalog_views.audience_detail, name="audience_detail"),
+    path("audiences/<atoms_id:audience_id>/", catalog_views.audience_detail,
+         name="audience_detail"),
     path("phone-numbers/", catalog_views.phone_number_list, name="phone_number_list"),
 ]

@@ -93,7 +93,8 @@ def test_an_unknown_audience_is_a_404(staff, audience_id):
     ("", "file", "The submitted file is empty."),
     ("firstName,phoneNumber\n", "file", "header row but no contacts"),
     ("firstName,phone\nAsha,+91980\n", "phone_column", "No column named “phoneNumber”"),
-    ("firstName,phoneNumber\nAsha,\nRavi,+9198\n,\n", "file", "Rows without a phone number: line 2"),
+    ("firstName,phoneNumber\nAsha,\nRavi,+9198\n,\n", "file",
+     "Rows without a phone number: line 2"),
 ])
 def test_a_bad_csv_is_refused_beside_the_field_and_nothing_is_sent(staff, sim, text, field,
                                                                     message):
