@@ -116,6 +116,32 @@ def publish_changes(changes: list[tuple[Campaign, dict[str, str], bool]]) -> Non
     pipe.execute()
 
 
+def publish_campaign(pk: int) -> None:
+    """Render and publish one campaign as it now is in the database.
+
+    For changes made here rather than seen in Atoms (a start or pause accepted, so the
+    pending state shows on every open page at once, not at the next status change).
+    """
+    campaign = Campaign.objects.filter(pk=pk).first()
+    if campaign is None:
+        return
+    snapshots = snapshots_by_campaign([pk]).get(pk, [])
+    publish_changes([(campaign, render_fragments(campaign, snapshots), True)])
+
+
+def publish_removed(pk: int, name: str) -> None:
+    """A deleted campaign: open pages say so, boards drop its card, the cache forgets it."""
+    html = render_to_string("campaigns/live.html#removed", {"name": name})
+    removed = {"row": f'<td colspan="7">{html}</td>', "card": html, "detail": html}
+    pipe = redis_client().pipeline(transaction=False)
+    for kind in KINDS:
+        pipe.delete(fragment_key(pk, kind))
+    pipe.hdel(FETCHED_KEY, str(pk))
+    pipe.publish(channel(), json.dumps({"campaign": pk, "status": "deleted",
+                                        "status_changed": True, "fragments": removed}))
+    pipe.execute()
+
+
 def publish_tick(at: datetime, fresh_ids: list[int]) -> None:
     """Tell viewers which campaigns were confirmed fresh at `at`, changed or not."""
     if not fresh_ids:
@@ -124,14 +150,6 @@ def publish_tick(at: datetime, fresh_ids: list[int]) -> None:
     pipe = redis_client().pipeline(transaction=False)
     pipe.hset(FETCHED_KEY, mapping={str(pk): stamp for pk in fresh_ids})
     pipe.publish(channel(), json.dumps({"tick": stamp, "ids": fresh_ids}))
-    pipe.execute()
-
-
-def forget(pk: int) -> None:
-    pipe = redis_client().pipeline(transaction=False)
-    for kind in KINDS:
-        pipe.delete(fragment_key(pk, kind))
-    pipe.hdel(FETCHED_KEY, str(pk))
     pipe.execute()
 
 

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from campaigns import atoms, audit, mirror
+from campaigns import atoms, audit, live, mirror
 from campaigns.connections import atoms_client
 from campaigns.models import (
     PAUSABLE_STATUSES,
@@ -280,10 +280,13 @@ def _run_async_action(user, campaign, action, pending, allowed_statuses, *, call
             Campaign.objects.filter(pk=campaign.pk).update(deleted_remotely_at=now)
         outcome = Outcome.REFUSED if isinstance(error, atoms.AtomsRejected) else Outcome.FAILED
         audit.record(user, action, outcome, campaign=campaign, message=error.user_message)
+        transaction.on_commit(lambda: live.publish_campaign(campaign.pk))
         raise ActionRefused(error.user_message + (
             " It may still take effect; the page will show it when Atoms confirms."
             if unknown else "")) from error
     audit.record(user, action, Outcome.OK, campaign=campaign, message=ok_message)
+    # Every open page shows "Starting…"/"Pausing…" now, not when Atoms' status moves.
+    transaction.on_commit(lambda: live.publish_campaign(campaign.pk))
     _poll_soon(campaign)
 
 
@@ -305,9 +308,11 @@ def delete_campaign(user, campaign: Campaign, typed_name: str) -> None:
         outcome = Outcome.REFUSED if isinstance(error, atoms.AtomsRejected) else Outcome.FAILED
         audit.record(user, Action.DELETE, outcome, campaign=campaign, message=error.user_message)
         raise ActionRefused(error.user_message) from error
+    pk, name = campaign.pk, campaign.name
     with transaction.atomic():
         audit.record(user, Action.DELETE, Outcome.OK, campaign=campaign, message=message)
         campaign.delete()
+        transaction.on_commit(lambda: live.publish_removed(pk, name))
 
 
 def _poll_soon(campaign: Campaign) -> None:

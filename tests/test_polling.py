@@ -1,6 +1,5 @@
 """The poller, called directly: what one tick claims, fetches, writes, caches and publishes."""
 
-import json
 import threading
 import time
 from datetime import timedelta
@@ -13,6 +12,7 @@ from campaigns.connections import redis_client
 from campaigns.models import Campaign, MetricSnapshot
 from campaigns.ratelimit import RequestBudget
 from tests.campaign_factory import make_campaign
+from tests.published import Published
 
 pytestmark = pytest.mark.django_db
 
@@ -20,27 +20,6 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def running(sim, atoms_settings, users):
     return make_campaign(sim, users["staff"], "running", audience_size=50)
-
-
-class Published:
-    """Every message the poller publishes on the live channel while the test runs."""
-
-    def __init__(self):
-        self.pubsub = redis_client().pubsub()
-        self.pubsub.subscribe(live.channel())
-        # Wait for Redis to confirm, or a message published right away could be missed.
-        confirmation = self.pubsub.get_message(timeout=2)
-        assert confirmation and confirmation["type"] == "subscribe"
-
-    def messages(self) -> list[dict]:
-        found = []
-        while (message := self.pubsub.get_message(timeout=0.2)) is not None:
-            if message["type"] == "message":
-                found.append(json.loads(message["data"]))
-        return found
-
-    def changes(self) -> list[dict]:
-        return [m for m in self.messages() if "campaign" in m]
 
 
 def due_now(campaign):

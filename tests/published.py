@@ -1,0 +1,27 @@
+"""Listening to what the dashboard publishes on its live channel, for tests."""
+
+import json
+
+from campaigns import live
+from campaigns.connections import redis_client
+
+
+class Published:
+    """Every message the poller publishes on the live channel while the test runs."""
+
+    def __init__(self):
+        self.pubsub = redis_client().pubsub()
+        self.pubsub.subscribe(live.channel())
+        # Wait for Redis to confirm, or a message published right away could be missed.
+        confirmation = self.pubsub.get_message(timeout=2)
+        assert confirmation and confirmation["type"] == "subscribe"
+
+    def messages(self) -> list[dict]:
+        found = []
+        while (message := self.pubsub.get_message(timeout=0.2)) is not None:
+            if message["type"] == "message":
+                found.append(json.loads(message["data"]))
+        return found
+
+    def changes(self) -> list[dict]:
+        return [m for m in self.messages() if "campaign" in m]
