@@ -1,11 +1,13 @@
 """Real Chromium (Debian's), driven by Playwright, against uvicorn serving the project."""
 
 import os
+import re
 
 import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.conftest import PASSWORD
+from tests.plugins.servers import TEST_POLL_INTERVAL
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
 # between browser steps are still plain synchronous calls, so allow them.
@@ -50,6 +52,15 @@ def new_page(chromium, web_server):
         context.close()
 
 
+@pytest.fixture
+def server_settings(atoms_settings):
+    """Settings for code the test runs in-process (the campaign factory polls and renders
+    live fragments): the simulator, and the servers' poll interval, so a fragment rendered
+    here judges staleness the way the worker's own do."""
+    atoms_settings.POLL_INTERVAL_SECONDS = TEST_POLL_INTERVAL
+    return atoms_settings
+
+
 def sign_in(page, username: str, password: str = PASSWORD):
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill(username)
@@ -59,17 +70,19 @@ def sign_in(page, username: str, password: str = PASSWORD):
     return page
 
 
-def collect_page_errors(page) -> list[str]:
+def collect_page_errors(page, expected: tuple[str, ...] = ()) -> list[str]:
     """Uncaught exceptions and console errors on `page`, for a test to assert it stays empty.
 
     Failed loads are left out: a 422 form page or a deliberately blocked stream logs one,
-    and the tests check those responses themselves.
+    and the tests check those responses themselves. `expected` holds regular expressions
+    for console errors the test provokes on purpose (matched against the whole text).
     """
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(f"uncaught: {error}"))
 
     def on_console(message):
-        if message.type == "error" and "Failed to load resource" not in message.text:
+        if (message.type == "error" and "Failed to load resource" not in message.text
+                and not any(re.fullmatch(pattern, message.text) for pattern in expected)):
             errors.append(f"console: {message.text}")
 
     page.on("console", on_console)

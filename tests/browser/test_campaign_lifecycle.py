@@ -1,0 +1,206 @@
+"""A campaign's whole life, clicked through in real Chromium against the simulator.
+
+Staff create and start it, a manager watches it, an admin pauses and deletes it. The web
+server, the Celery worker (polling every second) and the simulator are real processes;
+the simulator's clock stands still unless a test moves it, so each status change happens
+when the test says so.
+"""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from campaigns.atoms import AtomsNotFound
+from campaigns.connections import atoms_client
+from campaigns.models import Campaign
+from tests.browser.conftest import collect_page_errors, sign_in
+from tests.campaign_factory import make_campaign
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+AUDIENCE_50 = "Mumbai leads - March (50 contacts)"
+AGENT = "Renewals Assistant"
+# Long enough for the worker's polls, short enough that a broken live update fails fast.
+LIVE = 15_000
+# htmx's log of the known bug that test_another_admins_open_page_loses_its_buttons_when_
+# the_campaign_is_deleted shows: the page's buttons refresh to a 404 after a delete.
+ACTIONS_404_LOG = (r"Response Status Error Code 404 from /campaigns/\d+/actions/, .*",)
+
+
+def fill_create_form(page, name: str, *, max_retries: str | None = None) -> None:
+    page.goto("/campaigns/new/")
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Agent", exact=True).select_option(label=AGENT)
+    page.get_by_label("Audience", exact=True).select_option(label=AUDIENCE_50)
+    page.locator("[data-field=phone_numbers] input[type=checkbox]").first.check()
+    if max_retries is not None:
+        page.get_by_label("Max retries").fill(max_retries)
+
+
+def live_status(page):
+    return page.locator("#live-detail").get_by_test_id("status")
+
+
+def test_staff_create_and_start_a_campaign_a_manager_watches_and_an_admin_pauses_and_deletes_it(
+        users, new_page, sim, celery_worker, server_settings):
+    name = "Browser lifecycle"
+
+    # Staff: create and start it by clicking, and see it move to running without a reload.
+    staff = sign_in(new_page(), users["staff"].username)
+    errors = collect_page_errors(staff, expected=ACTIONS_404_LOG)
+    # Slow Atoms' answers to the poller a little, so the page is certainly drawn before the
+    # first poll confirms the start: the pending "Starting…" is what it must show then.
+    sim.faults(latency_ms=2000, fail_routes=["GET /campaign/{id}"])
+    fill_create_form(staff, name)
+    staff.get_by_role("button", name="Create and start").click()
+    staff.wait_for_url(re.compile(r"/campaigns/\d+/$"))
+    expect(staff.get_by_role("status")).to_have_text("Campaign created and starting.")
+    expect(staff.locator("#live-detail").get_by_test_id("pending")).to_have_text("Starting…")
+    sim.clear_faults()
+    staff.evaluate("window.sameDocument = true")
+    sim.advance(5)  # Atoms moves a started campaign from processing to running after 3 s
+    expect(live_status(staff)).to_have_text("Running", timeout=LIVE)
+    expect(staff.locator("#live-detail").get_by_test_id("pending")).to_have_count(0)
+    assert staff.evaluate("window.sameDocument === true"), "the page reloaded"
+    campaign = Campaign.objects.get(name=name)
+    assert campaign.created_by == users["staff"]
+    detail_url = f"/campaigns/{campaign.pk}/"
+
+    # Manager: the same campaign, running, with nothing to click.
+    manager = sign_in(new_page(), users["manager"].username)
+    errors += collect_page_errors(manager, expected=ACTIONS_404_LOG)
+    manager.goto(detail_url)
+    manager.evaluate("window.sameDocument = true")
+    expect(live_status(manager)).to_have_text("Running")
+    actions = manager.get_by_test_id("actions")
+    expect(actions.get_by_role("button")).to_have_count(0)
+    expect(actions.get_by_role("link")).to_have_count(0)
+    for label in ("Start", "Resume", "Pause", "Delete"):
+        expect(manager.get_by_role("button", name=label)).to_have_count(0)
+        expect(manager.get_by_role("link", name=label)).to_have_count(0)
+
+    # Admin: pause, watch it settle, then delete it after typing its name.
+    admin = sign_in(new_page(), users["admin"].username)
+    errors += collect_page_errors(admin)
+    admin.goto(detail_url)
+    expect(admin.get_by_test_id("pause-first")).to_be_visible()
+    admin.get_by_test_id("actions").get_by_role("button", name="Pause").click()
+    admin.wait_for_url(f"**{detail_url}")
+    expect(admin.get_by_role("status")).to_have_text(
+        "Pause requested. The status changes when Atoms confirms.")
+    # Until a poll confirms it, the old status stays and the transition shows as pending,
+    # here and on the manager's page, which is still open.
+    expect(admin.get_by_role("button", name="Pausing…")).to_be_disabled()
+    for page in (admin, manager):
+        expect(live_status(page)).to_have_text("Running")
+        expect(page.locator("#live-detail").get_by_test_id("pending")).to_have_text(
+            "Pausing…", timeout=LIVE)
+    sim.advance(5)  # the pause lands 3 s after Atoms accepted it
+    for page in (admin, manager):
+        expect(live_status(page)).to_have_text("Paused", timeout=LIVE)
+        expect(page.locator("#live-detail").get_by_test_id("pending")).to_have_count(0)
+    expect(admin.get_by_role("button", name="Pausing…")).to_have_count(0, timeout=LIVE)
+    # The buttons follow the status by themselves: Delete replaces the "pause first" note.
+    delete_link = admin.get_by_test_id("actions").get_by_role("link", name="Delete")
+    expect(delete_link).to_be_visible(timeout=LIVE)
+    delete_link.click()
+    admin.wait_for_url(f"**{detail_url}delete/")
+
+    confirm = admin.get_by_label(f"Type {name} to confirm")
+    delete_button = admin.get_by_role("button", name="Delete campaign")
+    expect(delete_button).to_be_disabled()
+    confirm.fill(name[:-1])
+    expect(delete_button).to_be_disabled()
+    confirm.fill(name.upper())
+    expect(delete_button).to_be_disabled()
+    confirm.fill(name)
+    expect(delete_button).to_be_enabled()
+    delete_button.click()
+
+    admin.wait_for_url("**/campaigns/")
+    expect(admin.get_by_role("status")).to_have_text(f"Campaign “{name}” deleted.")
+    expect(admin.get_by_role("link", name=name)).to_have_count(0)
+    # The manager's page, never reloaded, says it is gone, still with nothing to click.
+    expect(manager.get_by_test_id("removed")).to_have_text(f"“{name}” has been deleted.",
+                                                          timeout=LIVE)
+    expect(manager.get_by_test_id("actions").get_by_role("button")).to_have_count(0)
+    assert manager.evaluate("window.sameDocument === true"), "the manager's page reloaded"
+    assert not Campaign.objects.filter(pk=campaign.pk).exists()
+    with pytest.raises(AtomsNotFound):
+        atoms_client().get_campaign(campaign.atoms_id)
+    assert errors == []
+
+
+def test_a_rejected_create_form_keeps_what_was_typed_and_says_why_beside_the_field(
+        users, new_page, sim):
+    page = sign_in(new_page(), users["staff"].username)
+    errors = collect_page_errors(page)
+    fill_create_form(page, "Keeps my input", max_retries="11")
+    page.get_by_role("button", name="Create campaign").click()
+
+    retries = page.locator("[data-field=max_retries]")
+    expect(retries.locator(".field-error")).to_contain_text("less than or equal to 10")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Keeps my input")
+    expect(page.get_by_label("Max retries")).to_have_value("11")
+    expect(page.get_by_label("Audience", exact=True).locator("option:checked")).to_have_text(
+        AUDIENCE_50)
+    expect(page.get_by_label("Agent", exact=True).locator("option:checked")).to_have_text(AGENT)
+    expect(page.locator("[data-field=phone_numbers] input[type=checkbox]").first).to_be_checked()
+    assert sim.calls_to("POST /campaign") == 0
+    assert not Campaign.objects.exists()
+
+    # Correcting the one field is all it takes.
+    page.get_by_label("Max retries").fill("3")
+    page.get_by_role("button", name="Create campaign").click()
+    page.wait_for_url(re.compile(r"/campaigns/\d+/$"))
+    expect(page.get_by_test_id("campaign-name")).to_have_text("Keeps my input")
+    assert Campaign.objects.get().max_retries == 3
+    assert errors == []
+
+
+def test_a_double_click_on_create_makes_exactly_one_campaign(users, new_page, sim):
+    page = sign_in(new_page(), users["staff"].username)
+    errors = collect_page_errors(page)
+    fill_create_form(page, "Clicked twice")
+    posts = []
+    page.on("request", lambda request: posts.append(request.url)
+            if request.method == "POST" and request.url.endswith("/campaigns/new/") else None)
+
+    # A slow Atoms is when people click twice: the second click lands while the first
+    # submit is still waiting, a tenth of a second later.
+    sim.faults(latency_ms=1000, fail_routes=["POST /campaign"])
+    page.get_by_role("button", name="Create campaign").dblclick(delay=100)
+
+    page.wait_for_url(re.compile(r"/campaigns/\d+/$"))
+    expect(page.get_by_role("status")).to_have_text("Campaign created.")
+    assert len(posts) == 1, f"the browser submitted the form {len(posts)} times"
+    assert Campaign.objects.filter(name="Clicked twice").count() == 1
+    assert sim.calls_to("POST /campaign") == 1
+    assert errors == []
+
+
+# A known bug, kept as a strict expected failure: it turns into a failure (XPASS) the day
+# it is fixed, so the marker gets removed and the test guards the fix from then on.
+@pytest.mark.xfail(strict=True, reason=(
+    "Bug: after a delete the page's buttons refresh from views.campaign_actions, which "
+    "answers 404 for the deleted campaign, so htmx keeps the old Resume and Delete buttons"))
+def test_another_admins_open_page_loses_its_buttons_when_the_campaign_is_deleted(
+        users, new_page, sim, server_settings):
+    campaign = make_campaign(sim, users["staff"], "paused", name="Deleted meanwhile",
+                             audience_size=50)
+    watching = sign_in(new_page(), users["admin"].username)
+    watching.goto(f"/campaigns/{campaign.pk}/")
+    actions = watching.get_by_test_id("actions")
+    expect(actions.get_by_role("button", name="Resume")).to_be_visible()
+    expect(actions.get_by_role("link", name="Delete")).to_be_visible()
+
+    deleting = sign_in(new_page(), users["admin"].username)
+    deleting.goto(f"/campaigns/{campaign.pk}/delete/")
+    deleting.get_by_label("Type Deleted meanwhile to confirm").fill("Deleted meanwhile")
+    deleting.get_by_role("button", name="Delete campaign").click()
+    deleting.wait_for_url("**/campaigns/")
+
+    expect(watching.get_by_test_id("removed")).to_be_visible(timeout=LIVE)
+    expect(actions.get_by_role("button", name="Resume")).to_have_count(0, timeout=3000)
+    expect(actions.get_by_role("link", name="Delete")).to_have_count(0)
