@@ -156,6 +156,20 @@ def publish_tick(at: datetime, fresh_ids: list[int]) -> None:
 # --- read side for pages (sync) -------------------------------------------------------------
 
 
+def fetched_times(pks) -> dict[int, str]:
+    """When each campaign was last fetched fine (ISO), changed or not: one round trip.
+
+    Cached fragments carry the time of their last change; pages and the polling fallback
+    send these newer times along, as the stream's ticks do, so a quiet campaign still
+    reads as live.
+    """
+    pks = list(pks)
+    if not pks:
+        return {}
+    stamps = redis_client().hmget(FETCHED_KEY, [str(pk) for pk in pks])
+    return {pk: stamp.decode() for pk, stamp in zip(pks, stamps, strict=True) if stamp}
+
+
 def cached_fragments(campaigns: list[Campaign], kind: str) -> dict[int, str]:
     """Fragments for a page: from the cache in one round trip, rendering only the misses."""
     if not campaigns:

@@ -7,7 +7,7 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseStopPolling
+from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from campaigns import live, services
 from campaigns.forms import ActivityFilterForm, CampaignFilterForm, CampaignForm, DeleteForm
@@ -38,6 +38,7 @@ def campaign_list(request):
         "filtered": any(request.GET.get(k) for k in ("q", "status")),
         "live_ids": ",".join(str(c.pk) for c in page if c.is_live),
         "poll_interval": _interval(),
+        "fetched": live.fetched_times(c.pk for c in page if c.is_live),
     }
     if request.htmx and not request.htmx.boosted:
         return render(request, "campaigns/list.html#results", context)
@@ -105,6 +106,7 @@ def campaign_detail(request, pk: int):
         "detail_html": live.cached_fragments([campaign], "detail")[campaign.pk],
         "activity": campaign.audit_entries.all()[:20],
         "poll_interval": _interval(),
+        "fetched": live.fetched_times([campaign.pk]),
     }
     return render(request, "campaigns/detail.html", context)
 
@@ -113,7 +115,10 @@ def campaign_detail(request, pk: int):
 @view_required
 def campaign_actions(request, pk: int):
     """The role-dependent buttons, re-fetched by the page when the status changes."""
-    campaign = get_object_or_404(Campaign, pk=pk)
+    campaign = Campaign.objects.filter(pk=pk).first()
+    if campaign is None:
+        # Deleted since the page was drawn: no buttons left to offer, and no 404 for htmx.
+        return render(request, "campaigns/detail.html#actions_deleted")
     return render(request, "campaigns/detail.html#actions", {"c": campaign})
 
 
@@ -130,9 +135,18 @@ def campaign_fragment(request, pk: int, kind: str):
     if campaign is None:
         return HttpResponseStopPolling(render(request, "campaigns/live.html#removed").content)
     html = live.cached_fragments([campaign], kind)[campaign.pk]
-    if not campaign.is_live:
-        return HttpResponseStopPolling(html)
-    return HttpResponse(html)
+    response = HttpResponse(html) if campaign.is_live else HttpResponseStopPolling(html)
+    return _with_fetch_times(response, [campaign.pk])
+
+
+def _with_fetch_times(response, pks):
+    """Tell the page when these campaigns were last fetched, as a stream tick would."""
+    times = live.fetched_times(pks)
+    if times:
+        # After the swap: the swapped-in fragment carries an older time than this.
+        trigger_client_event(response, "live:fetched",
+                             {str(pk): at for pk, at in times.items()}, after="settle")
+    return response
 
 
 @require_POST
@@ -200,9 +214,11 @@ def board(request):
     campaigns = list(Campaign.objects.filter(live.active_q()).order_by("-created_at")[:200])
     cards = live.cached_fragments(campaigns, "card")
     context = {"nav": "board", "cards": [(c, cards[c.pk]) for c in campaigns],
-               "poll_interval": _interval()}
+               "poll_interval": _interval(),
+               "fetched": live.fetched_times(c.pk for c in campaigns)}
     if request.htmx and not request.htmx.boosted:
-        return render(request, "campaigns/board.html#grid", context)
+        response = render(request, "campaigns/board.html#grid", context)
+        return _with_fetch_times(response, [c.pk for c in campaigns])
     return render(request, "campaigns/board.html", context)
 
 

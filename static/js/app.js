@@ -26,11 +26,33 @@
   function onTick(event) {
     var data;
     try { data = JSON.parse(event.data); } catch (e) { return; }
-    var ids = new Set((data.ids || []).map(String));
+    var times = {};
+    (data.ids || []).forEach(function (id) { times[id] = data.at; });
+    applyFetchTimes(times);
+  }
+
+  // The newest known fetch time of each campaign, from ticks, the page and polls. A swapped
+  // fragment carries the time of its campaign's last *change*, so it is painted over again.
+  var known = {};
+  function applyFetchTimes(times) {
+    Object.keys(times || {}).forEach(function (id) {
+      if (!known[id] || Date.parse(times[id]) > Date.parse(known[id])) known[id] = times[id];
+    });
     document.querySelectorAll(".freshness[data-campaign]").forEach(function (el) {
-      if (ids.has(el.dataset.campaign) && !el.dataset.error) el.dataset.fetchedAt = data.at;
+      var at = known[el.dataset.campaign];
+      if (!at || el.dataset.error) return;
+      if (!el.dataset.fetchedAt || Date.parse(at) > Date.parse(el.dataset.fetchedAt)) {
+        el.dataset.fetchedAt = at;
+      }
     });
     renderFreshness();
+  }
+  // Sent by the polling fallback (an HX-Trigger header) when the stream is down.
+  document.body.addEventListener("live:fetched", function (event) { applyFetchTimes(event.detail); });
+  document.body.addEventListener("htmx:afterSettle", function () { applyFetchTimes({}); });
+  var embedded = document.getElementById("fetched-times");
+  if (embedded) {
+    try { applyFetchTimes(JSON.parse(embedded.textContent)); } catch (e) { /* page still works */ }
   }
 
   function renderFreshness() {

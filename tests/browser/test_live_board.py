@@ -169,11 +169,6 @@ def test_a_detail_page_polls_when_the_stream_is_down_and_stops_once_the_campaign
 
 # A known bug, kept as a strict expected failure: it turns into a failure (XPASS) the day
 # it is fixed, so the marker gets removed and the test guards the fix from then on.
-@pytest.mark.xfail(strict=True, reason=(
-    "Bug: the polling fallback (views.campaign_fragment, views.board) serves the cached "
-    "fragment whose data-fetched-at is the last *change*; the fetch times only reach the "
-    "page as SSE 'tick' events, so with the stream down a quiet campaign reads 'Not live' "
-    "although every poll succeeds"))
 def test_with_the_stream_down_a_quiet_campaign_still_reads_as_live(
         users, new_page, sim, celery_worker, server_settings):
     campaign = make_campaign(sim, users["staff"], "running", name="Quiet", audience_size=50)
