@@ -1,0 +1,108 @@
+"""viewers: Atoms calls per poll cycle with 1 viewer and with 200 (goal: ratio 1.00).
+
+The design says the cost is set by the active campaigns, never by the people watching:
+the poller fetches each campaign once per cycle, renders each change once, and the web
+process fans the ready-made frames out. So with 20 running campaigns, each cycle must
+cost 20 `GET /campaign/{id}` and 3 template renders per changed campaign (one per
+fragment kind), whether 1 or 200 browsers watch the board.
+"""
+
+from bench import harness, measure
+from bench.harness import Row
+from bench.sse_swarm import Swarm
+
+NAME = "viewers"
+CAMPAIGNS = 20
+ROUTE = "GET /campaign/{id}"
+# Simulated time between cycles: long enough that most campaigns' numbers move.
+STEP_SECONDS = 60
+
+
+def run(ctx) -> list[Row]:
+    from campaigns import live, polling
+
+    sim = ctx.sim
+    cycles = ctx.size(4, 2)
+    counts = (1, 200)
+    harness.reset_world(sim)
+    harness.create_running_campaigns(sim, CAMPAIGNS)
+    polling.tick()  # the first sighting changes everything; later cycles are the steady state
+    # Hundreds of viewers need the connection fix (see bench/asgi_released.py); the
+    # number of Atoms calls, which this benchmark counts, does not depend on it.
+    web = harness.start_web(sim, app=harness.RELEASED_APP)
+    cookies = harness.viewer_cookies()
+    measured = {}
+    try:
+        for viewers in counts:
+            harness.say(f"viewers: {viewers} watching the board, {cycles} poll cycles")
+            swarm = Swarm(web.url, "/live/?kind=card&ids=all", cookies)
+            try:
+                opened = swarm.connect(viewers)
+                if opened < viewers:
+                    raise RuntimeError(f"only {opened} of {viewers} streams opened: "
+                                       f"{dict(swarm.failures)}")
+                harness.warm_up(swarm)
+                measured[viewers] = _cycles(ctx, sim, web, swarm, cycles, live, polling)
+            finally:
+                swarm.close()
+    finally:
+        harness.stop(web)
+    return _rows(measured, counts, cycles)
+
+
+def _cycles(ctx, sim, web, swarm, cycles, live, polling) -> dict:
+    totals = {"calls": 0, "requests": 0, "changes": 0, "renders": 0, "frames": 0,
+              "web_cpu": 0.0}
+    for cycle in range(1, cycles + 1):
+        sim.advance(STEP_SECONDS)
+        harness.make_all_due()
+        before = sim.stats()
+        cpu_before = measure.cpu_seconds(web.pid)
+        # Counted in this process, where the tick runs: the web process renders nothing
+        # for the stream (it relays the frames the worker rendered).
+        with measure.Counting((live, "render_to_string"), (live, "publish_changes")) as seen:
+            report = polling.tick()
+        after = sim.stats()
+        # The change frames travel ahead of the tick on the same channel, so once every
+        # viewer has this cycle's tick, the fan-out of its changes is done.
+        measure.wait_for(lambda cycle=cycle: min(swarm.ticks()) >= cycle, timeout=30,
+                         what="every viewer's tick frame")
+        totals["web_cpu"] += measure.cpu_seconds(web.pid) - cpu_before
+        totals["calls"] += sum(after["by_route"].get(ROUTE, {}).values()) - sum(
+            before["by_route"].get(ROUTE, {}).values())
+        totals["requests"] += after["requests"] - before["requests"]
+        totals["changes"] += seen.items["publish_changes"]
+        totals["renders"] += seen.calls["render_to_string"]
+        if report.claimed != CAMPAIGNS:
+            raise RuntimeError(f"cycle claimed {report.claimed} campaigns, not {CAMPAIGNS}")
+    events, _ = swarm.snapshot()
+    totals["frames"] = events["card"]
+    return totals
+
+
+def _rows(measured: dict, counts, cycles: int) -> list[Row]:
+    one, many = (measured[n] for n in counts)
+    per_cycle = {n: measured[n]["calls"] / cycles for n in counts}
+    ratio = per_cycle[counts[1]] / per_cycle[counts[0]]
+    renders = {n: measured[n]["renders"] / max(measured[n]["changes"], 1) for n in counts}
+    frames = {n: measured[n]["frames"] / max(measured[n]["changes"], 1) for n in counts}
+    cpu = {n: measured[n]["web_cpu"] / cycles * 1000 for n in counts}
+    return [
+        Row(NAME, f"{ROUTE} per cycle, {counts[0]} viewer / {counts[1]} viewers "
+            f"({CAMPAIGNS} running campaigns, {cycles} cycles each)",
+            f"{per_cycle[counts[0]]:.1f} / {per_cycle[counts[1]]:.1f}"),
+        Row(NAME, f"Atoms calls per cycle, ratio {counts[1]} / {counts[0]} viewers",
+            f"{ratio:.2f}", "1.00", abs(ratio - 1) < 0.005),
+        Row(NAME, "all Atoms requests per cycle (any route), 1 / 200 viewers",
+            f"{one['requests'] / cycles:.1f} / {many['requests'] / cycles:.1f}"),
+        Row(NAME, "template renders per published change, 1 / 200 viewers",
+            f"{renders[counts[0]]:.2f} / {renders[counts[1]]:.2f}",
+            "same (3 = one per fragment kind)",
+            renders[counts[0]] == renders[counts[1]]),
+        Row(NAME, "changes published per cycle, 1 / 200 viewers",
+            f"{one['changes'] / cycles:.1f} / {many['changes'] / cycles:.1f}"),
+        Row(NAME, "card frames delivered per change, 1 / 200 viewers",
+            f"{frames[counts[0]]:.2f} / {frames[counts[1]]:.2f}"),
+        Row(NAME, "web process CPU per cycle (fan-out), 1 / 200 viewers",
+            f"{cpu[counts[0]]:.0f} ms / {cpu[counts[1]]:.0f} ms"),
+    ]
