@@ -1,4 +1,4 @@
-"""Live numbers: the fragments, their cache, the publish side and the SSE stream.
+"""Live numbers: the fragments, their cache, and publishing them (the stream is stream.py).
 
 Cost model: the poller renders each changed campaign's fragments once and publishes them
 in one Redis message; each web process holds one Redis subscription and fans the ready-made
@@ -6,24 +6,18 @@ SSE frames out to its connections in memory. Upstream calls, Redis connections a
 renders therefore grow with the number of changes, never with the number of viewers.
 """
 
-import asyncio
 import json
 import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-import redis.asyncio as aioredis
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.views.decorators.http import require_GET
 
 from campaigns.charts import line_chart
 from campaigns.connections import redis_client
-from campaigns.models import TERMINAL_STATUSES, Campaign, MetricSnapshot
+from campaigns.models import Campaign, MetricSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +30,6 @@ def channel() -> str:
 KINDS = ("row", "card", "detail")
 # How far back the charts look; bounds the snapshot query for long campaigns.
 CHART_WINDOW = timedelta(hours=6)
-# A viewer this many frames behind is disconnected; its browser reconnects and catches up.
-QUEUE_LIMIT = 200
-MAX_IDS_PER_STREAM = 500
 
 
 def fragment_key(pk: int, kind: str) -> str:
@@ -187,193 +178,3 @@ def cached_fragments(campaigns: list[Campaign], kind: str) -> dict[int, str]:
         pipe.execute()
     return {pk: value.decode() if isinstance(value, bytes) else value
             for pk, value in found.items()}
-
-
-# --- the stream (async, in the web process) ---------------------------------------------------
-
-
-def sse_frame(event: str, data: str) -> str:
-    lines = data.splitlines() or [""]
-    return f"event: {event}\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
-
-
-def state_of(campaign: Campaign) -> str:
-    """What the role-dependent buttons depend on; a page sends it to learn of changes."""
-    return f"{campaign.status}:{campaign.pending_action}"
-
-
-class _Viewer:
-    __slots__ = ("all_ids", "ids", "kind", "page_state", "queue")
-
-    def __init__(self, kind: str, ids: set[int] | None, page_state: str = ""):
-        self.kind = kind
-        self.all_ids = ids is None
-        self.ids = ids or set()
-        self.page_state = page_state
-        self.queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_LIMIT)
-
-    def wants(self, pk: int) -> bool:
-        return self.all_ids or pk in self.ids
-
-
-class Broadcaster:
-    """One Redis subscription per process, fanned out to every open stream in memory."""
-
-    def __init__(self):
-        self.viewers: set[_Viewer] = set()
-        self._task: asyncio.Task | None = None
-        self._loop = None
-        self._redis: aioredis.Redis | None = None
-
-    def redis(self) -> aioredis.Redis:
-        # A small fixed pool: connection count stays constant however many viewers come.
-        loop = asyncio.get_running_loop()
-        if self._redis is None or self._loop is not loop:
-            self._redis = aioredis.Redis(connection_pool=aioredis.BlockingConnectionPool.from_url(
-                settings.REDIS_URL, max_connections=4, timeout=5))
-            self._loop = loop
-        return self._redis
-
-    def add(self, viewer: _Viewer) -> None:
-        self.viewers.add(viewer)
-        if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._listen())
-
-    def remove(self, viewer: _Viewer) -> None:
-        self.viewers.discard(viewer)
-
-    async def _listen(self) -> None:
-        while self.viewers:
-            try:
-                pubsub = self.redis().pubsub(ignore_subscribe_messages=True)
-                await pubsub.subscribe(channel())
-                try:
-                    while self.viewers:
-                        message = await pubsub.get_message(timeout=1.0)
-                        if message is not None:
-                            self.dispatch(json.loads(message["data"]))
-                finally:
-                    await pubsub.aclose()
-            except (aioredis.RedisError, OSError) as error:
-                log.warning("Live stream lost Redis (%s); reconnecting", error)
-                await asyncio.sleep(1)
-
-    def dispatch(self, message: dict) -> None:
-        if "tick" in message:
-            frame = sse_frame("tick", json.dumps({"at": message["tick"], "ids": message["ids"]}))
-            for viewer in list(self.viewers):
-                self._offer(viewer, frame)
-            return
-        pk = message["campaign"]
-        frames = {kind: sse_frame(f"{kind}-{pk}", html)
-                  for kind, html in message["fragments"].items()}
-        extra = sse_frame(f"status-{pk}", message["status"]) if message["status_changed"] else ""
-        board = sse_frame("board", str(pk)) if message["status_changed"] else ""
-        for viewer in list(self.viewers):
-            if viewer.wants(pk) and viewer.kind in frames:
-                self._offer(viewer, frames[viewer.kind] + extra + (board if viewer.all_ids else ""))
-
-    def _offer(self, viewer: _Viewer, frame: str) -> None:
-        try:
-            viewer.queue.put_nowait(frame)
-        except asyncio.QueueFull:
-            # Too far behind: end its stream; EventSource reconnects and gets fresh state.
-            self.remove(viewer)
-            viewer.queue.get_nowait()
-            viewer.queue.put_nowait(None)
-
-
-broadcaster = Broadcaster()
-
-
-def _parse_ids(raw: str) -> set[int] | None:
-    if raw == "all":
-        return None
-    ids = set()
-    for part in raw.split(","):
-        part = part.strip()
-        if part:
-            if not part.isdigit():
-                raise ValueError(part)
-            ids.add(int(part))
-    if len(ids) > MAX_IDS_PER_STREAM:
-        raise ValueError("too many")
-    return ids
-
-
-async def _current_state(viewer: _Viewer) -> str:
-    """What a (re)connecting viewer sees first: cached fragments, then their freshness."""
-    if viewer.all_ids:
-        pks = await sync_to_async(lambda: list(
-            Campaign.objects.filter(active_q()).values_list("pk", flat=True)))()
-    else:
-        pks = sorted(viewer.ids)
-    if not pks:
-        return ""
-    client = broadcaster.redis()
-    html = await client.mget([fragment_key(pk, viewer.kind) for pk in pks])
-    fetched = await client.hmget(FETCHED_KEY, [str(pk) for pk in pks])
-    frames = [sse_frame(f"{viewer.kind}-{pk}", value.decode())
-              for pk, value in zip(pks, html, strict=True) if value is not None]
-    by_time: dict[str, list[int]] = defaultdict(list)
-    for pk, stamp in zip(pks, fetched, strict=True):
-        if stamp is not None:
-            by_time[stamp.decode()].append(pk)
-    frames += [sse_frame("tick", json.dumps({"at": at, "ids": ids}))
-               for at, ids in by_time.items()]
-    if viewer.page_state and len(pks) == 1:
-        # The status may have moved between the page's render and this connection:
-        # then its buttons are stale, and the status event makes the page refetch them.
-        campaign = await Campaign.objects.filter(pk=pks[0]).afirst()
-        if campaign is not None and state_of(campaign) != viewer.page_state:
-            frames.append(sse_frame(f"status-{campaign.pk}", campaign.status))
-    return "".join(frames)
-
-
-async def _event_stream(viewer: _Viewer):
-    broadcaster.add(viewer)
-    try:
-        # Reconnect quickly after a network blip; the first frames are the current state.
-        yield "retry: 3000\n\n" + await _current_state(viewer)
-        heartbeat = settings.SSE_HEARTBEAT_SECONDS
-        while True:
-            try:
-                frame = await asyncio.wait_for(viewer.queue.get(), timeout=heartbeat)
-            except TimeoutError:
-                # A comment line keeps proxies from buffering or cutting an idle stream.
-                yield ": ping\n\n"
-                continue
-            if frame is None:
-                return
-            yield frame
-    finally:
-        broadcaster.remove(viewer)
-
-
-@require_GET
-async def stream(request):
-    """GET /live/?kind=card&ids=all|1,2,3[&state=status:pending] — server-sent events.
-
-    `state` (one campaign only) is the state the page was rendered in; if the campaign has
-    moved on since, the stream starts with a status event so the page refetches its buttons.
-    """
-    user = await request.auser()
-    if not await sync_to_async(user.has_perm)("campaigns.view_campaign"):
-        raise PermissionDenied("Watching campaigns needs the manager, staff or admin role.")
-    kind = request.GET.get("kind", "")
-    try:
-        ids = _parse_ids(request.GET.get("ids", ""))
-    except ValueError:
-        return HttpResponseBadRequest("ids must be 'all' or up to 500 comma-separated numbers")
-    if kind not in KINDS or ids == set():
-        return HttpResponseBadRequest("kind must be row, card or detail, with some ids")
-    page_state = request.GET.get("state", "")[:64]
-    response = StreamingHttpResponse(_event_stream(_Viewer(kind, ids, page_state)),
-                                     content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
-    return response
-
-
-def is_terminal(campaign: Campaign) -> bool:
-    return campaign.status in TERMINAL_STATUSES and not campaign.needs_final_poll

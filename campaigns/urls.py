@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from campaigns import catalog_views, live, views
+from campaigns import catalog_views, stream, views
 
 
 class AtomsIdConverter:
@@ -30,7 +30,7 @@ urlpatterns = [
     path("campaigns/<int:pk>/pause/", views.campaign_pause, name="campaign_pause"),
     path("campaigns/<int:pk>/delete/", views.campaign_delete, name="campaign_delete"),
     path("activity/", views.activity, name="activity"),
-    path("live/", live.stream, name="live_stream"),
+    path("live/", stream.stream, name="live_stream"),
     path("audiences/", catalog_views.audience_list, name="audience_list"),
     path("audiences/new/", catalog_views.audience_new, name="audience_new"),
     path("audiences/<atoms_id:audience_id>/", catalog_views.audience_detail,

@@ -1,4 +1,9 @@
-"""ASGI entry point: uvicorn serves the pages and the live stream (server-sent events)."""
+"""ASGI entry point: uvicorn serves the pages and the live stream (server-sent events).
+
+`/live/` goes to a lean ASGI app (campaigns.stream.asgi_stream) rather than through
+Django's handler, which would hold a thread and a database connection per open stream
+for as long as someone watches.
+"""
 
 import os
 
@@ -6,4 +11,17 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "dashboard.settings")
 
-application = get_asgi_application()
+django_application = get_asgi_application()
+
+from django.urls import reverse  # noqa: E402 - after Django is set up
+
+from campaigns.stream import asgi_stream  # noqa: E402
+
+LIVE_PATH = reverse("live_stream")
+
+
+async def application(scope, receive, send):
+    if scope["type"] == "http" and scope["path"] == LIVE_PATH:
+        await asgi_stream(scope, receive, send)
+    else:
+        await django_application(scope, receive, send)

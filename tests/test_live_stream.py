@@ -136,3 +136,32 @@ def test_a_page_in_the_current_state_gets_no_status_event(web_server, sim, runni
         assert not [f for f in frames if f.event.startswith("status-")]
     finally:
         stream.close()
+
+
+def test_open_streams_hold_no_database_connections(web_server, sim, running, users):
+    from django.db import connection
+
+    def open_connections() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("select count(*) from pg_stat_activity where datname = "
+                           "current_database() and pid <> pg_backend_pid()")
+            return cursor.fetchone()[0]
+
+    before = open_connections()
+    cookies = session_cookie(users["manager"])
+    streams = [Stream(stream_url(web_server, running), cookies) for _ in range(20)]
+    try:
+        for stream in streams:
+            stream.next(event=f"detail-{running.pk}")
+        assert open_connections() - before <= 1
+    finally:
+        for stream in streams:
+            stream.close()
+
+
+def test_a_signed_in_user_without_a_role_is_refused(web_server, running, django_user_model):
+    import httpx
+
+    nobody = django_user_model.objects.create_user("no-role", password="x-long-password-1")
+    response = httpx.get(stream_url(web_server, running), cookies=session_cookie(nobody))
+    assert response.status_code == 403

@@ -1,0 +1,302 @@
+"""The live stream: server-sent events from one Redis subscription per web process.
+
+Under uvicorn, `/live/` is served by `asgi_stream`, a small ASGI app beside Django's:
+a request through Django's handler keeps a thread and a database connection for as long
+as it lasts, which for a stream is as long as someone watches. Here a viewer costs an
+asyncio task and a queue; the session check and the first read use the database once and
+give the connection back. `stream` is the same endpoint as a Django view, for WSGI
+servers and the test client.
+"""
+
+import asyncio
+import json
+import logging
+from collections import defaultdict
+from http.cookies import SimpleCookie
+from urllib.parse import parse_qs, quote
+
+import redis.asyncio as aioredis
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth import aget_user
+from django.core.exceptions import PermissionDenied
+from django.db import close_old_connections
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.urls import reverse
+from django.utils.module_loading import import_string
+from django.views.decorators.http import require_GET
+
+from campaigns.live import FETCHED_KEY, KINDS, active_q, channel, fragment_key
+from campaigns.models import Campaign
+
+log = logging.getLogger(__name__)
+
+# A viewer this many frames behind is disconnected; its browser reconnects and catches up.
+QUEUE_LIMIT = 200
+MAX_IDS_PER_STREAM = 500
+VIEW_PERMISSION = "campaigns.view_campaign"
+HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    # Proxies must neither cache nor buffer a stream.
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+def sse_frame(event: str, data: str) -> str:
+    lines = data.splitlines() or [""]
+    return f"event: {event}\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
+
+
+def state_of(campaign: Campaign) -> str:
+    """What the role-dependent buttons depend on; a page sends it to learn of changes."""
+    return f"{campaign.status}:{campaign.pending_action}"
+
+
+class Viewer:
+    __slots__ = ("all_ids", "ids", "kind", "page_state", "queue")
+
+    def __init__(self, kind: str, ids: set[int] | None, page_state: str = ""):
+        self.kind = kind
+        self.all_ids = ids is None
+        self.ids = ids or set()
+        self.page_state = page_state
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_LIMIT)
+
+    def wants(self, pk: int) -> bool:
+        return self.all_ids or pk in self.ids
+
+
+def viewer_from_query(query: dict[str, str]) -> Viewer | str:
+    """A Viewer for `?kind=card&ids=all|1,2,3[&state=status:pending]`, or what is wrong.
+
+    `state` (one campaign only) is the state the page was rendered in; if the campaign
+    has moved on since, the stream starts with a status event so the page refetches its
+    buttons.
+    """
+    kind = query.get("kind", "")
+    raw = query.get("ids", "")
+    if raw == "all":
+        ids = None
+    else:
+        parts = [part.strip() for part in raw.split(",") if part.strip()]
+        if not all(part.isdigit() for part in parts) or len(parts) > MAX_IDS_PER_STREAM:
+            return "ids must be 'all' or up to 500 comma-separated numbers"
+        ids = {int(part) for part in parts}
+    if kind not in KINDS or ids == set():
+        return "kind must be row, card or detail, with some ids"
+    return Viewer(kind, ids, query.get("state", "")[:64])
+
+
+class Broadcaster:
+    """One Redis subscription per process, fanned out to every open stream in memory."""
+
+    def __init__(self):
+        self.viewers: set[Viewer] = set()
+        self._task: asyncio.Task | None = None
+        self._loop = None
+        self._redis: aioredis.Redis | None = None
+
+    def redis(self) -> aioredis.Redis:
+        # A small fixed pool: connection count stays constant however many viewers come.
+        loop = asyncio.get_running_loop()
+        if self._redis is None or self._loop is not loop:
+            self._redis = aioredis.Redis(connection_pool=aioredis.BlockingConnectionPool.from_url(
+                settings.REDIS_URL, max_connections=4, timeout=5))
+            self._loop = loop
+        return self._redis
+
+    def add(self, viewer: Viewer) -> None:
+        self.viewers.add(viewer)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._listen())
+
+    def remove(self, viewer: Viewer) -> None:
+        self.viewers.discard(viewer)
+
+    async def _listen(self) -> None:
+        while self.viewers:
+            try:
+                pubsub = self.redis().pubsub(ignore_subscribe_messages=True)
+                await pubsub.subscribe(channel())
+                try:
+                    while self.viewers:
+                        message = await pubsub.get_message(timeout=1.0)
+                        if message is not None:
+                            self.dispatch(json.loads(message["data"]))
+                finally:
+                    await pubsub.aclose()
+            except (aioredis.RedisError, OSError) as error:
+                log.warning("Live stream lost Redis (%s); reconnecting", error)
+                await asyncio.sleep(1)
+
+    def dispatch(self, message: dict) -> None:
+        """Turn one published message into SSE frames, formatted once for all viewers."""
+        if "tick" in message:
+            frame = sse_frame("tick", json.dumps({"at": message["tick"], "ids": message["ids"]}))
+            for viewer in list(self.viewers):
+                self._offer(viewer, frame)
+            return
+        pk = message["campaign"]
+        frames = {kind: sse_frame(f"{kind}-{pk}", html)
+                  for kind, html in message["fragments"].items()}
+        extra = sse_frame(f"status-{pk}", message["status"]) if message["status_changed"] else ""
+        board = sse_frame("board", str(pk)) if message["status_changed"] else ""
+        for viewer in list(self.viewers):
+            if viewer.wants(pk) and viewer.kind in frames:
+                self._offer(viewer, frames[viewer.kind] + extra + (board if viewer.all_ids else ""))
+
+    def _offer(self, viewer: Viewer, frame: str) -> None:
+        try:
+            viewer.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            # Too far behind: end its stream; EventSource reconnects and gets fresh state.
+            self.remove(viewer)
+            viewer.queue.get_nowait()
+            viewer.queue.put_nowait(None)
+
+
+broadcaster = Broadcaster()
+
+
+async def current_state(viewer: Viewer) -> str:
+    """What a (re)connecting viewer sees first: cached fragments, then their freshness."""
+    if viewer.all_ids:
+        pks = [pk async for pk in Campaign.objects.filter(active_q()).values_list("pk", flat=True)]
+    else:
+        pks = sorted(viewer.ids)
+    if not pks:
+        return ""
+    client = broadcaster.redis()
+    html = await client.mget([fragment_key(pk, viewer.kind) for pk in pks])
+    fetched = await client.hmget(FETCHED_KEY, [str(pk) for pk in pks])
+    frames = [sse_frame(f"{viewer.kind}-{pk}", value.decode())
+              for pk, value in zip(pks, html, strict=True) if value is not None]
+    by_time: dict[str, list[int]] = defaultdict(list)
+    for pk, stamp in zip(pks, fetched, strict=True):
+        if stamp is not None:
+            by_time[stamp.decode()].append(pk)
+    frames += [sse_frame("tick", json.dumps({"at": at, "ids": ids}))
+               for at, ids in by_time.items()]
+    if viewer.page_state and len(pks) == 1:
+        # The status may have moved between the page's render and this connection:
+        # then its buttons are stale, and the status event makes the page refetch them.
+        campaign = await Campaign.objects.filter(pk=pks[0]).afirst()
+        if campaign is not None and state_of(campaign) != viewer.page_state:
+            frames.append(sse_frame(f"status-{campaign.pk}", campaign.status))
+    return "".join(frames)
+
+
+async def event_stream(viewer: Viewer):
+    """The frames of one viewer: the current state, then changes and heartbeats."""
+    broadcaster.add(viewer)
+    try:
+        # Reconnect quickly after a network blip; the first frames are the current state.
+        yield "retry: 3000\n\n" + await current_state(viewer)
+        # The database is not needed again for this viewer: hand the connection back.
+        await sync_to_async(close_old_connections)()
+        heartbeat = settings.SSE_HEARTBEAT_SECONDS
+        while True:
+            try:
+                frame = await asyncio.wait_for(viewer.queue.get(), timeout=heartbeat)
+            except TimeoutError:
+                # A comment line keeps proxies from buffering or cutting an idle stream.
+                yield ": ping\n\n"
+                continue
+            if frame is None:
+                return
+            # A tick brings many frames at once: send all that are waiting in one write.
+            frames = [frame]
+            while not viewer.queue.empty():
+                queued = viewer.queue.get_nowait()
+                if queued is None:
+                    yield "".join(frames)
+                    return
+                frames.append(queued)
+            yield "".join(frames)
+    finally:
+        broadcaster.remove(viewer)
+
+
+# --- as a Django view (WSGI servers, the test client) ---------------------------------------
+
+
+@require_GET
+async def stream(request):
+    """GET /live/?kind=…&ids=… — see `viewer_from_query`."""
+    user = await request.auser()
+    if not await user.ahas_perm(VIEW_PERMISSION):
+        raise PermissionDenied("Watching campaigns needs the manager, staff or admin role.")
+    viewer = viewer_from_query(request.GET.dict())
+    if isinstance(viewer, str):
+        return HttpResponseBadRequest(viewer)
+    response = StreamingHttpResponse(event_stream(viewer), content_type="text/event-stream")
+    for name, value in HEADERS[1:]:
+        response[name.decode()] = value.decode()
+    return response
+
+
+# --- as a bare ASGI app (uvicorn) ---------------------------------------------------------
+
+
+class _SessionRequest:
+    """Just enough of a request for `aget_user`: the session from the cookie."""
+
+    def __init__(self, session_key: str | None):
+        engine = import_string(settings.SESSION_ENGINE)
+        self.session = engine.SessionStore(session_key)
+
+
+async def asgi_stream(scope, receive, send) -> None:
+    """`/live/` without Django's request machinery; same checks, same frames."""
+    if scope["method"] != "GET":
+        await _respond(send, 405, b"Method not allowed")
+        return
+    cookies = SimpleCookie()
+    for name, value in scope.get("headers", []):
+        if name == b"cookie":
+            cookies.load(value.decode("latin-1"))
+    session_cookie = cookies.get(settings.SESSION_COOKIE_NAME)
+    try:
+        user = await aget_user(_SessionRequest(session_cookie.value if session_cookie else None))
+        allowed = user.is_authenticated and await user.ahas_perm(VIEW_PERMISSION)
+    finally:
+        await sync_to_async(close_old_connections)()
+    query = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
+    if not user.is_authenticated:
+        login = f"{reverse(settings.LOGIN_URL)}?next={quote(scope['path'])}"
+        await _respond(send, 302, b"", [(b"location", login.encode())])
+        return
+    if not allowed:
+        await _respond(send, 403, b"Watching campaigns needs the manager, staff or admin role.")
+        return
+    viewer = viewer_from_query(query)
+    if isinstance(viewer, str):
+        await _respond(send, 400, viewer.encode())
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+    frames = event_stream(viewer)
+    sending = asyncio.ensure_future(_send_all(frames, send))
+    leaving = asyncio.ensure_future(_wait_for_disconnect(receive))
+    await asyncio.wait({sending, leaving}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (sending, leaving):
+        task.cancel()
+    await asyncio.gather(sending, leaving, return_exceptions=True)
+    await frames.aclose()
+
+
+async def _send_all(frames, send) -> None:
+    async for chunk in frames:
+        await send({"type": "http.response.body", "body": chunk.encode(), "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _wait_for_disconnect(receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def _respond(send, status: int, body: bytes, headers=()) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"), *headers]})
+    await send({"type": "http.response.body", "body": body})
