@@ -1,10 +1,12 @@
-"""Process-wide connections: one Atoms client and one Redis client per process.
+"""Process-wide connections to Atoms and Redis, reused across requests and ticks.
 
-Both are thread-safe and pool their sockets, so sharing them keeps connection counts set
-by the number of processes, not by requests or viewers.
+Their number is set by processes and the poll concurrency, never by requests or viewers.
 """
 
+import queue
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import redis
 from django.conf import settings
@@ -13,6 +15,7 @@ from campaigns.atoms import AtomsClient
 
 _lock = threading.Lock()
 _atoms_clients: dict[tuple, AtomsClient] = {}
+_poller_clients: dict[tuple, queue.SimpleQueue] = {}
 _redis_clients: dict[str, redis.Redis] = {}
 
 
@@ -21,23 +24,41 @@ def atoms_client() -> AtomsClient:
     return _client(max_read_attempts=3)
 
 
-def poller_client() -> AtomsClient:
-    """For the poller: one try per tick, because the next tick is the retry and every
-    request must pass the shared request budget (a client-side retry would bypass it)."""
-    return _client(max_read_attempts=1)
+@contextmanager
+def poller_client() -> Iterator[AtomsClient]:
+    """Lend a poller thread a client of its own, kept for the next tick (keep-alive).
+
+    One try per tick, because the next tick is the retry and every request must pass the
+    shared request budget (a client-side retry would bypass it). One connection per
+    client: with a single pool shared by dozens of threads, httpcore spends more CPU
+    scanning its connections than the requests take (encode/httpcore#1035).
+    """
+    key = _settings_key("poller")
+    with _lock:
+        idle = _poller_clients.setdefault(key, queue.SimpleQueue())
+    try:
+        client = idle.get_nowait()
+    except queue.Empty:
+        client = AtomsClient.from_settings(max_connections=1, max_read_attempts=1)
+    try:
+        yield client
+    finally:
+        idle.put(client)
+
+
+def _settings_key(*extra) -> tuple:
+    # Keyed by the settings a client was built from, so a changed setting gets new ones.
+    return (settings.SMALLEST_BASE_URL, settings.SMALLEST_API_KEY,
+            settings.ATOMS_CONNECT_TIMEOUT, settings.ATOMS_READ_TIMEOUT, *extra)
 
 
 def _client(*, max_read_attempts: int) -> AtomsClient:
-    # Keyed by the settings it was built from, so a changed setting (tests) gets a new one.
-    key = (settings.SMALLEST_BASE_URL, settings.SMALLEST_API_KEY,
-           settings.ATOMS_CONNECT_TIMEOUT, settings.ATOMS_READ_TIMEOUT,
-           settings.POLL_CONCURRENCY, max_read_attempts)
+    key = _settings_key(max_read_attempts)
     with _lock:
         client = _atoms_clients.get(key)
         if client is None:
             client = _atoms_clients[key] = AtomsClient.from_settings(
-                max_connections=settings.POLL_CONCURRENCY, max_read_attempts=max_read_attempts
-            )
+                max_read_attempts=max_read_attempts)
         return client
 
 

@@ -100,13 +100,13 @@ def refresh(ids: list[int]) -> RefreshResult:
     campaigns = list(Campaign.objects.filter(pk__in=ids))
     if not campaigns:
         return RefreshResult()
-    client = poller_client()
     budget = RequestBudget(redis_client(), settings.ATOMS_MAX_RPS)
 
     def fetch(campaign: Campaign):
         try:
             budget.acquire()
-            return client.get_campaign(campaign.atoms_id)
+            with poller_client() as client:
+                return client.get_campaign(campaign.atoms_id)
         except atoms.AtomsError as error:
             if isinstance(error, atoms.AtomsRateLimited):
                 budget.pause_for(error.retry_after)

@@ -205,6 +205,32 @@ def test_the_request_budget_never_exceeds_its_rate_across_threads():
     assert sorted(counts) == [1000, 1001, 1002]
 
 
+def test_two_workers_sharing_the_budget_never_exceed_it_together():
+    clock = [2000.0]
+
+    def sleep(seconds):
+        clock[0] = int(clock[0]) + 1.0
+
+    workers = [RequestBudget(redis_client(), 100, key="test:shared", clock=lambda: clock[0],
+                             sleep=sleep) for _ in range(2)]
+    granted: dict[int, int] = {}
+    for n in range(450):
+        workers[n % 2].acquire()  # interleaved, as two processes would be
+        granted[int(clock[0])] = granted.get(int(clock[0]), 0) + 1
+    assert max(granted.values()) <= 100
+    assert sum(granted.values()) == 450
+    assert len(granted) >= 5  # it had to wait for new seconds instead of overspending
+
+
+def test_the_budget_takes_tokens_from_redis_in_batches():
+    budget = RequestBudget(redis_client(), 1000, key="test:batched", clock=lambda: 3000.5,
+                           sleep=lambda s: None)
+    for _ in range(200):
+        budget.acquire()
+    # 50 tokens a round trip: 4 reservations for 200 requests, not 200.
+    assert int(redis_client().get("test:batched:3000")) == 200
+
+
 def test_the_budget_waits_out_a_429_pause():
     now = [500.0]
     slept = []
