@@ -33,6 +33,8 @@ Outcome = audit.Outcome
 
 # How long a second submit of the same form waits for the first one to finish.
 DUPLICATE_WAIT_SECONDS = 20
+# A create still "in progress" after this long was abandoned by a process that died.
+STALE_PENDING = timedelta(minutes=2)
 # How many of the newest same-named campaigns a reconciliation looks at.
 RECONCILE_WINDOW = 20
 
@@ -163,6 +165,17 @@ def _claim_create_request(user, token, data: CampaignInput) -> CreateRequest | C
             )
             if claimed:
                 # `existing.state` still holds the old state: UNCERTAIN makes us reconcile.
+                return existing
+            continue
+        if existing.updated_at < timezone.now() - STALE_PENDING:
+            # The submit that owned it died mid-way (a killed process): take over, but
+            # look in Atoms first, as after a timeout.
+            claimed = CreateRequest.objects.filter(
+                pk=existing.pk, state=CreateRequest.State.PENDING,
+                updated_at=existing.updated_at,
+            ).update(updated_at=timezone.now(), payload=data.as_payload())
+            if claimed:
+                existing.state = CreateRequest.State.UNCERTAIN
                 return existing
             continue
         if time.monotonic() >= deadline:

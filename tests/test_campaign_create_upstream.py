@@ -122,3 +122,23 @@ def test_ten_concurrent_identical_posts_make_one_campaign(sim, atoms_settings, u
     detail = reverse("campaign_detail", args=[campaign.pk])
     assert {r["Location"] for r in results if r.status_code == 302} == {detail}
     assert AuditEntry.objects.filter(action="create", outcome="ok").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_create_abandoned_by_a_dead_process_is_taken_over_without_doubling(staff, sim):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    data = form_data("Orphaned")
+    assert staff.post(URL, data).status_code == 302  # Atoms made it...
+    request = CreateRequest.objects.get()
+    Campaign.objects.all().delete()  # ...but the process died before mirroring it
+    CreateRequest.objects.filter(pk=request.pk).update(
+        state="pending", campaign=None, updated_at=timezone.now() - timedelta(minutes=5))
+
+    response = staff.post(URL, data)
+
+    assert response.status_code == 302
+    assert Campaign.objects.get().name == "Orphaned"
+    assert sim.calls_to("POST /campaign") == 1  # found in Atoms, not created again
