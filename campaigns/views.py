@@ -33,15 +33,17 @@ def campaign_list(request):
     filters = CampaignFilterForm(request.GET)
     page = Paginator(filters.filter(Campaign.objects.all()), PAGE_SIZE).get_page(
         request.GET.get("page"))
+    live_ids = [c.pk for c in page if c.is_live]
     context = {
         "nav": "campaigns", "filters": filters, "page": page,
         "filtered": any(request.GET.get(k) for k in ("q", "status")),
-        "live_ids": ",".join(str(c.pk) for c in page if c.is_live),
+        "live_ids": ",".join(map(str, live_ids)),
         "poll_interval": _interval(),
-        "fetched": live.fetched_times(c.pk for c in page if c.is_live),
+        "fetched": live.fetched_times(live_ids),
     }
     if request.htmx and not request.htmx.boosted:
-        return render(request, "campaigns/list.html#results", context)
+        return _with_fetch_times(render(request, "campaigns/list.html#results", context),
+                                 live_ids)
     return render(request, "campaigns/list.html", context)
 
 
