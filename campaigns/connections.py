@@ -12,10 +12,12 @@ import redis
 from django.conf import settings
 
 from campaigns.atoms import AtomsClient
+from campaigns.ratelimit import RequestBudget
 
 _lock = threading.Lock()
 _atoms_clients: dict[tuple, AtomsClient] = {}
 _poller_clients: dict[tuple, queue.SimpleQueue] = {}
+_budgets: dict[tuple, RequestBudget] = {}
 _redis_clients: dict[str, redis.Redis] = {}
 
 
@@ -60,6 +62,18 @@ def _client(*, max_read_attempts: int) -> AtomsClient:
             client = _atoms_clients[key] = AtomsClient.from_settings(
                 max_read_attempts=max_read_attempts)
         return client
+
+
+def request_budget() -> RequestBudget:
+    """The process's share of the poller's budget: one per process, so tokens a poll
+    reserved but did not use serve the next poll in the same second instead of lapsing."""
+    key = (settings.REDIS_URL, settings.ATOMS_MAX_RPS)
+    client = redis_client()
+    with _lock:
+        budget = _budgets.get(key)
+        if budget is None:
+            budget = _budgets[key] = RequestBudget(client, settings.ATOMS_MAX_RPS)
+        return budget
 
 
 def redis_client() -> redis.Redis:

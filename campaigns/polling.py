@@ -17,9 +17,8 @@ from django.db.models import Q
 from django.utils import timezone
 
 from campaigns import atoms, live, mirror
-from campaigns.connections import poller_client, redis_client
+from campaigns.connections import poller_client, redis_client, request_budget
 from campaigns.models import TERMINAL_STATUSES, Campaign, MetricSnapshot
-from campaigns.ratelimit import RequestBudget
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +99,7 @@ def refresh(ids: list[int]) -> RefreshResult:
     campaigns = list(Campaign.objects.filter(pk__in=ids))
     if not campaigns:
         return RefreshResult()
-    budget = RequestBudget(redis_client(), settings.ATOMS_MAX_RPS)
+    budget = request_budget()
 
     def fetch(campaign: Campaign):
         try:

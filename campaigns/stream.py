@@ -205,17 +205,29 @@ async def event_stream(viewer: Viewer):
                 continue
             if frame is None:
                 return
-            # A tick brings many frames at once: send all that are waiting in one write.
-            frames = [frame]
-            while not viewer.queue.empty():
-                queued = viewer.queue.get_nowait()
-                if queued is None:
-                    yield "".join(frames)
-                    return
-                frames.append(queued)
-            yield "".join(frames)
+            chunk, ended = _with_waiting_frames(viewer, frame)
+            del frame
+            yield chunk
+            # Nothing of this tick stays referenced while an idle viewer waits for the next.
+            del chunk
+            if ended:
+                return
     finally:
         broadcaster.remove(viewer)
+
+
+def _with_waiting_frames(viewer: Viewer, first: str) -> tuple[str, bool]:
+    """A tick brings many frames at once: join all that are waiting into one write.
+
+    Returns the chunk and whether the stream was told to end.
+    """
+    frames = [first]
+    while not viewer.queue.empty():
+        queued = viewer.queue.get_nowait()
+        if queued is None:
+            return "".join(frames), True
+        frames.append(queued)
+    return "".join(frames), False
 
 
 # --- as a Django view (WSGI servers, the test client) ---------------------------------------
@@ -287,7 +299,12 @@ async def asgi_stream(scope, receive, send) -> None:
 
 async def _send_all(frames, send) -> None:
     async for chunk in frames:
-        await send({"type": "http.response.body", "body": chunk.encode(), "more_body": True})
+        body = chunk.encode()
+        # An idle viewer waits here for hours: hold no reference to what was last sent
+        # (the first chunk, the current state, is the biggest thing a viewer would keep).
+        del chunk
+        await send({"type": "http.response.body", "body": body, "more_body": True})
+        del body
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 

@@ -252,3 +252,20 @@ def test_stale_pending_actions_show_the_overdue_note(sim, running, settings):
     running.refresh_from_db()
     html = live.render_fragment(running, "detail", [])
     assert 'data-pending-since="' in html and "has not confirmed it after a minute" in html
+
+
+def test_polls_in_one_process_share_their_budget_tokens(sim, atoms_settings, settings):
+    """Tokens one poll reserved but did not use serve the next one, instead of lapsing."""
+    from campaigns import sync
+    from campaigns.connections import request_budget
+
+    settings.ATOMS_MAX_RPS = 40  # 2 tokens per Redis round trip
+    sync.sync_campaign_list()
+    ids = list(Campaign.objects.values_list("pk", flat=True))[:3]
+    assert request_budget() is request_budget()
+    time.sleep(1.02 - time.time() % 1)  # start at a new second: the polls fit inside it
+    for pk in ids:  # three separate polls of one campaign each
+        polling.refresh([pk])
+    reserved = sum(int(redis_client().get(key)) for key in redis_client().keys("atoms:budget:*")
+                   if not key.endswith(b"paused-until"))
+    assert reserved <= 4  # a budget per poll would have taken 2 each: 6
