@@ -179,21 +179,20 @@ class Web:
         self.process.stop()
 
 
-SHIPPED_APP = "dashboard.asgi:application"
-# The shipped app plus the fix these benchmarks propose (see bench/asgi_released.py).
-RELEASED_APP = "bench.asgi_released:application"
+# The shipped entry point: Django for the pages, campaigns.stream.asgi_stream for /live/.
+APP = "dashboard.asgi:application"
 
 
-def start_web(sim, *, app: str = SHIPPED_APP, **env: str) -> Web:
-    """uvicorn serving the project, as tests.plugins.servers.start_web_server does, but
-    with a choice of ASGI application."""
+def start_web(sim, **env: str) -> Web:
+    """uvicorn serving the project as shipped, as tests.plugins.servers.start_web_server
+    does, with a deeper listen backlog for hundreds of viewers connecting at once."""
     import httpx
 
     from tests.plugins.servers import Process, free_port, process_env
 
     port = free_port()
     process = Process("uvicorn", [
-        sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+        sys.executable, "-m", "uvicorn", APP, "--host", "127.0.0.1", "--port", str(port),
         "--no-access-log", "--log-level", "warning", "--backlog", "2048",
     ], process_env(sim, **{"SSE_HEARTBEAT_SECONDS": "10", **env}))
     web = track(Web(f"http://127.0.0.1:{port}", process))

@@ -32,6 +32,7 @@ class Swarm:
         self.failures: Counter = Counter()  # HTTP status or error name -> viewers refused
         self.events: Counter = Counter()  # frame kind ("card", "tick", "ping"...) -> frames
         self.latencies: list[float] = []  # seconds, for frames carrying bench-sent
+        self.chunks = 0  # HTTP chunks after the first, each one write of the server (chunked)
         self.recording = False
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="sse-swarm",
@@ -77,15 +78,17 @@ class Swarm:
                 viewer.ticks = viewer.warm_ticks = 0
             self.events.clear()
             self.latencies.clear()
+            self.chunks = 0
 
         self.loop.call_soon_threadsafe(reset)
         self._run(asyncio.sleep(0), 5)  # wait until the loop has run it
 
-    def snapshot(self) -> tuple[Counter, list[float]]:
-        """A consistent copy of the counters, taken on the loop's own thread."""
+    def snapshot(self) -> tuple[Counter, list[float], int]:
+        """A consistent copy of the counters (frames by kind, latencies, chunks), taken on
+        the loop's own thread."""
 
         async def copy():
-            return Counter(self.events), list(self.latencies)
+            return Counter(self.events), list(self.latencies), self.chunks
 
         return self._run(copy(), 5)
 
@@ -153,6 +156,7 @@ class _Viewer:
             while True:
                 data = await self._chunk()
                 self._feed(data, time.time())  # stamped on arrival, before any parsing
+                self.swarm.chunks += 1
         except (OSError, ValueError, asyncio.IncompleteReadError):
             pass  # the server ended the stream or the benchmark closed it
 

@@ -27,9 +27,7 @@ def run(ctx) -> list[Row]:
     harness.reset_world(sim)
     harness.create_running_campaigns(sim, CAMPAIGNS)
     polling.tick()  # the first sighting changes everything; later cycles are the steady state
-    # Hundreds of viewers need the connection fix (see bench/asgi_released.py); the
-    # number of Atoms calls, which this benchmark counts, does not depend on it.
-    web = harness.start_web(sim, app=harness.RELEASED_APP)
+    web = harness.start_web(sim)
     cookies = harness.viewer_cookies()
     measured = {}
     try:
@@ -75,7 +73,7 @@ def _cycles(ctx, sim, web, swarm, cycles, live, polling) -> dict:
         totals["renders"] += seen.calls["render_to_string"]
         if report.claimed != CAMPAIGNS:
             raise RuntimeError(f"cycle claimed {report.claimed} campaigns, not {CAMPAIGNS}")
-    events, _ = swarm.snapshot()
+    events, _, _ = swarm.snapshot()
     totals["frames"] = events["card"]
     return totals
 
