@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any, Self, TypeVar
+from urllib.parse import urlencode
 
 import httpx
 
@@ -77,6 +78,12 @@ def format_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 class AtomsHttp:
     """Connection, retries and envelope checks shared by every Atoms endpoint method.
     Thread-safe, so one instance may serve a thread pool."""
@@ -99,6 +106,7 @@ class AtomsHttp:
         if not api_key or not api_key.strip():
             raise ValueError("The Atoms API key is empty")
         self.base_url = normalise_base_url(base_url)
+        self._base_url_no_slash = self.base_url.rstrip("/")
         self._api_key = api_key.strip()
         self._max_read_attempts = max(1, max_read_attempts)
         self._backoff_base = backoff_base
@@ -187,10 +195,9 @@ class AtomsHttp:
     ) -> tuple[httpx.Response, Any]:
         """One HTTP exchange: the response and its decoded JSON body, or an AtomsError."""
         idempotent = method == "GET"
-        query = {key: value for key, value in (params or {}).items() if value is not None}
         started = time.monotonic()
         try:
-            response = self._http.request(method, path, params=query, **content)
+            response = self._http.request(method, self._absolute_url(path, params), **content)
         except httpx.TransportError as exc:
             raise error_from_transport(
                 exc, method=method, path=self.base_url_path + path, idempotent=idempotent
@@ -205,6 +212,18 @@ class AtomsHttp:
         if response.content and not isinstance(body, dict):
             raise shape_error(response, "not a JSON object", idempotent=idempotent)
         return response, body
+
+    def _absolute_url(self, path: str, params: Mapping[str, Any] | None) -> str:
+        """The full URL as one string, so httpx parses it once.
+
+        Given a relative path and `params`, httpx parses a URL three times per request
+        (merge with the base, then the query), which the poller's profile showed to be a
+        large share of its CPU. Paths are safe ids by construction; values are encoded
+        the way httpx would (booleans as true/false; unset values left out).
+        """
+        query = urlencode([(key, _query_value(value)) for key, value in (params or {}).items()
+                           if value is not None])
+        return f"{self._base_url_no_slash}{path}" + (f"?{query}" if query else "")
 
     @property
     def base_url_path(self) -> str:

@@ -4,7 +4,7 @@ Used by create (the first copy), the list sync and the poller, so the three can 
 disagree on how a remote field lands in the database.
 """
 
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 
 from django.utils import timezone
@@ -45,8 +45,8 @@ def apply_detail(campaign: Campaign, detail: atoms.CampaignDetail) -> set[str]:
     """Apply a full `GET /campaign/{id}`: campaign, metrics, executions and events."""
     changed = apply_remote(campaign, detail.campaign)
     values = {
-        "executions": [_jsonable(asdict(execution)) for execution in detail.executions],
-        "events": [_jsonable(asdict(event)) for event in detail.events],
+        "executions": [_jsonable(execution) for execution in detail.executions],
+        "events": [_jsonable(event) for event in detail.events],
     }
     metrics = detail.metrics
     if metrics is not None:  # absent metrics keep the last known numbers, not zeros
@@ -94,5 +94,8 @@ def _assign(campaign: Campaign, values: dict) -> set[str]:
     return changed
 
 
-def _jsonable(record: dict) -> dict:
-    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in record.items()}
+def _jsonable(record) -> dict:
+    """A flat dataclass as a JSON-ready dict; `asdict` deep-copies, which the poller's
+    profile showed costing more than the comparison it feeds."""
+    values = ((f.name, getattr(record, f.name)) for f in fields(record))
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in values}

@@ -139,7 +139,7 @@ PICKER_CACHE_SECONDS = env_int("PICKER_CACHE_SECONDS", 300, minimum=0, maximum=8
 
 # --- Live numbers ---
 POLL_INTERVAL_SECONDS = env_int("POLL_INTERVAL_SECONDS", 5, minimum=1, maximum=3600)
-POLL_CONCURRENCY = env_int("POLL_CONCURRENCY", 32, minimum=1, maximum=512)
+POLL_CONCURRENCY = env_int("POLL_CONCURRENCY", 64, minimum=1, maximum=512)
 # An active set larger than this is split into chunks polled by whichever workers are free.
 POLL_CHUNK_SIZE = env_int("POLL_CHUNK_SIZE", 200, minimum=1, maximum=10000)
 SYNC_INTERVAL_SECONDS = env_int("SYNC_INTERVAL_SECONDS", 60, minimum=5, maximum=86400)
