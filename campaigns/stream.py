@@ -138,13 +138,15 @@ class Broadcaster:
                 self._offer(viewer, frame)
             return
         pk = message["campaign"]
-        frames = {kind: sse_frame(f"{kind}-{pk}", html)
+        status = sse_frame(f"status-{pk}", message["status"]) if message["status_changed"] else ""
+        frames = {kind: sse_frame(f"{kind}-{pk}", html) + status
                   for kind, html in message["fragments"].items()}
-        extra = sse_frame(f"status-{pk}", message["status"]) if message["status_changed"] else ""
-        board = sse_frame("board", str(pk)) if message["status_changed"] else ""
+        # Boards (all campaigns) also reload their grid when a status moves.
+        board = sse_frame("board", str(pk))
+        board_frames = {kind: frame + board for kind, frame in frames.items()} if status else frames
         for viewer in list(self.viewers):
             if viewer.wants(pk) and viewer.kind in frames:
-                self._offer(viewer, frames[viewer.kind] + extra + (board if viewer.all_ids else ""))
+                self._offer(viewer, (board_frames if viewer.all_ids else frames)[viewer.kind])
 
     def _offer(self, viewer: Viewer, frame: str) -> None:
         try:
