@@ -63,3 +63,13 @@ def login_as(client, users):
         return client
 
     return sign_in
+
+
+@pytest.fixture
+def parts(atoms):
+    """Ids of an active agent, the two-contact audience and an active phone number, read
+    through the `atoms` client fixture of the module that asks for them."""
+    agent = next(a for a in atoms.all_agents() if a.name == "Renewals Assistant")
+    audience = next(a for a in atoms.list_audiences() if a.name == "Pilot testers")
+    phone = next(p for p in atoms.list_phone_numbers() if p.is_active)
+    return {"agent_id": agent.id, "audience_id": audience.id, "phone_number_ids": [phone.id]}

@@ -23,15 +23,6 @@ def atoms(sim):
         yield client
 
 
-@pytest.fixture
-def parts(atoms):
-    """Ids of an active agent, the two-contact audience and an active phone number."""
-    agent = next(a for a in atoms.all_agents() if a.name == "Renewals Assistant")
-    audience = next(a for a in atoms.list_audiences() if a.name == "Pilot testers")
-    phone = next(p for p in atoms.list_phone_numbers() if p.is_active)
-    return {"agent_id": agent.id, "audience_id": audience.id, "phone_number_ids": [phone.id]}
-
-
 def campaign_named(atoms, name):
     return next(c for c in atoms.iter_campaigns() if c.name == name)
 

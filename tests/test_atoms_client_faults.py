@@ -46,14 +46,6 @@ def atoms(sim, waits):
 
 
 @pytest.fixture
-def parts(atoms):
-    agent = next(a for a in atoms.all_agents() if a.name == "Renewals Assistant")
-    audience = next(a for a in atoms.list_audiences() if a.name == "Pilot testers")
-    phone = next(p for p in atoms.list_phone_numbers() if p.is_active)
-    return {"agent_id": agent.id, "audience_id": audience.id, "phone_number_ids": [phone.id]}
-
-
-@pytest.fixture
 def draft_id(atoms, parts):
     return atoms.create_campaign("Fault target", **parts).id
 
