@@ -7,7 +7,6 @@ renders therefore grow with the number of changes, never with the number of view
 """
 
 import json
-import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -18,14 +17,6 @@ from django.utils import timezone
 from campaigns.charts import line_chart
 from campaigns.connections import redis_client
 from campaigns.models import Campaign, MetricSnapshot
-
-log = logging.getLogger(__name__)
-
-
-def channel() -> str:
-    # Pub/sub ignores Redis database numbers; naming the database keeps two deployments
-    # (or the demo and the tests) on one Redis server from hearing each other.
-    return f"live:events:{redis_client().connection_pool.connection_kwargs.get('db', 0)}"
 
 KINDS = ("row", "card", "detail")
 # How far back the charts look; bounds the snapshot query for long campaigns.
@@ -38,19 +29,14 @@ def fragment_key(pk: int, kind: str) -> str:
 
 FETCHED_KEY = "live:fetched"  # hash: campaign pk -> ISO time of its last good fetch
 
+
+def channel() -> str:
+    # Pub/sub ignores Redis database numbers; naming the database keeps two deployments
+    # (or the demo and the tests) on one Redis server from hearing each other.
+    return f"live:events:{redis_client().connection_pool.connection_kwargs.get('db', 0)}"
+
+
 # --- rendering (once per change, in the worker) ---------------------------------------------
-
-
-def active_q():
-    """Campaigns the board shows and the poller refreshes."""
-    from django.db.models import Q
-
-    return (
-        Q(status__in=["processing", "running"])
-        | ~Q(pending_action="")
-        | Q(status="scheduled")
-        | Q(needs_final_poll=True)
-    ) & Q(deleted_remotely_at__isnull=True)
 
 
 def snapshots_by_campaign(pks) -> dict[int, list[MetricSnapshot]]:

@@ -31,6 +31,20 @@ PAUSABLE_STATUSES = frozenset({Status.RUNNING, Status.PROCESSING})
 UNDELETABLE_STATUSES = frozenset({Status.RUNNING, Status.PROCESSING})
 
 
+def active_q(now=None):
+    """Campaigns whose numbers move or are about to: the board shows them, the poller
+    refreshes them. Scheduled ones join shortly before their start time."""
+    now = now or timezone.now()
+    soon = now + timedelta(seconds=2 * settings.POLL_INTERVAL_SECONDS)
+    return (
+        models.Q(status__in=PAUSABLE_STATUSES)
+        | ~models.Q(pending_action="")
+        | models.Q(status=Status.SCHEDULED, scheduled_at__lte=soon)
+        | models.Q(status=Status.SCHEDULED, scheduled_at__isnull=True)
+        | models.Q(needs_final_poll=True)
+    ) & models.Q(deleted_remotely_at__isnull=True)
+
+
 class PendingAction(models.TextChoices):
     NONE = "", "None"
     START = "start", "Starting"

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from campaigns import atoms, live, mirror
 from campaigns.connections import poller_client, redis_client, request_budget
-from campaigns.models import TERMINAL_STATUSES, Campaign, MetricSnapshot
+from campaigns.models import TERMINAL_STATUSES, Campaign, MetricSnapshot, active_q
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def tick(dispatch_chunk=None) -> TickReport:
 
 def claim_due(now: datetime) -> list[int]:
     """Mark due active campaigns as claimed until the next interval; return their ids."""
-    due = Campaign.objects.filter(live.active_q()).filter(
+    due = Campaign.objects.filter(active_q(now)).filter(
         Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now)
     )
     # Claimed for most of an interval, not all of it: the next beat tick comes exactly one

@@ -26,8 +26,8 @@ from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET
 
-from campaigns.live import FETCHED_KEY, KINDS, active_q, channel, fragment_key
-from campaigns.models import Campaign
+from campaigns.live import FETCHED_KEY, KINDS, channel, fragment_key
+from campaigns.models import Campaign, active_q
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 
 from campaigns import live, services
 from campaigns.forms import ActivityFilterForm, CampaignFilterForm, CampaignForm, DeleteForm
-from campaigns.models import AuditEntry, Campaign
+from campaigns.models import AuditEntry, Campaign, active_q
 from campaigns.permissions import MANAGER, require_perm, role_of
 from campaigns.pickers import load_pickers
 
@@ -213,7 +213,7 @@ def activity(request):
 @view_required
 def board(request):
     """The managers' home: every active campaign as a live card."""
-    campaigns = list(Campaign.objects.filter(live.active_q()).order_by("-created_at")[:200])
+    campaigns = list(Campaign.objects.filter(active_q()).order_by("-created_at")[:200])
     cards = live.cached_fragments(campaigns, "card")
     context = {"nav": "board", "cards": [(c, cards[c.pk]) for c in campaigns],
                "poll_interval": _interval(),

@@ -269,3 +269,13 @@ def test_polls_in_one_process_share_their_budget_tokens(sim, atoms_settings, set
     reserved = sum(int(redis_client().get(key)) for key in redis_client().keys("atoms:budget:*")
                    if not key.endswith(b"paused-until"))
     assert reserved <= 4  # a budget per poll would have taken 2 each: 6
+
+
+def test_a_scheduled_campaign_is_polled_only_near_its_start(settings):
+    now = timezone.now()
+    later = Campaign.objects.create(atoms_id="a" * 24, name="Next week", status="scheduled",
+                                    scheduled_at=now + timedelta(days=7))
+    soon = Campaign.objects.create(atoms_id="b" * 24, name="In a moment", status="scheduled",
+                                   scheduled_at=now + timedelta(seconds=1))
+    assert polling.claim_due(now) == [soon.pk]
+    assert later.pk in polling.claim_due(later.scheduled_at - timedelta(seconds=1))
