@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from redis.exceptions import LockError
 
 from campaigns import atoms, live, mirror
 from campaigns.connections import poller_client, redis_client, request_budget
@@ -69,7 +70,7 @@ def tick(dispatch_chunk=None) -> TickReport:
     finally:
         try:
             lock.release()
-        except Exception:  # noqa: BLE001 - expired already: the next tick may own it
+        except LockError:  # expired already: the next tick may own it now
             log.info("Poll tick outlived its lock")
 
 
