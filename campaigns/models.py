@@ -124,10 +124,6 @@ class Campaign(models.Model):
             return self.status.replace("_", " ").capitalize() or "Unknown"
 
     @property
-    def is_terminal(self) -> bool:
-        return self.status in TERMINAL_STATUSES
-
-    @property
     def is_live(self) -> bool:
         """Numbers still moving: the poller refreshes it every interval."""
         return (self.status in PAUSABLE_STATUSES or bool(self.pending_action)

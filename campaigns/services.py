@@ -8,7 +8,7 @@ for every attempt, including the refused and the failed ones.
 import logging
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -81,7 +81,6 @@ class CreateOutcome:
     # This submit found the campaign an earlier submit of the same form had made.
     duplicate: bool = False
     start_error: str = ""
-    notes: list[str] = field(default_factory=list)
 
 
 # --- create ---------------------------------------------------------------------------
