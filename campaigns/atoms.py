@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from campaigns.atoms_coerce import as_int
+from campaigns.atoms_coerce import as_int, as_mapping
 from campaigns.atoms_errors import (
     AtomsError,
     AtomsNotAuthorised,
@@ -186,8 +186,7 @@ class AtomsClient(AtomsHttp):
         }
         response, body = self._get("/campaign", params=params)
         data = self._data_object(response, body)
-        pagination = data.get("pagination")
-        pagination = pagination if isinstance(pagination, dict) else {}
+        pagination = as_mapping(data.get("pagination"))
         return make_page(
             [parse_campaign(o) for o in self._items(response, data, "campaigns")],
             page=pagination.get("page"), page_size=pagination.get("offset"),
@@ -249,7 +248,7 @@ class AtomsClient(AtomsHttp):
         campaign_id = safe_id(campaign_id, "campaign id")
         response, body = self._send("POST", f"/campaign/{campaign_id}/start", by_id=True)
         data = body.get("data") if isinstance(body, dict) else None
-        return parse_start_receipt(data if isinstance(data, dict) else {}, campaign_id)
+        return parse_start_receipt(as_mapping(data), campaign_id)
 
     def pause_campaign(self, campaign_id: str) -> None:
         """POST /campaign/{id}/pause — queues a pause; poll until the status is `paused`."""
@@ -274,8 +273,7 @@ class AtomsClient(AtomsHttp):
         }
         response, body = self._get("/conversation", params=params)
         data = self._data_object(response, body)
-        pagination = data.get("pagination")
-        pagination = pagination if isinstance(pagination, dict) else {}
+        pagination = as_mapping(data.get("pagination"))
         return make_page(
             [parse_call_log(o) for o in self._items(response, data, "logs")],
             page=pagination.get("page"), page_size=pagination.get("limit"),
