@@ -234,8 +234,8 @@ def create_running_campaigns(sim, count: int, *, audience_size: int = 50) -> lis
     take most of a benchmark's time budget); the 50-contact audience keeps them dialing,
     so their numbers keep moving as simulated time passes.
     """
-    from campaigns import sync
     from campaigns.connections import atoms_client
+    from campaigns.live import sync
     from campaigns.models import Campaign
 
     client = atoms_client()
@@ -316,12 +316,12 @@ def warm_up(swarm, *, timeout: float = 30) -> None:
 
     from django.utils import timezone
 
-    from campaigns import live
     from campaigns.connections import redis_client
+    from campaigns.live import publish
 
     deadline = time.monotonic() + timeout
     while True:
-        redis_client().publish(live.channel(), json.dumps(
+        redis_client().publish(publish.channel(), json.dumps(
             {"tick": timezone.now().isoformat(), "ids": []}))
         try:
             measure.wait_for(lambda: min(swarm.warm_ticks(), default=1) >= 1, timeout=0.5)

@@ -1,7 +1,7 @@
 """poll_cycle: one poll cycle over 1,000 active campaigns at 50 ms Atoms latency, against
 fetching them one by one (goals: <= 2 s, >= 25x).
 
-The cycle is `polling.tick()` in this process, as a worker runs it when the active set
+The cycle is `poll.tick()` in this process, as a worker runs it when the active set
 fits one chunk: claim (one UPDATE), fetch with POLL_CONCURRENCY threads under the Redis
 request budget, then apply in bulk (mirror, snapshots, one render per change, publish).
 ATOMS_MAX_RPS is raised to 5000 so the budget is not what is measured: at its default
@@ -32,9 +32,9 @@ STEP_SECONDS = 5  # simulated time between steady cycles: the default poll inter
 def run(ctx) -> list[Row]:
     from django.conf import settings
 
-    from campaigns import live, polling
     from campaigns.connections import poller_client, redis_client
-    from campaigns.ratelimit import RequestBudget
+    from campaigns.live import poll, publish
+    from campaigns.live.budget import RequestBudget
 
     sim = ctx.sim
     count = 1000
@@ -50,10 +50,10 @@ def run(ctx) -> list[Row]:
     try:
         settings.POLL_CONCURRENCY = concurrencies[0]
         cycles.append(("first sighting", concurrencies[0],
-                       _cycle(sim, polling, live, advance=0)))
+                       _cycle(sim, poll, publish, advance=0)))
         for concurrency in concurrencies:
             settings.POLL_CONCURRENCY = concurrency
-            cycles.append(("steady", concurrency, _cycle(sim, polling, live)))
+            cycles.append(("steady", concurrency, _cycle(sim, poll, publish)))
         if ctx.profile:
             # Wall-clock time shows what the fetch threads wait on; each thread's CPU time
             # shows what the poller's one GIL is spent on (what binds more threads).
@@ -61,9 +61,9 @@ def run(ctx) -> list[Row]:
                     (concurrencies[0], time.perf_counter, "wall-clock time"),
                     (concurrencies[-1], time.thread_time, "CPU time of each thread")):
                 settings.POLL_CONCURRENCY = concurrency
-                _profiled_cycle(sim, polling, timer, f"{what}, POLL_CONCURRENCY={concurrency}")
+                _profiled_cycle(sim, poll, timer, f"{what}, POLL_CONCURRENCY={concurrency}")
         harness.say(f"poll_cycle: fetching {subset} campaigns one by one")
-        # Exactly what polling.refresh's fetch does for one campaign, on one thread: so
+        # Exactly what poll.refresh's fetch does for one campaign, on one thread: so
         # one borrowed client, one kept-alive connection, tokens taken in batches.
         budget = RequestBudget(redis_client(), settings.ATOMS_MAX_RPS)
         started = time.perf_counter()
@@ -78,22 +78,22 @@ def run(ctx) -> list[Row]:
     return _rows(cycles, sequential, subset, count)
 
 
-def _cycle(sim, polling, live, *, advance: int = STEP_SECONDS) -> dict:
+def _cycle(sim, poll, publish, *, advance: int = STEP_SECONDS) -> dict:
     from campaigns import connections
-    from campaigns.ratelimit import RequestBudget
+    from campaigns.live.budget import RequestBudget
 
     sim.advance(advance)
     harness.make_all_due()
     # Phase timings come from wrapping the poller's own functions (they run unchanged);
     # RequestBudget._reserve is the budget's Redis round trip.
-    with measure.Counting((polling, "claim_due"), (polling, "apply_results"),
-                          (live, "render_fragments"), (live, "snapshots_by_campaign"),
-                          (live, "publish_changes"), (live, "publish_tick"),
+    with measure.Counting((poll, "claim_due"), (poll, "apply_results"),
+                          (publish, "render_fragments"), (publish, "snapshots_by_campaign"),
+                          (publish, "publish_changes"), (publish, "publish_tick"),
                           (RequestBudget, "_reserve")) as seen:
         cpu_started, sim_started = time.process_time(), measure.cpu_seconds(sim.popen.pid)
         machine_started = measure.machine_cpu()
         started = time.perf_counter()
-        report = polling.tick()
+        report = poll.tick()
         total = time.perf_counter() - started
         cpu = time.process_time() - cpu_started
         sim_cpu = measure.cpu_seconds(sim.popen.pid) - sim_started
@@ -116,7 +116,7 @@ def _cycle(sim, polling, live, *, advance: int = STEP_SECONDS) -> dict:
     }
 
 
-def _profiled_cycle(sim, polling, timer, what: str, top: int = 25) -> None:
+def _profiled_cycle(sim, poll, timer, what: str, top: int = 25) -> None:
     """One more steady cycle under cProfile, printed to stderr (`--profile`).
 
     cProfile sees only the thread that enables it, so each fetch thread gets its own
@@ -130,7 +130,7 @@ def _profiled_cycle(sim, polling, timer, what: str, top: int = 25) -> None:
     import threading
 
     from campaigns.atoms import AtomsClient
-    from campaigns.ratelimit import RequestBudget
+    from campaigns.live.budget import RequestBudget
 
     profiles: list[cProfile.Profile] = []
     lock = threading.Lock()
@@ -155,14 +155,14 @@ def _profiled_cycle(sim, polling, timer, what: str, top: int = 25) -> None:
     # get_campaign's caller, so the lending itself is outside the profile: it is a queue
     # get and put.
     targets = [(RequestBudget, "acquire"), (AtomsClient, "get_campaign"),
-               (polling, "claim_due"), (polling, "apply_results")]
+               (poll, "claim_due"), (poll, "apply_results")]
     saved = [(owner, name, getattr(owner, name)) for owner, name in targets]
     for owner, name, function in saved:
         setattr(owner, name, profiled(function))
     try:
         sim.advance(STEP_SECONDS)
         harness.make_all_due()
-        polling.tick()
+        poll.tick()
     finally:
         for owner, name, function in saved:
             setattr(owner, name, function)

@@ -1,7 +1,7 @@
 """poll_throughput: campaigns polled per second by one Celery worker process, then two.
 
 Real `celery worker` processes (threads pool, as the tests run them) on the benchmarks'
-broker; this process plays beat: it calls `polling.tick` with the task module's own
+broker; this process plays beat: it calls `poll.tick` with the task module's own
 dispatcher, which splits the claimed campaigns into POLL_CHUNK_SIZE chunks queued as
 `poll_chunk` tasks, so whichever worker is free takes the next chunk. A cycle ends when
 every claimed campaign has been written back (fetched, or failed and rescheduled).
@@ -90,7 +90,8 @@ def _cycle(sim, workers) -> dict:
     from django.db.models import Q
     from django.utils import timezone
 
-    from campaigns import polling, tasks
+    from campaigns import tasks
+    from campaigns.live import poll
     from campaigns.models import Campaign
 
     sim.advance(STEP_SECONDS)
@@ -100,7 +101,7 @@ def _cycle(sim, workers) -> dict:
     machine_before = measure.machine_cpu()
     since = timezone.now()
     started = time.monotonic()
-    report = polling.tick(dispatch_chunk=tasks._dispatch_chunk)
+    report = poll.tick(dispatch_chunk=tasks._dispatch_chunk)
     if report.skipped or not report.chunks:
         raise RuntimeError(f"the tick did not fan out: {report}")
     # A refreshed campaign gets fetched_at; a failed one gets modified_at (its backoff).

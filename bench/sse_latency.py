@@ -1,6 +1,6 @@
 """sse_latency: publish-to-receive delay to 1 and to 200 SSE viewers (goal: p99 <= 250 ms).
 
-The path measured is the product's: `live.publish_changes` (Redis PUBLISH) -> the web
+The path measured is the product's: `publish.publish_changes` (Redis PUBLISH) -> the web
 process's one subscription (`stream.Broadcaster`) -> each viewer's queue -> the
 viewer's `stream.event_stream` -> uvicorn -> the viewer's socket.
 Each published fragment is a real rendered card with the send time embedded; a viewer
@@ -24,7 +24,7 @@ GOAL_MS = 250
 
 
 def run(ctx) -> list[Row]:
-    from campaigns import live, polling
+    from campaigns.live import poll, publish
     from campaigns.models import Campaign
 
     sim = ctx.sim
@@ -33,15 +33,15 @@ def run(ctx) -> list[Row]:
     counts = (1, 200)
     harness.reset_world(sim)
     campaigns = harness.create_running_campaigns(sim, CAMPAIGNS)
-    polling.tick()
+    poll.tick()
     campaigns = list(Campaign.objects.filter(pk__in=[c.pk for c in campaigns]))
-    snapshots = live.snapshots_by_campaign(c.pk for c in campaigns)
+    snapshots = publish.snapshots_by_campaign(c.pk for c in campaigns)
     # Rendered once here: the benchmark measures delivery, not rendering.
-    fragments = {c.pk: live.render_fragments(c, snapshots.get(c.pk, [])) for c in campaigns}
+    fragments = {c.pk: publish.render_fragments(c, snapshots.get(c.pk, [])) for c in campaigns}
 
     def publish(batch: list) -> None:
         sent = f"<!-- bench-sent={time.time():.6f} -->"
-        live.publish_changes([(c, {kind: html + sent for kind, html in fragments[c.pk].items()},
+        publish.publish_changes([(c, {kind: html + sent for kind, html in fragments[c.pk].items()},
                                False) for c in batch])
 
     web = harness.start_web(sim)

@@ -30,13 +30,13 @@ POSTGRES_LEAK = 5
 
 
 def run(ctx) -> list[Row]:
-    from campaigns import polling
+    from campaigns.live import poll
 
     sim = ctx.sim
     levels = ctx.size([1, 100, 500], [1, 100, 300])
     harness.reset_world(sim)
     harness.create_running_campaigns(sim, 20)
-    polling.tick()  # viewers get real cached fragments as their first frames
+    poll.tick()  # viewers get real cached fragments as their first frames
     readings = _measure(sim, harness.viewer_cookies(), levels)
     return _rows(readings, levels)
 

@@ -19,14 +19,14 @@ STEP_SECONDS = 60
 
 
 def run(ctx) -> list[Row]:
-    from campaigns import live, polling
+    from campaigns.live import poll, publish
 
     sim = ctx.sim
     cycles = ctx.size(4, 2)
     counts = (1, 200)
     harness.reset_world(sim)
     harness.create_running_campaigns(sim, CAMPAIGNS)
-    polling.tick()  # the first sighting changes everything; later cycles are the steady state
+    poll.tick()  # the first sighting changes everything; later cycles are the steady state
     web = harness.start_web(sim)
     cookies = harness.viewer_cookies()
     measured = {}
@@ -40,7 +40,7 @@ def run(ctx) -> list[Row]:
                     raise RuntimeError(f"only {opened} of {viewers} streams opened: "
                                        f"{dict(swarm.failures)}")
                 harness.warm_up(swarm)
-                measured[viewers] = _cycles(ctx, sim, web, swarm, cycles, live, polling)
+                measured[viewers] = _cycles(ctx, sim, web, swarm, cycles, publish, poll)
             finally:
                 swarm.close()
     finally:
@@ -48,7 +48,7 @@ def run(ctx) -> list[Row]:
     return _rows(measured, counts, cycles)
 
 
-def _cycles(ctx, sim, web, swarm, cycles, live, polling) -> dict:
+def _cycles(ctx, sim, web, swarm, cycles, publish, poll) -> dict:
     totals = {"calls": 0, "requests": 0, "changes": 0, "renders": 0, "frames": 0,
               "web_cpu": 0.0}
     for cycle in range(1, cycles + 1):
@@ -58,8 +58,8 @@ def _cycles(ctx, sim, web, swarm, cycles, live, polling) -> dict:
         cpu_before = measure.cpu_seconds(web.pid)
         # Counted in this process, where the tick runs: the web process renders nothing
         # for the stream (it relays the frames the worker rendered).
-        with measure.Counting((live, "render_to_string"), (live, "publish_changes")) as seen:
-            report = polling.tick()
+        with measure.Counting((publish, "render_to_string"), (publish, "publish_changes")) as seen:
+            report = poll.tick()
         after = sim.stats()
         # The change frames travel ahead of the tick on the same channel, so once every
         # viewer has this cycle's tick, the fan-out of its changes is done.

@@ -1,0 +1,30 @@
+"""The campaign dashboard app. Module map, top to bottom (imports only point down):
+
+views/          one module per thing a person sees: campaigns (list, new, detail,
+                actions), board, audiences, numbers, activity; `shared` holds what
+                several pages use. Views validate with `forms`, check `permissions`, and
+                call `services` for anything that acts; pages read the mirror and the
+                live cache, never Atoms.
+forms.py        every input limit, with the message beside its field.
+permissions.py  the role table (staff, manager, admin) and the `require_perm` decorator.
+services.py     the operations (create, start, pause, delete, upload an audience): the
+                one place that joins the Atoms client, the database, the audit log and
+                publishing.
+catalog.py      what campaigns are made from (agents, audiences, phone numbers), read from
+                Atoms and cached; an audience's members as a drill-down.
+tasks.py        Celery entry points, thin: they call `live`.
+live/           keeping numbers live: `poll` (claim due campaigns, fetch, apply per
+                campaign), `sync` (campaigns made or deleted elsewhere), `publish`
+                (render fragments once per change, cache, Redis pub/sub), `stream` (the
+                SSE endpoint, an ASGI app), `budget` (the cross-worker request budget).
+mirror.py       how what Atoms says lands on a mirror row (one mapping for create, sync
+                and poll).
+audit.py        the activity log.
+models.py       the mirror of Atoms campaigns and what Atoms does not keep (snapshots,
+                audit entries, create requests); the one "active" rule and the field
+                lists the mirror is judged by.
+connections.py  process-wide Atoms clients, Redis client and request budget.
+atoms/          the only code that speaks HTTP to Atoms: client, transport, responses,
+                errors, types (with the one campaign status enum), coerce.
+charts.py       server-rendered SVG charts.
+"""

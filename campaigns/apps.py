@@ -1,6 +1,19 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class CampaignsConfig(AppConfig):
     name = "campaigns"
     verbose_name = "Campaigns"
+
+    def ready(self) -> None:
+        # Imported once the app registry is ready, as Django asks of signal handlers.
+        from campaigns.permissions import sync_role_groups
+
+        def sync_roles(sender, apps, **kwargs) -> None:
+            sync_role_groups(apps.get_model("auth", "Group"),
+                             apps.get_model("auth", "Permission"))
+
+        # After every migrate (not only the first): an edit to the role table in
+        # campaigns.permissions reaches databases created before it.
+        post_migrate.connect(sync_roles, sender=self, weak=False)

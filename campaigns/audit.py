@@ -27,3 +27,10 @@ def record(
         atoms_id=atoms_id or (campaign.atoms_id if campaign else ""),
         message=message[:2000],
     )
+
+
+def record_refusal(actor, action: str, message: str, pk: int | None) -> AuditEntry:
+    """An action refused for want of a permission: admins see who tried what."""
+    campaign = Campaign.objects.filter(pk=pk).first() if pk is not None else None
+    return record(actor, action, Outcome.REFUSED, campaign=campaign,
+                  message=f"Not allowed: {message}")

@@ -12,7 +12,7 @@ import redis
 from django.conf import settings
 
 from campaigns.atoms import AtomsClient
-from campaigns.ratelimit import RequestBudget
+from campaigns.live.budget import RequestBudget
 
 _lock = threading.Lock()
 _atoms_clients: dict[tuple, AtomsClient] = {}

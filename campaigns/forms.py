@@ -5,11 +5,12 @@ import io
 import uuid
 
 from django import forms
+from django.forms.renderers import TemplatesSetting
 from django.utils import timezone
 
-from campaigns.models import AuditEntry, Status
-from campaigns.pickers import Pickers
-from campaigns.services import CampaignInput
+from campaigns.atoms import CampaignStatus
+from campaigns.catalog import Pickers
+from campaigns.models import AuditEntry
 
 MAX_NAME_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 1000
@@ -27,7 +28,15 @@ def _audience_label(audience) -> str:
     return f"{audience.name} ({audience.member_count:,} {noun})"
 
 
+class FieldGroupRenderer(TemplatesSetting):
+    """`{{ form.x.as_field_group }}` renders our field template: label, widget, help text
+    and the field's own errors beside it."""
+
+    field_template_name = "campaigns/_field.html"
+
+
 class CampaignForm(forms.Form):
+    default_renderer = FieldGroupRenderer()
     token = forms.UUIDField(widget=forms.HiddenInput)
     name = forms.CharField(label="Name", max_length=MAX_NAME_LENGTH)
     description = forms.CharField(
@@ -90,11 +99,12 @@ class CampaignForm(forms.Form):
             )
         return when
 
-    def campaign_input(self) -> CampaignInput:
+    def campaign_fields(self) -> dict:
+        """The cleaned values as `services.CampaignInput` takes them."""
         data = self.cleaned_data
         agent = self.pickers.agent(data["agent"])
         audience = self.pickers.audience(data["audience"])
-        return CampaignInput(
+        return dict(
             name=data["name"],
             description=data["description"].strip(),
             agent_id=data["agent"],
@@ -125,7 +135,7 @@ SORTS = {
 class CampaignFilterForm(forms.Form):
     q = forms.CharField(label="Search by name", required=False, max_length=MAX_NAME_LENGTH)
     status = forms.ChoiceField(
-        label="Status", required=False, choices=[("", "Any status"), *Status.choices]
+        label="Status", required=False, choices=[("", "Any status"), *CampaignStatus.choices]
     )
     sort = forms.ChoiceField(
         label="Sort", required=False, choices=[(k, label) for k, (_, label) in SORTS.items()]

@@ -38,7 +38,7 @@ def apply_remote(campaign: Campaign, remote: atoms.Campaign) -> set[str]:
     # The detail's metrics carry the live total; the campaign's own count is the fallback.
     if remote.participants_count and not campaign.total_participants:
         values["total_participants"] = remote.participants_count
-    return _assign(campaign, values)
+    return assign(campaign, values)
 
 
 def apply_detail(campaign: Campaign, detail: atoms.CampaignDetail) -> set[str]:
@@ -55,7 +55,7 @@ def apply_detail(campaign: Campaign, detail: atoms.CampaignDetail) -> set[str]:
             contacts_called=metrics.contacts_called,
             contacts_connected=metrics.contacts_connected,
         )
-    changed |= _assign(campaign, values)
+    changed |= assign(campaign, values)
     changed |= settle_pending_action(campaign)
     return changed
 
@@ -71,7 +71,7 @@ def settle_pending_action(campaign: Campaign) -> set[str]:
     )
     if not confirmed:
         return set()
-    return _assign(campaign, {"pending_action": PendingAction.NONE, "pending_since": None})
+    return assign(campaign, {"pending_action": PendingAction.NONE, "pending_since": None})
 
 
 def new_campaign(remote: atoms.Campaign, **local) -> Campaign:
@@ -85,7 +85,8 @@ def new_campaign(remote: atoms.Campaign, **local) -> Campaign:
     return campaign
 
 
-def _assign(campaign: Campaign, values: dict) -> set[str]:
+def assign(campaign: Campaign, values: dict) -> set[str]:
+    """Set each value that differs; return the names of the fields that changed."""
     changed = set()
     for field, value in values.items():
         if getattr(campaign, field) != value:

@@ -11,36 +11,34 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from campaigns.atoms import CampaignStatus
 
-class Status(models.TextChoices):
-    """Atoms' campaign statuses. Atoms may add values; the mirror stores whatever it sends."""
-
-    DRAFT = "draft", "Draft"
-    SCHEDULED = "scheduled", "Scheduled"
-    PROCESSING = "processing", "Processing"
-    RUNNING = "running", "Running"
-    PAUSED = "paused", "Paused"
-    COMPLETED = "completed", "Completed"
-    FAILED = "failed", "Failed"
-
-
-TERMINAL_STATUSES = frozenset({Status.COMPLETED, Status.FAILED})
-STARTABLE_STATUSES = frozenset({Status.DRAFT, Status.SCHEDULED, Status.PAUSED})
-PAUSABLE_STATUSES = frozenset({Status.RUNNING, Status.PROCESSING})
+TERMINAL_STATUSES = frozenset({CampaignStatus.COMPLETED, CampaignStatus.FAILED})
+STARTABLE_STATUSES = frozenset(
+    {CampaignStatus.DRAFT, CampaignStatus.SCHEDULED, CampaignStatus.PAUSED})
+PAUSABLE_STATUSES = frozenset({CampaignStatus.RUNNING, CampaignStatus.PROCESSING})
 # Atoms refuses to delete a campaign that is dialling or about to.
-UNDELETABLE_STATUSES = frozenset({Status.RUNNING, Status.PROCESSING})
+UNDELETABLE_STATUSES = PAUSABLE_STATUSES
+
+
+# "Active" has one meaning: numbers that move or are about to. The board shows these, the
+# poller refreshes them, pages keep listening for them. `active_q` is the rule for a query,
+# `Campaign.is_active` the same rule for a row in memory (tests/test_active_rule.py holds
+# them to each other).
+
+
+def scheduled_soon_until(now):
+    """Scheduled campaigns join the active set this close to their start time."""
+    return now + timedelta(seconds=2 * settings.POLL_INTERVAL_SECONDS)
 
 
 def active_q(now=None):
-    """Campaigns whose numbers move or are about to: the board shows them, the poller
-    refreshes them. Scheduled ones join shortly before their start time."""
     now = now or timezone.now()
-    soon = now + timedelta(seconds=2 * settings.POLL_INTERVAL_SECONDS)
     return (
         models.Q(status__in=PAUSABLE_STATUSES)
         | ~models.Q(pending_action="")
-        | models.Q(status=Status.SCHEDULED, scheduled_at__lte=soon)
-        | models.Q(status=Status.SCHEDULED, scheduled_at__isnull=True)
+        | models.Q(status=CampaignStatus.SCHEDULED, scheduled_at__lte=scheduled_soon_until(now))
+        | models.Q(status=CampaignStatus.SCHEDULED, scheduled_at__isnull=True)
         | models.Q(needs_final_poll=True)
     ) & models.Q(deleted_remotely_at__isnull=True)
 
@@ -105,6 +103,20 @@ class Campaign(models.Model):
     # Set by the sync task when Atoms no longer knows the campaign (deleted elsewhere).
     deleted_remotely_at = models.DateTimeField(null=True, blank=True)
 
+    # What each copy from Atoms is judged by, defined once for the mirror, sync and poller.
+    # The numbers a chart point records: a change to any of them is a metric snapshot.
+    SNAPSHOT_FIELDS = frozenset(
+        {"status", "total_participants", "contacts_called", "contacts_connected"})
+    # What the live fragments show: a change to any of them is published to open pages.
+    LIVE_FIELDS = SNAPSHOT_FIELDS | {
+        "executions", "events", "pending_action", "pending_since", "poll_error", "name",
+        "paused_at", "error", "retry_attempts", "deleted_remotely_at", "needs_final_poll",
+    }
+    # What Atoms' campaign list carries (no metrics, executions or events): the sync
+    # writes these, and a change to one of them earns a full refresh by the poller.
+    LIST_FIELDS = ("status", "name", "description", "agent_name", "audience_name",
+                   "paused_at", "scheduled_at", "remote_updated_at", "retry_attempts")
+
     class Meta:
         ordering = ["-created_at", "-pk"]
         permissions = [
@@ -119,15 +131,19 @@ class Campaign(models.Model):
     @property
     def status_label(self) -> str:
         try:
-            return Status(self.status).label
+            return CampaignStatus(self.status).label
         except ValueError:
             return self.status.replace("_", " ").capitalize() or "Unknown"
 
-    @property
-    def is_live(self) -> bool:
-        """Numbers still moving: the poller refreshes it every interval."""
-        return (self.status in PAUSABLE_STATUSES or bool(self.pending_action)
-                or self.needs_final_poll) and self.deleted_remotely_at is None
+    def is_active(self, now=None) -> bool:
+        """`active_q` for this row: the poller refreshes it and open pages listen for it."""
+        if self.deleted_remotely_at is not None:
+            return False
+        if self.status in PAUSABLE_STATUSES or self.pending_action or self.needs_final_poll:
+            return True
+        return self.status == CampaignStatus.SCHEDULED and (
+            self.scheduled_at is None
+            or self.scheduled_at <= scheduled_soon_until(now or timezone.now()))
 
     @property
     def pending_overdue(self) -> bool:

@@ -10,6 +10,8 @@ from functools import wraps
 
 from django.core.exceptions import PermissionDenied
 
+from campaigns import audit
+
 STAFF = "staff"
 MANAGER = "manager"
 ADMIN = "admin"
@@ -52,7 +54,7 @@ _NEEDED_ROLE = {
 def sync_role_groups(group_model, permission_model) -> dict:
     """Make each role's group hold exactly its permissions; returns {role: group}.
 
-    Takes the models as arguments so the migration can pass its historical ones.
+    Takes the models as arguments: post_migrate passes the ones of its app registry.
     """
     groups = {}
     for role, perms in ROLE_PERMISSIONS.items():
@@ -93,22 +95,13 @@ def require_perm(perm: str, action: str, *, audit_as: str | None = None) -> Call
             if not request.user.has_perm(perm):
                 message = f"{action} needs the {needed_role(perm)} role."
                 if audit_as and request.method == "POST":
-                    _audit_refusal(request, audit_as, message, kwargs.get("pk"))
+                    audit.record_refusal(request.user, audit_as, message, kwargs.get("pk"))
                 raise PermissionDenied(message)
             return view(request, *args, **kwargs)
 
         return wrapped
 
     return decorator
-
-
-def _audit_refusal(request, action: str, message: str, pk) -> None:
-    from campaigns import audit
-    from campaigns.models import Campaign
-
-    campaign = Campaign.objects.filter(pk=pk).first() if pk is not None else None
-    audit.record(request.user, action, audit.Outcome.REFUSED, campaign=campaign,
-                 message=f"Not allowed: {message}")
 
 
 def role_context(request) -> dict:

@@ -15,8 +15,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from campaigns import atoms, audit, live, mirror
+from campaigns import atoms, audit, catalog, mirror
 from campaigns.connections import atoms_client
+from campaigns.live import poll, publish
 from campaigns.models import (
     PAUSABLE_STATUSES,
     STARTABLE_STATUSES,
@@ -292,13 +293,13 @@ def _run_async_action(user, campaign, action, pending, allowed_statuses, *, call
             Campaign.objects.filter(pk=campaign.pk).update(deleted_remotely_at=now)
         outcome = Outcome.REFUSED if isinstance(error, atoms.AtomsRejected) else Outcome.FAILED
         audit.record(user, action, outcome, campaign=campaign, message=error.user_message)
-        transaction.on_commit(lambda: live.publish_campaign(campaign.pk))
+        transaction.on_commit(lambda: publish.publish_campaign(campaign.pk))
         raise ActionRefused(error.user_message + (
             " It may still take effect; the page will show it when Atoms confirms."
             if unknown else "")) from error
     audit.record(user, action, Outcome.OK, campaign=campaign, message=ok_message)
     # Every open page shows "Starting…"/"Pausing…" now, not when Atoms' status moves.
-    transaction.on_commit(lambda: live.publish_campaign(campaign.pk))
+    transaction.on_commit(lambda: publish.publish_campaign(campaign.pk))
     _poll_soon(campaign)
 
 
@@ -324,11 +325,34 @@ def delete_campaign(user, campaign: Campaign, typed_name: str) -> None:
     with transaction.atomic():
         audit.record(user, Action.DELETE, Outcome.OK, campaign=campaign, message=message)
         campaign.delete()
-        transaction.on_commit(lambda: live.publish_removed(pk, name))
+        transaction.on_commit(lambda: publish.publish_removed(pk, name))
 
 
 def _poll_soon(campaign: Campaign) -> None:
     """Ask a worker to refresh this campaign now rather than at the next tick."""
-    from campaigns.tasks import refresh_campaign
+    pk = campaign.pk
+    transaction.on_commit(lambda: poll.request_refresh(pk))
 
-    refresh_campaign.delay_on_commit(campaign.pk)
+
+# --- audiences --------------------------------------------------------------------------
+
+
+def upload_audience(user, name: str, phone_column: str, csv_text: str, *, filename: str,
+                    description: str, contact_count: int) -> atoms.Audience:
+    """Create an audience in Atoms from a checked CSV; the picker lists forget theirs."""
+    try:
+        audience = atoms_client().create_audience(
+            name, phone_column, csv_text.encode("utf-8"),
+            filename=filename or "contacts.csv", description=description,
+        )
+    except atoms.AtomsError as error:
+        outcome = Outcome.REFUSED if isinstance(error, atoms.AtomsRejected) else Outcome.FAILED
+        audit.record(user, Action.UPLOAD_AUDIENCE, outcome, campaign_name=f"Audience: {name}",
+                     message=error.user_message)
+        raise ActionRefused(f"Atoms did not accept the upload: {error.user_message} "
+                            "Choose the file again and retry.") from error
+    audit.record(user, Action.UPLOAD_AUDIENCE, Outcome.OK,
+                 campaign_name=f"Audience: {audience.name}", atoms_id=audience.id,
+                 message=f"{contact_count} contacts uploaded")
+    catalog.forget_audiences()
+    return audience

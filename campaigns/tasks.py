@@ -3,13 +3,13 @@
 from celery import shared_task
 from django.conf import settings
 
-from campaigns import polling, sync
+from campaigns.live import poll, sync
 
 
 @shared_task(ignore_result=True)
 def poll_tick() -> dict:
     """The beat entry: refresh every active campaign (or fan chunks out to workers)."""
-    report = polling.tick(dispatch_chunk=_dispatch_chunk)
+    report = poll.tick(dispatch_chunk=_dispatch_chunk)
     return report.__dict__
 
 
@@ -20,13 +20,13 @@ def _dispatch_chunk(ids: list[int]) -> None:
 
 @shared_task(ignore_result=True)
 def poll_chunk(ids: list[int]) -> dict:
-    return polling.refresh(ids).__dict__
+    return poll.refresh(ids).__dict__
 
 
 @shared_task(ignore_result=True)
 def refresh_campaign(pk: int) -> dict:
     """Refresh one campaign at once, e.g. right after a start or pause was accepted."""
-    return polling.refresh_one(pk).__dict__
+    return poll.refresh_one(pk).__dict__
 
 
 @shared_task(ignore_result=True)

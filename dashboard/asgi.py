@@ -15,7 +15,7 @@ django_application = get_asgi_application()
 
 from django.urls import reverse  # noqa: E402 - after Django is set up
 
-from campaigns.stream import asgi_stream  # noqa: E402
+from campaigns.live.stream import asgi_stream  # noqa: E402
 
 LIVE_PATH = reverse("live_stream")
 

@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Django's own form templates, for the TemplatesSetting renderer of campaigns.forms.
+    "django.forms",
     "django_htmx",
     "template_partials",
     "campaigns",

@@ -3,9 +3,10 @@ then moved to the wanted status by advancing the simulator's clock and polling."
 
 import uuid
 
-from campaigns import polling, services
+from campaigns import services
+from campaigns.catalog import load_pickers
+from campaigns.live import poll
 from campaigns.models import Campaign
-from campaigns.pickers import load_pickers
 
 
 def campaign_input(name: str = "Spring renewals", *, audience_size: int = 2,
@@ -39,7 +40,7 @@ def wait_for_status(sim, campaign: Campaign, status: str, *, step: float = 5,
     """Advance the simulator and poll until the mirror shows `status`."""
     advanced = 0.0
     while True:
-        polling.refresh_one(campaign.pk)
+        poll.refresh_one(campaign.pk)
         campaign.refresh_from_db()
         if campaign.status == status:
             return campaign

@@ -2,8 +2,8 @@
 
 import json
 
-from campaigns import live
 from campaigns.connections import redis_client
+from campaigns.live import publish
 
 
 class Published:
@@ -11,7 +11,7 @@ class Published:
 
     def __init__(self):
         self.pubsub = redis_client().pubsub()
-        self.pubsub.subscribe(live.channel())
+        self.pubsub.subscribe(publish.channel())
         # Wait for Redis to confirm, or a message published right away could be missed.
         confirmation = self.pubsub.get_message(timeout=2)
         assert confirmation and confirmation["type"] == "subscribe"

@@ -40,9 +40,7 @@ def test_the_guide_walkthrough_from_phone_numbers_to_delete(atoms, sim):
     assert (created.participants_count, created.max_retries, created.retry_delay) == (2, 2, 30)
 
     # 3. Start: accepted at once, dialing later.
-    receipt = atoms.start_campaign(created.id)
-    assert receipt.campaign_id == created.id
-    assert receipt.task_id
+    atoms.start_campaign(created.id)
 
     # 4. Watch until Atoms reports it running, with the guide's three metrics.
     running, waited = advance_until(sim, atoms, created.id, CampaignStatus.RUNNING)

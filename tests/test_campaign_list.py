@@ -6,7 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from campaigns import sync
+from campaigns.live import sync
 from campaigns.models import Campaign
 
 pytestmark = pytest.mark.django_db

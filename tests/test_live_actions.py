@@ -33,15 +33,15 @@ def test_a_refused_start_publishes_the_released_state(login_as, sim, atoms_setti
 
 def test_a_delete_tells_open_pages_and_drops_the_cached_fragments(login_as, sim,
                                                                  atoms_settings, users):
-    from campaigns import live
     from campaigns.connections import redis_client
+    from campaigns.live import publish
 
     draft = make_campaign(sim, users["staff"], "draft", name="Short lived")
-    live.cached_fragments([draft], "card")  # a page has cached it
+    publish.cached_fragments([draft], "card")  # a page has cached it
     published = Published()
     login_as("admin").post(reverse("campaign_delete", args=[draft.pk]),
                            {"confirm_name": "Short lived"})
     [change] = published.changes()
     assert (change["campaign"], change["status"]) == (draft.pk, "deleted")
     assert "“Short lived” has been deleted." in change["fragments"]["detail"]
-    assert redis_client().get(live.fragment_key(draft.pk, "card")) is None
+    assert redis_client().get(publish.fragment_key(draft.pk, "card")) is None

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import polling
+from campaigns.live import poll
 from campaigns.models import Campaign
 from tests.campaign_factory import make_campaign
 
@@ -22,7 +22,7 @@ def test_a_live_campaign_answers_200_with_its_latest_fetch_time(login_as, sim, a
                                                                  users):
     running = make_campaign(sim, users["staff"], "running", audience_size=50)
     Campaign.objects.filter(pk=running.pk).update(next_poll_at=timezone.now())
-    polling.tick()
+    poll.tick()
     running.refresh_from_db()
     response = fragment(login_as("manager"), running.pk)
     assert response.status_code == 200

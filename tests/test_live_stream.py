@@ -6,7 +6,7 @@ import time
 import pytest
 from django.urls import reverse
 
-from campaigns import polling
+from campaigns.live import poll
 from campaigns.models import Campaign
 from tests.campaign_factory import make_campaign
 from tests.sse_client import Stream, session_cookie
@@ -26,7 +26,7 @@ def stream_url(server, campaign, kind="detail") -> str:
 def advance_and_poll(sim, campaign, seconds=300):
     sim.advance(seconds)
     Campaign.objects.filter(pk=campaign.pk).update(next_poll_at=None)
-    return polling.tick()
+    return poll.tick()
 
 
 def test_a_viewer_receives_the_fragment_after_a_change(web_server, sim, running, users):

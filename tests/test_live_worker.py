@@ -7,8 +7,8 @@ import time
 import pytest
 from django.urls import reverse
 
-from campaigns import live
 from campaigns.connections import redis_client
+from campaigns.live import publish
 from campaigns.models import Campaign, MetricSnapshot
 from tests.campaign_factory import make_campaign
 
@@ -29,7 +29,7 @@ def test_the_beat_polls_a_running_campaign_and_publishes_its_changes(
         celery_worker, sim, atoms_settings, users):
     running = make_campaign(sim, users["staff"], "running", audience_size=50)
     pubsub = redis_client().pubsub()
-    pubsub.subscribe(live.channel())
+    pubsub.subscribe(publish.channel())
     assert pubsub.get_message(timeout=2)["type"] == "subscribe"
     snapshots = MetricSnapshot.objects.filter(campaign=running).count()
     called = running.contacts_called
@@ -42,7 +42,7 @@ def test_the_beat_polls_a_running_campaign_and_publishes_its_changes(
 
     wait_until(mirror_moved, what="the mirror's contacts called rising")
     assert MetricSnapshot.objects.filter(campaign=running).count() > snapshots
-    cached = redis_client().get(live.fragment_key(running.pk, "card")).decode()
+    cached = redis_client().get(publish.fragment_key(running.pk, "card")).decode()
     assert f'data-testid="card-called">{running.contacts_called}<' in cached
 
     def published_change():

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns import live, polling
 from campaigns.connections import redis_client
+from campaigns.live import poll, publish
+from campaigns.live.budget import RequestBudget
 from campaigns.models import Campaign, MetricSnapshot
-from campaigns.ratelimit import RequestBudget
 from tests.campaign_factory import make_campaign
 from tests.published import Published
 
@@ -32,13 +32,13 @@ def test_a_tick_refreshes_mirror_snapshot_cache_and_publishes_once(sim, running)
     sim.advance(600)
     due_now(running)
 
-    report = polling.tick()
+    report = poll.tick()
 
     assert (report.claimed, report.refreshed, report.changed) == (1, 1, 1)
     running.refresh_from_db()
     assert running.contacts_called > 0
     assert MetricSnapshot.objects.filter(campaign=running).count() == before + 1
-    html = redis_client().get(live.fragment_key(running.pk, "detail")).decode()
+    html = redis_client().get(publish.fragment_key(running.pk, "detail")).decode()
     assert f'data-testid="metric-called">{running.contacts_called}<' in html
     messages = published.messages()
     changes = [m for m in messages if "campaign" in m]
@@ -49,12 +49,12 @@ def test_a_tick_refreshes_mirror_snapshot_cache_and_publishes_once(sim, running)
 
 def test_an_unchanged_campaign_is_confirmed_fresh_but_not_republished(sim, running):
     due_now(running)
-    polling.tick()
+    poll.tick()
     published = Published()
     snapshots = MetricSnapshot.objects.count()
     due_now(running)  # no simulated time passes: Atoms reports the same numbers
 
-    polling.tick()
+    poll.tick()
 
     assert published.changes() == []
     assert MetricSnapshot.objects.count() == snapshots
@@ -64,24 +64,24 @@ def test_an_unchanged_campaign_is_confirmed_fresh_but_not_republished(sim, runni
 
 def test_a_campaign_is_not_polled_twice_within_an_interval(sim, running):
     due_now(running)
-    assert polling.tick().claimed == 1
-    assert polling.tick().claimed == 0  # claimed until the next interval
+    assert poll.tick().claimed == 1
+    assert poll.tick().claimed == 0  # claimed until the next interval
 
 
 def test_the_next_tick_one_interval_later_polls_it_again(sim, running, settings):
     due_now(running)
     now = timezone.now()
-    assert polling.claim_due(now) == [running.pk]
-    assert polling.claim_due(now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS / 2)) == []
-    assert polling.claim_due(now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS)) == [
+    assert poll.claim_due(now) == [running.pk]
+    assert poll.claim_due(now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS / 2)) == []
+    assert poll.claim_due(now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS)) == [
         running.pk]
 
 
 def test_overlapping_ticks_are_skipped_by_the_lock(sim, running, settings):
-    lock = redis_client().lock(polling.TICK_LOCK, timeout=5)
+    lock = redis_client().lock(poll.TICK_LOCK, timeout=5)
     assert lock.acquire(blocking=False)
     try:
-        assert polling.tick().skipped
+        assert poll.tick().skipped
     finally:
         lock.release()
 
@@ -89,7 +89,7 @@ def test_overlapping_ticks_are_skipped_by_the_lock(sim, running, settings):
 def test_drafts_and_completed_campaigns_are_not_polled(sim, atoms_settings, users):
     draft = make_campaign(sim, users["staff"], "draft")
     due_now(draft)
-    assert polling.tick().claimed == 0
+    assert poll.tick().claimed == 0
 
 
 def test_a_large_active_set_is_split_into_disjoint_chunks(settings):
@@ -97,7 +97,7 @@ def test_a_large_active_set_is_split_into_disjoint_chunks(settings):
     Campaign.objects.bulk_create([Campaign(atoms_id=f"{i:024x}", name=f"c{i}", status="running")
                                   for i in range(10)])
     chunks = []
-    report = polling.tick(dispatch_chunk=chunks.append)
+    report = poll.tick(dispatch_chunk=chunks.append)
     assert report.chunks == 4
     ids = [pk for chunk in chunks for pk in chunk]
     assert sorted(ids) == sorted(Campaign.objects.values_list("pk", flat=True))
@@ -109,7 +109,7 @@ def test_errors_mark_the_campaign_stale_with_the_reason_and_back_off(sim, runnin
     published = Published()
     due_now(running)
 
-    report = polling.tick()
+    report = poll.tick()
 
     assert report.failed == 1
     running.refresh_from_db()
@@ -120,7 +120,7 @@ def test_errors_mark_the_campaign_stale_with_the_reason_and_back_off(sim, runnin
 
     sim.clear_faults()
     due_now(running)
-    polling.tick()
+    poll.tick()
     running.refresh_from_db()
     assert (running.poll_error, running.poll_failures) == ("", 0)
 
@@ -131,7 +131,7 @@ def test_backoff_grows_with_consecutive_failures(sim, running, settings):
     for _ in range(3):
         due_now(running)
         now = timezone.now()
-        polling.tick()
+        poll.tick()
         running.refresh_from_db()
         waits.append((running.next_poll_at - now).total_seconds())
     assert waits[0] < waits[1] < waits[2]
@@ -143,29 +143,29 @@ def test_a_campaign_deleted_elsewhere_leaves_the_active_set(sim, running):
     sim.advance(100_000)  # let it finish so Atoms allows the delete
     atoms_client().delete_campaign(running.atoms_id)
     due_now(running)
-    polling.tick()
+    poll.tick()
     running.refresh_from_db()
     assert running.deleted_remotely_at is not None
     due_now(running)
-    assert polling.tick().claimed == 0
+    assert poll.tick().claimed == 0
 
 
 def test_a_completed_campaign_gets_one_last_refresh_then_leaves(sim, running):
     sim.advance(100_000)
     due_now(running)
-    polling.tick()
+    poll.tick()
     running.refresh_from_db()
     assert running.status == "completed" and running.needs_final_poll
     due_now(running)
-    assert polling.tick().claimed == 1
+    assert poll.tick().claimed == 1
     running.refresh_from_db()
     assert not running.needs_final_poll
     due_now(running)
-    assert polling.tick().claimed == 0
+    assert poll.tick().claimed == 0
 
 
 def test_a_429_pauses_every_poller_and_backs_off_as_told(sim, atoms_settings):
-    from campaigns import sync
+    from campaigns.live import sync
 
     sync.sync_campaign_list()
     ids = list(Campaign.objects.values_list("pk", flat=True))
@@ -173,7 +173,7 @@ def test_a_429_pauses_every_poller_and_backs_off_as_told(sim, atoms_settings):
     sim.faults(rate_limit=1)
     started = time.time()
 
-    result = polling.refresh(ids)
+    result = poll.refresh(ids)
 
     limited = sim.stats()["by_route"]["GET /campaign/{id}"].get("429", 0)
     assert limited >= 2 and result.failed == limited
@@ -250,14 +250,14 @@ def test_stale_pending_actions_show_the_overdue_note(sim, running, settings):
     Campaign.objects.filter(pk=running.pk).update(
         pending_action="pause", pending_since=timezone.now() - timedelta(minutes=3))
     running.refresh_from_db()
-    html = live.render_fragment(running, "detail", [])
+    html = publish.render_fragment(running, "detail", [])
     assert 'data-pending-since="' in html and "has not confirmed it after a minute" in html
 
 
 def test_polls_in_one_process_share_their_budget_tokens(sim, atoms_settings, settings):
     """Tokens one poll reserved but did not use serve the next one, instead of lapsing."""
-    from campaigns import sync
     from campaigns.connections import request_budget
+    from campaigns.live import sync
 
     settings.ATOMS_MAX_RPS = 40  # 2 tokens per Redis round trip
     sync.sync_campaign_list()
@@ -265,7 +265,7 @@ def test_polls_in_one_process_share_their_budget_tokens(sim, atoms_settings, set
     assert request_budget() is request_budget()
     time.sleep(1.02 - time.time() % 1)  # start at a new second: the polls fit inside it
     for pk in ids:  # three separate polls of one campaign each
-        polling.refresh([pk])
+        poll.refresh([pk])
     reserved = sum(int(redis_client().get(key)) for key in redis_client().keys("atoms:budget:*")
                    if not key.endswith(b"paused-until"))
     assert reserved <= 4  # a budget per poll would have taken 2 each: 6
@@ -277,5 +277,5 @@ def test_a_scheduled_campaign_is_polled_only_near_its_start(settings):
                                     scheduled_at=now + timedelta(days=7))
     soon = Campaign.objects.create(atoms_id="b" * 24, name="In a moment", status="scheduled",
                                    scheduled_at=now + timedelta(seconds=1))
-    assert polling.claim_due(now) == [soon.pk]
-    assert later.pk in polling.claim_due(later.scheduled_at - timedelta(seconds=1))
+    assert poll.claim_due(now) == [soon.pk]
+    assert later.pk in poll.claim_due(later.scheduled_at - timedelta(seconds=1))

@@ -1,5 +1,5 @@
-"""HTTP mechanics of the Atoms client: base URL, auth, timeouts, retries, and turning
-responses into bodies or AtomsErrors. The endpoint methods live in `campaigns.atoms`.
+"""HTTP mechanics of the Atoms client: base URL, auth, timeouts, retries of reads, and the
+envelope checks every endpoint shares. The endpoint methods live in `client`.
 """
 
 from __future__ import annotations
@@ -15,18 +15,18 @@ from typing import Any, Self, TypeVar
 from urllib.parse import urlencode
 
 import httpx
+from django.conf import settings
 
-from campaigns.atoms_coerce import as_objects
-from campaigns.atoms_errors import (
-    AtomsRateLimited,
-    AtomsUnavailable,
+from campaigns.atoms.coerce import as_objects
+from campaigns.atoms.errors import AtomsRateLimited, AtomsUnavailable
+from campaigns.atoms.responses import (
     decode_json,
     error_from_response,
     error_from_transport,
     is_failure_envelope,
     shape_error,
 )
-from campaigns.atoms_types import Page
+from campaigns.atoms.types import Page
 
 logger = logging.getLogger("campaigns.atoms")
 
@@ -133,8 +133,6 @@ class AtomsHttp:
     @classmethod
     def from_settings(cls, **overrides: Any) -> Self:
         """A client configured from Django settings; keyword arguments win over them."""
-        from django.conf import settings
-
         options: dict[str, Any] = {
             "base_url": settings.SMALLEST_BASE_URL,
             "api_key": settings.SMALLEST_API_KEY,

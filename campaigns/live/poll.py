@@ -11,27 +11,22 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from redis.exceptions import LockError
 
-from campaigns import atoms, live, mirror
+from campaigns import atoms, mirror
 from campaigns.connections import poller_client, redis_client, request_budget
+from campaigns.live import publish
 from campaigns.models import TERMINAL_STATUSES, Campaign, MetricSnapshot, active_q
 
 log = logging.getLogger(__name__)
 
 TICK_LOCK = "poll:tick-lock"
 MAX_BACKOFF_SECONDS = 300
-# Fields that, when changed, deserve a metric snapshot (the chart's points).
-_SNAPSHOT_FIELDS = {"status", "total_participants", "contacts_called", "contacts_connected"}
-# Fields that show on the live fragments; a change to any of them is published.
-_VISIBLE_FIELDS = _SNAPSHOT_FIELDS | {
-    "executions", "events", "pending_action", "pending_since", "poll_error", "name",
-    "paused_at", "error", "retry_attempts", "deleted_remotely_at", "needs_final_poll",
-}
 
 
 @dataclass
@@ -134,7 +129,7 @@ def apply_results(pairs, now: datetime) -> RefreshResult:
             result.refreshed += 1
         if fields - {"fetched_at"}:
             to_save.append((campaign, fields))
-        if fields & _VISIBLE_FIELDS:
+        if fields & Campaign.LIVE_FIELDS:
             to_publish.append((campaign, campaign.status != was_status))
 
     saved_ids = {c.pk for c, _ in to_save}
@@ -149,16 +144,16 @@ def apply_results(pairs, now: datetime) -> RefreshResult:
                 total_participants=c.total_participants, contacts_called=c.contacts_called,
                 contacts_connected=c.contacts_connected,
             )
-            for c, fields in to_save if fields & _SNAPSHOT_FIELDS
+            for c, fields in to_save if fields & Campaign.SNAPSHOT_FIELDS
         ])
     result.changed = len(to_publish)
     # Render once per change, after the snapshot exists so the chart includes it.
-    snapshots = live.snapshots_by_campaign(c.pk for c, _ in to_publish)
-    live.publish_changes([
-        (c, live.render_fragments(c, snapshots.get(c.pk, [])), status_changed)
+    snapshots = publish.snapshots_by_campaign(c.pk for c, _ in to_publish)
+    publish.publish_changes([
+        (c, publish.render_fragments(c, snapshots.get(c.pk, [])), status_changed)
         for c, status_changed in to_publish
     ])
-    live.publish_tick(now, fresh_ids)
+    publish.publish_tick(now, fresh_ids)
     return result
 
 
@@ -166,13 +161,8 @@ def _record_success(campaign: Campaign, detail, now: datetime, was_status: str) 
     fields = mirror.apply_detail(campaign, detail)
     became_terminal = campaign.status in TERMINAL_STATUSES and was_status not in TERMINAL_STATUSES
     final = became_terminal  # one more refresh after the first terminal sighting
-    updates = {"fetched_at": now, "poll_error": "", "poll_failures": 0,
-               "needs_final_poll": final}
-    for name, value in updates.items():
-        if getattr(campaign, name) != value:
-            setattr(campaign, name, value)
-            fields.add(name)
-    return fields
+    return fields | mirror.assign(campaign, {
+        "fetched_at": now, "poll_error": "", "poll_failures": 0, "needs_final_poll": final})
 
 
 def _record_failure(campaign: Campaign, error: atoms.AtomsError, now: datetime) -> set[str]:
@@ -212,3 +202,15 @@ def refresh_one(pk: int) -> RefreshResult:
     Campaign.objects.filter(pk=pk).update(next_poll_at=timezone.now() + timedelta(
         seconds=settings.POLL_INTERVAL_SECONDS))
     return refresh([pk])
+
+
+REFRESH_TASK = "campaigns.tasks.refresh_campaign"
+
+
+def request_refresh(pk: int) -> None:
+    """Ask a worker to refresh one campaign now (after a start or pause click).
+
+    Sent by the task's registered name: the services that call this sit below the task
+    module, which must stay free to import them.
+    """
+    current_app.send_task(REFRESH_TASK, args=(pk,))

@@ -3,7 +3,6 @@
 Atoms makes every response field optional, accepts unknown keys and keeps enums open, so
 each parser here reads defensively: a missing, null or oddly typed value becomes a neutral
 default instead of an exception, and an unknown status string is kept as it came.
-Import these names from `campaigns.atoms`, not from here.
 """
 
 from __future__ import annotations
@@ -12,11 +11,12 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
-from campaigns.atoms_coerce import (
+from django.db.models import TextChoices
+
+from campaigns.atoms.coerce import (
     as_bool,
     as_datetime,
     as_float,
@@ -32,17 +32,18 @@ from campaigns.atoms_coerce import (
 T = TypeVar("T")
 
 
-class CampaignStatus(StrEnum):
-    """The documented campaign statuses; `Campaign.status` stays a plain string because
-    Atoms may add values, and a StrEnum member compares equal to its string."""
+class CampaignStatus(TextChoices):
+    """Atoms' documented campaign statuses: the one status enum of the dashboard (the
+    mirror's choices, the filters, the checks). `status` fields stay plain strings because
+    Atoms may add values, and a member compares equal to its string."""
 
-    DRAFT = "draft"
-    SCHEDULED = "scheduled"
-    PROCESSING = "processing"
-    RUNNING = "running"
-    PAUSED = "paused"
-    COMPLETED = "completed"
-    FAILED = "failed"
+    DRAFT = "draft", "Draft"
+    SCHEDULED = "scheduled", "Scheduled"
+    PROCESSING = "processing", "Processing"
+    RUNNING = "running", "Running"
+    PAUSED = "paused", "Paused"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
 
 
 # --- results ---------------------------------------------------------------------------
@@ -304,21 +305,6 @@ def parse_campaign_detail(data: Mapping[str, Any]) -> CampaignDetail:
             for item in as_objects(campaign.get("executions") or data.get("executions"))
         ),
         events=tuple(parse_event(item) for item in as_objects(data.get("events"))),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class StartReceipt:
-    task_id: str
-    campaign_id: str
-    message: str
-
-
-def parse_start_receipt(data: Mapping[str, Any], requested_id: str) -> StartReceipt:
-    return StartReceipt(
-        task_id=as_text(data.get("taskId")),
-        campaign_id=as_text(data.get("campaignId")) or requested_id,
-        message=as_text(data.get("message")),
     )
 
 

@@ -1,11 +1,11 @@
 """The live stream: server-sent events from one Redis subscription per web process.
 
-Under uvicorn, `/live/` is served by `asgi_stream`, a small ASGI app beside Django's:
-a request through Django's handler keeps a thread and a database connection for as long
-as it lasts, which for a stream is as long as someone watches. Here a viewer costs an
-asyncio task and a queue; the session check and the first read use the database once and
-give the connection back. `stream` is the same endpoint as a Django view, for WSGI
-servers and the test client.
+`/live/` is served by `asgi_stream`, a small ASGI app beside Django's (dashboard/asgi.py
+routes to it): a request through Django's handler keeps a thread and a database
+connection for as long as it lasts, which for a stream is as long as someone watches.
+Here a viewer costs an asyncio task and a queue; the session check and the first read use
+the database once and give the connection back. This is the only implementation: the
+Django URL of the same path only names it (for `reverse`) and explains itself under WSGI.
 """
 
 import asyncio
@@ -19,14 +19,13 @@ import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth import aget_user
-from django.core.exceptions import PermissionDenied
 from django.db import close_old_connections
-from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.http import HttpResponse
 from django.urls import reverse
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET
 
-from campaigns.live import FETCHED_KEY, KINDS, channel, fragment_key
+from campaigns.live.publish import FETCHED_KEY, KINDS, channel, fragment_key
 from campaigns.models import Campaign, active_q
 
 log = logging.getLogger(__name__)
@@ -232,22 +231,14 @@ def _with_waiting_frames(viewer: Viewer, first: str) -> tuple[str, bool]:
     return "".join(frames), False
 
 
-# --- as a Django view (WSGI servers, the test client) ---------------------------------------
+# --- the URL's name in Django ---------------------------------------------------------------
 
 
 @require_GET
-async def stream(request):
-    """GET /live/?kind=…&ids=… — see `viewer_from_query`."""
-    user = await request.auser()
-    if not await user.ahas_perm(VIEW_PERMISSION):
-        raise PermissionDenied("Watching campaigns needs the manager, staff or admin role.")
-    viewer = viewer_from_query(request.GET.dict())
-    if isinstance(viewer, str):
-        return HttpResponseBadRequest(viewer)
-    response = StreamingHttpResponse(event_stream(viewer), content_type="text/event-stream")
-    for name, value in HEADERS[1:]:
-        response[name.decode()] = value.decode()
-    return response
+def stream_needs_asgi(request):
+    """Only reached without dashboard/asgi.py in front (a WSGI server): say why."""
+    return HttpResponse("The live stream is served by the ASGI app: run the site with uvicorn.",
+                        status=501, content_type="text/plain; charset=utf-8")
 
 
 # --- as a bare ASGI app (uvicorn) ---------------------------------------------------------
@@ -262,7 +253,8 @@ class _SessionRequest:
 
 
 async def asgi_stream(scope, receive, send) -> None:
-    """`/live/` without Django's request machinery; same checks, same frames."""
+    """GET /live/?kind=…&ids=… (see `viewer_from_query`) without Django's request
+    machinery: the session cookie, the view permission, then the frames."""
     if scope["method"] != "GET":
         await _respond(send, 405, b"Method not allowed")
         return

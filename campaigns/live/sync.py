@@ -17,9 +17,6 @@ from campaigns.models import Campaign
 
 log = logging.getLogger(__name__)
 
-_LIST_FIELDS = ("status", "name", "description", "agent_name", "audience_name",
-                "paused_at", "scheduled_at", "remote_updated_at", "retry_attempts")
-
 
 @dataclass
 class SyncReport:
@@ -49,7 +46,7 @@ def sync_campaign_list() -> SyncReport:
             # The list has no metrics: one full poll brings numbers, executions, events.
             new.append(mirror.new_campaign(remote, next_poll_at=started, needs_final_poll=True))
             continue
-        fields = mirror.apply_remote(campaign, remote) & set(_LIST_FIELDS)
+        fields = mirror.apply_remote(campaign, remote) & set(Campaign.LIST_FIELDS)
         if fields:
             # Let the poller do the full refresh and tell the open pages.
             campaign.needs_final_poll = True
@@ -59,7 +56,7 @@ def sync_campaign_list() -> SyncReport:
     with transaction.atomic():
         Campaign.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
         Campaign.objects.bulk_update(
-            changed, [*_LIST_FIELDS, "needs_final_poll", "next_poll_at"], batch_size=500)
+            changed, [*Campaign.LIST_FIELDS, "needs_final_poll", "next_poll_at"], batch_size=500)
         # Only rows older than this walk: a campaign created meanwhile is not in it.
         report.marked_deleted = (
             Campaign.objects.filter(deleted_remotely_at__isnull=True, created_at__lt=started)

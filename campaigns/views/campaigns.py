@@ -7,17 +7,18 @@ from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseStopPolling, trigger_client_event
+from django_htmx.http import HttpResponseStopPolling
 
-from campaigns import live, services
-from campaigns.forms import ActivityFilterForm, CampaignFilterForm, CampaignForm, DeleteForm
-from campaigns.models import AuditEntry, Campaign, active_q
+from campaigns import services
+from campaigns.catalog import load_pickers
+from campaigns.forms import CampaignFilterForm, CampaignForm, DeleteForm
+from campaigns.live import publish
+from campaigns.models import Campaign
 from campaigns.permissions import MANAGER, require_perm, role_of
-from campaigns.pickers import load_pickers
+from campaigns.views.shared import view_required, with_fetch_times
 
 PAGE_SIZE = 25
 
-view_required = require_perm("campaigns.view_campaign", "Seeing campaigns")
 
 
 @require_GET
@@ -33,16 +34,16 @@ def campaign_list(request):
     filters = CampaignFilterForm(request.GET)
     page = Paginator(filters.filter(Campaign.objects.all()), PAGE_SIZE).get_page(
         request.GET.get("page"))
-    live_ids = [c.pk for c in page if c.is_live]
+    live_ids = [c.pk for c in page if c.is_active()]
     context = {
         "nav": "campaigns", "filters": filters, "page": page,
         "filtered": any(request.GET.get(k) for k in ("q", "status")),
         "live_ids": ",".join(map(str, live_ids)),
-        "poll_interval": _interval(),
-        "fetched": live.fetched_times(live_ids),
+        "poll_interval": settings.POLL_INTERVAL_SECONDS,
+        "fetched": publish.fetched_times(live_ids),
     }
-    if request.htmx and not request.htmx.boosted:
-        return _with_fetch_times(render(request, "campaigns/list.html#results", context),
+    if request.htmx:
+        return with_fetch_times(render(request, "campaigns/list.html#results", context),
                                  live_ids)
     return render(request, "campaigns/list.html", context)
 
@@ -63,7 +64,8 @@ def campaign_new(request):
     if form.is_valid():
         try:
             outcome = services.create_campaign(
-                request.user, form.cleaned_data["token"], form.campaign_input(), start=starting)
+                request.user, form.cleaned_data["token"],
+                services.CampaignInput(**form.campaign_fields()), start=starting)
         except services.ActionRefused as refused:
             form.add_errors(refused.field_errors)
             form.add_error(None, refused.message)
@@ -105,10 +107,10 @@ def campaign_detail(request, pk: int):
     campaign = get_object_or_404(Campaign, pk=pk)
     context = {
         "nav": "campaigns", "c": campaign,
-        "detail_html": live.cached_fragments([campaign], "detail")[campaign.pk],
+        "detail_html": publish.cached_fragments([campaign], "detail")[campaign.pk],
         "activity": campaign.audit_entries.all()[:20],
-        "poll_interval": _interval(),
-        "fetched": live.fetched_times([campaign.pk]),
+        "poll_interval": settings.POLL_INTERVAL_SECONDS,
+        "fetched": publish.fetched_times([campaign.pk]),
     }
     return render(request, "campaigns/detail.html", context)
 
@@ -131,24 +133,15 @@ def campaign_fragment(request, pk: int, kind: str):
 
     Answers 286 once the campaign will not change any more, which stops htmx polling.
     """
-    if kind not in live.KINDS:
+    if kind not in publish.KINDS:
         return HttpResponse(status=404)
     campaign = Campaign.objects.filter(pk=pk).first()
     if campaign is None:
         return HttpResponseStopPolling(render(request, "campaigns/live.html#removed").content)
-    html = live.cached_fragments([campaign], kind)[campaign.pk]
-    response = HttpResponse(html) if campaign.is_live else HttpResponseStopPolling(html)
-    return _with_fetch_times(response, [campaign.pk])
+    html = publish.cached_fragments([campaign], kind)[campaign.pk]
+    response = HttpResponse(html) if campaign.is_active() else HttpResponseStopPolling(html)
+    return with_fetch_times(response, [campaign.pk])
 
-
-def _with_fetch_times(response, pks):
-    """Tell the page when these campaigns were last fetched, as a stream tick would."""
-    times = live.fetched_times(pks)
-    if times:
-        # After the swap: the swapped-in fragment carries an older time than this.
-        trigger_client_event(response, "live:fetched",
-                             {str(pk): at for pk, at in times.items()}, after="settle")
-    return response
 
 
 @require_POST
@@ -198,31 +191,3 @@ def campaign_delete(request, pk: int):
     return render(request, "campaigns/delete.html", {"c": campaign, "form": form,
                                                      "nav": "campaigns"}, status=status)
 
-
-@require_GET
-@require_perm("campaigns.view_auditentry", "Seeing the activity log")
-def activity(request):
-    filters = ActivityFilterForm(request.GET)
-    entries = filters.filter(AuditEntry.objects.all())
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    return render(request, "campaigns/activity.html",
-                  {"nav": "activity", "page": page, "filters": filters})
-
-
-@require_GET
-@view_required
-def board(request):
-    """The managers' home: every active campaign as a live card."""
-    campaigns = list(Campaign.objects.filter(active_q()).order_by("-created_at")[:200])
-    cards = live.cached_fragments(campaigns, "card")
-    context = {"nav": "board", "cards": [(c, cards[c.pk]) for c in campaigns],
-               "poll_interval": _interval(),
-               "fetched": live.fetched_times(c.pk for c in campaigns)}
-    if request.htmx and not request.htmx.boosted:
-        response = render(request, "campaigns/board.html#grid", context)
-        return _with_fetch_times(response, [c.pk for c in campaigns])
-    return render(request, "campaigns/board.html", context)
-
-
-def _interval() -> int:
-    return settings.POLL_INTERVAL_SECONDS

@@ -1,10 +1,7 @@
-"""The only code in the dashboard that speaks HTTP to the Smallest AI Atoms API.
+"""The Atoms endpoints the dashboard uses, each returning typed results.
 
     with AtomsClient.from_settings() as atoms:
         detail = atoms.get_campaign(campaign_id)
-
-Results are frozen dataclasses (`campaigns.atoms_types`); every failure is an `AtomsError`
-(`campaigns.atoms_errors`). Both are re-exported here: import from this module.
 
 Only reads (GET) are retried. A create, start, pause or delete that fails half-way is
 surfaced at once with `outcome_unknown` set when Atoms may have acted, because repeating
@@ -17,19 +14,10 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from campaigns.atoms_coerce import as_int, as_mapping
-from campaigns.atoms_errors import (
-    AtomsError,
-    AtomsNotAuthorised,
-    AtomsNotFound,
-    AtomsRateLimited,
-    AtomsRejected,
-    AtomsUnavailable,
-    describe,
-    shape_error,
-)
-from campaigns.atoms_http import AtomsHttp, format_timestamp, normalise_base_url, safe_id
-from campaigns.atoms_types import (
+from campaigns.atoms.coerce import as_int, as_mapping
+from campaigns.atoms.responses import shape_error
+from campaigns.atoms.transport import AtomsHttp, format_timestamp, safe_id
+from campaigns.atoms.types import (
     Agent,
     Audience,
     AudienceMember,
@@ -37,15 +25,9 @@ from campaigns.atoms_types import (
     CallLog,
     Campaign,
     CampaignDetail,
-    CampaignEvent,
     CampaignPage,
-    CampaignStatus,
-    Execution,
-    Metrics,
     Page,
     PhoneNumber,
-    StartReceipt,
-    TranscriptTurn,
     make_page,
     parse_agent,
     parse_audience,
@@ -55,16 +37,7 @@ from campaigns.atoms_types import (
     parse_campaign,
     parse_campaign_detail,
     parse_phone_number,
-    parse_start_receipt,
 )
-
-__all__ = [
-    "Agent", "AtomsClient", "AtomsError", "AtomsNotAuthorised", "AtomsNotFound",
-    "AtomsRateLimited", "AtomsRejected", "AtomsUnavailable", "Audience", "AudienceMember",
-    "CallDetail", "CallLog", "Campaign", "CampaignDetail", "CampaignEvent", "CampaignPage",
-    "CampaignStatus", "Execution", "Metrics", "Page", "PhoneNumber", "StartReceipt",
-    "TranscriptTurn", "describe", "normalise_base_url",
-]
 
 
 class AtomsClient(AtomsHttp):
@@ -90,13 +63,8 @@ class AtomsClient(AtomsHttp):
         params = {"page": page, "offset": page_size, "search": search or None}
         response, body = self._get("/agent", params=params)
         data = self._data_object(response, body)
-        return make_page(
-            [parse_agent(o) for o in self._items(response, data, "agents")],
-            page=data.get("page"), page_size=data.get("offset"),
-            total=data.get("total", data.get("totalCount")),
-            total_pages=data.get("totalPages"), has_more=data.get("hasMore"),
-            requested_page=page, requested_size=page_size,
-        )
+        return self._page(response, data, "agents", parse_agent, counters=data,
+                          requested=(page, page_size))
 
     def all_agents(self, search: str | None = None, page_size: int = 100) -> tuple[Agent, ...]:
         """Every active agent, walking GET /agent page by page."""
@@ -161,12 +129,8 @@ class AtomsClient(AtomsHttp):
         response, body = self._get(path, params={"page": page, "offset": page_size},
                                    by_id=True)
         data = self._data_object(response, body)
-        return make_page(
-            [parse_audience_member(o) for o in self._items(response, data, "members")],
-            page=data.get("page"), page_size=data.get("offset"),
-            total=data.get("totalCount"), total_pages=data.get("totalPages"),
-            has_more=data.get("hasMore"), requested_page=page, requested_size=page_size,
-        )
+        return self._page(response, data, "members", parse_audience_member, counters=data,
+                          requested=(page, page_size))
 
     # --- campaigns ---------------------------------------------------------------------
 
@@ -186,15 +150,10 @@ class AtomsClient(AtomsHttp):
         }
         response, body = self._get("/campaign", params=params)
         data = self._data_object(response, body)
-        pagination = as_mapping(data.get("pagination"))
-        return make_page(
-            [parse_campaign(o) for o in self._items(response, data, "campaigns")],
-            page=pagination.get("page"), page_size=pagination.get("offset"),
-            total=pagination.get("total"), total_pages=pagination.get("totalPages"),
-            has_more=pagination.get("hasMore"), requested_page=page,
-            requested_size=page_size, page_class=CampaignPage,
-            total_campaign_count=as_int(data.get("totalCampaignCount")),
-        )
+        return self._page(response, data, "campaigns", parse_campaign,
+                          counters=as_mapping(data.get("pagination")),
+                          requested=(page, page_size), page_class=CampaignPage,
+                          total_campaign_count=as_int(data.get("totalCampaignCount")))
 
     def iter_campaigns(self, **filters: Any) -> Iterator[Campaign]:
         """Every campaign matching `filters` (the keyword arguments of `list_campaigns`
@@ -242,13 +201,11 @@ class AtomsClient(AtomsHttp):
             raise shape_error(response, "data.campaign is missing", idempotent=True)
         return parse_campaign_detail(data)
 
-    def start_campaign(self, campaign_id: str) -> StartReceipt:
+    def start_campaign(self, campaign_id: str) -> None:
         """POST /campaign/{id}/start — starts or resumes. Atoms answers 202 once the job is
         queued; the status turns `running` later, so poll get_campaign to confirm."""
-        campaign_id = safe_id(campaign_id, "campaign id")
-        response, body = self._send("POST", f"/campaign/{campaign_id}/start", by_id=True)
-        data = body.get("data") if isinstance(body, dict) else None
-        return parse_start_receipt(as_mapping(data), campaign_id)
+        self._send("POST", f"/campaign/{safe_id(campaign_id, 'campaign id')}/start",
+                   by_id=True)
 
     def pause_campaign(self, campaign_id: str) -> None:
         """POST /campaign/{id}/pause — queues a pause; poll until the status is `paused`."""
@@ -273,13 +230,9 @@ class AtomsClient(AtomsHttp):
         }
         response, body = self._get("/conversation", params=params)
         data = self._data_object(response, body)
-        pagination = as_mapping(data.get("pagination"))
-        return make_page(
-            [parse_call_log(o) for o in self._items(response, data, "logs")],
-            page=pagination.get("page"), page_size=pagination.get("limit"),
-            total=pagination.get("total"), total_pages=pagination.get("totalPages"),
-            has_more=pagination.get("hasMore"), requested_page=page, requested_size=limit,
-        )
+        return self._page(response, data, "logs", parse_call_log,
+                          counters=as_mapping(data.get("pagination")),
+                          requested=(page, limit), size_key="limit")
 
     def get_call(self, call_id: str) -> CallDetail:
         """GET /conversation/{callId} — one call with its transcript (`callId` is CALL-…)."""
@@ -287,4 +240,16 @@ class AtomsClient(AtomsHttp):
                                    by_id=True)
         return parse_call_detail(self._data_object(response, body))
 
-    # --- transport ---------------------------------------------------------------------
+    def _page(self, response, data, key: str, parse, *, counters, requested: tuple[int, int],
+              size_key: str = "offset", page_class: type[Page] = Page, **extra: Any) -> Page:
+        """One page of `data[key]`, counted from `counters`: the endpoints put their page
+        counters beside the items or in a `pagination` object, and call the total
+        `total` or `totalCount`, the size `offset` or `limit`."""
+        return make_page(
+            [parse(o) for o in self._items(response, data, key)],
+            page=counters.get("page"), page_size=counters.get(size_key),
+            total=counters.get("total", counters.get("totalCount")),
+            total_pages=counters.get("totalPages"), has_more=counters.get("hasMore"),
+            requested_page=requested[0], requested_size=requested[1], page_class=page_class,
+            **extra,
+        )

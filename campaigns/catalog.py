@@ -1,8 +1,10 @@
-"""Agents, audiences and phone numbers for the create form's pickers, cached.
+"""What campaigns are made from: agents, audiences and phone numbers, read from Atoms.
 
-They come from Atoms (the only page-time Atoms reads besides drill-downs), so they are
-cached for PICKER_CACHE_SECONDS; a last good copy is kept without expiry so that a short
-Atoms outage still leaves a usable form, with a note saying the lists may be old.
+The lists feed the create form's pickers and the Audiences and Phone numbers pages. They
+are the only page-time Atoms reads besides drill-downs, so they are cached for
+PICKER_CACHE_SECONDS; a last good copy is kept without expiry so that a short Atoms outage
+still leaves a usable form, with a note saying the lists may be old. An audience's members
+are a drill-down: read page by page when someone opens it.
 """
 
 from dataclasses import dataclass, field
@@ -66,3 +68,26 @@ def load_pickers(*, refresh: bool = False) -> Pickers:
 def forget_audiences() -> None:
     """After an upload the audience list changed: drop the cached copy."""
     cache.delete(_FRESH_KEY)
+
+
+@dataclass
+class AudienceMembers:
+    audience: object = None
+    members: object = None
+    # Plain words when Atoms could not be asked; the page says so instead of failing.
+    error: str = ""
+
+
+def audience_members(audience_id: str, page: int, page_size: int) -> AudienceMembers | None:
+    """One page of an audience's contacts; None when Atoms has no such audience."""
+    found = AudienceMembers()
+    client = atoms_client()
+    try:
+        found.audience = client.get_audience(audience_id)
+        found.members = client.list_audience_members(audience_id, page=page,
+                                                     page_size=page_size)
+    except (ValueError, atoms.AtomsNotFound):
+        return None
+    except atoms.AtomsError as error:
+        found.error = error.user_message
+    return found

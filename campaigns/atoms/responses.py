@@ -1,8 +1,8 @@
-"""The one error hierarchy of the Atoms client, and how responses and network failures map
-onto it. Import these names from `campaigns.atoms`, not from here.
+"""How an Atoms response or a network failure becomes a body or an AtomsError.
 
-Every error says whether trying again can help (`permanent`), carries Atoms' own messages,
-and offers `user_message`: plain words for staff. None of them ever holds the API key.
+Decodes bodies, reads Atoms' several error envelopes, parses Retry-After, and decides
+for each failure whether it is permanent and whether a write may nevertheless have been
+carried out (`outcome_unknown`). Nothing here ever keeps the API key.
 """
 
 from __future__ import annotations
@@ -16,130 +16,18 @@ from typing import Any
 
 import httpx
 
-DEFAULT_RETRY_AFTER_SECONDS = 1.0
+from campaigns.atoms.errors import (
+    DEFAULT_RETRY_AFTER_SECONDS,
+    AtomsError,
+    AtomsNotAuthorised,
+    AtomsNotFound,
+    AtomsRateLimited,
+    AtomsRejected,
+    AtomsUnavailable,
+)
 
 _NOT_FOUND_WORDING = re.compile(r"\bnot found\b|\bno \w+ found\b", re.IGNORECASE)
 
-
-class AtomsError(Exception):
-    """Base of every failure talking to Atoms.
-
-    `str(error)` is for logs and engineers; `user_message` is for the page.
-    """
-
-    permanent: bool = True
-
-    def __init__(
-        self,
-        summary: str = "Atoms request failed",
-        *,
-        status: int | None = None,
-        messages: tuple[str, ...] = (),
-        permanent: bool | None = None,
-    ) -> None:
-        super().__init__(summary)
-        self.status = status
-        self.messages = tuple(messages)
-        if permanent is not None:
-            self.permanent = permanent
-
-    @property
-    def user_message(self) -> str:
-        return _with_details("Atoms could not complete the request.", self.messages)
-
-
-class AtomsUnavailable(AtomsError):
-    """Atoms could not be reached or answered badly (network, timeout, 5xx, broken JSON).
-
-    Transient: trying again later can succeed. `outcome_unknown` is True when a request
-    that changes something may nevertheless have been carried out, so the caller must
-    look before repeating it.
-    """
-
-    permanent = False
-
-    def __init__(self, summary: str = "Atoms is unavailable", *, outcome_unknown: bool = False,
-                 **kwargs: Any) -> None:
-        super().__init__(summary, **kwargs)
-        self.outcome_unknown = outcome_unknown
-
-    @property
-    def user_message(self) -> str:
-        if self.outcome_unknown:
-            return (
-                "Atoms did not confirm the request, so we cannot tell whether it was carried "
-                "out. Refresh and check before trying again."
-            )
-        return "Atoms is not responding right now. Please try again in a minute."
-
-
-class AtomsRateLimited(AtomsUnavailable):
-    """Atoms asked us to slow down (429); `retry_after` is how many seconds it wants."""
-
-    def __init__(self, summary: str = "Atoms rate limit reached", *,
-                 retry_after: float = DEFAULT_RETRY_AFTER_SECONDS, **kwargs: Any) -> None:
-        super().__init__(summary, **kwargs)
-        self.retry_after = retry_after
-
-    @property
-    def user_message(self) -> str:
-        seconds = max(1, round(self.retry_after))
-        return f"Atoms is busy right now. Please try again in {seconds} seconds."
-
-
-class AtomsRejected(AtomsError):
-    """Atoms refused the request as given (400 and other client errors): repeating it
-    unchanged will fail again. `plan_limit` marks the plan gate ("upgrade … plan")."""
-
-    @property
-    def plan_limit(self) -> bool:
-        return any(
-            "upgrade" in message.lower() and "plan" in message.lower()
-            for message in self.messages
-        )
-
-    @property
-    def user_message(self) -> str:
-        if self.plan_limit:
-            return _with_details(
-                "Your Atoms plan does not allow this, or its limit has been reached.",
-                self.messages,
-            )
-        return _with_details("Atoms did not accept this request.", self.messages)
-
-
-class AtomsNotFound(AtomsError):
-    """The campaign, audience, agent or call does not exist (any more) in Atoms."""
-
-    @property
-    def user_message(self) -> str:
-        return "Atoms could not find this item. It may have been deleted."
-
-
-class AtomsNotAuthorised(AtomsError):
-    """The API key was refused (401) or lacks access (403)."""
-
-    @property
-    def user_message(self) -> str:
-        return (
-            "The dashboard's Atoms API key is wrong or does not have access to this. "
-            "Ask an administrator to check the SMALLEST_API_KEY setting."
-        )
-
-
-def describe(error: BaseException) -> str:
-    """Words for staff about any failure, Atoms-related or not."""
-    if isinstance(error, AtomsError):
-        return error.user_message
-    return "Something went wrong while talking to Atoms. Please try again."
-
-
-def _with_details(lead: str, messages: tuple[str, ...]) -> str:
-    details = " ".join(m.rstrip(".") + "." for m in messages if m)
-    return f"{lead} {details}" if details else lead
-
-
-# --- mapping responses and exceptions --------------------------------------------------
 
 
 def decode_json(response: httpx.Response) -> Any:

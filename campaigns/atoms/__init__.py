@@ -1,0 +1,47 @@
+"""The only code in the dashboard that speaks HTTP to the Smallest AI Atoms API.
+
+    client      AtomsClient: one method per endpoint the dashboard uses, typed results
+    transport   AtomsHttp: base URL, auth, timeouts, retries of reads, Retry-After
+    responses   how an HTTP response or a network failure becomes an AtomsError
+    errors      the one error hierarchy, each error with plain words for staff
+    types       frozen result dataclasses, the campaign status enum, tolerant parsers
+    coerce      readers for loosely typed JSON values
+
+Import from this package: `from campaigns import atoms; atoms.AtomsError`.
+"""
+
+from campaigns.atoms.client import AtomsClient
+from campaigns.atoms.errors import (
+    AtomsError,
+    AtomsNotAuthorised,
+    AtomsNotFound,
+    AtomsRateLimited,
+    AtomsRejected,
+    AtomsUnavailable,
+)
+from campaigns.atoms.transport import normalise_base_url
+from campaigns.atoms.types import (
+    Agent,
+    Audience,
+    AudienceMember,
+    CallDetail,
+    CallLog,
+    Campaign,
+    CampaignDetail,
+    CampaignEvent,
+    CampaignPage,
+    CampaignStatus,
+    Execution,
+    Metrics,
+    Page,
+    PhoneNumber,
+    TranscriptTurn,
+)
+
+__all__ = [
+    "Agent", "AtomsClient", "AtomsError", "AtomsNotAuthorised", "AtomsNotFound",
+    "AtomsRateLimited", "AtomsRejected", "AtomsUnavailable", "Audience", "AudienceMember",
+    "CallDetail", "CallLog", "Campaign", "CampaignDetail", "CampaignEvent", "CampaignPage",
+    "CampaignStatus", "Execution", "Metrics", "Page", "PhoneNumber", "TranscriptTurn",
+    "normalise_base_url",
+]

@@ -1,0 +1,29 @@
+"""What several pages share: the view permission and live-fragment freshness."""
+
+from django.shortcuts import render
+from django_htmx.http import trigger_client_event
+
+from campaigns.catalog import load_pickers
+from campaigns.live import publish
+from campaigns.permissions import require_perm
+
+view_required = require_perm("campaigns.view_campaign", "Seeing campaigns")
+catalog_required = require_perm("campaigns.view_campaign", "Seeing audiences and numbers")
+
+
+
+def with_fetch_times(response, pks):
+    """Tell the page when these campaigns were last fetched, as a stream tick would."""
+    times = publish.fetched_times(pks)
+    if times:
+        # After the swap: the swapped-in fragment carries an older time than this.
+        trigger_client_event(response, "live:fetched",
+                             {str(pk): at for pk, at in times.items()}, after="settle")
+    return response
+
+
+def render_catalog(request, template: str, *, nav: str):
+    """A page listing what campaigns are made from, from the cached catalog;
+    `?refresh=1` asks Atoms again."""
+    pickers = load_pickers(refresh=request.GET.get("refresh") == "1")
+    return render(request, template, {"nav": nav, "pickers": pickers})
