@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.apps import apps as global_apps
 from django.db.models.signals import post_migrate
 
 
@@ -10,7 +11,8 @@ class CampaignsConfig(AppConfig):
         # Imported once the app registry is ready, as Django asks of signal handlers.
         from campaigns.permissions import sync_role_groups
 
-        def sync_roles(sender, apps, **kwargs) -> None:
+        def sync_roles(sender, apps=global_apps, **kwargs) -> None:
+            # `apps` is migrate's registry; flush (transactional tests) sends none.
             sync_role_groups(apps.get_model("auth", "Group"),
                              apps.get_model("auth", "Permission"))
 

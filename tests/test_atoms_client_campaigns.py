@@ -124,14 +124,11 @@ def test_listing_searches_by_name_and_sorts_both_ways(atoms):
 def test_start_is_accepted_then_the_campaign_runs_once_the_task_lands(atoms, sim, parts):
     created = atoms.create_campaign("Start me", **parts)
 
-    receipt = atoms.start_campaign(created.id)
+    atoms.start_campaign(created.id)
     right_after = atoms.get_campaign(created.id).campaign.status
     sim.advance(TASK_LANDS_SECONDS)
     detail = atoms.get_campaign(created.id)
 
-    assert receipt.campaign_id == created.id
-    assert receipt.message == "Campaign is being processed"
-    assert len(receipt.task_id) == 36
     assert right_after == CampaignStatus.PROCESSING
     assert detail.campaign.status == CampaignStatus.RUNNING
     assert detail.executions[0].number == 1

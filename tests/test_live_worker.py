@@ -42,8 +42,14 @@ def test_the_beat_polls_a_running_campaign_and_publishes_its_changes(
 
     wait_until(mirror_moved, what="the mirror's contacts called rising")
     assert MetricSnapshot.objects.filter(campaign=running).count() > snapshots
-    cached = redis_client().get(publish.fragment_key(running.pk, "card")).decode()
-    assert f'data-testid="card-called">{running.contacts_called}<' in cached
+
+    # The fragment is cached just after the mirror's commit: wait for it, don't race it.
+    def cached_card():
+        cached = redis_client().get(publish.fragment_key(running.pk, "card"))
+        shown = f'data-testid="card-called">{running.contacts_called}<'
+        return cached is not None and shown in cached.decode()
+
+    wait_until(cached_card, what="the cached card showing the new count")
 
     def published_change():
         message = pubsub.get_message(timeout=1)

@@ -1,0 +1,46 @@
+"""One meaning of "active": the query the poller and the board use (`active_q`) and the
+check pages make on one row (`Campaign.is_active`) agree on every kind of campaign."""
+
+import itertools
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from campaigns.atoms import CampaignStatus
+from campaigns.models import Campaign, PendingAction, active_q
+
+pytestmark = pytest.mark.django_db
+
+NOW = timezone.now()
+SCHEDULES = [None, NOW + timedelta(seconds=1), NOW + timedelta(days=1)]
+
+
+def test_the_query_and_the_row_check_agree_on_every_combination():
+    combos = itertools.product(
+        [*CampaignStatus.values, "archived"],  # an unknown status Atoms may add one day
+        [PendingAction.NONE, PendingAction.START],
+        SCHEDULES,
+        [False, True],  # needs_final_poll
+        [None, NOW],  # deleted_remotely_at
+    )
+    rows = Campaign.objects.bulk_create([
+        Campaign(atoms_id=f"{n:024x}", name=f"c{n}", status=status, pending_action=pending,
+                 scheduled_at=scheduled, needs_final_poll=final, deleted_remotely_at=deleted)
+        for n, (status, pending, scheduled, final, deleted) in enumerate(combos)
+    ])
+
+    by_query = set(Campaign.objects.filter(active_q(NOW)).values_list("pk", flat=True))
+    by_row = {c.pk for c in Campaign.objects.all() if c.is_active(NOW)}
+
+    assert by_query == by_row
+    # Not vacuous: both kinds are present.
+    assert 0 < len(by_query) < len(rows)
+
+
+def test_a_campaign_scheduled_far_ahead_is_not_active_until_shortly_before_it_starts():
+    campaign = Campaign(atoms_id="a" * 24, name="later", status=CampaignStatus.SCHEDULED,
+                        scheduled_at=NOW + timedelta(hours=1))
+
+    assert not campaign.is_active(NOW)
+    assert campaign.is_active(NOW + timedelta(minutes=59, seconds=55))
