@@ -1,5 +1,6 @@
 """Test controls under `/_sim` (no auth, no faults, not counted): clock, faults, reset, stats."""
 
+from .routes_dnc import add_entry
 from .wire import ApiError, Response, js_time, json_response
 
 
@@ -44,10 +45,26 @@ def reset(app, body: dict) -> Response:
     return json_response(200, {"seed": app.world.seed, "now": js_time(now)})
 
 
+def dnc(app, body: dict) -> Response:
+    """Add a do-not-call entry, as a call outcome or a console upload would in Atoms."""
+    phone = body.get("phoneNumber")
+    if not isinstance(phone, str) or not phone.strip():
+        raise ApiError(400, "phoneNumber is required")
+    agent_id = body.get("agentId")
+    if agent_id is not None and agent_id not in app.world.agents:
+        raise ApiError(400, "agentId must be an agent of this world")
+    app.now_ms()  # moves the world's clock to now (takes the lock itself)
+    with app.lock:
+        entry = add_entry(app.world, phone.strip(), agent_id=agent_id,
+                          source=str(body.get("source") or "manual"))
+    return json_response(200, {"id": entry["id"]})
+
+
 ROUTES = {
     ("GET", "/_sim/health"): health,
     ("GET", "/_sim/stats"): stats,
     ("POST", "/_sim/faults"): faults,
     ("POST", "/_sim/clock"): clock,
     ("POST", "/_sim/reset"): reset,
+    ("POST", "/_sim/dnc"): dnc,
 }

@@ -10,6 +10,7 @@ import random
 from . import dialer
 from .routes_audiences import create_audience
 from .routes_campaigns import create_campaign
+from .routes_dnc import add_entry
 from .wire import object_id
 from .world import World
 
@@ -105,6 +106,10 @@ def build(seed: int, now: int) -> World:
             dialer.request_start(world, campaign, start)
         if pause is not None:
             dialer.request_pause(world, campaign, pause)
+    # Numbers in no seeded audience, so seeded campaigns start without a do-not-call warning.
+    add_entry(world, "+442079460000", source="manual_upload", at=now - 6 * DAY)
+    add_entry(world, "+442079460001", agent_id=agents[1]["_id"], source="call_outcome",
+              at=now - 3 * DAY)
     world.advance_all()
     return world
 

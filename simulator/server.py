@@ -9,7 +9,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import controls, routes_audiences, routes_campaigns, routes_misc
+from . import controls, routes_audiences, routes_campaigns, routes_dnc, routes_misc
 from .wire import ApiError, Request, Response, error_response, json_response
 
 API_PREFIX = "/atoms/v1"
@@ -25,7 +25,9 @@ def _compile(routes):
     return compiled
 
 
-ROUTES = _compile(routes_campaigns.ROUTES + routes_audiences.ROUTES + routes_misc.ROUTES)
+ROUTES = _compile(
+    routes_campaigns.ROUTES + routes_audiences.ROUTES + routes_misc.ROUTES + routes_dnc.ROUTES
+)
 
 
 def match(method: str, path: str):

@@ -161,6 +161,11 @@ class SimulatorProcess:
         """Rebuild the seeded world (the launch seed unless given), zero stats, clear faults."""
         return self._request("POST", "/_sim/reset", {} if seed is None else {"seed": seed})
 
+    def add_dnc(self, phone_number: str, agent_id: str | None = None) -> dict:
+        """Put a number on Atoms' own do-not-call list (`GET /dnc`)."""
+        body = {"phoneNumber": phone_number, **({"agentId": agent_id} if agent_id else {})}
+        return self._request("POST", "/_sim/dnc", body)
+
     def calls_to(self, route_template: str) -> int:
         """Requests seen for e.g. "GET /campaign/{id}", whatever their status."""
         return sum(self.stats()["by_route"].get(route_template, {}).values())

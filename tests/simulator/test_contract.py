@@ -111,6 +111,9 @@ def exercise_agents_and_calls(api, seeded: Seeded) -> None:
     api.get("/conversation", params={"page": 0})
     api.get("/conversation/CALL-1737000000000-abc123")
     api.get("/conversation/not-a-call")
+    api.get("/dnc", params={"offset": "1", "page": "2"})
+    api.get("/dnc", params={"agentId": "bad"})
+    api.get("/dnc", params={"agentId": UNKNOWN})
 
 
 def test_every_route_answers_within_the_contract(sim, contract, recorded):
