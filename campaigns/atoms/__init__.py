@@ -31,6 +31,7 @@ from campaigns.atoms.types import (
     CampaignEvent,
     CampaignPage,
     CampaignStatus,
+    DncEntry,
     Execution,
     Metrics,
     Page,
@@ -42,6 +43,6 @@ __all__ = [
     "Agent", "AtomsClient", "AtomsError", "AtomsNotAuthorised", "AtomsNotFound",
     "AtomsRateLimited", "AtomsRejected", "AtomsUnavailable", "Audience", "AudienceMember",
     "CallDetail", "CallLog", "Campaign", "CampaignDetail", "CampaignEvent", "CampaignPage",
-    "CampaignStatus", "Execution", "Metrics", "Page", "PhoneNumber", "TranscriptTurn",
+    "CampaignStatus", "DncEntry", "Execution", "Metrics", "Page", "PhoneNumber", "TranscriptTurn",
     "normalise_base_url",
 ]

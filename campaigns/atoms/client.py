@@ -10,7 +10,7 @@ it blindly could start a campaign twice or make a second one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +26,7 @@ from campaigns.atoms.types import (
     Campaign,
     CampaignDetail,
     CampaignPage,
+    DncEntry,
     Page,
     PhoneNumber,
     make_page,
@@ -36,6 +37,7 @@ from campaigns.atoms.types import (
     parse_call_log,
     parse_campaign,
     parse_campaign_detail,
+    parse_dnc_entry,
     parse_phone_number,
 )
 
@@ -131,6 +133,59 @@ class AtomsClient(AtomsHttp):
         data = self._data_object(response, body)
         return self._page(response, data, "members", parse_audience_member, counters=data,
                           requested=(page, page_size))
+
+    def search_audience_members(self, audience_id: str, query: str) -> tuple[AudienceMember, ...]:
+        """GET /audience/{id}/members/search?query= — every match, unpaginated."""
+        path = f"/audience/{safe_id(audience_id, 'audience id')}/members/search"
+        response, body = self._get(path, params={"query": query}, by_id=True)
+        data = self._data_object(response, body)
+        return tuple(parse_audience_member(o) for o in self._items(response, data, "members"))
+
+    def all_audience_members(self, audience_id: str, page_size: int = 500
+                             ) -> tuple[AudienceMember, ...]:
+        """Every member, walking GET /audience/{id}/members page by page."""
+        return tuple(self._walk(
+            lambda page: self.list_audience_members(audience_id, page=page,
+                                                    page_size=page_size),
+            key="id",
+        ))
+
+    def add_audience_members(self, audience_id: str, members: Sequence[Mapping[str, str]]
+                             ) -> tuple[int, int]:
+        """POST /audience/{id}/members (JSON) — returns (added, skipped); Atoms skips a
+        number already in the audience rather than failing. Never retried."""
+        path = f"/audience/{safe_id(audience_id, 'audience id')}/members"
+        response, body = self._send("POST", path, json={"members": list(members)}, by_id=True)
+        added = skipped = 0
+        for result in self._data_list(response, body):
+            counts = as_mapping(result.get("data"))
+            added += as_int(counts.get("added"))
+            skipped += as_int(counts.get("skipped"))
+        return added, skipped
+
+    def remove_audience_members(self, audience_id: str, member_ids: Sequence[str]) -> int:
+        """DELETE /audience/{id}/members with a JSON body — returns how many were deleted."""
+        path = f"/audience/{safe_id(audience_id, 'audience id')}/members"
+        ids = [safe_id(member_id, "member id") for member_id in member_ids]
+        response, body = self._send("DELETE", path, json={"memberIds": ids}, by_id=True)
+        return as_int(as_mapping(body.get("data") if isinstance(body, dict) else None)
+                      .get("deletedCount"))
+
+    # --- do-not-call -------------------------------------------------------------------
+
+    def list_dnc(self, page: int = 1, page_size: int = 500) -> Page[DncEntry]:
+        """GET /dnc?page=&offset= — one page of the organization's do-not-call entries
+        (`offset` is the page size, clamped by Atoms to 1–500)."""
+        response, body = self._get("/dnc", params={"page": page, "offset": page_size})
+        data = self._data_object(response, body)
+        return self._page(response, data, "entries", parse_dnc_entry,
+                          counters=as_mapping(data.get("pagination")),
+                          requested=(page, page_size))
+
+    def all_dnc(self, page_size: int = 500) -> tuple[DncEntry, ...]:
+        """Every do-not-call entry, walking GET /dnc page by page."""
+        return tuple(self._walk(lambda page: self.list_dnc(page=page, page_size=page_size),
+                                key="id"))
 
     # --- campaigns ---------------------------------------------------------------------
 

@@ -172,6 +172,26 @@ def parse_audience_member(obj: Mapping[str, Any]) -> AudienceMember:
 
 
 @dataclass(frozen=True, slots=True)
+class DncEntry:
+    id: str
+    phone_number: str
+    # Empty for an organization-wide entry; else the one agent it blocks the number for.
+    agent_id: str
+    source: str
+    created_at: datetime | None
+
+
+def parse_dnc_entry(obj: Mapping[str, Any]) -> DncEntry:
+    return DncEntry(
+        id=resource_id(obj),
+        phone_number=as_text(obj.get("phoneNumber")),
+        agent_id=reference_id(obj.get("agentId")),
+        source=as_text(obj.get("source")),
+        created_at=as_datetime(obj.get("createdAt")),
+    )
+
+
+@dataclass(frozen=True, slots=True)
 class Campaign:
     id: str
     name: str
