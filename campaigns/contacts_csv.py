@@ -1,0 +1,287 @@
+"""Reading a contacts CSV and checking every row before anything is sent to Atoms.
+
+Pure functions (no database, no Atoms): `read_table` turns uploaded bytes into a header and
+rows with their line numbers, or raises `BadFile` with one sentence a user can act on;
+`check_rows` normalises each phone number to E.164 with `phonenumbers` and sorts the rows
+into valid, invalid, duplicate and suppressed. `rejected_csv` writes the rows that will not
+be uploaded, safe to open in a spreadsheet.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import phonenumbers
+from phonenumbers import NumberParseException, ValidationResult
+
+MAX_FILE_BYTES = 5 * 1024 * 1024  # Atoms' own limit on an audience file
+MAX_CONTACTS = 10_000  # Atoms' limit on an audience's members
+# Tried in order after UTF-8: what Excel and older tools write in Western Europe and the US.
+SINGLE_BYTE_ENCODINGS = ("cp1252", "latin-1")
+ENCODING_LABELS = {"utf-8": "UTF-8", "utf-16": "UTF-16", "cp1252": "Windows-1252",
+                   "latin-1": "Latin-1"}
+
+# Headers that name a phone column, compared without case, spaces, dashes or underscores.
+PHONE_HEADERS = {
+    "phone", "phonenumber", "phoneno", "mobile", "mobilenumber", "mobilephone", "cell",
+    "cellphone", "cellnumber", "tel", "telephone", "telephonenumber", "number", "msisdn",
+    "contactnumber", "whatsapp",
+}
+# Spreadsheets treat a cell starting with one of these as a formula (OWASP "CSV injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Control characters a text file never holds; finding them means the bytes are not text.
+_BINARY = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+class BadFile(ValueError):
+    """The file cannot be read as contacts; the message is the one sentence to show."""
+
+    def __init__(self, message: str, *, field: str = "file"):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass
+class Table:
+    header: list[str]
+    # (line number of the row's first line, cells padded to the header's width)
+    rows: list[tuple[int, list[str]]]
+    encoding: str = "utf-8"
+
+    @property
+    def encoding_label(self) -> str:
+        return ENCODING_LABELS.get(self.encoding, self.encoding)
+
+
+def decode(raw: bytes) -> tuple[str, str]:
+    """The text and the encoding it was read with; BadFile when it is not text at all."""
+    if not raw.strip():
+        raise BadFile("The file is empty: choose a CSV file with a header row and contacts.")
+    if len(raw) > MAX_FILE_BYTES:
+        raise BadFile(f"The file is {len(raw) / 1024 / 1024:.1f} MB; the limit is 5 MB, so "
+                      "split it into smaller files.")
+    if raw.startswith(b"PK\x03\x04") or raw.startswith(b"\xd0\xcf\x11\xe0"):
+        raise BadFile("This is an Excel workbook, not a CSV file: in Excel use Save As and "
+                      "choose “CSV UTF-8”.")
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates: Iterable[str] = ("utf-16",)
+    else:
+        candidates = ("utf-8-sig", *SINGLE_BYTE_ENCODINGS)
+    for encoding in candidates:
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        if _BINARY.search(text):
+            break
+        return text.lstrip("\ufeff"), "utf-8" if encoding == "utf-8-sig" else encoding
+    raise BadFile("This is not a text file (it holds binary data): save your contacts as "
+                  "“CSV UTF-8” and choose that file.")
+
+
+def read_table(raw: bytes) -> Table:
+    text, encoding = decode(raw)
+    # newline="" keeps "\r" visible to the csv module, so Excel's CR-only and mixed line
+    # endings split rows exactly where they end instead of failing or joining lines.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[tuple[int, list[str]]] = []
+    line = 1
+    try:
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                records.append((line, cells))
+            line = reader.line_num + 1
+    except csv.Error:
+        raise BadFile(f"Line {line} has a quote (\") that is not closed where it should be; "
+                      "fix the quotes on that line and upload the file again.") from None
+    if not records:
+        raise BadFile("The file is empty: choose a CSV file with a header row and contacts.")
+    header_line, header = records[0]
+    header = [cell.strip() for cell in header]
+    _check_header(header)
+    width = len(header)
+    rows = [(number, [c.strip() for c in cells] + [""] * (width - len(cells)))
+            for number, cells in records[1:]]
+    if not rows:
+        raise BadFile("The file has a header row but no contacts below it.")
+    if len(rows) > MAX_CONTACTS:
+        raise BadFile(f"An audience holds at most {MAX_CONTACTS:,} contacts and this file has "
+                      f"{len(rows):,}: split it into smaller files.")
+    return Table(header=header, rows=rows, encoding=encoding)
+
+
+def _check_header(header: list[str]) -> None:
+    if any(_looks_like_phone(cell) for cell in header) or not any(
+            re.search(r"[^\W\d_]", cell) for cell in header):
+        raise BadFile("The first line holds contacts, not column names: add a header row "
+                      "such as “firstName,lastName,phoneNumber” above them.")
+    if "" in header:
+        position = header.index("") + 1
+        raise BadFile(f"Column {position} of the header row has no name: give every column "
+                      "a name.")
+    seen: set[str] = set()
+    for name in header:
+        if name.lower() in seen:
+            raise BadFile(f"Two columns are called “{name}”: give every column its own name.")
+        seen.add(name.lower())
+
+
+def _looks_like_phone(value: str) -> bool:
+    digits = sum(ch.isdigit() for ch in value)
+    return digits >= 7 and bool(re.fullmatch(r"\+?[\d\s().-]+", value.strip()))
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[\s_\-.#]", "", name).lower()
+
+
+def find_column(header: list[str], wanted: str) -> str:
+    """The header cell the user meant by `wanted` (case and spaces ignored)."""
+    for name in header:
+        if _squash(name) == _squash(wanted):
+            return name
+    raise BadFile(f"There is no column “{wanted}” in the file; its columns are: "
+                  f"{', '.join(header)}.", field="phone_column")
+
+
+def guess_phone_column(table: Table) -> str | None:
+    """The one column that clearly holds phone numbers, or None when unsure (then ask)."""
+    named = [name for name in table.header if _squash(name) in PHONE_HEADERS]
+    sample = [cells for _, cells in table.rows[:200]]
+    looks = []
+    for index, name in enumerate(table.header):
+        values = [cells[index] for cells in sample if cells[index]]
+        if values and sum(_looks_like_phone(v) for v in values) >= 0.8 * len(values):
+            looks.append(name)
+    if len(named) == 1 and looks in ([], named):
+        return named[0]
+    if not named and len(looks) == 1:
+        return looks[0]
+    return None
+
+
+# --- checking rows ---------------------------------------------------------------------
+
+VALID, INVALID, DUPLICATE, SUPPRESSED = "valid", "invalid", "duplicate", "suppressed"
+
+
+@dataclass
+class Row:
+    line: int
+    cells: list[str]
+    kind: str
+    phone: str = ""  # E.164 when the number could be read
+    reason: str = ""
+
+
+@dataclass
+class Check:
+    header: list[str]
+    phone_column: str
+    region: str
+    rows: list[Row] = field(default_factory=list)
+
+    def count(self, kind: str) -> int:
+        return sum(1 for row in self.rows if row.kind == kind)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {kind: self.count(kind) for kind in (VALID, INVALID, DUPLICATE, SUPPRESSED)}
+
+    @property
+    def valid(self) -> list[Row]:
+        return [row for row in self.rows if row.kind == VALID]
+
+    @property
+    def rejected(self) -> list[Row]:
+        return [row for row in self.rows if row.kind != VALID]
+
+    def valid_members(self) -> list[dict[str, str]]:
+        """The rows to upload, as column -> value, with the phone number in E.164."""
+        members = []
+        for row in self.valid:
+            member = dict(zip(self.header, row.cells, strict=False))
+            member[self.phone_column] = row.phone
+            members.append(member)
+        return members
+
+
+def normalise(value: str, region: str) -> tuple[str, str]:
+    """(E.164 number, "") or ("", the reason it is not a number we can call)."""
+    value = value.strip()
+    if not value:
+        return "", "No phone number."
+    try:
+        number = phonenumbers.parse(value, region or None)
+    except NumberParseException as error:
+        if error.error_type == NumberParseException.INVALID_COUNTRY_CODE:
+            return "", ("No country code: write it as +<country code> <number>, or choose "
+                        "the country of national numbers.")
+        if error.error_type in (NumberParseException.TOO_SHORT_NSN,
+                                NumberParseException.TOO_SHORT_AFTER_IDD):
+            return "", "Too short to be a phone number."
+        if error.error_type == NumberParseException.TOO_LONG:
+            return "", "Too long to be a phone number."
+        return "", "Not a phone number."
+    possible = phonenumbers.is_possible_number_with_reason(number)
+    if possible in (ValidationResult.TOO_SHORT, ValidationResult.INVALID_LENGTH):
+        return "", "Too short to be a phone number."
+    if possible == ValidationResult.TOO_LONG:
+        return "", "Too long to be a phone number."
+    if possible == ValidationResult.INVALID_COUNTRY_CODE:
+        return "", "Unknown country code."
+    if not phonenumbers.is_valid_number(number):
+        country = phonenumbers.region_code_for_number(number) or f"+{number.country_code}"
+        return "", f"Not a valid {country} phone number."
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), ""
+
+
+def check_rows(table: Table, phone_column: str, region: str,
+               suppressed: set[str] | frozenset[str] = frozenset()) -> Check:
+    index = table.header.index(phone_column)
+    result = Check(header=table.header, phone_column=phone_column, region=region)
+    first_line: dict[str, int] = {}
+    for line, cells in table.rows:
+        phone, reason = normalise(cells[index], region)
+        if reason:
+            row = Row(line, cells, INVALID, reason=reason)
+        elif phone in first_line:
+            row = Row(line, cells, DUPLICATE, phone,
+                      f"Same number as line {first_line[phone]}.")
+        elif phone in suppressed:
+            first_line[phone] = line
+            row = Row(line, cells, SUPPRESSED, phone, "On the do-not-call list.")
+        else:
+            first_line[phone] = line
+            row = Row(line, cells, VALID, phone)
+        result.rows.append(row)
+    return result
+
+
+def formula_safe(value: str) -> str:
+    """A cell a spreadsheet shows as text rather than running as a formula."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def rejected_csv(check: Check) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([formula_safe(c) for c in ["line", "reason", *check.header]])
+    for row in check.rejected:
+        writer.writerow([str(row.line), formula_safe(row.reason),
+                         *(formula_safe(cell) for cell in row.cells)])
+    return out.getvalue()
+
+
+def members_csv(header: list[str], members: list[dict[str, str]]) -> bytes:
+    """Members as the CSV Atoms' audience upload takes (UTF-8, header row)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=header, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(members)
+    return out.getvalue().encode("utf-8")

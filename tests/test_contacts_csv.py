@@ -1,0 +1,159 @@
+"""Reading contact files: every bad file gets one sentence, every row a verdict."""
+
+import csv
+import io
+
+import pytest
+
+from campaigns.contacts_csv import (
+    BadFile,
+    check_rows,
+    find_column,
+    guess_phone_column,
+    read_table,
+    rejected_csv,
+)
+
+
+def bad(raw: bytes) -> str:
+    with pytest.raises(BadFile) as caught:
+        read_table(raw)
+    return caught.value.message
+
+
+@pytest.mark.parametrize(("raw", "words"), [
+    (b"", "The file is empty"),
+    (b"\n\n  \r\n", "The file is empty"),
+    (b",,\n,,\n", "The file is empty"),
+    (b"name,phone\n", "header row but no contacts"),
+    (b"Asha,+14155550100\nRavi,+14155550101\n", "holds contacts, not column names"),
+    (b"1,2\n3,4\n", "holds contacts, not column names"),
+    (b"name,,phone\nAsha,x,+14155550100\n", "Column 2 of the header row has no name"),
+    (b"phone,Phone\n1,2\n", "Two columns are called"),
+    (b"name,phone\nAsha,\"+14155550100\nRavi,+14155550101\n", "Line 2 has a quote"),
+    (b"name,phone\nAsha,+14155550100\nRavi,\"x\"y\n", "Line 3 has a quote"),
+    (b"PK\x03\x04\x14\x00\x06\x00binary", "Excel workbook"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a text file"),
+    (b"name,phone\nAsha,\x00\x01\x02\n", "not a text file"),
+])
+def test_each_bad_file_gets_one_clear_sentence(raw, words):
+    message = bad(raw)
+    assert words in message
+    assert message.endswith(".")
+
+
+def test_over_five_megabytes_is_refused_before_reading():
+    assert "the limit is 5 MB" in bad(b"phone\n" + b"+14155550100\n" * 420_000)
+
+
+def test_over_ten_thousand_contacts_is_refused_with_the_count():
+    rows = "".join(f"+1415555{n % 10000:04d}\n" for n in range(10_001))
+    assert "at most 10,000 contacts and this file has 10,001" in bad(
+        ("phone\n" + rows).encode())
+
+
+@pytest.mark.parametrize("ending", [b"\r", b"\r\n", b"\n"])
+def test_excel_line_endings_cr_only_and_crlf_split_rows_where_they_end(ending):
+    raw = ending.join([b"name,phone", b"Asha,+14155550100", b"Ravi,+14155550101", b""])
+    table = read_table(raw)
+    assert table.rows == [(2, ["Asha", "+14155550100"]), (3, ["Ravi", "+14155550101"])]
+
+
+def test_mixed_line_endings_keep_every_row_and_its_line_number():
+    table = read_table(b"name,phone\r\nAsha,+14155550100\nRavi,+14155550101\rMeera,x\r\n")
+    assert [line for line, _ in table.rows] == [2, 3, 4]
+
+
+def test_a_quoted_line_break_stays_in_its_cell_and_later_lines_keep_their_numbers():
+    table = read_table(b'name,phone\n"Asha\nRao",+14155550100\nRavi,+14155550101\n')
+    assert table.rows == [(2, ["Asha\nRao", "+14155550100"]), (4, ["Ravi", "+14155550101"])]
+
+
+@pytest.mark.parametrize(("raw", "encoding", "name"), [
+    ("name,phone\nJosé,+14155550100\n".encode(), "utf-8", "José"),
+    ("\ufeffname,phone\nJosé,+14155550100\n".encode(), "utf-8", "José"),
+    ("name,phone\nJosé “Pepe”,+14155550100\n".encode("cp1252"), "cp1252", "José “Pepe”"),
+    ("name,phone\nJosé,+14155550100\n".encode("utf-16"), "utf-16", "José"),
+])
+def test_utf8_with_or_without_bom_then_single_byte_encodings(raw, encoding, name):
+    table = read_table(raw)
+    assert table.encoding == encoding
+    assert table.header == ["name", "phone"]
+    assert table.rows[0][1][0] == name
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    ("firstName,phoneNumber", "phoneNumber"),
+    ("Name,Mobile Number", "Mobile Number"),
+    ("name,contact", "contact"),  # found by its values
+])
+def test_the_phone_column_is_found_by_name_or_by_its_values(header, expected):
+    table = read_table(f"{header}\nAsha,+14155550100\nRavi,(415) 555-0101\n".encode())
+    assert guess_phone_column(table) == expected
+
+
+def test_when_two_columns_could_hold_the_numbers_it_asks():
+    table = read_table(b"home,mobile\n+14155550100,+14155550101\n")
+    assert guess_phone_column(table) is None
+
+
+def test_a_chosen_column_that_does_not_exist_names_the_columns_there_are():
+    table = read_table(b"firstName,phone\nAsha,+14155550100\n")
+    assert find_column(table.header, " PHONE ") == "phone"
+    with pytest.raises(BadFile) as caught:
+        find_column(table.header, "phoneNumber")
+    assert caught.value.field == "phone_column"
+    assert caught.value.message == ("There is no column “phoneNumber” in the file; its "
+                                    "columns are: firstName, phone.")
+
+
+CRAFTED = (
+    "name,phone\n"
+    "Intl,+1 415 555 0100\n"          # 2 valid, international with spaces
+    "National,(415) 555-0101\n"        # 3 valid, national for the US
+    "Short,12345\n"                    # 4 invalid
+    "Words,not-a-number\n"             # 5 invalid
+    "Again,+14155550100\n"             # 6 duplicate of line 2
+    "Blocked,415.555.0199\n"           # 7 suppressed
+    "Empty,\n"                         # 8 invalid
+    "India,+91 98765 43210\n"          # 9 valid, another country
+)
+
+
+def test_every_row_is_valid_invalid_duplicate_or_suppressed_with_its_reason():
+    check = check_rows(read_table(CRAFTED.encode()), "phone", "US", {"+14155550199"})
+    assert check.counts == {"valid": 3, "invalid": 3, "duplicate": 1, "suppressed": 1}
+    verdicts = {row.line: (row.kind, row.phone, row.reason) for row in check.rows}
+    assert verdicts[2] == ("valid", "+14155550100", "")
+    assert verdicts[3] == ("valid", "+14155550101", "")
+    assert verdicts[4] == ("invalid", "", "Too short to be a phone number.")
+    assert verdicts[5] == ("invalid", "", "Not a phone number.")
+    assert verdicts[6] == ("duplicate", "+14155550100", "Same number as line 2.")
+    assert verdicts[7] == ("suppressed", "+14155550199", "On the do-not-call list.")
+    assert verdicts[8] == ("invalid", "", "No phone number.")
+    assert verdicts[9] == ("valid", "+919876543210", "")
+    assert [m["phone"] for m in check.valid_members()] == [
+        "+14155550100", "+14155550101", "+919876543210"]
+
+
+def test_the_region_decides_how_national_numbers_are_read():
+    table = read_table(b"phone\n020 7946 0000\n")
+    assert check_rows(table, "phone", "GB").rows[0].phone == "+442079460000"
+    assert check_rows(table, "phone", "US").rows[0].kind == "invalid"
+
+
+def test_the_rejected_rows_csv_has_line_reason_and_the_row_and_no_formulas():
+    raw = (b"name,phone\n"
+           b"=HYPERLINK(\"http://x\"),12345\n"
+           b"@SUM(A1),+14155550100\n"
+           b"-2+3,+14155550100\n"
+           b"Good,+14155550101\n")
+    check = check_rows(read_table(raw), "phone", "US")
+    rows = list(csv.reader(io.StringIO(rejected_csv(check))))
+    assert rows[0] == ["line", "reason", "name", "phone"]
+    assert rows[1] == ["2", "Too short to be a phone number.", "'=HYPERLINK(\"http://x\")",
+                       "12345"]
+    assert rows[2] == ["4", "Same number as line 3.", "'-2+3", "'+14155550100"]
+    assert len(rows) == 3  # the valid rows are not in it
+    for row in rows:
+        assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row)
