@@ -7,12 +7,17 @@ views/          one module per thing a person sees: campaigns (list, new, detail
                 live cache, never Atoms.
 forms.py        every input limit, with the message beside its field.
 permissions.py  the role table (staff, manager, admin) and the `require_perm` decorator.
-services.py     the operations (create, start, pause, delete, upload an audience): the
-                one place that joins the Atoms client, the database, the audit log and
-                publishing.
+services.py     the campaign operations (create, start, pause, delete): the one place
+                that joins the Atoms client, the database, the audit log and publishing.
+audiences.py    the audience operations the same way: the two-step upload, members,
+                delete, the do-not-call list (ours merged with Atoms' GET /dnc) and the
+                check before a start.
+contacts_csv.py reading a contacts file and judging each row (E.164 via phonenumbers);
+                pure functions, no database or Atoms.
 catalog.py      what campaigns are made from (agents, audiences, phone numbers), read from
                 Atoms and cached; an audience's members as a drill-down.
-tasks.py        Celery entry points, thin: they call `live`.
+tasks.py        Celery entry points, thin: they call `live` (and `audiences` for a large
+                upload).
 live/           keeping numbers live: `poll` (claim due campaigns, fetch, apply per
                 campaign), `sync` (campaigns made or deleted elsewhere), `publish`
                 (render fragments once per change, cache, Redis pub/sub), `stream` (the

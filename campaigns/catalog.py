@@ -74,20 +74,42 @@ def forget_audiences() -> None:
 class AudienceMembers:
     audience: object = None
     members: object = None
+    # The contacts matching a search (no paging in Atoms' search), when one was asked.
+    matches: tuple | None = None
     # Plain words when Atoms could not be asked; the page says so instead of failing.
     error: str = ""
 
 
-def audience_members(audience_id: str, page: int, page_size: int) -> AudienceMembers | None:
-    """One page of an audience's contacts; None when Atoms has no such audience."""
+def audience_members(audience_id: str, page: int, page_size: int,
+                     query: str = "") -> AudienceMembers | None:
+    """One page of an audience's contacts, or those matching `query`; None when Atoms has
+    no such audience."""
     found = AudienceMembers()
     client = atoms_client()
     try:
         found.audience = client.get_audience(audience_id)
-        found.members = client.list_audience_members(audience_id, page=page,
-                                                     page_size=page_size)
+        if query:
+            found.matches = client.search_audience_members(audience_id, query)
+        else:
+            found.members = client.list_audience_members(audience_id, page=page,
+                                                         page_size=page_size)
     except (ValueError, atoms.AtomsNotFound):
         return None
     except atoms.AtomsError as error:
         found.error = error.user_message
     return found
+
+
+def find_audience(audience_id: str):
+    """An audience with its member count and the campaigns using it (from Atoms' list,
+    the only shape that has them); None when Atoms has no such audience. Raises AtomsError
+    when Atoms cannot be asked."""
+    return next((a for a in atoms_client().list_audiences() if a.id == audience_id), None)
+
+
+def get_audience(audience_id: str):
+    """One audience, or None when Atoms has no such audience (or the id is malformed)."""
+    try:
+        return atoms_client().get_audience(audience_id)
+    except (ValueError, atoms.AtomsNotFound):
+        return None

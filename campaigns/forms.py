@@ -1,13 +1,14 @@
 """Forms: every limit is enforced here, on the server, with the message beside its field."""
 
-import csv
-import io
 import uuid
 
+import phonenumbers
 from django import forms
+from django.conf import settings
 from django.forms.renderers import TemplatesSetting
 from django.utils import timezone
 
+from campaigns import contacts_csv
 from campaigns.atoms import CampaignStatus
 from campaigns.catalog import Pickers
 from campaigns.models import AuditEntry
@@ -173,76 +174,121 @@ class ActivityFilterForm(forms.Form):
         return queryset
 
 
-# --- audience upload ---------------------------------------------------------------------
-
-MAX_CSV_BYTES = 5 * 1024 * 1024  # Atoms' own limit
-MAX_AUDIENCE_MEMBERS = 10_000
+# --- audiences and the do-not-call list ------------------------------------------------
 
 
-class AudienceUploadForm(forms.Form):
+def region_choices() -> list[tuple[str, str]]:
+    return [(code, f"{code} (+{phonenumbers.country_code_for_region(code)})")
+            for code in sorted(phonenumbers.SUPPORTED_REGIONS)]
+
+
+def region_field() -> forms.ChoiceField:
+    return forms.ChoiceField(
+        label="Country of national numbers", choices=region_choices,
+        initial=lambda: settings.AUDIENCE_DEFAULT_REGION,
+        help_text="Numbers written without +country code, like (415) 555-0100, are read as "
+                  "numbers of this country.",
+    )
+
+
+class ContactsFileMixin:
+    """Reads the chosen file with `contacts_csv`; its one-sentence problem goes beside it."""
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > contacts_csv.MAX_FILE_BYTES:
+            raise forms.ValidationError(
+                f"The file is {upload.size / 1024 / 1024:.1f} MB; the limit is 5 MB, so split "
+                "it into smaller files.")
+        raw = upload.read()
+        try:
+            self.table = contacts_csv.read_table(raw)
+        except contacts_csv.BadFile as bad:
+            raise forms.ValidationError(bad.message) from None
+        self.raw = raw
+        return upload
+
+    def clean(self):
+        cleaned = super().clean()
+        column = (cleaned.get("phone_column") or "").strip()
+        if column and getattr(self, "table", None) is not None:
+            try:
+                cleaned["phone_column"] = contacts_csv.find_column(self.table.header, column)
+            except contacts_csv.BadFile as bad:
+                self.add_error("phone_column", bad.message)
+        return cleaned
+
+
+class AudienceUploadForm(ContactsFileMixin, forms.Form):
     name = forms.CharField(label="Name", max_length=MAX_NAME_LENGTH)
-    description = forms.CharField(label="Description", required=False, max_length=1000)
+    description = forms.CharField(label="Description", required=False,
+                                  max_length=MAX_DESCRIPTION_LENGTH)
     file = forms.FileField(
         label="Contacts (CSV file)",
         help_text="A header row, then one contact per row; up to 10,000 contacts and 5 MB.",
     )
     phone_column = forms.CharField(
-        label="Phone number column", max_length=100, initial="phoneNumber",
-        help_text="The header of the column that holds the phone numbers.",
+        label="Phone number column", max_length=100, required=False,
+        help_text="The header of the column that holds the phone numbers; leave it empty "
+                  "to have it found for you.",
     )
 
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > MAX_CSV_BYTES:
-            raise forms.ValidationError("The file is over 5 MB; split it into smaller files.")
-        raw = upload.read()
-        try:
-            text = raw.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise forms.ValidationError(
-                "This does not look like a CSV text file (save it as CSV UTF-8)."
-            ) from None
-        if "\x00" in text:
-            raise forms.ValidationError("This does not look like a CSV text file.")
-        self.csv_text = text
-        return upload
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"] = region_field()
 
-    def clean(self):
-        cleaned = super().clean()
-        text = getattr(self, "csv_text", None)
-        column = (cleaned.get("phone_column") or "").strip()
-        if text is None or not column:
-            return cleaned
-        try:
-            rows = list(csv.reader(io.StringIO(text)))
-        except csv.Error as error:
-            self.add_error("file", f"The CSV could not be read: {error}.")
-            return cleaned
-        rows = [row for row in rows if any(cell.strip() for cell in row)]
-        if not rows:
-            self.add_error("file", "The file is empty.")
-            return cleaned
-        header = [cell.strip() for cell in rows[0]]
-        if column not in header:
-            self.add_error(
-                "phone_column",
-                f"No column named “{column}” in the file; its columns are: {', '.join(header)}.",
-            )
-            return cleaned
-        index = header.index(column)
-        contacts = rows[1:]
-        if not contacts:
-            self.add_error("file", "The file has a header row but no contacts.")
-        elif len(contacts) > MAX_AUDIENCE_MEMBERS:
-            self.add_error("file", f"An audience holds at most {MAX_AUDIENCE_MEMBERS:,} contacts;"
-                                   f" this file has {len(contacts):,}.")
-        else:
-            missing = [n for n, row in enumerate(contacts, start=2)
-                       if index >= len(row) or not row[index].strip()]
-            if missing:
-                lines = ", ".join(str(n) for n in missing[:5])
-                more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-                self.add_error("file", f"Rows without a phone number: line {lines}{more}.")
-        cleaned["phone_column"] = column
-        cleaned["contact_count"] = len(contacts)
-        return cleaned
+    def clean_name(self):
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError("Give the audience a name.")
+        return name
+
+
+class ColumnForm(forms.Form):
+    """On the preview: which column holds the numbers, and their country."""
+
+    phone_column = forms.ChoiceField(label="Phone number column")
+
+    def __init__(self, *args, header: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["phone_column"].choices = [("", "Choose the column…")] + [
+            (name, name) for name in header]
+        self.fields["region"] = region_field()
+
+
+class MemberAddForm(forms.Form):
+    phone_number = forms.CharField(label="Phone number", max_length=40)
+
+    def __init__(self, *args, columns: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.columns = columns
+        for column in columns:
+            self.fields[f"col_{column}"] = forms.CharField(label=column, max_length=500,
+                                                           required=False)
+        self.fields["region"] = region_field()
+
+    def member_values(self, phone_column: str) -> dict[str, str]:
+        values = {c: self.cleaned_data.get(f"col_{c}", "") for c in self.columns}
+        values[phone_column] = self.cleaned_data["phone_number"]
+        return values
+
+
+class SuppressionAddForm(forms.Form):
+    phone_number = forms.CharField(label="Phone number", max_length=40)
+    note = forms.CharField(label="Note", max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"] = region_field()
+
+
+class SuppressionImportForm(ContactsFileMixin, forms.Form):
+    file = forms.FileField(label="CSV file of numbers",
+                           help_text="A header row, then one number per row.")
+    phone_column = forms.CharField(label="Phone number column", max_length=100,
+                                   required=False,
+                                   help_text="Leave empty to have it found for you.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"] = region_field()

@@ -250,6 +250,9 @@ class AuditEntry(models.Model):
         PAUSE = "pause", "Pause"
         DELETE = "delete", "Delete"
         UPLOAD_AUDIENCE = "upload_audience", "Upload audience"
+        DELETE_AUDIENCE = "delete_audience", "Delete audience"
+        EDIT_AUDIENCE = "edit_audience", "Change audience members"
+        SUPPRESS = "suppress", "Do-not-call list"
 
     class Outcome(models.TextChoices):
         OK = "ok", "Done"
@@ -307,3 +310,65 @@ class CreateRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.token} ({self.state})"
+
+
+class SuppressedNumber(models.Model):
+    """A number that must never be called, kept here (Atoms' own list is read-only).
+
+    Merged with Atoms' `GET /dnc` wherever numbers are checked: at upload and before a start.
+    """
+
+    class Source(models.TextChoices):
+        MANUAL = "manual", "Added by hand"
+        CSV = "csv", "From a CSV file"
+        CALL = "call", "From a call"
+
+    phone_number = models.CharField(max_length=20, unique=True)  # E.164
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.MANUAL)
+    note = models.CharField(max_length=200, blank=True)
+    call_id = models.CharField(max_length=64, blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return self.phone_number
+
+
+class AudienceUpload(models.Model):
+    """A contacts file kept between the preview and the upload, so it is chosen once."""
+
+    class State(models.TextChoices):
+        PREVIEW = "preview", "Waiting for confirmation"
+        SENDING = "sending", "Uploading"
+        DONE = "done", "Uploaded"
+        FAILED = "failed", "Failed"
+
+    token = models.UUIDField(unique=True, default=uuid.uuid4)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                   related_name="+")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    filename = models.CharField(max_length=255, blank=True)
+    content = models.BinaryField()
+    phone_column = models.CharField(max_length=100, blank=True)
+    region = models.CharField(max_length=2)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PREVIEW)
+    total_rows = models.PositiveIntegerField(default=0)
+    sent_rows = models.PositiveIntegerField(default=0)
+    audience_id = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.state})"
+
+    @property
+    def percent_sent(self) -> int:
+        return _percent(self.sent_rows, self.total_rows)

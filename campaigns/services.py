@@ -15,7 +15,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from campaigns import atoms, audit, catalog, mirror
+from campaigns import atoms, audit, mirror
 from campaigns.connections import atoms_client
 from campaigns.live import poll, publish
 from campaigns.models import (
@@ -332,27 +332,3 @@ def _poll_soon(campaign: Campaign) -> None:
     """Ask a worker to refresh this campaign now rather than at the next tick."""
     pk = campaign.pk
     transaction.on_commit(lambda: poll.request_refresh(pk))
-
-
-# --- audiences --------------------------------------------------------------------------
-
-
-def upload_audience(user, name: str, phone_column: str, csv_text: str, *, filename: str,
-                    description: str, contact_count: int) -> atoms.Audience:
-    """Create an audience in Atoms from a checked CSV; the picker lists forget theirs."""
-    try:
-        audience = atoms_client().create_audience(
-            name, phone_column, csv_text.encode("utf-8"),
-            filename=filename or "contacts.csv", description=description,
-        )
-    except atoms.AtomsError as error:
-        outcome = Outcome.REFUSED if isinstance(error, atoms.AtomsRejected) else Outcome.FAILED
-        audit.record(user, Action.UPLOAD_AUDIENCE, outcome, campaign_name=f"Audience: {name}",
-                     message=error.user_message)
-        raise ActionRefused(f"Atoms did not accept the upload: {error.user_message} "
-                            "Choose the file again and retry.") from error
-    audit.record(user, Action.UPLOAD_AUDIENCE, Outcome.OK,
-                 campaign_name=f"Audience: {audience.name}", atoms_id=audience.id,
-                 message=f"{contact_count} contacts uploaded")
-    catalog.forget_audiences()
-    return audience

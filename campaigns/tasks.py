@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
+from campaigns import audiences
 from campaigns.live import poll, sync
 
 
@@ -33,3 +34,9 @@ def refresh_campaign(pk: int) -> dict:
 def sync_campaigns() -> dict:
     """Mirror campaigns created elsewhere; mark the ones deleted elsewhere."""
     return sync.sync_campaign_list().__dict__
+
+
+@shared_task(ignore_result=True)
+def send_audience_upload(upload_id: int) -> None:
+    """Send a large confirmed upload to Atoms batch by batch, recording progress."""
+    audiences.send_upload(upload_id)

@@ -7,6 +7,7 @@ import os
 from datetime import timedelta
 from pathlib import Path
 
+import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
 
 from dashboard.env import env_bool, env_database, env_int, env_list, env_str, env_url
@@ -138,6 +139,14 @@ ATOMS_READ_TIMEOUT = env_int("ATOMS_READ_TIMEOUT", 15, minimum=1, maximum=120)
 ATOMS_MAX_RPS = env_int("ATOMS_MAX_RPS", 50, minimum=1, maximum=10000)
 # Agents, audiences and phone numbers for the pickers are cached this long.
 PICKER_CACHE_SECONDS = env_int("PICKER_CACHE_SECONDS", 300, minimum=0, maximum=86400)
+# The country whose national numbers ("(415) 555-0100", "020 7946 0000") an upload reads,
+# unless the person uploading picks another; an ISO 3166 two-letter code.
+AUDIENCE_DEFAULT_REGION = env_str("AUDIENCE_DEFAULT_REGION", "US").strip().upper()
+if AUDIENCE_DEFAULT_REGION not in phonenumbers.SUPPORTED_REGIONS:
+    raise ImproperlyConfigured("AUDIENCE_DEFAULT_REGION must be a two-letter country code "
+                               f"such as US or IN, not {AUDIENCE_DEFAULT_REGION!r}")
+# Contacts per request to Atoms; a larger file is sent in the background with progress.
+AUDIENCE_UPLOAD_BATCH = env_int("AUDIENCE_UPLOAD_BATCH", 1000, minimum=10, maximum=10000)
 
 # --- Live numbers ---
 POLL_INTERVAL_SECONDS = env_int("POLL_INTERVAL_SECONDS", 5, minimum=1, maximum=3600)

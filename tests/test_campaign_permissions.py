@@ -27,6 +27,7 @@ PAGES = [
     ("audience_list", {}, ALL),
     ("audience_new", {}, CREATORS),
     ("phone_number_list", {}, ALL),
+    ("suppression_list", {}, ALL),
 ]
 
 

@@ -1,16 +1,32 @@
-"""Audiences: the cached list, one audience's members (a drill-down into Atoms), and the
-CSV upload. Reads go through `catalog`, the upload through `services`."""
+"""Audiences: the cached list, one audience's members (a drill-down into Atoms), the
+two-step upload, delete, and the do-not-call list. Reads go through `catalog`; every
+change goes through `audiences`, which checks each number before Atoms sees it."""
 
 from django.contrib import messages
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
 
-from campaigns import catalog, services
-from campaigns.forms import AudienceUploadForm
+from campaigns import atoms, audiences, catalog, contacts_csv
+from campaigns.forms import (
+    AudienceUploadForm,
+    ColumnForm,
+    MemberAddForm,
+    SuppressionAddForm,
+    SuppressionImportForm,
+)
+from campaigns.models import AudienceUpload, SuppressedNumber
 from campaigns.permissions import require_perm
+from campaigns.services import ActionRefused
 from campaigns.views.shared import catalog_required, render_catalog
 
+manage_required = require_perm("campaigns.manage_audiences", "Changing audiences")
 MEMBERS_PAGE_SIZE = 25
+# The preview lists this many rejected rows; the download has all of them.
+PREVIEW_ROWS = 50
 
 
 @require_GET
@@ -19,24 +35,7 @@ def audience_list(request):
     return render_catalog(request, "campaigns/audiences.html", nav="audiences")
 
 
-@require_GET
-@catalog_required
-def audience_detail(request, audience_id: str):
-    """One audience's members, a page at a time, straight from Atoms."""
-    try:
-        page_number = max(1, int(request.GET.get("page", "1")))
-    except ValueError:
-        page_number = 1
-    found = catalog.audience_members(audience_id, page_number, MEMBERS_PAGE_SIZE)
-    if found is None:
-        return render(request, "404.html", status=404)
-    context = {"nav": "audiences", "audience": found.audience, "members": found.members,
-               "error": found.error}
-    if found.members is not None:
-        columns = sorted({key for m in found.members.items for key in m.data})
-        context["columns"] = columns
-        context["rows"] = [[m.data.get(col, "") for col in columns] for m in found.members.items]
-    return render(request, "campaigns/audience_detail.html", context)
+# --- the two-step upload -------------------------------------------------------------------
 
 
 @require_http_methods(["GET", "POST"])
@@ -45,18 +44,279 @@ def audience_new(request):
     form = AudienceUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            audience = services.upload_audience(
-                request.user, data["name"], data["phone_column"], form.csv_text,
-                filename=data["file"].name, description=data["description"],
-                contact_count=data["contact_count"],
-            )
-        except services.ActionRefused as refused:
-            form.add_error(None, refused.message)
-        else:
-            messages.success(request, f"Audience “{audience.name}” uploaded with "
-                                      f"{data['contact_count']:,} contacts.")
-            return redirect("audience_detail", audience_id=audience.id)
+        upload = audiences.start_upload(
+            request.user, name=data["name"], description=data["description"],
+            filename=data["file"].name or "contacts.csv", raw=form.raw,
+            phone_column=data["phone_column"], region=data["region"])
+        return redirect("audience_upload", token=upload.token)
     status = 422 if request.method == "POST" else 200
     return render(request, "campaigns/audience_new.html", {"nav": "audiences", "form": form},
                   status=status)
+
+
+def _own_upload(request, token) -> AudienceUpload:
+    # Someone else's file is not yours to see: a 404, not a 403, so tokens are not probed.
+    return get_object_or_404(AudienceUpload, token=token, created_by=request.user)
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm("campaigns.manage_audiences", "Uploading an audience")
+def audience_upload(request, token):
+    """The preview (and, once confirmed, the progress) of one kept file."""
+    upload = _own_upload(request, token)
+    if upload.state == AudienceUpload.State.DONE and upload.audience_id:
+        return redirect("audience_detail", audience_id=upload.audience_id)
+    try:
+        result = audiences.preview(upload) if upload.state != AudienceUpload.State.SENDING else None
+    except contacts_csv.BadFile as bad:
+        messages.error(request, bad.message)
+        return redirect("audience_new")
+    header = result.table.header if result else []
+    column_form = ColumnForm(
+        request.POST if request.method == "POST" else None, header=header,
+        initial={"phone_column": upload.phone_column, "region": upload.region})
+    if request.method == "POST" and column_form.is_valid():
+        audiences.choose_column(upload, column_form.cleaned_data["phone_column"],
+                                column_form.cleaned_data["region"])
+        return redirect("audience_upload", token=upload.token)
+    context = {"nav": "audiences", "upload": upload, "result": result,
+               "column_form": column_form, "preview_rows": PREVIEW_ROWS}
+    if result and result.check:
+        context["counts"] = result.check.counts
+        index = header.index(result.check.phone_column)
+        context["rejected"] = [(row, row.cells[index])
+                               for row in result.check.rejected[:PREVIEW_ROWS]]
+    return render(request, "campaigns/audience_upload.html", context,
+                  status=422 if request.method == "POST" else 200)
+
+
+@require_POST
+@require_perm("campaigns.manage_audiences", "Uploading an audience")
+def audience_upload_confirm(request, token):
+    upload = _own_upload(request, token)
+    try:
+        done = audiences.confirm_upload(request.user, upload)
+    except ActionRefused as refused:
+        messages.error(request, refused.message)
+        return redirect("audience_upload", token=upload.token)
+    upload.refresh_from_db()
+    if done:
+        messages.success(request, f"Audience “{upload.name}” uploaded with "
+                                  f"{upload.sent_rows:,} contacts.")
+        return redirect("audience_detail", audience_id=upload.audience_id)
+    return redirect("audience_upload", token=upload.token)
+
+
+@require_GET
+@require_perm("campaigns.manage_audiences", "Uploading an audience")
+def audience_upload_progress(request, token):
+    """Polled while a large file is sent; stops polling (286) when it is done or failed."""
+    upload = _own_upload(request, token)
+    html = render(request, "campaigns/audience_upload.html#progress",
+                  {"upload": upload}).content
+    if upload.state == AudienceUpload.State.SENDING:
+        return HttpResponse(html)
+    response = HttpResponseStopPolling(html)
+    if upload.state == AudienceUpload.State.DONE:
+        response["HX-Redirect"] = reverse("audience_detail", args=[upload.audience_id])
+    return response
+
+
+@require_GET
+@require_perm("campaigns.manage_audiences", "Uploading an audience")
+def audience_upload_rejected(request, token):
+    upload = _own_upload(request, token)
+    try:
+        result = audiences.preview(upload)
+    except contacts_csv.BadFile:
+        raise Http404("The file is no longer kept.") from None
+    if result.check is None:
+        raise Http404("Choose the phone column first.")
+    response = HttpResponse(contacts_csv.rejected_csv(result.check),
+                            content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="rejected-rows.csv"'
+    return response
+
+
+# --- one audience --------------------------------------------------------------------------
+
+
+def _audience_or_404(audience_id: str):
+    audience = catalog.get_audience(audience_id)
+    if audience is None:
+        raise Http404("No such audience.")
+    return audience
+
+
+@require_GET
+@catalog_required
+def audience_detail(request, audience_id: str):
+    """One audience's members, a page at a time or searched, straight from Atoms."""
+    try:
+        page_number = max(1, int(request.GET.get("page", "1")))
+    except ValueError:
+        page_number = 1
+    query = request.GET.get("q", "").strip()[:100]
+    found = catalog.audience_members(audience_id, page_number, MEMBERS_PAGE_SIZE, query)
+    if found is None:
+        return render(request, "404.html", status=404)
+    audience = found.audience
+    context = {"nav": "audiences", "audience": audience, "members": found.members,
+               "found": found.matches, "error": found.error, "q": query}
+    if audience is not None:
+        items = (found.matches if found.matches is not None
+                 else found.members.items if found.members is not None else ())
+        columns = sorted({key for m in items for key in m.data} - {audience.phone_column})
+        context["columns"] = [audience.phone_column, *columns]
+        context["rows"] = [(m.id, [m.data.get(col, "") for col in context["columns"]])
+                           for m in items]
+        context["add_form"] = MemberAddForm(columns=columns)
+    return render(request, "campaigns/audience_detail.html", context)
+
+
+@require_POST
+@manage_required
+def audience_member_add(request, audience_id: str):
+    audience = _audience_or_404(audience_id)
+    columns = [k for k in request.POST if k.startswith("col_")]
+    form = MemberAddForm(request.POST, columns=[c[4:] for c in columns])
+    if form.is_valid():
+        try:
+            phone = audiences.add_member(request.user, audience,
+                                         form.member_values(audience.phone_column),
+                                         form.cleaned_data["region"])
+        except contacts_csv.BadFile as bad:
+            form.add_error("phone_number", bad.message)
+        except ActionRefused as refused:
+            form.add_error(None, refused.message)
+        else:
+            messages.success(request, f"{phone} added.")
+            return redirect("audience_detail", audience_id=audience.id)
+    return render(request, "campaigns/audience_member_add.html",
+                  {"nav": "audiences", "audience": audience, "form": form}, status=422)
+
+
+@require_POST
+@manage_required
+def audience_members_remove(request, audience_id: str):
+    audience = _audience_or_404(audience_id)
+    member_ids = request.POST.getlist("member")
+    if not member_ids:
+        messages.error(request, "Tick the contacts to remove first.")
+    else:
+        try:
+            removed = audiences.remove_members(request.user, audience, member_ids)
+        except ActionRefused as refused:
+            messages.error(request, refused.message)
+        else:
+            messages.success(request, f"{removed} contact{'s' if removed != 1 else ''} removed.")
+    return redirect("audience_detail", audience_id=audience.id)
+
+
+@require_http_methods(["GET", "POST"])
+@manage_required
+def audience_delete(request, audience_id: str):
+    try:
+        audience = catalog.find_audience(audience_id)
+    except atoms.AtomsError as error:
+        messages.error(request, f"Atoms could not be reached: {error.user_message}")
+        return redirect("audience_detail", audience_id=audience_id)
+    if audience is None:
+        raise Http404("No such audience.")
+    error = ""
+    if request.method == "POST":
+        try:
+            audiences.delete_audience(request.user, audience)
+        except ActionRefused as refused:
+            error = refused.message
+        else:
+            messages.success(request, f"Audience “{audience.name}” deleted.")
+            return redirect("audience_list")
+    using = audiences.campaigns_using(audience.id)
+    return render(request, "campaigns/audience_delete.html",
+                  {"nav": "audiences", "audience": audience, "error": error, "using": using},
+                  status=422 if error else 200)
+
+
+# --- the do-not-call list ------------------------------------------------------------------
+
+
+@require_GET
+@catalog_required
+def suppression_list(request):
+    return _suppression_page(request)
+
+
+def _suppression_page(request, add_form=None, import_form=None, status=200):
+    remote, remote_error = audiences.atoms_dnc_entries()
+    return render(request, "campaigns/suppression.html", {
+        "nav": "audiences", "local": SuppressedNumber.objects.all()[:500],
+        "local_count": SuppressedNumber.objects.count(), "remote": remote,
+        "remote_error": remote_error,
+        "add_form": add_form or SuppressionAddForm(),
+        "import_form": import_form or SuppressionImportForm(),
+    }, status=status)
+
+
+@require_POST
+@require_perm("campaigns.manage_audiences", "Changing the do-not-call list")
+def suppression_add(request):
+    form = SuppressionAddForm(request.POST)
+    if form.is_valid():
+        try:
+            entry, created = audiences.add_suppressed(
+                request.user, form.cleaned_data["phone_number"], form.cleaned_data["region"],
+                note=form.cleaned_data["note"])
+        except contacts_csv.BadFile as bad:
+            form.add_error("phone_number", bad.message)
+        else:
+            messages.success(request, f"{entry.phone_number} will not be called."
+                             if created else f"{entry.phone_number} was already on the list.")
+            return redirect("suppression_list")
+    return _suppression_page(request, add_form=form, status=422)
+
+
+@require_POST
+@require_perm("campaigns.manage_audiences", "Changing the do-not-call list")
+def suppression_import(request):
+    form = SuppressionImportForm(request.POST, request.FILES)
+    if form.is_valid():
+        try:
+            result = audiences.import_suppressed(
+                request.user, form.raw, form.cleaned_data["phone_column"],
+                form.cleaned_data["region"])
+        except contacts_csv.BadFile as bad:
+            form.add_error(bad.field if bad.field in form.fields else "file", bad.message)
+        else:
+            note = f"{result.added:,} numbers added, {result.already:,} already listed."
+            if result.invalid:
+                lines = ", ".join(str(line) for line, _, _ in result.invalid[:5])
+                more = f" and {len(result.invalid) - 5} more" if len(result.invalid) > 5 else ""
+                note += (f" {len(result.invalid):,} rows could not be read as numbers "
+                         f"(line {lines}{more}).")
+            messages.success(request, note)
+            return redirect("suppression_list")
+    return _suppression_page(request, import_form=form, status=422)
+
+
+@require_POST
+@require_perm("campaigns.manage_audiences", "Changing the do-not-call list")
+def suppression_from_call(request):
+    """"Remove this contact and never call again" from a call's page (the call view posts
+    phone_number, call_id, audience_id and next)."""
+    phone = request.POST.get("phone_number", "")
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("suppression_list")
+    try:
+        removed = audiences.suppress_from_call(
+            request.user, phone, call_id=request.POST.get("call_id", "")[:64],
+            audience_id=request.POST.get("audience_id", ""))
+    except contacts_csv.BadFile as bad:
+        messages.error(request, f"“{phone}”: {bad.message}")
+    except ActionRefused as refused:
+        messages.warning(request, refused.message)
+    else:
+        messages.success(request, "This number will not be called again"
+                         + (f"; removed from the audience ({removed})." if removed else "."))
+    return redirect(back)

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from campaigns import services
+from campaigns import audiences, services
 from campaigns.catalog import load_pickers
 from campaigns.forms import CampaignFilterForm, CampaignForm, DeleteForm
 from campaigns.live import publish
@@ -62,17 +62,34 @@ def campaign_new(request):
     starting = request.POST.get("submit_action") == "start"
     form = CampaignForm(request.POST, pickers=pickers, starting=starting)
     if form.is_valid():
+        held = _start_held(form.cleaned_data["audience"]) if starting else ""
         try:
             outcome = services.create_campaign(
                 request.user, form.cleaned_data["token"],
-                services.CampaignInput(**form.campaign_fields()), start=starting)
+                services.CampaignInput(**form.campaign_fields()), start=starting and not held)
         except services.ActionRefused as refused:
             form.add_errors(refused.field_errors)
             form.add_error(None, refused.message)
         else:
+            if held and outcome.campaign is not None and not outcome.duplicate:
+                messages.warning(request, f"Campaign created, not started: {held}")
+                return redirect("campaign_detail", pk=outcome.campaign.pk)
             return _after_create(request, outcome)
     return render(request, "campaigns/new.html", {"form": form, "pickers": pickers,
                                                   "nav": "campaigns"}, status=422)
+
+
+def _start_held(audience_id: str) -> str:
+    """Why "Create and start" must only create: do-not-call numbers in the audience (the
+    Start button then offers to leave them out), or the list could not be checked."""
+    try:
+        _keep, suppressed = audiences.suppressed_members(audience_id)
+    except services.ActionRefused as refused:
+        return refused.message
+    if suppressed:
+        return (f"{len(suppressed)} of its contacts are on the do-not-call list. Press Start "
+                "to start without them.")
+    return ""
 
 
 def _picker_initial(params) -> dict:
@@ -149,7 +166,35 @@ def campaign_fragment(request, pk: int, kind: str):
 def campaign_start(request, pk: int):
     campaign = get_object_or_404(Campaign, pk=pk)
     verb = "Resume" if campaign.status == "paused" else "Start"
+    # Do-not-call numbers are never dialled: with any in the audience, ask first. (A
+    # campaign that cannot start now is left to the service to refuse, without the check.)
+    suppressed = []
+    if campaign.can_start:
+        try:
+            _keep, suppressed = audiences.suppressed_members(campaign.audience_id)
+        except services.ActionRefused as refused:
+            messages.error(request, refused.message)
+            return redirect("campaign_detail", pk=campaign.pk)
+    if suppressed:
+        return render(request, "campaigns/start_suppressed.html",
+                      {"nav": "campaigns", "c": campaign, "suppressed": len(suppressed)},
+                      status=409)
     return _act(request, campaign, services.start_campaign, f"{verb} requested.")
+
+
+@require_POST
+@require_perm("campaigns.start_campaign", "Starting a campaign", audit_as="start")
+def campaign_start_filtered(request, pk: int):
+    """"Start without them": a copy of the campaign on an audience without those numbers."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        started = audiences.start_without_suppressed(request.user, campaign)
+    except services.ActionRefused as refused:
+        messages.error(request, refused.message)
+        return redirect("campaign_detail", pk=campaign.pk)
+    messages.success(request, f"Started “{started.name}”, without the do-not-call numbers. "
+                              "The status changes when Atoms confirms.")
+    return redirect("campaign_detail", pk=started.pk)
 
 
 @require_POST

@@ -1,0 +1,477 @@
+"""Audience operations: the two-step upload, members, delete, and the do-not-call list.
+
+Views call these; each joins the Atoms client, the database and the audit log like
+`campaigns.services` does for campaigns. Every phone number is checked here, with
+`contacts_csv`, before Atoms sees it, and the do-not-call numbers (ours merged with
+Atoms' `GET /dnc`) are left out wherever contacts are sent or a campaign starts.
+"""
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from celery import current_app
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from campaigns import atoms, audit, catalog, contacts_csv, services
+from campaigns.connections import atoms_client
+from campaigns.contacts_csv import BadFile
+from campaigns.models import (
+    TERMINAL_STATUSES,
+    AudienceUpload,
+    Campaign,
+    CreateRequest,
+    SuppressedNumber,
+)
+from campaigns.services import ActionRefused
+
+log = logging.getLogger(__name__)
+
+Action = audit.Action
+Outcome = audit.Outcome
+
+# A preview nobody confirmed is dropped after this long (it holds a whole file).
+STALE_UPLOAD = timedelta(days=1)
+SEND_TASK = "campaigns.tasks.send_audience_upload"
+
+
+# --- the do-not-call list ------------------------------------------------------------------
+
+
+def atoms_dnc_numbers() -> set[str]:
+    """Atoms' own do-not-call numbers in E.164. Agent-specific entries count for every
+    campaign: a number someone asked not to be called by one agent is left out everywhere."""
+    numbers = set()
+    for entry in atoms_client().all_dnc():
+        phone, _ = contacts_csv.normalise(entry.phone_number, settings.AUDIENCE_DEFAULT_REGION)
+        numbers.add(phone or entry.phone_number)
+    return numbers
+
+
+def atoms_dnc_entries() -> tuple[tuple, str]:
+    """(Atoms' entries, "") for the list page, or ((), why they could not be read)."""
+    try:
+        return atoms_client().all_dnc(), ""
+    except atoms.AtomsError as error:
+        return (), error.user_message
+
+
+def suppressed_numbers() -> set[str]:
+    """Ours and Atoms': raises ActionRefused when Atoms' part cannot be read, because
+    sending or starting without it could call someone who asked not to be called."""
+    try:
+        remote = atoms_dnc_numbers()
+    except atoms.AtomsError as error:
+        raise ActionRefused("Atoms' do-not-call list could not be read, so nothing was sent: "
+                            f"{error.user_message} Try again in a moment.") from error
+    return remote | set(SuppressedNumber.objects.values_list("phone_number", flat=True))
+
+
+def add_suppressed(user, raw_number: str, region: str, *, note: str = "",
+                   source: str = SuppressedNumber.Source.MANUAL, call_id: str = ""
+                   ) -> tuple[SuppressedNumber, bool]:
+    """(entry, created). Raises BadFile (field "phone_number") for a number we cannot read."""
+    phone, reason = contacts_csv.normalise(raw_number, region)
+    if reason:
+        raise BadFile(reason, field="phone_number")
+    entry, created = SuppressedNumber.objects.get_or_create(
+        phone_number=phone,
+        defaults={"source": source, "note": note[:200], "added_by": _user(user),
+                  "call_id": call_id},
+    )
+    if created:
+        audit.record(user, Action.SUPPRESS, Outcome.OK, campaign_name="Do-not-call list",
+                     message=f"Added {phone}" + (f" from call {call_id}" if call_id else ""))
+    return entry, created
+
+
+@dataclass
+class ImportResult:
+    added: int
+    already: int
+    invalid: list[tuple[int, str, str]]  # (line, value, reason)
+
+
+def import_suppressed(user, raw: bytes, phone_column: str, region: str) -> ImportResult:
+    """Add every number of a CSV file; BadFile when the file itself cannot be used."""
+    table = contacts_csv.read_table(raw)
+    column = (contacts_csv.find_column(table.header, phone_column) if phone_column.strip()
+              else contacts_csv.guess_phone_column(table))
+    if column is None:
+        raise BadFile("Could not tell which column holds the phone numbers: type its name.",
+                      field="phone_column")
+    check = contacts_csv.check_rows(table, column, region)
+    index = table.header.index(column)
+    invalid = [(row.line, row.cells[index], row.reason) for row in check.rows
+               if row.kind == contacts_csv.INVALID]
+    phones = [row.phone for row in check.valid]
+    existing = set(SuppressedNumber.objects.filter(phone_number__in=phones)
+                   .values_list("phone_number", flat=True))
+    new = [SuppressedNumber(phone_number=p, source=SuppressedNumber.Source.CSV,
+                            added_by=_user(user)) for p in phones if p not in existing]
+    SuppressedNumber.objects.bulk_create(new, ignore_conflicts=True)
+    audit.record(user, Action.SUPPRESS, Outcome.OK, campaign_name="Do-not-call list",
+                 message=f"Added {len(new)} numbers from a CSV file")
+    return ImportResult(added=len(new), already=len(phones) - len(new), invalid=invalid)
+
+
+def suppress_from_call(user, phone_number: str, *, call_id: str = "",
+                       audience_id: str = "") -> int:
+    """"Remove this contact and never call again", from a call: the number joins the
+    do-not-call list and leaves the call's audience. Returns how many members were removed.
+
+    The number is listed first, so even if Atoms fails to remove the member, the check
+    before every start keeps the number from being called.
+    """
+    entry, _ = add_suppressed(user, phone_number, settings.AUDIENCE_DEFAULT_REGION,
+                              source=SuppressedNumber.Source.CALL, call_id=call_id,
+                              note="Asked not to be called again")
+    if not audience_id:
+        return 0
+    client = atoms_client()
+    try:
+        audience = client.get_audience(audience_id)
+        doomed = [m.id for m in client.all_audience_members(audience_id)
+                  if _member_phone(m, audience.phone_column) == entry.phone_number]
+        removed = client.remove_audience_members(audience_id, doomed) if doomed else 0
+    except (atoms.AtomsError, ValueError) as error:
+        message = getattr(error, "user_message", str(error))
+        audit.record(user, Action.EDIT_AUDIENCE, Outcome.FAILED, atoms_id=audience_id[:64],
+                     campaign_name="Audience", message=message)
+        raise ActionRefused(f"The number is on the do-not-call list, but Atoms did not remove "
+                            f"it from the audience: {message}") from error
+    audit.record(user, Action.EDIT_AUDIENCE, Outcome.OK, atoms_id=audience_id,
+                 campaign_name=f"Audience: {audience.name}",
+                 message=f"Removed {entry.phone_number} (do not call again)")
+    catalog.forget_audiences()
+    return removed
+
+
+def _member_phone(member, phone_column: str) -> str:
+    value = member.data.get(phone_column, "")
+    phone, _ = contacts_csv.normalise(value, settings.AUDIENCE_DEFAULT_REGION)
+    return phone or value
+
+
+def _user(user):
+    return user if getattr(user, "pk", None) else None
+
+
+# --- the two-step upload -------------------------------------------------------------------
+
+
+@dataclass
+class Preview:
+    table: contacts_csv.Table
+    # None while the phone column is not known: the page asks for it.
+    check: contacts_csv.Check | None
+    dnc_error: str = ""
+
+
+def start_upload(user, *, name: str, description: str, filename: str, raw: bytes,
+                 phone_column: str, region: str) -> AudienceUpload:
+    """Keep the file for the preview; BadFile when it cannot be read as contacts."""
+    table = contacts_csv.read_table(raw)
+    if phone_column.strip():
+        phone_column = contacts_csv.find_column(table.header, phone_column)
+    else:
+        # Kept once found, so the confirm sends what the preview showed; blank means ask.
+        phone_column = contacts_csv.guess_phone_column(table) or ""
+    AudienceUpload.objects.filter(created_at__lt=timezone.now() - STALE_UPLOAD).delete()
+    return AudienceUpload.objects.create(
+        created_by=user, name=name, description=description, filename=filename[:255],
+        content=raw, phone_column=phone_column, region=region,
+    )
+
+
+def preview(upload: AudienceUpload) -> Preview:
+    table = contacts_csv.read_table(bytes(upload.content))
+    column = upload.phone_column
+    if not column:
+        return Preview(table=table, check=None)
+    try:
+        suppressed, error = suppressed_numbers(), ""
+    except ActionRefused as refused:
+        suppressed = set(SuppressedNumber.objects.values_list("phone_number", flat=True))
+        error = refused.message
+    return Preview(table=table, check=contacts_csv.check_rows(table, column, upload.region,
+                                                              suppressed), dnc_error=error)
+
+
+def choose_column(upload: AudienceUpload, column: str, region: str) -> None:
+    table = contacts_csv.read_table(bytes(upload.content))
+    upload.phone_column = contacts_csv.find_column(table.header, column) if column else ""
+    upload.region = region
+    upload.save(update_fields=["phone_column", "region", "updated_at"])
+
+
+def confirm_upload(user, upload: AudienceUpload) -> bool:
+    """Send the valid rows. Returns True when done now, False when sent in the background
+    (large files; the page shows progress). A double click sends once."""
+    claimed = AudienceUpload.objects.filter(
+        pk=upload.pk, state__in=[AudienceUpload.State.PREVIEW, AudienceUpload.State.FAILED]
+    ).update(state=AudienceUpload.State.SENDING, sent_rows=0, error="")
+    if not claimed:
+        raise ActionRefused("This file is already being uploaded.")
+    upload.refresh_from_db()
+    try:
+        check = _final_check(upload)
+    except (ActionRefused, BadFile) as refused:
+        AudienceUpload.objects.filter(pk=upload.pk).update(state=AudienceUpload.State.PREVIEW)
+        raise ActionRefused(getattr(refused, "message", str(refused))) from refused
+    if len(check.valid) <= settings.AUDIENCE_UPLOAD_BATCH:
+        send_upload(upload.pk, check=check)
+        upload.refresh_from_db()
+        if upload.state == AudienceUpload.State.FAILED:
+            raise ActionRefused(upload.error)
+        return True
+    AudienceUpload.objects.filter(pk=upload.pk).update(total_rows=len(check.valid))
+    pk = upload.pk
+    # By the task's registered name: the task module imports this one to run the upload.
+    transaction.on_commit(lambda: current_app.send_task(SEND_TASK, args=(pk,)))
+    return False
+
+
+def _final_check(upload: AudienceUpload) -> contacts_csv.Check:
+    """The preview again, with a fresh do-not-call list: what is sent is decided now."""
+    if not upload.phone_column:
+        raise ActionRefused("Choose the column that holds the phone numbers first.")
+    table = contacts_csv.read_table(bytes(upload.content))
+    check = contacts_csv.check_rows(table, upload.phone_column, upload.region,
+                                    suppressed_numbers())
+    if not check.valid:
+        raise ActionRefused("No row has a phone number that can be called, so there is "
+                            "nothing to upload.")
+    return check
+
+
+def send_upload(upload_id: int, *, check: contacts_csv.Check | None = None) -> None:
+    """Create the audience with the first batch, add the rest batch by batch, and record
+    progress. If Atoms fails part-way the new audience is deleted: nothing half-uploaded."""
+    upload = AudienceUpload.objects.filter(pk=upload_id).first()
+    # A redelivered task, or one for an upload already sent, must not make a second audience.
+    if upload is None or upload.state != AudienceUpload.State.SENDING or upload.audience_id:
+        return
+    user = upload.created_by
+    try:
+        check = check or _final_check(upload)
+    except (ActionRefused, BadFile) as refused:
+        _fail_upload(upload, user, getattr(refused, "message", str(refused)))
+        return
+    members = check.valid_members()
+    batch = settings.AUDIENCE_UPLOAD_BATCH
+    AudienceUpload.objects.filter(pk=upload.pk).update(total_rows=len(members), sent_rows=0)
+    client = atoms_client()
+    audience = None
+    try:
+        audience = client.create_audience(
+            upload.name, check.phone_column,
+            contacts_csv.members_csv(check.header, members[:batch]),
+            filename=upload.filename or "contacts.csv", description=upload.description,
+        )
+        AudienceUpload.objects.filter(pk=upload.pk).update(
+            sent_rows=min(batch, len(members)), audience_id=audience.id)
+        for start in range(batch, len(members), batch):
+            client.add_audience_members(audience.id, members[start:start + batch])
+            AudienceUpload.objects.filter(pk=upload.pk).update(
+                sent_rows=min(start + batch, len(members)))
+    except atoms.AtomsError as error:
+        if audience is not None:
+            _discard(client, audience.id)
+        _fail_upload(upload, user, f"Atoms did not accept the upload: {error.user_message}",
+                     refused=isinstance(error, atoms.AtomsRejected))
+        return
+    counts = check.counts
+    left_out = len(check.rows) - counts[contacts_csv.VALID]
+    AudienceUpload.objects.filter(pk=upload.pk).update(
+        state=AudienceUpload.State.DONE, content=b"")  # the file is not needed any more
+    audit.record(user, Action.UPLOAD_AUDIENCE, Outcome.OK,
+                 campaign_name=f"Audience: {audience.name}", atoms_id=audience.id,
+                 message=f"{len(members)} contacts uploaded, {left_out} rows left out")
+    catalog.forget_audiences()
+
+
+def _discard(client, audience_id: str) -> None:
+    try:
+        client.delete_audience(audience_id)
+    except atoms.AtomsError:
+        log.warning("Could not delete the half-uploaded audience %s", audience_id)
+
+
+def _fail_upload(upload, user, message: str, *, refused: bool = False) -> None:
+    AudienceUpload.objects.filter(pk=upload.pk).update(
+        state=AudienceUpload.State.FAILED, error=message, audience_id="")
+    audit.record(user, Action.UPLOAD_AUDIENCE, Outcome.REFUSED if refused else Outcome.FAILED,
+                 campaign_name=f"Audience: {upload.name}", message=message)
+
+
+# --- members and deletion ------------------------------------------------------------------
+
+
+def add_member(user, audience, values: dict[str, str], region: str) -> str:
+    """Add one contact (column -> value) after the same checks as an upload; returns the
+    E.164 number. Raises BadFile (field "phone_number") or ActionRefused."""
+    phone, reason = contacts_csv.normalise(values.get(audience.phone_column, ""), region)
+    if reason:
+        raise BadFile(reason, field="phone_number")
+    if phone in suppressed_numbers():
+        raise BadFile("This number is on the do-not-call list.", field="phone_number")
+    member = {key: value.strip() for key, value in values.items() if value.strip()}
+    member[audience.phone_column] = phone
+    try:
+        added, _ = atoms_client().add_audience_members(audience.id, [member])
+    except atoms.AtomsError as error:
+        _audit_members(user, audience, Outcome.FAILED, error.user_message)
+        raise ActionRefused(f"Atoms did not add the contact: {error.user_message}") from error
+    if not added:
+        raise BadFile("This number is already in the audience.", field="phone_number")
+    _audit_members(user, audience, Outcome.OK, f"Added {phone}")
+    catalog.forget_audiences()
+    return phone
+
+
+def remove_members(user, audience, member_ids: list[str]) -> int:
+    try:
+        removed = atoms_client().remove_audience_members(audience.id, member_ids)
+    except (atoms.AtomsError, ValueError) as error:
+        message = getattr(error, "user_message", str(error))
+        _audit_members(user, audience, Outcome.FAILED, message)
+        raise ActionRefused(f"Atoms did not remove the contacts: {message}") from error
+    _audit_members(user, audience, Outcome.OK, f"Removed {removed} contacts")
+    catalog.forget_audiences()
+    return removed
+
+
+def _audit_members(user, audience, outcome, message):
+    audit.record(user, Action.EDIT_AUDIENCE, outcome, campaign_name=f"Audience: {audience.name}",
+                 atoms_id=audience.id, message=message)
+
+
+def campaigns_using(audience_id: str):
+    """Campaigns in our mirror that still need this audience (not finished, not deleted)."""
+    return (Campaign.objects.filter(audience_id=audience_id, deleted_remotely_at__isnull=True)
+            .exclude(status__in=TERMINAL_STATUSES))
+
+
+def delete_audience(user, audience) -> None:
+    using = list(campaigns_using(audience.id).values_list("name", flat=True))
+    if using:
+        names = ", ".join(f"“{name}”" for name in using[:5])
+        message = (f"This audience is used by {names}, which "
+                   f"{'is' if len(using) == 1 else 'are'} not finished: wait until "
+                   f"{'it finishes' if len(using) == 1 else 'they finish'} or delete "
+                   f"{'it' if len(using) == 1 else 'them'} first.")
+        audit.record(user, Action.DELETE_AUDIENCE, Outcome.REFUSED,
+                     campaign_name=f"Audience: {audience.name}", atoms_id=audience.id,
+                     message=message)
+        raise ActionRefused(message)
+    try:
+        atoms_client().delete_audience(audience.id)
+    except atoms.AtomsNotFound:
+        pass  # already gone: the outcome the user wanted
+    except atoms.AtomsError as error:
+        message = error.user_message
+        if isinstance(error, atoms.AtomsRejected) and audience.campaign_names:
+            # Atoms keeps an audience while any campaign, finished or not, refers to it.
+            message = ("Atoms keeps this audience while these campaigns refer to it: "
+                       f"{', '.join(audience.campaign_names)}. Delete them first.")
+        audit.record(user, Action.DELETE_AUDIENCE,
+                     Outcome.REFUSED if isinstance(error, atoms.AtomsRejected)
+                     else Outcome.FAILED,
+                     campaign_name=f"Audience: {audience.name}", atoms_id=audience.id,
+                     message=message)
+        raise ActionRefused(message) from error
+    audit.record(user, Action.DELETE_AUDIENCE, Outcome.OK,
+                 campaign_name=f"Audience: {audience.name}", atoms_id=audience.id)
+    catalog.forget_audiences()
+
+
+# --- the check before a start --------------------------------------------------------------
+
+
+def suppressed_members(audience_id: str) -> tuple[list, list]:
+    """(members to keep, members on the do-not-call list) of an audience, from Atoms.
+    Raises ActionRefused when Atoms cannot be asked: a start is not made blind."""
+    blocked = suppressed_numbers()
+    try:
+        audience = atoms_client().get_audience(audience_id)
+        members = atoms_client().all_audience_members(audience_id)
+    except (atoms.AtomsError, ValueError) as error:
+        message = getattr(error, "user_message", str(error))
+        raise ActionRefused(f"The audience could not be checked against the do-not-call "
+                            f"list, so the campaign was not started: {message}") from error
+    keep, drop = [], []
+    for member in members:
+        (drop if _member_phone(member, audience.phone_column) in blocked else keep).append(
+            member)
+    return keep, drop
+
+
+def start_without_suppressed(user, campaign: Campaign) -> Campaign:
+    """A new audience without the do-not-call numbers, and a copy of the campaign using it,
+    started. The original stays as it was (Atoms cannot change a campaign's audience)."""
+    # One filtered copy per campaign: a second click or a resubmit finds the first one
+    # instead of making another audience and another campaign.
+    token = uuid.uuid5(uuid.NAMESPACE_URL, f"start-without-dnc:{campaign.atoms_id}")
+    earlier = CreateRequest.objects.filter(token=token).select_related("campaign").first()
+    if earlier is not None and earlier.state == CreateRequest.State.CREATED and earlier.campaign:
+        return earlier.campaign
+    if earlier is not None and earlier.state == CreateRequest.State.PENDING:
+        raise ActionRefused("This campaign is already being started without them.")
+    client = atoms_client()
+    keep, drop = suppressed_members(campaign.audience_id)
+    if not drop:
+        raise ActionRefused("No contact of this audience is on the do-not-call list any more: "
+                            "start the campaign itself.")
+    if not keep:
+        raise ActionRefused("Every contact of this audience is on the do-not-call list: "
+                            "there is no one left to call.")
+    try:
+        source = client.get_audience(campaign.audience_id)
+    except atoms.AtomsError as error:
+        raise ActionRefused(error.user_message) from error
+    header = list(dict.fromkeys(key for m in keep for key in m.data))
+    members = [dict(m.data) for m in keep]
+    batch = settings.AUDIENCE_UPLOAD_BATCH
+    name = f"{source.name} (without do-not-call)"[:200]
+    audience = None
+    try:
+        audience = client.create_audience(
+            name, source.phone_column, contacts_csv.members_csv(header, members[:batch]),
+            description=f"{source.name} without {len(drop)} do-not-call numbers")
+        for start in range(batch, len(members), batch):
+            client.add_audience_members(audience.id, members[start:start + batch])
+    except atoms.AtomsError as error:
+        if audience is not None:
+            _discard(client, audience.id)
+        audit.record(user, Action.START, Outcome.FAILED, campaign=campaign,
+                     message=f"Filtered audience not made: {error.user_message}")
+        raise ActionRefused(f"The filtered audience could not be made: {error.user_message}"
+                            ) from error
+    audit.record(user, Action.UPLOAD_AUDIENCE, Outcome.OK, campaign_name=f"Audience: {name}",
+                 atoms_id=audience.id,
+                 message=f"{len(members)} contacts; {len(drop)} do-not-call numbers left out")
+    catalog.forget_audiences()
+    data = services.CampaignInput(
+        name=f"{campaign.name} (without do-not-call)"[:200], description=campaign.description,
+        agent_id=campaign.agent_id, audience_id=audience.id,
+        phone_number_ids=tuple(campaign.phone_number_ids), max_retries=campaign.max_retries,
+        retry_delay=campaign.retry_delay, agent_name=campaign.agent_name, audience_name=name,
+    )
+    try:
+        outcome = services.create_campaign(user, token, data, start=True)
+    except (ActionRefused, IntegrityError):
+        _discard(client, audience.id)
+        raise
+    if outcome.campaign is None or outcome.campaign.audience_id != audience.id:
+        # A concurrent click made the copy first: this audience is not needed.
+        _discard(client, audience.id)
+        if outcome.campaign is None:
+            raise ActionRefused("This campaign is already being started without them.")
+        return outcome.campaign
+    audit.record(user, Action.START, Outcome.OK, campaign=campaign,
+                 message=f"Started as “{data.name}” without {len(drop)} do-not-call numbers")
+    return outcome.campaign

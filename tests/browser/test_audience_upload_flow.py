@@ -1,0 +1,79 @@
+"""Audiences in real Chromium: upload → preview → confirm → the audience page; and a start
+that meets a do-not-call number → the warning → "Start without them"."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from campaigns.connections import atoms_client
+from campaigns.models import Campaign, SuppressedNumber
+from tests.browser.conftest import collect_page_errors, sign_in
+from tests.campaign_factory import make_campaign
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CONTACTS = (
+    b"firstName,phoneNumber\n"
+    b"Asha,+1 415 555 0100\n"
+    b"Ravi,(415) 555-0101\n"
+    b"Bad,12345\n"
+    b"Twice,+14155550100\n"
+    b"Meera,415.555.0102\n"
+)
+
+
+def test_upload_preview_confirm_then_the_audience_page(users, new_page, sim,
+                                                       server_settings):
+    page = sign_in(new_page(), users["staff"].username)
+    errors = collect_page_errors(page)
+    page.goto("/audiences/")
+    page.get_by_role("link", name="Upload contacts").click()
+    page.get_by_label("Name", exact=True).fill("Browser leads")
+    page.get_by_label("Contacts (CSV file)").set_input_files(
+        {"name": "leads.csv", "mimeType": "text/csv", "buffer": CONTACTS})
+    page.get_by_role("button", name="Check the file").click()
+
+    page.wait_for_url(re.compile(r"/audiences/uploads/[0-9a-f-]+/$"))
+    expect(page.get_by_test_id("count-valid")).to_have_text("3")
+    expect(page.get_by_test_id("count-invalid")).to_have_text("1")
+    expect(page.get_by_test_id("count-duplicate")).to_have_text("1")
+    expect(page.get_by_test_id("count-suppressed")).to_have_text("0")
+    expect(page.get_by_test_id("rejected-row")).to_have_count(2)
+    assert sim.calls_to("POST /audience") == 0
+
+    page.get_by_role("button", name="Upload 3 contacts").click()
+    page.wait_for_url(re.compile(r"/audiences/[0-9a-f]{24}/$"))
+    expect(page.get_by_role("status")).to_have_text(
+        "Audience “Browser leads” uploaded with 3 contacts.")
+    expect(page.get_by_test_id("audience-name")).to_have_text("Browser leads")
+    expect(page.get_by_test_id("member-row")).to_have_count(3)
+    expect(page.get_by_text("+14155550102")).to_be_visible()
+    assert sim.calls_to("POST /audience") == 1
+    assert errors == []
+
+
+def test_start_meets_the_do_not_call_list_and_starts_without_them(users, new_page, sim,
+                                                                 server_settings):
+    draft = make_campaign(sim, users["staff"])
+    client = atoms_client()
+    members = client.all_audience_members(draft.audience_id)
+    SuppressedNumber.objects.create(phone_number=members[0].data["phoneNumber"])
+
+    page = sign_in(new_page(), users["staff"].username)
+    errors = collect_page_errors(page)
+    page.goto(f"/campaigns/{draft.pk}/")
+    page.get_by_test_id("actions").get_by_role("button", name="Start").click()
+    expect(page.get_by_test_id("suppression-warning")).to_contain_text(
+        "1 contact of the audience “Pilot testers” is on the do-not-call list")
+    assert sim.calls_to("POST /campaign/{id}/start") == 0
+
+    page.get_by_role("button", name="Start without them").click()
+    copy_name = "Spring renewals (without do-not-call)"
+    expect(page.get_by_test_id("campaign-name")).to_have_text(copy_name)
+    copy = Campaign.objects.get(name=copy_name)
+    assert page.url.endswith(f"/campaigns/{copy.pk}/")
+    kept = client.all_audience_members(copy.audience_id)
+    assert [m.data["phoneNumber"] for m in kept] == [members[1].data["phoneNumber"]]
+    assert sim.calls_to("POST /campaign/{id}/start") == 1
+    assert errors == []

@@ -1,0 +1,158 @@
+"""One audience: search its members, add one (same checks as an upload), remove selected,
+and delete it, which is refused while an unfinished campaign uses it."""
+
+import pytest
+from django.urls import reverse
+
+from campaigns.connections import atoms_client
+from campaigns.models import AuditEntry, SuppressedNumber
+from tests.campaign_factory import make_campaign
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(sim, atoms_settings, users):
+    return sim
+
+
+def audience_named(name: str):
+    return next(a for a in atoms_client().list_audiences() if a.name == name)
+
+
+def fresh_audience(name: str = "Scratch") -> str:
+    csv = b"firstName,phoneNumber\nAsha,+14155550100\nRavi,+14155550101\nMeera,+14155550102\n"
+    return atoms_client().create_audience(name, "phoneNumber", csv).id
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in response.wsgi_request._messages]
+
+
+def test_search_finds_members_by_name_or_digits(login_as, world):
+    audience_id = fresh_audience()
+    page = login_as("manager").get(reverse("audience_detail", args=[audience_id]),
+                                   {"q": "555-0101"})
+    html = page.content.decode()
+    assert html.count('data-testid="member-row"') == 1 and "Ravi" in html
+    assert world.calls_to("GET /audience/{id}/members/search") == 1
+    none = login_as("manager").get(reverse("audience_detail", args=[audience_id]), {"q": "zz"})
+    assert "No contact matches “zz”" in none.content.decode()
+
+
+def add(client, audience_id, phone, **columns):
+    data = {"phone_number": phone, "region": "US",
+            **{f"col_{k}": v for k, v in columns.items()}}
+    return client.post(reverse("audience_member_add", args=[audience_id]), data)
+
+
+def test_adding_one_contact_normalises_the_number(login_as, world):
+    audience_id = fresh_audience()
+    response = add(login_as("staff"), audience_id, "(415) 555-0110", firstName="Lee")
+    assert response.status_code == 302
+    members = atoms_client().all_audience_members(audience_id)
+    assert dict(members[-1].data) == {"firstName": "Lee", "phoneNumber": "+14155550110"}
+    assert AuditEntry.objects.get().action == "edit_audience"
+
+
+@pytest.mark.parametrize(("phone", "error"), [
+    ("12345", "Too short to be a phone number."),
+    ("call me", "Not a phone number."),
+    ("+1 415 555 0100", "This number is already in the audience."),
+    ("+14155550177", "This number is on the do-not-call list."),
+])
+def test_a_contact_that_fails_the_checks_is_refused_beside_the_field(login_as, world, phone,
+                                                                     error):
+    SuppressedNumber.objects.create(phone_number="+14155550177")
+    audience_id = fresh_audience()
+    response = add(login_as("staff"), audience_id, phone, firstName="Lee")
+    assert response.status_code == 422
+    assert response.context["form"].errors["phone_number"] == [error]
+    assert 'value="Lee"' in response.content.decode()
+    assert len(atoms_client().all_audience_members(audience_id)) == 3
+
+
+def test_remove_selected_removes_exactly_those(login_as, world):
+    audience_id = fresh_audience()
+    members = atoms_client().all_audience_members(audience_id)
+    response = login_as("staff").post(reverse("audience_members_remove", args=[audience_id]),
+                                      {"member": [members[0].id, members[2].id]})
+    assert "2 contacts removed." in messages_of(response)
+    left = atoms_client().all_audience_members(audience_id)
+    assert [m.data["firstName"] for m in left] == ["Ravi"]
+
+
+def test_remove_with_nothing_ticked_says_so_and_sends_nothing(login_as, world):
+    audience_id = fresh_audience()
+    response = login_as("staff").post(reverse("audience_members_remove", args=[audience_id]))
+    assert messages_of(response) == ["Tick the contacts to remove first."]
+    assert world.calls_to("DELETE /audience/{id}/members") == 0
+
+
+def test_delete_is_refused_while_an_unfinished_campaign_uses_it(login_as, world, users):
+    draft = make_campaign(world, users["staff"])
+    pilot = audience_named("Pilot testers")
+    url = reverse("audience_delete", args=[pilot.id])
+    page = login_as("staff").get(url).content.decode()
+    assert 'data-testid="in-use"' in page and draft.name in page
+    response = login_as("staff").post(url)
+    assert response.status_code == 422
+    assert ("This audience is used by “Spring renewals”, which is not finished"
+            in response.context["error"])
+    assert world.calls_to("DELETE /audience/{id}") == 0
+    assert AuditEntry.objects.filter(action="delete_audience").get().outcome == "refused"
+
+
+def test_an_unused_audience_is_deleted_in_atoms(login_as, world):
+    audience_id = fresh_audience()
+    response = login_as("staff").post(reverse("audience_delete", args=[audience_id]))
+    assert response["Location"] == reverse("audience_list")
+    assert audience_id not in {a.id for a in atoms_client().list_audiences()}
+    assert AuditEntry.objects.get(action="delete_audience").outcome == "ok"
+
+
+def test_atoms_refusal_for_a_finished_campaign_names_it(login_as, world):
+    # Seeded "Mumbai leads - March" is used only by campaigns not in our mirror.
+    mumbai = audience_named("Mumbai leads - March")
+    response = login_as("staff").post(reverse("audience_delete", args=[mumbai.id]))
+    assert response.status_code == 422
+    assert "Atoms keeps this audience while these campaigns refer to it" in (
+        response.context["error"])
+
+
+@pytest.mark.parametrize("name", ["audience_member_add", "audience_members_remove",
+                                  "audience_delete"])
+def test_managers_cannot_change_audiences(login_as, world, name):
+    audience_id = fresh_audience()
+    response = login_as("manager").post(reverse(name, args=[audience_id]),
+                                        {"phone_number": "+14155550111", "region": "US"})
+    assert response.status_code == 403
+    assert len(atoms_client().all_audience_members(audience_id)) == 3
+
+
+def test_when_atoms_fails_to_add_the_reason_is_shown_and_the_input_kept(login_as, world):
+    audience_id = fresh_audience()
+    world.faults(error_rate=1, fail_routes=["POST /audience/{id}/members"])
+    response = add(login_as("staff"), audience_id, "+14155550120", firstName="Lee")
+    assert response.status_code == 422
+    assert "Atoms did not add the contact" in response.context["form"].non_field_errors()[0]
+    assert 'value="+14155550120"' in response.content.decode()
+    assert AuditEntry.objects.get().outcome == "failed"
+
+
+def test_when_atoms_fails_to_remove_it_says_so(login_as, world):
+    audience_id = fresh_audience()
+    member = atoms_client().all_audience_members(audience_id)[0]
+    world.faults(error_rate=1, fail_routes=["DELETE /audience/{id}/members"])
+    response = login_as("staff").post(reverse("audience_members_remove", args=[audience_id]),
+                                      {"member": [member.id]})
+    assert "Atoms did not remove the contacts" in messages_of(response)[0]
+    assert len(atoms_client().all_audience_members(audience_id)) == 3
+
+
+def test_a_malformed_member_id_is_refused_without_asking_atoms(login_as, world):
+    audience_id = fresh_audience()
+    response = login_as("staff").post(reverse("audience_members_remove", args=[audience_id]),
+                                      {"member": ["../x"]})
+    assert "Atoms did not remove the contacts" in messages_of(response)[0]
+    assert world.calls_to("DELETE /audience/{id}/members") == 0

@@ -1,0 +1,250 @@
+"""The two-step upload: a preview computed here, then only the valid rows sent to Atoms."""
+
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from campaigns import audiences
+from campaigns.connections import atoms_client
+from campaigns.models import AudienceUpload, AuditEntry, SuppressedNumber
+
+pytestmark = pytest.mark.django_db
+NEW = reverse("audience_new")
+
+CRAFTED = (
+    "firstName,phoneNumber\n"
+    "Intl,+1 415 555 0100\n"        # valid (international)
+    "National,(415) 555-0101\n"      # valid (national, US)
+    "Short,12345\n"                  # invalid
+    "Words,not-a-number\n"           # invalid
+    "Again,+14155550100\n"           # duplicate of line 2
+    "Ours,415-555-0198\n"            # suppressed here
+    "Theirs,+44 20 7946 0000\n"      # suppressed in Atoms' GET /dnc (seeded)
+    "India,+91 98765 43210\n"        # valid (another country)
+)
+
+
+@pytest.fixture
+def staff(login_as, sim, atoms_settings):
+    return login_as("staff")
+
+
+def choose(client, text: str | bytes, **fields):
+    content = text.encode() if isinstance(text, str) else text
+    data = {"name": "Winter leads", "description": "", "phone_column": "", "region": "US",
+            "file": SimpleUploadedFile("contacts.csv", content, content_type="text/csv"),
+            **fields}
+    return client.post(NEW, data)
+
+
+def preview_of(client, response):
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return client.get(response["Location"])
+
+
+def members_in_atoms(name: str) -> list[dict]:
+    client = atoms_client()
+    audience = next(a for a in client.list_audiences() if a.name == name)
+    return [dict(m.data) for m in client.all_audience_members(audience.id)]
+
+
+def test_preview_counts_match_what_reaches_atoms(staff, sim):
+    SuppressedNumber.objects.create(phone_number="+14155550198")
+    page = preview_of(staff, choose(staff, CRAFTED))
+    assert page.context["counts"] == {"valid": 3, "invalid": 2, "duplicate": 1,
+                                      "suppressed": 2}
+    html = page.content.decode()
+    assert "Upload 3 contacts" in html and html.count('data-testid="rejected-row"') == 5
+    assert sim.calls_to("POST /audience") == 0  # nothing sent by the preview
+
+    upload = AudienceUpload.objects.get()
+    response = staff.post(reverse("audience_upload_confirm", args=[upload.token]))
+    members = members_in_atoms("Winter leads")
+    assert sorted(m["phoneNumber"] for m in members) == [
+        "+14155550100", "+14155550101", "+919876543210"]
+    assert {m["firstName"] for m in members} == {"Intl", "National", "India"}
+    audience_id = AudienceUpload.objects.get().audience_id
+    assert response["Location"] == reverse("audience_detail", args=[audience_id])
+    entry = AuditEntry.objects.get(action="upload_audience")
+    assert (entry.outcome, entry.atoms_id) == ("ok", audience_id)
+    assert "3 contacts uploaded, 5 rows left out" in entry.message
+
+
+def test_the_file_is_kept_between_the_steps_and_a_second_confirm_sends_nothing(staff, sim):
+    preview_of(staff, choose(staff, "phoneNumber\n+14155550100\n"))
+    upload = AudienceUpload.objects.get()
+    assert bytes(upload.content) == b"phoneNumber\n+14155550100\n"
+    confirm = reverse("audience_upload_confirm", args=[upload.token])
+    staff.post(confirm)
+    again = staff.post(confirm)
+    assert sim.calls_to("POST /audience") == 1
+    assert again.status_code == 302  # back to the audience, not a second upload
+    assert bytes(AudienceUpload.objects.get().content) == b""  # not kept once sent
+
+
+def test_an_unsure_phone_column_is_asked_for_and_the_answer_kept(staff, sim):
+    page = preview_of(staff, choose(staff, "home,mobile\n+14155550100,+14155550101\n"))
+    assert 'data-testid="ask-column"' in page.content.decode()
+    assert "counts" not in page.context
+    upload = AudienceUpload.objects.get()
+    url = reverse("audience_upload", args=[upload.token])
+    staff.post(url, {"phone_column": "mobile", "region": "US"})
+    page = staff.get(url)
+    assert page.context["counts"]["valid"] == 1
+    assert AudienceUpload.objects.get().phone_column == "mobile"
+
+
+def test_the_region_setting_reads_national_numbers_of_that_country(staff, sim, settings):
+    settings.AUDIENCE_DEFAULT_REGION = "GB"
+    form = staff.get(NEW).context["form"]
+    assert form["region"].value() == "GB"
+    page = preview_of(staff, choose(staff, "phone\n020 7946 0002\n", region="GB"))
+    assert page.context["counts"]["valid"] == 1
+
+
+def test_the_rejected_rows_download_is_the_rows_left_out(staff, sim):
+    preview_of(staff, choose(staff, "name,phone\n=cmd(),12345\nOk,+14155550100\n"))
+    upload = AudienceUpload.objects.get()
+    response = staff.get(reverse("audience_upload_rejected", args=[upload.token]))
+    assert response["Content-Type"].startswith("text/csv")
+    assert "attachment" in response["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows == [["line", "reason", "name", "phone"],
+                    ["2", "Too short to be a phone number.", "'=cmd()", "12345"]]
+
+
+def test_someone_elses_upload_is_not_found(staff, sim, login_as, users):
+    preview_of(staff, choose(staff, "phone\n+14155550100\n"))
+    upload = AudienceUpload.objects.get()
+    other = login_as("admin")
+    assert other.get(reverse("audience_upload", args=[upload.token])).status_code == 404
+    assert other.post(reverse("audience_upload_confirm", args=[upload.token])
+                      ).status_code == 404
+
+
+@pytest.mark.parametrize(("content", "fields", "field", "words"), [
+    (b"", {}, "file", "The submitted file is empty"),
+    (b"\n\n", {}, "file", "The file is empty"),
+    (b"name,phone\n", {}, "file", "header row but no contacts"),
+    (b"Asha,+14155550100\n", {}, "file", "holds contacts, not column names"),
+    (b"name,phone\nAsha,\"+1415\nRavi,1\n", {}, "file", "Line 2 has a quote"),
+    (b"PK\x03\x04\x00\x00junk", {}, "file", "Excel workbook"),
+    (b"\x7fELF\x02\x01\x01\x00\x00\x00", {}, "file", "not a text file"),
+    (b"name,phone\nAsha,+14155550100\n", {"phone_column": "mobile"}, "phone_column",
+     "There is no column “mobile”"),
+])
+def test_a_bad_file_gets_one_sentence_beside_the_field_and_nothing_is_kept_or_sent(
+        staff, sim, content, fields, field, words):
+    response = choose(staff, content, **fields)
+    assert response.status_code == 422
+    assert any(words in e for e in response.context["form"].errors[field])
+    assert 'value="Winter leads"' in response.content.decode()  # what was typed is kept
+    assert not AudienceUpload.objects.exists()
+    assert sim.calls_to("POST /audience") == 0
+
+
+@pytest.mark.parametrize(("content", "encoding"), [
+    ("name,phone\rJosé,+14155550100\rZoë,12\r".encode("cp1252"), "Windows-1252"),
+    (b"name,phone\r\nAsha,+14155550100\nRavi,12\r", "UTF-8"),
+    ("\ufeffname,phone\r\nJosé,+14155550100\r\nZoë,12\r\n".encode(), "UTF-8"),
+])
+def test_excel_encodings_and_line_endings_are_read_row_by_row(staff, sim, content, encoding):
+    page = preview_of(staff, choose(staff, content))
+    assert page.context["counts"] == {"valid": 1, "invalid": 1, "duplicate": 0,
+                                      "suppressed": 0}
+    assert f"read as {encoding}" in page.content.decode()
+    assert [row.line for row, _ in page.context["rejected"]] == [3]
+
+
+def test_more_than_ten_thousand_rows_is_refused(staff, sim):
+    rows = "".join(f"+1415555{n % 10000:04d}\n" for n in range(10_001))
+    response = choose(staff, "phone\n" + rows)
+    assert "at most 10,000 contacts" in response.context["form"].errors["file"][0]
+
+
+def test_over_five_megabytes_is_refused(staff, sim):
+    response = choose(staff, b"phone\n" + b"+14155550100\n" * 420_000)
+    assert "the limit is 5 MB" in response.context["form"].errors["file"][0]
+
+
+def test_a_file_with_no_callable_number_cannot_be_confirmed(staff, sim):
+    page = preview_of(staff, choose(staff, "phone\n12345\n"))
+    assert "nothing to upload" in page.content.decode()
+    upload = AudienceUpload.objects.get()
+    staff.post(reverse("audience_upload_confirm", args=[upload.token]))
+    assert sim.calls_to("POST /audience") == 0
+
+
+def test_when_atoms_dnc_cannot_be_read_the_preview_says_so_and_nothing_is_sent(staff, sim):
+    preview_of(staff, choose(staff, "phone\n+14155550100\n"))
+    sim.faults(error_rate=1, fail_routes=["GET /dnc"])
+    upload = AudienceUpload.objects.get()
+    page = staff.get(reverse("audience_upload", args=[upload.token]))
+    assert "do-not-call list could not be read" in page.content.decode()
+    response = staff.post(reverse("audience_upload_confirm", args=[upload.token]),
+                          follow=True)
+    assert "do-not-call list could not be read" in response.content.decode()
+    assert sim.calls_to("POST /audience") == 0
+    assert AudienceUpload.objects.get().state == "preview"  # can be confirmed again
+
+
+def test_a_large_file_is_sent_in_batches_with_progress(staff, sim, settings):
+    settings.AUDIENCE_UPLOAD_BATCH = 10
+    rows = "".join(f"+1415555{n:04d}\n" for n in range(25))
+    preview_of(staff, choose(staff, "phone\n" + rows))
+    upload = AudienceUpload.objects.get()
+    staff.post(reverse("audience_upload_confirm", args=[upload.token]))
+    upload.refresh_from_db()
+    assert (upload.state, upload.total_rows) == ("sending", 25)  # queued for a worker
+    progress = staff.get(reverse("audience_upload_progress", args=[upload.token]))
+    assert progress.status_code == 200 and "0 of 25 contacts sent" in progress.content.decode()
+    page = staff.get(reverse("audience_upload", args=[upload.token])).content.decode()
+    assert 'data-testid="upload-progress"' in page and "hx-get" in page
+
+    audiences.send_upload(upload.pk)  # what the worker's task runs
+    upload.refresh_from_db()
+    assert (upload.state, upload.sent_rows) == ("done", 25)
+    assert sim.calls_to("POST /audience") == 1
+    assert sim.calls_to("POST /audience/{id}/members") == 2
+    assert len(members_in_atoms("Winter leads")) == 25
+    done = staff.get(reverse("audience_upload_progress", args=[upload.token]))
+    assert done.status_code == 286  # polling stops
+    assert done["HX-Redirect"] == reverse("audience_detail", args=[upload.audience_id])
+
+
+def test_a_failure_part_way_leaves_no_half_uploaded_audience(staff, sim, settings):
+    settings.AUDIENCE_UPLOAD_BATCH = 10
+    rows = "".join(f"+1415555{n:04d}\n" for n in range(25))
+    preview_of(staff, choose(staff, "phone\n" + rows))
+    upload = AudienceUpload.objects.get()
+    staff.post(reverse("audience_upload_confirm", args=[upload.token]))
+    sim.faults(error_rate=1, fail_routes=["POST /audience/{id}/members"])
+    audiences.send_upload(upload.pk)
+    upload.refresh_from_db()
+    assert upload.state == "failed" and "Atoms did not accept the upload" in upload.error
+    assert sim.calls_to("DELETE /audience/{id}") == 1
+    assert "Winter leads" not in {a.name for a in atoms_client().list_audiences()}
+    audiences.send_upload(upload.pk)  # a redelivered task does nothing
+    assert sim.calls_to("POST /audience") == 1
+
+
+def test_an_upload_atoms_refuses_shows_why_and_can_be_retried(staff, sim):
+    preview_of(staff, choose(staff, "phone\n+14155550100\n"))
+    upload = AudienceUpload.objects.get()
+    sim.faults(error_rate=1, fail_routes=["POST /audience"])
+    response = staff.post(reverse("audience_upload_confirm", args=[upload.token]),
+                          follow=True)
+    assert "Atoms did not accept the upload" in response.content.decode()
+    assert AuditEntry.objects.get(action="upload_audience").outcome == "failed"
+    sim.clear_faults()
+    staff.post(reverse("audience_upload_confirm", args=[upload.token]))
+    assert AudienceUpload.objects.get().state == "done"
+
+
+def test_managers_cannot_upload(login_as, sim, atoms_settings):
+    response = choose(login_as("manager"), "phone\n+14155550100\n")
+    assert response.status_code == 403
+    assert not AudienceUpload.objects.exists()

@@ -1,0 +1,192 @@
+"""The do-not-call list: kept here, merged with Atoms' GET /dnc, honoured before a start."""
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from campaigns.connections import atoms_client
+from campaigns.models import AuditEntry, Campaign, SuppressedNumber
+from tests.campaign_factory import form_data, make_campaign
+
+pytestmark = pytest.mark.django_db
+LIST = reverse("suppression_list")
+
+
+@pytest.fixture
+def world(sim, atoms_settings, users):
+    return sim
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in response.wsgi_request._messages]
+
+
+def pilot_members():
+    client = atoms_client()
+    pilot = next(a for a in client.list_audiences() if a.name == "Pilot testers")
+    return pilot, client.all_audience_members(pilot.id)
+
+
+def test_a_number_added_by_hand_is_stored_in_e164(login_as, world):
+    staff = login_as("staff")
+    response = staff.post(reverse("suppression_add"),
+                          {"phone_number": "(415) 555-0142", "region": "US", "note": "asked"})
+    assert "+14155550142 will not be called." in messages_of(response)
+    entry = SuppressedNumber.objects.get()
+    assert (entry.phone_number, entry.source, entry.note) == ("+14155550142", "manual", "asked")
+    again = staff.post(reverse("suppression_add"), {"phone_number": "+1 415 555 0142",
+                                                    "region": "US"})
+    assert "already on the list" in messages_of(again)[-1]
+    assert AuditEntry.objects.filter(action="suppress").count() == 1
+
+
+def test_a_number_that_cannot_be_read_is_refused_beside_the_field(login_as, world):
+    response = login_as("staff").post(reverse("suppression_add"),
+                                      {"phone_number": "12345", "region": "US", "note": "x"})
+    assert response.status_code == 422
+    assert response.context["add_form"].errors["phone_number"] == [
+        "Too short to be a phone number."]
+    assert 'value="12345"' in response.content.decode()
+    assert not SuppressedNumber.objects.exists()
+
+
+def test_numbers_added_from_a_csv_count_added_already_and_unreadable(login_as, world):
+    SuppressedNumber.objects.create(phone_number="+14155550100")
+    content = b"name,mobile\nA,+14155550100\nB,(415) 555-0101\nC,nope\nD,415 555 0102\n"
+    response = login_as("staff").post(reverse("suppression_import"), {
+        "file": SimpleUploadedFile("dnc.csv", content), "phone_column": "", "region": "US"})
+    assert messages_of(response) == [
+        "2 numbers added, 1 already listed. 1 rows could not be read as numbers (line 4)."]
+    assert set(SuppressedNumber.objects.values_list("phone_number", flat=True)) == {
+        "+14155550100", "+14155550101", "+14155550102"}
+    assert SuppressedNumber.objects.get(phone_number="+14155550101").source == "csv"
+
+
+def test_a_bad_csv_of_numbers_gets_its_sentence_beside_the_field(login_as, world):
+    response = login_as("staff").post(reverse("suppression_import"), {
+        "file": SimpleUploadedFile("dnc.csv", b"\x00\x01\x02\x03"), "phone_column": "",
+        "region": "US"})
+    assert response.status_code == 422
+    assert "not a text file" in response.context["import_form"].errors["file"][0]
+
+
+def test_the_list_page_shows_ours_and_atoms_entries(login_as, world):
+    SuppressedNumber.objects.create(phone_number="+14155550100")
+    page = login_as("manager").get(LIST).content.decode()
+    assert page.count('data-testid="dnc-local"') == 1
+    assert page.count('data-testid="dnc-remote"') == 2
+    assert "+442079460000" in page and "+14155550100" in page
+    assert "Never call this number" not in page  # managers only read it
+
+
+def test_managers_cannot_change_the_list(login_as, world):
+    response = login_as("manager").post(reverse("suppression_add"),
+                                        {"phone_number": "+14155550100", "region": "US"})
+    assert response.status_code == 403
+    assert not SuppressedNumber.objects.exists()
+
+
+def test_start_with_a_suppressed_contact_warns_with_the_count_and_sends_nothing(
+        login_as, world, users):
+    draft = make_campaign(world, users["staff"])
+    _, members = pilot_members()
+    SuppressedNumber.objects.create(phone_number=members[0].data["phoneNumber"])
+    response = login_as("staff").post(reverse("campaign_start", args=[draft.pk]))
+    assert response.status_code == 409
+    assert ("1 contact of the audience “Pilot testers” is on the do-not-call list"
+            in response.content.decode())
+    assert world.calls_to("POST /campaign/{id}/start") == 0
+    draft.refresh_from_db()
+    assert draft.pending_action == ""
+
+
+def test_atoms_own_dnc_entries_are_honoured_too(login_as, world, users):
+    draft = make_campaign(world, users["staff"])
+    _, members = pilot_members()
+    world.add_dnc(members[1].data["phoneNumber"])
+    response = login_as("staff").post(reverse("campaign_start", args=[draft.pk]))
+    assert response.status_code == 409
+    assert world.calls_to("POST /campaign/{id}/start") == 0
+
+
+def test_start_without_them_makes_a_filtered_audience_and_starts_a_copy(
+        login_as, world, users):
+    draft = make_campaign(world, users["staff"])
+    pilot, members = pilot_members()
+    blocked = members[0].data["phoneNumber"]
+    SuppressedNumber.objects.create(phone_number=blocked)
+    response = login_as("staff").post(reverse("campaign_start_filtered", args=[draft.pk]))
+    copy = Campaign.objects.exclude(pk=draft.pk).get()
+    assert response["Location"] == reverse("campaign_detail", args=[copy.pk])
+    assert copy.name == "Spring renewals (without do-not-call)"
+    assert copy.pending_action == "start"
+    assert (copy.agent_id, copy.max_retries) == (draft.agent_id, draft.max_retries)
+    filtered = atoms_client().all_audience_members(copy.audience_id)
+    assert [m.data["phoneNumber"] for m in filtered] == [members[1].data["phoneNumber"]]
+    assert world.calls_to("POST /campaign/{id}/start") == 1
+    draft.refresh_from_db()
+    assert (draft.status, draft.audience_id, draft.pending_action) == ("draft", pilot.id, "")
+    assert "without 1 do-not-call numbers" in AuditEntry.objects.filter(
+        campaign=draft, action="start").get().message
+
+
+def test_start_without_them_twice_makes_one_copy(login_as, world, users):
+    draft = make_campaign(world, users["staff"])
+    _, members = pilot_members()
+    SuppressedNumber.objects.create(phone_number=members[0].data["phoneNumber"])
+    staff = login_as("staff")
+    first = staff.post(reverse("campaign_start_filtered", args=[draft.pk]))
+    second = staff.post(reverse("campaign_start_filtered", args=[draft.pk]))
+    assert first["Location"] == second["Location"]
+    assert Campaign.objects.count() == 2
+    assert world.calls_to("POST /audience") == 1
+    assert world.calls_to("POST /campaign/{id}/start") == 1
+
+
+def test_a_clean_audience_starts_as_before(login_as, world, users):
+    draft = make_campaign(world, users["staff"])
+    response = login_as("staff").post(reverse("campaign_start", args=[draft.pk]))
+    assert response.status_code == 302
+    assert world.calls_to("POST /campaign/{id}/start") == 1
+
+
+def test_when_the_dnc_list_cannot_be_read_the_start_is_refused_and_nothing_sent(
+        login_as, world, users):
+    draft = make_campaign(world, users["staff"])
+    world.faults(error_rate=1, fail_routes=["GET /dnc"])
+    response = login_as("staff").post(reverse("campaign_start", args=[draft.pk]), follow=True)
+    assert "do-not-call list could not be read" in messages_of(response)[0]
+    assert world.calls_to("POST /campaign/{id}/start") == 0
+
+
+def test_create_and_start_with_suppressed_contacts_only_creates(login_as, world, users):
+    _, members = pilot_members()
+    SuppressedNumber.objects.create(phone_number=members[0].data["phoneNumber"])
+    data = form_data("Careful", submit_action="start")
+    response = login_as("staff").post(reverse("campaign_new"), data, follow=True)
+    assert "Campaign created, not started: 1 of its contacts" in messages_of(response)[0]
+    assert Campaign.objects.get().pending_action == ""
+    assert world.calls_to("POST /campaign/{id}/start") == 0
+
+
+def test_never_call_again_from_a_call_lists_the_number_and_removes_the_contact(
+        login_as, world):
+    pilot, members = pilot_members()
+    phone = members[0].data["phoneNumber"]
+    back = reverse("campaign_list")
+    response = login_as("staff").post(reverse("suppression_from_call"), {
+        "phone_number": phone, "call_id": "CALL-1737000000000-abc123",
+        "audience_id": pilot.id, "next": back})
+    assert response["Location"] == back
+    entry = SuppressedNumber.objects.get()
+    assert (entry.phone_number, entry.source, entry.call_id) == (
+        phone, "call", "CALL-1737000000000-abc123")
+    left = atoms_client().all_audience_members(pilot.id)
+    assert [m.data["phoneNumber"] for m in left] == [members[1].data["phoneNumber"]]
+
+
+def test_never_call_again_refuses_an_outside_next_url(login_as, world):
+    response = login_as("staff").post(reverse("suppression_from_call"), {
+        "phone_number": "+14155550100", "next": "https://evil.example/"})
+    assert response["Location"] == LIST
+    assert SuppressedNumber.objects.filter(phone_number="+14155550100").exists()
