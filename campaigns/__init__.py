@@ -10,8 +10,9 @@ permissions.py  the role table (staff, manager, admin) and the `require_perm` de
 services.py     the campaign operations (create, start, pause, delete): the one place
                 that joins the Atoms client, the database, the audit log and publishing.
 audiences.py    the audience operations the same way: the two-step upload, members,
-                delete, the do-not-call list (ours merged with Atoms' GET /dnc) and the
-                check before a start.
+                delete, and starting a copy of a campaign without do-not-call numbers.
+suppression.py  the do-not-call list (ours merged with Atoms' GET /dnc) and the check
+                before a start.
 contacts_csv.py reading a contacts file and judging each row (E.164 via phonenumbers);
                 pure functions, no database or Atoms.
 catalog.py      what campaigns are made from (agents, audiences, phone numbers), read from

@@ -1,9 +1,10 @@
-"""Audience operations: the two-step upload, members, delete, and the do-not-call list.
+"""Audience operations: the two-step upload, members, delete, and starting a campaign
+without its do-not-call numbers.
 
 Views call these; each joins the Atoms client, the database and the audit log like
 `campaigns.services` does for campaigns. Every phone number is checked here, with
-`contacts_csv`, before Atoms sees it, and the do-not-call numbers (ours merged with
-Atoms' `GET /dnc`) are left out wherever contacts are sent or a campaign starts.
+`contacts_csv`, before Atoms sees it, and the numbers of `suppression`'s do-not-call list
+are left out wherever contacts are sent.
 """
 
 import logging
@@ -16,7 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from campaigns import atoms, audit, catalog, contacts_csv, services
+from campaigns import atoms, audit, catalog, contacts_csv, services, suppression
 from campaigns.connections import atoms_client
 from campaigns.contacts_csv import BadFile
 from campaigns.models import (
@@ -24,7 +25,6 @@ from campaigns.models import (
     AudienceUpload,
     Campaign,
     CreateRequest,
-    SuppressedNumber,
 )
 from campaigns.services import ActionRefused
 
@@ -36,128 +36,6 @@ Outcome = audit.Outcome
 # A preview nobody confirmed is dropped after this long (it holds a whole file).
 STALE_UPLOAD = timedelta(days=1)
 SEND_TASK = "campaigns.tasks.send_audience_upload"
-
-
-# --- the do-not-call list ------------------------------------------------------------------
-
-
-def atoms_dnc_numbers() -> set[str]:
-    """Atoms' own do-not-call numbers in E.164. Agent-specific entries count for every
-    campaign: a number someone asked not to be called by one agent is left out everywhere."""
-    numbers = set()
-    for entry in atoms_client().all_dnc():
-        phone, _ = contacts_csv.normalise(entry.phone_number, settings.AUDIENCE_DEFAULT_REGION)
-        numbers.add(phone or entry.phone_number)
-    return numbers
-
-
-def atoms_dnc_entries() -> tuple[tuple, str]:
-    """(Atoms' entries, "") for the list page, or ((), why they could not be read)."""
-    try:
-        return atoms_client().all_dnc(), ""
-    except atoms.AtomsError as error:
-        return (), error.user_message
-
-
-def suppressed_numbers() -> set[str]:
-    """Ours and Atoms': raises ActionRefused when Atoms' part cannot be read, because
-    sending or starting without it could call someone who asked not to be called."""
-    try:
-        remote = atoms_dnc_numbers()
-    except atoms.AtomsError as error:
-        raise ActionRefused("Atoms' do-not-call list could not be read, so nothing was sent: "
-                            f"{error.user_message} Try again in a moment.") from error
-    return remote | set(SuppressedNumber.objects.values_list("phone_number", flat=True))
-
-
-def add_suppressed(user, raw_number: str, region: str, *, note: str = "",
-                   source: str = SuppressedNumber.Source.MANUAL, call_id: str = ""
-                   ) -> tuple[SuppressedNumber, bool]:
-    """(entry, created). Raises BadFile (field "phone_number") for a number we cannot read."""
-    phone, reason = contacts_csv.normalise(raw_number, region)
-    if reason:
-        raise BadFile(reason, field="phone_number")
-    entry, created = SuppressedNumber.objects.get_or_create(
-        phone_number=phone,
-        defaults={"source": source, "note": note[:200], "added_by": _user(user),
-                  "call_id": call_id},
-    )
-    if created:
-        audit.record(user, Action.SUPPRESS, Outcome.OK, campaign_name="Do-not-call list",
-                     message=f"Added {phone}" + (f" from call {call_id}" if call_id else ""))
-    return entry, created
-
-
-@dataclass
-class ImportResult:
-    added: int
-    already: int
-    invalid: list[tuple[int, str, str]]  # (line, value, reason)
-
-
-def import_suppressed(user, raw: bytes, phone_column: str, region: str) -> ImportResult:
-    """Add every number of a CSV file; BadFile when the file itself cannot be used."""
-    table = contacts_csv.read_table(raw)
-    column = (contacts_csv.find_column(table.header, phone_column) if phone_column.strip()
-              else contacts_csv.guess_phone_column(table))
-    if column is None:
-        raise BadFile("Could not tell which column holds the phone numbers: type its name.",
-                      field="phone_column")
-    check = contacts_csv.check_rows(table, column, region)
-    index = table.header.index(column)
-    invalid = [(row.line, row.cells[index], row.reason) for row in check.rows
-               if row.kind == contacts_csv.INVALID]
-    phones = [row.phone for row in check.valid]
-    existing = set(SuppressedNumber.objects.filter(phone_number__in=phones)
-                   .values_list("phone_number", flat=True))
-    new = [SuppressedNumber(phone_number=p, source=SuppressedNumber.Source.CSV,
-                            added_by=_user(user)) for p in phones if p not in existing]
-    SuppressedNumber.objects.bulk_create(new, ignore_conflicts=True)
-    audit.record(user, Action.SUPPRESS, Outcome.OK, campaign_name="Do-not-call list",
-                 message=f"Added {len(new)} numbers from a CSV file")
-    return ImportResult(added=len(new), already=len(phones) - len(new), invalid=invalid)
-
-
-def suppress_from_call(user, phone_number: str, *, call_id: str = "",
-                       audience_id: str = "") -> int:
-    """"Remove this contact and never call again", from a call: the number joins the
-    do-not-call list and leaves the call's audience. Returns how many members were removed.
-
-    The number is listed first, so even if Atoms fails to remove the member, the check
-    before every start keeps the number from being called.
-    """
-    entry, _ = add_suppressed(user, phone_number, settings.AUDIENCE_DEFAULT_REGION,
-                              source=SuppressedNumber.Source.CALL, call_id=call_id,
-                              note="Asked not to be called again")
-    if not audience_id:
-        return 0
-    client = atoms_client()
-    try:
-        audience = client.get_audience(audience_id)
-        doomed = [m.id for m in client.all_audience_members(audience_id)
-                  if _member_phone(m, audience.phone_column) == entry.phone_number]
-        removed = client.remove_audience_members(audience_id, doomed) if doomed else 0
-    except (atoms.AtomsError, ValueError) as error:
-        message = getattr(error, "user_message", str(error))
-        audit.record(user, Action.EDIT_AUDIENCE, Outcome.FAILED, atoms_id=audience_id[:64],
-                     campaign_name="Audience", message=message)
-        raise ActionRefused(f"The number is on the do-not-call list, but Atoms did not remove "
-                            f"it from the audience: {message}") from error
-    audit.record(user, Action.EDIT_AUDIENCE, Outcome.OK, atoms_id=audience_id,
-                 campaign_name=f"Audience: {audience.name}",
-                 message=f"Removed {entry.phone_number} (do not call again)")
-    catalog.forget_audiences()
-    return removed
-
-
-def _member_phone(member, phone_column: str) -> str:
-    value = member.data.get(phone_column, "")
-    phone, _ = contacts_csv.normalise(value, settings.AUDIENCE_DEFAULT_REGION)
-    return phone or value
-
-
-def _user(user):
-    return user if getattr(user, "pk", None) else None
 
 
 # --- the two-step upload -------------------------------------------------------------------
@@ -193,9 +71,9 @@ def preview(upload: AudienceUpload) -> Preview:
     if not column:
         return Preview(table=table, check=None)
     try:
-        suppressed, error = suppressed_numbers(), ""
+        suppressed, error = suppression.suppressed_numbers(), ""
     except ActionRefused as refused:
-        suppressed = set(SuppressedNumber.objects.values_list("phone_number", flat=True))
+        suppressed = suppression.local_numbers()
         error = refused.message
     return Preview(table=table, check=contacts_csv.check_rows(table, column, upload.region,
                                                               suppressed), dnc_error=error)
@@ -241,7 +119,7 @@ def _final_check(upload: AudienceUpload) -> contacts_csv.Check:
         raise ActionRefused("Choose the column that holds the phone numbers first.")
     table = contacts_csv.read_table(bytes(upload.content))
     check = contacts_csv.check_rows(table, upload.phone_column, upload.region,
-                                    suppressed_numbers())
+                                    suppression.suppressed_numbers())
     if not check.valid:
         raise ActionRefused("No row has a phone number that can be called, so there is "
                             "nothing to upload.")
@@ -317,7 +195,7 @@ def add_member(user, audience, values: dict[str, str], region: str) -> str:
     phone, reason = contacts_csv.normalise(values.get(audience.phone_column, ""), region)
     if reason:
         raise BadFile(reason, field="phone_number")
-    if phone in suppressed_numbers():
+    if phone in suppression.suppressed_numbers():
         raise BadFile("This number is on the do-not-call list.", field="phone_number")
     member = {key: value.strip() for key, value in values.items() if value.strip()}
     member[audience.phone_column] = phone
@@ -389,25 +267,7 @@ def delete_audience(user, audience) -> None:
     catalog.forget_audiences()
 
 
-# --- the check before a start --------------------------------------------------------------
-
-
-def suppressed_members(audience_id: str) -> tuple[list, list]:
-    """(members to keep, members on the do-not-call list) of an audience, from Atoms.
-    Raises ActionRefused when Atoms cannot be asked: a start is not made blind."""
-    blocked = suppressed_numbers()
-    try:
-        audience = atoms_client().get_audience(audience_id)
-        members = atoms_client().all_audience_members(audience_id)
-    except (atoms.AtomsError, ValueError) as error:
-        message = getattr(error, "user_message", str(error))
-        raise ActionRefused(f"The audience could not be checked against the do-not-call "
-                            f"list, so the campaign was not started: {message}") from error
-    keep, drop = [], []
-    for member in members:
-        (drop if _member_phone(member, audience.phone_column) in blocked else keep).append(
-            member)
-    return keep, drop
+# --- starting without the do-not-call numbers ---------------------------------------------
 
 
 def start_without_suppressed(user, campaign: Campaign) -> Campaign:
@@ -422,7 +282,7 @@ def start_without_suppressed(user, campaign: Campaign) -> Campaign:
     if earlier is not None and earlier.state == CreateRequest.State.PENDING:
         raise ActionRefused("This campaign is already being started without them.")
     client = atoms_client()
-    keep, drop = suppressed_members(campaign.audience_id)
+    keep, drop = suppression.suppressed_members(campaign.audience_id)
     if not drop:
         raise ActionRefused("No contact of this audience is on the do-not-call list any more: "
                             "start the campaign itself.")

@@ -10,7 +10,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from campaigns import atoms, audiences, catalog, contacts_csv
+from campaigns import atoms, audiences, catalog, contacts_csv, suppression
 from campaigns.forms import (
     AudienceUploadForm,
     ColumnForm,
@@ -248,7 +248,7 @@ def suppression_list(request):
 
 
 def _suppression_page(request, add_form=None, import_form=None, status=200):
-    remote, remote_error = audiences.atoms_dnc_entries()
+    remote, remote_error = suppression.atoms_dnc_entries()
     return render(request, "campaigns/suppression.html", {
         "nav": "audiences", "local": SuppressedNumber.objects.all()[:500],
         "local_count": SuppressedNumber.objects.count(), "remote": remote,
@@ -264,7 +264,7 @@ def suppression_add(request):
     form = SuppressionAddForm(request.POST)
     if form.is_valid():
         try:
-            entry, created = audiences.add_suppressed(
+            entry, created = suppression.add_suppressed(
                 request.user, form.cleaned_data["phone_number"], form.cleaned_data["region"],
                 note=form.cleaned_data["note"])
         except contacts_csv.BadFile as bad:
@@ -282,7 +282,7 @@ def suppression_import(request):
     form = SuppressionImportForm(request.POST, request.FILES)
     if form.is_valid():
         try:
-            result = audiences.import_suppressed(
+            result = suppression.import_suppressed(
                 request.user, form.raw, form.cleaned_data["phone_column"],
                 form.cleaned_data["region"])
         except contacts_csv.BadFile as bad:
@@ -309,7 +309,7 @@ def suppression_from_call(request):
     if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
         back = reverse("suppression_list")
     try:
-        removed = audiences.suppress_from_call(
+        removed = suppression.suppress_from_call(
             request.user, phone, call_id=request.POST.get("call_id", "")[:64],
             audience_id=request.POST.get("audience_id", ""))
     except contacts_csv.BadFile as bad:

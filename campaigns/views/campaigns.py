@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from campaigns import audiences, services
+from campaigns import audiences, services, suppression
 from campaigns.catalog import load_pickers
 from campaigns.forms import CampaignFilterForm, CampaignForm, DeleteForm
 from campaigns.live import publish
@@ -83,7 +83,7 @@ def _start_held(audience_id: str) -> str:
     """Why "Create and start" must only create: do-not-call numbers in the audience (the
     Start button then offers to leave them out), or the list could not be checked."""
     try:
-        _keep, suppressed = audiences.suppressed_members(audience_id)
+        _keep, suppressed = suppression.suppressed_members(audience_id)
     except services.ActionRefused as refused:
         return refused.message
     if suppressed:
@@ -171,7 +171,7 @@ def campaign_start(request, pk: int):
     suppressed = []
     if campaign.can_start:
         try:
-            _keep, suppressed = audiences.suppressed_members(campaign.audience_id)
+            _keep, suppressed = suppression.suppressed_members(campaign.audience_id)
         except services.ActionRefused as refused:
             messages.error(request, refused.message)
             return redirect("campaign_detail", pk=campaign.pk)

@@ -1,0 +1,163 @@
+"""The do-not-call list: numbers that must never be called.
+
+Ours (added by hand, by CSV, or from a call) merged with Atoms' own `GET /dnc`, which is
+read-only. Checked wherever contacts are sent (`audiences`) and before every start.
+"""
+
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from campaigns import atoms, audit, catalog, contacts_csv
+from campaigns.connections import atoms_client
+from campaigns.contacts_csv import BadFile
+from campaigns.models import SuppressedNumber
+from campaigns.services import ActionRefused
+
+Action = audit.Action
+Outcome = audit.Outcome
+
+
+def atoms_dnc_numbers() -> set[str]:
+    """Atoms' own do-not-call numbers in E.164. Agent-specific entries count for every
+    campaign: a number someone asked not to be called by one agent is left out everywhere."""
+    numbers = set()
+    for entry in atoms_client().all_dnc():
+        phone, _ = contacts_csv.normalise(entry.phone_number, settings.AUDIENCE_DEFAULT_REGION)
+        numbers.add(phone or entry.phone_number)
+    return numbers
+
+
+def atoms_dnc_entries() -> tuple[tuple, str]:
+    """(Atoms' entries, "") for the list page, or ((), why they could not be read)."""
+    try:
+        return atoms_client().all_dnc(), ""
+    except atoms.AtomsError as error:
+        return (), error.user_message
+
+
+def suppressed_numbers() -> set[str]:
+    """Ours and Atoms': raises ActionRefused when Atoms' part cannot be read, because
+    sending or starting without it could call someone who asked not to be called."""
+    try:
+        remote = atoms_dnc_numbers()
+    except atoms.AtomsError as error:
+        raise ActionRefused("Atoms' do-not-call list could not be read, so nothing was sent: "
+                            f"{error.user_message} Try again in a moment.") from error
+    return remote | local_numbers()
+
+
+def local_numbers() -> set[str]:
+    """The numbers added in this dashboard only."""
+    return set(SuppressedNumber.objects.values_list("phone_number", flat=True))
+
+
+def add_suppressed(user, raw_number: str, region: str, *, note: str = "",
+                   source: str = SuppressedNumber.Source.MANUAL, call_id: str = ""
+                   ) -> tuple[SuppressedNumber, bool]:
+    """(entry, created). Raises BadFile (field "phone_number") for a number we cannot read."""
+    phone, reason = contacts_csv.normalise(raw_number, region)
+    if reason:
+        raise BadFile(reason, field="phone_number")
+    entry, created = SuppressedNumber.objects.get_or_create(
+        phone_number=phone,
+        defaults={"source": source, "note": note[:200], "added_by": _user(user),
+                  "call_id": call_id},
+    )
+    if created:
+        audit.record(user, Action.SUPPRESS, Outcome.OK, campaign_name="Do-not-call list",
+                     message=f"Added {phone}" + (f" from call {call_id}" if call_id else ""))
+    return entry, created
+
+
+@dataclass
+class ImportResult:
+    added: int
+    already: int
+    invalid: list[tuple[int, str, str]]  # (line, value, reason)
+
+
+def import_suppressed(user, raw: bytes, phone_column: str, region: str) -> ImportResult:
+    """Add every number of a CSV file; BadFile when the file itself cannot be used."""
+    table = contacts_csv.read_table(raw)
+    column = (contacts_csv.find_column(table.header, phone_column) if phone_column.strip()
+              else contacts_csv.guess_phone_column(table))
+    if column is None:
+        raise BadFile("Could not tell which column holds the phone numbers: type its name.",
+                      field="phone_column")
+    check = contacts_csv.check_rows(table, column, region)
+    index = table.header.index(column)
+    invalid = [(row.line, row.cells[index], row.reason) for row in check.rows
+               if row.kind == contacts_csv.INVALID]
+    phones = [row.phone for row in check.valid]
+    existing = set(SuppressedNumber.objects.filter(phone_number__in=phones)
+                   .values_list("phone_number", flat=True))
+    new = [SuppressedNumber(phone_number=p, source=SuppressedNumber.Source.CSV,
+                            added_by=_user(user)) for p in phones if p not in existing]
+    SuppressedNumber.objects.bulk_create(new, ignore_conflicts=True)
+    audit.record(user, Action.SUPPRESS, Outcome.OK, campaign_name="Do-not-call list",
+                 message=f"Added {len(new)} numbers from a CSV file")
+    return ImportResult(added=len(new), already=len(phones) - len(new), invalid=invalid)
+
+
+def suppress_from_call(user, phone_number: str, *, call_id: str = "",
+                       audience_id: str = "") -> int:
+    """"Remove this contact and never call again", from a call: the number joins the
+    do-not-call list and leaves the call's audience. Returns how many members were removed.
+
+    The number is listed first, so even if Atoms fails to remove the member, the check
+    before every start keeps the number from being called.
+    """
+    entry, _ = add_suppressed(user, phone_number, settings.AUDIENCE_DEFAULT_REGION,
+                              source=SuppressedNumber.Source.CALL, call_id=call_id,
+                              note="Asked not to be called again")
+    if not audience_id:
+        return 0
+    client = atoms_client()
+    try:
+        audience = client.get_audience(audience_id)
+        doomed = [m.id for m in client.all_audience_members(audience_id)
+                  if member_phone(m, audience.phone_column) == entry.phone_number]
+        removed = client.remove_audience_members(audience_id, doomed) if doomed else 0
+    except (atoms.AtomsError, ValueError) as error:
+        message = getattr(error, "user_message", str(error))
+        audit.record(user, Action.EDIT_AUDIENCE, Outcome.FAILED, atoms_id=audience_id[:64],
+                     campaign_name="Audience", message=message)
+        raise ActionRefused(f"The number is on the do-not-call list, but Atoms did not remove "
+                            f"it from the audience: {message}") from error
+    audit.record(user, Action.EDIT_AUDIENCE, Outcome.OK, atoms_id=audience_id,
+                 campaign_name=f"Audience: {audience.name}",
+                 message=f"Removed {entry.phone_number} (do not call again)")
+    catalog.forget_audiences()
+    return removed
+
+
+def member_phone(member, phone_column: str) -> str:
+    value = member.data.get(phone_column, "")
+    phone, _ = contacts_csv.normalise(value, settings.AUDIENCE_DEFAULT_REGION)
+    return phone or value
+
+
+def _user(user):
+    return user if getattr(user, "pk", None) else None
+
+
+# --- the check before a start --------------------------------------------------------------
+
+
+def suppressed_members(audience_id: str) -> tuple[list, list]:
+    """(members to keep, members on the do-not-call list) of an audience, from Atoms.
+    Raises ActionRefused when Atoms cannot be asked: a start is not made blind."""
+    blocked = suppressed_numbers()
+    try:
+        audience = atoms_client().get_audience(audience_id)
+        members = atoms_client().all_audience_members(audience_id)
+    except (atoms.AtomsError, ValueError) as error:
+        message = getattr(error, "user_message", str(error))
+        raise ActionRefused(f"The audience could not be checked against the do-not-call "
+                            f"list, so the campaign was not started: {message}") from error
+    keep, drop = [], []
+    for member in members:
+        (drop if member_phone(member, audience.phone_column) in blocked else keep).append(
+            member)
+    return keep, drop
