@@ -248,3 +248,11 @@ def test_managers_cannot_upload(login_as, sim, atoms_settings):
     response = choose(login_as("manager"), "phone\n+14155550100\n")
     assert response.status_code == 403
     assert not AudienceUpload.objects.exists()
+
+
+def test_a_new_audience_shows_in_the_create_form_at_once(staff, sim):
+    staff.get(reverse("campaign_new"))  # caches the pickers
+    preview_of(staff, choose(staff, "phone\n+14155550100\n", name="Fresh list"))
+    staff.post(reverse("audience_upload_confirm",
+                       args=[AudienceUpload.objects.get().token]))
+    assert "Fresh list" in staff.get(reverse("campaign_new")).content.decode()
