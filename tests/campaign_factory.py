@@ -1,5 +1,7 @@
-"""Making real campaigns for tests: created in the simulator through our own services,
-then moved to the wanted status by advancing the simulator's clock and polling."""
+"""Making campaigns for tests. `make_campaign` creates a real one in the simulator through
+our own services, then moves it to the wanted status by advancing the simulator's clock and
+polling; `campaign_row` writes only the mirror's row, for tests that read pages or are refused
+before anything reaches Atoms (no HTTP, no pickers, no polling: a few milliseconds)."""
 
 import uuid
 
@@ -7,6 +9,14 @@ from campaigns import services
 from campaigns.catalog import load_pickers
 from campaigns.live import poll
 from campaigns.models import Campaign
+
+# The seeded world's agent and audience names, so a row reads like a mirrored campaign.
+ROW_DEFAULTS = {
+    "description": "", "agent_id": "agent-row", "agent_name": "Renewals Assistant",
+    "audience_id": "audience-row", "audience_name": "Pilot testers",
+    "phone_number_ids": ["phone-row"], "max_retries": 2, "retry_delay": 30,
+    "total_participants": 2,
+}
 
 
 def campaign_input(name: str = "Spring renewals", *, audience_size: int = 2,
@@ -64,3 +74,12 @@ def make_campaign(sim, user, status: str = "draft", name: str = "Spring renewals
             campaign = wait_for_status(sim, campaign, "paused", step=1)
         return campaign
     return wait_for_status(sim, campaign, status, step=600)
+
+
+def campaign_row(user=None, status: str = "draft", name: str = "Spring renewals",
+                 **fields) -> Campaign:
+    """A mirror row as `make_campaign` leaves it, with an Atoms id Atoms has never seen:
+    only for tests in which nothing may reach Atoms (a refused action, a page read)."""
+    return Campaign.objects.create(
+        atoms_id=f"row-{uuid.uuid4().hex}", name=name, status=status, created_by=user,
+        **{**ROW_DEFAULTS, **fields})
