@@ -1,18 +1,27 @@
-"""Check simulator responses against the published Atoms OpenAPI 3.0 definition."""
+"""Check simulator responses against what the client reads and against the Atoms OpenAPI.
 
+`ClientSchema` is the project's own schema (tests/contract/atoms_responses.json) of every
+response the client reads, so the check runs in any clone. `Contract` is the published
+OpenAPI 3.0 definition, which lives outside the repository (CI has it beside the clone).
+"""
+
+import json
 import re
 from pathlib import Path
 
 import httpx
 import yaml
-from jsonschema import Draft4Validator, FormatChecker
+from jsonschema import Draft4Validator, Draft202012Validator, FormatChecker
 from referencing import Registry
-from referencing.jsonschema import DRAFT4
+from referencing.jsonschema import DRAFT4, DRAFT202012
 
 from tests.simulator.helpers import JS_TIME
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / ".." / "shared" / "atoms-openapi.yaml"
+ROOT = Path(__file__).resolve().parents[2]
+SPEC_PATH = ROOT / ".." / "shared" / "atoms-openapi.yaml"
+CLIENT_SCHEMA_PATH = ROOT / "tests" / "contract" / "atoms_responses.json"
 URN = "urn:atoms-openapi"
+CLIENT_URN = "urn:atoms-client-responses"
 API_PREFIX = "/atoms/v1"
 
 # Statuses the definition does not declare for a route, each a documented simulator choice.
@@ -56,27 +65,84 @@ def _js_dates() -> FormatChecker:
     return checker
 
 
+class Templates:
+    """Which path template (e.g. /campaign/{id}) a request path belongs to."""
+
+    def __init__(self, templates):
+        # Literal paths win over templated ones (/conversation/search vs /conversation/{id}).
+        self.templates = sorted(set(templates), key=lambda t: (t.count("{"), t))
+        self.patterns = {
+            t: re.compile(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(t))) for t in self.templates
+        }
+
+    def match(self, path: str) -> str | None:
+        for template in self.templates:
+            if self.patterns[template].fullmatch(path):
+                return template
+        return None
+
+
+def _route(response: httpx.Response) -> tuple[str, str]:
+    return response.request.method, response.request.url.path.removeprefix(API_PREFIX).rstrip("/")
+
+
+def _problems(validator, body) -> list[str]:
+    return [f"{'/'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}"
+            for error in validator.iter_errors(body)]
+
+
+class ClientSchema:
+    """The responses the client reads, as tests/contract/atoms_responses.json declares them."""
+
+    def __init__(self, path: Path = CLIENT_SCHEMA_PATH):
+        self.document = json.loads(path.read_text())
+        Draft202012Validator.check_schema(self.document)
+        self.registry = Registry().with_resource(
+            CLIENT_URN, DRAFT202012.create_resource(self.document))
+        self.formats = _js_dates()
+        routes = [key.split(" ", 1) for key in self.document["responses"]]
+        self.templates = Templates(template for _method, template in routes)
+
+    def routes(self) -> set[tuple[str, str]]:
+        return {tuple(key.split(" ", 1)) for key in self.document["responses"]}
+
+    def check(self, response: httpx.Response) -> tuple[str, str, int] | None:
+        """Assert a response the client reads has every field it reads, of the right type;
+        returns (method, template, status), or None for a route the client never calls."""
+        method, path = _route(response)
+        template = self.templates.match(path)
+        key = f"{method} {template}"
+        if template is None or key not in self.document["responses"]:
+            return None
+        status = response.status_code
+        pointer = (f"/responses/{_escape(key)}" if 200 <= status < 300 else "/$defs/error")
+        assert response.headers["content-type"].startswith("application/json"), (key, status)
+        self.validate(pointer, response.json(), f"{key} {status}")
+        return method, template, status
+
+    def validate(self, pointer: str, body, what: str) -> None:
+        validator = Draft202012Validator({"$ref": f"{CLIENT_URN}#{pointer}"},
+                                         registry=self.registry, format_checker=self.formats)
+        problems = _problems(validator, body)
+        assert not problems, f"{what} lacks what the client reads:\n" + "\n".join(problems)
+
+
 class Contract:
     def __init__(self, path: Path = SPEC_PATH):
         self.spec = _openapi_to_jsonschema(yaml.safe_load(path.read_text()))
         self.registry = Registry().with_resource(URN, DRAFT4.create_resource(self.spec))
         self.formats = _js_dates()
-        # Literal paths win over templated ones (/conversation/search vs /conversation/{id}).
-        self.templates = sorted(self.spec["paths"], key=lambda t: (t.count("{"), t))
-        self.patterns = {
-            t: re.compile(re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(t))) for t in self.templates
-        }
+        self.templates = Templates(self.spec["paths"])
 
     def template(self, path: str) -> str:
-        for template in self.templates:
-            if self.patterns[template].fullmatch(path):
-                return template
-        raise AssertionError(f"{path} is not a path of the Atoms API")
+        template = self.templates.match(path)
+        if template is None:
+            raise AssertionError(f"{path} is not a path of the Atoms API")
+        return template
 
     def check(self, response: httpx.Response) -> tuple[str, str, int]:
         """Assert the response matches the definition; returns (method, template, status)."""
-        method = response.request.method
-        path = response.request.url.path.removeprefix(API_PREFIX).rstrip("/")
+        method, path = _route(response)
         template = self.template(path)
         operation = self.spec["paths"][template].get(method.lower())
         assert operation is not None, f"{method} {template} is not in the definition"
@@ -103,10 +169,7 @@ class Contract:
             validator = Draft4Validator(
                 {"$ref": schema_ref}, registry=self.registry, format_checker=self.formats
             )
-            problems = [
-                f"{'/'.join(map(str, error.absolute_path)) or '(root)'}: {error.message}"
-                for error in validator.iter_errors(response.json())
-            ]
+            problems = _problems(validator, response.json())
             assert not problems, f"{key} breaks the contract:\n" + "\n".join(problems)
         else:
             (media_type,) = content

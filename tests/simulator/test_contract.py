@@ -1,10 +1,13 @@
-"""Every simulator route, on success and on its documented errors, matches the OpenAPI."""
+"""Every simulator route, on success and on its documented errors, has what our client reads
+(tests/contract/atoms_responses.json, in every clone) and matches the OpenAPI (when present)."""
+
+import copy
 
 import httpx
 import pytest
 
 from simulator.server import ROUTES
-from tests.simulator.contract import SPEC_PATH, Contract
+from tests.simulator.contract import SPEC_PATH, ClientSchema, Contract
 from tests.simulator.helpers import PILOT, Seeded, all_logs
 
 UNKNOWN = "a" * 24
@@ -16,6 +19,11 @@ def contract():
     if not SPEC_PATH.exists():
         pytest.skip(f"contract tests need the Atoms OpenAPI definition at {SPEC_PATH}")
     return Contract()
+
+
+@pytest.fixture(scope="module")
+def client_schema():
+    return ClientSchema()
 
 
 @pytest.fixture
@@ -116,7 +124,9 @@ def exercise_agents_and_calls(api, seeded: Seeded) -> None:
     api.get("/dnc", params={"agentId": UNKNOWN})
 
 
-def test_every_route_answers_within_the_contract(sim, contract, recorded):
+@pytest.fixture
+def exercised(sim, recorded) -> list[httpx.Response]:
+    """Every route on success and on its errors, with and without the key."""
     api, anonymous, responses = recorded
     seeded = Seeded.fetch(api)
     exercise_campaigns(sim, api, seeded)
@@ -124,7 +134,89 @@ def test_every_route_answers_within_the_contract(sim, contract, recorded):
     exercise_agents_and_calls(api, seeded)
     for method, template, _pattern, _handler in ROUTES:
         anonymous.request(method, template.replace("{id}", UNKNOWN))
+    return responses
 
+
+def test_every_response_the_client_reads_has_every_field_it_reads(client_schema, exercised):
+    seen = {key for key in map(client_schema.check, exercised) if key}
+    answered = {(method, template) for method, template, status in seen if status < 300}
+    refused = {(method, template) for method, template, status in seen if status >= 400}
+    assert answered == refused == client_schema.routes()
+
+
+def test_every_route_the_client_calls_is_a_simulator_route(client_schema):
+    routes = {(method, template) for method, template, _pattern, _handler in ROUTES}
+    assert client_schema.routes() <= routes
+
+
+# Fields the client reads, one or more per route, each dropped from a real answer in turn.
+READ_FIELDS = [
+    ("GET /product/phone-numbers", ["data", 0, "attributes", "phoneNumber"]),
+    ("GET /product/phone-numbers", ["data", 0, "isActive"]),
+    ("GET /agent", ["data", "agents", 0, "name"]),
+    ("GET /agent", ["data", "hasMore"]),
+    ("GET /audience", ["data", 0, "memberCount"]),
+    ("GET /audience", ["data", 0, "campaigns", 0, "name"]),
+    ("GET /audience/{id}/members", ["data", "members", 0, "data"]),
+    ("POST /audience/{id}/members", ["data", 0, "data", "added"]),
+    ("DELETE /audience/{id}/members", ["data", "deletedCount"]),
+    ("GET /dnc", ["data", "entries", 0, "phoneNumber"]),
+    ("GET /dnc", ["data", "pagination", "totalPages"]),
+    ("GET /campaign", ["data", "campaigns", 0, "status"]),
+    ("GET /campaign", ["data", "campaigns", 0, "agent", "name"]),
+    ("GET /campaign", ["data", "totalCampaignCount"]),
+    ("POST /campaign", ["data", "_id"]),
+    ("POST /campaign", ["data", "audienceId"]),
+    ("GET /campaign/{id}", ["data", "metrics", "contacts_called"]),
+    ("GET /campaign/{id}", ["data", "campaign", "executions"]),
+    ("GET /campaign/{id}", ["data", "events", 0, "eventAction"]),
+    ("GET /conversation", ["data", "logs", 0, "callId"]),
+    ("GET /conversation/{id}", ["data", "transcript", 0, "content"]),
+    ("POST /campaign/{id}/start", ["status"]),
+]
+
+
+def _answers(client_schema, responses) -> dict[str, list[dict]]:
+    """The 2xx bodies of each client route, fullest first (lists that have an item)."""
+    found: dict[str, list[dict]] = {}
+    for response in responses:
+        key = client_schema.check(response)
+        if key and key[2] < 300:
+            found.setdefault(f"{key[0]} {key[1]}", []).append(response.json())
+    return found
+
+
+def _drop(body, path) -> bool:
+    node = body
+    try:
+        for step in path[:-1]:
+            node = node[step]
+        del node[path[-1]]
+    except (KeyError, IndexError, TypeError):
+        return False
+    return True
+
+
+@pytest.mark.parametrize(("route", "path"), READ_FIELDS,
+                         ids=[f"{route} {'.'.join(map(str, path))}" for route, path in READ_FIELDS])
+def test_a_simulator_answer_without_a_field_the_client_reads_fails(
+        client_schema, exercised, route, path):
+    bodies = _answers(client_schema, exercised)[route]
+    body = next(copy.deepcopy(b) for b in bodies if _drop(copy.deepcopy(b), path))
+    client_schema.validate(f"/responses/{route.replace('/', '~1')}", body, route)  # as sent
+    assert _drop(body, path)
+    with pytest.raises(AssertionError, match="lacks what the client reads"):
+        client_schema.validate(f"/responses/{route.replace('/', '~1')}", body, route)
+
+
+def test_an_error_without_its_messages_fails(client_schema):
+    client_schema.validate("/$defs/error", {"status": False, "errors": ["No agent found"]}, "ok")
+    with pytest.raises(AssertionError, match="errors"):
+        client_schema.validate("/$defs/error", {"status": False, "message": "x"}, "error")
+
+
+def test_every_route_answers_within_the_contract(sim, contract, exercised):
+    responses = exercised
     seen = [contract.check(response) for response in responses]
 
     kinds: dict[tuple[str, str], set[int]] = {}
