@@ -136,7 +136,7 @@ def stop(child) -> None:
         _children.remove(child)
     child.stop()
     log = getattr(child, "log", None) or getattr(getattr(child, "process", None), "log", None)
-    if log is not None:  # tests.plugins.servers keeps the child's output in a temp file
+    if log is not None:  # dashboard.processes keeps the child's output in a temp file
         Path(log.name).unlink(missing_ok=True)
 
 
@@ -153,10 +153,10 @@ def stop_all() -> None:
 
 def start_simulator():
     """The benchmarks' own Atoms simulator; this process's settings now point at it (the
-    web and worker processes get it through tests.plugins.servers.process_env)."""
+    web and worker processes get it through dashboard.processes.process_env)."""
     from django.conf import settings
 
-    from tests.plugins.simulator import SimulatorProcess
+    from simulator.process import SimulatorProcess
 
     # A frozen clock (speed 0): the benchmarks move simulated time themselves, so every
     # cycle sees the same amount of dialing whatever the machine's speed.
@@ -166,53 +166,21 @@ def start_simulator():
     return sim
 
 
-@dataclass
-class Web:
-    url: str
-    process: object  # tests.plugins.servers.Process
+def start_web(sim, **env: str):
+    """uvicorn serving the project as shipped (dashboard.processes.WebServer), with a
+    deeper listen backlog for hundreds of viewers connecting at once."""
+    from dashboard.processes import start_web_server
 
-    @property
-    def pid(self) -> int:
-        return self.process.popen.pid
-
-    def stop(self) -> None:
-        self.process.stop()
-
-
-# The shipped entry point: Django for the pages, campaigns.stream.asgi_stream for /live/.
-APP = "dashboard.asgi:application"
-
-
-def start_web(sim, **env: str) -> Web:
-    """uvicorn serving the project as shipped, as tests.plugins.servers.start_web_server
-    does, with a deeper listen backlog for hundreds of viewers connecting at once."""
-    import httpx
-
-    from tests.plugins.servers import Process, free_port, process_env
-
-    port = free_port()
-    process = Process("uvicorn", [
-        sys.executable, "-m", "uvicorn", APP, "--host", "127.0.0.1", "--port", str(port),
-        "--no-access-log", "--log-level", "warning", "--backlog", "2048",
-    ], process_env(sim, **{"SSE_HEARTBEAT_SECONDS": "10", **env}))
-    web = track(Web(f"http://127.0.0.1:{port}", process))
-
-    def ready() -> bool:
-        try:
-            return httpx.get(f"{web.url}/accounts/login/", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    process.wait_until(ready)
-    return web
+    return track(start_web_server(sim, extra_args=("--backlog", "2048"),
+                                  **{"SSE_HEARTBEAT_SECONDS": "10", **env}))
 
 
 def start_worker(sim, *, concurrency: int, **env: str):
-    """A real `celery worker` (threads pool), as tests.plugins.servers starts one."""
-    from tests.plugins.servers import start_worker as start_test_worker
+    """A real `celery worker` (threads pool), as the test suite starts one."""
+    from dashboard.processes import start_worker as start_celery_worker
 
     # No beat: the benchmark sends each tick itself, so it knows when a cycle started.
-    return track(start_test_worker(sim, beat=False, concurrency=concurrency, **env))
+    return track(start_celery_worker(sim, beat=False, concurrency=concurrency, **env))
 
 
 # --- the world the benchmarks poll ----------------------------------------------------------
@@ -263,7 +231,7 @@ def create_running_campaigns(sim, count: int, *, audience_size: int = 50) -> lis
 def viewer_cookies() -> dict[str, str]:
     """The session cookie of a signed-in manager, the role that watches live numbers."""
     from campaigns.management.commands.create_user import ensure_user
-    from tests.sse_client import session_cookie
+    from dashboard.processes import session_cookie
 
     return session_cookie(ensure_user("bench-manager", "manager", "bench-password-1234"))
 

@@ -39,7 +39,7 @@ def run(ctx) -> list[Row]:
     # Rendered once here: the benchmark measures delivery, not rendering.
     fragments = {c.pk: publish.render_fragments(c, snapshots.get(c.pk, [])) for c in campaigns}
 
-    def publish(batch: list) -> None:
+    def send(batch: list) -> None:
         sent = f"<!-- bench-sent={time.time():.6f} -->"
         publish.publish_changes([(c, {kind: html + sent for kind, html in fragments[c.pk].items()},
                                False) for c in batch])
@@ -58,11 +58,11 @@ def run(ctx) -> list[Row]:
                 harness.warm_up(swarm)
                 swarm.recording = True
                 for index in range(singles):
-                    publish([campaigns[index % len(campaigns)]])
+                    send([campaigns[index % len(campaigns)]])
                     time.sleep(0.1)
                 single = _collect(swarm, viewers * singles)
                 for _ in range(ticks):
-                    publish(campaigns)
+                    send(campaigns)
                     time.sleep(1.0)
                 burst = _collect(swarm, viewers * CAMPAIGNS * ticks)
                 results[viewers] = (single, burst)

@@ -5,21 +5,12 @@ import threading
 from dataclasses import dataclass
 
 import httpx
-from django.conf import settings
-from django.test import Client
 
 
 @dataclass
 class Frame:
     event: str  # "" for a comment line such as the heartbeat
     data: str
-
-
-def session_cookie(user) -> dict[str, str]:
-    """Sign `user` in and return the session cookie a browser would send."""
-    client = Client()
-    client.force_login(user)
-    return {settings.SESSION_COOKIE_NAME: client.cookies[settings.SESSION_COOKIE_NAME].value}
 
 
 class Stream:

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from campaigns.connections import atoms_client
 from campaigns.models import AudienceUpload
-from tests.plugins.servers import start_worker
+from dashboard.processes import start_worker
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 BATCH = 10

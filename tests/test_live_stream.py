@@ -8,8 +8,9 @@ from django.urls import reverse
 
 from campaigns.live import poll
 from campaigns.models import Campaign
+from dashboard.processes import session_cookie
 from tests.campaign_factory import make_campaign
-from tests.sse_client import Stream, session_cookie
+from tests.sse_client import Stream
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 

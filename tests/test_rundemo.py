@@ -4,7 +4,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from tests.plugins.servers import free_port
+from dashboard.processes import free_port
 
 
 def test_without_redis_the_demo_stops_with_the_command_that_fixes_it(settings):

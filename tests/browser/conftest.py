@@ -6,8 +6,8 @@ import re
 import pytest
 from playwright.sync_api import sync_playwright
 
+from dashboard.processes import POLL_INTERVAL
 from tests.conftest import PASSWORD
-from tests.plugins.servers import TEST_POLL_INTERVAL
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
 # between browser steps are still plain synchronous calls, so allow them.
@@ -57,7 +57,7 @@ def server_settings(atoms_settings):
     """Settings for code the test runs in-process (the campaign factory polls and renders
     live fragments): the simulator, and the servers' poll interval, so a fragment rendered
     here judges staleness the way the worker's own do."""
-    atoms_settings.POLL_INTERVAL_SECONDS = TEST_POLL_INTERVAL
+    atoms_settings.POLL_INTERVAL_SECONDS = POLL_INTERVAL
     return atoms_settings
 
 

@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from tests.plugins.simulator import ROOT, SimulatorProcess
+from simulator.process import ROOT, SimulatorProcess
 
 OPTIONS = (
     "--host", "--port", "--api-key", "--speed", "--seed", "--state", "--start-time",

@@ -7,7 +7,7 @@ from datetime import datetime
 import httpx
 import pytest
 
-from tests.plugins.simulator import SimulatorProcess
+from simulator.process import SimulatorProcess
 from tests.simulator.helpers import MUMBAI, Seeded, all_logs, create, detail, status
 
 SEEDS = range(30)

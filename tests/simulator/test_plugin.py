@@ -3,7 +3,7 @@
 import httpx
 import pytest
 
-from tests.plugins.simulator import SimulatorProcess
+from simulator.process import SimulatorProcess
 
 
 def test_sim_fixture_gives_a_fresh_frozen_world(sim):

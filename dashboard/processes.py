@@ -1,0 +1,155 @@
+"""The project's web server and Celery worker as child processes of a Python program.
+
+The test suite (tests/plugins/servers.py) and the benchmarks (bench/harness.py) run the
+shipped entry points this way, against the caller's database, Redis databases and Atoms
+simulator. Import it after Django is set up: the children inherit the caller's settings.
+"""
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from importlib import import_module
+from pathlib import Path
+
+import httpx
+from django.conf import settings
+from django.contrib.auth import login
+from django.db import connection
+from django.http import HttpRequest
+
+ROOT = Path(__file__).resolve().parents[1]
+# The children poll every second so a caller waits seconds, not minutes.
+POLL_INTERVAL = 1
+# The shipped ASGI application: Django for the pages and the live stream for /live/.
+ASGI_APP = "dashboard.asgi:application"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def database_url() -> str:
+    """The database this process is connected to (e.g. the one pytest-django made)."""
+    db = connection.settings_dict
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def process_env(simulator, **extra: str) -> dict[str, str]:
+    """This process's environment, pointed at its database, Redis and the simulator."""
+    return {
+        **os.environ,
+        "DATABASE_URL": database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "SMALLEST_BASE_URL": simulator.base_url,
+        "SMALLEST_API_KEY": simulator.api_key,
+        "POLL_INTERVAL_SECONDS": str(POLL_INTERVAL),
+        "SSE_HEARTBEAT_SECONDS": "2",
+        "SECRET_KEY": settings.SECRET_KEY,
+        "HTTPS": "0",
+        "DEBUG": "0",
+        "PYTHONUNBUFFERED": "1",
+        **extra,
+    }
+
+
+class Process:
+    """One child process whose output goes to a temporary log file, read back on failure."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str]):
+        self.name = name
+        # Kept open for the child's life and read back on failure, so no `with` block.
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            prefix=f"{name}-", suffix=".log", delete=False)
+        self.popen = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=self.log,
+                                      stderr=subprocess.STDOUT)
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def output(self, tail: int = 4000) -> str:
+        return Path(self.log.name).read_text(errors="replace")[-tail:]
+
+    def wait_until(self, ready, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{self.name} exited early:\n{self.output()}")
+            if ready():
+                return
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"{self.name} did not become ready in {timeout} s:\n{self.output()}")
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+
+
+class WebServer:
+    def __init__(self, url: str, process: Process):
+        self.url = url
+        self.process = process
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
+def start_web_server(simulator, *, extra_args=(), **env: str) -> WebServer:
+    """uvicorn serving the project (ASGI, so the live stream works) on a free port."""
+    port = free_port()
+    process = Process("uvicorn", [
+        sys.executable, "-m", "uvicorn", ASGI_APP, "--host", "127.0.0.1",
+        "--port", str(port), "--no-access-log", "--log-level", "warning", *extra_args,
+    ], process_env(simulator, **env))
+    url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        try:
+            return httpx.get(f"{url}/accounts/login/", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    process.wait_until(ready)
+    return WebServer(url, process)
+
+
+def start_worker(simulator, *, beat: bool = True, concurrency: int = 4, **env: str) -> Process:
+    """A real Celery worker (threads pool), with its beat unless `beat=False`."""
+    argv = [sys.executable, "-m", "celery", "-A", "dashboard", "worker", "--loglevel", "INFO",
+            "--pool", "threads", "--concurrency", str(concurrency), "--without-gossip",
+            "--without-mingle", "--hostname", f"test-{free_port()}@%h",
+            # Tasks queued by an earlier run refer to rows that no longer exist.
+            "--purge"]
+    if beat:
+        schedule = Path(tempfile.mkdtemp()) / "beat-schedule"
+        argv += ["--beat", "--schedule", str(schedule)]
+    process = Process("celery", argv, process_env(simulator, **env))
+    process.wait_until(lambda: " ready." in process.output(tail=10**6), timeout=40)
+    return process
+
+
+def session_cookie(user) -> dict[str, str]:
+    """Sign `user` in (Django's own login) and return the cookie a browser would send,
+    for an HTTP client talking to a child web server."""
+    request = HttpRequest()
+    request.session = import_module(settings.SESSION_ENGINE).SessionStore()
+    login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+    request.session.save()
+    return {settings.SESSION_COOKIE_NAME: request.session.session_key}
