@@ -17,7 +17,8 @@ CSV = b"firstName,lastName,phoneNumber\nAsha,Rao,+919800000001\n"
 @pytest.fixture(scope="module")
 def contract():
     if not SPEC_PATH.exists():
-        pytest.skip(f"contract tests need the Atoms OpenAPI definition at {SPEC_PATH}")
+        pytest.skip(f"the OpenAPI half of the contract needs {SPEC_PATH} (the client's own "
+                    "schema, tests/contract/atoms_responses.json, is checked without it)")
     return Contract()
 
 
