@@ -5,6 +5,8 @@ import json
 import time
 
 import pytest
+import redis
+from django.conf import settings
 from django.urls import reverse
 
 from campaigns.connections import redis_client
@@ -23,6 +25,24 @@ def wait_until(condition, timeout: float = 20, what: str = "condition"):
             return value
         time.sleep(0.2)
     raise AssertionError(f"{what} not reached within {timeout} s")
+
+
+def drop_this_suites_redis_connections() -> None:
+    """Every connection to this suite's cache and broker databases, as a Redis restart
+    would drop them; not `CLIENT KILL TYPE normal`, which would also cut every other
+    suite sharing the Redis server (their streams and workers) in the middle of a test."""
+    client = redis_client()
+    ours = {_db(settings.REDIS_URL), _db(settings.CELERY_BROKER_URL)}
+    me = client.client_id()
+    victims = [c["id"] for c in client.client_list(_type="normal")
+               if int(c["db"]) in ours and int(c["id"]) != me]
+    assert victims  # at least the worker's broker connections
+    for victim in victims:
+        client.client_kill_filter(_id=victim)
+
+
+def _db(url: str) -> int:
+    return redis.Redis.from_url(url).connection_pool.connection_kwargs.get("db", 0)
 
 
 def test_the_beat_polls_a_running_campaign_and_publishes_its_changes(
@@ -81,7 +101,7 @@ def test_the_worker_keeps_polling_after_redis_restarts_its_connections(
     """Celery 5.x workers have stopped consuming after a Redis reconnect (celery#8030,
     #8091, #9054): drop every client connection and check the beat still gets through."""
     running = make_campaign(sim, users["staff"], "running", audience_size=50)
-    redis_client().execute_command("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes")
+    drop_this_suites_redis_connections()
     called = Campaign.objects.get(pk=running.pk).contacts_called
     sim.advance(900)
 
