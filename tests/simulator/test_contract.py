@@ -6,6 +6,7 @@ import copy
 import httpx
 import pytest
 
+from campaigns.atoms import types
 from simulator.server import ROUTES
 from tests.simulator.contract import SPEC_PATH, ClientSchema, Contract
 from tests.simulator.helpers import PILOT, Seeded, all_logs
@@ -241,3 +242,92 @@ def test_contract_check_catches_a_wrong_shape(sim, contract):
     phones = httpx.Request("GET", sim.base_url + "/product/phone-numbers")
     with pytest.raises(AssertionError, match="date-time"):
         contract.check(httpx.Response(200, json=bad_time, request=phones))
+
+
+class Reads(dict):
+    """A JSON object that notes which of its keys a parser reads (and finds present)."""
+
+    def __init__(self, value: dict, path: tuple, seen: set):
+        super().__init__({key: _wrap(item, (*path, key), seen) for key, item in value.items()})
+        self._path, self._seen = path, seen
+
+    def get(self, key, default=None):
+        if key in self.keys():
+            self._seen.add((*self._path, key))
+        return super().get(key, default)
+
+    def __getitem__(self, key):
+        self._seen.add((*self._path, key))
+        return super().__getitem__(key)
+
+
+def _wrap(value, path: tuple, seen: set):
+    if isinstance(value, dict):
+        return Reads(value, path, seen)
+    if isinstance(value, list):
+        return [_wrap(item, (*path, "[]"), seen) for item in value]
+    return value
+
+
+# Each parser of campaigns/atoms/types.py, fed the part of a real answer the client gives it.
+PARSERS = [
+    ("GET /product/phone-numbers", ("data", 0), types.parse_phone_number),
+    ("GET /agent", ("data", "agents", 0), types.parse_agent),
+    ("GET /agent/{id}", ("data",), types.parse_agent),
+    ("GET /audience", ("data", 0), types.parse_audience),
+    ("GET /audience/{id}", ("data",), types.parse_audience),
+    ("POST /audience", ("data",), types.parse_audience),
+    ("GET /audience/{id}/members", ("data", "members", 0), types.parse_audience_member),
+    ("GET /audience/{id}/members/search", ("data", "members", 0), types.parse_audience_member),
+    ("GET /dnc", ("data", "entries", 0), types.parse_dnc_entry),
+    ("GET /campaign", ("data", "campaigns", 0), types.parse_campaign),
+    ("POST /campaign", ("data",), types.parse_campaign),
+    ("GET /campaign/{id}", ("data",), types.parse_campaign_detail),
+    ("GET /conversation", ("data", "logs", 0), types.parse_call_log),
+    ("GET /conversation/{id}", ("data",), types.parse_call_detail),
+]
+
+
+def _declares(schema: ClientSchema, node: dict, path: tuple) -> bool:
+    """Whether the schema at `node` declares the property path (through $ref and allOf)."""
+    if "$ref" in node:
+        return _declares(schema, schema.document["$defs"][node["$ref"].rsplit("/", 1)[1]], path)
+    if not path:
+        return True
+    branches = node.get("allOf", []) + node.get("anyOf", [])
+    if any(_declares(schema, branch, path) for branch in branches):
+        return True
+    head, rest = path[0], path[1:]
+    if head == "[]" or isinstance(head, int):
+        return "items" in node and _declares(schema, node["items"], rest)
+    prop = node.get("properties", {}).get(head)
+    if prop is None:
+        return False
+    if isinstance(prop.get("additionalProperties"), dict):  # a free-form map (member data)
+        return True
+    return _declares(schema, prop, rest)
+
+
+@pytest.mark.parametrize(("route", "where", "parse"), PARSERS,
+                         ids=[f"{route} {parse.__name__}" for route, _where, parse in PARSERS])
+def test_every_field_a_parser_reads_from_a_simulator_answer_is_in_our_schema(
+        client_schema, exercised, route, where, parse):
+    answers = _answers(client_schema, exercised)[route]
+    body = next(b for b in answers if _at(b, where))  # one with an item to parse
+    seen: set = set()
+    parse(_wrap(_at(body, where), where, seen))
+    assert seen, "the parser read nothing: the wrapper is not seeing its reads"
+    root = client_schema.document["responses"][route]
+    undeclared = sorted(".".join(map(str, path)) for path in seen
+                        if not _declares(client_schema, root, path))
+    assert undeclared == [], f"{route}: add these to tests/contract/atoms_responses.json"
+
+
+def _at(body, where: tuple):
+    node = body
+    try:
+        for step in where:
+            node = node[step]
+    except (KeyError, IndexError, TypeError):
+        return None
+    return node
