@@ -28,9 +28,18 @@ def client_schema():
     return ClientSchema()
 
 
-@pytest.fixture
-def recorded(sim):
+@pytest.fixture(scope="module")
+def module_sim(simulator_process):
+    """One freshly seeded world for the module: every test here only reads the answers
+    `exercised` recorded once (the next module's `sim` reseeds it again)."""
+    simulator_process.reset()
+    return simulator_process
+
+
+@pytest.fixture(scope="module")
+def recorded(module_sim):
     """Clients (with and without the key) that keep every response for checking."""
+    sim = module_sim
     responses: list[httpx.Response] = []
 
     def keep(response: httpx.Response) -> None:
@@ -126,9 +135,10 @@ def exercise_agents_and_calls(api, seeded: Seeded) -> None:
     api.get("/dnc", params={"agentId": UNKNOWN})
 
 
-@pytest.fixture
-def exercised(sim, recorded) -> list[httpx.Response]:
-    """Every route on success and on its errors, with and without the key."""
+@pytest.fixture(scope="module")
+def exercised(module_sim, recorded) -> list[httpx.Response]:
+    """Every route on success and on its errors, with and without the key, once."""
+    sim = module_sim
     api, anonymous, responses = recorded
     seeded = Seeded.fetch(api)
     exercise_campaigns(sim, api, seeded)
