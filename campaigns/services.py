@@ -25,6 +25,7 @@ from campaigns.models import (
     Campaign,
     CreateRequest,
     PendingAction,
+    PendingOutcome,
 )
 
 log = logging.getLogger(__name__)
@@ -245,7 +246,7 @@ def start_campaign(user, campaign: Campaign) -> None:
         user, campaign, Action.START, PendingAction.START, STARTABLE_STATUSES,
         call=lambda client: client.start_campaign(campaign.atoms_id),
         refusal=f"{verb} is only possible for draft, scheduled or paused campaigns.",
-        ok_message=f"{verb} requested; Atoms is processing it",
+        verb=verb.lower(),
     )
 
 
@@ -254,26 +255,29 @@ def pause_campaign(user, campaign: Campaign) -> None:
         user, campaign, Action.PAUSE, PendingAction.PAUSE, PAUSABLE_STATUSES,
         call=lambda client: client.pause_campaign(campaign.atoms_id),
         refusal="Only running or processing campaigns can be paused.",
-        ok_message="Pause requested; Atoms is pausing it",
+        verb="pause",
     )
 
 
 def _run_async_action(user, campaign, action, pending, allowed_statuses, *, call, refusal,
-                      ok_message) -> None:
+                      verb) -> None:
     """Start and pause: Atoms accepts at once and changes the status later.
 
     The compare-and-set on `pending_action` makes a double click send one request; the
-    page shows "Starting…"/"Pausing…" until the poller sees Atoms' new status.
+    page shows "Starting…"/"Pausing…" until the poller sees Atoms' new status or event.
+    When Atoms' answer is unknown (timeout, 5xx, lost answer) the claim stays: the poller
+    finds out from Atoms whether it was carried out, and clears it as "not carried out"
+    when Atoms shows no sign of it within `poll.pending_bound()`.
     """
     now = timezone.now()
     overdue = now - timedelta(seconds=settings.PENDING_ACTION_WARN_SECONDS)
     claimable = Campaign.objects.filter(pk=campaign.pk, status__in=allowed_statuses)
+    claim = {"pending_action": pending, "pending_since": now, "next_poll_at": now,
+             "pending_outcome": PendingOutcome.NONE, "lapsed_action": PendingAction.NONE}
     claimed = (
-        claimable.filter(pending_action=PendingAction.NONE).update(
-            pending_action=pending, pending_since=now, next_poll_at=now)
+        claimable.filter(pending_action=PendingAction.NONE).update(**claim)
         # A pending action Atoms never confirmed may be tried again.
-        or claimable.filter(pending_since__lt=overdue).update(
-            pending_action=pending, pending_since=now, next_poll_at=now)
+        or claimable.filter(pending_since__lt=overdue).update(**claim)
     )
     if not claimed:
         campaign.refresh_from_db()
@@ -281,25 +285,34 @@ def _run_async_action(user, campaign, action, pending, allowed_statuses, *, call
                    if campaign.pending_action else refusal)
         audit.record(user, action, Outcome.REFUSED, campaign=campaign, message=message)
         raise ActionRefused(message)
+    mine = Campaign.objects.filter(pk=campaign.pk, pending_action=pending, pending_since=now)
     try:
         call(atoms_client())
     except atoms.AtomsError as error:
         unknown = isinstance(error, atoms.AtomsUnavailable) and error.outcome_unknown
-        if not unknown:
-            # Atoms certainly did nothing: release the claim so the button comes back.
-            Campaign.objects.filter(pk=campaign.pk, pending_action=pending).update(
-                pending_action=PendingAction.NONE, pending_since=None)
+        if unknown:
+            mine.update(pending_outcome=PendingOutcome.UNANSWERED)
+            message = (f"No answer from Atoms, checking whether the {verb} was carried out. "
+                       "The page shows it when Atoms does, or offers it again if not.")
+            audit.record(user, action, Outcome.FAILED, campaign=campaign,
+                         message=f"No answer from Atoms ({error}); checking with Atoms")
+            _publish_soon(campaign)
+            _poll_soon(campaign)
+            raise ActionRefused(message) from error
+        # Atoms certainly did nothing: release the claim so the button comes back.
+        mine.update(pending_action=PendingAction.NONE, pending_since=None,
+                    pending_outcome=PendingOutcome.NONE)
         if isinstance(error, atoms.AtomsNotFound):
             Campaign.objects.filter(pk=campaign.pk).update(deleted_remotely_at=now)
         outcome = Outcome.REFUSED if isinstance(error, atoms.AtomsRejected) else Outcome.FAILED
         audit.record(user, action, outcome, campaign=campaign, message=error.user_message)
-        transaction.on_commit(lambda: publish.publish_campaign(campaign.pk))
-        raise ActionRefused(error.user_message + (
-            " It may still take effect; the page will show it when Atoms confirms."
-            if unknown else "")) from error
-    audit.record(user, action, Outcome.OK, campaign=campaign, message=ok_message)
+        _publish_soon(campaign)
+        raise ActionRefused(error.user_message) from error
+    mine.update(pending_outcome=PendingOutcome.ACCEPTED)
+    audit.record(user, action, Outcome.OK, campaign=campaign,
+                 message=f"Atoms accepted the {verb}; waiting for it to take effect")
     # Every open page shows "Starting…"/"Pausing…" now, not when Atoms' status moves.
-    transaction.on_commit(lambda: publish.publish_campaign(campaign.pk))
+    _publish_soon(campaign)
     _poll_soon(campaign)
 
 
@@ -323,6 +336,9 @@ def delete_campaign(user, campaign: Campaign, typed_name: str) -> None:
         raise ActionRefused(error.user_message) from error
     pk, name = campaign.pk, campaign.name
     with transaction.atomic():
+        # Lock the row first: a poll writing this campaign's snapshot finishes before we
+        # collect what to delete, or sees the row gone (live/poll.py `_write`).
+        Campaign.objects.select_for_update().filter(pk=pk).exists()
         audit.record(user, Action.DELETE, Outcome.OK, campaign=campaign, message=message)
         campaign.delete()
         transaction.on_commit(lambda: publish.publish_removed(pk, name))
@@ -332,3 +348,8 @@ def _poll_soon(campaign: Campaign) -> None:
     """Ask a worker to refresh this campaign now rather than at the next tick."""
     pk = campaign.pk
     transaction.on_commit(lambda: poll.request_refresh(pk))
+
+
+def _publish_soon(campaign: Campaign) -> None:
+    pk = campaign.pk
+    transaction.on_commit(lambda: publish.publish_campaign(pk))

@@ -13,15 +13,21 @@ from datetime import datetime, timedelta
 
 from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from redis.exceptions import LockError
 
-from campaigns import atoms, mirror
+from campaigns import atoms, audit, mirror
 from campaigns.connections import poller_client, redis_client, request_budget
 from campaigns.live import publish
-from campaigns.models import TERMINAL_STATUSES, Campaign, MetricSnapshot, active_q
+from campaigns.models import (
+    TERMINAL_STATUSES,
+    Campaign,
+    MetricSnapshot,
+    PendingAction,
+    active_q,
+)
 
 log = logging.getLogger(__name__)
 
@@ -107,17 +113,29 @@ def refresh(ids: list[int]) -> RefreshResult:
                 budget.pause_for(error.retry_after)
             return error
 
+    sent_at = timezone.now()
     workers = min(settings.POLL_CONCURRENCY, len(campaigns))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
         results = list(pool.map(fetch, campaigns))
-    return apply_results(list(zip(campaigns, results, strict=True)), timezone.now())
+    return apply_results(list(zip(campaigns, results, strict=True)), timezone.now(),
+                         sent_at=sent_at)
 
 
-def apply_results(pairs, now: datetime) -> RefreshResult:
+def pending_bound() -> timedelta:
+    """How long a start or pause may show no sign in Atoms before it counts as not carried
+    out: the warning time, plus the longest our own request to Atoms can have taken."""
+    return timedelta(seconds=settings.PENDING_ACTION_WARN_SECONDS
+                     + settings.ATOMS_CONNECT_TIMEOUT + settings.ATOMS_READ_TIMEOUT)
+
+
+def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None) -> RefreshResult:
+    """Write what the fetches found; `sent_at` (when the fetches were sent) lets a pending
+    action Atoms shows no sign of lapse as not carried out."""
     result = RefreshResult()
     to_save: list[tuple[Campaign, set[str]]] = []
     to_publish: list[tuple[Campaign, bool]] = []
     fresh_ids: list[int] = []
+    lapsed: list[tuple[Campaign, str]] = []
     for campaign, outcome in pairs:
         was_status = campaign.status
         if isinstance(outcome, atoms.AtomsError):
@@ -125,6 +143,12 @@ def apply_results(pairs, now: datetime) -> RefreshResult:
             result.failed += 1
         else:
             fields = _record_success(campaign, outcome, now, was_status)
+            if sent_at is not None:
+                pending = campaign.pending_action
+                lapse = mirror.lapse_pending_action(campaign, sent_at, pending_bound())
+                if lapse:
+                    fields |= lapse
+                    lapsed.append((campaign, pending))
             fresh_ids.append(campaign.pk)
             result.refreshed += 1
         if fields - {"fetched_at"}:
@@ -132,20 +156,22 @@ def apply_results(pairs, now: datetime) -> RefreshResult:
         if fields & Campaign.LIVE_FIELDS:
             to_publish.append((campaign, campaign.status != was_status))
 
-    saved_ids = {c.pk for c, _ in to_save}
-    with transaction.atomic():
-        # Campaigns that only got fresher need one UPDATE between them, not one each.
-        Campaign.objects.filter(pk__in=[pk for pk in fresh_ids if pk not in saved_ids]).update(
-            fetched_at=now)
-        _save(to_save, now)
-        MetricSnapshot.objects.bulk_create([
-            MetricSnapshot(
-                campaign=c, taken_at=now, status=c.status,
-                total_participants=c.total_participants, contacts_called=c.contacts_called,
-                contacts_connected=c.contacts_connected,
-            )
-            for c, fields in to_save if fields & Campaign.SNAPSHOT_FIELDS
-        ])
+    try:
+        kept = _write(to_save, fresh_ids, lapsed, now)
+    except DatabaseError:
+        # One campaign's rows must never cost the others theirs: campaign by campaign.
+        log.exception("Poll batch write failed; writing campaign by campaign")
+        kept = set()
+        for campaign, fields in to_save:
+            try:
+                kept |= _write([(campaign, fields)], [], [(c, a) for c, a in lapsed
+                                                          if c.pk == campaign.pk], now)
+            except DatabaseError:
+                log.exception("Poll write failed for campaign %s", campaign.pk)
+        saved_ids = {c.pk for c, _ in to_save}
+        kept |= _write([], [pk for pk in fresh_ids if pk not in saved_ids], [], now)
+    to_publish = [(c, changed) for c, changed in to_publish if c.pk in kept]
+    fresh_ids = [pk for pk in fresh_ids if pk in kept]
     result.changed = len(to_publish)
     # Render once per change, after the snapshot exists so the chart includes it.
     snapshots = publish.snapshots_by_campaign(c.pk for c, _ in to_publish)
@@ -155,6 +181,42 @@ def apply_results(pairs, now: datetime) -> RefreshResult:
     ])
     publish.publish_tick(now, fresh_ids)
     return result
+
+
+def _write(to_save, fresh_ids, lapsed, now: datetime) -> set[int]:
+    """Write in one transaction, skipping campaigns deleted since they were read; return
+    the ids written. The row locks make a concurrent delete wait for us, or us see it gone,
+    so no snapshot ever points at a deleted campaign."""
+    ids = {c.pk for c, _ in to_save} | set(fresh_ids)
+    with transaction.atomic():
+        kept = set(Campaign.objects.select_for_update().filter(pk__in=ids)
+                   .order_by("pk").values_list("pk", flat=True))
+        to_save = [(c, fields) for c, fields in to_save if c.pk in kept]
+        saved_ids = {c.pk for c, _ in to_save}
+        # Campaigns that only got fresher need one UPDATE between them, not one each.
+        Campaign.objects.filter(
+            pk__in=[pk for pk in fresh_ids if pk in kept and pk not in saved_ids]
+        ).update(fetched_at=now)
+        _save(to_save, now)
+        MetricSnapshot.objects.bulk_create([
+            MetricSnapshot(
+                campaign=c, taken_at=now, status=c.status,
+                total_participants=c.total_participants, contacts_called=c.contacts_called,
+                contacts_connected=c.contacts_connected,
+            )
+            for c, fields in to_save if fields & Campaign.SNAPSHOT_FIELDS
+        ])
+        for campaign, action in lapsed:
+            if campaign.pk in kept:
+                audit.record(None, action, audit.Outcome.FAILED, campaign=campaign,
+                             message=_lapsed_message(action))
+    return kept
+
+
+def _lapsed_message(action: str) -> str:
+    verb = "start" if action == PendingAction.START else "pause"
+    return (f"The {verb} was not carried out: Atoms showed no sign of it. "
+            f"It can be asked for again.")
 
 
 def _record_success(campaign: Campaign, detail, now: datetime, was_status: str) -> set[str]:

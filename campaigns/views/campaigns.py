@@ -210,7 +210,8 @@ def _act(request, campaign, action, done_message):
     except services.ActionRefused as refused:
         messages.error(request, refused.message)
     else:
-        messages.success(request, done_message + " The status changes when Atoms confirms.")
+        messages.success(request, done_message + " Atoms accepted it; the status changes when "
+                                                 "it takes effect.")
     return redirect("campaign_detail", pk=campaign.pk)
 
 
