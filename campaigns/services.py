@@ -14,10 +14,12 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 
 from campaigns import atoms, audit, mirror
 from campaigns.connections import atoms_client
-from campaigns.live import poll, publish
+from campaigns.live import health, poll, publish
 from campaigns.models import (
     PAUSABLE_STATUSES,
     STARTABLE_STATUSES,
@@ -341,15 +343,26 @@ def delete_campaign(user, campaign: Campaign, typed_name: str) -> None:
         Campaign.objects.select_for_update().filter(pk=pk).exists()
         audit.record(user, Action.DELETE, Outcome.OK, campaign=campaign, message=message)
         campaign.delete()
-        transaction.on_commit(lambda: publish.publish_removed(pk, name))
+        transaction.on_commit(lambda: _best_effort(publish.publish_removed, pk, name))
 
 
 def _poll_soon(campaign: Campaign) -> None:
     """Ask a worker to refresh this campaign now rather than at the next tick."""
     pk = campaign.pk
-    transaction.on_commit(lambda: poll.request_refresh(pk))
+    transaction.on_commit(lambda: _best_effort(poll.request_refresh, pk))
 
 
 def _publish_soon(campaign: Campaign) -> None:
     pk = campaign.pk
-    transaction.on_commit(lambda: publish.publish_campaign(pk))
+    transaction.on_commit(lambda: _best_effort(publish.publish_campaign, pk))
+
+
+def _best_effort(send, *args) -> None:
+    """Tell the worker or the open pages; with Redis down the action still stands (it is
+    in the database and Atoms) and the next tick catches up, so never fail the request."""
+    try:
+        send(*args)
+    except (RedisError, KombuOperationalError) as error:
+        health.mark_down()
+        log.warning("Could not reach Redis after an action (%s); the next tick catches up",
+                    error)
