@@ -322,6 +322,9 @@ class CreateRequest(models.Model):
     campaign = models.ForeignKey(
         Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The campaign Atoms made for this request, written as soon as Atoms answers (before
+    # the mirror row), so a resubmit after a crash knows it without guessing.
+    atoms_id = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

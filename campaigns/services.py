@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
@@ -37,7 +38,8 @@ Outcome = audit.Outcome
 
 # How long a second submit of the same form waits for the first one to finish.
 DUPLICATE_WAIT_SECONDS = 20
-# A create still "in progress" after this long was abandoned by a process that died.
+# Without PostgreSQL's advisory locks (the SQLite demo): a create still "in progress"
+# after this long was abandoned by a process that died.
 STALE_PENDING = timedelta(minutes=2)
 # How many of the newest same-named campaigns a reconciliation looks at.
 RECONCILE_WINDOW = 20
@@ -93,18 +95,38 @@ class CreateOutcome:
 def create_campaign(user, token: uuid.UUID, data: CampaignInput, *, start: bool) -> CreateOutcome:
     """Create the campaign in Atoms, then its mirror; exactly once per form token.
 
+    The request is recorded (committed) before Atoms is called and owned through a
+    PostgreSQL advisory lock held by this database session, so a resubmit can tell a
+    submit still talking to Atoms (wait for it) from one whose process or database
+    connection died (take over). A resubmit whose earlier outcome is unknown looks in Atoms
+    before it ever creates.
+
     Raises ActionRefused when Atoms says no or cannot be reached; nothing local is left
     behind then except the audit entry and the failed request (so a resubmit can retry).
     """
-    request = _claim_create_request(user, token, data)
-    if isinstance(request, CreateOutcome):
-        return request
-
-    client = atoms_client()
+    claimed = _claim_create_request(user, token, data)
+    if isinstance(claimed, CreateOutcome):
+        return claimed
+    request, reconcile = claimed
     try:
-        remote = None
-        if request.state == CreateRequest.State.UNCERTAIN:
+        return _create_owned(user, request, data, reconcile=reconcile, start=start)
+    finally:
+        _release_request(token)
+
+
+def _create_owned(user, request: CreateRequest, data: CampaignInput, *, reconcile: bool,
+                  start: bool) -> CreateOutcome:
+    client = atoms_client()
+    remote = None
+    if reconcile:
+        try:
             remote = _find_created_campaign(client, request)
+        except atoms.AtomsError as error:
+            # Unknown whether the earlier submit made it: never create blindly.
+            _fail_create(request, user, data, CreateRequest.State.UNCERTAIN, Outcome.FAILED,
+                         error.user_message)
+            raise ActionRefused(CHECK_FAILED_MESSAGE) from error
+    try:
         if remote is None:
             remote = client.create_campaign(
                 data.name, data.agent_id, data.audience_id, list(data.phone_number_ids),
@@ -112,10 +134,17 @@ def create_campaign(user, token: uuid.UUID, data: CampaignInput, *, start: bool)
                 retry_delay=data.retry_delay, scheduled_at=data.scheduled_at,
             )
     except atoms.AtomsUnavailable as error:
-        remote = _find_created_campaign(client, request) if error.outcome_unknown else None
+        remote = None
+        if error.outcome_unknown:
+            try:
+                remote = _find_created_campaign(client, request)
+            except atoms.AtomsError:
+                remote = None
         if remote is None:
-            state = (CreateRequest.State.UNCERTAIN if error.outcome_unknown
-                     else CreateRequest.State.FAILED)
+            # After a reconciliation found nothing, a create that failed for sure leaves the
+            # request as uncertain as the earlier submit left it.
+            state = (CreateRequest.State.UNCERTAIN
+                     if error.outcome_unknown or reconcile else CreateRequest.State.FAILED)
             _fail_create(request, user, data, state, Outcome.FAILED, error.user_message)
             raise ActionRefused(_unavailable_message(error)) from error
     except atoms.AtomsError as error:
@@ -123,19 +152,24 @@ def create_campaign(user, token: uuid.UUID, data: CampaignInput, *, start: bool)
                      error.user_message)
         raise ActionRefused(error.user_message, field_errors=_field_errors(error)) from error
 
-    with transaction.atomic():
-        now = timezone.now()
-        campaign = mirror.new_campaign(
-            remote, created_by=user, agent_name=data.agent_name,
-            audience_name=data.audience_name, next_poll_at=now, created_at=now,
-        )
-        campaign.phone_number_ids = campaign.phone_number_ids or list(data.phone_number_ids)
-        campaign.save()
-        CreateRequest.objects.filter(pk=request.pk).update(
-            state=CreateRequest.State.CREATED, campaign=campaign, error=""
-        )
-        audit.record(user, Action.CREATE, Outcome.OK, campaign=campaign,
-                     message="Created in Atoms" + (" (scheduled)" if data.scheduled_at else ""))
+    # The outcome first, on its own: should the mirror write below fail, a resubmit
+    # still knows which campaign this request made.
+    try:
+        CreateRequest.objects.filter(pk=request.pk).update(atoms_id=remote.id)
+        with transaction.atomic():
+            campaign = _mirror_created(remote, user, data)
+            CreateRequest.objects.filter(pk=request.pk).update(
+                state=CreateRequest.State.CREATED, campaign=campaign, error=""
+            )
+            audit.record(user, Action.CREATE, Outcome.OK, campaign=campaign,
+                         message="Created in Atoms"
+                         + (" (scheduled)" if data.scheduled_at else ""))
+    except DatabaseError as error:
+        # Atoms made it; we could not write that down. The request stays pending and its
+        # lock dies with this connection, so a resubmit takes over and finds it in Atoms.
+        log.exception("Create request %s: Atoms made %s, the database write failed",
+                      request.token, remote.id)
+        raise ActionRefused(LOST_WRITE_MESSAGE) from error
 
     outcome = CreateOutcome(campaign=campaign)
     if start:
@@ -147,69 +181,153 @@ def create_campaign(user, token: uuid.UUID, data: CampaignInput, *, start: bool)
     return outcome
 
 
-def _claim_create_request(user, token, data: CampaignInput) -> CreateRequest | CreateOutcome:
-    """Own the token, or learn what the submit that owns it did."""
-    try:
-        with transaction.atomic():
-            return CreateRequest.objects.create(token=token, user=user, payload=data.as_payload())
-    except IntegrityError:
-        pass
+def _mirror_created(remote: atoms.Campaign, user, data: CampaignInput) -> Campaign:
+    """The mirror row of the campaign this request made: new, or the one the sync already
+    imported (an orphan of an earlier, uncertain submit), now credited to its maker."""
+    now = timezone.now()
+    campaign = Campaign.objects.select_for_update().filter(atoms_id=remote.id).first()
+    if campaign is None:
+        campaign = mirror.new_campaign(
+            remote, created_by=user, agent_name=data.agent_name,
+            audience_name=data.audience_name, next_poll_at=now, created_at=now,
+        )
+        campaign.phone_number_ids = campaign.phone_number_ids or list(data.phone_number_ids)
+        try:
+            with transaction.atomic():
+                campaign.save()
+            return campaign
+        except IntegrityError:  # the sync imported it a moment ago
+            campaign = Campaign.objects.select_for_update().get(atoms_id=remote.id)
+    mirror.apply_remote(campaign, remote)
+    campaign.created_by = campaign.created_by or user
+    campaign.next_poll_at = now
+    campaign.save()
+    return campaign
+
+
+# --- owning a create request ---------------------------------------------------------------
+
+
+def _claim_create_request(user, token, data: CampaignInput):
+    """Own the token, or learn what the submit that owns it did.
+
+    Returns (request, reconcile) once owned, where `reconcile` says an earlier submit may
+    have made the campaign already; or a CreateOutcome when there is nothing to do.
+    """
     deadline = time.monotonic() + DUPLICATE_WAIT_SECONDS
     while True:
-        existing = CreateRequest.objects.select_related("campaign").get(token=token)
-        if existing.user_id != user.pk:
+        if _lock_request(token):
+            try:
+                return _take_request(user, token, data)
+            except BaseException:
+                _release_request(token)
+                raise
+        existing = (CreateRequest.objects.select_related("campaign")
+                    .filter(token=token).first())
+        if existing is not None and existing.user_id != user.pk:
             raise ActionRefused("This form was opened by someone else; reload it and try again.")
-        if existing.state == CreateRequest.State.CREATED:
+        if existing is not None and existing.state == CreateRequest.State.CREATED:
             return CreateOutcome(campaign=existing.campaign, duplicate=True)
-        if existing.state in (CreateRequest.State.FAILED, CreateRequest.State.UNCERTAIN):
-            # A resubmit after a failure retries, but only one resubmit at a time.
-            claimed = CreateRequest.objects.filter(pk=existing.pk, state=existing.state).update(
-                state=CreateRequest.State.PENDING, payload=data.as_payload()
-            )
-            if claimed:
-                # `existing.state` still holds the old state: UNCERTAIN makes us reconcile.
-                return existing
-            continue
-        if existing.updated_at < timezone.now() - STALE_PENDING:
-            # The submit that owned it died mid-way (a killed process): take over, but
-            # look in Atoms first, as after a timeout.
-            claimed = CreateRequest.objects.filter(
-                pk=existing.pk, state=CreateRequest.State.PENDING,
-                updated_at=existing.updated_at,
-            ).update(updated_at=timezone.now(), payload=data.as_payload())
-            if claimed:
-                existing.state = CreateRequest.State.UNCERTAIN
-                return existing
-            continue
         if time.monotonic() >= deadline:
+            # True: another submit of this form is talking to Atoms right now.
             return CreateOutcome(in_progress=True)
         time.sleep(0.2)
 
 
-def _find_created_campaign(client, request: CreateRequest) -> atoms.Campaign | None:
-    """After a timed-out create, look in Atoms for the campaign it may have made.
+def _take_request(user, token, data: CampaignInput):
+    """With the token's lock held: record the request, or take over the existing one."""
+    try:
+        with transaction.atomic():
+            request = CreateRequest.objects.create(token=token, user=user,
+                                                   payload=data.as_payload())
+        return request, False
+    except IntegrityError:
+        pass
+    existing = CreateRequest.objects.select_related("campaign").get(token=token)
+    if existing.user_id != user.pk:
+        raise ActionRefused("This form was opened by someone else; reload it and try again.")
+    if existing.state == CreateRequest.State.CREATED and existing.campaign is not None:
+        _release_request(token)
+        return CreateOutcome(campaign=existing.campaign, duplicate=True)
+    # FAILED: Atoms certainly made nothing. UNCERTAIN, or PENDING with its owner gone
+    # (its lock died with its process or connection), or CREATED but the mirror row since
+    # lost: Atoms may hold the campaign, so look before creating.
+    reconcile = existing.state != CreateRequest.State.FAILED
+    CreateRequest.objects.filter(pk=existing.pk).update(
+        state=CreateRequest.State.PENDING, payload=data.as_payload())
+    return existing, reconcile
 
-    A match has the same name, agent and audience, is among the newest campaigns of that
-    name, and is not mirrored here yet. Atoms' clock is not ours, so no time window.
+
+def _lock_key(token: uuid.UUID) -> int:
+    return int.from_bytes(uuid.UUID(str(token)).bytes[:8], "big", signed=True)
+
+
+def _lock_request(token) -> bool:
+    """Hold the token's advisory lock for this database session (until released, or until
+    the session ends: a dead process or connection frees it by itself)."""
+    if connection.vendor != "postgresql":
+        return _stale_or_free(token)  # the SQLite demo: one process, judged by age
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_lock_key(token)])
+        return cursor.fetchone()[0]
+
+
+def _stale_or_free(token) -> bool:
+    existing = CreateRequest.objects.filter(token=token).first()
+    return (existing is None or existing.state != CreateRequest.State.PENDING
+            or existing.updated_at < timezone.now() - STALE_PENDING)
+
+
+def _release_request(token) -> None:
+    if connection.vendor != "postgresql":
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_lock_key(token)])
+    except DatabaseError:
+        # The connection is gone, and the lock with its session; make sure of it.
+        connection.close()
+
+
+def _find_created_campaign(client, request: CreateRequest) -> atoms.Campaign | None:
+    """Look in Atoms for the campaign an earlier submit of this request may have made.
+
+    The campaign whose id the request recorded, if it got that far; otherwise one with the
+    same name, agent and audience among the newest of that name that no other create
+    request made, mirrored already (the sync imports orphans) or not. Atoms' clock is not
+    ours, so no time window. Raises AtomsError when Atoms cannot be asked: never create
+    blindly then.
     """
     payload = request.payload
-    try:
-        newest = client.list_campaigns(search=payload["name"], page_size=RECONCILE_WINDOW)
-    except atoms.AtomsError as error:
-        log.warning("Could not reconcile create request %s: %s", request.token, error)
-        return None
+    newest = client.list_campaigns(search=payload["name"], page_size=RECONCILE_WINDOW)
     candidates = [remote for remote in newest.items
                   if (remote.name, remote.agent_id, remote.audience_id)
                   == (payload["name"], payload["agent_id"], payload["audience_id"])]
-    known = set(Campaign.objects.filter(atoms_id__in=[c.id for c in candidates])
-                .values_list("atoms_id", flat=True))
-    return next((remote for remote in candidates if remote.id not in known), None)
+    if request.atoms_id:
+        recorded = [remote for remote in candidates if remote.id == request.atoms_id]
+        if recorded:
+            return recorded[0]
+    made_by_others = set(
+        CreateRequest.objects.exclude(pk=request.pk)
+        .filter(Q(atoms_id__in=[c.id for c in candidates])
+                | Q(campaign__atoms_id__in=[c.id for c in candidates]))
+        .values_list("atoms_id", "campaign__atoms_id"))
+    taken = {atoms_id for pair in made_by_others for atoms_id in pair if atoms_id}
+    return next((remote for remote in candidates if remote.id not in taken), None)
 
 
 def _fail_create(request, user, data: CampaignInput, state: str, outcome: str,
                  message: str) -> None:
     CreateRequest.objects.filter(pk=request.pk).update(state=state, error=message)
     audit.record(user, Action.CREATE, outcome, campaign_name=data.name, message=message)
+
+
+LOST_WRITE_MESSAGE = (
+    "Atoms made the campaign, but the dashboard could not record it just now. Your input "
+    "is kept: submit again and the dashboard will find that campaign, not make another.")
+CHECK_FAILED_MESSAGE = (
+    "Atoms could not be asked whether your earlier submit made this campaign, so nothing "
+    "new was created. Your input is kept: submit again in a moment.")
 
 
 def _unavailable_message(error: atoms.AtomsUnavailable) -> str:

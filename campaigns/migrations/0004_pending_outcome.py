@@ -9,6 +9,11 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.AddField(
+            model_name="createrequest",
+            name="atoms_id",
+            field=models.CharField(blank=True, max_length=64),
+        ),
+        migrations.AddField(
             model_name="campaign",
             name="pending_outcome",
             field=models.CharField(
