@@ -41,6 +41,8 @@ DUPLICATE_WAIT_SECONDS = 20
 # Without PostgreSQL's advisory locks (the SQLite demo): a create still "in progress"
 # after this long was abandoned by a process that died.
 STALE_PENDING = timedelta(minutes=2)
+# A create like one made this recently (same name, agent, audience) asks "another one?".
+LIKELY_DUPLICATE_WINDOW = timedelta(minutes=10)
 # How many of the newest same-named campaigns a reconciliation looks at.
 RECONCILE_WINDOW = 20
 
@@ -203,6 +205,25 @@ def _mirror_created(remote: atoms.Campaign, user, data: CampaignInput) -> Campai
     campaign.next_poll_at = now
     campaign.save()
     return campaign
+
+
+def likely_duplicate(token: uuid.UUID, data: CampaignInput) -> Campaign | CreateRequest | None:
+    """A campaign with the same name, agent and audience made a few minutes ago (or a
+    create of it still under way), from another form: a Back-button resubmit or a second
+    tab. The same form sent again is not one: its token already makes it exactly once."""
+    if CreateRequest.objects.filter(token=token).exists():
+        return None
+    since = timezone.now() - LIKELY_DUPLICATE_WINDOW
+    twin = (Campaign.objects.filter(name=data.name, agent_id=data.agent_id,
+                                    audience_id=data.audience_id, created_at__gte=since,
+                                    deleted_remotely_at__isnull=True)
+            .order_by("-created_at").first())
+    if twin is not None:
+        return twin
+    return (CreateRequest.objects
+            .filter(created_at__gte=since, payload__name=data.name,
+                    payload__agent_id=data.agent_id, payload__audience_id=data.audience_id)
+            .exclude(state=CreateRequest.State.FAILED).order_by("-created_at").first())
 
 
 # --- owning a create request ---------------------------------------------------------------

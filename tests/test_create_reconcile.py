@@ -93,3 +93,22 @@ def test_losing_the_database_mid_create_leaves_no_duplicate_and_no_false_wait(st
     assert again["Location"] == reverse("campaign_detail", args=[campaign.pk])
     assert CreateRequest.objects.get().state == "created"
     assert sim.calls_to("POST /campaign") == 1
+
+
+@pytest.mark.django_db
+def test_a_back_button_resubmit_asks_before_making_a_second_campaign(staff, sim):
+    data = form_data("Back again")
+    assert staff.post(URL, data).status_code == 302
+    # Back, then Create again: the browser refills the fields, the page has a new token.
+    again = {**data, "token": form_data("Back again")["token"]}
+    response = staff.post(URL, again)
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "This looks like a campaign you already made." in page
+    assert 'value="Back again"' in page  # nothing the user typed is lost
+    assert sim.calls_to("POST /campaign") == 1
+    assert Campaign.objects.filter(name="Back again").count() == 1
+
+    confirmed = staff.post(URL, {**again, "confirm_duplicate": "1"})  # "another anyway"
+    assert confirmed.status_code == 302
+    assert len(in_atoms("Back again")) == 2
