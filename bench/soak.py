@@ -51,6 +51,7 @@ class Tally:
     # pk -> (accepted starts, accepted pauses) the dashboard reported to a user
     accepted: dict = field(default_factory=dict)
     deleted: dict = field(default_factory=dict)  # pk -> atoms id the user was told deleted
+    delete_tried: set = field(default_factory=set)
 
     def count(self, key: str) -> None:
         with self.lock:
@@ -157,6 +158,8 @@ class User:
         if not candidates:
             return
         pk, name, atoms_id = self.random.choice(candidates)
+        with self.tally.lock:
+            self.tally.delete_tried.add(pk)
         csrf = self.tokens(f"/campaigns/{pk}/delete/")["csrfmiddlewaretoken"]
         response = self.request("POST", f"/campaigns/{pk}/delete/",
                                 data={"csrfmiddlewaretoken": csrf, "confirm_name": name})
@@ -191,8 +194,8 @@ def compare(tally: Tally) -> dict:
     lost = []
     for name, pk in tally.created.items():
         row = Campaign.objects.filter(pk=pk).first()
-        if pk in tally.deleted:
-            continue
+        if pk in tally.delete_tried:
+            continue  # a delete whose answer was lost may have been carried out
         if row is None or row.atoms_id not in remote:
             lost.append(f"create {name!r}")
     for pk, atoms_id in tally.deleted.items():
@@ -202,10 +205,13 @@ def compare(tally: Tally) -> dict:
         row = Campaign.objects.filter(pk=pk).first()
         if row is None or row.atoms_id not in remote:
             continue
-        events = Counter(event.action for event in remote[row.atoms_id].events)
-        if events["started"] + events["resumed"] < starts:
+        # A start superseded by a pause while "processing" leaves no "started" event, so
+        # a start is lost only if Atoms never left draft, a pause only if it never paused.
+        detail = remote[row.atoms_id]
+        events = Counter(event.action for event in detail.events)
+        if starts and detail.campaign.status == "draft":
             lost.append(f"start of campaign {pk}")
-        if events["paused"] < pauses:
+        if pauses and not events["paused"] and detail.campaign.status != "completed":
             lost.append(f"pause of campaign {pk}")
     orphans = [atoms_id for atoms_id in remote if atoms_id not in mirror]
     lost += [f"campaign {atoms_id} in Atoms, not on the dashboard" for atoms_id in orphans]

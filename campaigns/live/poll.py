@@ -138,19 +138,21 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None) -> R
     lapsed: list[tuple[Campaign, str]] = []
     for campaign, outcome in pairs:
         was_status = campaign.status
+        pending = campaign.pending_action
         if isinstance(outcome, atoms.AtomsError):
             fields = _record_failure(campaign, outcome, now)
             result.failed += 1
+            if isinstance(outcome, atoms.AtomsNotFound):
+                # Gone from Atoms: nothing pending on it can still happen.
+                fields |= mirror.lapse_pending_action(campaign, now, timedelta(0))
         else:
             fields = _record_success(campaign, outcome, now, was_status)
             if sent_at is not None:
-                pending = campaign.pending_action
-                lapse = mirror.lapse_pending_action(campaign, sent_at, pending_bound())
-                if lapse:
-                    fields |= lapse
-                    lapsed.append((campaign, pending))
+                fields |= mirror.lapse_pending_action(campaign, sent_at, pending_bound())
             fresh_ids.append(campaign.pk)
             result.refreshed += 1
+        if pending and campaign.lapsed_action == pending and "lapsed_action" in fields:
+            lapsed.append((campaign, pending))
         if fields - {"fetched_at"}:
             to_save.append((campaign, fields))
         if fields & Campaign.LIVE_FIELDS:
