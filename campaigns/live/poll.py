@@ -19,6 +19,7 @@ from django.utils import timezone
 from redis.exceptions import LockError
 
 from campaigns import atoms, audit, mirror
+from campaigns.atoms import CampaignStatus
 from campaigns.connections import poller_client, redis_client, request_budget
 from campaigns.live import publish
 from campaigns.models import (
@@ -32,6 +33,9 @@ from campaigns.models import (
 log = logging.getLogger(__name__)
 
 TICK_LOCK = "poll:tick-lock"
+# Statuses whose numbers may still move for a while (calls in flight finishing), though
+# nothing dials any more: paused, completed, failed.
+SETTLING_STATUSES = TERMINAL_STATUSES | {CampaignStatus.PAUSED}
 MAX_BACKOFF_SECONDS = 300
 
 
@@ -136,11 +140,13 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None) -> R
     to_publish: list[tuple[Campaign, bool]] = []
     fresh_ids: list[int] = []
     lapsed: list[tuple[Campaign, str]] = []
+    failures = sum(isinstance(outcome, atoms.AtomsUnavailable) for _, outcome in pairs)
+    atoms_down = failures * 2 > len(pairs)  # most of the tick failed, not one blip
     for campaign, outcome in pairs:
         was_status = campaign.status
         pending = campaign.pending_action
         if isinstance(outcome, atoms.AtomsError):
-            fields = _record_failure(campaign, outcome, now)
+            fields = _record_failure(campaign, outcome, now, atoms_down=atoms_down)
             result.failed += 1
             if isinstance(outcome, atoms.AtomsNotFound):
                 # Gone from Atoms: nothing pending on it can still happen.
@@ -222,23 +228,41 @@ def _lapsed_message(action: str) -> str:
 
 
 def _record_success(campaign: Campaign, detail, now: datetime, was_status: str) -> set[str]:
+    last_change, first_fetch = campaign.modified_at, campaign.fetched_at is None
     fields = mirror.apply_detail(campaign, detail)
-    became_terminal = campaign.status in TERMINAL_STATUSES and was_status not in TERMINAL_STATUSES
-    final = became_terminal  # one more refresh after the first terminal sighting
+    # Calls in flight when a campaign pauses or ends still finish and change its numbers:
+    # keep refreshing it until they have stood still for POLL_SETTLE_SECONDS. (A finished
+    # campaign the sync just imported is old history: its first full copy is enough.)
+    moved = bool(fields & Campaign.SNAPSHOT_FIELDS)
+    recent = (last_change is not None
+              and now - last_change < timedelta(seconds=settings.POLL_SETTLE_SECONDS))
+    settling = campaign.status in SETTLING_STATUSES and not first_fetch and (
+        campaign.status != was_status
+        or (campaign.needs_final_poll and (moved or recent)))
     return fields | mirror.assign(campaign, {
-        "fetched_at": now, "poll_error": "", "poll_failures": 0, "needs_final_poll": final})
+        "fetched_at": now, "poll_error": "", "poll_failures": 0,
+        "needs_final_poll": settling})
 
 
-def _record_failure(campaign: Campaign, error: atoms.AtomsError, now: datetime) -> set[str]:
+def _record_failure(campaign: Campaign, error: atoms.AtomsError, now: datetime, *,
+                    atoms_down: bool) -> set[str]:
     if isinstance(error, atoms.AtomsNotFound):
         campaign.deleted_remotely_at = now
         campaign.poll_error = "Atoms no longer has this campaign (deleted elsewhere)."
         return {"deleted_remotely_at", "poll_error"}
     campaign.poll_failures = min(campaign.poll_failures + 1, 30)
-    wait = (error.retry_after if isinstance(error, atoms.AtomsRateLimited)
-            else settings.POLL_INTERVAL_SECONDS * 2 ** (campaign.poll_failures - 1))
-    campaign.next_poll_at = now + timedelta(seconds=min(wait, MAX_BACKOFF_SECONDS))
-    fields = {"poll_failures", "next_poll_at"}
+    fields = {"poll_failures"}
+    if isinstance(error, atoms.AtomsRateLimited):
+        wait = error.retry_after
+    elif atoms_down:
+        wait = settings.POLL_INTERVAL_SECONDS * 2 ** (campaign.poll_failures - 1)
+    else:
+        # Atoms answered the rest of this tick: a blip, tried again at the next tick
+        # (backing off would leave this campaign minutes behind Atoms for nothing).
+        wait = None
+    if wait is not None:
+        campaign.next_poll_at = now + timedelta(seconds=min(wait, MAX_BACKOFF_SECONDS))
+        fields.add("next_poll_at")
     message = error.user_message[:300]
     if campaign.poll_error != message:
         campaign.poll_error = message

@@ -51,12 +51,14 @@ def sync_campaign_list() -> SyncReport:
             # Let the poller do the full refresh and tell the open pages.
             campaign.needs_final_poll = True
             campaign.next_poll_at = started
-            changed.append(campaign)
+            campaign.modified_at = started  # bulk_update skips auto_now; the poller's
+            changed.append(campaign)          # settling (live/poll.py) counts from here
     seen_ids = {remote.id for remote in remote_campaigns}
     with transaction.atomic():
         Campaign.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
         Campaign.objects.bulk_update(
-            changed, [*Campaign.LIST_FIELDS, "needs_final_poll", "next_poll_at"], batch_size=500)
+            changed, [*Campaign.LIST_FIELDS, "needs_final_poll", "next_poll_at", "modified_at"],
+            batch_size=500)
         # Only rows older than this walk: a campaign created meanwhile is not in it.
         report.marked_deleted = (
             Campaign.objects.filter(deleted_remotely_at__isnull=True, created_at__lt=started)
