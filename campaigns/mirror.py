@@ -5,8 +5,9 @@ disagree on how a remote field lands in the database.
 """
 
 from dataclasses import fields
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from campaigns import atoms
@@ -92,8 +93,11 @@ def pending_confirmed(campaign: Campaign) -> bool:
     if not action or campaign.pending_since is None:
         return False
     wanted = _CONFIRMING_EVENTS[action]
-    return any(event.get("action") in wanted and _after(event.get("created_at"),
-                                                        campaign.pending_since)
+    since = campaign.pending_since
+    if campaign.pending_outcome == PendingOutcome.UNANSWERED:
+        # Counted from when our request gave up: Atoms may have acted while it waited.
+        since -= timedelta(seconds=settings.ATOMS_CONNECT_TIMEOUT + settings.ATOMS_READ_TIMEOUT)
+    return any(event.get("action") in wanted and _after(event.get("created_at"), since)
                for event in campaign.events)
 
 

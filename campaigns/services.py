@@ -408,7 +408,7 @@ def _run_async_action(user, campaign, action, pending, allowed_statuses, *, call
     page shows "Starting…"/"Pausing…" until the poller sees Atoms' new status or event.
     When Atoms' answer is unknown (timeout, 5xx, lost answer) the claim stays: the poller
     finds out from Atoms whether it was carried out, and clears it as "not carried out"
-    when Atoms shows no sign of it within `poll.pending_bound()`.
+    when Atoms shows no sign of it within `poll.pending_bound`.
     """
     now = timezone.now()
     overdue = now - timedelta(seconds=settings.PENDING_ACTION_WARN_SECONDS)
@@ -432,7 +432,8 @@ def _run_async_action(user, campaign, action, pending, allowed_statuses, *, call
     except atoms.AtomsError as error:
         unknown = isinstance(error, atoms.AtomsUnavailable) and error.outcome_unknown
         if unknown:
-            mine.update(pending_outcome=PendingOutcome.UNANSWERED)
+            # From now on the wait is counted from our giving up (poll.pending_bound).
+            mine.update(pending_outcome=PendingOutcome.UNANSWERED, pending_since=timezone.now())
             message = (f"No answer from Atoms, checking whether the {verb} was carried out. "
                        "The page shows it when Atoms does, or offers it again if not.")
             audit.record(user, action, Outcome.FAILED, campaign=campaign,

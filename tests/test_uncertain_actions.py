@@ -34,12 +34,13 @@ def detail(client, campaign) -> str:
 
 def past_the_bound(campaign) -> None:
     """As if the request was made longer ago than the bounded wait."""
+    campaign.refresh_from_db()
     Campaign.objects.filter(pk=campaign.pk).update(
-        pending_since=timezone.now() - poll.pending_bound() - timedelta(seconds=1))
+        pending_since=timezone.now() - poll.pending_bound(campaign) - timedelta(seconds=1))
 
 
 def test_a_start_atoms_never_carried_out_is_cleared_logged_and_offered_again(
-        login_as, world, users):
+        login_as, world, users, settings):
     draft = make_campaign(world, users["staff"])
     client = login_as("staff")
     world.faults(fail_routes=["POST /campaign/{id}/start"])  # 5xx: outcome unknown
@@ -51,6 +52,7 @@ def test_a_start_atoms_never_carried_out_is_cleared_logged_and_offered_again(
     world.clear_faults()
 
     # Within the bounded wait a poll that shows no sign yet decides nothing.
+    settings.ATOMS_READ_TIMEOUT = 30  # the wait: as long again as our request could take
     poll.refresh_one(draft.pk)
     draft.refresh_from_db()
     assert draft.pending_action == "start"

@@ -27,6 +27,7 @@ from campaigns.models import (
     Campaign,
     MetricSnapshot,
     PendingAction,
+    PendingOutcome,
     active_q,
 )
 
@@ -125,9 +126,16 @@ def refresh(ids: list[int]) -> RefreshResult:
                          sent_at=sent_at)
 
 
-def pending_bound() -> timedelta:
+def pending_bound(campaign: Campaign) -> timedelta:
     """How long a start or pause may show no sign in Atoms before it counts as not carried
-    out: the warning time, plus the longest our own request to Atoms can have taken."""
+    out, from `pending_since`.
+
+    Accepted (2xx, counted from the click): the warning time, plus the longest our own
+    request can have taken. Unanswered (counted from when our request gave up): as long
+    again as we waited, for a request Atoms was still working on when we stopped waiting.
+    """
+    if campaign.pending_outcome == PendingOutcome.UNANSWERED:
+        return timedelta(seconds=settings.ATOMS_READ_TIMEOUT)
     return timedelta(seconds=settings.PENDING_ACTION_WARN_SECONDS
                      + settings.ATOMS_CONNECT_TIMEOUT + settings.ATOMS_READ_TIMEOUT)
 
@@ -154,7 +162,8 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None) -> R
         else:
             fields = _record_success(campaign, outcome, now, was_status)
             if sent_at is not None:
-                fields |= mirror.lapse_pending_action(campaign, sent_at, pending_bound())
+                fields |= mirror.lapse_pending_action(campaign, sent_at,
+                                                      pending_bound(campaign))
             fresh_ids.append(campaign.pk)
             result.refreshed += 1
         if pending and campaign.lapsed_action == pending and "lapsed_action" in fields:
