@@ -12,7 +12,7 @@ from django.urls import reverse
 from campaigns.live import poll
 from campaigns.models import Campaign
 from tests.campaign_factory import make_campaign
-from tests.plugins.servers import free_port
+from tests.plugins.servers import free_port, start_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +95,32 @@ def test_every_page_renders_from_the_database_while_redis_is_down(
     poll.refresh_one(running.pk)  # the worker's poll publishes again
     page = admin.get(reverse("campaign_list")).content.decode()
     assert PAUSED not in page
+
+
+def wait_for_fresh_poll(campaign, after, timeout: float = 40) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        fetched = Campaign.objects.get(pk=campaign.pk).fetched_at
+        if fetched is not None and fetched > after:
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"no poll of {campaign} since {after}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_and_its_beat_carry_on_by_themselves_after_a_redis_outage(
+        own_redis, sim, atoms_settings, users, settings):
+    from django.utils import timezone
+
+    settings.CELERY_BROKER_URL = own_redis.url[:-1] + "2"  # the broker is that Redis too
+    running = make_campaign(sim, users["staff"], "running", name="Through the outage")
+    worker = start_worker(sim)
+    try:
+        wait_for_fresh_poll(running, timezone.now())
+        own_redis.stop()
+        time.sleep(8)  # several ticks' worth of outage
+        own_redis.start()
+        back = timezone.now()
+        wait_for_fresh_poll(running, back)  # polling again, with no restart
+    finally:
+        worker.stop()
