@@ -223,7 +223,8 @@ def likely_duplicate(token: uuid.UUID, data: CampaignInput) -> Campaign | Create
     return (CreateRequest.objects
             .filter(created_at__gte=since, payload__name=data.name,
                     payload__agent_id=data.agent_id, payload__audience_id=data.audience_id)
-            .exclude(state=CreateRequest.State.FAILED).order_by("-created_at").first())
+            .filter(state__in=(CreateRequest.State.PENDING, CreateRequest.State.UNCERTAIN))
+            .order_by("-created_at").first())
 
 
 # --- owning a create request ---------------------------------------------------------------
@@ -267,12 +268,15 @@ def _take_request(user, token, data: CampaignInput):
     existing = CreateRequest.objects.select_related("campaign").get(token=token)
     if existing.user_id != user.pk:
         raise ActionRefused("This form was opened by someone else; reload it and try again.")
-    if existing.state == CreateRequest.State.CREATED and existing.campaign is not None:
+    if existing.state == CreateRequest.State.CREATED:
         _release_request(token)
+        if existing.campaign is None:
+            raise ActionRefused("The campaign this form made has been deleted since. Open "
+                                "a new form to create another one.")
         return CreateOutcome(campaign=existing.campaign, duplicate=True)
     # FAILED: Atoms certainly made nothing. UNCERTAIN, or PENDING with its owner gone
-    # (its lock died with its process or connection), or CREATED but the mirror row since
-    # lost: Atoms may hold the campaign, so look before creating.
+    # (its lock died with its process or connection): Atoms may hold the campaign, so
+    # look before creating.
     reconcile = existing.state != CreateRequest.State.FAILED
     CreateRequest.objects.filter(pk=existing.pk).update(
         state=CreateRequest.State.PENDING, payload=data.as_payload())
