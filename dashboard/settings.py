@@ -159,7 +159,8 @@ POLL_CHUNK_SIZE = env_int("POLL_CHUNK_SIZE", 200, minimum=1, maximum=10000)
 POLL_SETTLE_SECONDS = env_int("POLL_SETTLE_SECONDS", 120, minimum=0, maximum=3600)
 SYNC_INTERVAL_SECONDS = env_int("SYNC_INTERVAL_SECONDS", 60, minimum=5, maximum=86400)
 SSE_HEARTBEAT_SECONDS = env_int("SSE_HEARTBEAT_SECONDS", 10, minimum=1, maximum=60)
-# Start and pause not confirmed by Atoms after this long are flagged on the page.
+# Start and pause not confirmed by Atoms after this long are flagged on the page; Atoms
+# showing no sign of them after that (live/poll.py `pending_bound`) clears them.
 PENDING_ACTION_WARN_SECONDS = env_int("PENDING_ACTION_WARN_SECONDS", 60, minimum=5, maximum=3600)
 
 # --- Celery ---
