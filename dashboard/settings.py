@@ -154,7 +154,7 @@ POLL_INTERVAL_SECONDS = env_int("POLL_INTERVAL_SECONDS", 5, minimum=1, maximum=3
 POLL_CONCURRENCY = env_int("POLL_CONCURRENCY", 64, minimum=1, maximum=512)
 # An active set larger than this is split into chunks polled by whichever workers are free.
 POLL_CHUNK_SIZE = env_int("POLL_CHUNK_SIZE", 200, minimum=1, maximum=10000)
-# A campaign that paused or ended is refreshed until its numbers have stood still this long
+# A campaign that paused is refreshed until its numbers have stood still this long
 # (calls in flight still finish and count).
 POLL_SETTLE_SECONDS = env_int("POLL_SETTLE_SECONDS", 120, minimum=0, maximum=3600)
 SYNC_INTERVAL_SECONDS = env_int("SYNC_INTERVAL_SECONDS", 60, minimum=5, maximum=86400)

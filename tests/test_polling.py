@@ -151,9 +151,7 @@ def test_a_campaign_deleted_elsewhere_leaves_the_active_set(sim, running):
     assert poll.tick().claimed == 0
 
 
-def test_a_completed_campaign_is_refreshed_until_its_numbers_settle_then_leaves(
-        sim, running, settings):
-    settings.POLL_SETTLE_SECONDS = 0  # numbers that did not move in one poll have settled
+def test_a_completed_campaign_gets_one_last_refresh_then_leaves(sim, running):
     sim.advance(100_000)
     due_now(running)
     poll.tick()

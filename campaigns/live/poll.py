@@ -34,9 +34,6 @@ from campaigns.models import (
 log = logging.getLogger(__name__)
 
 TICK_LOCK = "poll:tick-lock"
-# Statuses whose numbers may still move for a while (calls in flight finishing), though
-# nothing dials any more: paused, completed, failed.
-SETTLING_STATUSES = TERMINAL_STATUSES | {CampaignStatus.PAUSED}
 MAX_BACKOFF_SECONDS = 300
 
 
@@ -239,18 +236,22 @@ def _lapsed_message(action: str) -> str:
 def _record_success(campaign: Campaign, detail, now: datetime, was_status: str) -> set[str]:
     last_change, first_fetch = campaign.modified_at, campaign.fetched_at is None
     fields = mirror.apply_detail(campaign, detail)
-    # Calls in flight when a campaign pauses or ends still finish and change its numbers:
-    # keep refreshing it until they have stood still for POLL_SETTLE_SECONDS. (A finished
-    # campaign the sync just imported is old history: its first full copy is enough.)
-    moved = bool(fields & Campaign.SNAPSHOT_FIELDS)
-    recent = (last_change is not None
-              and now - last_change < timedelta(seconds=settings.POLL_SETTLE_SECONDS))
-    settling = campaign.status in SETTLING_STATUSES and not first_fetch and (
-        campaign.status != was_status
-        or (campaign.needs_final_poll and (moved or recent)))
+    if campaign.status in TERMINAL_STATUSES:
+        # One more refresh after the first terminal sighting catches the last calls.
+        final = was_status not in TERMINAL_STATUSES
+    elif campaign.status == CampaignStatus.PAUSED and not first_fetch:
+        # Calls in progress when a campaign pauses still finish and count: keep refreshing
+        # it until its numbers have stood still for POLL_SETTLE_SECONDS. (A paused
+        # campaign the sync just imported is old history: its first full copy is enough.)
+        moved = bool(fields & Campaign.SNAPSHOT_FIELDS)
+        recent = (last_change is not None
+                  and now - last_change < timedelta(seconds=settings.POLL_SETTLE_SECONDS))
+        final = was_status != campaign.status or (campaign.needs_final_poll
+                                                  and (moved or recent))
+    else:
+        final = False
     return fields | mirror.assign(campaign, {
-        "fetched_at": now, "poll_error": "", "poll_failures": 0,
-        "needs_final_poll": settling})
+        "fetched_at": now, "poll_error": "", "poll_failures": 0, "needs_final_poll": final})
 
 
 def _record_failure(campaign: Campaign, error: atoms.AtomsError, now: datetime, *,
