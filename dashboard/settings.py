@@ -155,8 +155,8 @@ POLL_CONCURRENCY = env_int("POLL_CONCURRENCY", 64, minimum=1, maximum=512)
 # An active set larger than this is split into chunks polled by whichever workers are free.
 POLL_CHUNK_SIZE = env_int("POLL_CHUNK_SIZE", 200, minimum=1, maximum=10000)
 # A campaign that paused is refreshed until its numbers have stood still this long
-# (calls in flight still finish and count).
-POLL_SETTLE_SECONDS = env_int("POLL_SETTLE_SECONDS", 120, minimum=0, maximum=3600)
+# (calls in progress at the pause still finish and count; a connected call lasts minutes).
+POLL_SETTLE_SECONDS = env_int("POLL_SETTLE_SECONDS", 300, minimum=0, maximum=3600)
 SYNC_INTERVAL_SECONDS = env_int("SYNC_INTERVAL_SECONDS", 60, minimum=5, maximum=86400)
 SSE_HEARTBEAT_SECONDS = env_int("SSE_HEARTBEAT_SECONDS", 10, minimum=1, maximum=60)
 # Start and pause not confirmed by Atoms after this long are flagged on the page; Atoms
