@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 TICK_LOCK = "poll:tick-lock"
 MAX_BACKOFF_SECONDS = 300
+# Failures in a tick this large (or in a row for one campaign) that mean Atoms is down.
+DOWN_SAMPLE = 3
 
 
 @dataclass
@@ -146,7 +148,8 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None) -> R
     fresh_ids: list[int] = []
     lapsed: list[tuple[Campaign, str]] = []
     failures = sum(isinstance(outcome, atoms.AtomsUnavailable) for _, outcome in pairs)
-    atoms_down = failures * 2 > len(pairs)  # most of the tick failed, not one blip
+    # Most of a real tick failed: Atoms is down, back off. One refresh failing says little.
+    atoms_down = len(pairs) >= DOWN_SAMPLE and failures * 2 > len(pairs)
     for campaign, outcome in pairs:
         was_status = campaign.status
         pending = campaign.pending_action
@@ -264,7 +267,7 @@ def _record_failure(campaign: Campaign, error: atoms.AtomsError, now: datetime, 
     fields = {"poll_failures"}
     if isinstance(error, atoms.AtomsRateLimited):
         wait = error.retry_after
-    elif atoms_down:
+    elif atoms_down or campaign.poll_failures >= DOWN_SAMPLE:
         wait = settings.POLL_INTERVAL_SECONDS * 2 ** (campaign.poll_failures - 1)
     else:
         # Atoms answered the rest of this tick: a blip, tried again at the next tick
