@@ -1,4 +1,5 @@
-"""`python -m bench [name ...] [--quick] [--markdown] [--profile] [--keep-db]`.
+"""`python -m bench [name ...] [--quick] [--markdown] [--profile] [--keep-db]`, or
+`python -m bench soak --minutes 3 --users 4 --redis-db 11` (bench/soak.py).
 
 Sets up its own PostgreSQL database and Redis databases (whatever DATABASE_URL and
 REDIS_URL say: `make bench` exports the test suite's, which must not be touched), one
@@ -14,13 +15,16 @@ import sys
 import time
 import traceback
 
-from bench import harness, measure
+from bench import harness, measure, soak
 
 # Cheapest first, so a quick look at one number does not wait for the slow ones.
 BENCHMARKS = ["viewers", "sse_latency", "poll_cycle", "sse_memory", "poll_throughput"]
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["soak"]:  # its own options and report: see bench/soak.py
+        return soak.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("names", nargs="*", metavar="name",
                         help=f"benchmarks to run (default: all): {', '.join(BENCHMARKS)}")

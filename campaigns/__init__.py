@@ -22,7 +22,8 @@ tasks.py        Celery entry points, thin: they call `live` (and `audiences` for
 live/           keeping numbers live: `poll` (claim due campaigns, fetch, apply per
                 campaign), `sync` (campaigns made or deleted elsewhere), `publish`
                 (render fragments once per change, cache, Redis pub/sub), `stream` (the
-                SSE endpoint, an ASGI app), `budget` (the cross-worker request budget).
+                SSE endpoint, an ASGI app), `budget` (the cross-worker request budget),
+                `health` (is Redis reachable: pages say when live updates are paused).
 mirror.py       how what Atoms says lands on a mirror row (one mapping for create, sync
                 and poll).
 audit.py        the activity log.

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from campaigns import atoms
 from campaigns.connections import atoms_client
+from campaigns.live import health
 
 _FRESH_KEY = "pickers:fresh:v1"
 _LAST_GOOD_KEY = "pickers:last-good:v1"
@@ -41,7 +43,7 @@ class Pickers:
 
 def load_pickers(*, refresh: bool = False) -> Pickers:
     if not refresh:
-        cached = cache.get(_FRESH_KEY)
+        cached = _cache_get(_FRESH_KEY)
         if cached is not None:
             return cached
     client = atoms_client()
@@ -53,21 +55,36 @@ def load_pickers(*, refresh: bool = False) -> Pickers:
             fetched_at=timezone.now(),
         )
     except atoms.AtomsError as error:
-        last_good = cache.get(_LAST_GOOD_KEY)
+        last_good = _cache_get(_LAST_GOOD_KEY)
         if last_good is None:
             return Pickers(error=f"Could not load agents, audiences and numbers: "
                                  f"{error.user_message}")
         last_good.error = (f"Atoms could not be reached ({error.user_message}); the lists "
                            "below may be out of date.")
         return last_good
-    cache.set(_FRESH_KEY, pickers, settings.PICKER_CACHE_SECONDS)
-    cache.set(_LAST_GOOD_KEY, pickers, None)
+    try:
+        cache.set(_FRESH_KEY, pickers, settings.PICKER_CACHE_SECONDS)
+        cache.set(_LAST_GOOD_KEY, pickers, None)
+    except RedisError:
+        health.mark_down()
     return pickers
+
+
+def _cache_get(key: str):
+    """The cache is Redis: when it is down the pickers come from Atoms, uncached."""
+    try:
+        return cache.get(key)
+    except RedisError:
+        health.mark_down()
+        return None
 
 
 def forget_audiences() -> None:
     """After an upload the audience list changed: drop the cached copy."""
-    cache.delete(_FRESH_KEY)
+    try:
+        cache.delete(_FRESH_KEY)
+    except RedisError:
+        health.mark_down()  # nothing cached to drop while Redis is away
 
 
 @dataclass

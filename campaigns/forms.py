@@ -59,6 +59,8 @@ class CampaignForm(forms.Form):
         label="Retry delay (minutes)", min_value=1, max_value=1440, initial=15,
         help_text="Minutes to wait before calling again (1–1440).",
     )
+    # Set once the user has seen the "likely duplicate" warning and still wants another.
+    confirm_duplicate = forms.BooleanField(required=False, widget=forms.HiddenInput)
     scheduled_at = forms.DateTimeField(
         label="Start at", required=False,
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),

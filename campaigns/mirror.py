@@ -5,12 +5,19 @@ disagree on how a remote field lands in the database.
 """
 
 from dataclasses import fields
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.utils import timezone
 
 from campaigns import atoms
-from campaigns.models import PAUSABLE_STATUSES, STARTABLE_STATUSES, Campaign, PendingAction
+from campaigns.models import (
+    PAUSABLE_STATUSES,
+    STARTABLE_STATUSES,
+    Campaign,
+    PendingAction,
+    PendingOutcome,
+)
 
 
 def apply_remote(campaign: Campaign, remote: atoms.Campaign) -> set[str]:
@@ -60,18 +67,62 @@ def apply_detail(campaign: Campaign, detail: atoms.CampaignDetail) -> set[str]:
     return changed
 
 
+# The events that show a start or a pause was carried out, even if the status has moved on
+# since (a start that ran and was paused elsewhere, a pause resumed elsewhere).
+_CONFIRMING_EVENTS = {
+    PendingAction.START: frozenset({"started", "resumed"}),
+    PendingAction.PAUSE: frozenset({"paused"}),
+}
+
+
 def settle_pending_action(campaign: Campaign) -> set[str]:
-    """Clear a pending start or pause once Atoms' status shows it took effect."""
-    confirmed = (
-        campaign.pending_action == PendingAction.START
-        and campaign.status not in STARTABLE_STATUSES
-    ) or (
-        campaign.pending_action == PendingAction.PAUSE
-        and campaign.status not in PAUSABLE_STATUSES
-    )
-    if not confirmed:
+    """Clear a pending start or pause once Atoms shows it took effect: by its status, or by
+    a matching event after the request time."""
+    if not pending_confirmed(campaign):
         return set()
-    return assign(campaign, {"pending_action": PendingAction.NONE, "pending_since": None})
+    return assign(campaign, {"pending_action": PendingAction.NONE, "pending_since": None,
+                             "pending_outcome": PendingOutcome.NONE})
+
+
+def pending_confirmed(campaign: Campaign) -> bool:
+    action = campaign.pending_action
+    if action == PendingAction.START and campaign.status not in STARTABLE_STATUSES:
+        return True
+    if action == PendingAction.PAUSE and campaign.status not in PAUSABLE_STATUSES:
+        return True
+    if not action or campaign.pending_since is None:
+        return False
+    wanted = _CONFIRMING_EVENTS[action]
+    since = campaign.pending_since
+    if campaign.pending_outcome == PendingOutcome.UNANSWERED:
+        # Counted from when our request gave up: Atoms may have acted while it waited.
+        since -= timedelta(seconds=settings.ATOMS_CONNECT_TIMEOUT + settings.ATOMS_READ_TIMEOUT)
+    return any(event.get("action") in wanted and _after(event.get("created_at"), since)
+               for event in campaign.events)
+
+
+def lapse_pending_action(campaign: Campaign, checked_at: datetime, bound) -> set[str]:
+    """A pending action Atoms shows no sign of, in a copy fetched from Atoms more than
+    `bound` after the request, was not carried out: clear it and remember which it was.
+
+    `checked_at` is when the fetch was sent, so a request still on its way when the copy
+    was taken can never be judged lost. Call after `settle_pending_action`.
+    """
+    if (not campaign.pending_action or campaign.pending_since is None
+            or checked_at < campaign.pending_since + bound):
+        return set()
+    return assign(campaign, {"lapsed_action": campaign.pending_action,
+                             "pending_action": PendingAction.NONE, "pending_since": None,
+                             "pending_outcome": PendingOutcome.NONE})
+
+
+def _after(stamp, since: datetime) -> bool:
+    if not stamp:
+        return False
+    try:
+        return datetime.fromisoformat(stamp) >= since
+    except (TypeError, ValueError):
+        return False
 
 
 def new_campaign(remote: atoms.Campaign, **local) -> Campaign:

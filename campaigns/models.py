@@ -49,6 +49,15 @@ class PendingAction(models.TextChoices):
     PAUSE = "pause", "Pausing"
 
 
+class PendingOutcome(models.TextChoices):
+    """What Atoms answered to the pending start or pause: the page words match it."""
+
+    NONE = "", "None"
+    ACCEPTED = "accepted", "Accepted by Atoms"
+    # Timeout, 5xx or a lost answer: it may or may not have been carried out.
+    UNANSWERED = "unanswered", "No answer from Atoms"
+
+
 class Campaign(models.Model):
     atoms_id = models.CharField("Atoms id", max_length=64, unique=True)
     name = models.CharField(max_length=200)
@@ -86,11 +95,19 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     modified_at = models.DateTimeField(auto_now=True, db_index=True)
 
-    # A start or pause Atoms accepted (202/200) but has not yet confirmed by a status change.
+    # A start or pause asked of Atoms and not yet confirmed by its status or events.
     pending_action = models.CharField(
         max_length=8, choices=PendingAction.choices, blank=True, default=PendingAction.NONE
     )
     pending_since = models.DateTimeField(null=True, blank=True)
+    pending_outcome = models.CharField(
+        max_length=10, choices=PendingOutcome.choices, blank=True, default=PendingOutcome.NONE
+    )
+    # The last start or pause Atoms showed no sign of within the bounded wait: the page says
+    # it was not carried out and offers it again. Cleared by the next action.
+    lapsed_action = models.CharField(
+        max_length=8, choices=PendingAction.choices, blank=True, default=PendingAction.NONE
+    )
 
     # Polling bookkeeping.
     fetched_at = models.DateTimeField(null=True, blank=True)
@@ -110,6 +127,7 @@ class Campaign(models.Model):
     # What the live fragments show: a change to any of them is published to open pages.
     LIVE_FIELDS = SNAPSHOT_FIELDS | {
         "executions", "events", "pending_action", "pending_since", "poll_error", "name",
+        "pending_outcome", "lapsed_action",
         "paused_at", "error", "retry_attempts", "deleted_remotely_at", "needs_final_poll",
     }
     # What Atoms' campaign list carries (no metrics, executions or events): the sync
@@ -304,6 +322,9 @@ class CreateRequest(models.Model):
     campaign = models.ForeignKey(
         Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The campaign Atoms made for this request, written as soon as Atoms answers (before
+    # the mirror row), so a resubmit after a crash knows it without guessing.
+    atoms_id = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -12,12 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 
 from campaigns import atoms, audit, mirror
 from campaigns.connections import atoms_client
-from campaigns.live import poll, publish
+from campaigns.live import health, poll, publish
 from campaigns.models import (
     PAUSABLE_STATUSES,
     STARTABLE_STATUSES,
@@ -25,6 +28,7 @@ from campaigns.models import (
     Campaign,
     CreateRequest,
     PendingAction,
+    PendingOutcome,
 )
 
 log = logging.getLogger(__name__)
@@ -34,8 +38,11 @@ Outcome = audit.Outcome
 
 # How long a second submit of the same form waits for the first one to finish.
 DUPLICATE_WAIT_SECONDS = 20
-# A create still "in progress" after this long was abandoned by a process that died.
+# Without PostgreSQL's advisory locks (the SQLite demo): a create still "in progress"
+# after this long was abandoned by a process that died.
 STALE_PENDING = timedelta(minutes=2)
+# A create like one made this recently (same name, agent, audience) asks "another one?".
+LIKELY_DUPLICATE_WINDOW = timedelta(minutes=10)
 # How many of the newest same-named campaigns a reconciliation looks at.
 RECONCILE_WINDOW = 20
 
@@ -90,18 +97,38 @@ class CreateOutcome:
 def create_campaign(user, token: uuid.UUID, data: CampaignInput, *, start: bool) -> CreateOutcome:
     """Create the campaign in Atoms, then its mirror; exactly once per form token.
 
+    The request is recorded (committed) before Atoms is called and owned through a
+    PostgreSQL advisory lock held by this database session, so a resubmit can tell a
+    submit still talking to Atoms (wait for it) from one whose process or database
+    connection died (take over). A resubmit whose earlier outcome is unknown looks in Atoms
+    before it ever creates.
+
     Raises ActionRefused when Atoms says no or cannot be reached; nothing local is left
     behind then except the audit entry and the failed request (so a resubmit can retry).
     """
-    request = _claim_create_request(user, token, data)
-    if isinstance(request, CreateOutcome):
-        return request
-
-    client = atoms_client()
+    claimed = _claim_create_request(user, token, data)
+    if isinstance(claimed, CreateOutcome):
+        return claimed
+    request, reconcile = claimed
     try:
-        remote = None
-        if request.state == CreateRequest.State.UNCERTAIN:
+        return _create_owned(user, request, data, reconcile=reconcile, start=start)
+    finally:
+        _release_request(token)
+
+
+def _create_owned(user, request: CreateRequest, data: CampaignInput, *, reconcile: bool,
+                  start: bool) -> CreateOutcome:
+    client = atoms_client()
+    remote = None
+    if reconcile:
+        try:
             remote = _find_created_campaign(client, request)
+        except atoms.AtomsError as error:
+            # Unknown whether the earlier submit made it: never create blindly.
+            _fail_create(request, user, data, CreateRequest.State.UNCERTAIN, Outcome.FAILED,
+                         error.user_message)
+            raise ActionRefused(CHECK_FAILED_MESSAGE) from error
+    try:
         if remote is None:
             remote = client.create_campaign(
                 data.name, data.agent_id, data.audience_id, list(data.phone_number_ids),
@@ -109,10 +136,17 @@ def create_campaign(user, token: uuid.UUID, data: CampaignInput, *, start: bool)
                 retry_delay=data.retry_delay, scheduled_at=data.scheduled_at,
             )
     except atoms.AtomsUnavailable as error:
-        remote = _find_created_campaign(client, request) if error.outcome_unknown else None
+        remote = None
+        if error.outcome_unknown:
+            try:
+                remote = _find_created_campaign(client, request)
+            except atoms.AtomsError:
+                remote = None
         if remote is None:
-            state = (CreateRequest.State.UNCERTAIN if error.outcome_unknown
-                     else CreateRequest.State.FAILED)
+            # After a reconciliation found nothing, a create that failed for sure leaves the
+            # request as uncertain as the earlier submit left it.
+            state = (CreateRequest.State.UNCERTAIN
+                     if error.outcome_unknown or reconcile else CreateRequest.State.FAILED)
             _fail_create(request, user, data, state, Outcome.FAILED, error.user_message)
             raise ActionRefused(_unavailable_message(error)) from error
     except atoms.AtomsError as error:
@@ -120,19 +154,24 @@ def create_campaign(user, token: uuid.UUID, data: CampaignInput, *, start: bool)
                      error.user_message)
         raise ActionRefused(error.user_message, field_errors=_field_errors(error)) from error
 
-    with transaction.atomic():
-        now = timezone.now()
-        campaign = mirror.new_campaign(
-            remote, created_by=user, agent_name=data.agent_name,
-            audience_name=data.audience_name, next_poll_at=now, created_at=now,
-        )
-        campaign.phone_number_ids = campaign.phone_number_ids or list(data.phone_number_ids)
-        campaign.save()
-        CreateRequest.objects.filter(pk=request.pk).update(
-            state=CreateRequest.State.CREATED, campaign=campaign, error=""
-        )
-        audit.record(user, Action.CREATE, Outcome.OK, campaign=campaign,
-                     message="Created in Atoms" + (" (scheduled)" if data.scheduled_at else ""))
+    # The outcome first, on its own: should the mirror write below fail, a resubmit
+    # still knows which campaign this request made.
+    try:
+        CreateRequest.objects.filter(pk=request.pk).update(atoms_id=remote.id)
+        with transaction.atomic():
+            campaign = _mirror_created(remote, user, data)
+            CreateRequest.objects.filter(pk=request.pk).update(
+                state=CreateRequest.State.CREATED, campaign=campaign, error=""
+            )
+            audit.record(user, Action.CREATE, Outcome.OK, campaign=campaign,
+                         message="Created in Atoms"
+                         + (" (scheduled)" if data.scheduled_at else ""))
+    except DatabaseError as error:
+        # Atoms made it; we could not write that down. The request stays pending and its
+        # lock dies with this connection, so a resubmit takes over and finds it in Atoms.
+        log.exception("Create request %s: Atoms made %s, the database write failed",
+                      request.token, remote.id)
+        raise ActionRefused(LOST_WRITE_MESSAGE) from error
 
     outcome = CreateOutcome(campaign=campaign)
     if start:
@@ -144,69 +183,176 @@ def create_campaign(user, token: uuid.UUID, data: CampaignInput, *, start: bool)
     return outcome
 
 
-def _claim_create_request(user, token, data: CampaignInput) -> CreateRequest | CreateOutcome:
-    """Own the token, or learn what the submit that owns it did."""
-    try:
-        with transaction.atomic():
-            return CreateRequest.objects.create(token=token, user=user, payload=data.as_payload())
-    except IntegrityError:
-        pass
+def _mirror_created(remote: atoms.Campaign, user, data: CampaignInput) -> Campaign:
+    """The mirror row of the campaign this request made: new, or the one the sync already
+    imported (an orphan of an earlier, uncertain submit), now credited to its maker."""
+    now = timezone.now()
+    campaign = Campaign.objects.select_for_update().filter(atoms_id=remote.id).first()
+    if campaign is None:
+        campaign = mirror.new_campaign(
+            remote, created_by=user, agent_name=data.agent_name,
+            audience_name=data.audience_name, next_poll_at=now, created_at=now,
+        )
+        campaign.phone_number_ids = campaign.phone_number_ids or list(data.phone_number_ids)
+        try:
+            with transaction.atomic():
+                campaign.save()
+            return campaign
+        except IntegrityError:  # the sync imported it a moment ago
+            campaign = Campaign.objects.select_for_update().get(atoms_id=remote.id)
+    mirror.apply_remote(campaign, remote)
+    campaign.created_by = campaign.created_by or user
+    campaign.next_poll_at = now
+    campaign.save()
+    return campaign
+
+
+def likely_duplicate(token: uuid.UUID, data: CampaignInput) -> Campaign | CreateRequest | None:
+    """A campaign with the same name, agent and audience made a few minutes ago (or a
+    create of it still under way), from another form: a Back-button resubmit or a second
+    tab. The same form sent again is not one: its token already makes it exactly once."""
+    if CreateRequest.objects.filter(token=token).exists():
+        return None
+    since = timezone.now() - LIKELY_DUPLICATE_WINDOW
+    twin = (Campaign.objects.filter(name=data.name, agent_id=data.agent_id,
+                                    audience_id=data.audience_id, created_at__gte=since,
+                                    deleted_remotely_at__isnull=True)
+            .order_by("-created_at").first())
+    if twin is not None:
+        return twin
+    return (CreateRequest.objects
+            .filter(created_at__gte=since, payload__name=data.name,
+                    payload__agent_id=data.agent_id, payload__audience_id=data.audience_id)
+            .filter(state__in=(CreateRequest.State.PENDING, CreateRequest.State.UNCERTAIN))
+            .order_by("-created_at").first())
+
+
+# --- owning a create request ---------------------------------------------------------------
+
+
+def _claim_create_request(user, token, data: CampaignInput):
+    """Own the token, or learn what the submit that owns it did.
+
+    Returns (request, reconcile) once owned, where `reconcile` says an earlier submit may
+    have made the campaign already; or a CreateOutcome when there is nothing to do.
+    """
     deadline = time.monotonic() + DUPLICATE_WAIT_SECONDS
     while True:
-        existing = CreateRequest.objects.select_related("campaign").get(token=token)
-        if existing.user_id != user.pk:
+        if _lock_request(token):
+            try:
+                return _take_request(user, token, data)
+            except BaseException:
+                _release_request(token)
+                raise
+        existing = (CreateRequest.objects.select_related("campaign")
+                    .filter(token=token).first())
+        if existing is not None and existing.user_id != user.pk:
             raise ActionRefused("This form was opened by someone else; reload it and try again.")
-        if existing.state == CreateRequest.State.CREATED:
+        if existing is not None and existing.state == CreateRequest.State.CREATED:
             return CreateOutcome(campaign=existing.campaign, duplicate=True)
-        if existing.state in (CreateRequest.State.FAILED, CreateRequest.State.UNCERTAIN):
-            # A resubmit after a failure retries, but only one resubmit at a time.
-            claimed = CreateRequest.objects.filter(pk=existing.pk, state=existing.state).update(
-                state=CreateRequest.State.PENDING, payload=data.as_payload()
-            )
-            if claimed:
-                # `existing.state` still holds the old state: UNCERTAIN makes us reconcile.
-                return existing
-            continue
-        if existing.updated_at < timezone.now() - STALE_PENDING:
-            # The submit that owned it died mid-way (a killed process): take over, but
-            # look in Atoms first, as after a timeout.
-            claimed = CreateRequest.objects.filter(
-                pk=existing.pk, state=CreateRequest.State.PENDING,
-                updated_at=existing.updated_at,
-            ).update(updated_at=timezone.now(), payload=data.as_payload())
-            if claimed:
-                existing.state = CreateRequest.State.UNCERTAIN
-                return existing
-            continue
         if time.monotonic() >= deadline:
+            # True: another submit of this form is talking to Atoms right now.
             return CreateOutcome(in_progress=True)
         time.sleep(0.2)
 
 
-def _find_created_campaign(client, request: CreateRequest) -> atoms.Campaign | None:
-    """After a timed-out create, look in Atoms for the campaign it may have made.
+def _take_request(user, token, data: CampaignInput):
+    """With the token's lock held: record the request, or take over the existing one."""
+    try:
+        with transaction.atomic():
+            request = CreateRequest.objects.create(token=token, user=user,
+                                                   payload=data.as_payload())
+        return request, False
+    except IntegrityError:
+        pass
+    existing = CreateRequest.objects.select_related("campaign").get(token=token)
+    if existing.user_id != user.pk:
+        raise ActionRefused("This form was opened by someone else; reload it and try again.")
+    if existing.state == CreateRequest.State.CREATED:
+        _release_request(token)
+        if existing.campaign is None:
+            raise ActionRefused("The campaign this form made has been deleted since. Open "
+                                "a new form to create another one.")
+        return CreateOutcome(campaign=existing.campaign, duplicate=True)
+    # FAILED: Atoms certainly made nothing. UNCERTAIN, or PENDING with its owner gone
+    # (its lock died with its process or connection): Atoms may hold the campaign, so
+    # look before creating.
+    reconcile = existing.state != CreateRequest.State.FAILED
+    CreateRequest.objects.filter(pk=existing.pk).update(
+        state=CreateRequest.State.PENDING, payload=data.as_payload())
+    return existing, reconcile
 
-    A match has the same name, agent and audience, is among the newest campaigns of that
-    name, and is not mirrored here yet. Atoms' clock is not ours, so no time window.
+
+def _lock_key(token: uuid.UUID) -> int:
+    return int.from_bytes(uuid.UUID(str(token)).bytes[:8], "big", signed=True)
+
+
+def _lock_request(token) -> bool:
+    """Hold the token's advisory lock for this database session (until released, or until
+    the session ends: a dead process or connection frees it by itself)."""
+    if connection.vendor != "postgresql":
+        return _stale_or_free(token)  # the SQLite demo: one process, judged by age
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [_lock_key(token)])
+        return cursor.fetchone()[0]
+
+
+def _stale_or_free(token) -> bool:
+    existing = CreateRequest.objects.filter(token=token).first()
+    return (existing is None or existing.state != CreateRequest.State.PENDING
+            or existing.updated_at < timezone.now() - STALE_PENDING)
+
+
+def _release_request(token) -> None:
+    if connection.vendor != "postgresql":
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [_lock_key(token)])
+    except DatabaseError:
+        # The connection is gone, and the lock with its session; make sure of it.
+        connection.close()
+
+
+def _find_created_campaign(client, request: CreateRequest) -> atoms.Campaign | None:
+    """Look in Atoms for the campaign an earlier submit of this request may have made.
+
+    The campaign whose id the request recorded, if it got that far; otherwise one with the
+    same name, agent and audience among the newest of that name that no other create
+    request made, mirrored already (the sync imports orphans) or not. Atoms' clock is not
+    ours, so no time window. Raises AtomsError when Atoms cannot be asked: never create
+    blindly then.
     """
     payload = request.payload
-    try:
-        newest = client.list_campaigns(search=payload["name"], page_size=RECONCILE_WINDOW)
-    except atoms.AtomsError as error:
-        log.warning("Could not reconcile create request %s: %s", request.token, error)
-        return None
+    newest = client.list_campaigns(search=payload["name"], page_size=RECONCILE_WINDOW)
     candidates = [remote for remote in newest.items
                   if (remote.name, remote.agent_id, remote.audience_id)
                   == (payload["name"], payload["agent_id"], payload["audience_id"])]
-    known = set(Campaign.objects.filter(atoms_id__in=[c.id for c in candidates])
-                .values_list("atoms_id", flat=True))
-    return next((remote for remote in candidates if remote.id not in known), None)
+    if request.atoms_id:
+        recorded = [remote for remote in candidates if remote.id == request.atoms_id]
+        if recorded:
+            return recorded[0]
+    made_by_others = set(
+        CreateRequest.objects.exclude(pk=request.pk)
+        .filter(Q(atoms_id__in=[c.id for c in candidates])
+                | Q(campaign__atoms_id__in=[c.id for c in candidates]))
+        .values_list("atoms_id", "campaign__atoms_id"))
+    taken = {atoms_id for pair in made_by_others for atoms_id in pair if atoms_id}
+    return next((remote for remote in candidates if remote.id not in taken), None)
 
 
 def _fail_create(request, user, data: CampaignInput, state: str, outcome: str,
                  message: str) -> None:
     CreateRequest.objects.filter(pk=request.pk).update(state=state, error=message)
     audit.record(user, Action.CREATE, outcome, campaign_name=data.name, message=message)
+
+
+LOST_WRITE_MESSAGE = (
+    "Atoms made the campaign, but the dashboard could not record it just now. Your input "
+    "is kept: submit again and the dashboard will find that campaign, not make another.")
+CHECK_FAILED_MESSAGE = (
+    "Atoms could not be asked whether your earlier submit made this campaign, so nothing "
+    "new was created. Your input is kept: submit again in a moment.")
 
 
 def _unavailable_message(error: atoms.AtomsUnavailable) -> str:
@@ -245,7 +391,7 @@ def start_campaign(user, campaign: Campaign) -> None:
         user, campaign, Action.START, PendingAction.START, STARTABLE_STATUSES,
         call=lambda client: client.start_campaign(campaign.atoms_id),
         refusal=f"{verb} is only possible for draft, scheduled or paused campaigns.",
-        ok_message=f"{verb} requested; Atoms is processing it",
+        verb=verb.lower(),
     )
 
 
@@ -254,26 +400,29 @@ def pause_campaign(user, campaign: Campaign) -> None:
         user, campaign, Action.PAUSE, PendingAction.PAUSE, PAUSABLE_STATUSES,
         call=lambda client: client.pause_campaign(campaign.atoms_id),
         refusal="Only running or processing campaigns can be paused.",
-        ok_message="Pause requested; Atoms is pausing it",
+        verb="pause",
     )
 
 
 def _run_async_action(user, campaign, action, pending, allowed_statuses, *, call, refusal,
-                      ok_message) -> None:
+                      verb) -> None:
     """Start and pause: Atoms accepts at once and changes the status later.
 
     The compare-and-set on `pending_action` makes a double click send one request; the
-    page shows "Starting…"/"Pausing…" until the poller sees Atoms' new status.
+    page shows "Starting…"/"Pausing…" until the poller sees Atoms' new status or event.
+    When Atoms' answer is unknown (timeout, 5xx, lost answer) the claim stays: the poller
+    finds out from Atoms whether it was carried out, and clears it as "not carried out"
+    when Atoms shows no sign of it within `poll.pending_bound`.
     """
     now = timezone.now()
     overdue = now - timedelta(seconds=settings.PENDING_ACTION_WARN_SECONDS)
     claimable = Campaign.objects.filter(pk=campaign.pk, status__in=allowed_statuses)
+    claim = {"pending_action": pending, "pending_since": now, "next_poll_at": now,
+             "pending_outcome": PendingOutcome.NONE, "lapsed_action": PendingAction.NONE}
     claimed = (
-        claimable.filter(pending_action=PendingAction.NONE).update(
-            pending_action=pending, pending_since=now, next_poll_at=now)
+        claimable.filter(pending_action=PendingAction.NONE).update(**claim)
         # A pending action Atoms never confirmed may be tried again.
-        or claimable.filter(pending_since__lt=overdue).update(
-            pending_action=pending, pending_since=now, next_poll_at=now)
+        or claimable.filter(pending_since__lt=overdue).update(**claim)
     )
     if not claimed:
         campaign.refresh_from_db()
@@ -281,25 +430,35 @@ def _run_async_action(user, campaign, action, pending, allowed_statuses, *, call
                    if campaign.pending_action else refusal)
         audit.record(user, action, Outcome.REFUSED, campaign=campaign, message=message)
         raise ActionRefused(message)
+    mine = Campaign.objects.filter(pk=campaign.pk, pending_action=pending, pending_since=now)
     try:
         call(atoms_client())
     except atoms.AtomsError as error:
         unknown = isinstance(error, atoms.AtomsUnavailable) and error.outcome_unknown
-        if not unknown:
-            # Atoms certainly did nothing: release the claim so the button comes back.
-            Campaign.objects.filter(pk=campaign.pk, pending_action=pending).update(
-                pending_action=PendingAction.NONE, pending_since=None)
+        if unknown:
+            # From now on the wait is counted from our giving up (poll.pending_bound).
+            mine.update(pending_outcome=PendingOutcome.UNANSWERED, pending_since=timezone.now())
+            message = (f"No answer from Atoms, checking whether the {verb} was carried out. "
+                       "The page shows it when Atoms does, or offers it again if not.")
+            audit.record(user, action, Outcome.FAILED, campaign=campaign,
+                         message=f"No answer from Atoms ({error}); checking with Atoms")
+            _publish_soon(campaign)
+            _poll_soon(campaign)
+            raise ActionRefused(message) from error
+        # Atoms certainly did nothing: release the claim so the button comes back.
+        mine.update(pending_action=PendingAction.NONE, pending_since=None,
+                    pending_outcome=PendingOutcome.NONE)
         if isinstance(error, atoms.AtomsNotFound):
             Campaign.objects.filter(pk=campaign.pk).update(deleted_remotely_at=now)
         outcome = Outcome.REFUSED if isinstance(error, atoms.AtomsRejected) else Outcome.FAILED
         audit.record(user, action, outcome, campaign=campaign, message=error.user_message)
-        transaction.on_commit(lambda: publish.publish_campaign(campaign.pk))
-        raise ActionRefused(error.user_message + (
-            " It may still take effect; the page will show it when Atoms confirms."
-            if unknown else "")) from error
-    audit.record(user, action, Outcome.OK, campaign=campaign, message=ok_message)
+        _publish_soon(campaign)
+        raise ActionRefused(error.user_message) from error
+    mine.update(pending_outcome=PendingOutcome.ACCEPTED)
+    audit.record(user, action, Outcome.OK, campaign=campaign,
+                 message=f"Atoms accepted the {verb}; waiting for it to take effect")
     # Every open page shows "Starting…"/"Pausing…" now, not when Atoms' status moves.
-    transaction.on_commit(lambda: publish.publish_campaign(campaign.pk))
+    _publish_soon(campaign)
     _poll_soon(campaign)
 
 
@@ -323,12 +482,31 @@ def delete_campaign(user, campaign: Campaign, typed_name: str) -> None:
         raise ActionRefused(error.user_message) from error
     pk, name = campaign.pk, campaign.name
     with transaction.atomic():
+        # Lock the row first: a poll writing this campaign's snapshot finishes before we
+        # collect what to delete, or sees the row gone (live/poll.py `_write`).
+        Campaign.objects.select_for_update().filter(pk=pk).exists()
         audit.record(user, Action.DELETE, Outcome.OK, campaign=campaign, message=message)
         campaign.delete()
-        transaction.on_commit(lambda: publish.publish_removed(pk, name))
+        transaction.on_commit(lambda: _best_effort(publish.publish_removed, pk, name))
 
 
 def _poll_soon(campaign: Campaign) -> None:
     """Ask a worker to refresh this campaign now rather than at the next tick."""
     pk = campaign.pk
-    transaction.on_commit(lambda: poll.request_refresh(pk))
+    transaction.on_commit(lambda: _best_effort(poll.request_refresh, pk))
+
+
+def _publish_soon(campaign: Campaign) -> None:
+    pk = campaign.pk
+    transaction.on_commit(lambda: _best_effort(publish.publish_campaign, pk))
+
+
+def _best_effort(send, *args) -> None:
+    """Tell the worker or the open pages; with Redis down the action still stands (it is
+    in the database and Atoms) and the next tick catches up, so never fail the request."""
+    try:
+        send(*args)
+    except (RedisError, KombuOperationalError) as error:
+        health.mark_down()
+        log.warning("Could not reach Redis after an action (%s); the next tick catches up",
+                    error)

@@ -71,6 +71,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "campaigns.permissions.role_context",
+                "campaigns.views.shared.live_state",
             ],
         },
     }
@@ -153,9 +154,13 @@ POLL_INTERVAL_SECONDS = env_int("POLL_INTERVAL_SECONDS", 5, minimum=1, maximum=3
 POLL_CONCURRENCY = env_int("POLL_CONCURRENCY", 64, minimum=1, maximum=512)
 # An active set larger than this is split into chunks polled by whichever workers are free.
 POLL_CHUNK_SIZE = env_int("POLL_CHUNK_SIZE", 200, minimum=1, maximum=10000)
+# A campaign that paused is refreshed until its numbers have stood still this long
+# (calls in progress at the pause still finish and count; a connected call lasts minutes).
+POLL_SETTLE_SECONDS = env_int("POLL_SETTLE_SECONDS", 300, minimum=0, maximum=3600)
 SYNC_INTERVAL_SECONDS = env_int("SYNC_INTERVAL_SECONDS", 60, minimum=5, maximum=86400)
 SSE_HEARTBEAT_SECONDS = env_int("SSE_HEARTBEAT_SECONDS", 10, minimum=1, maximum=60)
-# Start and pause not confirmed by Atoms after this long are flagged on the page.
+# Start and pause not confirmed by Atoms after this long are flagged on the page; Atoms
+# showing no sign of them after that (live/poll.py `pending_bound`) clears them.
 PENDING_ACTION_WARN_SECONDS = env_int("PENDING_ACTION_WARN_SECONDS", 60, minimum=5, maximum=3600)
 
 # --- Celery ---
@@ -165,6 +170,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Redis down for a while must not end the worker or beat: retry the broker forever, and
+# they carry on by themselves when it is back.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "poll-active-campaigns": {

@@ -7,11 +7,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from campaigns.connections import redis_client
+from campaigns import services
+from campaigns.connections import atoms_client, redis_client
 from campaigns.live import poll, publish
 from campaigns.live.budget import RequestBudget
 from campaigns.models import Campaign, MetricSnapshot
-from tests.campaign_factory import make_campaign
+from tests.campaign_factory import make_campaign, wait_for_status
 from tests.published import Published
 
 pytestmark = pytest.mark.django_db
@@ -279,3 +280,18 @@ def test_a_scheduled_campaign_is_polled_only_near_its_start(settings):
                                    scheduled_at=now + timedelta(seconds=1))
     assert poll.claim_due(now) == [soon.pk]
     assert later.pk in poll.claim_due(later.scheduled_at - timedelta(seconds=1))
+
+
+def test_a_paused_campaign_is_refreshed_until_calls_in_flight_have_counted(sim, running, users):
+    sim.advance(45)  # calls under way
+    services.pause_campaign(users["staff"], running)
+    paused = wait_for_status(sim, running, "paused", step=1)
+    at_pause = (paused.contacts_called, paused.contacts_connected)
+    sim.advance(600)  # the calls in progress at the pause end, and count
+    metrics = atoms_client().get_campaign(paused.atoms_id).metrics
+    assert (metrics.contacts_called, metrics.contacts_connected) != at_pause
+    due_now(paused)
+    assert poll.tick().claimed == 1
+    paused.refresh_from_db()
+    assert (paused.contacts_called, paused.contacts_connected) == (
+        metrics.contacts_called, metrics.contacts_connected)

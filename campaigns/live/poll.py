@@ -13,20 +13,30 @@ from datetime import datetime, timedelta
 
 from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from redis.exceptions import LockError
 
-from campaigns import atoms, mirror
+from campaigns import atoms, audit, mirror
+from campaigns.atoms import CampaignStatus
 from campaigns.connections import poller_client, redis_client, request_budget
 from campaigns.live import publish
-from campaigns.models import TERMINAL_STATUSES, Campaign, MetricSnapshot, active_q
+from campaigns.models import (
+    TERMINAL_STATUSES,
+    Campaign,
+    MetricSnapshot,
+    PendingAction,
+    PendingOutcome,
+    active_q,
+)
 
 log = logging.getLogger(__name__)
 
 TICK_LOCK = "poll:tick-lock"
 MAX_BACKOFF_SECONDS = 300
+# Failures in a tick this large (or in a row for one campaign) that mean Atoms is down.
+DOWN_SAMPLE = 3
 
 
 @dataclass
@@ -107,45 +117,78 @@ def refresh(ids: list[int]) -> RefreshResult:
                 budget.pause_for(error.retry_after)
             return error
 
+    sent_at = timezone.now()
     workers = min(settings.POLL_CONCURRENCY, len(campaigns))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
         results = list(pool.map(fetch, campaigns))
-    return apply_results(list(zip(campaigns, results, strict=True)), timezone.now())
+    return apply_results(list(zip(campaigns, results, strict=True)), timezone.now(),
+                         sent_at=sent_at)
 
 
-def apply_results(pairs, now: datetime) -> RefreshResult:
+def pending_bound(campaign: Campaign) -> timedelta:
+    """How long a start or pause may show no sign in Atoms before it counts as not carried
+    out, from `pending_since`.
+
+    Accepted (2xx, counted from the click): the warning time, plus the longest our own
+    request can have taken. Unanswered (counted from when our request gave up): as long
+    again as we waited, for a request Atoms was still working on when we stopped waiting.
+    """
+    if campaign.pending_outcome == PendingOutcome.UNANSWERED:
+        return timedelta(seconds=settings.ATOMS_READ_TIMEOUT)
+    return timedelta(seconds=settings.PENDING_ACTION_WARN_SECONDS
+                     + settings.ATOMS_CONNECT_TIMEOUT + settings.ATOMS_READ_TIMEOUT)
+
+
+def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None) -> RefreshResult:
+    """Write what the fetches found; `sent_at` (when the fetches were sent) lets a pending
+    action Atoms shows no sign of lapse as not carried out."""
     result = RefreshResult()
     to_save: list[tuple[Campaign, set[str]]] = []
     to_publish: list[tuple[Campaign, bool]] = []
     fresh_ids: list[int] = []
+    lapsed: list[tuple[Campaign, str]] = []
+    failures = sum(isinstance(outcome, atoms.AtomsUnavailable) for _, outcome in pairs)
+    # Most of a real tick failed: Atoms is down, back off. One refresh failing says little.
+    atoms_down = len(pairs) >= DOWN_SAMPLE and failures * 2 > len(pairs)
     for campaign, outcome in pairs:
         was_status = campaign.status
+        pending = campaign.pending_action
         if isinstance(outcome, atoms.AtomsError):
-            fields = _record_failure(campaign, outcome, now)
+            fields = _record_failure(campaign, outcome, now, atoms_down=atoms_down)
             result.failed += 1
+            if isinstance(outcome, atoms.AtomsNotFound):
+                # Gone from Atoms: nothing pending on it can still happen.
+                fields |= mirror.lapse_pending_action(campaign, now, timedelta(0))
         else:
             fields = _record_success(campaign, outcome, now, was_status)
+            if sent_at is not None:
+                fields |= mirror.lapse_pending_action(campaign, sent_at,
+                                                      pending_bound(campaign))
             fresh_ids.append(campaign.pk)
             result.refreshed += 1
+        if pending and campaign.lapsed_action == pending and "lapsed_action" in fields:
+            lapsed.append((campaign, pending))
         if fields - {"fetched_at"}:
             to_save.append((campaign, fields))
         if fields & Campaign.LIVE_FIELDS:
             to_publish.append((campaign, campaign.status != was_status))
 
-    saved_ids = {c.pk for c, _ in to_save}
-    with transaction.atomic():
-        # Campaigns that only got fresher need one UPDATE between them, not one each.
-        Campaign.objects.filter(pk__in=[pk for pk in fresh_ids if pk not in saved_ids]).update(
-            fetched_at=now)
-        _save(to_save, now)
-        MetricSnapshot.objects.bulk_create([
-            MetricSnapshot(
-                campaign=c, taken_at=now, status=c.status,
-                total_participants=c.total_participants, contacts_called=c.contacts_called,
-                contacts_connected=c.contacts_connected,
-            )
-            for c, fields in to_save if fields & Campaign.SNAPSHOT_FIELDS
-        ])
+    try:
+        kept = _write(to_save, fresh_ids, lapsed, now)
+    except DatabaseError:
+        # One campaign's rows must never cost the others theirs: campaign by campaign.
+        log.exception("Poll batch write failed; writing campaign by campaign")
+        kept = set()
+        for campaign, fields in to_save:
+            try:
+                kept |= _write([(campaign, fields)], [], [(c, a) for c, a in lapsed
+                                                          if c.pk == campaign.pk], now)
+            except DatabaseError:
+                log.exception("Poll write failed for campaign %s", campaign.pk)
+        saved_ids = {c.pk for c, _ in to_save}
+        kept |= _write([], [pk for pk in fresh_ids if pk not in saved_ids], [], now)
+    to_publish = [(c, changed) for c, changed in to_publish if c.pk in kept]
+    fresh_ids = [pk for pk in fresh_ids if pk in kept]
     result.changed = len(to_publish)
     # Render once per change, after the snapshot exists so the chart includes it.
     snapshots = publish.snapshots_by_campaign(c.pk for c, _ in to_publish)
@@ -157,24 +200,82 @@ def apply_results(pairs, now: datetime) -> RefreshResult:
     return result
 
 
+def _write(to_save, fresh_ids, lapsed, now: datetime) -> set[int]:
+    """Write in one transaction, skipping campaigns deleted since they were read; return
+    the ids written. The row locks make a concurrent delete wait for us, or us see it gone,
+    so no snapshot ever points at a deleted campaign."""
+    ids = {c.pk for c, _ in to_save} | set(fresh_ids)
+    with transaction.atomic():
+        kept = set(Campaign.objects.select_for_update().filter(pk__in=ids)
+                   .order_by("pk").values_list("pk", flat=True))
+        to_save = [(c, fields) for c, fields in to_save if c.pk in kept]
+        saved_ids = {c.pk for c, _ in to_save}
+        # Campaigns that only got fresher need one UPDATE between them, not one each.
+        Campaign.objects.filter(
+            pk__in=[pk for pk in fresh_ids if pk in kept and pk not in saved_ids]
+        ).update(fetched_at=now)
+        _save(to_save, now)
+        MetricSnapshot.objects.bulk_create([
+            MetricSnapshot(
+                campaign=c, taken_at=now, status=c.status,
+                total_participants=c.total_participants, contacts_called=c.contacts_called,
+                contacts_connected=c.contacts_connected,
+            )
+            for c, fields in to_save if fields & Campaign.SNAPSHOT_FIELDS
+        ])
+        for campaign, action in lapsed:
+            if campaign.pk in kept:
+                audit.record(None, action, audit.Outcome.FAILED, campaign=campaign,
+                             message=_lapsed_message(action))
+    return kept
+
+
+def _lapsed_message(action: str) -> str:
+    verb = "start" if action == PendingAction.START else "pause"
+    return (f"The {verb} was not carried out: Atoms showed no sign of it. "
+            f"It can be asked for again.")
+
+
 def _record_success(campaign: Campaign, detail, now: datetime, was_status: str) -> set[str]:
+    last_change, first_fetch = campaign.modified_at, campaign.fetched_at is None
     fields = mirror.apply_detail(campaign, detail)
-    became_terminal = campaign.status in TERMINAL_STATUSES and was_status not in TERMINAL_STATUSES
-    final = became_terminal  # one more refresh after the first terminal sighting
+    if campaign.status in TERMINAL_STATUSES:
+        # One more refresh after the first terminal sighting catches the last calls.
+        final = was_status not in TERMINAL_STATUSES
+    elif campaign.status == CampaignStatus.PAUSED and not first_fetch:
+        # Calls in progress when a campaign pauses still finish and count: keep refreshing
+        # it until its numbers have stood still for POLL_SETTLE_SECONDS. (A paused
+        # campaign the sync just imported is old history: its first full copy is enough.)
+        moved = bool(fields & Campaign.SNAPSHOT_FIELDS)
+        recent = (last_change is not None
+                  and now - last_change < timedelta(seconds=settings.POLL_SETTLE_SECONDS))
+        final = was_status != campaign.status or (campaign.needs_final_poll
+                                                  and (moved or recent))
+    else:
+        final = False
     return fields | mirror.assign(campaign, {
         "fetched_at": now, "poll_error": "", "poll_failures": 0, "needs_final_poll": final})
 
 
-def _record_failure(campaign: Campaign, error: atoms.AtomsError, now: datetime) -> set[str]:
+def _record_failure(campaign: Campaign, error: atoms.AtomsError, now: datetime, *,
+                    atoms_down: bool) -> set[str]:
     if isinstance(error, atoms.AtomsNotFound):
         campaign.deleted_remotely_at = now
         campaign.poll_error = "Atoms no longer has this campaign (deleted elsewhere)."
         return {"deleted_remotely_at", "poll_error"}
     campaign.poll_failures = min(campaign.poll_failures + 1, 30)
-    wait = (error.retry_after if isinstance(error, atoms.AtomsRateLimited)
-            else settings.POLL_INTERVAL_SECONDS * 2 ** (campaign.poll_failures - 1))
-    campaign.next_poll_at = now + timedelta(seconds=min(wait, MAX_BACKOFF_SECONDS))
-    fields = {"poll_failures", "next_poll_at"}
+    fields = {"poll_failures"}
+    if isinstance(error, atoms.AtomsRateLimited):
+        wait = error.retry_after
+    elif atoms_down or campaign.poll_failures >= DOWN_SAMPLE:
+        wait = settings.POLL_INTERVAL_SECONDS * 2 ** (campaign.poll_failures - 1)
+    else:
+        # Atoms answered the rest of this tick: a blip, tried again at the next tick
+        # (backing off would leave this campaign minutes behind Atoms for nothing).
+        wait = None
+    if wait is not None:
+        campaign.next_poll_at = now + timedelta(seconds=min(wait, MAX_BACKOFF_SECONDS))
+        fields.add("next_poll_at")
     message = error.user_message[:300]
     if campaign.poll_error != message:
         campaign.poll_error = message

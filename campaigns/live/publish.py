@@ -13,9 +13,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from campaigns.charts import line_chart
 from campaigns.connections import redis_client
+from campaigns.live import health
 from campaigns.models import Campaign, MetricSnapshot
 
 KINDS = ("row", "card", "detail")
@@ -143,7 +145,11 @@ def fetched_times(pks) -> dict[int, str]:
     pks = list(pks)
     if not pks:
         return {}
-    stamps = redis_client().hmget(FETCHED_KEY, [str(pk) for pk in pks])
+    try:
+        stamps = redis_client().hmget(FETCHED_KEY, [str(pk) for pk in pks])
+    except RedisError:
+        health.mark_down()  # the page still renders; it says live updates are paused
+        return {}
     return {pk: stamp.decode() for pk, stamp in zip(pks, stamps, strict=True) if stamp}
 
 
@@ -152,7 +158,14 @@ def cached_fragments(campaigns: list[Campaign], kind: str) -> dict[int, str]:
     if not campaigns:
         return {}
     keys = [fragment_key(c.pk, kind) for c in campaigns]
-    found = dict(zip([c.pk for c in campaigns], redis_client().mget(keys), strict=True))
+    try:
+        cached = redis_client().mget(keys)
+    except RedisError:
+        # Redis down: every fragment from the database, nothing cached.
+        health.mark_down()
+        cached = None
+    found = dict(zip([c.pk for c in campaigns], cached or [None] * len(campaigns),
+                     strict=True))
     missing = [c for c in campaigns if found[c.pk] is None]
     if missing:
         snapshots = snapshots_by_campaign(c.pk for c in missing)
@@ -161,6 +174,10 @@ def cached_fragments(campaigns: list[Campaign], kind: str) -> dict[int, str]:
             html = render_fragment(campaign, kind, snapshots.get(campaign.pk, []))
             found[campaign.pk] = html
             pipe.set(fragment_key(campaign.pk, kind), html, ex=86400)
-        pipe.execute()
+        if cached is not None:
+            try:
+                pipe.execute()
+            except RedisError:
+                health.mark_down()
     return {pk: value.decode() if isinstance(value, bytes) else value
             for pk, value in found.items()}

@@ -169,8 +169,14 @@ async def current_state(viewer: Viewer) -> str:
     if not pks:
         return ""
     client = broadcaster.redis()
-    html = await client.mget([fragment_key(pk, viewer.kind) for pk in pks])
-    fetched = await client.hmget(FETCHED_KEY, [str(pk) for pk in pks])
+    try:
+        html = await client.mget([fragment_key(pk, viewer.kind) for pk in pks])
+        fetched = await client.hmget(FETCHED_KEY, [str(pk) for pk in pks])
+    except (aioredis.RedisError, OSError) as error:
+        # Redis down: the page already shows what the database holds; the changes flow
+        # again once the broadcaster's subscription is back.
+        log.warning("Live stream could not read the cache (%s)", error)
+        html = fetched = [None] * len(pks)
     frames = [sse_frame(f"{viewer.kind}-{pk}", value.decode())
               for pk, value in zip(pks, html, strict=True) if value is not None]
     by_time: dict[str, list[int]] = defaultdict(list)

@@ -51,17 +51,47 @@ def sync_campaign_list() -> SyncReport:
             # Let the poller do the full refresh and tell the open pages.
             campaign.needs_final_poll = True
             campaign.next_poll_at = started
-            changed.append(campaign)
+            campaign.modified_at = started  # bulk_update skips auto_now; the poller's
+            changed.append(campaign)          # settling (live/poll.py) counts from here
     seen_ids = {remote.id for remote in remote_campaigns}
+    # Only rows older than this walk: a campaign created meanwhile is not in it.
+    missing = list(Campaign.objects.filter(deleted_remotely_at__isnull=True,
+                                           created_at__lt=started)
+                   .exclude(atoms_id__in=seen_ids).values_list("atoms_id", flat=True))
+    gone = _confirmed_gone(missing)
     with transaction.atomic():
         Campaign.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
         Campaign.objects.bulk_update(
-            changed, [*Campaign.LIST_FIELDS, "needs_final_poll", "next_poll_at"], batch_size=500)
-        # Only rows older than this walk: a campaign created meanwhile is not in it.
-        report.marked_deleted = (
-            Campaign.objects.filter(deleted_remotely_at__isnull=True, created_at__lt=started)
-            .exclude(atoms_id__in=seen_ids)
-            .update(deleted_remotely_at=started, poll_error="Deleted in Atoms.")
-        )
+            changed, [*Campaign.LIST_FIELDS, "needs_final_poll", "next_poll_at", "modified_at"],
+            batch_size=500)
+        report.marked_deleted = Campaign.objects.filter(
+            atoms_id__in=gone, deleted_remotely_at__isnull=True,
+        ).update(deleted_remotely_at=started, poll_error="Deleted in Atoms.")
+        # Listed again after being judged gone (a 404 during a blip): back on the dashboard.
+        Campaign.objects.filter(atoms_id__in=seen_ids, deleted_remotely_at__isnull=False).update(
+            deleted_remotely_at=None, poll_error="", next_poll_at=started,
+            needs_final_poll=True)
     report.added, report.updated = len(new), len(changed)
     return report
+
+
+# Each sync checks at most this many missing campaigns one by one (the rest wait a turn).
+CONFIRM_LIMIT = 50
+
+
+def _confirmed_gone(atoms_ids: list[str]) -> list[str]:
+    """The missing campaigns Atoms confirms it no longer has (404).
+
+    Atoms' list is paged by offset: campaigns deleted while we walk it shift the pages, so
+    a campaign can be missing from one walk and still exist. Absence alone never counts.
+    """
+    client = atoms_client()
+    gone = []
+    for atoms_id in atoms_ids[:CONFIRM_LIMIT]:
+        try:
+            client.get_campaign(atoms_id)
+        except atoms.AtomsNotFound:
+            gone.append(atoms_id)
+        except atoms.AtomsError as error:
+            log.info("Could not confirm campaign %s is gone: %s", atoms_id, error)
+    return gone

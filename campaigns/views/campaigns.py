@@ -62,11 +62,19 @@ def campaign_new(request):
     starting = request.POST.get("submit_action") == "start"
     form = CampaignForm(request.POST, pickers=pickers, starting=starting)
     if form.is_valid():
+        data = services.CampaignInput(**form.campaign_fields())
+        twin = (None if form.cleaned_data["confirm_duplicate"]
+                else services.likely_duplicate(form.cleaned_data["token"], data))
+        if twin is not None:
+            # Ask before a second campaign dials the same people (a Back-button resubmit).
+            return render(request, "campaigns/new.html", {
+                "form": form, "pickers": pickers, "nav": "campaigns", "twin": twin,
+                "twin_campaign": twin if isinstance(twin, Campaign) else twin.campaign,
+            }, status=409)
         held = _start_held(form.cleaned_data["audience"]) if starting else ""
         try:
             outcome = services.create_campaign(
-                request.user, form.cleaned_data["token"],
-                services.CampaignInput(**form.campaign_fields()), start=starting and not held)
+                request.user, form.cleaned_data["token"], data, start=starting and not held)
         except services.ActionRefused as refused:
             form.add_errors(refused.field_errors)
             form.add_error(None, refused.message)
@@ -210,7 +218,8 @@ def _act(request, campaign, action, done_message):
     except services.ActionRefused as refused:
         messages.error(request, refused.message)
     else:
-        messages.success(request, done_message + " The status changes when Atoms confirms.")
+        messages.success(request, done_message + " Atoms accepted it; the status changes when "
+                                                 "it takes effect.")
     return redirect("campaign_detail", pk=campaign.pk)
 
 

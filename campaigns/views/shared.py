@@ -4,12 +4,19 @@ from django.shortcuts import render
 from django_htmx.http import trigger_client_event
 
 from campaigns.catalog import load_pickers
-from campaigns.live import publish
+from campaigns.live import health, publish
 from campaigns.permissions import require_perm
 
 view_required = require_perm("campaigns.view_campaign", "Seeing campaigns")
 catalog_required = require_perm("campaigns.view_campaign", "Seeing audiences and numbers")
 
+
+
+def live_state(request) -> dict:
+    """Context processor: pages say so when live updates are paused (Redis down)."""
+    if not request.user.is_authenticated:
+        return {}
+    return {"live_paused": health.live_updates_paused()}
 
 
 def with_fetch_times(response, pks):

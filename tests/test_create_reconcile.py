@@ -1,0 +1,114 @@
+"""A create whose outcome is unknown is reconciled with Atoms before anything is created
+again: whether the orphan was mirrored meanwhile, and whether our database connection died
+between Atoms' answer and our write."""
+
+import threading
+import time
+
+import psycopg
+import pytest
+from django.db import connection
+from django.urls import reverse
+
+from campaigns.connections import atoms_client
+from campaigns.live import sync
+from campaigns.models import Campaign, CreateRequest
+from tests.campaign_factory import form_data
+from tests.plugins import servers
+
+URL = reverse("campaign_new")
+
+
+@pytest.fixture
+def staff(login_as, sim, atoms_settings):
+    return login_as("staff")
+
+
+def in_atoms(name: str) -> list[str]:
+    return [c.id for c in atoms_client().iter_campaigns(search=name) if c.name == name]
+
+
+@pytest.mark.django_db
+def test_a_resubmit_after_the_sync_mirrored_the_orphan_adopts_it(staff, sim, settings, users):
+    settings.ATOMS_READ_TIMEOUT = 1
+    data = form_data("Mirrored orphan")
+    # The create lands but its answer is lost, and the follow-up lookup fails too.
+    sim.faults(drop_response_rate=1, timeout_seconds=2,
+               fail_routes=["POST /campaign", "GET /campaign"])
+    response = staff.post(URL, data)
+    assert response.status_code == 422
+    assert CreateRequest.objects.get().state == "uncertain"
+    sim.clear_faults()
+    sync.sync_campaign_list()  # the periodic sync imports the orphan
+    orphan = Campaign.objects.get(name="Mirrored orphan")
+
+    response = staff.post(URL, data)  # the same form, sent again
+
+    assert response.status_code == 302
+    assert len(in_atoms("Mirrored orphan")) == 1
+    assert Campaign.objects.filter(name="Mirrored orphan").count() == 1
+    orphan.refresh_from_db()
+    assert orphan.created_by == users["staff"]
+    request = CreateRequest.objects.get()
+    assert (request.state, request.campaign_id) == ("created", orphan.pk)
+    assert response["Location"] == reverse("campaign_detail", args=[orphan.pk])
+
+
+def kill_backend_while_atoms_works(pid: int) -> threading.Thread:
+    """End our database session while the create waits for Atoms' (slow) answer."""
+
+    def kill():
+        time.sleep(0.5)  # the create is waiting for Atoms by now (1.5 s of latency)
+        with psycopg.connect(servers.test_database_url(), autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+    thread = threading.Thread(target=kill)
+    thread.start()
+    return thread
+
+
+@pytest.mark.django_db(transaction=True)
+def test_losing_the_database_mid_create_leaves_no_duplicate_and_no_false_wait(staff, sim):
+    data = form_data("Lost connection")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    sim.faults(latency_ms=1500, fail_routes=["POST /campaign"])
+    killer = kill_backend_while_atoms_works(pid)
+    staff.raise_request_exception = False
+    first = staff.post(URL, data)
+    killer.join()
+    sim.clear_faults()
+    assert first.status_code != 302
+    assert len(in_atoms("Lost connection")) == 1  # Atoms made it
+    sync.sync_campaign_list()  # and the sync may mirror it before the resubmit
+
+    started = time.monotonic()
+    again = staff.post(URL, data)  # at once, not two minutes later
+
+    assert time.monotonic() - started < 10  # no wait for a submit that no longer runs
+    assert again.status_code == 302
+    assert len(in_atoms("Lost connection")) == 1
+    campaign = Campaign.objects.get(name="Lost connection")
+    assert again["Location"] == reverse("campaign_detail", args=[campaign.pk])
+    assert CreateRequest.objects.get().state == "created"
+    assert sim.calls_to("POST /campaign") == 1
+
+
+@pytest.mark.django_db
+def test_a_back_button_resubmit_asks_before_making_a_second_campaign(staff, sim):
+    data = form_data("Back again")
+    assert staff.post(URL, data).status_code == 302
+    # Back, then Create again: the browser refills the fields, the page has a new token.
+    again = {**data, "token": form_data("Back again")["token"]}
+    response = staff.post(URL, again)
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "This looks like a campaign you already made." in page
+    assert 'value="Back again"' in page  # nothing the user typed is lost
+    assert sim.calls_to("POST /campaign") == 1
+    assert Campaign.objects.filter(name="Back again").count() == 1
+
+    confirmed = staff.post(URL, {**again, "confirm_duplicate": "1"})  # "another anyway"
+    assert confirmed.status_code == 302
+    assert len(in_atoms("Back again")) == 2

@@ -1,0 +1,110 @@
+"""A start or pause whose outcome is unknown (5xx, timeout, lost answer): the dashboard
+finds out from Atoms, never guesses. Confirmed by the poll when Atoms shows it; cleared,
+logged as "not carried out" and offered again when Atoms shows no sign of it in time."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns.connections import atoms_client
+from campaigns.live import poll, publish
+from campaigns.models import AuditEntry, Campaign
+from tests.campaign_factory import make_campaign
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def world(sim, atoms_settings, users, settings):
+    settings.PENDING_ACTION_WARN_SECONDS = 5
+    settings.ATOMS_CONNECT_TIMEOUT = 1
+    settings.ATOMS_READ_TIMEOUT = 1
+    return sim
+
+
+def messages_of(response) -> list[str]:
+    return [str(m) for m in response.wsgi_request._messages]
+
+
+def detail(client, campaign) -> str:
+    return client.get(reverse("campaign_detail", args=[campaign.pk])).content.decode()
+
+
+def past_the_bound(campaign) -> None:
+    """As if the request was made longer ago than the bounded wait."""
+    campaign.refresh_from_db()
+    Campaign.objects.filter(pk=campaign.pk).update(
+        pending_since=timezone.now() - poll.pending_bound(campaign) - timedelta(seconds=1))
+
+
+def test_a_start_atoms_never_carried_out_is_cleared_logged_and_offered_again(
+        login_as, world, users, settings):
+    draft = make_campaign(world, users["staff"])
+    client = login_as("staff")
+    world.faults(fail_routes=["POST /campaign/{id}/start"])  # 5xx: outcome unknown
+    response = client.post(reverse("campaign_start", args=[draft.pk]), follow=True)
+    assert "No answer from Atoms, checking" in messages_of(response)[0]
+    page = detail(client, draft)
+    assert "No answer from Atoms, checking whether it was carried out" in page
+    assert "Atoms has accepted" not in page  # "accepted" only after a 2xx
+    world.clear_faults()
+
+    # Within the bounded wait a poll that shows no sign yet decides nothing.
+    settings.ATOMS_READ_TIMEOUT = 30  # the wait: as long again as our request could take
+    poll.refresh_one(draft.pk)
+    draft.refresh_from_db()
+    assert draft.pending_action == "start"
+
+    past_the_bound(draft)
+    poll.refresh_one(draft.pk)
+    draft.refresh_from_db()
+    assert atoms_client().get_campaign(draft.atoms_id).campaign.status == "draft"
+    assert (draft.pending_action, draft.lapsed_action) == ("", "start")
+    assert not draft.is_active()  # no longer on the board nor polled every tick
+    entry = AuditEntry.objects.filter(action="start").latest("pk")
+    assert (entry.outcome, entry.actor_name) == ("failed", "system")
+    assert "was not carried out" in entry.message
+    page = detail(client, draft)
+    assert "The last start was not carried out" in page and ">Start<" in page
+
+    # Offered again, and this time Atoms accepts it.
+    response = client.post(reverse("campaign_start", args=[draft.pk]), follow=True)
+    assert "Start requested." in messages_of(response)[0]
+    draft.refresh_from_db()
+    assert (draft.pending_action, draft.pending_outcome, draft.lapsed_action) == (
+        "start", "accepted", "")
+    assert "Atoms has accepted the request" in publish.render_fragment(draft, "detail", [])
+    assert world.calls_to("POST /campaign/{id}/start") == 2
+
+
+def test_a_start_whose_answer_was_lost_is_confirmed_by_the_poll(login_as, world, users):
+    draft = make_campaign(world, users["staff"])
+    world.faults(drop_response_rate=1, timeout_seconds=2,
+                 fail_routes=["POST /campaign/{id}/start"])  # it lands, the answer is lost
+    response = login_as("staff").post(reverse("campaign_start", args=[draft.pk]), follow=True)
+    assert "No answer from Atoms, checking" in messages_of(response)[0]
+    world.clear_faults()
+    past_the_bound(draft)
+    poll.refresh_one(draft.pk)
+    draft.refresh_from_db()
+    assert draft.status == "processing"
+    assert (draft.pending_action, draft.lapsed_action) == ("", "")
+    assert not AuditEntry.objects.filter(message__contains="not carried out").exists()
+
+
+def test_a_pause_atoms_never_carried_out_is_cleared_and_offered_again(login_as, world, users):
+    running = make_campaign(world, users["staff"], "running")
+    admin = login_as("admin")
+    world.faults(timeout_rate=1, timeout_seconds=2, fail_routes=["POST /campaign/{id}/pause"])
+    response = admin.post(reverse("campaign_pause", args=[running.pk]), follow=True)
+    assert "No answer from Atoms, checking" in messages_of(response)[0]
+    world.clear_faults()
+    past_the_bound(running)
+    poll.refresh_one(running.pk)
+    running.refresh_from_db()
+    assert running.status == "running"
+    assert (running.pending_action, running.lapsed_action) == ("", "pause")
+    page = detail(admin, running)
+    assert "The last pause was not carried out" in page and ">Pause<" in page
