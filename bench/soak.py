@@ -282,9 +282,8 @@ def _soak(args) -> dict:
     from campaigns.connections import atoms_client
     from campaigns.management.commands.create_user import ensure_user
     from campaigns.models import Campaign
-    from tests.plugins.servers import start_worker
-    from tests.plugins.simulator import SimulatorProcess
-    from tests.sse_client import session_cookie
+    from dashboard.processes import session_cookie, start_worker
+    from simulator.process import SimulatorProcess
 
     harness.say("creating the soak database, the simulator (real time), web and worker")
     harness.create_database()

@@ -13,8 +13,8 @@ from django.urls import reverse
 from campaigns.connections import atoms_client
 from campaigns.live import sync
 from campaigns.models import Campaign, CreateRequest
+from dashboard import processes
 from tests.campaign_factory import form_data
-from tests.plugins import servers
 
 URL = reverse("campaign_new")
 
@@ -59,7 +59,7 @@ def kill_backend_while_atoms_works(pid: int) -> threading.Thread:
 
     def kill():
         time.sleep(0.5)  # the create is waiting for Atoms by now (1.5 s of latency)
-        with psycopg.connect(servers.test_database_url(), autocommit=True) as admin:
+        with psycopg.connect(processes.database_url(), autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", [pid])
 
     thread = threading.Thread(target=kill)

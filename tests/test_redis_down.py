@@ -11,8 +11,8 @@ from django.urls import reverse
 
 from campaigns.live import poll
 from campaigns.models import Campaign
+from dashboard.processes import free_port, start_worker
 from tests.campaign_factory import make_campaign
-from tests.plugins.servers import free_port, start_worker
 
 pytestmark = pytest.mark.django_db
 
