@@ -48,6 +48,7 @@ _NEEDED_ROLE = {
     "campaigns.pause_campaign": "admin",
     "campaigns.delete_campaign": "admin",
     "campaigns.view_auditentry": "admin",
+    "auth.change_user": "admin",
 }
 
 
@@ -123,6 +124,8 @@ def role_context(request) -> dict:
             "delete": user.has_perm("campaigns.delete_campaign"),
             "audit": user.has_perm("campaigns.view_auditentry"),
             "audiences": user.has_perm("campaigns.manage_audiences"),
-            "admin_site": user.is_staff and user.has_perm("auth.change_user"),
+            "users": user.has_perm("auth.change_user"),
+            # Django's admin is for superusers only (dashboard/admin.py).
+            "admin_site": user.is_superuser,
         },
     }
