@@ -45,6 +45,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every line logged while a request runs carries its X-Request-ID.
+    "dashboard.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Permissions-Policy, and no-store on signed-in pages (dashboard/security.py).
     "dashboard.security.HeadersMiddleware",
@@ -205,12 +207,25 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# One JSON object per line in production (collectors parse it); plain text for people.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if (DEBUG or DEMO_MODE) else "json")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_key": {"()": "dashboard.logs.RedactKeyFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "dashboard.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
+                             "filters": ["redact_key"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # httpx logs every request URL at INFO; keep it quiet unless asked.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    # django-axes logs every sign-in at INFO; lockouts come at WARNING.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"},
+                "axes": {"level": "WARNING"},
+                # A refused request is one line (log_response), not a traceback.
+                "django.request": {"level": env_str("LOG_LEVEL", "INFO")}},
 }
