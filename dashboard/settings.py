@@ -18,12 +18,18 @@ DEBUG = env_bool("DEBUG", False)
 # Demo mode (set by `make run`) is the only mode that may create the demo users.
 DEMO_MODE = env_bool("DEMO_MODE", False)
 
-_DEV_SECRET = "dev-only-insecure-secret-key-do-not-use-in-production-0123456789"  # noqa: S105
-SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET if (DEBUG or DEMO_MODE) else None)
-if not (DEBUG or DEMO_MODE) and SECRET_KEY == _DEV_SECRET:
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production-0123456789"  # noqa: S105
+SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY if (DEBUG or DEMO_MODE) else None)
+if not (DEBUG or DEMO_MODE) and SECRET_KEY == DEV_SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set to a secret value when DEBUG is off")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
+# The development key is only for a demo on this machine: served to any other host,
+# anyone who has read this file could sign a session as anyone.
+if SECRET_KEY == DEV_SECRET_KEY and not set(ALLOWED_HOSTS) <= {
+        "127.0.0.1", "localhost", "::1", "[::1]", ".localhost"}:
+    raise ImproperlyConfigured("SECRET_KEY must be set when ALLOWED_HOSTS names other hosts "
+                               "than this machine (the development key is public)")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
