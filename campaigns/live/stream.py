@@ -11,6 +11,8 @@ Django URL of the same path only names it (for `reverse`) and explains itself un
 import asyncio
 import json
 import logging
+import signal
+import threading
 from collections import defaultdict
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, quote
@@ -113,6 +115,7 @@ class Broadcaster:
     def add(self, viewer: Viewer) -> None:
         self.viewers.add(viewer)
         loop = asyncio.get_running_loop()
+        _end_streams_on_exit_signal(loop)
         if self._task is None or self._task.done():
             self._task = loop.create_task(self._listen())
         if self._sessions_task is None or self._sessions_task.done():
@@ -190,6 +193,29 @@ class Broadcaster:
 
 
 broadcaster = Broadcaster()
+_hooked_loops: set[int] = set()
+
+
+def _end_streams_on_exit_signal(loop: asyncio.AbstractEventLoop) -> None:
+    """On SIGTERM or SIGINT, end every open stream, then let the server's own handler run.
+
+    uvicorn's graceful shutdown waits for every response to finish, and a stream never
+    does by itself: without this, a server with one viewer ignores SIGTERM until killed.
+    Chained in front of the handler in place when the first viewer arrives (uvicorn's).
+    """
+    if id(loop) in _hooked_loops or threading.current_thread() is not threading.main_thread():
+        return
+    _hooked_loops.add(id(loop))
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(signum)
+        if not callable(previous):
+            continue  # no server handles it: the default (exit at once) is right
+
+        def on_signal(number, frame, previous=previous):
+            loop.call_soon_threadsafe(broadcaster.end_all)
+            previous(number, frame)
+
+        signal.signal(signum, on_signal)
 
 
 def _live_sessions(keys: set[str | None]) -> set[str]:

@@ -61,7 +61,7 @@ class Command(BaseCommand):
         children += [
             ("web", [python, "-m", "uvicorn", "dashboard.asgi:application",
                      "--host", host, "--port", str(port), "--no-access-log",
-                     "--lifespan", "off"]),
+                     "--lifespan", "off", "--timeout-graceful-shutdown", "4"]),
             # WARNING: a line per poll tick every few seconds would bury what matters.
             ("worker", [python, "-m", "celery", "-A", "dashboard", "worker",
                         "--loglevel", "WARNING", "--concurrency", "2"]),
