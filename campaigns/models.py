@@ -254,6 +254,7 @@ class AuditEntry(models.Model):
         EDIT_AUDIENCE = "edit_audience", "Change audience members"
         SUPPRESS = "suppress", "Do-not-call list"
         MANAGE_USER = "manage_user", "Users and roles"
+        THROTTLED = "throttled", "Too many requests"
 
     class Outcome(models.TextChoices):
         OK = "ok", "Done"

@@ -10,7 +10,7 @@ from functools import wraps
 
 from django.core.exceptions import PermissionDenied
 
-from campaigns import audit
+from campaigns import audit, ratelimit
 
 STAFF = "staff"
 MANAGER = "manager"
@@ -95,7 +95,9 @@ def require_perm(perm: str, action: str, *, audit_as: str | None = None) -> Call
         def wrapped(request, *args, **kwargs):
             if not request.user.has_perm(perm):
                 message = f"{action} needs the {needed_role(perm)} role."
-                if audit_as and request.method == "POST":
+                # Once per burst: 50 refused clicks are one entry, not 50.
+                if (audit_as and request.method == "POST"
+                        and ratelimit.first_of_burst(request.user, f"refused:{audit_as}")):
                     audit.record_refusal(request.user, audit_as, message, kwargs.get("pk"))
                 raise PermissionDenied(message)
             return view(request, *args, **kwargs)

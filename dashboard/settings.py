@@ -68,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Per-user limit on requests that call Atoms on demand (campaigns/ratelimit.py).
+    "campaigns.ratelimit.AtomsRequestLimitMiddleware",
     # Last, as django-axes asks: it turns a lockout into the page that says so.
     "axes.middleware.AxesMiddleware",
 ]
@@ -190,6 +192,10 @@ ATOMS_CONNECT_TIMEOUT = env_int("ATOMS_CONNECT_TIMEOUT", 5, minimum=1, maximum=6
 ATOMS_READ_TIMEOUT = env_int("ATOMS_READ_TIMEOUT", 15, minimum=1, maximum=120)
 # The poller never sends more than this many requests per second to Atoms, across workers.
 ATOMS_MAX_RPS = env_int("ATOMS_MAX_RPS", 50, minimum=1, maximum=10000)
+# Each person may make this many requests a minute that call Atoms on demand (actions,
+# ?refresh=1); more are refused with a sentence (campaigns/ratelimit.py).
+USER_ATOMS_REQUESTS_PER_MINUTE = env_int("USER_ATOMS_REQUESTS_PER_MINUTE", 30,
+                                         minimum=1, maximum=10000)
 # Agents, audiences and phone numbers for the pickers are cached this long.
 PICKER_CACHE_SECONDS = env_int("PICKER_CACHE_SECONDS", 300, minimum=0, maximum=86400)
 # The country whose national numbers ("(415) 555-0100", "020 7946 0000") an upload reads,

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='auditentry',
             name='action',
-            field=models.CharField(choices=[('create', 'Create'), ('start', 'Start'), ('pause', 'Pause'), ('delete', 'Delete'), ('upload_audience', 'Upload audience'), ('delete_audience', 'Delete audience'), ('edit_audience', 'Change audience members'), ('suppress', 'Do-not-call list'), ('manage_user', 'Users and roles')], max_length=20),
+            field=models.CharField(choices=[('create', 'Create'), ('start', 'Start'), ('pause', 'Pause'), ('delete', 'Delete'), ('upload_audience', 'Upload audience'), ('delete_audience', 'Delete audience'), ('edit_audience', 'Change audience members'), ('suppress', 'Do-not-call list'), ('manage_user', 'Users and roles'), ('throttled', 'Too many requests')], max_length=20),
         ),
     ]
