@@ -41,22 +41,39 @@ def first_of_burst(user, what: str, seconds: int = WINDOW_SECONDS) -> bool:
     return bool(redis_client().set(key, "1", nx=True, ex=seconds))
 
 
+def reads_atoms(view):
+    """Mark a view whose GET reads Atoms on every request (a drill-down): it counts too."""
+    view.reads_atoms = True
+    return view
+
+
+def _refuse(request, user):
+    message = (f"Too many requests to Atoms in a minute (the limit is "
+               f"{settings.USER_ATOMS_REQUESTS_PER_MINUTE} a person, to protect the Atoms "
+               "account). Wait a minute, then try again.")
+    if first_of_burst(user, "throttled"):
+        audit.record(user, audit.Action.THROTTLED, audit.Outcome.REFUSED,
+                     message=f"{message} First refused: {request.method} {request.path[:200]}")
+    return render(request, "429.html", {"message": message}, status=429)
+
+
 class AtomsRequestLimitMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = getattr(request, "user", None)
+        if (request.method == "GET" and getattr(view_func, "reads_atoms", False)
+                and user is not None and user.is_authenticated and not take(user)):
+            return _refuse(request, user)
+        return None
 
     def __call__(self, request):
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or request.path in EXEMPT_PATHS:
             return self.get_response(request)
         if request.method == "POST" and not take(user):
-            message = (f"Too many actions in a minute (the limit is "
-                       f"{settings.USER_ATOMS_REQUESTS_PER_MINUTE}, to protect the Atoms "
-                       "account). Wait a minute, then try again.")
-            if first_of_burst(user, "throttled"):
-                audit.record(user, audit.Action.THROTTLED, audit.Outcome.REFUSED,
-                             message=f"{message} First refused: POST {request.path[:200]}")
-            return render(request, "429.html", {"message": message}, status=429)
+            return _refuse(request, user)
         if request.GET.get("refresh") == "1" and not take(user):
             request.GET = request.GET.copy()
             del request.GET["refresh"]

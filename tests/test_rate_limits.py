@@ -38,7 +38,7 @@ def test_a_burst_of_actions_is_refused_in_words_and_logged_once(login_as, sim, l
     answers = [admin.post(reverse("campaign_pause", args=[campaign.pk])) for _ in range(12)]
     statuses = [answer.status_code for answer in answers]
     assert statuses[:LIMIT] == [302] * LIMIT and statuses[LIMIT:] == [429] * (12 - LIMIT)
-    assert "Too many actions in a minute" in answers[-1].content.decode()
+    assert "Too many requests to Atoms in a minute" in answers[-1].content.decode()
     assert AuditEntry.objects.filter(action="throttled").count() == 1
 
 
@@ -50,3 +50,14 @@ def test_fifty_refused_starts_by_someone_without_the_role_are_one_activity_row(
     answers = [manager.post(reverse("campaign_start", args=[campaign.pk])) for _ in range(50)]
     assert {answer.status_code for answer in answers} == {403}
     assert AuditEntry.objects.filter(outcome="refused").count() == 1
+
+
+def test_a_drill_down_that_reads_atoms_on_every_view_counts_too(login_as, sim, limited):
+    manager = login_as("manager")
+    audience = next(a for a in manager.get(reverse("audience_list")).context["pickers"].audiences)
+    url = reverse("audience_detail", args=[audience.id])
+    before = atoms_calls(sim)
+    answers = [manager.get(url).status_code for _ in range(LIMIT + 5)]
+    assert answers == [200] * LIMIT + [429] * 5
+    assert atoms_calls(sim) - before <= LIMIT * 2  # the audience, then its members
+    assert AuditEntry.objects.filter(action="throttled").count() == 1
