@@ -5,10 +5,12 @@ both come here). No path through it makes or edits a superuser or touches what a
 may do: roles are fixed in `permissions.ROLE_PERMISSIONS`.
 """
 
-from django.contrib.auth import get_user_model
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.models import Group, Permission
+from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils import timezone
 
 from campaigns import audit
 from campaigns.permissions import ROLE_LABELS, ROLES, sync_role_groups
@@ -43,6 +45,17 @@ def ensure_user(username: str, role: str, password: str, email: str = ""):
     return user
 
 
+def end_sessions(user) -> int:
+    """Sign `user` out everywhere: their open live streams close within a heartbeat too
+    (the stream checks its session). Sessions are in the database (Django's default
+    engine, which settings keep); this reads every live one: an admin's rare action."""
+    ended = [session.session_key
+             for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
+             if session.get_decoded().get(SESSION_KEY) == str(user.pk)]
+    Session.objects.filter(session_key__in=ended).delete()
+    return len(ended)
+
+
 def _refuse_superuser_target(actor, user) -> None:
     if user.is_superuser and not actor.is_superuser:
         raise PermissionDenied("Only a superuser can change a superuser's account.")
@@ -75,6 +88,8 @@ def set_active(actor, user, active: bool) -> None:
     with transaction.atomic():
         user.is_active = active
         user.save(update_fields=["is_active"])
+        if not active:
+            end_sessions(user)
         verb = "Reactivated" if active else "Deactivated"
         audit.record(actor, audit.Action.MANAGE_USER, audit.Outcome.OK,
                      message=f"{verb} {user.get_username()}.")

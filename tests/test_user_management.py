@@ -3,7 +3,10 @@ nobody but a superuser reaches Django's admin, so no role can make itself superu
 rewrite what a role may do. Every change is in the activity log."""
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Group
+from django.contrib.sessions.models import Session
+from django.test import Client
 from django.urls import reverse
 
 from campaigns.models import AuditEntry
@@ -105,3 +108,16 @@ def test_a_superuser_still_has_djangos_admin(client, django_user_model):
     root = django_user_model.objects.create_superuser("root", password="x-long-enough-1")
     client.force_login(root)
     assert client.get("/admin/").status_code == 200
+
+
+def test_deactivating_signs_the_person_out_everywhere(login_as, users):
+    theirs = Client()
+    theirs.force_login(users["staff"])
+    assert theirs.get(reverse("campaign_list")).status_code == 200
+    session_key = theirs.cookies[settings.SESSION_COOKIE_NAME].value
+    admin = login_as("admin")
+    admin.post(reverse("user_change", args=[users["staff"].pk]), {"active": "0"})
+    # The session itself is gone, so their open live streams end within a heartbeat.
+    assert not Session.objects.filter(session_key=session_key).exists()
+    assert theirs.get(reverse("campaign_list")).status_code == 302  # to sign-in
+    assert admin.get(reverse("user_list")).status_code == 200  # the admin stays signed in
