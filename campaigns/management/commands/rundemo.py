@@ -75,7 +75,9 @@ class Command(BaseCommand):
     def child_env() -> dict[str, str]:
         # The simulator reads its key from the environment (simulator/__main__.py); the
         # others read SMALLEST_API_KEY, already in ours.
-        return {**os.environ, "PYTHONUNBUFFERED": "1",
+        # WARNING unless asked: the worker's line per poll tick would bury what matters
+        # (Celery logs through LOGGING, so its --loglevel does not apply).
+        return {"LOG_LEVEL": "WARNING", **os.environ, "PYTHONUNBUFFERED": "1",
                 "ATOMS_SIMULATOR_API_KEY": settings.SMALLEST_API_KEY}
 
     def _uses_simulator(self) -> bool:
