@@ -79,6 +79,7 @@ def test_signing_out_elsewhere_ends_the_open_stream_within_a_heartbeat(
         signed_out = time.monotonic()
         stream._thread.join(timeout=HEARTBEAT * 3)
         took = time.monotonic() - signed_out
+        print(f"stream closed {took:.2f} s after sign-out (heartbeat {HEARTBEAT} s)")
         assert not stream._thread.is_alive(), "the stream kept going after sign-out"
         # One heartbeat, plus the scheduling slack of a busy machine.
         assert took < HEARTBEAT + 1.5, took

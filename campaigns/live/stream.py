@@ -390,7 +390,9 @@ async def asgi_stream(scope, receive, send) -> None:
     await asyncio.wait({sending, leaving}, return_when=asyncio.FIRST_COMPLETED)
     for task in (sending, leaving):
         task.cancel()
-    await asyncio.gather(sending, leaving, return_exceptions=True)
+    for outcome in await asyncio.gather(sending, leaving, return_exceptions=True):
+        if isinstance(outcome, Exception):  # a failed stream must say why, not just stop
+            log.error("Live stream failed", exc_info=outcome)
     await frames.aclose()
 
 
