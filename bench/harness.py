@@ -230,7 +230,7 @@ def create_running_campaigns(sim, count: int, *, audience_size: int = 50) -> lis
 
 def viewer_cookies() -> dict[str, str]:
     """The session cookie of a signed-in manager, the role that watches live numbers."""
-    from campaigns.management.commands.create_user import ensure_user
+    from campaigns.accounts import ensure_user
     from dashboard.processes import session_cookie
 
     return session_cookie(ensure_user("bench-manager", "manager", "bench-password-1234"))

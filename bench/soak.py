@@ -279,8 +279,8 @@ def main(argv: list[str]) -> int:
 def _soak(args) -> dict:
     from django.conf import settings
 
+    from campaigns.accounts import ensure_user
     from campaigns.connections import atoms_client
-    from campaigns.management.commands.create_user import ensure_user
     from campaigns.models import Campaign
     from dashboard.processes import session_cookie, start_worker
     from simulator.process import SimulatorProcess

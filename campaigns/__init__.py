@@ -1,12 +1,18 @@
 """The campaign dashboard app. Module map, top to bottom (imports only point down):
 
 views/          one module per thing a person sees: campaigns (list, new, detail,
-                actions), board, audiences, numbers, activity; `shared` holds what
-                several pages use. Views validate with `forms`, check `permissions`, and
+                actions), board, audiences, numbers, activity, users (people and
+                roles), signin (the lockout page); `shared` holds what several
+                pages use. Views validate with `forms`, check `permissions`, and
                 call `services` for anything that acts; pages read the mirror and the
                 live cache, never Atoms.
 forms.py        every input limit, with the message beside its field.
 permissions.py  the role table (staff, manager, admin) and the `require_perm` decorator.
+ratelimit.py    per-user limit on requests that call Atoms; refusals logged once a burst.
+accounts.py     people and roles: create, change role, deactivate (audited); the one
+                place that gives a role, never superuser.
+health.py       /healthz and /readyz (a bare ASGI app, like the stream).
+checks.py       `check --deploy`: the development SECRET_KEY is an error.
 services.py     the campaign operations (create, start, pause, delete): the one place
                 that joins the Atoms client, the database, the audit log and publishing.
 audiences.py    the audience operations the same way: the two-step upload, members,

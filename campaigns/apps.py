@@ -9,6 +9,7 @@ class CampaignsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported once the app registry is ready, as Django asks of signal handlers.
+        from campaigns import checks  # noqa: F401 - registers the deploy checks
         from campaigns.permissions import sync_role_groups
 
         def sync_roles(sender, apps=global_apps, **kwargs) -> None:

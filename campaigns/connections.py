@@ -76,8 +76,9 @@ def request_budget() -> RequestBudget:
         return budget
 
 
-def redis_client() -> redis.Redis:
-    url = settings.REDIS_URL
+def redis_client(url: str | None = None) -> redis.Redis:
+    """The cache's Redis, or (for the health check) another one such as the broker's."""
+    url = url or settings.REDIS_URL
     with _lock:
         client = _redis_clients.get(url)
         if client is None:

@@ -5,6 +5,9 @@ import uuid
 import phonenumbers
 from django import forms
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
 from django.forms.renderers import TemplatesSetting
 from django.utils import timezone
 
@@ -12,6 +15,7 @@ from campaigns import contacts_csv
 from campaigns.atoms import CampaignStatus
 from campaigns.catalog import Pickers
 from campaigns.models import AuditEntry
+from campaigns.permissions import ROLE_LABELS
 
 MAX_NAME_LENGTH = 200
 MAX_DESCRIPTION_LENGTH = 1000
@@ -294,3 +298,46 @@ class SuppressionImportForm(ContactsFileMixin, forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["region"] = region_field()
+
+
+# --- people and roles (/users/) ----------------------------------------------------------
+
+# Only the three roles: nothing here can make a superuser or change what a role may do.
+ROLE_CHOICES = [(role, label) for role, label in ROLE_LABELS.items()]
+
+
+class UserCreateForm(forms.Form):
+    default_renderer = FieldGroupRenderer()
+    username = forms.RegexField(
+        label="Username", max_length=150, regex=r"^[\w.@+-]+$",
+        error_messages={"invalid": "Letters, digits and @ . + - _ only."})
+    email = forms.EmailField(label="Email", required=False)
+    role = forms.ChoiceField(label="Role", choices=ROLE_CHOICES)
+    password = forms.CharField(
+        label="First password", widget=forms.PasswordInput(render_value=False),
+        help_text="Tell it to them in person; they can change it later.")
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if get_user_model().objects.filter(username__iexact=username).exists():
+            raise forms.ValidationError("Someone already has this username.")
+        return username
+
+    def clean(self):
+        cleaned = super().clean()
+        password = cleaned.get("password")
+        if password:
+            probe = get_user_model()(username=cleaned.get("username", ""),
+                                     email=cleaned.get("email", ""))
+            try:
+                validate_password(password, probe)
+            except ValidationError as error:
+                self.add_error("password", error)
+        return cleaned
+
+
+class UserChangeForm(forms.Form):
+    role = forms.ChoiceField(label="Role", choices=ROLE_CHOICES, required=False)
+    active = forms.TypedChoiceField(
+        label="Account", required=False, coerce=lambda v: v == "1",
+        choices=[("1", "Active"), ("0", "Deactivated")], empty_value=None)

@@ -271,6 +271,8 @@ class AuditEntry(models.Model):
         DELETE_AUDIENCE = "delete_audience", "Delete audience"
         EDIT_AUDIENCE = "edit_audience", "Change audience members"
         SUPPRESS = "suppress", "Do-not-call list"
+        MANAGE_USER = "manage_user", "Users and roles"
+        THROTTLED = "throttled", "Too many requests"
 
     class Outcome(models.TextChoices):
         OK = "ok", "Done"

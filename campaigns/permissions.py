@@ -10,7 +10,7 @@ from functools import wraps
 
 from django.core.exceptions import PermissionDenied
 
-from campaigns import audit
+from campaigns import audit, ratelimit
 
 STAFF = "staff"
 MANAGER = "manager"
@@ -48,6 +48,7 @@ _NEEDED_ROLE = {
     "campaigns.pause_campaign": "admin",
     "campaigns.delete_campaign": "admin",
     "campaigns.view_auditentry": "admin",
+    "auth.change_user": "admin",
 }
 
 
@@ -94,7 +95,9 @@ def require_perm(perm: str, action: str, *, audit_as: str | None = None) -> Call
         def wrapped(request, *args, **kwargs):
             if not request.user.has_perm(perm):
                 message = f"{action} needs the {needed_role(perm)} role."
-                if audit_as and request.method == "POST":
+                # Once per burst: 50 refused clicks are one entry, not 50.
+                if (audit_as and request.method == "POST"
+                        and ratelimit.first_of_burst(request.user, f"refused:{audit_as}")):
                     audit.record_refusal(request.user, audit_as, message, kwargs.get("pk"))
                 raise PermissionDenied(message)
             return view(request, *args, **kwargs)
@@ -123,6 +126,8 @@ def role_context(request) -> dict:
             "delete": user.has_perm("campaigns.delete_campaign"),
             "audit": user.has_perm("campaigns.view_auditentry"),
             "audiences": user.has_perm("campaigns.manage_audiences"),
-            "admin_site": user.is_staff and user.has_perm("auth.change_user"),
+            "users": user.has_perm("auth.change_user"),
+            # Django's admin is for superusers only (dashboard/admin.py).
+            "admin_site": user.is_superuser,
         },
     }

@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from campaigns.live import stream
-from campaigns.views import activity, audiences, board, campaigns, numbers
+from campaigns.views import activity, audiences, board, campaigns, numbers, users
 
 
 class AtomsIdConverter:
@@ -33,6 +33,8 @@ urlpatterns = [
     path("campaigns/<int:pk>/pause/", campaigns.campaign_pause, name="campaign_pause"),
     path("campaigns/<int:pk>/delete/", campaigns.campaign_delete, name="campaign_delete"),
     path("activity/", activity.activity, name="activity"),
+    path("users/", users.user_list, name="user_list"),
+    path("users/<int:pk>/", users.user_change, name="user_change"),
     path("live/", stream.stream_needs_asgi, name="live_stream"),
     path("audiences/", audiences.audience_list, name="audience_list"),
     path("audiences/new/", audiences.audience_new, name="audience_new"),

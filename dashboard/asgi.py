@@ -15,6 +15,8 @@ django_application = get_asgi_application()
 
 from django.urls import reverse  # noqa: E402 - after Django is set up
 
+from campaigns.health import PATHS as HEALTH_PATHS  # noqa: E402
+from campaigns.health import asgi_health  # noqa: E402
 from campaigns.live.stream import asgi_stream  # noqa: E402
 
 LIVE_PATH = reverse("live_stream")
@@ -23,5 +25,7 @@ LIVE_PATH = reverse("live_stream")
 async def application(scope, receive, send):
     if scope["type"] == "http" and scope["path"] == LIVE_PATH:
         await asgi_stream(scope, receive, send)
+    elif scope["type"] == "http" and scope["path"] in HEALTH_PATHS:
+        await asgi_health(scope, receive, send)
     else:
         await django_application(scope, receive, send)

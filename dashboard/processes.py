@@ -122,7 +122,8 @@ def start_web_server(simulator, *, extra_args=(), **env: str) -> WebServer:
 
     def ready() -> bool:
         try:
-            return httpx.get(f"{url}/accounts/login/", timeout=1).status_code == 200
+            # 301: with HTTPS=1 plain http is redirected, which says it is up as well.
+            return httpx.get(f"{url}/accounts/login/", timeout=1).status_code in (200, 301)
         except httpx.HTTPError:
             return False
 

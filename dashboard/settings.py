@@ -18,16 +18,23 @@ DEBUG = env_bool("DEBUG", False)
 # Demo mode (set by `make run`) is the only mode that may create the demo users.
 DEMO_MODE = env_bool("DEMO_MODE", False)
 
-_DEV_SECRET = "dev-only-insecure-secret-key-do-not-use-in-production-0123456789"  # noqa: S105
-SECRET_KEY = env_str("SECRET_KEY", _DEV_SECRET if (DEBUG or DEMO_MODE) else None)
-if not (DEBUG or DEMO_MODE) and SECRET_KEY == _DEV_SECRET:
+DEV_SECRET_KEY = "dev-only-insecure-secret-key-do-not-use-in-production-0123456789"  # noqa: S105
+SECRET_KEY = env_str("SECRET_KEY", DEV_SECRET_KEY if (DEBUG or DEMO_MODE) else None)
+if not (DEBUG or DEMO_MODE) and SECRET_KEY == DEV_SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set to a secret value when DEBUG is off")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
+# The development key is only for a demo on this machine: served to any other host,
+# anyone who has read this file could sign a session as anyone.
+if SECRET_KEY == DEV_SECRET_KEY and not set(ALLOWED_HOSTS) <= {
+        "127.0.0.1", "localhost", "::1", "[::1]", ".localhost"}:
+    raise ImproperlyConfigured("SECRET_KEY must be set when ALLOWED_HOSTS names other hosts "
+                               "than this machine (the development key is public)")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, for superusers only (dashboard/admin.py).
+    "dashboard.apps.SuperuserAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -39,11 +46,18 @@ INSTALLED_APPS = [
     "django.forms",
     "django_htmx",
     "template_partials",
+    "axes",
+    "csp",
     "campaigns",
 ]
 
 MIDDLEWARE = [
+    # First: every line logged while a request runs carries its X-Request-ID.
+    "dashboard.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Permissions-Policy, and no-store on signed-in pages (dashboard/security.py).
+    "dashboard.security.HeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -54,6 +68,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Per-user limit on requests that call Atoms on demand (campaigns/ratelimit.py).
+    "campaigns.ratelimit.AtomsRequestLimitMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the page that says so.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dashboard.urls"
@@ -98,6 +116,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# django-axes first: it refuses a locked-out sign-in before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# --- Sign-in throttling (django-axes, database backend: shared by every web process) ---
+# After this many wrong passwords for one username, or from one address, that username
+# or address is locked out (each on its own) until the cool-off has passed.
+AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5, minimum=1, maximum=100)
+AXES_COOLOFF_TIME = timedelta(
+    minutes=env_int("SIGNIN_COOLOFF_MINUTES", 15, minimum=1, maximum=24 * 60))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "campaigns.views.signin.locked_out"
+# A wrong guess during the lockout must not push the release further away for the real
+# person behind a shared address.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# The address is REMOTE_ADDR; behind a proxy, uvicorn's --forwarded-allow-ips sets it from
+# X-Forwarded-For (see README, Production).
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -127,6 +164,24 @@ SECURE_HSTS_PRELOAD = HTTPS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts only from our origin, never inline or eval
+# (htmx is told so in base.html's htmx-config meta tag, and its polling filter is done in
+# static/js/app.js instead). Style *attributes* stay allowed: progress bars and the
+# server-rendered charts set their widths and colours that way; style elements do not.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- Atoms ---
 # Unset key: the dashboard talks to the bundled simulator (whose default key is sim-key).
@@ -138,6 +193,10 @@ ATOMS_CONNECT_TIMEOUT = env_int("ATOMS_CONNECT_TIMEOUT", 5, minimum=1, maximum=6
 ATOMS_READ_TIMEOUT = env_int("ATOMS_READ_TIMEOUT", 15, minimum=1, maximum=120)
 # The poller never sends more than this many requests per second to Atoms, across workers.
 ATOMS_MAX_RPS = env_int("ATOMS_MAX_RPS", 50, minimum=1, maximum=10000)
+# Each person may make this many requests a minute that call Atoms on demand (actions,
+# ?refresh=1); more are refused with a sentence (campaigns/ratelimit.py).
+USER_ATOMS_REQUESTS_PER_MINUTE = env_int("USER_ATOMS_REQUESTS_PER_MINUTE", 30,
+                                         minimum=1, maximum=10000)
 # Agents, audiences and phone numbers for the pickers are cached this long.
 PICKER_CACHE_SECONDS = env_int("PICKER_CACHE_SECONDS", 300, minimum=0, maximum=86400)
 # The country whose national numbers ("(415) 555-0100", "020 7946 0000") an upload reads,
@@ -174,6 +233,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # they carry on by themselves when it is back.
 CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TIMEZONE = TIME_ZONE
+# Workers and beat log through LOGGING below (JSON lines, the key redacted), not Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE = {
     "poll-active-campaigns": {
         "task": "campaigns.tasks.poll_tick",
@@ -188,12 +249,25 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# One JSON object per line in production (collectors parse it); plain text for people.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain" if (DEBUG or DEMO_MODE) else "json")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_key": {"()": "dashboard.logs.RedactKeyFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "dashboard.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
+                             "filters": ["redact_key"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # httpx logs every request URL at INFO; keep it quiet unless asked.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    # django-axes logs every sign-in at INFO; lockouts come at WARNING.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"},
+                "axes": {"level": "WARNING"},
+                # A refused request is one line (log_response), not a traceback.
+                "django.request": {"level": env_str("LOG_LEVEL", "INFO")}},
 }

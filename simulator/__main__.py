@@ -1,6 +1,7 @@
 """`python -m simulator`: serve the simulated Atoms API until Ctrl-C or SIGTERM."""
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -12,6 +13,7 @@ from .server import API_PREFIX, SimServer
 from .wire import parse_time
 
 SAVE_EVERY_SECONDS = 2.0
+DEFAULT_API_KEY = "sim-key"
 
 
 def _fraction(text: str) -> float:
@@ -58,9 +60,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--api-key",
         metavar="KEY",
-        default="sim-key",
+        # From the environment by preference: an argv is visible to every local user.
+        default=os.environ.get("ATOMS_SIMULATOR_API_KEY") or DEFAULT_API_KEY,
         help="key every /atoms/v1 request must send as 'Authorization: Bearer KEY' "
-        "(default: %(default)s)",
+        f"(default: $ATOMS_SIMULATOR_API_KEY, else {DEFAULT_API_KEY})",
     )
     parser.add_argument(
         "--speed",
@@ -143,7 +146,9 @@ def main(argv=None) -> int:
     host, port = server.server_address[:2]
     print(
         f"Atoms simulator listening on http://{host}:{port}{API_PREFIX} "
-        f"(key {args.api_key}, seed {app.world.seed}, speed {args.speed:g})",
+        # The public default is shown; any other key is never printed.
+        f"(key {args.api_key if args.api_key == DEFAULT_API_KEY else 'given'}, "
+        f"seed {app.world.seed}, speed {args.speed:g})",
         flush=True,
     )
 

@@ -5,6 +5,7 @@ benchmarks (bench/harness.py) both run it through this class.
 
 import collections
 import json
+import os
 import re
 import subprocess
 import sys
@@ -37,13 +38,15 @@ class SimulatorProcess:
         if self._process is not None:
             raise RuntimeError("simulator already started")
         command = [sys.executable, "-m", "simulator", "--host", "127.0.0.1", "--port", "0"]
-        command += ["--seed", str(seed), "--speed", str(speed), "--api-key", self.api_key]
+        command += ["--seed", str(seed), "--speed", str(speed)]
         self.seed = seed
         self._root_url = None
         self._output.clear()
         self._process = subprocess.Popen(
             [*command, *extra_args],
             cwd=ROOT,
+            # The key by environment, as rundemo passes it: never on an argv.
+            env={**os.environ, "ATOMS_SIMULATOR_API_KEY": self.api_key},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -4,8 +4,8 @@ import pytest
 import redis
 from django.conf import settings
 
+from campaigns.accounts import ensure_user
 from campaigns.connections import redis_client
-from campaigns.management.commands.create_user import ensure_user
 
 pytest_plugins = ["tests.plugins.simulator", "tests.plugins.servers"]
 

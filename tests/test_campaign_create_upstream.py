@@ -96,14 +96,12 @@ def test_a_timeout_after_atoms_created_it_is_reconciled_not_doubled(staff, sim, 
 
 @pytest.mark.django_db(transaction=True)
 def test_ten_concurrent_identical_posts_make_one_campaign(sim, atoms_settings, users):
-    from tests.conftest import PASSWORD
-
     data = form_data("Double clicked")
     results = []
 
     def submit():
         client = Client()
-        client.login(username=users["staff"].username, password=PASSWORD)
+        client.force_login(users["staff"])
         try:
             results.append(client.post(URL, data))
         finally:

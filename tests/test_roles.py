@@ -49,9 +49,12 @@ def test_the_command_creates_a_user_with_a_role(django_user_model):
     assert not user.has_perm("campaigns.add_campaign")
 
 
-def test_an_admin_created_by_the_command_can_use_the_admin_site(django_user_model):
+def test_an_admin_created_by_the_command_manages_users_in_the_product_not_djangos_admin(
+        django_user_model):
     call_command("create_user", "ann", role="admin", password="a-long-enough-passphrase")
-    assert django_user_model.objects.get(username="ann").is_staff
+    ann = django_user_model.objects.get(username="ann")
+    assert ann.has_perm("auth.change_user")
+    assert not ann.is_staff and not ann.is_superuser
 
 
 def test_the_command_refuses_an_unknown_role(django_user_model):

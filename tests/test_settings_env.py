@@ -73,3 +73,30 @@ def test_every_variable_read_by_settings_is_listed_in_env_example():
     listed = set(re.findall(r"^([A-Z_]+)=", (ROOT / ".env.example").read_text(), re.M))
     assert read, "found no env reads: the pattern is out of date"
     assert read <= listed, f"missing from .env.example: {sorted(read - listed)}"
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT,
+                          env={"PATH": os.environ["PATH"], **env},
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("mode", [{"DEMO_MODE": "1"}, {"DEBUG": "1"}])
+def test_check_deploy_fails_on_the_development_key(mode):
+    result = manage("check", "--deploy", **mode)
+    assert result.returncode != 0
+    assert "dashboard.E001" in result.stderr
+    assert "SECRET_KEY is the development key" in result.stderr
+
+
+def test_check_deploy_has_no_error_with_a_real_key():
+    result = manage("check", "--deploy", SECRET_KEY="k" * 20 + "-Zx9!q2@w3#e4$r5%t6^y7&u8*i9(o0)p",
+                    HTTPS="1")
+    assert result.returncode == 0, result.stderr
+    assert "dashboard.E001" not in result.stderr
+
+
+def test_the_development_key_is_refused_for_any_other_host():
+    result = load_settings(SECRET_KEY="", DEMO_MODE="1", ALLOWED_HOSTS="dash.example.com")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set when ALLOWED_HOSTS" in result.stderr

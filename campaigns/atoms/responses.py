@@ -25,6 +25,7 @@ from campaigns.atoms.errors import (
     AtomsRejected,
     AtomsUnavailable,
 )
+from campaigns.atoms.redaction import redact
 
 _NOT_FOUND_WORDING = re.compile(r"\bnot found\b|\bno \w+ found\b", re.IGNORECASE)
 
@@ -100,10 +101,6 @@ def parse_retry_after(response: httpx.Response, body: Any, now: datetime | None 
         if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
             return max(0.0, float(seconds))
     return DEFAULT_RETRY_AFTER_SECONDS
-
-
-def redact(text: str, secret: str) -> str:
-    return text.replace(secret, "[redacted]") if secret else text
 
 
 def error_from_response(

@@ -6,6 +6,7 @@ budget, then writes the mirror, snapshots, cache and messages in a handful of qu
 """
 
 import logging
+import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,6 +35,8 @@ from campaigns.models import (
 log = logging.getLogger(__name__)
 
 TICK_LOCK = "poll:tick-lock"
+# When the last tick finished without an error (epoch seconds): /readyz reads it.
+LAST_TICK_KEY = "poll:last-tick"
 MAX_BACKOFF_SECONDS = 300
 # Failures in a tick this large (or in a row for one campaign) that mean Atoms is down.
 DOWN_SAMPLE = 3
@@ -67,16 +70,28 @@ def tick(dispatch_chunk=None) -> TickReport:
             for start in range(0, len(ids), size):
                 dispatch_chunk(ids[start:start + size])
                 report.chunks += 1
+            record_tick()
             return report
         result = refresh(ids)
         report.refreshed, report.changed, report.failed = (
             result.refreshed, result.changed, result.failed)
+        record_tick()
         return report
     finally:
         try:
             lock.release()
         except LockError:  # expired already: the next tick may own it now
             log.info("Poll tick outlived its lock")
+
+
+def record_tick() -> None:
+    redis_client().set(LAST_TICK_KEY, f"{time.time():.3f}")
+
+
+def last_tick_age() -> float | None:
+    """Seconds since the last tick finished, or None if none has (since Redis was emptied)."""
+    stamp = redis_client().get(LAST_TICK_KEY)
+    return None if stamp is None else max(0.0, time.time() - float(stamp))
 
 
 def claim_due(now: datetime) -> list[int]:

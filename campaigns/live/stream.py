@@ -11,6 +11,8 @@ Django URL of the same path only names it (for `reverse`) and explains itself un
 import asyncio
 import json
 import logging
+import signal
+import threading
 from collections import defaultdict
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, quote
@@ -22,11 +24,13 @@ from django.contrib.auth import aget_user
 from django.db import close_old_connections
 from django.http import HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET
 
 from campaigns.live.publish import FETCHED_KEY, KINDS, channel, fragment_key
 from campaigns.models import Campaign, active_q
+from dashboard.security import host_allowed, is_secure, stream_headers
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +57,7 @@ def state_of(campaign: Campaign) -> str:
 
 
 class Viewer:
-    __slots__ = ("all_ids", "ids", "kind", "page_state", "queue")
+    __slots__ = ("all_ids", "ids", "kind", "page_state", "queue", "session_key")
 
     def __init__(self, kind: str, ids: set[int] | None, page_state: str = ""):
         self.kind = kind
@@ -61,6 +65,8 @@ class Viewer:
         self.ids = ids or set()
         self.page_state = page_state
         self.queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_LIMIT)
+        # The session the stream was opened with: when it ends, so does the stream.
+        self.session_key: str | None = None
 
     def wants(self, pk: int) -> bool:
         return self.all_ids or pk in self.ids
@@ -93,6 +99,7 @@ class Broadcaster:
     def __init__(self):
         self.viewers: set[Viewer] = set()
         self._task: asyncio.Task | None = None
+        self._sessions_task: asyncio.Task | None = None
         self._loop = None
         self._redis: aioredis.Redis | None = None
 
@@ -107,11 +114,41 @@ class Broadcaster:
 
     def add(self, viewer: Viewer) -> None:
         self.viewers.add(viewer)
+        loop = asyncio.get_running_loop()
+        _end_streams_on_exit_signal(loop)
         if self._task is None or self._task.done():
-            self._task = asyncio.get_running_loop().create_task(self._listen())
+            self._task = loop.create_task(self._listen())
+        if self._sessions_task is None or self._sessions_task.done():
+            self._sessions_task = loop.create_task(self._watch_sessions())
 
     def remove(self, viewer: Viewer) -> None:
         self.viewers.discard(viewer)
+
+    def end(self, viewer: Viewer) -> None:
+        """Close this viewer's stream at its next read (sign-out, shutdown, too slow)."""
+        self.remove(viewer)
+        while not viewer.queue.empty():
+            viewer.queue.get_nowait()
+        viewer.queue.put_nowait(None)
+
+    def end_all(self) -> None:
+        for viewer in list(self.viewers):
+            self.end(viewer)
+
+    async def _watch_sessions(self) -> None:
+        """Once a heartbeat, end the streams whose session has ended (signed out here or
+        elsewhere, expired): one query for all viewers of this process, not one each."""
+        while self.viewers:
+            await asyncio.sleep(settings.SSE_HEARTBEAT_SECONDS)
+            keys = {viewer.session_key for viewer in self.viewers}
+            try:
+                alive = await sync_to_async(_live_sessions)(keys)
+            except Exception:  # a database blip must not end every stream
+                log.warning("Could not check the sessions of open streams", exc_info=True)
+                continue
+            for viewer in list(self.viewers):
+                if viewer.session_key not in alive:
+                    self.end(viewer)
 
     async def _listen(self) -> None:
         while self.viewers:
@@ -152,12 +189,48 @@ class Broadcaster:
             viewer.queue.put_nowait(frame)
         except asyncio.QueueFull:
             # Too far behind: end its stream; EventSource reconnects and gets fresh state.
-            self.remove(viewer)
-            viewer.queue.get_nowait()
-            viewer.queue.put_nowait(None)
+            self.end(viewer)
 
 
 broadcaster = Broadcaster()
+_hooked_loops: set[int] = set()
+
+
+def _end_streams_on_exit_signal(loop: asyncio.AbstractEventLoop) -> None:
+    """On SIGTERM or SIGINT, end every open stream, then let the server's own handler run.
+
+    uvicorn's graceful shutdown waits for every response to finish, and a stream never
+    does by itself: without this, a server with one viewer ignores SIGTERM until killed.
+    Chained in front of the handler in place when the first viewer arrives (uvicorn's).
+    """
+    if id(loop) in _hooked_loops or threading.current_thread() is not threading.main_thread():
+        return
+    _hooked_loops.add(id(loop))
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous = signal.getsignal(signum)
+        if not callable(previous):
+            continue  # no server handles it: the default (exit at once) is right
+
+        def on_signal(number, frame, previous=previous):
+            loop.call_soon_threadsafe(broadcaster.end_all)
+            previous(number, frame)
+
+        signal.signal(signum, on_signal)
+
+
+def _live_sessions(keys: set[str | None]) -> set[str]:
+    """Which of these session keys still name a session (runs in a thread)."""
+    keys = {key for key in keys if key}
+    try:
+        engine = import_string(settings.SESSION_ENGINE)
+        store = engine.SessionStore
+        if hasattr(store, "get_model_class"):  # the database engines: one query
+            return set(store.get_model_class().objects.filter(
+                session_key__in=keys, expire_date__gt=timezone.now(),
+            ).values_list("session_key", flat=True))
+        return {key for key in keys if store().exists(key)}
+    finally:
+        close_old_connections()
 
 
 async def current_state(viewer: Viewer) -> str:
@@ -258,9 +331,37 @@ class _SessionRequest:
         self.session = engine.SessionStore(session_key)
 
 
+def _header(scope, wanted: bytes) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == wanted:
+            return value.decode("latin-1")
+    return None
+
+
+async def _refuse_like_django(scope, send) -> bool:
+    """What Django does to a page before any view: a Host not in ALLOWED_HOSTS is a 400,
+    plain http is redirected when HTTPS=1. True when it has answered."""
+    host = _header(scope, b"host") or ""
+    if not host_allowed(host):
+        log.warning("Live stream refused: Host %r is not in ALLOWED_HOSTS", host[:100])
+        await _respond(send, 400, b"Bad Request")
+        return True
+    if settings.SECURE_SSL_REDIRECT and not is_secure(
+            scope.get("scheme", "http"), lambda name: _header(scope, name.encode())):
+        query = scope.get("query_string", b"").decode("latin-1")
+        target = f"https://{host}{quote(scope['path'])}" + (f"?{query}" if query else "")
+        await _respond(send, 301, b"", [(b"location", target.encode("latin-1"))])
+        return True
+    return False
+
+
+
+
 async def asgi_stream(scope, receive, send) -> None:
     """GET /live/?kind=…&ids=… (see `viewer_from_query`) without Django's request
     machinery: the session cookie, the view permission, then the frames."""
+    if await _refuse_like_django(scope, send):
+        return
     if scope["method"] != "GET":
         await _respond(send, 405, b"Method not allowed")
         return
@@ -286,14 +387,18 @@ async def asgi_stream(scope, receive, send) -> None:
     if isinstance(viewer, str):
         await _respond(send, 400, viewer.encode())
         return
-    await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+    viewer.session_key = session_cookie.value
+    await send({"type": "http.response.start", "status": 200,
+                "headers": HEADERS + stream_headers()})
     frames = event_stream(viewer)
     sending = asyncio.ensure_future(_send_all(frames, send))
     leaving = asyncio.ensure_future(_wait_for_disconnect(receive))
     await asyncio.wait({sending, leaving}, return_when=asyncio.FIRST_COMPLETED)
     for task in (sending, leaving):
         task.cancel()
-    await asyncio.gather(sending, leaving, return_exceptions=True)
+    for outcome in await asyncio.gather(sending, leaving, return_exceptions=True):
+        if isinstance(outcome, Exception):  # a failed stream must say why, not just stop
+            log.error("Live stream failed", exc_info=outcome)
     await frames.aclose()
 
 
@@ -315,5 +420,6 @@ async def _wait_for_disconnect(receive) -> None:
 
 async def _respond(send, status: int, body: bytes, headers=()) -> None:
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"), *headers]})
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"), *headers,
+                            *stream_headers()]})
     await send({"type": "http.response.body", "body": body})

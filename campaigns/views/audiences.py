@@ -20,6 +20,7 @@ from campaigns.forms import (
 )
 from campaigns.models import AudienceUpload, SuppressedNumber
 from campaigns.permissions import require_perm
+from campaigns.ratelimit import reads_atoms
 from campaigns.services import ActionRefused
 from campaigns.views.shared import catalog_required, render_catalog
 
@@ -148,6 +149,7 @@ def _audience_or_404(audience_id: str):
     return audience
 
 
+@reads_atoms
 @require_GET
 @catalog_required
 def audience_detail(request, audience_id: str):

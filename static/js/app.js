@@ -21,6 +21,15 @@
     }
   });
   document.body.addEventListener("htmx:sseError", function () { window.liveStreamUp = false; });
+  // Fragments marked data-poll-fallback poll only while the stream is down. Done here, not
+  // as an hx-trigger filter, because htmx evaluates filters with eval, which the
+  // Content-Security-Policy forbids. A poll has no triggering event; an SSE trigger does.
+  document.body.addEventListener("htmx:confirm", function (event) {
+    if (window.liveStreamUp && !event.detail.triggeringEvent &&
+        event.detail.elt.hasAttribute("data-poll-fallback")) {
+      event.preventDefault();
+    }
+  });
 
   // A tick confirms campaigns were fetched at `at`, even when nothing changed.
   function onTick(event) {

@@ -9,7 +9,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 EXPECTED_NAV = {
     "staff": ["Campaigns", "Board", "Audiences", "Phone numbers"],
     "manager": ["Board", "Campaigns", "Audiences", "Phone numbers"],
-    "admin": ["Campaigns", "Board", "Audiences", "Phone numbers", "Activity", "Admin"],
+    # Users, not Django's admin: that is for superusers only.
+    "admin": ["Campaigns", "Board", "Audiences", "Phone numbers", "Activity", "Users"],
 }
 LANDING = {"staff": "/campaigns/", "manager": "/board/", "admin": "/campaigns/"}
 

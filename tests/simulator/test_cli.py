@@ -50,15 +50,16 @@ def test_bad_options_exit_with_a_usage_error(args):
     assert args[0] in result.stderr
 
 
-def test_ready_line_names_url_key_seed_and_speed():
+def test_ready_line_names_url_seed_and_speed_but_never_a_given_key():
     process = SimulatorProcess(api_key="demo-key").start(seed=3, speed=2.5)
     try:
         line = next(line for line in process.output.splitlines() if "listening" in line)
         assert re.fullmatch(
             r"Atoms simulator listening on http://127\.0\.0\.1:\d+/atoms/v1 "
-            r"\(key demo-key, seed 3, speed 2\.5\)",
+            r"\(key given, seed 3, speed 2\.5\)",
             line,
         )
+        assert "demo-key" not in process.output
         with client(process) as api:
             assert api.get("/agent").status_code == 200
     finally:

@@ -3,33 +3,12 @@
 import getpass
 import os
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
-from campaigns.permissions import ADMIN, ROLES, sync_role_groups
-
-
-def ensure_user(username: str, role: str, password: str, email: str = ""):
-    """Create or update `username` so that it has exactly `role`; returns the user."""
-    if role not in ROLES:
-        raise CommandError(f"Unknown role {role!r}; choose one of: {', '.join(ROLES)}")
-    User = get_user_model()
-    with transaction.atomic():
-        user, _ = User.objects.get_or_create(username=username, defaults={"email": email})
-        user.email = email or user.email
-        # Admins manage users in Django's admin site, which requires is_staff.
-        user.is_staff = role == ADMIN
-        user.set_password(password)
-        user.save()
-        # The groups come from a migration; a flushed test database may have lost them.
-        group = Group.objects.filter(name=role).first() or sync_role_groups(
-            Group, Permission)[role]
-        user.groups.set([group])
-    return user
+from campaigns.accounts import ensure_user
+from campaigns.permissions import ROLES
 
 
 class Command(BaseCommand):

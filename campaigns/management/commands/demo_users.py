@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from campaigns.management.commands.create_user import ensure_user
+from campaigns.accounts import ensure_user
 from campaigns.permissions import ROLES
 
 # Written in README.md; never valid outside demo mode, which refuses to start without it.

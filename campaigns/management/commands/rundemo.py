@@ -39,19 +39,29 @@ class Command(BaseCommand):
         if settings.DEMO_MODE:
             call_command("demo_users")
 
+        children = self.children(host, port, state_dir)
+        self.stdout.write(self.style.SUCCESS(
+            f"Dashboard on http://{host}:{port}/ — sign in as staff, manager or admin "
+            f"(password in README). Ctrl-C stops everything."
+        ))
+        self._supervise(children)
+
+    def children(self, host: str, port: int, state_dir: Path) -> list[tuple[str, list[str]]]:
+        """Name and argv of each child. No secret on an argv, which `ps` shows to every
+        local user: the key reaches the simulator through `child_env`."""
         python = sys.executable
         children = []
         if self._uses_simulator():
             sim = urlsplit(settings.SMALLEST_BASE_URL)
             children.append(("simulator", [
                 python, "-m", "simulator", "--host", sim.hostname, "--port", str(sim.port),
-                "--api-key", settings.SMALLEST_API_KEY, "--speed", str(DEMO_SIMULATOR_SPEED),
+                "--speed", str(DEMO_SIMULATOR_SPEED),
                 "--state", str(state_dir / "simulator.json"),
             ]))
         children += [
             ("web", [python, "-m", "uvicorn", "dashboard.asgi:application",
                      "--host", host, "--port", str(port), "--no-access-log",
-                     "--lifespan", "off"]),
+                     "--lifespan", "off", "--timeout-graceful-shutdown", "4"]),
             # WARNING: a line per poll tick every few seconds would bury what matters.
             ("worker", [python, "-m", "celery", "-A", "dashboard", "worker",
                         "--loglevel", "WARNING", "--concurrency", "2"]),
@@ -59,11 +69,16 @@ class Command(BaseCommand):
             ("beat", [python, "-m", "celery", "-A", "dashboard", "beat", "--loglevel", "WARNING",
                       "--schedule", str(state_dir / "celerybeat-schedule")]),
         ]
-        self.stdout.write(self.style.SUCCESS(
-            f"Dashboard on http://{host}:{port}/ — sign in as staff, manager or admin "
-            f"(password in README). Ctrl-C stops everything."
-        ))
-        self._supervise(children)
+        return children
+
+    @staticmethod
+    def child_env() -> dict[str, str]:
+        # The simulator reads its key from the environment (simulator/__main__.py); the
+        # others read SMALLEST_API_KEY, already in ours.
+        # WARNING unless asked: the worker's line per poll tick would bury what matters
+        # (Celery logs through LOGGING, so its --loglevel does not apply).
+        return {"LOG_LEVEL": "WARNING", **os.environ, "PYTHONUNBUFFERED": "1",
+                "ATOMS_SIMULATOR_API_KEY": settings.SMALLEST_API_KEY}
 
     def _uses_simulator(self) -> bool:
         host = urlsplit(settings.SMALLEST_BASE_URL).hostname
@@ -99,7 +114,7 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = self.child_env()
         try:
             for name, argv in children:
                 # Own process group: the terminal's Ctrl-C reaches only us, and we stop

@@ -1,0 +1,100 @@
+"""People and their roles: create, change role, deactivate, each written to the activity log.
+
+The one place that gives a user a role (the `create_user` command and the /users/ page
+both come here). No path through it makes or edits a superuser or touches what a role
+may do: roles are fixed in `permissions.ROLE_PERMISSIONS`.
+"""
+
+from django.contrib.auth import SESSION_KEY, get_user_model
+from django.contrib.auth.models import Group, Permission
+from django.contrib.sessions.models import Session
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from campaigns import audit
+from campaigns.permissions import ROLE_LABELS, ROLES, sync_role_groups
+
+
+class UnknownRole(ValueError):
+    pass
+
+
+def _group(role: str) -> Group:
+    if role not in ROLES:
+        raise UnknownRole(f"Unknown role {role!r}; choose one of: {', '.join(ROLES)}")
+    # The groups come from a migration; a flushed test database may have lost them.
+    return Group.objects.filter(name=role).first() or sync_role_groups(Group, Permission)[role]
+
+
+def ensure_user(username: str, role: str, password: str, email: str = ""):
+    """Create or update `username` so that it has exactly `role`; returns the user.
+
+    For the command line (no actor, no audit): whoever runs it already owns the server.
+    """
+    group = _group(role)
+    User = get_user_model()
+    with transaction.atomic():
+        user, _ = User.objects.get_or_create(username=username, defaults={"email": email})
+        user.email = email or user.email
+        # Django's admin is for superusers only; a role never needs is_staff.
+        user.is_staff = False
+        user.set_password(password)
+        user.save()
+        user.groups.set([group])
+    return user
+
+
+def end_sessions(user) -> int:
+    """Sign `user` out everywhere: their open live streams close within a heartbeat too
+    (the stream checks its session). Sessions are in the database (Django's default
+    engine, which settings keep); this reads every live one: an admin's rare action."""
+    ended = [session.session_key
+             for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
+             if session.get_decoded().get(SESSION_KEY) == str(user.pk)]
+    Session.objects.filter(session_key__in=ended).delete()
+    return len(ended)
+
+
+def _refuse_superuser_target(actor, user) -> None:
+    if user.is_superuser and not actor.is_superuser:
+        raise PermissionDenied("Only a superuser can change a superuser's account.")
+
+
+def create_user(actor, *, username: str, password: str, role: str, email: str = ""):
+    group = _group(role)
+    with transaction.atomic():
+        user = get_user_model().objects.create_user(username=username, email=email,
+                                                    password=password)
+        user.groups.set([group])
+        audit.record(actor, audit.Action.MANAGE_USER, audit.Outcome.OK,
+                     message=f"Added {username} as {ROLE_LABELS[role]}.")
+    return user
+
+
+def set_role(actor, user, role: str) -> None:
+    _refuse_superuser_target(actor, user)
+    group = _group(role)
+    with transaction.atomic():
+        user.groups.set([group])
+        audit.record(actor, audit.Action.MANAGE_USER, audit.Outcome.OK,
+                     message=f"Gave {user.get_username()} the {ROLE_LABELS[role]} role.")
+
+
+def set_active(actor, user, active: bool) -> None:
+    _refuse_superuser_target(actor, user)
+    if user.pk == actor.pk and not active:
+        raise PermissionDenied("You cannot deactivate your own account.")
+    with transaction.atomic():
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        if not active:
+            end_sessions(user)
+        verb = "Reactivated" if active else "Deactivated"
+        audit.record(actor, audit.Action.MANAGE_USER, audit.Outcome.OK,
+                     message=f"{verb} {user.get_username()}.")
+
+
+def record_refusal(actor, message: str) -> None:
+    audit.record(actor, audit.Action.MANAGE_USER, audit.Outcome.REFUSED,
+                 message=f"Not allowed: {message}")

@@ -1,0 +1,83 @@
+"""Per-user limits on what makes Atoms calls on demand, and refusals logged once a burst.
+
+Every POST of a signed-in user may call Atoms (create, start, pause, delete, uploads,
+members, the do-not-call list), and so does `?refresh=1` on the catalog pages. One person
+(or one stolen session) must not turn clicks into an Atoms request storm that the whole
+organisation's key pays for: each user gets USER_ATOMS_REQUESTS_PER_MINUTE of them.
+Over it, a POST is refused with a sentence (429) and a refresh shows the cached lists.
+
+The counters live in Redis (fixed one-minute windows), shared by every web process.
+"""
+
+import time
+
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import render
+
+from campaigns import audit
+from campaigns.connections import redis_client
+
+WINDOW_SECONDS = 60
+# Sign-in and sign-out never reach Atoms, and a lockout must not hide them.
+EXEMPT_PATHS = ("/accounts/login/", "/accounts/logout/")
+
+
+def take(user, kind: str = "atoms") -> bool:
+    """Count one request for `user`; False once over the limit in this minute."""
+    window = int(time.time() // WINDOW_SECONDS)
+    key = f"ratelimit:{kind}:{user.pk}:{window}"
+    pipe = redis_client().pipeline()
+    pipe.incr(key)
+    pipe.expire(key, WINDOW_SECONDS * 2)
+    count, _ = pipe.execute()
+    return count <= settings.USER_ATOMS_REQUESTS_PER_MINUTE
+
+
+def first_of_burst(user, what: str, seconds: int = WINDOW_SECONDS) -> bool:
+    """True for the first refusal of `what` to `user` within `seconds`: the activity log
+    gets one entry per burst of refused requests, not one per request."""
+    key = f"ratelimit:burst:{what}:{getattr(user, 'pk', None) or 'anonymous'}"
+    return bool(redis_client().set(key, "1", nx=True, ex=seconds))
+
+
+def reads_atoms(view):
+    """Mark a view whose GET reads Atoms on every request (a drill-down): it counts too."""
+    view.reads_atoms = True
+    return view
+
+
+def _refuse(request, user):
+    message = (f"Too many requests to Atoms in a minute (the limit is "
+               f"{settings.USER_ATOMS_REQUESTS_PER_MINUTE} a person, to protect the Atoms "
+               "account). Wait a minute, then try again.")
+    if first_of_burst(user, "throttled"):
+        audit.record(user, audit.Action.THROTTLED, audit.Outcome.REFUSED,
+                     message=f"{message} First refused: {request.method} {request.path[:200]}")
+    return render(request, "429.html", {"message": message}, status=429)
+
+
+class AtomsRequestLimitMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        user = getattr(request, "user", None)
+        if (request.method == "GET" and getattr(view_func, "reads_atoms", False)
+                and user is not None and user.is_authenticated and not take(user)):
+            return _refuse(request, user)
+        return None
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if user is None or not user.is_authenticated or request.path in EXEMPT_PATHS:
+            return self.get_response(request)
+        if request.method == "POST" and not take(user):
+            return _refuse(request, user)
+        if request.GET.get("refresh") == "1" and not take(user):
+            request.GET = request.GET.copy()
+            del request.GET["refresh"]
+            request.GET._mutable = False
+            messages.warning(request, "Refreshed from Atoms too often in the last minute: "
+                                      "these are the saved lists. Try again in a minute.")
+        return self.get_response(request)

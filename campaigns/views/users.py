@@ -1,0 +1,67 @@
+"""People and roles, for admins: add someone, change their role, deactivate them.
+
+Every check is made here on the server (`require_perm`) and again in `accounts` (nobody
+but a superuser touches a superuser); every change lands in the activity log.
+"""
+
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from campaigns import accounts
+from campaigns.forms import UserChangeForm, UserCreateForm
+from campaigns.permissions import ROLE_LABELS, require_perm, role_of
+
+users_required = require_perm("auth.change_user", "Managing users")
+
+
+def _page(request, form, status=200):
+    people = []
+    for user in get_user_model().objects.prefetch_related("groups").order_by("username"):
+        role = role_of(user)
+        people.append({"user": user, "role": role,
+                       "role_label": ROLE_LABELS.get(role, "No role")})
+    return render(request, "campaigns/users.html",
+                  {"nav": "users", "people": people, "form": form, "roles": ROLE_LABELS},
+                  status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@users_required
+def user_list(request):
+    """The list of people; POST adds one."""
+    if request.method == "GET":
+        return _page(request, UserCreateForm())
+    form = UserCreateForm(request.POST)
+    if not form.is_valid():
+        return _page(request, form, status=400)
+    user = accounts.create_user(request.user, **form.cleaned_data)
+    messages.success(request, f"{user.get_username()} can now sign in as "
+                              f"{ROLE_LABELS[form.cleaned_data['role']]}.")
+    return redirect("user_list")
+
+
+@require_POST
+@users_required
+def user_change(request, pk: int):
+    """Change one person's role or whether their account is active."""
+    user = get_object_or_404(get_user_model(), pk=pk)
+    form = UserChangeForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose one of the roles, or active or deactivated.")
+        return redirect("user_list")
+    try:
+        if form.cleaned_data["role"]:
+            accounts.set_role(request.user, user, form.cleaned_data["role"])
+            messages.success(request, f"{user.get_username()} now has the "
+                                      f"{ROLE_LABELS[form.cleaned_data['role']]} role.")
+        if form.cleaned_data["active"] is not None:
+            accounts.set_active(request.user, user, form.cleaned_data["active"])
+            state = "active" if form.cleaned_data["active"] else "deactivated"
+            messages.success(request, f"{user.get_username()}'s account is {state}.")
+    except PermissionDenied as refusal:
+        accounts.record_refusal(request.user, str(refusal))
+        raise
+    return redirect("user_list")

@@ -1,0 +1,87 @@
+"""/live/ enforces what pages enforce (it bypasses Django's middleware, so it must do it
+itself): allowed hosts, the https redirect, the security headers, and a stream whose
+session ends closes within one heartbeat."""
+
+import time
+
+import httpx
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+
+from dashboard.processes import start_web_server
+from tests.campaign_factory import make_campaign
+from tests.sse_client import Stream
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
+
+HEARTBEAT = 2  # tests.plugins.servers runs uvicorn with SSE_HEARTBEAT_SECONDS=2
+
+
+@pytest.fixture
+def running(sim, atoms_settings, users):
+    return make_campaign(sim, users["staff"], "running", audience_size=50)
+
+
+def signed_in(user) -> tuple[Client, dict[str, str]]:
+    client = Client()
+    client.force_login(user)
+    return client, {settings.SESSION_COOKIE_NAME:
+                    client.cookies[settings.SESSION_COOKIE_NAME].value}
+
+
+def url_of(server, campaign) -> str:
+    return f"{server.url}{reverse('live_stream')}?kind=detail&ids={campaign.pk}"
+
+
+def test_a_host_not_allowed_is_refused_as_pages_refuse_it(web_server, running, users):
+    _, cookies = signed_in(users["manager"])
+    page = httpx.get(f"{web_server.url}/accounts/login/", headers={"Host": "evil.example"})
+    stream = httpx.get(url_of(web_server, running), cookies=cookies,
+                       headers={"Host": "evil.example"})
+    assert (page.status_code, stream.status_code) == (400, 400)
+
+
+def test_the_stream_sends_the_security_headers(web_server, running, users):
+    _, cookies = signed_in(users["manager"])
+    stream = Stream(url_of(web_server, running), cookies)
+    try:
+        assert stream.status == 200
+        assert stream.headers["x-content-type-options"] == "nosniff"
+        assert stream.headers["x-frame-options"] == "DENY"
+        assert stream.headers["referrer-policy"] == "same-origin"
+        assert "camera=()" in stream.headers["permissions-policy"]
+    finally:
+        stream.close()
+
+
+def test_with_https_on_plain_http_is_redirected(simulator_process, running, users):
+    server = start_web_server(simulator_process, HTTPS="1")
+    try:
+        _, cookies = signed_in(users["manager"])
+        answer = httpx.get(url_of(server, running), cookies=cookies)
+        assert answer.status_code == 301
+        assert answer.headers["location"].startswith("https://127.0.0.1:")
+        assert answer.headers["location"].endswith(f"/live/?kind=detail&ids={running.pk}")
+        assert "max-age=31536000" in answer.headers["strict-transport-security"]
+    finally:
+        server.process.stop()
+
+
+def test_signing_out_elsewhere_ends_the_open_stream_within_a_heartbeat(
+        web_server, running, users):
+    client, cookies = signed_in(users["manager"])
+    stream = Stream(url_of(web_server, running), cookies)
+    try:
+        stream.next(event=f"detail-{running.pk}")
+        client.post(reverse("logout"))  # another tab of the same session signs out
+        signed_out = time.monotonic()
+        stream._thread.join(timeout=HEARTBEAT * 3)
+        took = time.monotonic() - signed_out
+        print(f"stream closed {took:.2f} s after sign-out (heartbeat {HEARTBEAT} s)")
+        assert not stream._thread.is_alive(), "the stream kept going after sign-out"
+        # One heartbeat, plus the scheduling slack of a busy machine.
+        assert took < HEARTBEAT + 1.5, took
+    finally:
+        stream.close()

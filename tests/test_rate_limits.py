@@ -1,0 +1,63 @@
+"""Per-user limits on requests that call Atoms on demand; refusals audited once a burst."""
+
+import pytest
+from django.urls import reverse
+
+from campaigns.models import AuditEntry
+from tests.campaign_factory import make_campaign
+
+pytestmark = pytest.mark.django_db
+
+LIMIT = 5
+
+
+@pytest.fixture
+def limited(atoms_settings):
+    atoms_settings.USER_ATOMS_REQUESTS_PER_MINUTE = LIMIT
+    return atoms_settings
+
+
+def atoms_calls(sim) -> int:
+    return sum(sum(statuses.values()) for statuses in sim.stats()["by_route"].values())
+
+
+def test_twenty_refreshes_cost_atoms_at_most_the_limit(login_as, sim, limited):
+    manager = login_as("manager")
+    manager.get(reverse("audience_list"))  # fill the cache once
+    before = atoms_calls(sim)
+    pages = [manager.get(reverse("audience_list") + "?refresh=1") for _ in range(20)]
+    assert all(page.status_code == 200 for page in pages)
+    per_refresh = 3  # agents, audiences, phone numbers
+    assert atoms_calls(sim) - before <= LIMIT * per_refresh
+    assert "Refreshed from Atoms too often" in pages[-1].content.decode()
+
+
+def test_a_burst_of_actions_is_refused_in_words_and_logged_once(login_as, sim, limited, users):
+    campaign = make_campaign(sim, users["staff"], "running", audience_size=2)
+    admin = login_as("admin")
+    answers = [admin.post(reverse("campaign_pause", args=[campaign.pk])) for _ in range(12)]
+    statuses = [answer.status_code for answer in answers]
+    assert statuses[:LIMIT] == [302] * LIMIT and statuses[LIMIT:] == [429] * (12 - LIMIT)
+    assert "Too many requests to Atoms in a minute" in answers[-1].content.decode()
+    assert AuditEntry.objects.filter(action="throttled").count() == 1
+
+
+def test_fifty_refused_starts_by_someone_without_the_role_are_one_activity_row(
+        login_as, sim, atoms_settings, users):
+    campaign = make_campaign(sim, users["staff"], "draft", audience_size=2)
+    manager = login_as("manager")
+    atoms_settings.USER_ATOMS_REQUESTS_PER_MINUTE = 1000
+    answers = [manager.post(reverse("campaign_start", args=[campaign.pk])) for _ in range(50)]
+    assert {answer.status_code for answer in answers} == {403}
+    assert AuditEntry.objects.filter(outcome="refused").count() == 1
+
+
+def test_a_drill_down_that_reads_atoms_on_every_view_counts_too(login_as, sim, limited):
+    manager = login_as("manager")
+    audience = next(a for a in manager.get(reverse("audience_list")).context["pickers"].audiences)
+    url = reverse("audience_detail", args=[audience.id])
+    before = atoms_calls(sim)
+    answers = [manager.get(url).status_code for _ in range(LIMIT + 5)]
+    assert answers == [200] * LIMIT + [429] * 5
+    assert atoms_calls(sim) - before <= LIMIT * 2  # the audience, then its members
+    assert AuditEntry.objects.filter(action="throttled").count() == 1

@@ -1,0 +1,57 @@
+"""Sign-in throttling (django-axes): wrong passwords lock a username and an address out,
+the person is told so in words, and the lockout ends after the cool-off."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.test import Client, override_settings
+
+from tests.conftest import PASSWORD
+
+LIMIT = 3
+
+
+def attempt(client, url, username, password, address="10.0.0.1"):
+    return client.post(url, {"username": username, "password": password, "next": "/"},
+                       REMOTE_ADDR=address)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/accounts/login/", "/admin/login/"])
+@override_settings(AXES_FAILURE_LIMIT=LIMIT, AXES_COOLOFF_TIME=timedelta(seconds=2))
+def test_wrong_passwords_lock_the_username_out_then_the_cool_off_releases_it(url, admin_user):
+    admin_user.is_superuser = True  # /admin/ lets only superusers in
+    admin_user.is_staff = True
+    admin_user.save()
+    client = Client()
+    answers = [attempt(client, url, admin_user.username, "wrong").status_code
+               for _ in range(LIMIT)]
+    # The form answers the first wrong guesses; the one reaching the limit locks out.
+    assert answers == [200] * (LIMIT - 1) + [429]
+    # The right password during the lockout is refused too, with a sentence that says why;
+    # and from another address (per username).
+    for address in ("10.0.0.1", "10.0.0.2"):
+        locked = attempt(client, url, admin_user.username, PASSWORD, address)
+        assert locked.status_code == 429
+        assert "Too many wrong passwords" in locked.content.decode()
+        assert "_auth_user_id" not in client.session
+    time.sleep(2.2)
+    released = attempt(client, url, admin_user.username, PASSWORD)
+    assert released.status_code == 302, released.content.decode()[:500]
+    assert client.session["_auth_user_id"] == str(admin_user.pk)
+
+
+@pytest.mark.django_db
+@override_settings(AXES_FAILURE_LIMIT=LIMIT, AXES_COOLOFF_TIME=timedelta(seconds=60))
+def test_one_address_guessing_many_usernames_is_locked_out(staff_user, manager_user):
+    client = Client()
+    for n in range(LIMIT):
+        attempt(client, "/accounts/login/", f"nobody-{n}", "wrong", "10.9.9.9")
+    # Another (real) account from the same address: refused for the address.
+    locked = attempt(client, "/accounts/login/", staff_user.username, PASSWORD, "10.9.9.9")
+    assert locked.status_code == 429
+    assert "paused for a minute" in locked.content.decode()
+    # The same account from elsewhere is not affected.
+    other = attempt(Client(), "/accounts/login/", staff_user.username, PASSWORD, "10.1.1.1")
+    assert other.status_code == 302

@@ -1,0 +1,123 @@
+"""Roles managed inside the product (/users/): admins add people, set roles, deactivate;
+nobody but a superuser reaches Django's admin, so no role can make itself superuser or
+rewrite what a role may do. Every change is in the activity log."""
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.contrib.sessions.models import Session
+from django.test import Client
+from django.urls import reverse
+
+from campaigns.models import AuditEntry
+from campaigns.permissions import ROLE_PERMISSIONS
+
+pytestmark = pytest.mark.django_db
+
+NEW = {"username": "nina", "email": "nina@example.com", "role": "staff",
+       "password": "a-long-enough-passphrase"}
+
+
+def perms_of(group: Group) -> set[str]:
+    return {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
+
+
+def test_an_admin_adds_someone_with_a_role_and_the_log_says_so(login_as, django_user_model):
+    admin = login_as("admin")
+    response = admin.post(reverse("user_list"), NEW, follow=True)
+    assert "nina can now sign in as Staff." in response.content.decode()
+    nina = django_user_model.objects.get(username="nina")
+    assert nina.check_password(NEW["password"]) and nina.has_perm("campaigns.add_campaign")
+    assert not nina.is_staff and not nina.is_superuser
+    entry = AuditEntry.objects.get(action="manage_user")
+    assert (entry.actor_name, entry.outcome, entry.message) == (
+        "ada-admin", "ok", "Added nina as Staff.")
+
+
+def test_bad_input_is_told_beside_the_field_and_nothing_is_made(login_as, django_user_model):
+    admin = login_as("admin")
+    response = admin.post(reverse("user_list"), {**NEW, "username": "sam-staff",
+                                                 "password": "123"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Someone already has this username." in page
+    assert "This password is too short" in page
+    assert not AuditEntry.objects.exists()
+
+
+def test_an_admin_changes_a_role_and_deactivates(login_as, users):
+    admin = login_as("admin")
+    staff = users["staff"]
+    admin.post(reverse("user_change", args=[staff.pk]), {"role": "manager"})
+    staff.refresh_from_db()
+    assert [g.name for g in staff.groups.all()] == ["manager"]
+    admin.post(reverse("user_change", args=[staff.pk]), {"active": "0"})
+    staff.refresh_from_db()
+    assert not staff.is_active
+    assert list(AuditEntry.objects.order_by("pk").values_list("message", flat=True)) == [
+        "Gave sam-staff the Manager role.", "Deactivated sam-staff."]
+
+
+def test_nobody_can_pick_superuser_or_a_made_up_role(login_as, users):
+    admin = login_as("admin")
+    for role in ("superuser", "boss", ""):
+        admin.post(reverse("user_change", args=[users["staff"].pk]),
+                   {"role": role, "is_superuser": "on"})
+    users["staff"].refresh_from_db()
+    assert not users["staff"].is_superuser
+    assert [g.name for g in users["staff"].groups.all()] == ["staff"]
+
+
+def test_an_admin_cannot_touch_a_superuser(login_as, django_user_model):
+    root = django_user_model.objects.create_superuser("root", password="x-long-enough-1")
+    admin = login_as("admin")
+    response = admin.post(reverse("user_change", args=[root.pk]), {"active": "0"})
+    assert response.status_code == 403
+    root.refresh_from_db()
+    assert root.is_active
+    assert AuditEntry.objects.get().outcome == "refused"
+
+
+@pytest.mark.parametrize("role", ["staff", "manager"])
+def test_other_roles_are_refused_on_the_server(login_as, role, django_user_model):
+    client = login_as(role)
+    assert client.get(reverse("user_list")).status_code == 403
+    response = client.post(reverse("user_list"), {**NEW, "role": "admin"})
+    assert response.status_code == 403
+    assert not django_user_model.objects.filter(username="nina").exists()
+
+
+def test_the_admin_role_cannot_escalate_through_djangos_admin(login_as, users):
+    admin = login_as("admin")
+    me = users["admin"]
+    # Even with is_staff set (as older versions did), Django's admin is closed to the role.
+    me.is_staff = True
+    me.save()
+    assert admin.get("/admin/").status_code == 302
+    change = f"/admin/auth/user/{me.pk}/change/"
+    admin.post(change, {"username": me.username, "is_superuser": "on", "is_staff": "on",
+                        "is_active": "on"})
+    me.refresh_from_db()
+    assert not me.is_superuser
+    group = Group.objects.get(name="manager")
+    admin.post(f"/admin/auth/group/{group.pk}/change/", {"name": "manager", "permissions": []})
+    assert perms_of(group) == set(ROLE_PERMISSIONS["manager"])
+
+
+def test_a_superuser_still_has_djangos_admin(client, django_user_model):
+    root = django_user_model.objects.create_superuser("root", password="x-long-enough-1")
+    client.force_login(root)
+    assert client.get("/admin/").status_code == 200
+
+
+def test_deactivating_signs_the_person_out_everywhere(login_as, users):
+    theirs = Client()
+    theirs.force_login(users["staff"])
+    assert theirs.get(reverse("campaign_list")).status_code == 200
+    session_key = theirs.cookies[settings.SESSION_COOKIE_NAME].value
+    admin = login_as("admin")
+    admin.post(reverse("user_change", args=[users["staff"].pk]), {"active": "0"})
+    # The session itself is gone, so their open live streams end within a heartbeat.
+    assert not Session.objects.filter(session_key=session_key).exists()
+    assert theirs.get(reverse("campaign_list")).status_code == 302  # to sign-in
+    assert admin.get(reverse("user_list")).status_code == 200  # the admin stays signed in
