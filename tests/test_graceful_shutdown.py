@@ -7,9 +7,9 @@ import time
 import pytest
 from django.urls import reverse
 
-from dashboard.processes import start_web_server
+from dashboard.processes import session_cookie, start_web_server
 from tests.campaign_factory import make_campaign
-from tests.sse_client import Stream, session_cookie
+from tests.sse_client import Stream
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 

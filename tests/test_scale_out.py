@@ -12,9 +12,9 @@ from collections import defaultdict
 import pytest
 from django.urls import reverse
 
-from dashboard.processes import POLL_INTERVAL, start_web_server, start_worker
+from dashboard.processes import POLL_INTERVAL, session_cookie, start_web_server, start_worker
 from tests.campaign_factory import make_campaign
-from tests.sse_client import Stream, session_cookie
+from tests.sse_client import Stream
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
