@@ -5,6 +5,8 @@ import uuid
 import phonenumbers
 from django import forms
 from django.conf import settings
+from django.db.models import ExpressionWrapper, F, FloatField
+from django.db.models.functions import Lower, NullIf
 from django.forms.renderers import TemplatesSetting
 from django.utils import timezone
 
@@ -126,10 +128,22 @@ class CampaignForm(forms.Form):
                 self.add_error(target if target in self.fields else None, message)
 
 
+def _ratio(part: str, whole: str):
+    """part/whole as a float, NULL when whole is 0 (sorted last: nothing to compare yet)."""
+    return ExpressionWrapper(F(part) * 1.0 / NullIf(F(whole), 0), output_field=FloatField())
+
+
+# Each sort: the ordering expressions (ties broken by newest) and the label people pick.
 SORTS = {
-    "created": ("-created_at", "Newest first"),
-    "created_asc": ("created_at", "Oldest first"),
-    "modified": ("-modified_at", "Recently modified"),
+    "created": ((F("created_at").desc(),), "Newest first"),
+    "created_asc": ((F("created_at").asc(),), "Oldest first"),
+    "modified": ((F("modified_at").desc(),), "Recently modified"),
+    "name": ((Lower("name").asc(), F("created_at").desc()), "Name (A to Z)"),
+    "status": ((F("status").asc(), F("created_at").desc()), "Status"),
+    "progress": ((_ratio("contacts_called", "total_participants").desc(nulls_last=True),
+                  F("created_at").desc()), "Most progress"),
+    "connect_rate": ((_ratio("contacts_connected", "contacts_called").desc(nulls_last=True),
+                      F("created_at").desc()), "Best connect rate"),
 }
 
 
@@ -149,8 +163,8 @@ class CampaignFilterForm(forms.Form):
             queryset = queryset.filter(name__icontains=data["q"].strip())
         if data.get("status"):
             queryset = queryset.filter(status=data["status"])
-        order = SORTS.get(data.get("sort") or "created")[0]
-        return queryset.order_by(order, "-pk")
+        order = SORTS[data.get("sort") or "created"][0]
+        return queryset.order_by(*order, "-pk")
 
 
 class DeleteForm(forms.Form):
