@@ -43,10 +43,13 @@ RECONCILE_WINDOW = 20
 class ActionRefused(Exception):
     """The action cannot be done now; the message says why in plain words."""
 
-    def __init__(self, message: str, *, field_errors: dict[str, list[str]] | None = None):
+    def __init__(self, message: str, *, field_errors: dict[str, list[str]] | None = None,
+                 may_have_happened: bool = False):
         super().__init__(message)
         self.message = message
         self.field_errors = field_errors or {}
+        # Atoms may have done it after all (no answer): a warning to check, not a failure.
+        self.may_have_happened = may_have_happened
 
 
 @dataclass(frozen=True)
@@ -211,7 +214,7 @@ def _fail_create(request, user, data: CampaignInput, state: str, outcome: str,
 
 def _unavailable_message(error: atoms.AtomsUnavailable) -> str:
     if error.outcome_unknown:
-        return ("Atoms did not answer in time and no new campaign shows up there yet. "
+        return (f"{error.what_happened} and no new campaign shows up there yet. "
                 "Your input is kept: submit again and the dashboard will check before "
                 "creating, so you will not get two campaigns.")
     return f"{error.user_message} Your input is kept; try again in a moment."
@@ -230,7 +233,7 @@ def _field_errors(error: atoms.AtomsError) -> dict[str, list[str]]:
         squashed = message.lower().replace(" ", "").replace("_", "")
         for hint, form_field in _FIELD_HINTS.items():
             if hint in squashed:
-                errors.setdefault(form_field, []).append(message)
+                errors.setdefault(form_field, []).append(atoms.in_plain_words(message))
                 break
     return errors
 
@@ -296,7 +299,7 @@ def _run_async_action(user, campaign, action, pending, allowed_statuses, *, call
         transaction.on_commit(lambda: publish.publish_campaign(campaign.pk))
         raise ActionRefused(error.user_message + (
             " It may still take effect; the page will show it when Atoms confirms."
-            if unknown else "")) from error
+            if unknown else ""), may_have_happened=unknown) from error
     audit.record(user, action, Outcome.OK, campaign=campaign, message=ok_message)
     # Every open page shows "Starting…"/"Pausing…" now, not when Atoms' status moves.
     transaction.on_commit(lambda: publish.publish_campaign(campaign.pk))

@@ -54,7 +54,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # A bare 405 (GET on an action address) becomes a page that says what to do.
+    "campaigns.errors.FriendlyErrorsMiddleware",
 ]
+# A missing or stale form token: a page that offers the typed fields back.
+CSRF_FAILURE_VIEW = "campaigns.errors.csrf_failure"
 
 ROOT_URLCONF = "dashboard.urls"
 WSGI_APPLICATION = "dashboard.wsgi.application"

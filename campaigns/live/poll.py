@@ -119,7 +119,7 @@ def apply_results(pairs, now: datetime) -> RefreshResult:
     to_publish: list[tuple[Campaign, bool]] = []
     fresh_ids: list[int] = []
     for campaign, outcome in pairs:
-        was_status = campaign.status
+        was_status, was_state = campaign.status, campaign.button_state
         if isinstance(outcome, atoms.AtomsError):
             fields = _record_failure(campaign, outcome, now)
             result.failed += 1
@@ -130,7 +130,9 @@ def apply_results(pairs, now: datetime) -> RefreshResult:
         if fields - {"fetched_at"}:
             to_save.append((campaign, fields))
         if fields & Campaign.LIVE_FIELDS:
-            to_publish.append((campaign, campaign.status != was_status))
+            # A confirmed pause can leave the status as it was and clear only the pending
+            # action: the buttons change all the same, so it counts as a status change.
+            to_publish.append((campaign, campaign.button_state != was_state))
 
     saved_ids = {c.pk for c, _ in to_save}
     with transaction.atomic():
