@@ -32,6 +32,17 @@ def _non_negative(kind):
     return convert
 
 
+def _positive(kind):
+    def convert(text: str):
+        value = kind(text)
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+        return value
+
+    convert.__name__ = kind.__name__
+    return convert
+
+
 def _instant(text: str) -> int:
     value = parse_time(text)
     if value is None:
@@ -69,6 +80,15 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=1.0,
         help="simulated seconds per real second; 0 freezes the clock so only "
         "POST /_sim/clock moves it (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--pace",
+        metavar="N",
+        type=_positive(float),
+        default=1.0,
+        help="calls and retry waits N times shorter while the clock keeps real time, so "
+        "every timestamp agrees with the wall clock (the demo dials at 30) "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--seed",
@@ -129,6 +149,9 @@ def main(argv=None) -> int:
         latency_ms=args.latency_ms,
         error_rate=args.error_rate,
         rate_limit=args.rate_limit,
+        pace=args.pace,
+        # A wall-clock world resumes at the wall clock, not where it was frozen.
+        catch_up=args.start_time is None and args.speed == 1,
     )
     try:
         app = Simulator(config)
@@ -143,7 +166,8 @@ def main(argv=None) -> int:
     host, port = server.server_address[:2]
     print(
         f"Atoms simulator listening on http://{host}:{port}{API_PREFIX} "
-        f"(key {args.api_key}, seed {app.world.seed}, speed {args.speed:g})",
+        f"(key {args.api_key}, seed {app.world.seed}, speed {args.speed:g}, "
+        f"pace {args.pace:g})",
         flush=True,
     )
 
