@@ -41,10 +41,20 @@ def open_as(new_page, chromium, web_server, user, width: int):
     return context, sign_in(page, user.username)
 
 
+def fits_its_box(page, selector: str) -> bool:
+    return page.eval_on_selector(selector, "el => el.scrollWidth <= el.clientWidth")
+
+
 def walk_list_pages(page, width: int) -> None:
     page.goto("/campaigns/")
     expect(page.get_by_text(re.compile(r"Page 1 of 2"))).to_be_visible()
     check(page, width)
+    # The counts are on screen, not behind a sideways scroll; the menu is one row.
+    assert fits_its_box(page, "#results .table-wrap"), "the campaigns table scrolls sideways"
+    counts = page.get_by_test_id("row-counts").first.bounding_box()
+    assert counts["x"] + counts["width"] <= width
+    links = page.get_by_role("navigation", name="Main").get_by_role("link")
+    assert len({round(links.nth(i).bounding_box()["y"]) for i in range(links.count())}) == 1
     page.get_by_role("link", name="Next →").click()
     expect(page.get_by_text(re.compile(r"Page 2 of 2"))).to_be_visible()
     assert "page=2" in page.url and "??" not in page.url
@@ -160,6 +170,9 @@ def test_admin_walk(width, users, chromium, web_server, new_page, sim, celery_wo
         expect(page.get_by_role("status")).to_have_text(f"Campaign “{name}” deleted.")
         page.goto("/activity/")
         check(page, width)
+        row = page.get_by_test_id("activity-row").first.bounding_box()
+        assert row["height"] < 110, f"an activity row is {row['height']}px tall"
+        assert fits_its_box(page, ".table-wrap")
     finally:
         context.close()
 
