@@ -158,6 +158,13 @@ class Campaign(models.Model):
         """Nothing will change any more: only then are the numbers "final"."""
         return self.status in TERMINAL_STATUSES or self.deleted_remotely_at is not None
 
+    @property
+    def is_watched(self) -> bool:
+        """A list row listens to the stream: active now, or scheduled (it starts by itself,
+        and the poller publishes it once its time is near)."""
+        return self.is_active() or (self.status == CampaignStatus.SCHEDULED
+                                    and self.deleted_remotely_at is None)
+
     def is_active(self, now=None) -> bool:
         """`active_q` for this row: the poller refreshes it and open pages listen for it."""
         if self.deleted_remotely_at is not None:

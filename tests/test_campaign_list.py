@@ -139,3 +139,18 @@ def test_sort_by_name_status_progress_and_connect_rate(login_as):
     page = client.get(URL).content.decode()
     for label in ("Name (A to Z)", "Status", "Most progress", "Best connect rate"):
         assert label in page
+
+
+def test_a_scheduled_row_listens_for_its_start(login_as):
+    """A campaign scheduled for later starts by itself: its row must hear of it without a
+    reload (it said "Scheduled" long after it started)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    later = Campaign.objects.create(atoms_id="e" * 24, name="Later", status="scheduled",
+                                    scheduled_at=timezone.now() + timedelta(days=1))
+    done = Campaign.objects.create(atoms_id="f" * 24, name="Done", status="completed")
+    page = login_as("staff").get(URL).content.decode()
+    assert f'sse-swap="row-{later.pk}"' in page and f"ids={later.pk}" in page
+    assert f'sse-swap="row-{done.pk}"' not in page

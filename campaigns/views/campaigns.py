@@ -34,7 +34,7 @@ def campaign_list(request):
     filters = CampaignFilterForm(request.GET)
     page = Paginator(filters.filter(Campaign.objects.all()), PAGE_SIZE).get_page(
         request.GET.get("page"))
-    live_ids = [c.pk for c in page if c.is_active()]
+    live_ids = [c.pk for c in page if c.is_watched]
     context = {
         "nav": "campaigns", "filters": filters, "page": page,
         "filtered": any(request.GET.get(k) for k in ("q", "status")),
