@@ -3,6 +3,7 @@ current state first on reconnect, and a cost to Atoms that ignores the number of
 
 import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.urls import reverse
@@ -191,5 +192,7 @@ def test_a_change_published_right_after_the_first_frame_is_not_lost(db):
         finally:
             await frames.aclose()
 
-    chunk = asyncio.run(first_then_next())
+    # Its own thread: Playwright's sync API may hold an event loop in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        chunk = pool.submit(asyncio.run, first_then_next()).result()
     assert "event: detail-424242" in chunk and "event: status-424242" in chunk
