@@ -78,7 +78,9 @@ class CampaignForm(forms.Form):
     # fresh one and a message, rather than a 422 with nothing shown.
     token = forms.CharField(widget=forms.HiddenInput, required=False)
     # The browser's time zone (IANA name), filled in by app.js; "Start at" is read in it.
-    time_zone = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
+    # (No length limit here: an error on a hidden field would be a refusal nobody sees; a
+    # name that is no zone falls back to the server's, which the help text then names.)
+    time_zone = forms.CharField(widget=forms.HiddenInput, required=False)
     name = forms.CharField(label="Name", max_length=MAX_NAME_LENGTH)
     description = forms.CharField(
         label="Description", required=False, max_length=MAX_DESCRIPTION_LENGTH,
@@ -117,6 +119,7 @@ class CampaignForm(forms.Form):
         self.fields["phone_numbers"].choices = [
             (p.id, _phone_label(p)) for p in pickers.phone_numbers if p.is_active
         ]
+        self.fields["time_zone"].validators = []  # not even a NUL may refuse it unseen
         zone = self.browser_zone()
         # app.js rewrites this with the browser's zone, which it also sends along.
         self.fields["scheduled_at"].help_text += f" Times are in {zone.key}."
@@ -131,10 +134,10 @@ class CampaignForm(forms.Form):
 
     def browser_zone(self) -> ZoneInfo:
         """The zone the person typed "Start at" in: their browser's, else the server's."""
-        name = (self.data.get("time_zone") if self.is_bound else "") or ""
+        name = ((self.data.get("time_zone") if self.is_bound else "") or "")[:64]
         try:
             return ZoneInfo(name) if name else ZoneInfo(timezone.get_current_timezone_name())
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             return ZoneInfo(timezone.get_current_timezone_name())
 
     def clean_token(self):

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.test import Client, RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns import errors
 from campaigns.models import Campaign
@@ -47,6 +48,14 @@ def test_start_at_is_read_in_the_browsers_time_zone(staff):
     campaign = Campaign.objects.get()
     assert campaign.status == "scheduled"
     assert abs((campaign.scheduled_at - local).total_seconds()) < 1
+
+
+@pytest.mark.parametrize("zone", ["Mars/Olympus", "../../etc/passwd", "x" * 500, "\x00"])
+def test_a_time_zone_that_is_no_zone_falls_back_to_the_servers(staff, zone):
+    later = (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")  # server: UTC
+    response = staff.post(URL, form_data(scheduled_at=later, time_zone=zone))
+    assert response.status_code == 302
+    assert Campaign.objects.get().status == "scheduled"
 
 
 def test_the_form_says_which_time_zone_start_at_is_in(staff):
