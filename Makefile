@@ -18,11 +18,21 @@ $(STAMP): pyproject.toml
 	@rm -f $(VENV)/.installed-* && touch $@
 
 ## Run the whole product on embedded defaults: SQLite, local Redis, the Atoms simulator.
+# DEBUG stays off: the demo looks like production (friendly error pages, never Django's
+# debug pages); HTTPS=0 because it serves plain HTTP on localhost.
 run: $(STAMP)
-	DEBUG=1 DEMO_MODE=1 $(PY) manage.py rundemo
+	DEMO_MODE=1 HTTPS=0 $(PY) manage.py rundemo
 
 ## Set up and run the whole test suite (PostgreSQL, Redis, Celery, Chromium).
-test: $(STAMP)
+test: $(STAMP) tests/browser/node_modules/.installed
+
+# axe-core (accessibility checks in the browser tests), exactly as locked; --prefer-offline
+# reuses npm's cache when the registry is out of reach.
+tests/browser/node_modules/.installed: tests/browser/package-lock.json
+	npm ci --prefix tests/browser --prefer-offline --no-audit --no-fund --loglevel=error
+	@touch $@
+
+test:
 	bash .ci/services.sh
 	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
 

@@ -27,11 +27,14 @@ class Chart:
         return not self.called
 
 
-def line_chart(snapshots, *, width: int = 600, height: int = 160, total: int = 0) -> Chart:
+def line_chart(snapshots, *, width: int = 600, height: int = 160, total: int = 0,
+               fit_movement: bool = False) -> Chart:
     """`snapshots`: objects with taken_at, contacts_called, contacts_connected, oldest first.
 
     The y axis runs to the campaign's total so a flat line near the top reads as "almost
-    done", not as "the maximum of whatever happened".
+    done", not as "the maximum of whatever happened". A sparkline (`fit_movement`) instead
+    spans just the values in its window, each line its own: 40 more calls out of 10,000
+    must show as a rise, not as a flat line.
     """
     points = _downsample(list(snapshots), MAX_POINTS)
     if len(points) < 2:
@@ -41,9 +44,16 @@ def line_chart(snapshots, *, width: int = 600, height: int = 160, total: int = 0
     peak = max(total, max(p.contacts_called for p in points), 1)
 
     def line(values) -> str:
+        floor, top = 0, peak
+        if fit_movement:
+            # Each line spans its own range: connected moves on a smaller scale than
+            # called, and one shared range would flatten it again.
+            floor, top = min(values), max(values)
+            if top == floor:  # nothing moved: a flat line mid-height
+                floor, top = floor - 1, floor + 1
         return " ".join(
             f"{(p.taken_at - start).total_seconds() / span * width:.1f},"
-            f"{height - v / peak * height:.1f}"
+            f"{height - (v - floor) / (top - floor) * height:.1f}"
             for p, v in zip(points, values, strict=True)
         )
 

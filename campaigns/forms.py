@@ -1,6 +1,8 @@
 """Forms: every limit is enforced here, on the server, with the message beside its field."""
 
 import uuid
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from django import forms
@@ -8,6 +10,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.db.models import ExpressionWrapper, F, FloatField
+from django.db.models.functions import Lower, NullIf
 from django.forms.renderers import TemplatesSetting
 from django.utils import timezone
 
@@ -33,6 +37,14 @@ def _audience_label(audience) -> str:
     return f"{audience.name} ({audience.member_count:,} {noun})"
 
 
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
+
+
 class FieldGroupRenderer(TemplatesSetting):
     """`{{ form.x.as_field_group }}` renders our field template: label, widget, help text
     and the field's own errors beside it."""
@@ -40,9 +52,39 @@ class FieldGroupRenderer(TemplatesSetting):
     field_template_name = "campaigns/_field.html"
 
 
+# Characters that are invisible or reorder text: a name made only of them looks empty, and
+# bidi overrides make a name display as something else than it is (Trojan Source).
+_INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u180e"}
+_BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A),
+                                   0x200E, 0x200F, 0x061C)}
+
+
+def clean_display_name(value: str, empty_message: str) -> str:
+    """A name people will see in lists: spaces squashed, and refused if it is invisible
+    or carries direction-override characters."""
+    if any(ch in _BIDI_CONTROLS for ch in value):
+        raise forms.ValidationError(
+            "Remove the text-direction control characters (often pasted by accident): they "
+            "make a name show differently from what it is.")
+    name = " ".join(value.split())
+    if not "".join(ch for ch in name if ch not in _INVISIBLE).strip():
+        raise forms.ValidationError(empty_message)
+    return name
+
+
+# How far ahead a campaign may be scheduled: further is a typo (year 9999), not a plan.
+MAX_SCHEDULE_AHEAD = timedelta(days=366)
+
+
 class CampaignForm(forms.Form):
     default_renderer = FieldGroupRenderer()
-    token = forms.UUIDField(widget=forms.HiddenInput)
+    # The idempotency token; a missing or broken one (an old page, a lost field) gets a
+    # fresh one and a message, rather than a 422 with nothing shown.
+    token = forms.CharField(widget=forms.HiddenInput, required=False)
+    # The browser's time zone (IANA name), filled in by app.js; "Start at" is read in it.
+    # (No length limit here: an error on a hidden field would be a refusal nobody sees; a
+    # name that is no zone falls back to the server's, which the help text then names.)
+    time_zone = forms.CharField(widget=forms.HiddenInput, required=False)
     name = forms.CharField(label="Name", max_length=MAX_NAME_LENGTH)
     description = forms.CharField(
         label="Description", required=False, max_length=MAX_DESCRIPTION_LENGTH,
@@ -83,22 +125,55 @@ class CampaignForm(forms.Form):
         self.fields["phone_numbers"].choices = [
             (p.id, _phone_label(p)) for p in pickers.phone_numbers if p.is_active
         ]
-        zone = timezone.get_current_timezone_name()
-        self.fields["scheduled_at"].help_text += f" Times are {zone}."
+        self.fields["time_zone"].validators = []  # not even a NUL may refuse it unseen
+        zone = self.browser_zone()
+        # app.js rewrites this with the browser's zone, which it also sends along.
+        self.fields["scheduled_at"].help_text += f" Times are in {zone.key}."
         if not self.is_bound:
             self.initial.setdefault("token", uuid.uuid4())
+        elif not _is_uuid(self.data.get("token")):
+            self.data = self.data.copy()
+            self.data["token"] = str(uuid.uuid4())
+            self.token_was_missing = True
+
+    token_was_missing = False
+
+    def browser_zone(self) -> ZoneInfo:
+        """The zone the person typed "Start at" in: their browser's, else the server's."""
+        name = ((self.data.get("time_zone") if self.is_bound else "") or "")[:64]
+        try:
+            return ZoneInfo(name) if name else ZoneInfo(timezone.get_current_timezone_name())
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            return ZoneInfo(timezone.get_current_timezone_name())
+
+    def clean_token(self):
+        if self.token_was_missing:
+            raise forms.ValidationError(
+                "This form was missing its one-time token (an old page or a lost field), so "
+                "nothing was created. Check the fields and press the button again.")
+        return uuid.UUID(self.cleaned_data["token"])
 
     def clean_name(self):
-        name = " ".join(self.cleaned_data["name"].split())
-        if not name:
-            raise forms.ValidationError("Give the campaign a name.")
-        return name
+        return clean_display_name(self.cleaned_data["name"], "Give the campaign a name.")
+
+    def clean_phone_numbers(self):
+        # A number sent twice would be sent to Atoms twice: keep each once, in order.
+        return list(dict.fromkeys(self.cleaned_data["phone_numbers"]))
 
     def clean_scheduled_at(self):
         when = self.cleaned_data.get("scheduled_at")
         if when is None:
             return None
-        if when <= timezone.now():
+        # Django read the naive value in the server's zone; the person meant their own.
+        now = timezone.now()
+        try:
+            when = when.replace(tzinfo=None).replace(tzinfo=self.browser_zone())
+            too_far = when - now > MAX_SCHEDULE_AHEAD
+        except OverflowError:  # the year 9999 in a zone behind UTC
+            too_far = True
+        if too_far:
+            raise forms.ValidationError("Choose a time within the next year.")
+        if when <= now:
             raise forms.ValidationError("Choose a time in the future, or leave it empty.")
         if self.starting:
             raise forms.ValidationError(
@@ -132,10 +207,22 @@ class CampaignForm(forms.Form):
                 self.add_error(target if target in self.fields else None, message)
 
 
+def _ratio(part: str, whole: str):
+    """part/whole as a float, NULL when whole is 0 (sorted last: nothing to compare yet)."""
+    return ExpressionWrapper(F(part) * 1.0 / NullIf(F(whole), 0), output_field=FloatField())
+
+
+# Each sort: the ordering expressions (ties broken by newest) and the label people pick.
 SORTS = {
-    "created": ("-created_at", "Newest first"),
-    "created_asc": ("created_at", "Oldest first"),
-    "modified": ("-modified_at", "Recently modified"),
+    "created": ((F("created_at").desc(),), "Newest first"),
+    "created_asc": ((F("created_at").asc(),), "Oldest first"),
+    "modified": ((F("modified_at").desc(),), "Recently modified"),
+    "name": ((Lower("name").asc(), F("created_at").desc()), "Name (A to Z)"),
+    "status": ((F("status").asc(), F("created_at").desc()), "Status"),
+    "progress": ((_ratio("contacts_called", "total_participants").desc(nulls_last=True),
+                  F("created_at").desc()), "Most progress"),
+    "connect_rate": ((_ratio("contacts_connected", "contacts_called").desc(nulls_last=True),
+                      F("created_at").desc()), "Best connect rate"),
 }
 
 
@@ -155,8 +242,8 @@ class CampaignFilterForm(forms.Form):
             queryset = queryset.filter(name__icontains=data["q"].strip())
         if data.get("status"):
             queryset = queryset.filter(status=data["status"])
-        order = SORTS.get(data.get("sort") or "created")[0]
-        return queryset.order_by(order, "-pk")
+        order = SORTS[data.get("sort") or "created"][0]
+        return queryset.order_by(*order, "-pk")
 
 
 class DeleteForm(forms.Form):

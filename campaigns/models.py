@@ -148,10 +148,40 @@ class Campaign(models.Model):
 
     @property
     def status_label(self) -> str:
+        # Atoms says "processing" between a start and the first dial: people read that as
+        # the start (or resume) under way, not as an unexplained state.
+        if self.status == CampaignStatus.PROCESSING:
+            return "Resuming…" if self.paused_at else "Starting…"
         try:
             return CampaignStatus(self.status).label
         except ValueError:
             return self.status.replace("_", " ").capitalize() or "Unknown"
+
+    @property
+    def pending_label(self) -> str:
+        """The pending action in words: a start of a paused campaign is a resume."""
+        if self.pending_action == PendingAction.START and self.status == CampaignStatus.PAUSED:
+            return "Resuming"
+        return self.get_pending_action_display()
+
+    @property
+    def button_state(self) -> str:
+        """What the role-dependent buttons and hints depend on. A page sends the state it
+        was drawn in; when the campaign's differs, the page refetches its buttons."""
+        deleted = "deleted" if self.deleted_remotely_at else ""
+        return f"{self.status}:{self.pending_action}:{deleted}"
+
+    @property
+    def is_final(self) -> bool:
+        """Nothing will change any more: only then are the numbers "final"."""
+        return self.status in TERMINAL_STATUSES or self.deleted_remotely_at is not None
+
+    @property
+    def is_watched(self) -> bool:
+        """A list row listens to the stream: active now, or scheduled (it starts by itself,
+        and the poller publishes it once its time is near)."""
+        return self.is_active() or (self.status == CampaignStatus.SCHEDULED
+                                    and self.deleted_remotely_at is None)
 
     def is_active(self, now=None) -> bool:
         """`active_q` for this row: the poller refreshes it and open pages listen for it."""

@@ -50,10 +50,13 @@ RECONCILE_WINDOW = 20
 class ActionRefused(Exception):
     """The action cannot be done now; the message says why in plain words."""
 
-    def __init__(self, message: str, *, field_errors: dict[str, list[str]] | None = None):
+    def __init__(self, message: str, *, field_errors: dict[str, list[str]] | None = None,
+                 may_have_happened: bool = False):
         super().__init__(message)
         self.message = message
         self.field_errors = field_errors or {}
+        # Atoms may have done it after all (no answer): a warning to check, not a failure.
+        self.may_have_happened = may_have_happened
 
 
 @dataclass(frozen=True)
@@ -357,7 +360,7 @@ CHECK_FAILED_MESSAGE = (
 
 def _unavailable_message(error: atoms.AtomsUnavailable) -> str:
     if error.outcome_unknown:
-        return ("Atoms did not answer in time and no new campaign shows up there yet. "
+        return (f"{error.what_happened} and no new campaign shows up there yet. "
                 "Your input is kept: submit again and the dashboard will check before "
                 "creating, so you will not get two campaigns.")
     return f"{error.user_message} Your input is kept; try again in a moment."
@@ -376,7 +379,7 @@ def _field_errors(error: atoms.AtomsError) -> dict[str, list[str]]:
         squashed = message.lower().replace(" ", "").replace("_", "")
         for hint, form_field in _FIELD_HINTS.items():
             if hint in squashed:
-                errors.setdefault(form_field, []).append(message)
+                errors.setdefault(form_field, []).append(atoms.in_plain_words(message))
                 break
     return errors
 
@@ -444,7 +447,8 @@ def _run_async_action(user, campaign, action, pending, allowed_statuses, *, call
                          message=f"No answer from Atoms ({error}); checking with Atoms")
             _publish_soon(campaign)
             _poll_soon(campaign)
-            raise ActionRefused(message) from error
+            # A warning, not an error: the page says "Pausing…" beside it, not a contradiction.
+            raise ActionRefused(message, may_have_happened=True) from error
         # Atoms certainly did nothing: release the claim so the button comes back.
         mine.update(pending_action=PendingAction.NONE, pending_since=None,
                     pending_outcome=PendingOutcome.NONE)

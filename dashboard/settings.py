@@ -70,9 +70,13 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Per-user limit on requests that call Atoms on demand (campaigns/ratelimit.py).
     "campaigns.ratelimit.AtomsRequestLimitMiddleware",
+    # A bare 405 (GET on an action address) becomes a page that says what to do.
+    "campaigns.errors.FriendlyErrorsMiddleware",
     # Last, as django-axes asks: it turns a lockout into the page that says so.
     "axes.middleware.AxesMiddleware",
 ]
+# A missing or stale form token: a page that offers the typed fields back.
+CSRF_FAILURE_VIEW = "campaigns.errors.csrf_failure"
 
 ROOT_URLCONF = "dashboard.urls"
 WSGI_APPLICATION = "dashboard.wsgi.application"

@@ -12,3 +12,10 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("campaigns.urls")),
 ]
+
+# Friendly error pages (campaigns/errors.py), also in the demo: Django's debug pages list
+# every URL and its own production pages say nothing useful.
+handler400 = "campaigns.errors.handler400"
+handler403 = "campaigns.errors.handler403"
+handler404 = "campaigns.errors.handler404"
+handler500 = "campaigns.errors.handler500"

@@ -34,6 +34,17 @@ def _non_negative(kind):
     return convert
 
 
+def _positive(kind):
+    def convert(text: str):
+        value = kind(text)
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0, got {text}")
+        return value
+
+    convert.__name__ = kind.__name__
+    return convert
+
+
 def _instant(text: str) -> int:
     value = parse_time(text)
     if value is None:
@@ -72,6 +83,15 @@ def parse_args(argv=None) -> argparse.Namespace:
         default=1.0,
         help="simulated seconds per real second; 0 freezes the clock so only "
         "POST /_sim/clock moves it (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--pace",
+        metavar="N",
+        type=_positive(float),
+        default=1.0,
+        help="calls and retry waits N times shorter while the clock keeps real time, so "
+        "every timestamp agrees with the wall clock (the demo dials at 30) "
+        "(default: %(default)s)",
     )
     parser.add_argument(
         "--seed",
@@ -132,6 +152,9 @@ def main(argv=None) -> int:
         latency_ms=args.latency_ms,
         error_rate=args.error_rate,
         rate_limit=args.rate_limit,
+        pace=args.pace,
+        # A wall-clock world resumes at the wall clock, not where it was frozen.
+        catch_up=args.start_time is None and args.speed == 1,
     )
     try:
         app = Simulator(config)
@@ -148,7 +171,7 @@ def main(argv=None) -> int:
         f"Atoms simulator listening on http://{host}:{port}{API_PREFIX} "
         # The public default is shown; any other key is never printed.
         f"(key {args.api_key if args.api_key == DEFAULT_API_KEY else 'given'}, "
-        f"seed {app.world.seed}, speed {args.speed:g})",
+        f"seed {app.world.seed}, speed {args.speed:g}, pace {args.pace:g})",
         flush=True,
     )
 

@@ -12,7 +12,10 @@ _TURNS = 5  # lines in a connected call's transcript
 
 
 def ended_at(call: dict) -> int:
-    return call["createdAt"] + (outcome_of(call).duration_ms if call["ended"] else 0)
+    if not call["ended"]:
+        return call["createdAt"]
+    # Calls placed before the pace existed (an older state file) end after their duration.
+    return call.get("endsAt", call["createdAt"] + outcome_of(call).duration_ms)
 
 
 def log_item(world, campaign: dict, call: dict) -> dict:
@@ -127,7 +130,8 @@ def _transcript(world, call: dict, agent: dict, participant: dict) -> list[dict]
         ("user", pick(_CLOSINGS, "closing")),
         ("agent", "Thank you for your time. Goodbye!"),
     ]
-    step = outcome_of(call).duration_ms // len(lines)
+    step = (call.get("endsAt", call["createdAt"] + outcome_of(call).duration_ms)
+            - call["createdAt"]) // len(lines)
     return [
         {"role": role, "content": text, "timestamp": js_time(call["createdAt"] + i * step)}
         for i, (role, text) in enumerate(lines)

@@ -21,6 +21,11 @@ class Config:
     latency_ms: float = 0
     error_rate: float = 0
     rate_limit: int = 0
+    # Calls and retry waits this many times shorter; the clock stays on real time.
+    pace: float = 1.0
+    # Resuming a saved world, move its clock to `start_ms` (now) if that is later: the time
+    # the simulator was down passed for its campaigns too, as it would for Atoms.
+    catch_up: bool = False
 
 
 class Simulator:
@@ -39,6 +44,9 @@ class Simulator:
         else:
             self.start_ms = config.start_ms
             self.world = seed_world.build(config.seed, config.start_ms)
+        if snapshot and config.catch_up:
+            self.world.tick(config.start_ms)
+        self.world.pace = config.pace
         self.clock = SimClock(self.world.now, config.speed)
         self.faults = Faults(self.world.seed)
         self.faults.configure(self.launch_faults())
@@ -65,6 +73,7 @@ class Simulator:
         with self.lock:
             seed = self.config.seed if seed is None else seed
             self.world = seed_world.build(seed, self.start_ms)
+            self.world.pace = self.config.pace
             self.clock.reset(self.start_ms, self.config.speed)
             self.faults = Faults(seed)
             self.stats.clear()

@@ -21,6 +21,8 @@ class World:
     def __init__(self, state: dict):
         self.state = state
         self.now = state["now"]
+        # Dialing pace (see dialer.paced); a launch option, not part of the saved world.
+        self.pace = 1.0
         # callId -> (campaign id, index in its calls); derived, so rebuilt rather than saved.
         self.call_index = {
             call["callId"]: (campaign["_id"], index)

@@ -180,6 +180,9 @@ def test_a_change_answered_5xx_is_sent_once_and_its_outcome_is_unknown(
     assert waits == []
     assert caught.value.outcome_unknown is True
     assert "cannot tell" in caught.value.user_message
+    # An error answer is said as one, not as silence.
+    assert "error of its own (HTTP 500)" in caught.value.user_message
+    assert "in time" not in caught.value.user_message
 
 
 @pytest.mark.parametrize(("route", "change"), CHANGES[:2], ids=["create", "start"])
@@ -194,6 +197,7 @@ def test_a_change_that_times_out_is_sent_once_and_its_outcome_is_unknown(
     assert outcomes(sim, route) - before == {"timeout": 1}
     assert waits == []
     assert caught.value.outcome_unknown is True
+    assert "did not answer in time" in caught.value.user_message
 
 
 def test_a_create_that_cannot_connect_is_known_not_to_have_happened(parts):
@@ -239,7 +243,7 @@ def test_a_retry_after_longer_than_we_may_block_is_handed_to_the_caller(sim, wai
     assert waits == []
     assert caught.value.retry_after == 1.0
     assert caught.value.permanent is False
-    assert "try again in 1 seconds" in caught.value.user_message
+    assert "try again in 1 second." in caught.value.user_message
 
 
 def test_a_rate_limited_create_is_not_repeated_and_known_not_to_have_happened(
@@ -268,7 +272,9 @@ def test_a_400_carries_atoms_messages_and_is_not_retried(atoms, sim, parts):
                               "retryDelay must be an integer between 1 and 1440")
     assert error.permanent is True
     assert error.plan_limit is False
-    assert "maxRetries must be an integer between 0 and 10" in error.user_message
+    # People read the form's labels, not Atoms' JSON keys.
+    assert "“Max retries” must be an integer between 0 and 10" in error.user_message
+    assert "maxRetries" not in error.user_message
     assert outcomes(sim, "POST /campaign") == {"400": 1}
 
 

@@ -206,7 +206,8 @@ def test_every_error_envelope_yields_atoms_message(body):
         client.create_campaign("n", "agent1", "aud1", ["phone1"], max_retries=11)
 
     assert caught.value.messages == ("maxRetries must be at most 10",)
-    assert "maxRetries must be at most 10" in caught.value.user_message
+    # Atoms' message, in the form's words for the person reading it.
+    assert "“Max retries” must be at most 10" in caught.value.user_message
     assert caught.value.permanent is True
 
 

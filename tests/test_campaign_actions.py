@@ -1,6 +1,7 @@
 """Start, resume, pause and delete through the pages: the right people, one request per
 intention, the pending state until Atoms confirms, and the activity log of every try."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -8,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import atoms
-from campaigns.connections import atoms_client
+from campaigns.connections import atoms_client, redis_client
+from campaigns.live import poll, publish
 from campaigns.models import AuditEntry, Campaign
 from tests.campaign_factory import make_campaign, wait_for_status
 
@@ -145,3 +147,56 @@ def test_the_activity_page_lists_every_try_with_who_and_atoms_message(login_as, 
     assert "Not allowed: Pausing a campaign needs the admin role." in page
     refused_only = login_as("admin").get(reverse("activity"), {"outcome": "refused"})
     assert refused_only.content.decode().count('data-testid="activity-row"') == 1
+
+
+def test_a_pause_during_an_outage_shows_one_warning_not_two_contradicting_notes(
+        login_as, world, users):
+    running = make_campaign(world, users["staff"], "running")
+    world.faults(fail_routes=["POST /campaign/{id}/pause"])  # Atoms answers 500
+    response = login_as("admin").post(reverse("campaign_pause", args=[running.pk]),
+                                      follow=True)
+    page = response.content.decode()
+    stored = list(response.wsgi_request._messages)
+    assert [m.level_tag for m in stored] == ["warning"]
+    assert "error of its own (HTTP 500)" in str(stored[0]) and "in time" not in str(stored[0])
+    assert "flash-error" not in page
+    assert "Pausing…" in page  # it may still land: the page waits for Atoms to say
+    # The pending note (rendered once for all viewers) does not claim Atoms accepted it.
+    running.refresh_from_db()
+    note = publish.render_fragment(running, "detail", [])
+    assert "waiting for Atoms to confirm" in note and "accepted" not in note
+
+
+def test_a_confirmed_pause_that_only_clears_the_pending_action_tells_pages(
+        login_as, world, users):
+    """The status was already "paused" in the mirror (seen by a sync) while the pause was
+    still pending: confirming it changes only the pending action, but the buttons change,
+    so open pages must be told as for a status change."""
+    paused = make_campaign(world, users["staff"], "paused")
+    Campaign.objects.filter(pk=paused.pk).update(pending_action="pause",
+                                                 pending_since=timezone.now())
+    pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(publish.channel())
+    try:
+        poll.refresh_one(paused.pk)
+        message = None
+        for _ in range(20):
+            message = pubsub.get_message(timeout=0.5)
+            if message and b'"campaign"' in message["data"]:
+                break
+        change = json.loads(message["data"])
+    finally:
+        pubsub.close()
+    assert change["campaign"] == paused.pk and change["status_changed"] is True
+
+
+def test_words_for_processing_and_pending_resume(world, users):
+    paused = make_campaign(world, users["staff"], "paused")
+    paused.pending_action = "start"
+    assert paused.pending_label == "Resuming"
+    paused.status = "processing"
+    assert paused.status_label == "Resuming…"
+    fresh = Campaign(status="processing")
+    assert fresh.status_label == "Starting…"
+    assert Campaign(status="paused").is_final is False
+    assert Campaign(status="completed").is_final is True

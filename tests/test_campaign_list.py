@@ -115,3 +115,42 @@ def test_a_failed_sync_marks_nothing_deleted(sim, atoms_settings):
     assert report.error
     kept.refresh_from_db()
     assert kept.deleted_remotely_at is None
+
+
+def test_sort_by_name_status_progress_and_connect_rate(login_as):
+    Campaign.objects.bulk_create([
+        Campaign(atoms_id="a" * 24, name="bravo", status="running", total_participants=10,
+                 contacts_called=5, contacts_connected=1),
+        Campaign(atoms_id="b" * 24, name="Alpha", status="paused", total_participants=10,
+                 contacts_called=9, contacts_connected=3),
+        Campaign(atoms_id="c" * 24, name="Charlie", status="draft", total_participants=0),
+        Campaign(atoms_id="d" * 24, name="delta", status="completed", total_participants=4,
+                 contacts_called=1, contacts_connected=1),
+    ])
+    client = login_as("staff")
+    assert names_on(client.get(URL, {"sort": "name"})) == ["Alpha", "bravo", "Charlie", "delta"]
+    assert names_on(client.get(URL, {"sort": "status"})) == [
+        "delta", "Charlie", "Alpha", "bravo"]
+    # Nothing to call yet sorts last, not first.
+    assert names_on(client.get(URL, {"sort": "progress"})) == [
+        "Alpha", "bravo", "delta", "Charlie"]
+    assert names_on(client.get(URL, {"sort": "connect_rate"})) == [
+        "delta", "Alpha", "bravo", "Charlie"]
+    page = client.get(URL).content.decode()
+    for label in ("Name (A to Z)", "Status", "Most progress", "Best connect rate"):
+        assert label in page
+
+
+def test_a_scheduled_row_listens_for_its_start(login_as):
+    """A campaign scheduled for later starts by itself: its row must hear of it without a
+    reload (it said "Scheduled" long after it started)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    later = Campaign.objects.create(atoms_id="e" * 24, name="Later", status="scheduled",
+                                    scheduled_at=timezone.now() + timedelta(days=1))
+    done = Campaign.objects.create(atoms_id="f" * 24, name="Done", status="completed")
+    page = login_as("staff").get(URL).content.decode()
+    assert f'sse-swap="row-{later.pk}"' in page and f"ids={later.pk}" in page
+    assert f'sse-swap="row-{done.pk}"' not in page

@@ -70,4 +70,7 @@ def test_the_audience_page_lists_its_members(staff, sim):
 
 @pytest.mark.parametrize("audience_id", ["000000000000000000000000", "not-an-id", "..%2F"])
 def test_an_unknown_audience_is_a_404(staff, audience_id):
-    assert staff.get(f"/audiences/{audience_id}/").status_code == 404
+    response = staff.get(f"/audiences/{audience_id}/")
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "There is no such audience" in page and "campaign may have" not in page

@@ -50,6 +50,16 @@ def test_an_unknown_fragment_kind_is_a_404(login_as, sim, atoms_settings, users)
 
 
 def test_the_actions_of_a_deleted_campaign_say_so(login_as):
-    response = login_as("admin").get(reverse("campaign_actions", args=[424242]))
+    # The page's own refetch (htmx) after a delete: the buttons make way for a note.
+    response = login_as("admin").get(reverse("campaign_actions", args=[424242]),
+                                     headers={"HX-Request": "true"})
     assert response.status_code == 200
     assert "This campaign has been deleted." in response.content.decode()
+
+
+def test_an_unknown_campaign_on_the_actions_address_is_not_found(login_as):
+    # Typed by hand: nothing says it ever existed, so it is not "deleted".
+    response = login_as("admin").get(reverse("campaign_actions", args=[424242]))
+    assert response.status_code == 404
+    page = response.content.decode()
+    assert "There is no such campaign here" in page and "has been deleted" not in page

@@ -1,12 +1,15 @@
 """The SSE endpoint over real HTTP (uvicorn): fragments after a change, heartbeats,
 current state first on reconnect, and a cost to Atoms that ignores the number of viewers."""
 
+import asyncio
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.urls import reverse
 
-from campaigns.live import poll
+from campaigns.live import poll, publish
+from campaigns.live import stream as stream_module
 from campaigns.models import Campaign
 from dashboard.processes import session_cookie
 from tests.campaign_factory import make_campaign
@@ -82,7 +85,8 @@ def test_an_anonymous_visitor_gets_no_stream(web_server, running):
     assert "/accounts/login/" in response.headers["location"]
 
 
-@pytest.mark.parametrize("query", ["kind=row&ids=1,abc", "kind=bogus&ids=1", "kind=row&ids=",
+@pytest.mark.parametrize("query", ["kind=row&ids=1,abc", "kind=row&ids=²",
+                                   "kind=bogus&ids=1", "kind=row&ids=",
                                    "kind=row&ids=" + ",".join(map(str, range(600)))])
 def test_a_bad_stream_request_is_a_clear_400(web_server, users, query):
     import httpx
@@ -126,7 +130,7 @@ def test_a_page_rendered_before_a_status_change_is_told_to_refresh_its_buttons(
 
 
 def test_a_page_in_the_current_state_gets_no_status_event(web_server, sim, running, users):
-    url = stream_url(web_server, running) + "&state=running:"
+    url = stream_url(web_server, running) + f"&state={running.button_state}"
     stream = Stream(url, session_cookie(users["staff"]))
     try:
         frames = [stream.next(timeout=8)]
@@ -165,3 +169,31 @@ def test_a_signed_in_user_without_a_role_is_refused(web_server, running, django_
     nobody = django_user_model.objects.create_user("no-role", password="x-long-password-1")
     response = httpx.get(stream_url(web_server, running), cookies=session_cookie(nobody))
     assert response.status_code == 403
+
+
+def test_a_change_published_right_after_the_first_frame_is_not_lost(db):
+    """The first frame is sent only once the stream's Redis subscription is confirmed, so a
+    change published the moment a page has its first state reaches it (before, a status
+    event could fall between the two and leave the page's buttons stale)."""
+
+    async def first_then_next():
+        broadcaster = stream_module.broadcaster
+        broadcaster.viewers.clear()  # a fresh process: no subscription yet
+        viewer = stream_module.Viewer("detail", {424242})
+        frames = stream_module.event_stream(viewer)
+        try:
+            await frames.__anext__()  # "retry" and the (empty) current state
+            # Redis itself counts the subscription by then.
+            counts = dict(await broadcaster.redis().pubsub_numsub(publish.channel()))
+            assert counts[publish.channel().encode()] >= 1
+            await asyncio.to_thread(
+                publish.publish_changes,
+                [(Campaign(pk=424242, status="paused"), {"detail": "<p>paused</p>"}, True)])
+            return await asyncio.wait_for(frames.__anext__(), timeout=3)
+        finally:
+            await frames.aclose()
+
+    # Its own thread: Playwright's sync API may hold an event loop in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        chunk = pool.submit(asyncio.run, first_then_next()).result()
+    assert "event: detail-424242" in chunk and "event: status-424242" in chunk

@@ -18,6 +18,8 @@ from campaigns.atoms.errors import (
     AtomsRateLimited,
     AtomsRejected,
     AtomsUnavailable,
+    in_plain_words,
+    seconds_text,
 )
 from campaigns.atoms.transport import normalise_base_url
 from campaigns.atoms.types import (
@@ -44,5 +46,6 @@ __all__ = [
     "AtomsRateLimited", "AtomsRejected", "AtomsUnavailable", "Audience", "AudienceMember",
     "CallDetail", "CallLog", "Campaign", "CampaignDetail", "CampaignEvent", "CampaignPage",
     "CampaignStatus", "DncEntry", "Execution", "Metrics", "Page", "PhoneNumber", "TranscriptTurn",
+    "in_plain_words", "seconds_text",
     "normalise_base_url",
 ]

@@ -6,6 +6,7 @@ and offers `user_message`: plain words for staff. None of them ever holds the AP
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 DEFAULT_RETRY_AFTER_SECONDS = 1.0
@@ -38,6 +39,25 @@ class AtomsError(Exception):
         return _with_details("Atoms could not complete the request.", self.messages)
 
 
+# Atoms' messages name its JSON keys; people know the fields by the form's labels.
+_FIELD_WORDS = {
+    "scheduledAt": "Start at", "maxRetries": "Max retries", "retryDelay": "Retry delay",
+    "phoneNumberIds": "Phone numbers", "agentId": "Agent", "audienceId": "Audience",
+    "phoneNumber": "Phone number", "phoneNumbers": "Phone numbers",
+}
+_FIELD_PATTERN = re.compile(r"\b(" + "|".join(sorted(_FIELD_WORDS, key=len, reverse=True))
+                            + r")\b")
+
+
+def in_plain_words(message: str) -> str:
+    """Atoms' message with its field names replaced by the form's ("Start at")."""
+    return _FIELD_PATTERN.sub(lambda match: f"“{_FIELD_WORDS[match.group(1)]}”", message)
+
+
+def seconds_text(seconds: int) -> str:
+    return f"{seconds} second" if seconds == 1 else f"{seconds} seconds"
+
+
 class AtomsUnavailable(AtomsError):
     """Atoms could not be reached or answered badly (network, timeout, 5xx, broken JSON).
 
@@ -49,18 +69,30 @@ class AtomsUnavailable(AtomsError):
     permanent = False
 
     def __init__(self, summary: str = "Atoms is unavailable", *, outcome_unknown: bool = False,
-                 **kwargs: Any) -> None:
+                 timed_out: bool = False, **kwargs: Any) -> None:
         super().__init__(summary, **kwargs)
         self.outcome_unknown = outcome_unknown
+        self.timed_out = timed_out
+
+    @property
+    def what_happened(self) -> str:
+        """Said as it was: an error answer from Atoms is not a silence."""
+        if self.status is not None and self.status >= 500:
+            return f"Atoms answered with an error of its own (HTTP {self.status})"
+        if self.timed_out:
+            return "Atoms did not answer in time"
+        if self.status is not None:
+            return f"Atoms gave an answer the dashboard could not read (HTTP {self.status})"
+        return "Atoms could not be reached"
 
     @property
     def user_message(self) -> str:
         if self.outcome_unknown:
             return (
-                "Atoms did not confirm the request, so we cannot tell whether it was carried "
+                f"{self.what_happened}, so we cannot tell whether the request was carried "
                 "out. Refresh and check before trying again."
             )
-        return "Atoms is not responding right now. Please try again in a minute."
+        return f"{self.what_happened}. Please try again in a minute."
 
 
 class AtomsRateLimited(AtomsUnavailable):
@@ -74,7 +106,7 @@ class AtomsRateLimited(AtomsUnavailable):
     @property
     def user_message(self) -> str:
         seconds = max(1, round(self.retry_after))
-        return f"Atoms is busy right now. Please try again in {seconds} seconds."
+        return f"Atoms is busy right now. Please try again in {seconds_text(seconds)}."
 
 
 class AtomsRejected(AtomsError):
@@ -118,5 +150,5 @@ class AtomsNotAuthorised(AtomsError):
 
 
 def _with_details(lead: str, messages: tuple[str, ...]) -> str:
-    details = " ".join(m.rstrip(".") + "." for m in messages if m)
+    details = " ".join(in_plain_words(m).rstrip(".") + "." for m in messages if m)
     return f"{lead} {details}" if details else lead

@@ -158,6 +158,7 @@ def error_from_transport(
     return AtomsUnavailable(
         f"{method} {path} {kind} ({type(exc).__name__}: {detail})",
         outcome_unknown=not idempotent and not never_sent,
+        timed_out=isinstance(exc, httpx.TimeoutException),
     )
 
 

@@ -166,7 +166,7 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None) -> R
     # Most of a real tick failed: Atoms is down, back off. One refresh failing says little.
     atoms_down = len(pairs) >= DOWN_SAMPLE and failures * 2 > len(pairs)
     for campaign, outcome in pairs:
-        was_status = campaign.status
+        was_status, was_state = campaign.status, campaign.button_state
         pending = campaign.pending_action
         if isinstance(outcome, atoms.AtomsError):
             fields = _record_failure(campaign, outcome, now, atoms_down=atoms_down)
@@ -186,7 +186,9 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None) -> R
         if fields - {"fetched_at"}:
             to_save.append((campaign, fields))
         if fields & Campaign.LIVE_FIELDS:
-            to_publish.append((campaign, campaign.status != was_status))
+            # A confirmed pause can leave the status as it was and clear only the pending
+            # action: the buttons change all the same, so it counts as a status change.
+            to_publish.append((campaign, campaign.button_state != was_state))
 
     try:
         kept = _write(to_save, fresh_ids, lapsed, now)

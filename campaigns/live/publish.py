@@ -56,8 +56,7 @@ def fragment_context(campaign: Campaign, snapshots) -> dict:
     return {
         "c": campaign,
         "chart": line_chart(snapshots, total=campaign.total_participants),
-        "trend": line_chart(snapshots[-30:], width=280, height=48,
-                            total=campaign.total_participants),
+        "trend": line_chart(snapshots[-30:], width=280, height=48, fit_movement=True),
         "poll_interval": settings.POLL_INTERVAL_SECONDS,
         "pending_warn_seconds": settings.PENDING_ACTION_WARN_SECONDS,
     }

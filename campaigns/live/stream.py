@@ -53,7 +53,7 @@ def sse_frame(event: str, data: str) -> str:
 
 def state_of(campaign: Campaign) -> str:
     """What the role-dependent buttons depend on; a page sends it to learn of changes."""
-    return f"{campaign.status}:{campaign.pending_action}"
+    return campaign.button_state
 
 
 class Viewer:
@@ -85,7 +85,9 @@ def viewer_from_query(query: dict[str, str]) -> Viewer | str:
         ids = None
     else:
         parts = [part.strip() for part in raw.split(",") if part.strip()]
-        if not all(part.isdigit() for part in parts) or len(parts) > MAX_IDS_PER_STREAM:
+        # isdigit() alone lets "²" through, which int() refuses: ASCII digits only.
+        if (not all(part.isascii() and part.isdigit() for part in parts)
+                or len(parts) > MAX_IDS_PER_STREAM):
             return "ids must be 'all' or up to 500 comma-separated numbers"
         ids = {int(part) for part in parts}
     if kind not in KINDS or ids == set():
@@ -102,6 +104,10 @@ class Broadcaster:
         self._sessions_task: asyncio.Task | None = None
         self._loop = None
         self._redis: aioredis.Redis | None = None
+        # Set while the Redis subscription is live. A viewer reads its first state only
+        # after that: a change published in between is then either in that state or in
+        # the subscription, never lost (a lost status event left stale buttons).
+        self._subscribed: asyncio.Event | None = None
 
     def redis(self) -> aioredis.Redis:
         # A small fixed pool: connection count stays constant however many viewers come.
@@ -117,9 +123,20 @@ class Broadcaster:
         loop = asyncio.get_running_loop()
         _end_streams_on_exit_signal(loop)
         if self._task is None or self._task.done():
-            self._task = loop.create_task(self._listen())
+            self._subscribed = asyncio.Event()
+            self._task = loop.create_task(self._listen(self._subscribed))
         if self._sessions_task is None or self._sessions_task.done():
             self._sessions_task = loop.create_task(self._watch_sessions())
+
+    async def subscribed(self, timeout: float = 5.0) -> bool:
+        """Wait until the subscription is live (False if Redis is not reachable yet)."""
+        if self._subscribed is None:
+            return False
+        try:
+            await asyncio.wait_for(self._subscribed.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
 
     def remove(self, viewer: Viewer) -> None:
         self.viewers.discard(viewer)
@@ -150,17 +167,23 @@ class Broadcaster:
                 if viewer.session_key not in alive:
                     self.end(viewer)
 
-    async def _listen(self) -> None:
+    async def _listen(self, subscribed: asyncio.Event) -> None:
         while self.viewers:
             try:
-                pubsub = self.redis().pubsub(ignore_subscribe_messages=True)
+                pubsub = self.redis().pubsub()
                 await pubsub.subscribe(channel())
                 try:
                     while self.viewers:
                         message = await pubsub.get_message(timeout=1.0)
-                        if message is not None:
+                        if message is None:
+                            continue
+                        if message["type"] == "subscribe":
+                            # Redis confirmed it: every later publish reaches us.
+                            subscribed.set()
+                        elif message["type"] == "message":
                             self.dispatch(json.loads(message["data"]))
                 finally:
+                    subscribed.clear()
                     await pubsub.aclose()
             except (aioredis.RedisError, OSError) as error:
                 log.warning("Live stream lost Redis (%s); reconnecting", error)
@@ -271,6 +294,7 @@ async def event_stream(viewer: Viewer):
     """The frames of one viewer: the current state, then changes and heartbeats."""
     broadcaster.add(viewer)
     try:
+        await broadcaster.subscribed()
         # Reconnect quickly after a network blip; the first frames are the current state.
         yield "retry: 3000\n\n" + await current_state(viewer)
         # The database is not needed again for this viewer: hand the connection back.

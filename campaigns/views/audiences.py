@@ -161,7 +161,8 @@ def audience_detail(request, audience_id: str):
     query = request.GET.get("q", "").strip()[:100]
     found = catalog.audience_members(audience_id, page_number, MEMBERS_PAGE_SIZE, query)
     if found is None:
-        return render(request, "404.html", status=404)
+        raise Http404  # the friendly page says there is no such audience
+
     audience = found.audience
     context = {"nav": "audiences", "audience": audience, "members": found.members,
                "found": found.matches, "error": found.error, "q": query}

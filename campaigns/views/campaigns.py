@@ -4,7 +4,7 @@ actions go through `services`. Every view states its method and permission."""
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -34,7 +34,7 @@ def campaign_list(request):
     filters = CampaignFilterForm(request.GET)
     page = Paginator(filters.filter(Campaign.objects.all()), PAGE_SIZE).get_page(
         request.GET.get("page"))
-    live_ids = [c.pk for c in page if c.is_active()]
+    live_ids = [c.pk for c in page if c.is_watched]
     context = {
         "nav": "campaigns", "filters": filters, "page": page,
         "filtered": any(request.GET.get(k) for k in ("q", "status")),
@@ -82,7 +82,7 @@ def campaign_new(request):
             if held and outcome.campaign is not None and not outcome.duplicate:
                 messages.warning(request, f"Campaign created, not started: {held}")
                 return redirect("campaign_detail", pk=outcome.campaign.pk)
-            return _after_create(request, outcome)
+            return _after_create(request, outcome, started=starting)
     return render(request, "campaigns/new.html", {"form": form, "pickers": pickers,
                                                   "nav": "campaigns"}, status=422)
 
@@ -108,7 +108,7 @@ def _picker_initial(params) -> dict:
     return initial
 
 
-def _after_create(request, outcome: services.CreateOutcome):
+def _after_create(request, outcome: services.CreateOutcome, *, started: bool = False):
     if outcome.in_progress:
         messages.info(request, "This campaign is still being created; it will show here in a "
                                "moment.")
@@ -118,8 +118,9 @@ def _after_create(request, outcome: services.CreateOutcome):
         messages.info(request, "This form was already submitted: here is the campaign it made.")
     elif outcome.start_error:
         messages.warning(request, f"Campaign created, but not started: {outcome.start_error}")
-    elif campaign.pending_action:
-        messages.success(request, "Campaign created and starting.")
+    elif started or campaign.pending_action:
+        messages.success(request, "Campaign created and started. The status changes when "
+                                  "Atoms confirms.")
     else:
         messages.success(request, "Campaign created." if not campaign.scheduled_at
                          else "Campaign created and scheduled.")
@@ -145,9 +146,12 @@ def campaign_detail(request, pk: int):
 def campaign_actions(request, pk: int):
     """The role-dependent buttons, re-fetched by the page when the status changes."""
     campaign = Campaign.objects.filter(pk=pk).first()
-    if campaign is None:
+    if campaign is None and request.htmx:
         # Deleted since the page was drawn: no buttons left to offer, and no 404 for htmx.
         return render(request, "campaigns/detail.html#actions_deleted")
+    if campaign is None:
+        raise Http404  # typed by hand: there may never have been such a campaign
+
     return render(request, "campaigns/detail.html#actions", {"c": campaign})
 
 
@@ -216,7 +220,10 @@ def _act(request, campaign, action, done_message):
     try:
         action(request.user, campaign)
     except services.ActionRefused as refused:
-        messages.error(request, refused.message)
+        # One message, one colour: "may still take effect" is a warning beside the page's
+        # own "Pausing…" note, not a red failure contradicting it.
+        (messages.warning if refused.may_have_happened else messages.error)(
+            request, refused.message)
     else:
         messages.success(request, done_message + " Atoms accepted it; the status changes when "
                                                  "it takes effect.")

@@ -9,7 +9,7 @@
   if (!isNaN(serverNow)) clockOffset = serverNow - Date.now();
   function now() { return Date.now() + clockOffset; }
 
-  // --- live stream state: while it is down, fragments poll (hx-trigger filter) ----------
+  // --- live stream state: while it is down, fragments poll (data-poll-fallback) ---------
   window.liveStreamUp = false;
   var ticking = new WeakSet();
   document.body.addEventListener("htmx:sseOpen", function (event) {
@@ -84,6 +84,37 @@
   setInterval(renderFreshness, 1000);
   document.addEventListener("DOMContentLoaded", renderFreshness);
   document.body.addEventListener("htmx:afterSwap", renderFreshness);
+
+  // --- "Start at" is the person's own time: send the browser's zone and say which -------
+  var zone = "";
+  try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
+  if (zone) {
+    document.querySelectorAll("input[name=time_zone]").forEach(function (input) { input.value = zone; });
+    var help = document.getElementById("id_scheduled_at_helptext");
+    if (help) help.textContent = help.textContent.replace(/Times are in .*$/, "Times are in your browser's time zone, " + zone + ".");
+    // Times the server wrote in UTC, shown again in the browser's zone.
+    document.querySelectorAll("time[data-local]").forEach(function (el) {
+      var at = new Date(el.getAttribute("datetime"));
+      if (isNaN(at)) return;
+      el.textContent = at.toLocaleString(undefined, {dateStyle: "medium", timeStyle: "short"}) + " (" + zone + ")";
+    });
+  }
+
+  // --- buttons follow the status ----------------------------------------------------------
+  // The live detail fragment says which state it shows; when that differs from the state
+  // the buttons were drawn for, refetch them. This holds whether the fragment came from the
+  // stream or from the polling fallback, and if a status event was missed.
+  var askedFor = null;
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    var actions = document.getElementById("actions");
+    var shown = document.querySelector("#live-detail [data-button-state]");
+    if (!actions || !shown || !window.htmx) return;
+    if (event.detail && event.detail.elt && event.detail.elt.id === "actions") return;  // our own refetch
+    var state = shown.dataset.buttonState;
+    if (state === actions.dataset.buttonState || state === askedFor) return;
+    askedFor = state;
+    window.htmx.trigger(actions, "live:state-moved");
+  });
 
   // --- one submit per form: a double click sends one request -----------------------------
   document.addEventListener("submit", function (event) {

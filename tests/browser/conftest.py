@@ -87,3 +87,47 @@ def collect_page_errors(page, expected: tuple[str, ...] = ()) -> list[str]:
 
     page.on("console", on_console)
     return errors
+
+
+AXE_SOURCE = os.path.join(os.path.dirname(__file__), "node_modules", "axe-core", "axe.min.js")
+
+
+def axe_findings(page) -> dict[str, list[str]]:
+    """axe-core's serious or critical violations and its "needs review" items on the page
+    as it is now, each as "rule: target". `make test` installs axe-core from npm
+    (tests/browser/package-lock.json). Evaluated rather than added as a <script> tag, so a
+    Content-Security-Policy without inline scripts does not block it."""
+    if not os.path.exists(AXE_SOURCE):
+        pytest.fail("axe-core is missing: run `npm ci --prefix tests/browser` (make test does).")
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        with open(AXE_SOURCE, encoding="utf-8") as source:
+            page.evaluate(source.read())
+    result = page.evaluate(
+        "async () => await axe.run(document, {resultTypes: ['violations', 'incomplete']})")
+
+    def describe(items):
+        return [f"{item['id']}: {node['target']} {node.get('failureSummary') or ''}".strip()
+                for item in items for node in item["nodes"]]
+
+    serious = [item for item in result["violations"]
+               if item["impact"] in ("serious", "critical")]
+    return {"violations": describe(serious), "needs_review": describe(result["incomplete"])}
+
+
+def assert_accessible(page, attempts: int = 3) -> None:
+    """No findings. A live page may swap a fragment while axe walks it (then axe cannot
+    place a heading it saw a moment ago): a finding counts if it is there on every one of
+    `attempts` runs, since a real one is there each time."""
+    for _ in range(attempts):
+        findings = axe_findings(page)
+        if findings == {"violations": [], "needs_review": []}:
+            return
+        page.wait_for_timeout(300)
+    assert findings == {"violations": [], "needs_review": []}, (page.url, findings)
+
+
+def assert_fits_width(page) -> None:
+    """Nothing makes the page scroll sideways (a phone at 390 px)."""
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"

@@ -52,7 +52,8 @@ def test_staff_create_and_start_a_campaign_a_manager_watches_and_an_admin_pauses
     fill_create_form(staff, name)
     staff.get_by_role("button", name="Create and start").click()
     staff.wait_for_url(re.compile(r"/campaigns/\d+/$"))
-    expect(staff.get_by_role("status")).to_have_text("Campaign created and starting.")
+    expect(staff.get_by_role("status")).to_have_text(
+        "Campaign created and started. The status changes when Atoms confirms.")
     expect(staff.locator("#live-detail").get_by_test_id("pending")).to_have_text("Starting…")
     sim.clear_faults()
     staff.evaluate("window.sameDocument = true")

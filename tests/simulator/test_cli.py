@@ -13,7 +13,7 @@ import pytest
 from simulator.process import ROOT, SimulatorProcess
 
 OPTIONS = (
-    "--host", "--port", "--api-key", "--speed", "--seed", "--state", "--start-time",
+    "--host", "--port", "--api-key", "--speed", "--pace", "--seed", "--state", "--start-time",
     "--latency-ms", "--error-rate", "--rate-limit",
 )  # fmt: skip
 
@@ -42,7 +42,8 @@ def test_help_lists_every_option():
 
 @pytest.mark.parametrize(
     "args",
-    [("--error-rate", "2"), ("--speed", "-1"), ("--rate-limit", "x"), ("--start-time", "soon")],
+    [("--error-rate", "2"), ("--speed", "-1"), ("--rate-limit", "x"), ("--start-time", "soon"),
+     ("--pace", "0")],
 )
 def test_bad_options_exit_with_a_usage_error(args):
     result = run_cli(*args)
@@ -56,7 +57,7 @@ def test_ready_line_names_url_seed_and_speed_but_never_a_given_key():
         line = next(line for line in process.output.splitlines() if "listening" in line)
         assert re.fullmatch(
             r"Atoms simulator listening on http://127\.0\.0\.1:\d+/atoms/v1 "
-            r"\(key given, seed 3, speed 2\.5\)",
+            r"\(key given, seed 3, speed 2\.5, pace 1\)",
             line,
         )
         assert "demo-key" not in process.output
@@ -163,3 +164,35 @@ def test_a_foreign_state_file_stops_the_start_with_a_clear_error(tmp_path, conte
     assert result.returncode == 2
     assert result.stderr.startswith("error: cannot load state:")
     assert "Traceback" not in result.stderr
+
+
+def test_pace_dials_fast_while_every_time_agrees_with_the_wall_clock():
+    """The demo's simulator (`--pace 30`): a "Start at" two minutes ahead by the wall clock
+    is accepted, Atoms' times stay within seconds of it, and calls still end quickly."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.simulator.helpers import PILOT, Seeded, create, detail, status
+
+    process = SimulatorProcess().start(speed=1, extra_args=("--pace", "30"))
+    try:
+        with client(process) as api:
+            seeded = Seeded.fetch(api)
+            soon = datetime.now(UTC) + timedelta(minutes=2)
+            scheduled = create(api, seeded, name="Soon", audienceId=seeded.audiences[PILOT]["_id"],
+                               scheduledAt=soon.isoformat().replace("+00:00", "Z"))
+            assert scheduled["status"] == "scheduled"
+            started = time.monotonic()
+            time.sleep(5)  # 150 simulated seconds at the old 30x clock
+            assert abs(process.now()["nowMs"] / 1000 - time.time()) < 3
+            assert status(api, scheduled["_id"]) == "scheduled"  # not yet: 2 min
+
+            campaign = create(api, seeded, name="Now", audienceId=seeded.audiences[PILOT]["_id"])
+            assert api.post(f"/campaign/{campaign['_id']}/start").status_code < 300
+            while status(api, campaign["_id"]) != "completed":
+                # Two contacts, calls of up to a few minutes at pace 1: seconds at pace 30.
+                assert time.monotonic() - started < 40, status(api, campaign["_id"])
+                time.sleep(0.5)
+            created = datetime.fromisoformat(detail(api, campaign["_id"])["campaign"]["createdAt"])
+            assert abs(created.timestamp() - time.time()) < 45
+    finally:
+        process.stop()

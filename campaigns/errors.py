@@ -1,0 +1,134 @@
+"""Error pages that read like the rest of the dashboard: 400, 403, 404, 405, 500 and a
+failed form token. Django's own are bare ("Bad Request (400)") or, with DEBUG, list every
+URL; a person needs to hear what happened, whether anything was done, and what to do now.
+
+Where the request still holds what was typed (a form whose token expired), the page
+offers it back in a form that sends it again; otherwise it says how to get it back (the
+browser's Back button keeps a form's fields).
+"""
+
+import logging
+
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.urls import reverse
+
+log = logging.getLogger(__name__)
+
+# Fields never offered back: the old token, and anything that cannot be re-sent as text.
+_NOT_KEPT = {"csrfmiddlewaretoken"}
+
+
+def _page(request, status: int, title: str, message: str, *, kept=None, hint: str = "",
+          links=()) -> HttpResponse:
+    context = {"status": status, "title": title, "message": message, "kept": kept or [],
+               "hint": hint, "links": links, "resend_to": request.path}
+    try:
+        return render(request, "error.html", context, status=status)
+    except Exception:  # noqa: BLE001 - the error page must not fail in turn
+        log.exception("Error page %s could not be rendered", status)
+        return HttpResponse(f"{title}. {message}", status=status,
+                            content_type="text/plain; charset=utf-8")
+
+
+def _home_links(request):
+    return [(reverse("campaign_list"), "See all campaigns")]
+
+
+def handler400(request, exception=None):
+    # Too many fields, a body over the limit, a file name too long, a bad Host: the body
+    # was refused before it was read, so nothing of it can be offered back here.
+    return _page(
+        request, 400, "The request could not be read",
+        "The form sent more than the dashboard accepts (too many fields, too large, or a "
+        "file name that is too long). Nothing was saved or sent to Atoms.",
+        hint="Go back with your browser's Back button: what you typed is still in the form. "
+             "Send a smaller file, or fewer fields at once.",
+        links=_home_links(request))
+
+
+def handler403(request, exception=None):
+    reason = str(exception) if exception and str(exception) else ""
+    return _page(request, 403, "You can't do that",
+                 reason or "Your role does not allow this.",
+                 hint="Ask an admin if you need a different role.",
+                 links=[(reverse("home"), "Back to the dashboard")])
+
+
+def _not_found_words(path: str) -> tuple[str, list[tuple[str, str]]]:
+    """Say what is missing in the words of the part of the site the address points into."""
+    if path.startswith("/audiences/"):
+        return ("There is no such audience in Atoms: it may have been deleted, or the address "
+                "is mistyped.", [(reverse("audience_list"), "See all audiences")])
+    if path.startswith("/campaigns/"):
+        return ("There is no such campaign here: it may have been deleted, or the address is "
+                "mistyped.", [(reverse("campaign_list"), "See all campaigns")])
+    return ("There is no page at this address.", [(reverse("home"), "Back to the dashboard")])
+
+
+def handler404(request, exception=None):
+    message, links = _not_found_words(request.path)
+    return _page(request, 404, "Not found", message, links=links)
+
+
+def handler500(request):
+    return _page(
+        request, 500, "Something went wrong on our side",
+        "The dashboard hit an error it did not expect; it has been logged. If you were "
+        "starting, pausing or deleting a campaign, check its page before trying again: "
+        "Atoms may have carried it out.",
+        hint="Go back with your browser's Back button: what you typed is still in the form.",
+        links=_home_links(request))
+
+
+def csrf_failure(request, reason: str = ""):
+    """The form's security token was missing or stale (an old tab, cookies cleared, a
+    session that ended). Offer the typed fields back in a fresh form with a new token."""
+    kept = [(name, value) for name, values in request.POST.lists()
+            if name not in _NOT_KEPT and "password" not in name
+            for value in values] if request.method == "POST" else []
+    get_token(request)  # the fresh form below needs a new token cookie
+    return _page(
+        request, 403, "This form had expired",
+        "The page was open too long, or you signed in again elsewhere, so the form's "
+        "security check failed. Nothing was saved or sent to Atoms.",
+        kept=kept,
+        hint=("Press “Send again” to send what you typed once more." if kept else
+              "Go back, reload the page and send the form again."),
+        links=_home_links(request))
+
+
+def method_not_allowed(request, response):
+    """A GET on an address that only takes a button press (start, pause, …)."""
+    page = _page(
+        request, 405, "Use the button on the page",
+        "This address only does something when its button is pressed; opening it does "
+        "nothing.",
+        links=[(_back_to(request.path), "Back to the page")])
+    if response.has_header("Allow"):
+        page["Allow"] = response["Allow"]
+    return page
+
+
+def _back_to(path: str) -> str:
+    parts = [part for part in path.split("/") if part]
+    if len(parts) >= 2 and parts[0] in ("campaigns", "audiences") and parts[1] != "new":
+        return f"/{parts[0]}/{parts[1]}/"
+    return reverse("home")
+
+
+class FriendlyErrorsMiddleware:
+    """Views answer a bare 405 (require_POST); show the friendly page instead, for
+    people. htmx requests keep the bare answer: they swap fragments, not pages."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (response.status_code == 405 and not response.content
+                and not request.headers.get("HX-Request")):
+            return method_not_allowed(request, response)
+        return response
+

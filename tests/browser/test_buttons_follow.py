@@ -1,0 +1,42 @@
+"""The buttons follow the status without a reload, also when the live stream cannot
+connect and the page falls back to polling (the detail fragment carries the state the
+buttons were drawn for; a difference makes the page refetch them)."""
+
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import collect_page_errors, sign_in
+from tests.browser.test_live_board import STREAM_DOWN_LOG
+from tests.campaign_factory import make_campaign
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LIVE = 15_000
+
+
+def test_after_a_pause_resume_and_delete_appear_while_the_stream_is_down(
+        users, new_page, sim, celery_worker, server_settings):
+    running = make_campaign(sim, users["staff"], "running", name="No stream here",
+                            audience_size=50)
+    page = sign_in(new_page(), users["admin"].username)
+    errors = collect_page_errors(page, expected=STREAM_DOWN_LOG)
+    page.route(lambda url: urlparse(url).path == "/live/", lambda route: route.abort())
+    page.goto(f"/campaigns/{running.pk}/")
+    actions = page.get_by_test_id("actions")
+    actions.get_by_role("button", name="Pause").click()
+    expect(page.get_by_role("status")).to_contain_text("Pause requested.")
+    expect(page.get_by_role("button", name="Pausing…")).to_be_disabled()
+    page.evaluate("window.sameDocument = true")
+    sim.advance(5)  # the pause lands 3 s after Atoms accepted it
+    expect(page.locator("#live-detail").get_by_test_id("status")).to_have_text(
+        "Paused", timeout=LIVE)
+    # Within a poll interval of the status: no "Pausing…", no "pause it first".
+    expect(actions.get_by_role("button", name="Resume")).to_be_visible(timeout=3_000)
+    expect(actions.get_by_role("link", name="Delete")).to_be_visible()
+    expect(page.get_by_role("button", name="Pausing…")).to_have_count(0)
+    expect(page.get_by_test_id("pause-first")).to_have_count(0)
+    assert page.evaluate("window.sameDocument === true"), "the page reloaded"
+    assert page.evaluate("window.liveStreamUp") is False
+    assert errors == []

@@ -1,0 +1,43 @@
+"""Every paging link in the browser reaches the next page and back, keeping the filters
+(Django's {% querystring %} already writes the leading "?"; doubling it gave `??page=2`)."""
+
+import pytest
+
+from campaigns.models import AuditEntry, Campaign
+from tests.browser.conftest import sign_in
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_campaign_list_next_and_previous_keep_the_search(width, users, new_page):
+    Campaign.objects.bulk_create([
+        Campaign(atoms_id=f"{i:024x}", name=f"Campaign {i:05d}", status="draft")
+        for i in range(30)
+    ])
+    page = sign_in(new_page(), users["staff"].username)
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto("/campaigns/?q=Campaign&sort=name")
+    assert page.get_by_text("Page 1 of 2").is_visible()
+    page.get_by_role("link", name="Next →").click()
+    page.get_by_text("Page 2 of 2").wait_for()
+    assert "??" not in page.url and "page=2" in page.url and "q=Campaign" in page.url
+    assert page.get_by_test_id("campaign-row").count() == 5
+    page.get_by_role("link", name="← Previous").click()
+    page.get_by_text("Page 1 of 2").wait_for()
+    assert page.get_by_test_id("campaign-row").count() == 25
+
+
+def test_activity_older_and_newer(users, new_page):
+    AuditEntry.objects.bulk_create([
+        AuditEntry(actor_name="sam-staff", action="create", outcome="ok",
+                   campaign_name=f"Entry {i}") for i in range(60)
+    ])
+    page = sign_in(new_page(), users["admin"].username)
+    page.goto("/activity/?outcome=ok")
+    page.get_by_role("link", name="Older →").click()
+    page.get_by_text("Page 2 of 2").wait_for()
+    assert "??" not in page.url and "outcome=ok" in page.url
+    assert page.get_by_test_id("activity-row").count() == 10
+    page.get_by_role("link", name="← Newer").click()
+    page.get_by_text("Page 1 of 2").wait_for()

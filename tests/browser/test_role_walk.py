@@ -1,0 +1,200 @@
+"""Each role walks the dashboard as a new user would, at desktop and phone width: list
+paging, a campaign created with a "Start at" a few minutes ahead, start, pause (the buttons
+follow the status without a reload), resume and delete, as far as the role allows.
+axe-core checks every page on the way: no serious or critical violation, nothing left
+"needs review". The web server, Celery worker and simulator are real processes; the
+simulator's clock moves when the test says so.
+"""
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import expect
+
+from campaigns.models import Campaign
+from tests.browser.conftest import assert_accessible, assert_fits_width, sign_in
+from tests.campaign_factory import make_campaign
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+AGENT = "Renewals Assistant"
+AUDIENCE = "Mumbai leads - March (50 contacts)"
+LIVE = 15_000
+WIDTHS = [1280, 390]
+# The browser's own zone, unlike the servers' UTC: "Start at" must be read in this one.
+BROWSER_ZONE = "America/New_York"
+
+
+def check(page, width: int) -> None:
+    assert_accessible(page)
+    if width < 600:
+        assert_fits_width(page)
+
+
+def open_as(new_page, chromium, web_server, user, width: int):
+    context = chromium.new_context(base_url=web_server.url, timezone_id=BROWSER_ZONE,
+                                   viewport={"width": width, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    return context, sign_in(page, user.username)
+
+
+def fits_its_box(page, selector: str) -> bool:
+    return page.eval_on_selector(selector, "el => el.scrollWidth <= el.clientWidth")
+
+
+def walk_list_pages(page, width: int) -> None:
+    page.goto("/campaigns/")
+    expect(page.get_by_text(re.compile(r"Page 1 of 2"))).to_be_visible()
+    check(page, width)
+    # The counts are on screen, not behind a sideways scroll; the menu is one row.
+    assert fits_its_box(page, "#results .table-wrap"), "the campaigns table scrolls sideways"
+    counts = page.get_by_test_id("row-counts").first.bounding_box()
+    assert counts["x"] + counts["width"] <= width
+    links = page.get_by_role("navigation", name="Main").get_by_role("link")
+    assert len({round(links.nth(i).bounding_box()["y"]) for i in range(links.count())}) == 1
+    page.get_by_role("link", name="Next →").click()
+    expect(page.get_by_text(re.compile(r"Page 2 of 2"))).to_be_visible()
+    assert "page=2" in page.url and "??" not in page.url
+    check(page, width)
+    page.get_by_role("link", name="← Previous").click()
+    expect(page.get_by_text(re.compile(r"Page 1 of 2"))).to_be_visible()
+
+
+def create_scheduled(page, width: int, name: str) -> str:
+    page.goto("/campaigns/new/")
+    expect(page.locator("#id_scheduled_at_helptext")).to_contain_text(
+        f"your browser's time zone, {BROWSER_ZONE}")
+    check(page, width)
+    page.get_by_label("Name", exact=True).fill(name)
+    page.get_by_label("Agent", exact=True).select_option(label=AGENT)
+    page.get_by_label("Audience", exact=True).select_option(label=AUDIENCE)
+    page.locator("[data-field=phone_numbers] input[type=checkbox]").first.check()
+    local_soon = page.evaluate(
+        "() => { const d = new Date(Date.now() + 5 * 60000);"
+        " const p = n => String(n).padStart(2, '0');"
+        " return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T"
+        "${p(d.getHours())}:${p(d.getMinutes())}`; }")
+    page.get_by_label("Start at").fill(local_soon)
+    page.get_by_role("button", name="Create campaign").click()
+    page.wait_for_url(re.compile(r"/campaigns/\d+/$"))
+    expect(page.get_by_role("status")).to_have_text("Campaign created and scheduled.")
+    expect(live_status(page)).to_have_text("Scheduled")
+    campaign = Campaign.objects.get(name=name)
+    typed = datetime.fromisoformat(local_soon)
+    wanted = typed.replace(tzinfo=ZoneInfo(BROWSER_ZONE))
+    assert abs((campaign.scheduled_at - wanted).total_seconds()) < 1
+    # Shown back in the browser's zone, saying which.
+    expect(page.locator("time[data-local]")).to_contain_text(f"({BROWSER_ZONE})")
+    check(page, width)
+    return page.url
+
+
+def live_status(page):
+    return page.locator("#live-detail").get_by_test_id("status")
+
+
+def actions(page):
+    return page.get_by_test_id("actions")
+
+
+def start_and_see_it_run(page, sim, verb: str = "Start") -> None:
+    actions(page).get_by_role("button", name=verb).click()
+    expect(page.get_by_role("status")).to_contain_text(f"{verb} requested.")
+    page.evaluate("window.sameDocument = true")
+    sim.advance(5)  # processing → running after 3 s
+    expect(live_status(page)).to_have_text("Running", timeout=LIVE)
+    assert page.evaluate("window.sameDocument === true"), "the page reloaded"
+
+
+def pause_and_see_buttons_follow(page, sim) -> None:
+    page.evaluate("window.sameDocument = true")
+    actions(page).get_by_role("button", name="Pause").click()
+    expect(page.get_by_role("status")).to_contain_text("Pause requested.")
+    page.evaluate("window.sameDocument = true")
+    sim.advance(5)  # the pause lands 3 s after Atoms accepted it
+    expect(live_status(page)).to_have_text("Paused", timeout=LIVE)
+    # Within a poll interval and without a reload: Resume and Delete, no stale hints.
+    expect(actions(page).get_by_role("button", name="Resume")).to_be_visible(timeout=LIVE)
+    expect(actions(page).get_by_role("link", name="Delete")).to_be_visible()
+    expect(page.get_by_role("button", name="Pausing…")).to_have_count(0)
+    expect(page.get_by_test_id("pause-first")).to_have_count(0)
+    expect(page.get_by_text("Final numbers")).to_have_count(0)
+    assert page.evaluate("window.sameDocument === true"), "the page reloaded"
+
+
+@pytest.fixture
+def thirty_campaigns(db):
+    Campaign.objects.bulk_create([
+        Campaign(atoms_id=f"{i:024x}", name=f"Old campaign {i:02d}", status="completed")
+        for i in range(30)
+    ])
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_staff_walk(width, users, chromium, web_server, new_page, sim, celery_worker,
+                    server_settings, thirty_campaigns):
+    context, page = open_as(new_page, chromium, web_server, users["staff"], width)
+    try:
+        walk_list_pages(page, width)
+        create_scheduled(page, width, f"Staff walk {width}")
+        start_and_see_it_run(page, sim)
+        # Staff may not pause: the page says who can, and offers no Pause.
+        expect(actions(page).get_by_text("An admin can pause it.")).to_be_visible()
+        expect(actions(page).get_by_role("button", name="Pause")).to_have_count(0)
+        check(page, width)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_admin_walk(width, users, chromium, web_server, new_page, sim, celery_worker,
+                    server_settings, thirty_campaigns):
+    context, page = open_as(new_page, chromium, web_server, users["admin"], width)
+    try:
+        walk_list_pages(page, width)
+        name = f"Admin walk {width}"
+        create_scheduled(page, width, name)
+        start_and_see_it_run(page, sim)
+        check(page, width)
+        pause_and_see_buttons_follow(page, sim)
+        check(page, width)
+        start_and_see_it_run(page, sim, verb="Resume")
+        expect(actions(page).get_by_role("button", name="Pause")).to_be_visible(timeout=LIVE)
+        pause_and_see_buttons_follow(page, sim)
+        actions(page).get_by_role("link", name="Delete").click()
+        check(page, width)
+        page.get_by_label(f"Type {name} to confirm").fill(name)
+        page.get_by_role("button", name="Delete campaign").click()
+        page.wait_for_url("**/campaigns/")
+        expect(page.get_by_role("status")).to_have_text(f"Campaign “{name}” deleted.")
+        page.goto("/activity/")
+        check(page, width)
+        row = page.get_by_test_id("activity-row").first.bounding_box()
+        assert row["height"] < 110, f"an activity row is {row['height']}px tall"
+        assert fits_its_box(page, ".table-wrap")
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_manager_walk(width, users, chromium, web_server, new_page, sim, celery_worker,
+                      server_settings, thirty_campaigns):
+    running = make_campaign(sim, users["staff"], "running", name="Watched", audience_size=50)
+    context, page = open_as(new_page, chromium, web_server, users["manager"], width)
+    try:
+        expect(page.get_by_role("heading", name=re.compile("Board|Live"))).to_be_visible()
+        check(page, width)
+        walk_list_pages(page, width)
+        page.goto(f"/campaigns/{running.pk}/")
+        expect(live_status(page)).to_have_text("Running")
+        expect(actions(page).get_by_role("button")).to_have_count(0)
+        check(page, width)
+        page.goto("/campaigns/new/")
+        expect(page.get_by_test_id("error-page")).to_be_visible()
+        check(page, width)
+    finally:
+        context.close()
+
