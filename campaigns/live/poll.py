@@ -18,7 +18,7 @@ from django.db.models import Q
 from django.utils import timezone
 from redis.exceptions import LockError
 
-from campaigns import atoms, mirror
+from campaigns import atoms, mirror, outcomes
 from campaigns.connections import poller_client, redis_client, request_budget
 from campaigns.live import publish
 from campaigns.models import TERMINAL_STATUSES, Campaign, MetricSnapshot, active_q
@@ -101,11 +101,25 @@ def refresh(ids: list[int]) -> RefreshResult:
         try:
             budget.acquire()
             with poller_client() as client:
-                return client.get_campaign(campaign.atoms_id)
+                detail = client.get_campaign(campaign.atoms_id)
+                return detail, fetch_calls(client, campaign, detail)
         except atoms.AtomsError as error:
             if isinstance(error, atoms.AtomsRateLimited):
                 budget.pause_for(error.retry_after)
             return error
+
+    def fetch_calls(client, campaign: Campaign, detail) -> list | None:
+        """The calls changed since the last poll, or None to leave them for the next one
+        (a failure here must not throw away the detail fetched fine)."""
+        if not outcomes.wants_calls(campaign, detail):
+            return None
+        try:
+            return outcomes.fetch_changed(client, campaign, budget.acquire)
+        except atoms.AtomsError as error:
+            if isinstance(error, atoms.AtomsRateLimited):
+                budget.pause_for(error.retry_after)
+            log.info("Call logs of campaign %s not read this poll: %s", campaign.pk, error)
+            return None
 
     workers = min(settings.POLL_CONCURRENCY, len(campaigns))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
@@ -157,8 +171,11 @@ def apply_results(pairs, now: datetime) -> RefreshResult:
     return result
 
 
-def _record_success(campaign: Campaign, detail, now: datetime, was_status: str) -> set[str]:
+def _record_success(campaign: Campaign, fetched, now: datetime, was_status: str) -> set[str]:
+    detail, calls = fetched
     fields = mirror.apply_detail(campaign, detail)
+    if calls is not None:
+        fields |= outcomes.apply_calls(campaign, calls)
     became_terminal = campaign.status in TERMINAL_STATUSES and was_status not in TERMINAL_STATUSES
     final = became_terminal  # one more refresh after the first terminal sighting
     return fields | mirror.assign(campaign, {

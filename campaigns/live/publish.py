@@ -17,6 +17,7 @@ from django.utils import timezone
 from campaigns.charts import line_chart
 from campaigns.connections import redis_client
 from campaigns.models import Campaign, MetricSnapshot
+from campaigns.outcomes import breakdown
 
 KINDS = ("row", "card", "detail")
 # How far back the charts look; bounds the snapshot query for long campaigns.
@@ -58,6 +59,7 @@ def fragment_context(campaign: Campaign, snapshots) -> dict:
                             total=campaign.total_participants),
         "poll_interval": settings.POLL_INTERVAL_SECONDS,
         "pending_warn_seconds": settings.PENDING_ACTION_WARN_SECONDS,
+        "outcomes": breakdown(campaign.call_summary or {}),
     }
 
 
