@@ -139,6 +139,11 @@ ATOMS_READ_TIMEOUT = env_int("ATOMS_READ_TIMEOUT", 15, minimum=1, maximum=120)
 ATOMS_MAX_RPS = env_int("ATOMS_MAX_RPS", 50, minimum=1, maximum=10000)
 # Agents, audiences and phone numbers for the pickers are cached this long.
 PICKER_CACHE_SECONDS = env_int("PICKER_CACHE_SECONDS", 300, minimum=0, maximum=86400)
+# Call-log pages and one call's detail (drill-downs read from Atoms) are cached this
+# long, so a tab open in many browsers costs one Atoms request per page and period.
+CALL_LOG_CACHE_SECONDS = env_int("CALL_LOG_CACHE_SECONDS", 5, minimum=0, maximum=300)
+# A live call transcript gives up when Atoms sends nothing for this long (seconds).
+CALL_LIVE_IDLE_SECONDS = env_int("CALL_LIVE_IDLE_SECONDS", 60, minimum=5, maximum=600)
 # The country whose national numbers ("(415) 555-0100", "020 7946 0000") an upload reads,
 # unless the person uploading picks another; an ISO 3166 two-letter code.
 AUDIENCE_DEFAULT_REGION = env_str("AUDIENCE_DEFAULT_REGION", "US").strip().upper()

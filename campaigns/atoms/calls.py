@@ -12,7 +12,6 @@ import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import MappingProxyType
 from typing import Any
 
 from campaigns.atoms.coerce import (
@@ -37,12 +36,9 @@ DISCONNECT_REASONS = (
 )
 ATTEMPT_FILTERS = ("initial", "retry", "all")
 DURATION_BUCKETS = ("0-30", "30-60", "1-5", "5+")
+# Mappings here are plain dicts, not read-only proxies: results are cached (pickled).
 # Statuses of a call still going on; a log in one of them has no outcome yet.
 LIVE_STATUSES = frozenset({"pending", "in_progress", "in_queue", "processing", "active"})
-
-
-def _empty() -> Mapping[str, str]:
-    return MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +59,7 @@ class CallLog:
     retry_call_id: str = ""
     updated_at: datetime | None = None
     # Post-call dispositions, identifier -> value (e.g. {"interested": "yes"}).
-    dispositions: Mapping[str, str] = field(default_factory=_empty)
+    dispositions: Mapping[str, str] = field(default_factory=dict)
     summary: str = ""
 
     @property
@@ -83,7 +79,7 @@ def _dispositions(obj: Mapping[str, Any]) -> Mapping[str, str]:
         identifier = as_text(item.get("identifier"))
         if identifier and identifier not in values:
             values[identifier] = as_text(item.get("value"))
-    return MappingProxyType(values)
+    return values
 
 
 def parse_call_log(obj: Mapping[str, Any]) -> CallLog:
@@ -120,7 +116,7 @@ class CallDetail:
     agent_name: str
     transcript: tuple[TranscriptTurn, ...]
     # The contact's own fields the agent had (CSV columns), name -> value.
-    variables: Mapping[str, str] = field(default_factory=_empty)
+    variables: Mapping[str, str] = field(default_factory=dict)
     database_id: str = ""
 
 
@@ -137,7 +133,7 @@ def parse_call_detail(data: Mapping[str, Any]) -> CallDetail:
             )
             for turn in as_objects(data.get("transcript"))
         ),
-        variables=MappingProxyType(variables),
+        variables=variables,
         database_id=resource_id(data),
     )
 
