@@ -2,6 +2,7 @@
 the retry family, recording links, exports streamed, and a live call's events."""
 
 import threading
+import time
 
 import httpx
 import pytest
@@ -131,3 +132,77 @@ def test_server_sent_events_are_read_across_lines_and_comments():
     events = list(parse_sse(lines))
     assert [(e.kind, e.role, e.text) for e in events] == [
         ("tts_completed", "agent", "Hi"), ("user_transcription", "user", "Yes")]
+
+
+# --- under faults -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def patient(sim):
+    """A client that retries reads and records its waits instead of sleeping."""
+    waits: list[float] = []
+    with AtomsClient(sim.base_url, sim.api_key, read_timeout=0.3,
+                     sleep=waits.append) as client:
+        yield client, waits
+
+
+def a_connected_call(atoms):
+    return next(log for log in atoms.list_call_logs(finished(atoms).id, limit=500).items
+                if log.status == "completed")
+
+
+@pytest.mark.parametrize(("route", "read"), [
+    ("GET /conversation/{callId}/retries", lambda atoms, call: atoms.list_retries(call)),
+    ("GET /conversation/{callId}/recording/download-url",
+     lambda atoms, call: atoms.recording_url(call)),
+    ("GET /conversation", lambda atoms, call: atoms.list_call_logs(finished(atoms).id)),
+])
+def test_call_reads_retry_errors_and_timeouts_then_give_up(patient, sim, route, read):
+    atoms, waits = patient
+    call = a_connected_call(atoms).call_id
+    campaign_id = finished(atoms).id  # looked up before the faults
+    if route == "GET /conversation":
+        read = lambda atoms, call: atoms.list_call_logs(campaign_id)  # noqa: E731
+    sim.faults(error_rate=1, fail_routes=[route])
+    with pytest.raises(AtomsUnavailable):
+        read(atoms, call)
+    assert sim.stats()["by_route"][route].get("500") == 3
+    sim.faults(timeout_rate=1, timeout_seconds=1, fail_routes=[route])
+    with pytest.raises(AtomsUnavailable, match="timed out"):
+        read(atoms, call)
+    sim.faults(drop_response_rate=1, timeout_seconds=1, fail_routes=[route])
+    with pytest.raises(AtomsUnavailable):
+        read(atoms, call)  # the answer was lost: a read is simply asked again, then given up
+    sim.clear_faults()
+    assert read(atoms, call)
+    assert len(waits) == 6
+
+
+def test_call_reads_wait_out_a_rate_limit(sim):
+    waits: list[float] = []
+
+    def sleep(seconds):  # really waits: the limit must pass
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    with AtomsClient(sim.base_url, sim.api_key, sleep=sleep) as atoms:
+        call = a_connected_call(atoms).call_id
+        sim.faults(rate_limit=1)
+        results = [atoms.list_retries(call) for _ in range(3)]
+    assert all(results)
+    assert waits and all(wait >= 1 for wait in waits)  # Retry-After honoured
+
+
+def test_a_live_stream_that_cannot_open_is_unavailable(atoms, sim, parts):
+    created = atoms.create_campaign("Live fault", **parts)
+    atoms.start_campaign(created.id)
+    sim.advance(3)
+    live = atoms.list_call_logs(created.id).items[0]
+    sim.faults(error_rate=1, fail_routes=["GET /events"])
+    with pytest.raises(AtomsUnavailable), atoms.call_events(live.call_id) as events:
+        list(events)
+    sim.faults(timeout_rate=1, timeout_seconds=1, fail_routes=["GET /events"])
+    with AtomsClient(sim.base_url, sim.api_key, read_timeout=0.3) as quick, \
+            pytest.raises(AtomsUnavailable), quick.call_events(live.call_id,
+                                                               idle_timeout=0.3) as events:
+        list(events)
