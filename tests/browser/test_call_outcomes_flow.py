@@ -75,4 +75,6 @@ def test_a_manager_watches_outcomes_filters_the_log_plays_a_call_and_downloads(
         assert len(table) > 1
         phones = [cell for row in table[1:] for cell in row if cell.lstrip("'").startswith("+")]
         assert phones and all(cell.startswith("'+") for cell in phones)
+        progress = "progress-members" if test_id == "download-members" else "progress-logs"
+        expect(page.get_by_test_id(progress)).to_have_text(f"Downloaded {len(table) - 1} rows.")
     assert errors == []
