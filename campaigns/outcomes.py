@@ -9,14 +9,18 @@ breakdown is then counted here, once per change, and published with the live fra
 the number of Atoms calls never depends on how many people watch.
 """
 
+import logging
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from campaigns import atoms
 from campaigns.atoms.calls import LIVE_STATUSES
 from campaigns.mirror import assign
 from campaigns.models import PAUSABLE_STATUSES, TERMINAL_STATUSES, CallRecord, Campaign
+
+log_ = logging.getLogger(__name__)
 
 # The breakdown's categories, in the order the page lists them.
 OUTCOMES = (
@@ -31,8 +35,11 @@ OUTCOMES = (
 OUTCOME_LABELS = dict(OUTCOMES)
 # The first copy of a campaign's calls reads big pages; later polls see a few changes.
 FIRST_PAGE_SIZE = 500
-CHANGES_PAGE_SIZE = 100
+CHANGES_PAGE_SIZE = 500
 MAX_PAGES_PER_POLL = 20
+MAX_PAGES_FIRST_COPY = 200  # 100,000 calls
+# Campaigns whose changed calls one request asks for (their ids share one URL).
+BATCH_SIZE = 50
 
 
 def outcome_of(status: str, failure_reason: str) -> str:
@@ -50,6 +57,14 @@ def outcome_of(status: str, failure_reason: str) -> str:
 
 
 # --- fetching (poller threads) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangedCalls:
+    logs: list
+    # False when the reading stopped at the page cap before reaching the last copy: the
+    # calls read are still copied, but the watermark stays, so nothing older is skipped.
+    complete: bool
 
 
 def wants_calls(campaign: Campaign, detail: atoms.CampaignDetail) -> bool:
@@ -71,36 +86,76 @@ def wants_calls(campaign: Campaign, detail: atoms.CampaignDetail) -> bool:
     )
 
 
-def fetch_changed(client: atoms.AtomsClient, campaign: Campaign,
-                  acquire: Callable[[], None]) -> list[atoms.CallLog]:
-    """The campaign's calls updated since the last copy, newest update first.
+def call_jobs(campaigns: list[Campaign]) -> list[list[Campaign]]:
+    """How to read the calls of these campaigns: a first copy alone (it reads the whole
+    history), the others together, BATCH_SIZE per request (`campaignIds` takes several),
+    so a poll costs one call-log request per batch rather than one per campaign."""
+    first = [[c] for c in campaigns if c.calls_synced_to is None]
+    known = [c for c in campaigns if c.calls_synced_to is not None]
+    return first + [known[i:i + BATCH_SIZE] for i in range(0, len(known), BATCH_SIZE)]
+
+
+def fetch_changed(client: atoms.AtomsClient, job: list[Campaign],
+                  acquire: Callable[[], None]) -> dict[int, ChangedCalls]:
+    """The calls of `job` updated since each campaign's last copy, by campaign pk.
 
     Atoms lists by `updatedAt` descending by default (the index-backed order; `createdAt`
     or date filters can time out on large accounts), so reading stops at the first call
-    older than what is already copied. `acquire` takes the shared request budget.
+    older than the oldest copy of the job. `acquire` takes the shared request budget.
     """
-    since = campaign.calls_synced_to
-    size = CHANGES_PAGE_SIZE if since else FIRST_PAGE_SIZE
-    changed: dict[str, atoms.CallLog] = {}
-    for number in range(1, MAX_PAGES_PER_POLL + 1):
+    by_atoms_id = {c.atoms_id: c for c in job}
+    marks = [c.calls_synced_to for c in job]
+    since = None if None in marks else min(marks)
+    size, cap = ((CHANGES_PAGE_SIZE, MAX_PAGES_PER_POLL) if since
+                 else (FIRST_PAGE_SIZE, MAX_PAGES_FIRST_COPY))
+    found: dict[int, dict[str, atoms.CallLog]] = {c.pk: {} for c in job}
+    complete = False
+    for number in range(1, cap + 1):
         acquire()
-        page = client.list_call_logs(campaign.atoms_id, page=number, limit=size, attempts="all")
+        page = client.list_call_logs([c.atoms_id for c in job], page=number, limit=size,
+                                     attempts="all")
         for log in page.items:
             stamp = _updated(log)
             if since is not None and stamp is not None and stamp < since:
-                return list(changed.values())
-            # An update during paging moves a call up a page: keep its first (newest) copy.
-            changed.setdefault(log.call_id, log)
-        if not page.has_more or not page.items:
-            break
-    return list(changed.values())
+                complete = True
+                break
+            owner = job[0] if len(job) == 1 else by_atoms_id.get(log.campaign_id)
+            if owner is None:
+                # `campaignId` is not a typed key of a call log: without it a shared
+                # page cannot be split, so each campaign is read on its own instead.
+                return _one_by_one(client, job, acquire)
+            mark = owner.calls_synced_to
+            if mark is None or stamp is None or stamp >= mark:
+                # An update during paging moves a call up a page: keep its newest copy.
+                found[owner.pk].setdefault(log.call_id, log)
+        else:
+            if not page.has_more or not page.items:
+                complete = True
+                break
+            continue
+        break
+    if not complete:
+        log_.warning("Read %d pages of call logs for %d campaign(s) without reaching the "
+                     "last copy; the rest is read at the next poll", cap, len(job))
+    return {pk: ChangedCalls(list(logs.values()), complete) for pk, logs in found.items()}
+
+
+def _one_by_one(client, job, acquire) -> dict[int, ChangedCalls]:
+    found: dict[int, ChangedCalls] = {}
+    for campaign in job:
+        found.update(fetch_changed(client, [campaign], acquire))
+    return found
 
 
 # --- applying (after the fetch, in the poller's process) ------------------------------------
 
 
-def apply_calls(campaign: Campaign, logs: list[atoms.CallLog]) -> set[str]:
-    """Copy the fetched calls, recount the breakdown; return the campaign fields changed."""
+def apply_calls(campaign: Campaign, changed: ChangedCalls, *, status_changed: bool) -> set[str]:
+    """Copy the fetched calls, recount the breakdown; return the campaign fields changed.
+    Nothing new and the same status: the stored breakdown stands, without a recount."""
+    logs = changed.logs
+    if not logs and not status_changed and campaign.call_summary:
+        return set()
     if logs:
         CallRecord.objects.bulk_create(
             [
@@ -115,9 +170,9 @@ def apply_calls(campaign: Campaign, logs: list[atoms.CallLog]) -> set[str]:
             update_conflicts=True, unique_fields=["call_id"],
             update_fields=["status", "outcome", "duration", "cost"],
         )
-    stamps = [stamp for log in logs if (stamp := _updated(log))]
     values: dict = {"call_summary": summarize(campaign)}
-    if stamps:
+    stamps = [stamp for log in logs if (stamp := _updated(log))]
+    if stamps and changed.complete:
         values["calls_synced_to"] = max([*stamps, *_known(campaign.calls_synced_to)])
     return assign(campaign, values)
 

@@ -10,10 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import services
+from campaigns.atoms import AtomsClient
 from campaigns.connections import redis_client
 from campaigns.live import poll, publish
 from campaigns.models import CallRecord, Campaign
-from campaigns.outcomes import outcome_of
+from campaigns.outcomes import fetch_changed, outcome_of
 from tests.campaign_factory import make_campaign, wait_for_status
 from tests.published import Published
 
@@ -158,3 +159,46 @@ def test_a_failed_campaign_shows_why(sim, atoms_settings, users, login_as):
     assert "Atoms reports a failure: All phone numbers of this campaign are inactive" in (
         page.content.decode())
     assert campaign.failed_at is not None
+
+
+def test_several_running_campaigns_share_one_call_log_request_per_poll(sim, atoms_settings,
+                                                                      users):
+    campaigns = [make_campaign(sim, users["staff"], "running", name=f"Batch {n}",
+                               audience_size=50) for n in range(3)]
+
+    def tick_all(seconds):
+        sim.advance(seconds)
+        Campaign.objects.filter(pk__in=[c.pk for c in campaigns]).update(
+            next_poll_at=timezone.now())
+        poll.tick()
+
+    tick_all(300)  # each campaign's first copy is read on its own
+    before = sim.calls_to(CONVERSATION)
+    tick_all(300)
+    assert sim.calls_to(CONVERSATION) - before == 1
+    for campaign in campaigns:
+        campaign.refresh_from_db()
+        logs = simulator_logs(sim, campaign)
+        assert campaign.call_summary["calls"] == len(logs)
+        assert Counter(campaign.call_summary["counts"]) == expected_counts(logs)
+
+
+def test_without_campaign_ids_on_the_logs_each_campaign_is_read_alone(db):
+    """`campaignId` is not a typed key of a call log: a shared page that lacks it cannot
+    be split, so the calls are read campaign by campaign (Atoms faked at the network)."""
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        ids = request.url.params["campaignIds"]
+        seen.append(ids)
+        logs = [{"callId": f"CALL-1737000000000-{ids[:6]}", "status": "completed",
+                 "updatedAt": "2026-01-01T00:00:10.000Z"}]
+        return httpx.Response(200, json={"status": True, "data": {
+            "logs": logs, "pagination": {"page": 1, "limit": 500, "hasMore": False}}})
+
+    mark = timezone.now().replace(year=2025)
+    job = [Campaign(pk=n, atoms_id=f"{n:024x}", calls_synced_to=mark) for n in (1, 2)]
+    with AtomsClient("http://atoms.test", "key", transport=httpx.MockTransport(answer)) as client:
+        found = fetch_changed(client, job, lambda: None)
+    assert seen == [f"{1:024x},{2:024x}", f"{1:024x}", f"{2:024x}"]
+    assert {pk: len(changed.logs) for pk, changed in found.items()} == {1: 1, 2: 1}

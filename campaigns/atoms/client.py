@@ -281,7 +281,7 @@ class AtomsClient(AtomsHttp):
 
     def list_call_logs(
         self,
-        campaign_id: str,
+        campaign_id: str | Sequence[str],
         page: int = 1,
         limit: int = 50,
         attempts: str = "all",
@@ -291,18 +291,22 @@ class AtomsClient(AtomsHttp):
         durations: Sequence[str] = (),
     ) -> Page[CallLog]:
         """GET /conversation?campaignIds=&page=&limit=&callAttemptFilter=&statusFilter=
-        &disconnectReasonFilter=&durationFilter= — one page of a campaign's calls, newest
-        update first. `attempts` is `initial`, `retry` or `all`; the other filters are
-        lists of the values in `atoms.calls`. Never sorted by `createdAt` nor bounded by
-        date: the reference warns both can scan a large account's history into a 504."""
+        &disconnectReasonFilter=&durationFilter= — one page of the calls of one campaign
+        (or of several: `campaignIds` is comma-separated), newest update first.
+        `attempts` is `initial`, `retry` or `all`; the other filters are lists of the
+        values in `atoms.calls`. Never sorted by `createdAt` nor bounded by date: the
+        reference warns both can scan a large account's history into a 504."""
+        ids = [campaign_id] if isinstance(campaign_id, str) else list(campaign_id)
         params = {
-            # Validated like a path id: a comma would quietly add another campaign.
-            "campaignIds": safe_id(campaign_id, "campaign id"),
+            # Each validated like a path id: a stray comma would quietly add a campaign.
+            "campaignIds": ",".join(safe_id(one, "campaign id") for one in ids) or None,
             "page": page, "limit": limit, "callAttemptFilter": attempts or None,
             "statusFilter": ",".join(statuses) or None,
             "disconnectReasonFilter": ",".join(reasons) or None,
             "durationFilter": ",".join(durations) or None,
         }
+        if params["campaignIds"] is None:
+            raise ValueError("At least one campaign id is needed")
         response, body = self._get("/conversation", params=params)
         data = self._data_object(response, body)
         return self._page(response, data, "logs", parse_call_log,

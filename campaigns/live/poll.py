@@ -101,29 +101,35 @@ def refresh(ids: list[int]) -> RefreshResult:
         try:
             budget.acquire()
             with poller_client() as client:
-                detail = client.get_campaign(campaign.atoms_id)
-                return detail, fetch_calls(client, campaign, detail)
+                return client.get_campaign(campaign.atoms_id)
         except atoms.AtomsError as error:
             if isinstance(error, atoms.AtomsRateLimited):
                 budget.pause_for(error.retry_after)
             return error
 
-    def fetch_calls(client, campaign: Campaign, detail) -> list | None:
-        """The calls changed since the last poll, or None to leave them for the next one
-        (a failure here must not throw away the detail fetched fine)."""
-        if not outcomes.wants_calls(campaign, detail):
-            return None
+    def read_calls(job: list[Campaign]) -> dict:
+        """Changed calls of a few campaigns; on failure none, left for the next poll
+        (a failure here must not throw away the details fetched fine)."""
         try:
-            return outcomes.fetch_changed(client, campaign, budget.acquire)
+            with poller_client() as client:
+                return outcomes.fetch_changed(client, job, budget.acquire)
         except atoms.AtomsError as error:
             if isinstance(error, atoms.AtomsRateLimited):
                 budget.pause_for(error.retry_after)
-            log.info("Call logs of campaign %s not read this poll: %s", campaign.pk, error)
-            return None
+            log.info("Call logs of %d campaign(s) not read this poll: %s", len(job), error)
+            return {}
 
     workers = min(settings.POLL_CONCURRENCY, len(campaigns))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
-        results = list(pool.map(fetch, campaigns))
+        details = list(pool.map(fetch, campaigns))
+        wanted = [c for c, detail in zip(campaigns, details, strict=True)
+                  if not isinstance(detail, atoms.AtomsError)
+                  and outcomes.wants_calls(c, detail)]
+        calls: dict = {}
+        for found in pool.map(read_calls, outcomes.call_jobs(wanted)):
+            calls.update(found)
+    results = [detail if isinstance(detail, atoms.AtomsError) else (detail, calls.get(c.pk))
+               for c, detail in zip(campaigns, details, strict=True)]
     return apply_results(list(zip(campaigns, results, strict=True)), timezone.now())
 
 
@@ -175,7 +181,7 @@ def _record_success(campaign: Campaign, fetched, now: datetime, was_status: str)
     detail, calls = fetched
     fields = mirror.apply_detail(campaign, detail)
     if calls is not None:
-        fields |= outcomes.apply_calls(campaign, calls)
+        fields |= outcomes.apply_calls(campaign, calls, status_changed="status" in fields)
     became_terminal = campaign.status in TERMINAL_STATUSES and was_status not in TERMINAL_STATUSES
     final = became_terminal  # one more refresh after the first terminal sighting
     return fields | mirror.assign(campaign, {
