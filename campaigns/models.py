@@ -247,7 +247,11 @@ class CallRecord(models.Model):
     created_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["campaign", "outcome"])]
+        indexes = [
+            models.Index(fields=["campaign", "outcome"]),
+            # "Is there a later attempt on this contact?" for the retries pending.
+            models.Index(fields=["campaign", "to_number", "attempt"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.call_id} ({self.status})"

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.db.models import Count, Exists, F, OuterRef, Sum
+
 from campaigns import atoms
 from campaigns.atoms.calls import LIVE_STATUSES
 from campaigns.mirror import assign
@@ -87,12 +89,14 @@ def wants_calls(campaign: Campaign, detail: atoms.CampaignDetail) -> bool:
 
 
 def call_jobs(campaigns: list[Campaign]) -> list[list[Campaign]]:
-    """How to read the calls of these campaigns: a first copy alone (it reads the whole
-    history), the others together, BATCH_SIZE per request (`campaignIds` takes several),
-    so a poll costs one call-log request per batch rather than one per campaign."""
-    first = [[c] for c in campaigns if c.calls_synced_to is None]
+    """How to read the calls of these campaigns: BATCH_SIZE per request (`campaignIds`
+    takes several), so a poll costs one call-log request per batch rather than one per
+    campaign. First copies (the whole history) are batched apart from the others, whose
+    reading stops at their last copy."""
+    first = [c for c in campaigns if c.calls_synced_to is None]
     known = [c for c in campaigns if c.calls_synced_to is not None]
-    return first + [known[i:i + BATCH_SIZE] for i in range(0, len(known), BATCH_SIZE)]
+    return [group[i:i + BATCH_SIZE] for group in (first, known)
+            for i in range(0, len(group), BATCH_SIZE)]
 
 
 def fetch_changed(client: atoms.AtomsClient, job: list[Campaign],
@@ -150,60 +154,73 @@ def _one_by_one(client, job, acquire) -> dict[int, ChangedCalls]:
 # --- applying (after the fetch, in the poller's process) ------------------------------------
 
 
-def apply_calls(campaign: Campaign, changed: ChangedCalls, *, status_changed: bool) -> set[str]:
-    """Copy the fetched calls, recount the breakdown; return the campaign fields changed.
-    Nothing new and the same status: the stored breakdown stands, without a recount."""
-    logs = changed.logs
-    if not logs and not status_changed and campaign.call_summary:
-        return set()
-    if logs:
+def apply_calls(work: list[tuple[Campaign, ChangedCalls, bool]]) -> dict[int, set[str]]:
+    """Copy the fetched calls of many campaigns and recount the breakdown of those whose
+    calls or status changed, in a handful of queries whatever their number. `work` holds
+    (campaign, changed calls, status changed); returns the campaign fields changed by pk."""
+    records = [
+        CallRecord(
+            campaign=campaign, call_id=log.call_id, to_number=log.to_number[:32],
+            status=log.status[:32], outcome=outcome_of(log.status, log.failure_reason),
+            attempt=min(log.attempt_number, 32767), duration=log.duration_seconds,
+            cost=log.cost, created_at=log.created_at,
+        )
+        for campaign, changed, _status in work for log in changed.logs if log.call_id
+    ]
+    if records:
         CallRecord.objects.bulk_create(
-            [
-                CallRecord(
-                    campaign=campaign, call_id=log.call_id, to_number=log.to_number[:32],
-                    status=log.status[:32], outcome=outcome_of(log.status, log.failure_reason),
-                    attempt=min(log.attempt_number, 32767), duration=log.duration_seconds,
-                    cost=log.cost, created_at=log.created_at,
-                )
-                for log in logs if log.call_id
-            ],
-            update_conflicts=True, unique_fields=["call_id"],
-            update_fields=["status", "outcome", "duration", "cost"],
-        )
-    values: dict = {"call_summary": summarize(campaign)}
-    stamps = [stamp for log in logs if (stamp := _updated(log))]
-    if stamps and changed.complete:
-        values["calls_synced_to"] = max([*stamps, *_known(campaign.calls_synced_to)])
-    return assign(campaign, values)
+            records, batch_size=1000, update_conflicts=True, unique_fields=["call_id"],
+            update_fields=["status", "outcome", "duration", "cost"])
+    # Nothing new and the same status: the stored breakdown stands, without a recount.
+    recount = [campaign for campaign, changed, status_changed in work
+               if changed.logs or status_changed or not campaign.call_summary]
+    summaries = summarize(recount)
+    fields: dict[int, set[str]] = {}
+    for campaign, changed, _status in work:
+        values: dict = {}
+        if campaign.pk in summaries:
+            values["call_summary"] = summaries[campaign.pk]
+        stamps = [stamp for log in changed.logs if (stamp := _updated(log))]
+        if stamps and changed.complete:
+            values["calls_synced_to"] = max([*stamps, *_known(campaign.calls_synced_to)])
+        fields[campaign.pk] = assign(campaign, values)
+    return fields
 
 
-def summarize(campaign: Campaign) -> dict:
-    """Counts by outcome, retries pending, spend: JSON for `Campaign.call_summary`."""
-    counts: Counter = Counter()
-    spend = 0.0
-    latest: dict[str, tuple[int, str]] = {}  # contact -> (attempt, outcome) of its last call
-    connected_contacts = set()
-    rows = CallRecord.objects.filter(campaign=campaign).values_list(
-        "to_number", "attempt", "outcome", "cost")
-    for contact, attempt, outcome, cost in rows.iterator(chunk_size=2000):
-        counts[outcome] += 1
-        spend += cost
-        if outcome == "connected":
-            connected_contacts.add(contact)
-        if contact not in latest or attempt >= latest[contact][0]:
-            latest[contact] = (attempt, outcome)
-    pending = 0
-    if campaign.status not in TERMINAL_STATUSES:
-        pending = sum(
-            1 for attempt, outcome in latest.values()
-            if outcome not in ("connected", "in_progress") and attempt < campaign.max_retries
-        )
+def summarize(campaigns: list[Campaign]) -> dict[int, dict]:
+    """The breakdown of each campaign, JSON for `Campaign.call_summary`: calls by outcome,
+    spend, contacts connected, and retries pending (contacts whose latest call did not
+    connect and who have retries left). Three queries for any number of campaigns."""
+    if not campaigns:
+        return {}
+    ids = [c.pk for c in campaigns]
+    counts: dict[int, Counter] = {pk: Counter() for pk in ids}
+    spend = dict.fromkeys(ids, 0.0)
+    for row in (CallRecord.objects.filter(campaign_id__in=ids)
+                .values("campaign_id", "outcome").annotate(n=Count("id"), cost=Sum("cost"))):
+        counts[row["campaign_id"]][row["outcome"]] += row["n"]
+        spend[row["campaign_id"]] += row["cost"] or 0.0
+    connected = dict(
+        CallRecord.objects.filter(campaign_id__in=ids, outcome="connected")
+        .values("campaign_id").annotate(n=Count("to_number", distinct=True))
+        .values_list("campaign_id", "n"))
+    later = CallRecord.objects.filter(campaign_id=OuterRef("campaign_id"),
+                                      to_number=OuterRef("to_number"),
+                                      attempt__gt=OuterRef("attempt"))
+    live = [c.pk for c in campaigns if c.status not in TERMINAL_STATUSES]
+    pending = dict(
+        CallRecord.objects.filter(campaign_id__in=live, attempt__lt=F("campaign__max_retries"))
+        .exclude(outcome__in=("connected", "in_progress")).filter(~Exists(later))
+        .values("campaign_id").annotate(n=Count("id")).values_list("campaign_id", "n"))
     return {
-        "calls": sum(counts.values()),
-        "counts": {key: counts[key] for key, _label in OUTCOMES if counts[key]},
-        "retries_pending": pending,
-        "spend": round(spend, 4),
-        "connected_contacts": len(connected_contacts),
+        pk: {
+            "calls": sum(counts[pk].values()),
+            "counts": {key: counts[pk][key] for key, _label in OUTCOMES if counts[pk][key]},
+            "retries_pending": pending.get(pk, 0),
+            "spend": round(spend[pk], 4),
+            "connected_contacts": connected.get(pk, 0),
+        }
+        for pk in ids
     }
 
 

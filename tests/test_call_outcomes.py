@@ -172,7 +172,7 @@ def test_several_running_campaigns_share_one_call_log_request_per_poll(sim, atom
             next_poll_at=timezone.now())
         poll.tick()
 
-    tick_all(300)  # each campaign's first copy is read on its own
+    tick_all(300)  # copies whatever the factory's polls had not seen
     before = sim.calls_to(CONVERSATION)
     tick_all(300)
     assert sim.calls_to(CONVERSATION) - before == 1

@@ -138,15 +138,25 @@ def apply_results(pairs, now: datetime) -> RefreshResult:
     to_save: list[tuple[Campaign, set[str]]] = []
     to_publish: list[tuple[Campaign, bool]] = []
     fresh_ids: list[int] = []
+    touched: list[tuple[Campaign, set[str], str]] = []
+    call_work: list[tuple] = []
     for campaign, outcome in pairs:
         was_status = campaign.status
         if isinstance(outcome, atoms.AtomsError):
             fields = _record_failure(campaign, outcome, now)
             result.failed += 1
         else:
-            fields = _record_success(campaign, outcome, now, was_status)
+            detail, calls = outcome
+            fields = _record_success(campaign, detail, now, was_status)
             fresh_ids.append(campaign.pk)
             result.refreshed += 1
+            if calls is not None:
+                call_work.append((campaign, calls, "status" in fields))
+        touched.append((campaign, fields, was_status))
+    # Every campaign's calls in a few queries, not a few per campaign.
+    call_fields = outcomes.apply_calls(call_work)
+    for campaign, fields, was_status in touched:
+        fields |= call_fields.get(campaign.pk, set())
         if fields - {"fetched_at"}:
             to_save.append((campaign, fields))
         if fields & Campaign.LIVE_FIELDS:
@@ -177,11 +187,8 @@ def apply_results(pairs, now: datetime) -> RefreshResult:
     return result
 
 
-def _record_success(campaign: Campaign, fetched, now: datetime, was_status: str) -> set[str]:
-    detail, calls = fetched
+def _record_success(campaign: Campaign, detail, now: datetime, was_status: str) -> set[str]:
     fields = mirror.apply_detail(campaign, detail)
-    if calls is not None:
-        fields |= outcomes.apply_calls(campaign, calls, status_changed="status" in fields)
     became_terminal = campaign.status in TERMINAL_STATUSES and was_status not in TERMINAL_STATUSES
     final = became_terminal  # one more refresh after the first terminal sighting
     return fields | mirror.assign(campaign, {

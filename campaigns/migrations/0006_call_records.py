@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
                 ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='calls', to='campaigns.campaign')),
             ],
             options={
-                'indexes': [models.Index(fields=['campaign', 'outcome'], name='campaigns_c_campaig_a55d65_idx')],
+                'indexes': [models.Index(fields=['campaign', 'outcome'], name='campaigns_c_campaig_a55d65_idx'), models.Index(fields=['campaign', 'to_number', 'attempt'], name='campaigns_c_campaig_57a216_idx')],
             },
         ),
     ]
