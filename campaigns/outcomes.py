@@ -158,6 +158,19 @@ def apply_calls(work: list[tuple[Campaign, ChangedCalls, bool]]) -> dict[int, se
     """Copy the fetched calls of many campaigns and recount the breakdown of those whose
     calls or status changed, in a handful of queries whatever their number. `work` holds
     (campaign, changed calls, status changed); returns the campaign fields changed by pk."""
+    # Reading starts at the last copy's newest update, so each poll sees that call again;
+    # what is already stored as it is now is neither written nor recounted.
+    incoming = [log.call_id for _c, changed, _s in work for log in changed.logs]
+    stored = {
+        call_id: (status, duration, cost)
+        for call_id, status, duration, cost in CallRecord.objects.filter(
+            call_id__in=incoming).values_list("call_id", "status", "duration", "cost")
+    } if incoming else {}
+    fresh: dict[int, list[atoms.CallLog]] = {
+        campaign.pk: [log for log in changed.logs if log.call_id and stored.get(log.call_id)
+                      != (log.status[:32], log.duration_seconds, log.cost)]
+        for campaign, changed, _status in work
+    }
     records = [
         CallRecord(
             campaign=campaign, call_id=log.call_id, to_number=log.to_number[:32],
@@ -165,15 +178,15 @@ def apply_calls(work: list[tuple[Campaign, ChangedCalls, bool]]) -> dict[int, se
             attempt=min(log.attempt_number, 32767), duration=log.duration_seconds,
             cost=log.cost, created_at=log.created_at,
         )
-        for campaign, changed, _status in work for log in changed.logs if log.call_id
+        for campaign, _changed, _status in work for log in fresh[campaign.pk]
     ]
     if records:
         CallRecord.objects.bulk_create(
             records, batch_size=1000, update_conflicts=True, unique_fields=["call_id"],
             update_fields=["status", "outcome", "duration", "cost"])
     # Nothing new and the same status: the stored breakdown stands, without a recount.
-    recount = [campaign for campaign, changed, status_changed in work
-               if changed.logs or status_changed or not campaign.call_summary]
+    recount = [campaign for campaign, _changed, status_changed in work
+               if fresh[campaign.pk] or status_changed or not campaign.call_summary]
     summaries = summarize(recount)
     fields: dict[int, set[str]] = {}
     for campaign, changed, _status in work:
