@@ -296,7 +296,8 @@ class AtomsClient(AtomsHttp):
         `attempts` is `initial`, `retry` or `all`; the other filters are lists of the
         values in `atoms.calls`. Never sorted by `createdAt` nor bounded by date: the
         reference warns both can scan a large account's history into a 504."""
-        ids = [campaign_id] if isinstance(campaign_id, str) else list(campaign_id)
+        # Anything but a list or tuple is one id (a None or a blank is refused by safe_id).
+        ids = list(campaign_id) if isinstance(campaign_id, list | tuple) else [campaign_id]
         params = {
             # Each validated like a path id: a stray comma would quietly add a campaign.
             "campaignIds": ",".join(safe_id(one, "campaign id") for one in ids) or None,
