@@ -6,7 +6,9 @@ briefly; a recording link per click). Any role that sees the campaign sees its c
 
 from urllib.parse import urlencode
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.html import format_html
@@ -120,7 +122,8 @@ def campaign_export(request, pk: int, kind: str):
     except atoms.AtomsError as error:
         context = {"c": campaign, "nav": "campaigns", "error": error.user_message}
         return render(request, "campaigns/export_failed.html", context, status=502)
-    response = StreamingHttpResponse(chunks, content_type="text/csv; charset=utf-8")
+    response = StreamingHttpResponse(_streamed(request, chunks),
+                                     content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["X-Accel-Buffering"] = "no"  # let a proxy pass rows on as they come
     response["Cache-Control"] = "no-store"
@@ -142,7 +145,8 @@ def call_live(request, pk: int, call_id: str):
         raise Http404("No such call") from None
     except atoms.AtomsError:
         pass  # the stream itself will say whether the call can be followed
-    response = StreamingHttpResponse(_relay(call_id), content_type="text/event-stream")
+    response = StreamingHttpResponse(_streamed(request, _relay(call_id)),
+                                     content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
@@ -168,6 +172,28 @@ def _relay(call_id: str):
         ended = f"The live transcript stopped: {error.user_message}"
     yield _sse("status", format_html('<span data-testid="live-ended">{}</span>', ended))
     yield _sse("end", "")
+
+
+def _streamed(request, chunks):
+    """What a StreamingHttpResponse should iterate. Under ASGI (uvicorn) Django would read
+    a plain iterator to its end before sending a byte, so there each chunk is pulled in a
+    worker thread as it comes; under WSGI the iterator is passed on as it is."""
+    if not isinstance(request, ASGIRequest):
+        return chunks
+    return _pulled(iter(chunks))
+
+
+async def _pulled(chunks):
+    done = object()
+    pull = sync_to_async(next, thread_sensitive=False)
+    try:
+        while (chunk := await pull(chunks, done)) is not done:
+            yield chunk
+    finally:
+        # The browser left or the stream ended: close the Atoms connection behind it.
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            await sync_to_async(close, thread_sensitive=False)()
 
 
 def _sse(event: str, html: str) -> str:

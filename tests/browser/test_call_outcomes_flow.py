@@ -78,3 +78,41 @@ def test_a_manager_watches_outcomes_filters_the_log_plays_a_call_and_downloads(
         progress = "progress-members" if test_id == "download-members" else "progress-logs"
         expect(page.get_by_test_id(progress)).to_have_text(f"Downloaded {len(table) - 1} rows.")
     assert errors == []
+
+
+def test_a_call_in_progress_shows_its_transcript_live_and_says_when_it_ends(
+        users, new_page, sim, celery_worker, server_settings):
+    campaign = make_campaign(sim, users["staff"], "running", name="Live call",
+                             audience_size=50, max_retries=0)
+    page = sign_in(new_page(), users["manager"].username)
+    errors = collect_page_errors(page)
+    page.goto(f"/campaigns/{campaign.pk}/calls/?status=in_progress")
+    links = page.get_by_test_id("call-link")
+    expect(links).to_have_count(3)
+    hrefs = [links.nth(i).get_attribute("href") for i in range(3)]
+    pages = [page]
+    for _ in hrefs[1:]:
+        pages.append(sign_in(new_page(), users["manager"].username))
+    for viewer, href in zip(pages, hrefs, strict=True):
+        viewer.goto(href)
+        expect(viewer.get_by_test_id("live-transcript")).to_be_attached()
+    # Simulated time runs: lines are spoken, then every call hangs up.
+    seen_counts = [set() for _ in pages]
+    for _ in range(60):
+        sim.advance(5)
+        page.wait_for_timeout(300)
+        for counts, viewer in zip(seen_counts, pages, strict=True):
+            counts.add(viewer.get_by_test_id("live-line").count())
+        if all(v.get_by_test_id("live-ended").count() for v in pages):
+            break
+    talked = [i for i, viewer in enumerate(pages) if viewer.get_by_test_id("live-line").count()]
+    assert talked, "none of the first three calls spoke"
+    for viewer in pages:
+        expect(viewer.get_by_test_id("live-ended")).to_have_text("The call has ended.")
+    viewer = pages[talked[0]]
+    assert len(seen_counts[talked[0]]) >= 3  # the lines came one by one, not at the end
+    said = viewer.locator("[data-testid=live-line] .said").all_inner_texts()
+    viewer.reload()
+    final = viewer.locator("[data-testid=transcript] .said").all_inner_texts()
+    assert said == final
+    assert errors == []
