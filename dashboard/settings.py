@@ -144,6 +144,8 @@ PICKER_CACHE_SECONDS = env_int("PICKER_CACHE_SECONDS", 300, minimum=0, maximum=8
 CALL_LOG_CACHE_SECONDS = env_int("CALL_LOG_CACHE_SECONDS", 5, minimum=0, maximum=300)
 # A live call transcript gives up when Atoms sends nothing for this long (seconds).
 CALL_LIVE_IDLE_SECONDS = env_int("CALL_LIVE_IDLE_SECONDS", 60, minimum=5, maximum=600)
+# While it waits, it sends a comment this often so proxies keep the stream open.
+CALL_LIVE_KEEPALIVE_SECONDS = 15
 # The country whose national numbers ("(415) 555-0100", "020 7946 0000") an upload reads,
 # unless the person uploading picks another; an ISO 3166 two-letter code.
 AUDIENCE_DEFAULT_REGION = env_str("AUDIENCE_DEFAULT_REGION", "US").strip().upper()

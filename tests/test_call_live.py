@@ -92,3 +92,16 @@ def test_new_calls_appear_while_the_call_log_is_open(running, login_as, sim):
     Campaign.objects.filter(pk=running.pk).update(status="completed")
     done = client.get(url).content.decode()
     assert 'hx-trigger="every' not in done
+
+
+def test_a_quiet_call_keeps_its_stream_open_with_comments(running, login_as, sim, settings):
+    settings.CALL_LIVE_KEEPALIVE_SECONDS = 0.2
+    client = login_as("staff")
+    call_id = live_call_ids(client, running)[0]
+    response = client.get(reverse("call_live", args=[running.pk, call_id]))
+    chunks = iter(response.streaming_content)
+    seen = [next(chunks) for _ in range(3)]  # nothing is said while the clock stands still
+    assert all(": keep-alive" in (c.decode() if isinstance(c, bytes) else c) for c in seen[1:])
+    sim.advance(600)  # the call ends
+    rest = "".join(c.decode() if isinstance(c, bytes) else c for c in chunks)
+    assert "The call has ended." in rest and rest.rstrip().endswith("data:")

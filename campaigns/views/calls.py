@@ -4,6 +4,8 @@ Unlike the campaign pages these read Atoms, as drill-downs, through `call_logs` 
 briefly; a recording link per click). Any role that sees the campaign sees its calls.
 """
 
+import queue
+import threading
 from urllib.parse import urlencode
 
 from asgiref.sync import sync_to_async
@@ -153,25 +155,49 @@ def call_live(request, pk: int, call_id: str):
 
 
 def _relay(call_id: str):
+    """Atoms' events read in a thread of their own, so that while Atoms is quiet (a
+    contact's phone ringing) a comment still goes out every CALL_LIVE_KEEPALIVE_SECONDS:
+    proxies cut or buffer a stream that stays silent."""
     yield ": relaying the call's events\n\n"  # first bytes at once: the page knows it is open
+    events: queue.Queue = queue.Queue()
+    threading.Thread(target=_read_events, args=(call_id, events), daemon=True,
+                     name=f"call-live-{call_id}").start()
     ended = "The call has ended."
-    try:
-        with atoms_client().call_events(call_id, idle_timeout=settings.CALL_LIVE_IDLE_SECONDS
-                                        ) as events:
-            for event in events:
-                if event.role:
-                    yield _sse("line", format_html(
-                        '<p class="turn turn-{}" data-testid="live-line"><span class="speaker">'
-                        '{}</span> <span class="said">{}</span></p>',
-                        event.role, "Agent" if event.role == "agent" else "Contact", event.text))
-                elif event.ends_call:
-                    break
-    except atoms.AtomsRejected:
-        ended = "This call is no longer in progress; reload the page for its transcript."
-    except atoms.AtomsError as error:
-        ended = f"The live transcript stopped: {error.user_message}"
+    while True:
+        try:
+            item = events.get(timeout=settings.CALL_LIVE_KEEPALIVE_SECONDS)
+        except queue.Empty:
+            yield ": keep-alive\n\n"
+            continue
+        if item is None:
+            break
+        if isinstance(item, atoms.AtomsRejected):
+            ended = "This call is no longer in progress; reload the page for its transcript."
+            break
+        if isinstance(item, atoms.AtomsError):
+            ended = f"The live transcript stopped: {item.user_message}"
+            break
+        yield _sse("line", format_html(
+            '<p class="turn turn-{}" data-testid="live-line"><span class="speaker">{}</span> '
+            '<span class="said">{}</span></p>',
+            item.role, "Agent" if item.role == "agent" else "Contact", item.text))
     yield _sse("status", format_html('<span data-testid="live-ended">{}</span>', ended))
     yield _sse("end", "")
+
+
+def _read_events(call_id: str, events: queue.Queue) -> None:
+    """Lines of the conversation into `events`, then None at hang-up (or the error)."""
+    try:
+        with atoms_client().call_events(call_id, idle_timeout=settings.CALL_LIVE_IDLE_SECONDS
+                                        ) as stream:
+            for event in stream:
+                if event.role:
+                    events.put(event)
+                elif event.ends_call:
+                    break
+        events.put(None)
+    except atoms.AtomsError as error:
+        events.put(error)
 
 
 def _streamed(request, chunks):
