@@ -171,3 +171,13 @@ def test_a_refused_download_is_a_page_not_a_broken_file(finished, login_as, sim)
     response = login_as("manager").get(reverse("campaign_export", args=[finished.pk, "logs"]))
     assert response.status_code == 502
     assert 'data-testid="export-error"' in response.content.decode()
+
+
+def test_a_recording_link_atoms_cannot_give_is_said_in_the_player(finished, login_as, sim):
+    client, call_id = first_call(finished, login_as)
+    client.get(reverse("campaign_call", args=[finished.pk, call_id]))  # detail now cached
+    sim.faults(fail_routes=["GET /conversation/{callId}/recording/download-url"])
+    html = client.get(reverse("call_recording", args=[finished.pk, call_id]),
+                      HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-testid="recording-error"' in html and "could not be fetched" in html
+    assert "<audio" not in html
