@@ -4,9 +4,10 @@ These are drill-downs: read when someone opens them, never by the poller. Call-l
 and one call's detail are cached for CALL_LOG_CACHE_SECONDS, keyed by what was asked, so
 many people on the same tab cost Atoms one request per key and period, not one each. A
 recording link is the exception: presigned and short-lived, it is fetched per click and
-never stored.
+never stored. A live call's events are read as Atoms streams them, for the relay.
 """
 
+import queue
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -71,6 +72,22 @@ def call_attempts(call_id: str) -> tuple[atoms.CallLog, ...]:
 def recording_link(call_id: str) -> str:
     """A fresh presigned link for this one click: not cached, not stored."""
     return atoms_client().recording_url(call_id)
+
+
+def read_live_events(call_id: str, events: queue.Queue) -> None:
+    """Put each spoken line of a call in progress into `events` as Atoms streams it, then
+    None at hang-up (or the AtomsError that stopped it). Blocks: run it in a thread."""
+    try:
+        with atoms_client().call_events(call_id, idle_timeout=settings.CALL_LIVE_IDLE_SECONDS
+                                        ) as stream:
+            for event in stream:
+                if event.role:
+                    events.put(event)
+                elif event.ends_call:
+                    break
+        events.put(None)
+    except atoms.AtomsError as error:
+        events.put(error)
 
 
 def belongs_to(campaign: Campaign, call: atoms.CallLog) -> bool:

@@ -17,7 +17,6 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_GET
 
 from campaigns import atoms, call_logs, exports
-from campaigns.connections import atoms_client
 from campaigns.forms import REASON_CHOICES, CallLogFilterForm
 from campaigns.models import Campaign
 from campaigns.outcomes import OUTCOME_LABELS, outcome_of
@@ -160,7 +159,7 @@ def _relay(call_id: str):
     proxies cut or buffer a stream that stays silent."""
     yield ": relaying the call's events\n\n"  # first bytes at once: the page knows it is open
     events: queue.Queue = queue.Queue()
-    threading.Thread(target=_read_events, args=(call_id, events), daemon=True,
+    threading.Thread(target=call_logs.read_live_events, args=(call_id, events), daemon=True,
                      name=f"call-live-{call_id}").start()
     ended = "The call has ended."
     while True:
@@ -183,21 +182,6 @@ def _relay(call_id: str):
             item.role, "Agent" if item.role == "agent" else "Contact", item.text))
     yield _sse("status", format_html('<span data-testid="live-ended">{}</span>', ended))
     yield _sse("end", "")
-
-
-def _read_events(call_id: str, events: queue.Queue) -> None:
-    """Lines of the conversation into `events`, then None at hang-up (or the error)."""
-    try:
-        with atoms_client().call_events(call_id, idle_timeout=settings.CALL_LIVE_IDLE_SECONDS
-                                        ) as stream:
-            for event in stream:
-                if event.role:
-                    events.put(event)
-                elif event.ends_call:
-                    break
-        events.put(None)
-    except atoms.AtomsError as error:
-        events.put(error)
 
 
 def _streamed(request, chunks):
