@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from campaigns import atoms, audit, mirror
+from campaigns.atoms import CampaignStatus
 from campaigns.connections import atoms_client
 from campaigns.live import poll, publish
 from campaigns.models import (
@@ -326,6 +328,19 @@ def delete_campaign(user, campaign: Campaign, typed_name: str) -> None:
         audit.record(user, Action.DELETE, Outcome.OK, campaign=campaign, message=message)
         campaign.delete()
         transaction.on_commit(lambda: publish.publish_removed(pk, name))
+
+
+def count_outcomes_once(campaign: Campaign) -> bool:
+    """A campaign the poller never watched dial (finished, or made elsewhere) has no
+    outcome breakdown: ask a worker to read its calls once. Once per campaign however many
+    people open it (a short-lived cache key), never while the poller has it anyway."""
+    if campaign.call_summary or campaign.is_active() or campaign.status in (
+            CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+        return False
+    if not cache.add(f"outcomes:first-count:{campaign.pk}", 1, 300):
+        return False
+    poll.request_refresh(campaign.pk)
+    return True
 
 
 def _poll_soon(campaign: Campaign) -> None:

@@ -2,6 +2,7 @@
 what the simulator dialled, live on the campaign page, and cheap in Atoms calls."""
 
 import re
+import time
 from collections import Counter
 
 import httpx
@@ -12,7 +13,7 @@ from django.utils import timezone
 from campaigns import services
 from campaigns.atoms import AtomsClient
 from campaigns.connections import redis_client
-from campaigns.live import poll, publish
+from campaigns.live import poll, publish, sync
 from campaigns.models import CallRecord, Campaign
 from campaigns.outcomes import fetch_changed, outcome_of
 from tests.campaign_factory import make_campaign, wait_for_status
@@ -202,3 +203,33 @@ def test_without_campaign_ids_on_the_logs_each_campaign_is_read_alone(db):
         found = fetch_changed(client, job, lambda: None)
     assert seen == [f"{1:024x},{2:024x}", f"{1:024x}", f"{2:024x}"]
     assert {pk: len(changed.logs) for pk, changed in found.items()} == {1: 1, 2: 1}
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)  # the worker must see the rows
+def test_a_campaign_finished_before_anyone_watched_gets_its_breakdown_once(
+        celery_worker, sim, atoms_settings, login_as):
+    """The seeded campaign completed before the dashboard existed, and the one poll it
+    got could not read its calls: opening it asks a worker to count them, once however
+    many people open it."""
+    sync.sync_campaign_list()
+    finished = Campaign.objects.get(name="Mumbai leads - first touch")
+    sim.faults(fail_routes=[CONVERSATION])
+    poll.refresh_one(finished.pk)  # its final poll: the detail reads, the calls do not
+    sim.clear_faults()
+    finished.refresh_from_db()
+    assert finished.call_summary == {} and not finished.is_active()
+    before = sim.calls_to(CONVERSATION)
+    manager = login_as("manager")
+    html = manager.get(reverse("campaign_detail", args=[finished.pk])).content.decode()
+    assert "Reading this campaign's calls from Atoms" in html
+    for _ in range(3):
+        manager.get(reverse("campaign_detail", args=[finished.pk]))
+    deadline = time.monotonic() + 20
+    while not finished.call_summary and time.monotonic() < deadline:
+        time.sleep(0.2)
+        finished.refresh_from_db()
+    logs = simulator_logs(sim, finished)
+    assert finished.call_summary["calls"] == len(logs)
+    assert finished.call_summary["retries_pending"] == 0  # completed: nothing left to retry
+    assert sim.calls_to(CONVERSATION) - before == 2  # the worker's one read + ours above
