@@ -181,3 +181,16 @@ def test_a_recording_link_atoms_cannot_give_is_said_in_the_player(finished, logi
                       HTTP_HX_REQUEST="true").content.decode()
     assert 'data-testid="recording-error"' in html and "could not be fetched" in html
     assert "<audio" not in html
+
+
+def test_the_tab_loads_into_the_campaign_page_on_demand(finished, login_as, sim):
+    client = login_as("manager")
+    before = sim.calls_to("GET /conversation")
+    detail = client.get(reverse("campaign_detail", args=[finished.pk])).content.decode()
+    assert 'hx-target="#calls-panel"' in detail and 'data-testid="call-row"' not in detail
+    assert sim.calls_to("GET /conversation") == before  # nothing read until it is opened
+    tab = client.get(reverse("campaign_calls", args=[finished.pk]),
+                     HTTP_HX_REQUEST="true", HTTP_HX_TARGET="calls-panel")
+    html = tab.content.decode()
+    assert html.lstrip().startswith("<div id=\"calls-tab\"") and "<html" not in html
+    assert 'data-testid="call-filters"' in html and 'data-testid="call-row"' in html

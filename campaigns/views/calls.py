@@ -44,7 +44,12 @@ def campaign_calls(request, pk: int):
             context.update(page=page, rows=[_row(log) for log in page.items])
         except atoms.AtomsError as error:
             context["error"] = error.user_message
-    template = "campaigns/calls.html#log" if request.htmx else "campaigns/calls.html"
+    if not request.htmx:
+        template = "campaigns/calls.html"
+    elif request.htmx.target == "calls-panel":  # the tab, opened on a campaign's page
+        template = "campaigns/_calls_tab.html"
+    else:  # the filters or the self-refresh swap the table alone
+        template = "campaigns/_calls_tab.html#log"
     return render(request, template, context)
 
 

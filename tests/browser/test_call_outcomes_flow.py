@@ -43,8 +43,9 @@ def test_a_manager_watches_outcomes_filters_the_log_plays_a_call_and_downloads(
     expect(page.get_by_test_id("outcome-count-connected")).not_to_have_text("0")
     expect(page.get_by_test_id("spend")).to_contain_text("$")
 
-    page.get_by_test_id("open-call-log").click()
-    expect(page.get_by_test_id("call-row").first).to_be_visible()
+    page.get_by_test_id("open-call-log").click()  # the tab loads into the campaign's page
+    expect(page.get_by_test_id("calls-panel").get_by_test_id("call-row").first).to_be_visible()
+    assert page.url.endswith(f"/campaigns/{campaign.pk}/")
     page.get_by_label("No answer or voicemail").check()
     page.wait_for_function(
         "() => { const rows = [...document.querySelectorAll('[data-testid=call-row]')];"
