@@ -1,7 +1,8 @@
 """The campaign dashboard app. Module map, top to bottom (imports only point down):
 
 views/          one module per thing a person sees: campaigns (list, new, detail,
-                actions), board, audiences, numbers, activity, users (people and
+                actions), calls (call log, one call, recording, live transcript,
+                downloads), board, audiences, numbers, activity, users (people and
                 roles), signin (the lockout page); `shared` holds what several
                 pages use. Views validate with `forms`, check `permissions`, and
                 call `services` for anything that acts; pages read the mirror and the
@@ -30,6 +31,11 @@ live/           keeping numbers live: `poll` (claim due campaigns, fetch, apply 
                 (render fragments once per change, cache, Redis pub/sub), `stream` (the
                 SSE endpoint, an ASGI app), `budget` (the cross-worker request budget),
                 `health` (is Redis reachable: pages say when live updates are paused).
+outcomes.py     what happened to a campaign's calls: each call's category, the call
+                logs the poller copies (CallRecord) and the breakdown with cost.
+call_logs.py    drill-down reads of calls (call-log pages, one call, its attempts,
+                recording links), cached briefly; recording links never.
+exports.py      the two CSV exports relayed from Atoms as they stream, formula-safe.
 mirror.py       how what Atoms says lands on a mirror row (one mapping for create, sync
                 and poll).
 audit.py        the activity log.
@@ -38,6 +44,7 @@ models.py       the mirror of Atoms campaigns and what Atoms does not keep (snap
                 lists the mirror is judged by.
 connections.py  process-wide Atoms clients, Redis client and request budget.
 atoms/          the only code that speaks HTTP to Atoms: client, transport, responses,
-                errors, types (with the one campaign status enum), coerce.
+                errors, types (with the one campaign status enum), calls (call logs,
+                one call, retries, live events), coerce.
 charts.py       server-rendered SVG charts.
 """

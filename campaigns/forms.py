@@ -428,3 +428,40 @@ class UserChangeForm(forms.Form):
     active = forms.TypedChoiceField(
         label="Account", required=False, coerce=lambda v: v == "1",
         choices=[("1", "Active"), ("0", "Deactivated")], empty_value=None)
+
+
+# --- call log ---------------------------------------------------------------------------
+
+# Atoms' call statuses a person filters by, in words (atoms-api.md §7.1).
+CALL_STATUS_CHOICES = [
+    ("completed", "Connected"), ("no_answer", "No answer or voicemail"),
+    ("failed", "Failed or busy"), ("cancelled", "Cancelled"), ("in_progress", "In progress"),
+]
+REASON_CHOICES = [
+    ("user_hangup", "Contact hung up"), ("agent_hangup", "Agent hung up"),
+    ("timeout", "No answer (timed out)"), ("connection_error", "Connection error"),
+    ("system_error", "System error"), ("transfer_complete", "Transferred"),
+]
+ATTEMPT_CHOICES = [("all", "First calls and retries"), ("initial", "First calls only"),
+                   ("retry", "Retries only")]
+DURATION_CHOICES = [("0-30", "Under 30 s"), ("30-60", "30–60 s"), ("1-5", "1–5 min"),
+                    ("5+", "Over 5 min")]
+MAX_LOG_PAGE = 10_000
+
+
+class CallLogFilterForm(forms.Form):
+    status = forms.MultipleChoiceField(label="Status", required=False,
+                                       choices=CALL_STATUS_CHOICES,
+                                       widget=forms.CheckboxSelectMultiple)
+    reason = forms.MultipleChoiceField(label="Disconnection reason", required=False,
+                                       choices=REASON_CHOICES,
+                                       widget=forms.CheckboxSelectMultiple)
+    attempt = forms.ChoiceField(label="Attempt", required=False, choices=ATTEMPT_CHOICES)
+    duration = forms.MultipleChoiceField(label="Duration", required=False,
+                                         choices=DURATION_CHOICES,
+                                         widget=forms.CheckboxSelectMultiple)
+    size = forms.TypedChoiceField(label="Calls per page", required=False, coerce=int,
+                                  choices=[(n, str(n)) for n in (25, 50, 100, 500)],
+                                  empty_value=50)
+    page = forms.IntegerField(label="Page", required=False, min_value=1,
+                              max_value=MAX_LOG_PAGE)

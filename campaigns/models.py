@@ -120,6 +120,11 @@ class Campaign(models.Model):
     # Set by the sync task when Atoms no longer knows the campaign (deleted elsewhere).
     deleted_remotely_at = models.DateTimeField(null=True, blank=True)
 
+    # What happened to its calls (campaigns/outcomes.py): the breakdown the page shows,
+    # and the newest call-log update already copied, so a poll fetches only what changed.
+    call_summary = models.JSONField(default=dict, blank=True)
+    calls_synced_to = models.DateTimeField(null=True, blank=True)
+
     # What each copy from Atoms is judged by, defined once for the mirror, sync and poller.
     # The numbers a chart point records: a change to any of them is a metric snapshot.
     SNAPSHOT_FIELDS = frozenset(
@@ -129,6 +134,7 @@ class Campaign(models.Model):
         "executions", "events", "pending_action", "pending_since", "poll_error", "name",
         "pending_outcome", "lapsed_action",
         "paused_at", "error", "retry_attempts", "deleted_remotely_at", "needs_final_poll",
+        "call_summary",
     }
     # What Atoms' campaign list carries (no metrics, executions or events): the sync
     # writes these, and a change to one of them earns a full refresh by the poller.
@@ -271,6 +277,32 @@ def _duration(delta: timedelta) -> str:
 
 def _percent(part: int, whole: int) -> int:
     return round(100 * part / whole) if whole else 0
+
+
+class CallRecord(models.Model):
+    """One call attempt of a campaign as Atoms last reported it, copied by the poller so the
+    outcome breakdown is counted here, never fetched per viewer."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="calls")
+    call_id = models.CharField(max_length=64, unique=True)
+    to_number = models.CharField(max_length=32, blank=True)
+    status = models.CharField(max_length=32)
+    # The breakdown's category (campaigns/outcomes.py OUTCOMES), derived once on copy.
+    outcome = models.CharField(max_length=16)
+    attempt = models.PositiveSmallIntegerField(default=0)
+    duration = models.FloatField(default=0)
+    cost = models.FloatField(default=0)
+    created_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["campaign", "outcome"]),
+            # "Is there a later attempt on this contact?" for the retries pending.
+            models.Index(fields=["campaign", "to_number", "attempt"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.call_id} ({self.status})"
 
 
 class MetricSnapshot(models.Model):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -19,6 +20,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
 from campaigns import atoms, audit, mirror
+from campaigns.atoms import CampaignStatus
 from campaigns.connections import atoms_client
 from campaigns.live import health, poll, publish
 from campaigns.models import (
@@ -492,6 +494,19 @@ def delete_campaign(user, campaign: Campaign, typed_name: str) -> None:
         audit.record(user, Action.DELETE, Outcome.OK, campaign=campaign, message=message)
         campaign.delete()
         transaction.on_commit(lambda: _best_effort(publish.publish_removed, pk, name))
+
+
+def count_outcomes_once(campaign: Campaign) -> bool:
+    """A campaign the poller never watched dial (finished, or made elsewhere) has no
+    outcome breakdown: ask a worker to read its calls once. Once per campaign however many
+    people open it (a short-lived cache key), never while the poller has it anyway."""
+    if campaign.call_summary or campaign.is_active() or campaign.status in (
+            CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+        return False
+    if not cache.add(f"outcomes:first-count:{campaign.pk}", 1, 300):
+        return False
+    poll.request_refresh(campaign.pk)
+    return True
 
 
 def _poll_soon(campaign: Campaign) -> None:

@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from campaigns.live import stream
-from campaigns.views import activity, audiences, board, campaigns, numbers, users
+from campaigns.views import activity, audiences, board, calls, campaigns, numbers, users
 
 
 class AtomsIdConverter:
@@ -18,6 +18,15 @@ class AtomsIdConverter:
 
 register_converter(AtomsIdConverter, "atoms_id")
 
+
+class CallIdConverter(AtomsIdConverter):
+    """Atoms call ids look like CALL-1741771800000-a1b2c3."""
+
+    regex = "CALL-[0-9]{6,20}-[0-9a-zA-Z]{3,32}"
+
+
+register_converter(CallIdConverter, "call_id")
+
 urlpatterns = [
     path("", campaigns.home, name="home"),
     path("board/", board.board, name="board"),
@@ -27,6 +36,15 @@ urlpatterns = [
     path("campaigns/<int:pk>/actions/", campaigns.campaign_actions, name="campaign_actions"),
     path("campaigns/<int:pk>/live/<str:kind>/", campaigns.campaign_fragment,
          name="campaign_fragment"),
+    path("campaigns/<int:pk>/calls/", calls.campaign_calls, name="campaign_calls"),
+    path("campaigns/<int:pk>/calls/<call_id:call_id>/", calls.campaign_call,
+         name="campaign_call"),
+    path("campaigns/<int:pk>/calls/<call_id:call_id>/recording/", calls.call_recording,
+         name="call_recording"),
+    path("campaigns/<int:pk>/calls/<call_id:call_id>/live/", calls.call_live,
+         name="call_live"),
+    path("campaigns/<int:pk>/export/<str:kind>.csv", calls.campaign_export,
+         name="campaign_export"),
     path("campaigns/<int:pk>/start/", campaigns.campaign_start, name="campaign_start"),
     path("campaigns/<int:pk>/start-filtered/", campaigns.campaign_start_filtered,
          name="campaign_start_filtered"),

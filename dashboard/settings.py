@@ -6,6 +6,7 @@ Every variable is listed with a line of explanation in `.env.example`.
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import phonenumbers
 from django.core.exceptions import ImproperlyConfigured
@@ -193,6 +194,11 @@ SMALLEST_API_KEY = env_str("SMALLEST_API_KEY", "sim-key")
 SMALLEST_BASE_URL = env_url(
     "SMALLEST_BASE_URL", "http://127.0.0.1:8765/atoms/v1", schemes=("http", "https")
 )
+# Call recordings play in the page from the short-lived link Atoms hands out (a signed
+# storage URL on a host it chooses): media only, from HTTPS or from Atoms' own origin
+# (the simulator's, in the demo). Scripts and frames stay 'self'.
+_atoms_origin = "{0.scheme}://{0.netloc}".format(urlsplit(SMALLEST_BASE_URL))
+CONTENT_SECURITY_POLICY["DIRECTIVES"]["media-src"] = ["'self'", "https:", _atoms_origin]
 ATOMS_CONNECT_TIMEOUT = env_int("ATOMS_CONNECT_TIMEOUT", 5, minimum=1, maximum=60)
 ATOMS_READ_TIMEOUT = env_int("ATOMS_READ_TIMEOUT", 15, minimum=1, maximum=120)
 # The poller never sends more than this many requests per second to Atoms, across workers.
@@ -203,6 +209,13 @@ USER_ATOMS_REQUESTS_PER_MINUTE = env_int("USER_ATOMS_REQUESTS_PER_MINUTE", 30,
                                          minimum=1, maximum=10000)
 # Agents, audiences and phone numbers for the pickers are cached this long.
 PICKER_CACHE_SECONDS = env_int("PICKER_CACHE_SECONDS", 300, minimum=0, maximum=86400)
+# Call-log pages and one call's detail (drill-downs read from Atoms) are cached this
+# long, so a tab open in many browsers costs one Atoms request per page and period.
+CALL_LOG_CACHE_SECONDS = env_int("CALL_LOG_CACHE_SECONDS", 5, minimum=0, maximum=300)
+# A live call transcript gives up when Atoms sends nothing for this long (seconds).
+CALL_LIVE_IDLE_SECONDS = env_int("CALL_LIVE_IDLE_SECONDS", 60, minimum=5, maximum=600)
+# While it waits, it sends a comment this often so proxies keep the stream open.
+CALL_LIVE_KEEPALIVE_SECONDS = 15
 # The country whose national numbers ("(415) 555-0100", "020 7946 0000") an upload reads,
 # unless the person uploading picks another; an ISO 3166 two-letter code.
 AUDIENCE_DEFAULT_REGION = env_str("AUDIENCE_DEFAULT_REGION", "US").strip().upper()

@@ -18,6 +18,10 @@ def ended_at(call: dict) -> int:
     return call.get("endsAt", call["createdAt"] + outcome_of(call).duration_ms)
 
 
+def has_recording(call: dict) -> bool:
+    return call["ended"] and outcome_of(call).kind in ("connected", "voicemail")
+
+
 def log_item(world, campaign: dict, call: dict) -> dict:
     """One entry of `GET /conversation` (`campaignId` is an extra key, see README)."""
     outcome = outcome_of(call)
@@ -50,7 +54,7 @@ def log_item(world, campaign: dict, call: dict) -> dict:
     item["disconnectionReason"] = outcome.disconnection_reason
     if outcome.failure_reason:
         item["callFailureReason"] = outcome.failure_reason
-    if outcome.kind in ("connected", "voicemail"):
+    if has_recording(call):
         item["recordingUrl"] = f"{RECORDINGS}/{call['callId']}.mp3"
         item["recordingDualUrl"] = f"{RECORDINGS}/{call['callId']}-dual.mp3"
     if outcome.connected:
@@ -119,7 +123,20 @@ def _first_name(participant: dict) -> str:
     return str(data.get("firstName") or data.get("name") or "there")
 
 
-def _transcript(world, call: dict, agent: dict, participant: dict) -> list[dict]:
+def live_transcript(world, campaign: dict, call: dict, now: int) -> list[dict]:
+    """The lines of a connected call spoken by `now` (`at` in epoch ms), for `/events`."""
+    if outcome_of(call).kind != "connected":
+        return []  # nobody talks on a ringing, voicemail or failed line
+    agent = world.agents[campaign["agentId"]]
+    participant = campaign["participants"][call["participant"]]
+    start, end = call["createdAt"], ended_at(call) if call["ended"] else now
+    lines = _transcript(world, call, agent, participant, ms=True)
+    return [line for line in lines if line["at"] <= min(now, max(start, end))]
+
+
+def _transcript(
+    world, call: dict, agent: dict, participant: dict, *, ms: bool = False
+) -> list[dict]:
     def pick(options, salt):
         return options[int(unit(world.seed, call["callId"], salt) * len(options))]
 
@@ -132,8 +149,9 @@ def _transcript(world, call: dict, agent: dict, participant: dict) -> list[dict]
     ]
     step = (call.get("endsAt", call["createdAt"] + outcome_of(call).duration_ms)
             - call["createdAt"]) // len(lines)
+    stamp = (lambda at: {"at": at}) if ms else (lambda at: {"timestamp": js_time(at)})
     return [
-        {"role": role, "content": text, "timestamp": js_time(call["createdAt"] + i * step)}
+        {"role": role, "content": text, **stamp(call["createdAt"] + i * step)}
         for i, (role, text) in enumerate(lines)
     ]
 

@@ -60,6 +60,20 @@ def dnc(app, body: dict) -> Response:
     return json_response(200, {"id": entry["id"]})
 
 
+def phone_number(app, body: dict) -> Response:
+    """Switch a rented number on or off, as the provider would (e.g. a lapsed rental)."""
+    number, active = body.get("phoneNumber"), body.get("isActive")
+    if not isinstance(active, bool):
+        raise ApiError(400, "isActive must be true or false")
+    app.now_ms()
+    with app.lock:
+        for phone in app.world.phone_numbers.values():
+            if phone["attributes"]["phoneNumber"] == number:
+                phone["isActive"] = active
+                return json_response(200, {"id": phone["_id"], "isActive": active})
+    raise ApiError(404, f"No rented number {number}")
+
+
 ROUTES = {
     ("GET", "/_sim/health"): health,
     ("GET", "/_sim/stats"): stats,
@@ -67,4 +81,5 @@ ROUTES = {
     ("POST", "/_sim/clock"): clock,
     ("POST", "/_sim/reset"): reset,
     ("POST", "/_sim/dnc"): dnc,
+    ("POST", "/_sim/phone-number"): phone_number,
 }

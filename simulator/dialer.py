@@ -17,6 +17,8 @@ from .wire import ApiError, call_id, object_id, task_uuid
 LINES = 3  # calls a running campaign keeps in flight at once
 PROCESSING_MS = 3_000  # a start or resume is queued this long before dialing begins
 PAUSE_MS = 3_000  # a pause request takes this long to land
+RING_MS = 5_000  # a call younger than this is still queued/ringing: a pause cancels it
+NO_ACTIVE_NUMBER = "All phone numbers of this campaign are inactive"
 
 
 def paced(world, ms: int) -> int:
@@ -110,8 +112,10 @@ def request_pause(world, campaign: dict, now: int) -> None:
     if campaign["status"] not in ("running", "processing"):
         status = campaign["status"]
         raise ApiError(400, f"Only a running campaign can be paused (status: {status})")
-    # Dialing stops at once; the status flips when the pause task lands.
+    # Dialing stops at once; the status flips when the pause task lands. Calls not yet
+    # answered are cancelled (cancelledCallsCount); calls in conversation finish.
     campaign["pausePending"] = True
+    _cancel_ringing(world, campaign, now)
     campaign["token"] += 1
     _schedule(campaign, now + PAUSE_MS, "pause_done", campaign["token"])
 
@@ -169,6 +173,9 @@ def _on_scheduled_start(world, campaign: dict, at: int, _arg) -> None:
 def _on_activate(world, campaign: dict, at: int, token: int) -> None:
     if token != campaign["token"] or campaign["status"] != "processing":
         return  # superseded by a pause that arrived while processing
+    if not _has_active_number(world, campaign):
+        _fail(world, campaign, NO_ACTIVE_NUMBER, at)
+        return
     trigger, source = campaign["pendingTrigger"]
     executions = campaign["executions"]
     executions.append(
@@ -204,6 +211,8 @@ def _on_retry_due(world, campaign: dict, at: int, _arg) -> None:
 
 def _on_call_end(world, campaign: dict, at: int, index: int) -> None:
     call = campaign["calls"][index]
+    if call["ended"]:
+        return  # cancelled by a pause before its scheduled end
     call["ended"] = True
     campaign["activeCalls"] -= 1
     participant = campaign["participants"][call["participant"]]
@@ -227,14 +236,50 @@ def _on_call_end(world, campaign: dict, at: int, index: int) -> None:
     ):
         execution["status"] = "completed"
         execution["completedAt"] = at
-    if campaign["terminal"] == len(campaign["participants"]):
+    if campaign["terminal"] == len(campaign["participants"]) and campaign["status"] != "failed":
         campaign["pausePending"] = False
         _set_status(campaign, "completed", at)
         _event(world, campaign, "completed", "system", at)
 
 
+def _fail(world, campaign: dict, message: str, at: int) -> None:
+    """Atoms gives up on the campaign: `failed` with `error` and `failedAt`."""
+    campaign["error"] = message
+    campaign["failedAt"] = at
+    campaign["pausePending"] = False
+    _set_status(campaign, "failed", at)
+    if campaign["executions"] and campaign["executions"][-1]["status"] == "running":
+        campaign["executions"][-1]["status"] = "failed"
+    _event(world, campaign, "failed", "system", at)
+
+
+def _has_active_number(world, campaign: dict) -> bool:
+    """A caller id we do not rent (an agent's SIP number) counts as active."""
+    active = {
+        phone["attributes"]["phoneNumber"]: phone["isActive"]
+        for phone in world.phone_numbers.values()
+    }
+    return any(active.get(number, True) for number in campaign["fromNumbers"])
+
+
+def _cancel_ringing(world, campaign: dict, at: int) -> None:
+    for index in range(len(campaign["calls"]) - 1, -1, -1):
+        call = campaign["calls"][index]
+        if call["ended"]:
+            if at - call["createdAt"] >= RING_MS:
+                break  # calls are stored in dialing order: the rest are older still
+            continue
+        if at - call["createdAt"] < RING_MS:
+            call["outcome"] = outcomes.cancelled((at - call["createdAt"]) // 100).pack()
+            campaign["cancelledCallsCount"] += 1
+            _on_call_end(world, campaign, at, index)
+
+
 def _fill_lines(world, campaign: dict, at: int) -> None:
     if campaign["status"] != "running" or campaign["pausePending"]:
+        return
+    if not _has_active_number(world, campaign):
+        _fail(world, campaign, NO_ACTIVE_NUMBER, at)
         return
     participants = campaign["participants"]
     retries = campaign["retryQueue"]

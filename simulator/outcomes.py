@@ -16,6 +16,8 @@ _TABLE = (
     ("voicemail", 0.13, "no_answer", "agent_hangup", "voicemail_detected", (20, 40), True),
     ("busy", 0.10, "failed", "connection_error", "busy", (2, 6), False),
     ("failed", 0.10, "failed", "system_error", "carrier_error", (1, 4), False),
+    # Never drawn (share 0): a pause turns a call still ringing into this (dialer.py).
+    ("cancelled", 0.0, "cancelled", "system_error", "cancelled_by_pause", (0, 0), False),
 )
 _BY_KIND = {row[0]: row for row in _TABLE}
 COST_PER_MINUTE = 0.05
@@ -59,6 +61,11 @@ class Outcome:
     def cost(self) -> float:
         billed = _BY_KIND[self.kind][6]
         return round(self.duration / 60 * COST_PER_MINUTE, 4) if billed else 0.0
+
+
+def cancelled(duration_ds: int) -> Outcome:
+    """A call still ringing when its campaign was paused; never billed."""
+    return Outcome("cancelled", "system_error", duration_ds)
 
 
 def decide(seed: int, campaign_id: str, member_id: str, attempt: int) -> Outcome:

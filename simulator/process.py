@@ -167,6 +167,11 @@ class SimulatorProcess:
         body = {"phoneNumber": phone_number, **({"agentId": agent_id} if agent_id else {})}
         return self._request("POST", "/_sim/dnc", body)
 
+    def set_number_active(self, phone_number: str, active: bool) -> dict:
+        """Switch a rented number on or off, as a lapsed rental would in Atoms."""
+        body = {"phoneNumber": phone_number, "isActive": active}
+        return self._request("POST", "/_sim/phone-number", body)
+
     def calls_to(self, route_template: str) -> int:
         """Requests seen for e.g. "GET /campaign/{id}", whatever their status."""
         return sum(self.stats()["by_route"].get(route_template, {}).values())

@@ -18,7 +18,7 @@ from .wire import (
 )
 
 STATUSES = ("draft", "scheduled", "processing", "running", "paused", "completed", "failed")
-_TIME_KEYS = ("scheduledAt", "pausedAt", "createdAt", "updatedAt")
+_TIME_KEYS = ("scheduledAt", "pausedAt", "failedAt", "createdAt", "updatedAt")
 
 
 # --- shapes ----------------------------------------------------------------------------
@@ -33,6 +33,8 @@ def _document(campaign: dict) -> dict:
         + ("cancelledCallsCount",)
     }
     doc.update({key: js_time(campaign[key]) for key in _TIME_KEYS if campaign.get(key)})
+    if campaign.get("error"):  # only a failed campaign carries it
+        doc["error"] = campaign["error"]
     if campaign["phoneNumberIds"] is not None:
         doc["phoneNumberIds"] = list(campaign["phoneNumberIds"])
     return doc

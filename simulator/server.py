@@ -9,7 +9,14 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from . import controls, routes_audiences, routes_campaigns, routes_dnc, routes_misc
+from . import (
+    controls,
+    routes_audiences,
+    routes_calls,
+    routes_campaigns,
+    routes_dnc,
+    routes_misc,
+)
 from .wire import ApiError, Request, Response, error_response, json_response
 
 API_PREFIX = "/atoms/v1"
@@ -26,7 +33,11 @@ def _compile(routes):
 
 
 ROUTES = _compile(
-    routes_campaigns.ROUTES + routes_audiences.ROUTES + routes_misc.ROUTES + routes_dnc.ROUTES
+    routes_campaigns.ROUTES
+    + routes_audiences.ROUTES
+    + routes_calls.ROUTES
+    + routes_misc.ROUTES
+    + routes_dnc.ROUTES
 )
 
 
@@ -91,6 +102,9 @@ class Handler(BaseHTTPRequestHandler):
             return
         if path.startswith("/_sim/"):
             response = self._control(path, body)
+        elif path.startswith(routes_calls.RECORDING_PREFIX) and self.command == "GET":
+            query = dict(parse_qsl(url.query, keep_blank_values=True))
+            response = routes_calls.serve_recording(self.server.app, path, query)
         elif path == API_PREFIX or path.startswith(API_PREFIX + "/"):
             query = dict(parse_qsl(url.query, keep_blank_values=True))
             response = self._api(path.removeprefix(API_PREFIX), query, body)
@@ -215,6 +229,9 @@ class Handler(BaseHTTPRequestHandler):
         return scheme.lower() == "bearer" and hmac.compare_digest(presented, api_key.encode())
 
     def _send(self, response: Response) -> None:
+        if response.stream is not None:
+            self._send_stream(response)
+            return
         try:
             self.send_response(response.status)
             self.send_header("Content-Type", response.content_type)
@@ -228,3 +245,19 @@ class Handler(BaseHTTPRequestHandler):
                 self.wfile.write(response.body)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client went away; nothing left to tell it
+
+    def _send_stream(self, response: Response) -> None:
+        """Headers, then each chunk as it comes; the connection closes with the stream."""
+        self.close_connection = True
+        try:
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            for chunk in response.stream(self.server.app):
+                self.wfile.write(chunk)
+                self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the subscriber left; the generator is dropped with this thread

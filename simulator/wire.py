@@ -80,6 +80,9 @@ class Response:
     body: bytes
     content_type: str = JSON_TYPE
     headers: dict[str, str] = field(default_factory=dict)
+    # A streamed answer (server-sent events): called with the app after the headers go out,
+    # it yields the body's chunks; `body` is then ignored.
+    stream: object = None
 
 
 def json_response(status: int, payload, headers: dict[str, str] | None = None) -> Response:

@@ -19,7 +19,7 @@ def test_deleting_a_campaign_mid_poll_never_discards_the_others(sim, atoms_setti
     kept = make_campaign(sim, users["staff"], "running", name="Still here", audience_size=50)
     sim.advance(600)  # both have new numbers: each result carries a snapshot
     campaigns = list(Campaign.objects.filter(pk__in=[gone.pk, kept.pk]))
-    results = [atoms_client().get_campaign(c.atoms_id) for c in campaigns]
+    results = [(atoms_client().get_campaign(c.atoms_id), None) for c in campaigns]
     Campaign.objects.filter(pk=gone.pk).delete()  # a user deleted it while we fetched
     published = Published()
     before = MetricSnapshot.objects.filter(campaign=kept).count()

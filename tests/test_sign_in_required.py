@@ -6,7 +6,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 pytestmark = pytest.mark.django_db
 
 SAMPLE_KWARGS = {"pk": 1, "kind": "row", "audience_id": "65f0c0ffee0000000000b001",
-                 "token": "00000000-0000-0000-0000-000000000000"}
+                 "token": "00000000-0000-0000-0000-000000000000",
+                 "call_id": "CALL-1737000000000-abc123"}
 PUBLIC = {"login"}
 
 

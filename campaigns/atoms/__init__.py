@@ -5,11 +5,13 @@
     responses   how an HTTP response or a network failure becomes an AtomsError
     errors      the one error hierarchy, each error with plain words for staff
     types       frozen result dataclasses, the campaign status enum, tolerant parsers
+    calls       call logs, one call, its retry family and its live events (SSE)
     coerce      readers for loosely typed JSON values
 
 Import from this package: `from campaigns import atoms; atoms.AtomsError`.
 """
 
+from campaigns.atoms.calls import CallDetail, CallEvent, CallLog, TranscriptTurn
 from campaigns.atoms.client import AtomsClient
 from campaigns.atoms.errors import (
     AtomsError,
@@ -26,8 +28,6 @@ from campaigns.atoms.types import (
     Agent,
     Audience,
     AudienceMember,
-    CallDetail,
-    CallLog,
     Campaign,
     CampaignDetail,
     CampaignEvent,
@@ -38,14 +38,12 @@ from campaigns.atoms.types import (
     Metrics,
     Page,
     PhoneNumber,
-    TranscriptTurn,
 )
 
 __all__ = [
     "Agent", "AtomsClient", "AtomsError", "AtomsNotAuthorised", "AtomsNotFound",
     "AtomsRateLimited", "AtomsRejected", "AtomsUnavailable", "Audience", "AudienceMember",
-    "CallDetail", "CallLog", "Campaign", "CampaignDetail", "CampaignEvent", "CampaignPage",
-    "CampaignStatus", "DncEntry", "Execution", "Metrics", "Page", "PhoneNumber", "TranscriptTurn",
-    "in_plain_words", "seconds_text",
-    "normalise_base_url",
+    "CallDetail", "CallEvent", "CallLog", "Campaign", "CampaignDetail", "CampaignEvent",
+    "CampaignPage", "CampaignStatus", "DncEntry", "Execution", "Metrics", "Page", "PhoneNumber",
+    "TranscriptTurn", "in_plain_words", "normalise_base_url", "seconds_text",
 ]

@@ -11,18 +11,26 @@ it blindly could start a campaign twice or make a second one.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from campaigns.atoms.coerce import as_int, as_mapping
+from campaigns.atoms.calls import (
+    CallDetail,
+    CallEvent,
+    CallLog,
+    parse_call_detail,
+    parse_call_log,
+    parse_retry_family,
+    parse_sse,
+)
+from campaigns.atoms.coerce import as_int, as_mapping, as_text
 from campaigns.atoms.responses import shape_error
 from campaigns.atoms.transport import AtomsHttp, format_timestamp, safe_id
 from campaigns.atoms.types import (
     Agent,
     Audience,
     AudienceMember,
-    CallDetail,
-    CallLog,
     Campaign,
     CampaignDetail,
     CampaignPage,
@@ -33,8 +41,6 @@ from campaigns.atoms.types import (
     parse_agent,
     parse_audience,
     parse_audience_member,
-    parse_call_detail,
-    parse_call_log,
     parse_campaign,
     parse_campaign_detail,
     parse_dnc_entry,
@@ -274,15 +280,34 @@ class AtomsClient(AtomsHttp):
     # --- calls -------------------------------------------------------------------------
 
     def list_call_logs(
-        self, campaign_id: str, page: int = 1, limit: int = 50, attempts: str = "all"
+        self,
+        campaign_id: str | Sequence[str],
+        page: int = 1,
+        limit: int = 50,
+        attempts: str = "all",
+        *,
+        statuses: Sequence[str] = (),
+        reasons: Sequence[str] = (),
+        durations: Sequence[str] = (),
     ) -> Page[CallLog]:
-        """GET /conversation?campaignIds=&page=&limit=&callAttemptFilter= — one page of a
-        campaign's calls. `attempts` is `initial`, `retry` or `all`."""
+        """GET /conversation?campaignIds=&page=&limit=&callAttemptFilter=&statusFilter=
+        &disconnectReasonFilter=&durationFilter= — one page of the calls of one campaign
+        (or of several: `campaignIds` is comma-separated), newest update first.
+        `attempts` is `initial`, `retry` or `all`; the other filters are lists of the
+        values in `atoms.calls`. Never sorted by `createdAt` nor bounded by date: the
+        reference warns both can scan a large account's history into a 504."""
+        # Anything but a list or tuple is one id (a None or a blank is refused by safe_id).
+        ids = list(campaign_id) if isinstance(campaign_id, list | tuple) else [campaign_id]
         params = {
-            # Validated like a path id: a comma would quietly add another campaign.
-            "campaignIds": safe_id(campaign_id, "campaign id"),
+            # Each validated like a path id: a stray comma would quietly add a campaign.
+            "campaignIds": ",".join(safe_id(one, "campaign id") for one in ids) or None,
             "page": page, "limit": limit, "callAttemptFilter": attempts or None,
+            "statusFilter": ",".join(statuses) or None,
+            "disconnectReasonFilter": ",".join(reasons) or None,
+            "durationFilter": ",".join(durations) or None,
         }
+        if params["campaignIds"] is None:
+            raise ValueError("At least one campaign id is needed")
         response, body = self._get("/conversation", params=params)
         data = self._data_object(response, body)
         return self._page(response, data, "logs", parse_call_log,
@@ -294,6 +319,56 @@ class AtomsClient(AtomsHttp):
         response, body = self._get(f"/conversation/{safe_id(call_id, 'call id')}",
                                    by_id=True)
         return parse_call_detail(self._data_object(response, body))
+
+    def list_retries(self, call_id: str) -> tuple[CallLog, ...]:
+        """GET /conversation/{callId}/retries — every attempt on the same contact, first
+        one first; any call of the family may be named."""
+        path = f"/conversation/{safe_id(call_id, 'call id')}/retries"
+        response, body = self._get(path, by_id=True)
+        data = self._data_object(response, body)
+        self._items(response, data, "retries")  # an absent list is an error, not "none"
+        return parse_retry_family(data)
+
+    def recording_url(self, call_id: str) -> str:
+        """GET /conversation/{callId}/recording/download-url — a presigned link that
+        expires within minutes: use it at once, never store it. AtomsNotFound when the
+        call has no recording."""
+        path = f"/conversation/{safe_id(call_id, 'call id')}/recording/download-url"
+        response, body = self._get(path, by_id=True)
+        url = as_text(self._data_object(response, body).get("presignedUrl"))
+        if not url.startswith(("https://", "http://")):
+            raise shape_error(response, "data.presignedUrl is not a URL", idempotent=True)
+        return url
+
+    @contextmanager
+    def call_events(self, call_id: str, *, idle_timeout: float = 60.0
+                    ) -> Iterator[Iterator[CallEvent]]:
+        """GET /events?callId= — the live events of a call in progress, as they happen:
+
+            with atoms.call_events(call_id) as events:
+                for event in events: ...
+
+        The iterator ends when Atoms closes the stream (after `sse_close`, at hang-up).
+        Not retried: a reconnect is the caller's choice. A read waits at most
+        `idle_timeout` seconds for the next bytes."""
+        with self._stream("/events", params={"callId": safe_id(call_id, "call id")},
+                          accept="text/event-stream", read_timeout=idle_timeout) as response:
+            yield parse_sse(response.iter_lines())
+
+    @contextmanager
+    def export_by_member_csv(self, campaign_id: str) -> Iterator[Iterator[bytes]]:
+        """GET /campaign/{id}/export/by-audience-member?format=csv — one row per contact
+        with every attempt's outcome, as raw CSV chunks while Atoms streams them."""
+        path = f"/campaign/{safe_id(campaign_id, 'campaign id')}/export/by-audience-member"
+        with self._stream(path, params={"format": "csv"}, accept="text/csv") as response:
+            yield response.iter_bytes()
+
+    @contextmanager
+    def export_logs_csv(self, campaign_id: str) -> Iterator[Iterator[bytes]]:
+        """GET /campaign/{id}/logs/export — one row per call attempt, raw CSV chunks."""
+        path = f"/campaign/{safe_id(campaign_id, 'campaign id')}/logs/export"
+        with self._stream(path, accept="text/csv") as response:
+            yield response.iter_bytes()
 
     def _page(self, response, data, key: str, parse, *, counters, requested: tuple[int, int],
               size_key: str = "offset", page_class: type[Page] = Page, **extra: Any) -> Page:

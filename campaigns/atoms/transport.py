@@ -9,6 +9,7 @@ import random
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any, Self, TypeVar
@@ -210,6 +211,34 @@ class AtomsHttp:
         if response.content and not isinstance(body, dict):
             raise shape_error(response, "not a JSON object", idempotent=idempotent)
         return response, body
+
+    @contextmanager
+    def _stream(
+        self,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        accept: str,
+        read_timeout: float | None = None,
+    ) -> Iterator[httpx.Response]:
+        """A GET whose body is read while it arrives (an export, an event stream). Not
+        retried: the caller may already have passed part of it on. A failure before or
+        while reading becomes an AtomsError like any other request's."""
+        timeout = self._http.timeout
+        if read_timeout is not None:
+            timeout = httpx.Timeout(read_timeout, connect=timeout.connect)
+        try:
+            with self._http.stream("GET", self._absolute_url(path, params),
+                                   headers={"Accept": accept}, timeout=timeout) as response:
+                if not response.is_success:
+                    response.read()
+                    raise error_from_response(response, idempotent=True, not_found_on_400=True,
+                                              secret=self._api_key)
+                yield response
+        except httpx.TransportError as exc:
+            raise error_from_transport(
+                exc, method="GET", path=self.base_url_path + path, idempotent=True
+            ) from exc
 
     def _absolute_url(self, path: str, params: Mapping[str, Any] | None) -> str:
         """The full URL as one string, so httpx parses it once.

@@ -19,7 +19,6 @@ from django.db.models import TextChoices
 from campaigns.atoms.coerce import (
     as_bool,
     as_datetime,
-    as_float,
     as_int,
     as_int_or_none,
     as_mapping,
@@ -325,67 +324,4 @@ def parse_campaign_detail(data: Mapping[str, Any]) -> CampaignDetail:
             for item in as_objects(campaign.get("executions") or data.get("executions"))
         ),
         events=tuple(parse_event(item) for item in as_objects(data.get("events"))),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class CallLog:
-    call_id: str
-    campaign_id: str
-    status: str
-    duration_seconds: float
-    from_number: str
-    to_number: str
-    # 0 is the first attempt, 1 the first retry, and so on.
-    attempt_number: int
-    disconnection_reason: str
-    failure_reason: str
-    cost: float
-    created_at: datetime | None
-    recording_url: str = ""
-
-
-def parse_call_log(obj: Mapping[str, Any]) -> CallLog:
-    return CallLog(
-        call_id=as_text(obj.get("callId")),
-        campaign_id=reference_id(obj.get("campaignId")),
-        status=as_text(obj.get("status")),
-        duration_seconds=as_float(obj.get("duration")),
-        from_number=as_text(obj.get("from")),
-        to_number=as_text(obj.get("to")),
-        attempt_number=as_int(obj.get("retryAttemptNumber")),
-        disconnection_reason=as_text(obj.get("disconnectionReason")),
-        failure_reason=as_text(obj.get("callFailureReason")),
-        cost=as_float(obj.get("callCost")),
-        created_at=as_datetime(obj.get("createdAt")),
-        recording_url=as_text(obj.get("recordingUrl")),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class TranscriptTurn:
-    role: str
-    content: str
-    timestamp: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class CallDetail:
-    call: CallLog
-    agent_name: str
-    transcript: tuple[TranscriptTurn, ...]
-
-
-def parse_call_detail(data: Mapping[str, Any]) -> CallDetail:
-    return CallDetail(
-        call=parse_call_log(data),
-        agent_name=as_text(as_mapping(data.get("agent")).get("name")),
-        transcript=tuple(
-            TranscriptTurn(
-                role=as_text(turn.get("role")),
-                content=as_text(turn.get("content")),
-                timestamp=as_datetime(turn.get("timestamp")),
-            )
-            for turn in as_objects(data.get("transcript"))
-        ),
     )

@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 from redis.exceptions import LockError
 
-from campaigns import atoms, audit, mirror
+from campaigns import atoms, audit, mirror, outcomes
 from campaigns.atoms import CampaignStatus
 from campaigns.connections import poller_client, redis_client, request_budget
 from campaigns.live import publish
@@ -132,10 +132,30 @@ def refresh(ids: list[int]) -> RefreshResult:
                 budget.pause_for(error.retry_after)
             return error
 
+    def read_calls(job: list[Campaign]) -> dict:
+        """Changed calls of a few campaigns; on failure none, left for the next poll
+        (a failure here must not throw away the details fetched fine)."""
+        try:
+            with poller_client() as client:
+                return outcomes.fetch_changed(client, job, budget.acquire)
+        except atoms.AtomsError as error:
+            if isinstance(error, atoms.AtomsRateLimited):
+                budget.pause_for(error.retry_after)
+            log.info("Call logs of %d campaign(s) not read this poll: %s", len(job), error)
+            return {}
+
     sent_at = timezone.now()
     workers = min(settings.POLL_CONCURRENCY, len(campaigns))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
-        results = list(pool.map(fetch, campaigns))
+        details = list(pool.map(fetch, campaigns))
+        wanted = [c for c, detail in zip(campaigns, details, strict=True)
+                  if not isinstance(detail, atoms.AtomsError)
+                  and outcomes.wants_calls(c, detail)]
+        calls: dict = {}
+        for found in pool.map(read_calls, outcomes.call_jobs(wanted)):
+            calls.update(found)
+    results = [detail if isinstance(detail, atoms.AtomsError) else (detail, calls.get(c.pk))
+               for c, detail in zip(campaigns, details, strict=True)]
     return apply_results(list(zip(campaigns, results, strict=True)), timezone.now(),
                          sent_at=sent_at)
 
@@ -165,6 +185,8 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None) -> R
     failures = sum(isinstance(outcome, atoms.AtomsUnavailable) for _, outcome in pairs)
     # Most of a real tick failed: Atoms is down, back off. One refresh failing says little.
     atoms_down = len(pairs) >= DOWN_SAMPLE and failures * 2 > len(pairs)
+    touched: list[tuple[Campaign, set[str], str]] = []
+    call_work: list[tuple] = []
     for campaign, outcome in pairs:
         was_status, was_state = campaign.status, campaign.button_state
         pending = campaign.pending_action
@@ -175,14 +197,22 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None) -> R
                 # Gone from Atoms: nothing pending on it can still happen.
                 fields |= mirror.lapse_pending_action(campaign, now, timedelta(0))
         else:
-            fields = _record_success(campaign, outcome, now, was_status)
+            detail, calls = outcome
+            fields = _record_success(campaign, detail, now, was_status)
             if sent_at is not None:
                 fields |= mirror.lapse_pending_action(campaign, sent_at,
                                                       pending_bound(campaign))
             fresh_ids.append(campaign.pk)
             result.refreshed += 1
+            if calls is not None:
+                call_work.append((campaign, calls, "status" in fields))
         if pending and campaign.lapsed_action == pending and "lapsed_action" in fields:
             lapsed.append((campaign, pending))
+        touched.append((campaign, fields, was_state))
+    # Every campaign's calls in a few queries, not a few per campaign.
+    call_fields = outcomes.apply_calls(call_work)
+    for campaign, fields, was_state in touched:
+        fields |= call_fields.get(campaign.pk, set())
         if fields - {"fetched_at"}:
             to_save.append((campaign, fields))
         if fields & Campaign.LIVE_FIELDS:

@@ -19,6 +19,7 @@ from campaigns.charts import line_chart
 from campaigns.connections import redis_client
 from campaigns.live import health
 from campaigns.models import Campaign, MetricSnapshot
+from campaigns.outcomes import breakdown
 
 KINDS = ("row", "card", "detail")
 # How far back the charts look; bounds the snapshot query for long campaigns.
@@ -59,6 +60,7 @@ def fragment_context(campaign: Campaign, snapshots) -> dict:
         "trend": line_chart(snapshots[-30:], width=280, height=48, fit_movement=True),
         "poll_interval": settings.POLL_INTERVAL_SECONDS,
         "pending_warn_seconds": settings.PENDING_ACTION_WARN_SECONDS,
+        "outcomes": breakdown(campaign.call_summary or {}),
     }
 
 

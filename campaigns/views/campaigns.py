@@ -131,12 +131,14 @@ def _after_create(request, outcome: services.CreateOutcome, *, started: bool = F
 @view_required
 def campaign_detail(request, pk: int):
     campaign = get_object_or_404(Campaign, pk=pk)
+    counting = services.count_outcomes_once(campaign)
     context = {
         "nav": "campaigns", "c": campaign,
         "detail_html": publish.cached_fragments([campaign], "detail")[campaign.pk],
         "activity": campaign.audit_entries.all()[:20],
         "poll_interval": settings.POLL_INTERVAL_SECONDS,
         "fetched": publish.fetched_times([campaign.pk]),
+        "counting_outcomes": counting,
     }
     return render(request, "campaigns/detail.html", context)
 

@@ -153,4 +153,47 @@
     document.querySelectorAll("[data-enabled-by='" + event.target.id + "']").forEach(syncConfirm);
   });
   document.querySelectorAll("[data-enabled-by]").forEach(syncConfirm);
+
+  // --- downloads with progress: a large export streams for a while ------------------------
+  // The link still works without this (the browser's own download); with it, the page
+  // counts the rows as they arrive against the number the server expects.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-download-rows]");
+    if (!link || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey) return;
+    if (!window.fetch || !window.ReadableStream || !window.URL || !URL.createObjectURL) return;
+    event.preventDefault();
+    if (link.dataset.busy) return;
+    link.dataset.busy = "1";
+    var status = document.getElementById(link.dataset.progress);
+    var expected = Number(link.dataset.downloadRows || 0);
+    function say(text) { if (status) { status.hidden = false; status.textContent = text; } }
+    say("Starting the download…");
+    fetch(link.href, { credentials: "same-origin" }).then(function (response) {
+      if (!response.ok || !response.body) { window.location.href = link.href; return null; }
+      var name = (/filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "") || [])[1];
+      var reader = response.body.getReader();
+      var parts = [];
+      var rows = 0;
+      function pump() {
+        return reader.read().then(function (step) {
+          if (step.done) return new Blob(parts, { type: "text/csv" });
+          parts.push(step.value);
+          for (var i = 0; i < step.value.length; i++) if (step.value[i] === 10) rows++;
+          var done = Math.max(0, rows - 1);  // the header is not a row of data
+          say(expected ? done + " of about " + expected + " rows…" : done + " rows…");
+          return pump();
+        });
+      }
+      return pump().then(function (blob) {
+        var url = URL.createObjectURL(blob);
+        var save = document.createElement("a");
+        save.href = url; save.download = name || "export.csv";
+        document.body.appendChild(save); save.click(); save.remove();
+        setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+        say("Downloaded " + Math.max(0, rows - 1) + " rows.");
+      });
+    }).catch(function () {
+      say("The download stopped before the end. Try again.");
+    }).then(function () { delete link.dataset.busy; });
+  });
 })();

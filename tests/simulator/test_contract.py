@@ -3,6 +3,8 @@
 
 import copy
 
+import threading
+
 import httpx
 import pytest
 
@@ -70,7 +72,8 @@ def exercise_campaigns(sim, api, seeded: Seeded) -> None:
     api.post(f"/campaign/{UNKNOWN}/start")
     sim.advance(3)
     api.get(f"/campaign/{campaign_id}")
-    api.get("/conversation", params={"campaignIds": campaign_id, "callAttemptFilter": "all"})
+    live = api.get("/conversation", params={"campaignIds": campaign_id, "callAttemptFilter": "all"})
+    exercise_live_events(sim, api, live.json()["data"]["logs"][0]["callId"])
     api.post(f"/campaign/{campaign_id}/pause")
     api.post(f"/campaign/{UNKNOWN}/pause")
     api.delete(f"/campaign/{campaign_id}")
@@ -87,6 +90,41 @@ def exercise_campaigns(sim, api, seeded: Seeded) -> None:
     api.get("/campaign/bad/export/by-audience-member")
     api.get(f"/campaign/{done}/logs/export")
     api.get(f"/campaign/{UNKNOWN}/logs/export")
+
+
+def exercise_live_events(sim, api, call_id: str) -> None:
+    """A stream ends with its call: move the clock until it has, while the client reads."""
+    api.get("/events")
+    api.get("/events", params={"callId": "CALL-1737000000000-abc123"})
+    reading = threading.Event()
+
+    def hang_up():
+        reading.wait(5)
+        for _ in range(200):
+            if not reading.is_set():
+                return
+            sim.advance(5)
+            threading.Event().wait(0.02)
+
+    mover = threading.Thread(target=hang_up)
+    mover.start()
+    reading.set()
+    api.get("/events", params={"callId": call_id}, timeout=30)
+    reading.clear()
+    mover.join()
+    api.get("/events", params={"callId": call_id})  # ended: 400
+
+
+def exercise_failed_campaign(sim, api, seeded: Seeded) -> None:
+    phone = next(p for p in seeded.phones if p["isActive"])
+    body = seeded.campaign_body(phoneNumberIds=[phone["_id"]])
+    campaign_id = api.post("/campaign", json=body).json()["data"]["_id"]
+    sim.set_number_active(phone["attributes"]["phoneNumber"], False)
+    api.post(f"/campaign/{campaign_id}/start")
+    sim.advance(3)
+    assert api.get(f"/campaign/{campaign_id}").json()["data"]["campaign"]["status"] == "failed"
+    api.get("/campaign", params={"status": "failed"})
+    sim.set_number_active(phone["attributes"]["phoneNumber"], True)
 
 
 def exercise_audiences(api, seeded: Seeded) -> None:
@@ -130,6 +168,13 @@ def exercise_agents_and_calls(api, seeded: Seeded) -> None:
     api.get("/conversation", params={"page": 0})
     api.get("/conversation/CALL-1737000000000-abc123")
     api.get("/conversation/not-a-call")
+    talked = next(log for log in logs if log["status"] == "completed")["callId"]
+    silent = next(log for log in logs if log["status"] == "failed")["callId"]
+    api.get(f"/conversation/{talked}/retries")
+    api.get("/conversation/CALL-1737000000000-abc123/retries")
+    api.get(f"/conversation/{talked}/recording/download-url")
+    api.get(f"/conversation/{silent}/recording/download-url")
+    api.get("/conversation/not-a-call/recording/download-url")
     api.get("/dnc", params={"offset": "1", "page": "2"})
     api.get("/dnc", params={"agentId": "bad"})
     api.get("/dnc", params={"agentId": UNKNOWN})
@@ -142,6 +187,7 @@ def exercised(module_sim, recorded) -> list[httpx.Response]:
     api, anonymous, responses = recorded
     seeded = Seeded.fetch(api)
     exercise_campaigns(sim, api, seeded)
+    exercise_failed_campaign(sim, api, seeded)
     exercise_audiences(api, seeded)
     exercise_agents_and_calls(api, seeded)
     for method, template, _pattern, _handler in ROUTES:

@@ -17,6 +17,7 @@ MAPPING = {
     "completed": ({"user_hangup", "agent_hangup"}, {None}, (30, 240)),
     "no_answer": ({"timeout", "agent_hangup"}, {"no_answer", "voicemail_detected"}, (20, 40)),
     "failed": ({"connection_error", "system_error"}, {"busy", "carrier_error"}, (1, 6)),
+    "cancelled": ({"system_error"}, {"cancelled_by_pause"}, (0, 5)),  # rang when paused
 }
 
 

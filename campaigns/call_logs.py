@@ -1,0 +1,96 @@
+"""Reading a campaign's calls from Atoms for the call-log tab and the one-call view.
+
+These are drill-downs: read when someone opens them, never by the poller. Call-log pages
+and one call's detail are cached for CALL_LOG_CACHE_SECONDS, keyed by what was asked, so
+many people on the same tab cost Atoms one request per key and period, not one each. A
+recording link is the exception: presigned and short-lived, it is fetched per click and
+never stored. A live call's events are read as Atoms streams them, for the relay.
+"""
+
+import queue
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+from campaigns import atoms
+from campaigns.connections import atoms_client
+from campaigns.models import Campaign
+
+PAGE_SIZES = (25, 50, 100, 500)  # 500 is Atoms' own page limit
+
+
+@dataclass(frozen=True)
+class LogFilters:
+    statuses: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()
+    attempts: str = "all"
+    durations: tuple[str, ...] = ()
+    page: int = 1
+    page_size: int = 50
+
+    def key(self) -> str:
+        parts = (",".join(self.statuses), ",".join(self.reasons), self.attempts,
+                 ",".join(self.durations), self.page, self.page_size)
+        return "|".join(map(str, parts))
+
+
+def call_page(campaign: Campaign, filters: LogFilters) -> atoms.Page[atoms.CallLog]:
+    """One page of the campaign's calls, newest update first (Atoms' fast default order;
+    never `sortBy=createdAt` or a date range, which can time out on a large account)."""
+    key = f"calls:page:v1:{campaign.atoms_id}:{filters.key()}"
+    found = cache.get(key)
+    if found is None:
+        found = atoms_client().list_call_logs(
+            campaign.atoms_id, page=filters.page, limit=filters.page_size,
+            attempts=filters.attempts, statuses=filters.statuses, reasons=filters.reasons,
+            durations=filters.durations)
+        cache.set(key, found, settings.CALL_LOG_CACHE_SECONDS)
+    return found
+
+
+def call_detail(call_id: str) -> atoms.CallDetail:
+    key = f"calls:detail:v1:{call_id}"
+    found = cache.get(key)
+    if found is None:
+        found = atoms_client().get_call(call_id)
+        # A call in progress changes by the second; a finished one only rarely.
+        if not found.call.is_live:
+            cache.set(key, found, settings.CALL_LOG_CACHE_SECONDS)
+    return found
+
+
+def call_attempts(call_id: str) -> tuple[atoms.CallLog, ...]:
+    key = f"calls:retries:v1:{call_id}"
+    found = cache.get(key)
+    if found is None:
+        found = atoms_client().list_retries(call_id)
+        cache.set(key, found, settings.CALL_LOG_CACHE_SECONDS)
+    return found
+
+
+def recording_link(call_id: str) -> str:
+    """A fresh presigned link for this one click: not cached, not stored."""
+    return atoms_client().recording_url(call_id)
+
+
+def read_live_events(call_id: str, events: queue.Queue) -> None:
+    """Put each spoken line of a call in progress into `events` as Atoms streams it, then
+    None at hang-up (or the AtomsError that stopped it). Blocks: run it in a thread."""
+    try:
+        with atoms_client().call_events(call_id, idle_timeout=settings.CALL_LIVE_IDLE_SECONDS
+                                        ) as stream:
+            for event in stream:
+                if event.role:
+                    events.put(event)
+                elif event.ends_call:
+                    break
+        events.put(None)
+    except atoms.AtomsError as error:
+        events.put(error)
+
+
+def belongs_to(campaign: Campaign, call: atoms.CallLog) -> bool:
+    """A call shown under a campaign's URL must be that campaign's (Atoms sends the
+    campaign id as an extra key; a call without one is taken on trust)."""
+    return not call.campaign_id or call.campaign_id == campaign.atoms_id

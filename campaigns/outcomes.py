@@ -1,0 +1,276 @@
+"""What happened to a campaign's calls: each attempt's outcome, the copy of Atoms' call
+logs the poller keeps, and the breakdown the campaign page shows.
+
+Atoms' campaign detail only counts contacts called and connected. Voicemail, busy,
+cancelled, cost and retries pending live in the call logs, so the poller also reads
+`GET /conversation?campaignIds=` for a campaign that is dialling, newest update first, and
+only as far back as the last update it already copied (`Campaign.calls_synced_to`). The
+breakdown is then counted here, once per change, and published with the live fragments:
+the number of Atoms calls never depends on how many people watch.
+"""
+
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Count, Exists, F, OuterRef, Sum
+
+from campaigns import atoms
+from campaigns.atoms.calls import LIVE_STATUSES
+from campaigns.mirror import assign
+from campaigns.models import PAUSABLE_STATUSES, TERMINAL_STATUSES, CallRecord, Campaign
+
+log_ = logging.getLogger(__name__)
+
+# The breakdown's categories, in the order the page lists them.
+OUTCOMES = (
+    ("connected", "Connected"),
+    ("no_answer", "No answer"),
+    ("voicemail", "Voicemail"),
+    ("busy", "Busy"),
+    ("failed", "Failed"),
+    ("cancelled", "Cancelled"),
+    ("in_progress", "In progress"),
+)
+OUTCOME_LABELS = dict(OUTCOMES)
+# The first copy of a campaign's calls reads big pages; later polls see a few changes.
+FIRST_PAGE_SIZE = 500
+CHANGES_PAGE_SIZE = 500
+MAX_PAGES_PER_POLL = 20
+MAX_PAGES_FIRST_COPY = 200  # 100,000 calls
+# Campaigns whose changed calls one request asks for (their ids share one URL).
+BATCH_SIZE = 50
+
+
+def outcome_of(status: str, failure_reason: str) -> str:
+    """One call's category. Atoms files voicemail under `no_answer` and busy under
+    `failed`; `callFailureReason` tells them apart."""
+    if status in LIVE_STATUSES:
+        return "in_progress"
+    if status == "completed":
+        return "connected"
+    if status == "cancelled":
+        return "cancelled"
+    if status == "no_answer":
+        return "voicemail" if failure_reason == "voicemail_detected" else "no_answer"
+    return "busy" if failure_reason == "busy" else "failed"
+
+
+# --- fetching (poller threads) --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangedCalls:
+    logs: list
+    # False when the reading stopped at the page cap before reaching the last copy: the
+    # calls read are still copied, but the watermark stays, so nothing older is skipped.
+    complete: bool
+
+
+def wants_calls(campaign: Campaign, detail: atoms.CampaignDetail) -> bool:
+    """Whether this poll should read the call logs too: while the campaign dials, while a
+    call is still in progress, and once more whenever its numbers moved. A quiet paused or
+    finished campaign costs no extra request."""
+    if detail.metrics is not None and detail.metrics.contacts_called == 0:
+        return False  # nobody has been dialled yet
+    if campaign.status in PAUSABLE_STATUSES or detail.campaign.status in PAUSABLE_STATUSES:
+        return True
+    if campaign.calls_synced_to is None or _counts(campaign).get("in_progress"):
+        return True
+    metrics = detail.metrics
+    return (
+        detail.campaign.status != campaign.status
+        or detail.campaign.retry_attempts != campaign.retry_attempts
+        or (metrics is not None and (metrics.contacts_called, metrics.contacts_connected)
+            != (campaign.contacts_called, campaign.contacts_connected))
+    )
+
+
+def call_jobs(campaigns: list[Campaign]) -> list[list[Campaign]]:
+    """How to read the calls of these campaigns: BATCH_SIZE per request (`campaignIds`
+    takes several), so a poll costs one call-log request per batch rather than one per
+    campaign. First copies (the whole history) are batched apart from the others, whose
+    reading stops at their last copy."""
+    first = [c for c in campaigns if c.calls_synced_to is None]
+    known = [c for c in campaigns if c.calls_synced_to is not None]
+    return [group[i:i + BATCH_SIZE] for group in (first, known)
+            for i in range(0, len(group), BATCH_SIZE)]
+
+
+def fetch_changed(client: atoms.AtomsClient, job: list[Campaign],
+                  acquire: Callable[[], None]) -> dict[int, ChangedCalls]:
+    """The calls of `job` updated since each campaign's last copy, by campaign pk.
+
+    Atoms lists by `updatedAt` descending by default (the index-backed order; `createdAt`
+    or date filters can time out on large accounts), so reading stops at the first call
+    older than the oldest copy of the job. `acquire` takes the shared request budget.
+    """
+    by_atoms_id = {c.atoms_id: c for c in job}
+    marks = [c.calls_synced_to for c in job]
+    since = None if None in marks else min(marks)
+    size, cap = ((CHANGES_PAGE_SIZE, MAX_PAGES_PER_POLL) if since
+                 else (FIRST_PAGE_SIZE, MAX_PAGES_FIRST_COPY))
+    found: dict[int, dict[str, atoms.CallLog]] = {c.pk: {} for c in job}
+    complete = False
+    for number in range(1, cap + 1):
+        acquire()
+        page = client.list_call_logs([c.atoms_id for c in job], page=number, limit=size,
+                                     attempts="all")
+        for log in page.items:
+            stamp = _updated(log)
+            if since is not None and stamp is not None and stamp < since:
+                complete = True
+                break
+            owner = job[0] if len(job) == 1 else by_atoms_id.get(log.campaign_id)
+            if owner is None:
+                # `campaignId` is not a typed key of a call log: without it a shared
+                # page cannot be split, so each campaign is read on its own instead.
+                return _one_by_one(client, job, acquire)
+            mark = owner.calls_synced_to
+            if mark is None or stamp is None or stamp >= mark:
+                # An update during paging moves a call up a page: keep its newest copy.
+                found[owner.pk].setdefault(log.call_id, log)
+        else:
+            if not page.has_more or not page.items:
+                complete = True
+                break
+            continue
+        break
+    if not complete:
+        log_.warning("Read %d pages of call logs for %d campaign(s) without reaching the "
+                     "last copy; the rest is read at the next poll", cap, len(job))
+    return {pk: ChangedCalls(list(logs.values()), complete) for pk, logs in found.items()}
+
+
+def _one_by_one(client, job, acquire) -> dict[int, ChangedCalls]:
+    found: dict[int, ChangedCalls] = {}
+    for campaign in job:
+        found.update(fetch_changed(client, [campaign], acquire))
+    return found
+
+
+# --- applying (after the fetch, in the poller's process) ------------------------------------
+
+
+def apply_calls(work: list[tuple[Campaign, ChangedCalls, bool]]) -> dict[int, set[str]]:
+    """Copy the fetched calls of many campaigns and recount the breakdown of those whose
+    calls or status changed, in a handful of queries whatever their number. `work` holds
+    (campaign, changed calls, status changed); returns the campaign fields changed by pk."""
+    # Reading starts at the last copy's newest update, so each poll sees that call again;
+    # what is already stored as it is now is neither written nor recounted.
+    incoming = [log.call_id for _c, changed, _s in work for log in changed.logs]
+    stored = {
+        call_id: (status, duration, cost)
+        for call_id, status, duration, cost in CallRecord.objects.filter(
+            call_id__in=incoming).values_list("call_id", "status", "duration", "cost")
+    } if incoming else {}
+    fresh: dict[int, list[atoms.CallLog]] = {
+        campaign.pk: [log for log in changed.logs if log.call_id and stored.get(log.call_id)
+                      != (log.status[:32], log.duration_seconds, log.cost)]
+        for campaign, changed, _status in work
+    }
+    records = [
+        CallRecord(
+            campaign=campaign, call_id=log.call_id, to_number=log.to_number[:32],
+            status=log.status[:32], outcome=outcome_of(log.status, log.failure_reason),
+            attempt=min(log.attempt_number, 32767), duration=log.duration_seconds,
+            cost=log.cost, created_at=log.created_at,
+        )
+        for campaign, _changed, _status in work for log in fresh[campaign.pk]
+    ]
+    if records:
+        CallRecord.objects.bulk_create(
+            records, batch_size=1000, update_conflicts=True, unique_fields=["call_id"],
+            update_fields=["status", "outcome", "duration", "cost"])
+    # Nothing new and the same status: the stored breakdown stands, without a recount.
+    recount = [campaign for campaign, _changed, status_changed in work
+               if fresh[campaign.pk] or status_changed or not campaign.call_summary]
+    summaries = summarize(recount)
+    fields: dict[int, set[str]] = {}
+    for campaign, changed, _status in work:
+        values: dict = {}
+        if campaign.pk in summaries:
+            values["call_summary"] = summaries[campaign.pk]
+        stamps = [stamp for log in changed.logs if (stamp := _updated(log))]
+        if stamps and changed.complete:
+            values["calls_synced_to"] = max([*stamps, *_known(campaign.calls_synced_to)])
+        fields[campaign.pk] = assign(campaign, values)
+    return fields
+
+
+def summarize(campaigns: list[Campaign]) -> dict[int, dict]:
+    """The breakdown of each campaign, JSON for `Campaign.call_summary`: calls by outcome,
+    spend, contacts connected, and retries pending (contacts whose latest call did not
+    connect and who have retries left). Three queries for any number of campaigns."""
+    if not campaigns:
+        return {}
+    ids = [c.pk for c in campaigns]
+    counts: dict[int, Counter] = {pk: Counter() for pk in ids}
+    spend = dict.fromkeys(ids, 0.0)
+    for row in (CallRecord.objects.filter(campaign_id__in=ids)
+                .values("campaign_id", "outcome").annotate(n=Count("id"), cost=Sum("cost"))):
+        counts[row["campaign_id"]][row["outcome"]] += row["n"]
+        spend[row["campaign_id"]] += row["cost"] or 0.0
+    connected = dict(
+        CallRecord.objects.filter(campaign_id__in=ids, outcome="connected")
+        .values("campaign_id").annotate(n=Count("to_number", distinct=True))
+        .values_list("campaign_id", "n"))
+    later = CallRecord.objects.filter(campaign_id=OuterRef("campaign_id"),
+                                      to_number=OuterRef("to_number"),
+                                      attempt__gt=OuterRef("attempt"))
+    live = [c.pk for c in campaigns if c.status not in TERMINAL_STATUSES]
+    pending = dict(
+        CallRecord.objects.filter(campaign_id__in=live, attempt__lt=F("campaign__max_retries"))
+        .exclude(outcome__in=("connected", "in_progress")).filter(~Exists(later))
+        .values("campaign_id").annotate(n=Count("id")).values_list("campaign_id", "n"))
+    return {
+        pk: {
+            "calls": sum(counts[pk].values()),
+            "counts": {key: counts[pk][key] for key, _label in OUTCOMES if counts[pk][key]},
+            "retries_pending": pending.get(pk, 0),
+            "spend": round(spend[pk], 4),
+            "connected_contacts": connected.get(pk, 0),
+        }
+        for pk in ids
+    }
+
+
+def breakdown(summary: dict) -> dict:
+    """What the page shows from a stored summary: rows with counts and shares, spend."""
+    total = summary.get("calls", 0)
+    counts = summary.get("counts", {})
+    rows = [
+        {"key": key, "label": label, "count": counts.get(key, 0),
+         "percent": round(100 * counts.get(key, 0) / total) if total else 0}
+        for key, label in OUTCOMES
+    ]
+    spend = summary.get("spend", 0.0)
+    connected = summary.get("connected_contacts", 0)
+    return {
+        "calls": total,
+        "rows": rows,
+        "retries_pending": summary.get("retries_pending", 0),
+        "spend": spend,
+        # Atoms reports no cost for unbilled calls; until one is billed there is nothing
+        # to divide, and "$0.00 per contact" would claim the calls were free.
+        "cost_reported": spend > 0,
+        "per_connected": round(spend / connected, 4) if connected and spend else None,
+    }
+
+
+def _updated(log: atoms.CallLog) -> datetime | None:
+    """When Atoms last changed the call. `updatedAt` is not a typed log key; without it,
+    a call ended when its duration ran out, and one in progress last changed when made."""
+    if log.updated_at is not None or log.created_at is None:
+        return log.updated_at
+    return log.created_at + timedelta(seconds=log.duration_seconds)
+
+
+def _counts(campaign: Campaign) -> dict:
+    return (campaign.call_summary or {}).get("counts", {})
+
+
+def _known(stamp: datetime | None) -> list[datetime]:
+    return [stamp] if stamp is not None else []

@@ -1,0 +1,216 @@
+"""A campaign's calls: the call-log tab (loaded on demand), one call, its recording link.
+
+Unlike the campaign pages these read Atoms, as drill-downs, through `call_logs` (cached
+briefly; a recording link per click). Any role that sees the campaign sees its calls.
+"""
+
+import queue
+import threading
+from urllib.parse import urlencode
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.handlers.asgi import ASGIRequest
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.utils.html import format_html
+from django.views.decorators.http import require_GET
+
+from campaigns import atoms, call_logs, exports
+from campaigns.forms import REASON_CHOICES, CallLogFilterForm
+from campaigns.models import Campaign
+from campaigns.outcomes import OUTCOME_LABELS, outcome_of
+from campaigns.views.shared import view_required
+
+
+@require_GET
+@view_required
+def campaign_calls(request, pk: int):
+    """The call log: filters, one page of calls, and a link to each. The table refreshes
+    itself while the campaign is live, so new calls appear on page one."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    form = CallLogFilterForm(request.GET or None)
+    context = {"c": campaign, "form": form, "nav": "campaigns",
+               "poll_interval": settings.POLL_INTERVAL_SECONDS}
+    if not request.GET or form.is_valid():
+        data = form.cleaned_data if request.GET else {}
+        filters = call_logs.LogFilters(
+            statuses=tuple(data.get("status") or ()), reasons=tuple(data.get("reason") or ()),
+            attempts=data.get("attempt") or "all", durations=tuple(data.get("duration") or ()),
+            page=data.get("page") or 1, page_size=data.get("size") or 50)
+        context.update(filters=filters, query=_query(filters))
+        try:
+            page = call_logs.call_page(campaign, filters)
+            context.update(page=page, rows=[_row(log) for log in page.items])
+        except atoms.AtomsError as error:
+            context["error"] = error.user_message
+    if not request.htmx:
+        template = "campaigns/calls.html"
+    elif request.htmx.target == "calls-panel":  # the tab, opened on a campaign's page
+        template = "campaigns/_calls_tab.html"
+    else:  # the filters or the self-refresh swap the table alone
+        template = "campaigns/_calls_tab.html#log"
+    return render(request, template, context)
+
+
+@require_GET
+@view_required
+def campaign_call(request, pk: int, call_id: str):
+    """One call: the conversation, its dispositions and variables, why it failed, its cost,
+    the recording (a link fetched on click) and every attempt on the same contact."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    context = {"c": campaign, "nav": "campaigns", "call_id": call_id}
+    try:
+        detail = call_logs.call_detail(call_id)
+    except atoms.AtomsNotFound:
+        raise Http404("No such call") from None
+    except atoms.AtomsError as error:
+        context["error"] = error.user_message
+        return render(request, "campaigns/call.html", context, status=502)
+    if not call_logs.belongs_to(campaign, detail.call):
+        raise Http404("This call is not one of this campaign's")
+    try:
+        attempts = call_logs.call_attempts(call_id)
+    except atoms.AtomsError as error:
+        attempts, context["attempts_error"] = (), error.user_message
+    context.update(detail=detail, call=_row(detail.call), attempts=[_row(a) for a in attempts])
+    return render(request, "campaigns/call.html", context)
+
+
+@require_GET
+@view_required
+def call_recording(request, pk: int, call_id: str):
+    """The player, with a presigned link asked of Atoms for this click only: the link is
+    short-lived and never stored, and the API key stays on the server."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    context = {"c": campaign, "call_id": call_id}
+    try:
+        if not call_logs.belongs_to(campaign, call_logs.call_detail(call_id).call):
+            raise Http404("This call is not one of this campaign's")
+        context["url"] = call_logs.recording_link(call_id)
+    except atoms.AtomsNotFound:
+        context["error"] = "Atoms has no recording of this call."
+    except atoms.AtomsError as error:
+        context["error"] = f"The recording could not be fetched: {error.user_message}"
+    response = render(request, "campaigns/call.html#player", context)
+    response["Cache-Control"] = "no-store"  # the link inside expires; never reuse it
+    return response
+
+
+_REASONS = dict(REASON_CHOICES)
+
+
+def _row(log: atoms.CallLog) -> dict:
+    outcome = outcome_of(log.status, log.failure_reason)
+    reason = log.disconnection_reason
+    return {"log": log, "outcome": outcome, "outcome_label": OUTCOME_LABELS[outcome],
+            "reason_label": _REASONS.get(reason, reason.replace("_", " ")),
+            "failure_label": log.failure_reason.replace("_", " ")}
+
+
+def _query(filters: call_logs.LogFilters, **change) -> str:
+    """The filters as a query string (for the table's self-refresh and the pager)."""
+    pairs = [("status", s) for s in filters.statuses] + [("reason", r) for r in filters.reasons]
+    pairs += [("duration", d) for d in filters.durations]
+    pairs += [("attempt", filters.attempts), ("size", filters.page_size)]
+    return urlencode(pairs)
+
+
+@require_GET
+@view_required
+def campaign_export(request, pk: int, kind: str):
+    """One of Atoms' CSV exports, streamed through with formula-safe cells."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    if kind not in exports.KINDS:
+        raise Http404("No such export")
+    try:
+        chunks, filename = exports.open_export(campaign, kind)
+    except atoms.AtomsError as error:
+        context = {"c": campaign, "nav": "campaigns", "error": error.user_message}
+        return render(request, "campaigns/export_failed.html", context, status=502)
+    response = StreamingHttpResponse(_streamed(request, chunks),
+                                     content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Accel-Buffering"] = "no"  # let a proxy pass rows on as they come
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_GET
+@view_required
+def call_live(request, pk: int, call_id: str):
+    """A call in progress, live: Atoms' per-call event stream (which needs the API key,
+    so the browser cannot open it) relayed as our own server-sent events, behind the same
+    permission as the page. Each finished line of the conversation is sent as a ready
+    list item (`line`); `status` and `end` say when the call is over."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        if not call_logs.belongs_to(campaign, call_logs.call_detail(call_id).call):
+            raise Http404("This call is not one of this campaign's")
+    except atoms.AtomsNotFound:
+        raise Http404("No such call") from None
+    except atoms.AtomsError:
+        pass  # the stream itself will say whether the call can be followed
+    response = StreamingHttpResponse(_streamed(request, _relay(call_id)),
+                                     content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return response
+
+
+def _relay(call_id: str):
+    """Atoms' events read in a thread of their own, so that while Atoms is quiet (a
+    contact's phone ringing) a comment still goes out every CALL_LIVE_KEEPALIVE_SECONDS:
+    proxies cut or buffer a stream that stays silent."""
+    yield ": relaying the call's events\n\n"  # first bytes at once: the page knows it is open
+    events: queue.Queue = queue.Queue()
+    threading.Thread(target=call_logs.read_live_events, args=(call_id, events), daemon=True,
+                     name=f"call-live-{call_id}").start()
+    ended = "The call has ended."
+    while True:
+        try:
+            item = events.get(timeout=settings.CALL_LIVE_KEEPALIVE_SECONDS)
+        except queue.Empty:
+            yield ": keep-alive\n\n"
+            continue
+        if item is None:
+            break
+        if isinstance(item, atoms.AtomsRejected):
+            ended = "This call is no longer in progress; reload the page for its transcript."
+            break
+        if isinstance(item, atoms.AtomsError):
+            ended = f"The live transcript stopped: {item.user_message}"
+            break
+        yield _sse("line", format_html(
+            '<p class="turn turn-{}" data-testid="live-line"><span class="speaker">{}</span> '
+            '<span class="said">{}</span></p>',
+            item.role, "Agent" if item.role == "agent" else "Contact", item.text))
+    yield _sse("status", format_html('<span data-testid="live-ended">{}</span>', ended))
+    yield _sse("end", "")
+
+
+def _streamed(request, chunks):
+    """What a StreamingHttpResponse should iterate. Under ASGI (uvicorn) Django would read
+    a plain iterator to its end before sending a byte, so there each chunk is pulled in a
+    worker thread as it comes; under WSGI the iterator is passed on as it is."""
+    if not isinstance(request, ASGIRequest):
+        return chunks
+    return _pulled(iter(chunks))
+
+
+async def _pulled(chunks):
+    done = object()
+    pull = sync_to_async(next, thread_sensitive=False)
+    try:
+        while (chunk := await pull(chunks, done)) is not done:
+            yield chunk
+    finally:
+        # The browser left or the stream ended: close the Atoms connection behind it.
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            await sync_to_async(close, thread_sensitive=False)()
+
+
+def _sse(event: str, html: str) -> str:
+    data = "\n".join(f"data: {line}" for line in (html.splitlines() or [""]))
+    return f"event: {event}\n{data}\n\n"

@@ -1,0 +1,119 @@
+"""A manager follows what happened to a running campaign's calls, in real Chromium at a
+desktop and a phone width: the outcome breakdown moves by itself, the call log filters to
+no-answers, one call opens and its recording plays, and both CSVs download."""
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import collect_page_errors, sign_in
+from tests.campaign_factory import make_campaign
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LIVE = 30_000  # generous: the shared machine is often loaded
+
+
+def shown_number(page, test_id: str) -> int:
+    return int(page.get_by_test_id(test_id).inner_text().replace(",", ""))
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_manager_watches_outcomes_filters_the_log_plays_a_call_and_downloads(
+        users, new_page, sim, celery_worker, server_settings, width):
+    campaign = make_campaign(sim, users["staff"], "running", name="Outcome watch",
+                             audience_size=50)
+    page = sign_in(new_page(), users["manager"].username)
+    page.set_viewport_size({"width": width, "height": 900})
+    errors = collect_page_errors(page)
+
+    page.goto(f"/campaigns/{campaign.pk}/")
+    outcomes = page.get_by_test_id("outcomes")
+    expect(outcomes).to_be_visible()
+    sim.advance(300)  # calls end and new ones start: the worker's next poll sees them
+    expect(page.get_by_test_id("outcome-calls")).to_be_visible(timeout=LIVE)
+    first = shown_number(page, "outcome-calls")
+    sim.advance(900)
+    page.wait_for_function(
+        "floor => Number(document.querySelector('[data-testid=outcome-calls]')"
+        ".textContent.replace(/,/g, '')) > floor", arg=first, timeout=LIVE)
+    expect(page.get_by_test_id("outcome-count-connected")).not_to_have_text("0")
+    expect(page.get_by_test_id("spend")).to_contain_text("$")
+
+    page.get_by_test_id("open-call-log").click()  # the tab loads into the campaign's page
+    expect(page.get_by_test_id("calls-panel").get_by_test_id("call-row").first).to_be_visible()
+    assert page.url.endswith(f"/campaigns/{campaign.pk}/")
+    page.get_by_label("No answer or voicemail").check()
+    page.wait_for_function(
+        "() => { const rows = [...document.querySelectorAll('[data-testid=call-row]')];"
+        " return rows.length > 0 && rows.every(r => ['no_answer', 'voicemail']"
+        ".includes(r.dataset.outcome)); }", timeout=LIVE)
+    assert "status=no_answer" in page.url
+
+    # A voicemail is a no-answer with a recording.
+    voicemail = page.locator("[data-testid=call-row][data-outcome=voicemail]").first
+    voicemail.get_by_test_id("call-link").click()
+    expect(page.get_by_test_id("call-outcome")).to_have_text("Voicemail")
+    expect(page.get_by_test_id("failure-reason")).to_have_text("Voicemail detected")
+    page.get_by_test_id("play-recording").click()
+    audio = page.get_by_test_id("recording-audio")
+    expect(audio).to_be_attached()
+    page.wait_for_function(
+        "() => { const a = document.querySelector('[data-testid=recording-audio]');"
+        " return a && !a.error && a.readyState >= 2 && a.duration > 0; }", timeout=LIVE)
+
+    page.goto(f"/campaigns/{campaign.pk}/calls/")
+    for test_id, first_header in (("download-members", "audienceMemberId"),
+                                  ("download-logs", "timestamp")):
+        with page.expect_download() as started:
+            page.get_by_test_id(test_id).click()
+        download = started.value
+        table = list(csv.reader(io.StringIO(Path(download.path()).read_text("utf-8"))))
+        assert table[0][0] == first_header
+        assert len(table) > 1
+        phones = [cell for row in table[1:] for cell in row if cell.lstrip("'").startswith("+")]
+        assert phones and all(cell.startswith("'+") for cell in phones)
+        progress = "progress-members" if test_id == "download-members" else "progress-logs"
+        expect(page.get_by_test_id(progress)).to_have_text(f"Downloaded {len(table) - 1} rows.")
+    assert errors == []
+
+
+def test_a_call_in_progress_shows_its_transcript_live_and_says_when_it_ends(
+        users, new_page, sim, celery_worker, server_settings):
+    campaign = make_campaign(sim, users["staff"], "running", name="Live call",
+                             audience_size=50, max_retries=0)
+    page = sign_in(new_page(), users["manager"].username)
+    errors = collect_page_errors(page)
+    page.goto(f"/campaigns/{campaign.pk}/calls/?status=in_progress")
+    links = page.get_by_test_id("call-link")
+    expect(links).to_have_count(3)
+    hrefs = [links.nth(i).get_attribute("href") for i in range(3)]
+    pages = [page]
+    for _ in hrefs[1:]:
+        pages.append(sign_in(new_page(), users["manager"].username))
+    for viewer, href in zip(pages, hrefs, strict=True):
+        viewer.goto(href)
+        expect(viewer.get_by_test_id("live-transcript")).to_be_attached()
+    # Simulated time runs: lines are spoken, then every call hangs up.
+    seen_counts = [set() for _ in pages]
+    for _ in range(60):
+        sim.advance(5)
+        page.wait_for_timeout(300)
+        for counts, viewer in zip(seen_counts, pages, strict=True):
+            counts.add(viewer.get_by_test_id("live-line").count())
+        if all(v.get_by_test_id("live-ended").count() for v in pages):
+            break
+    talked = [i for i, viewer in enumerate(pages) if viewer.get_by_test_id("live-line").count()]
+    assert talked, "none of the first three calls spoke"
+    for viewer in pages:
+        expect(viewer.get_by_test_id("live-ended")).to_have_text("The call has ended.")
+    viewer = pages[talked[0]]
+    assert len(seen_counts[talked[0]]) >= 3  # the lines came one by one, not at the end
+    said = viewer.locator("[data-testid=live-line] .said").all_inner_texts()
+    viewer.reload()
+    final = viewer.locator("[data-testid=transcript] .said").all_inner_texts()
+    assert said == final
+    assert errors == []

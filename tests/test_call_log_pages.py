@@ -1,0 +1,196 @@
+"""The call-log tab, one call, its recording and the two downloads, over HTTP on the
+simulator: filters, page sizes, the brief cache, per-click recording links that expire,
+formula-safe streamed CSVs, and a failed Atoms read said plainly."""
+
+import csv
+import io
+
+import httpx
+import pytest
+from django.urls import reverse
+
+from campaigns.exports import safe_csv
+from campaigns.live import sync
+from campaigns.models import Campaign
+from tests.campaign_factory import make_campaign
+
+pytestmark = pytest.mark.django_db
+FIRST_TOUCH = "Mumbai leads - first touch"
+
+
+@pytest.fixture
+def finished(sim, atoms_settings, users):
+    """The seeded, completed campaign, mirrored through the list sync."""
+    sync.sync_campaign_list()
+    return Campaign.objects.get(name=FIRST_TOUCH)
+
+
+def page(client, campaign, **query):
+    return client.get(reverse("campaign_calls", args=[campaign.pk]), query)
+
+
+def rows(response):
+    return response.content.decode().count('data-testid="call-row"')
+
+
+def test_the_call_log_filters_by_status_reason_attempt_and_duration(finished, login_as):
+    client = login_as("manager")
+    everything = page(client, finished, size=500)
+    assert everything.status_code == 200 and rows(everything) > 50
+    no_answers = page(client, finished, status="no_answer", size=500).content.decode()
+    assert 'data-outcome="no_answer"' in no_answers
+    assert 'data-outcome="connected"' not in no_answers
+    assert 'data-outcome="voicemail"' in no_answers  # Atoms files voicemail under no_answer
+    first_calls = page(client, finished, attempt="initial", size=500)
+    assert rows(first_calls) == 50 and "Retry " not in first_calls.content.decode()
+    short = page(client, finished, duration="0-30", reason="timeout", size=500)
+    assert 0 < rows(short) < rows(everything)
+    assert "No answer (timed out)" in short.content.decode()
+
+
+def test_pages_hold_at_most_what_was_asked_and_bad_filters_are_explained(finished, login_as):
+    client = login_as("staff")
+    first = page(client, finished, size=25)
+    assert rows(first) == 25 and "Page 1 of" in first.content.decode()
+    second = page(client, finished, size=25, page=2).content.decode()
+    assert "Page 2 of" in second
+    bad = page(client, finished, size=7, status="bogus").content.decode()
+    assert 'data-testid="filter-errors"' in bad
+    assert "Calls per page: Select a valid choice" in bad
+    assert 'data-testid="call-row"' not in bad
+
+
+def test_repeated_views_within_the_cache_period_ask_atoms_once(finished, login_as, sim,
+                                                               settings):
+    settings.CALL_LOG_CACHE_SECONDS = 60
+    client = login_as("manager")
+    before = sim.calls_to("GET /conversation")
+    for _ in range(5):
+        assert page(client, finished, status="completed").status_code == 200
+    assert sim.calls_to("GET /conversation") - before == 1
+
+
+def test_the_log_never_asks_atoms_for_a_slow_sort_or_a_date_range(finished, login_as,
+                                                                  monkeypatch):
+    requests = []
+    original = httpx.Client.request
+
+    def spy(self, method, url, *args, **kwargs):  # httpx's, at the network boundary
+        requests.append(str(url))
+        return original(self, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(httpx.Client, "request", spy)
+    page(login_as("manager"), finished, attempt="retry", size=100)
+    logs = [url for url in requests if "/conversation" in url]
+    assert logs and not any(k in url for url in logs for k in ("sortBy", "dateFrom", "dateTo"))
+
+
+def test_an_atoms_failure_is_said_plainly(finished, login_as, sim):
+    sim.faults(fail_routes=["GET /conversation"])
+    html = page(login_as("manager"), finished).content.decode()
+    assert 'data-testid="log-error"' in html and "could not be read from Atoms" in html
+
+
+def first_call(finished, login_as, status="completed"):
+    client = login_as("staff")
+    html = page(client, finished, status=status, attempt="initial", size=25).content.decode()
+    call_id = html.split('/calls/CALL-')[1].split("/")[0]
+    return client, "CALL-" + call_id
+
+
+def test_one_call_shows_the_conversation_dispositions_cost_and_attempts(finished, login_as):
+    client, call_id = first_call(finished, login_as)
+    html = client.get(reverse("campaign_call", args=[finished.pk, call_id])).content.decode()
+    assert 'data-testid="transcript"' in html and 'class="turn turn-agent"' in html
+    assert 'data-testid="dispositions"' in html and "Interested" in html
+    assert 'data-testid="variables"' in html
+    assert 'data-testid="attempts"' in html and "First call" in html
+    assert 'data-testid="play-recording"' in html
+    assert "never call again" in html  # staff may use the do-not-call link
+    assert "style=" not in html and "<script>" not in html
+
+
+def test_a_failed_call_says_why(finished, login_as):
+    client, call_id = first_call(finished, login_as, status="failed")
+    html = client.get(reverse("campaign_call", args=[finished.pk, call_id])).content.decode()
+    assert 'data-testid="failure-reason"' in html
+    assert ("Busy" in html) or ("Carrier error" in html)
+    assert 'data-testid="no-transcript"' in html
+
+
+def test_a_call_of_another_campaign_is_not_shown_under_this_one(finished, login_as, sim, users):
+    client, call_id = first_call(finished, login_as)
+    other = make_campaign(sim, users["staff"], "draft", name="Other")
+    response = client.get(reverse("campaign_call", args=[other.pk, call_id]))
+    assert response.status_code == 404
+
+
+def test_each_click_fetches_a_fresh_recording_link_that_expires(finished, login_as, sim):
+    client, call_id = first_call(finished, login_as)
+    url = reverse("call_recording", args=[finished.pk, call_id])
+    before = sim.calls_to("GET /conversation/{callId}/recording/download-url")
+    first = client.get(url, HTTP_HX_REQUEST="true")
+    second = client.get(url, HTTP_HX_REQUEST="true")
+    assert first["Cache-Control"] == "no-store"
+    assert sim.calls_to("GET /conversation/{callId}/recording/download-url") - before == 2
+    link = first.content.decode().split('src="')[1].split('"')[0].replace("&amp;", "&")
+    assert "sim-key" not in first.content.decode()
+    assert httpx.get(link).status_code == 200
+    sim.advance(301)
+    assert httpx.get(link).status_code == 403
+    fresh = client.get(url).content.decode().split('src="')[1].split('"')[0]
+    assert httpx.get(fresh.replace("&amp;", "&")).status_code == 200
+    assert second.status_code == 200
+
+
+def test_downloads_stream_both_csvs_with_formulas_neutralised(finished, login_as):
+    client = login_as("manager")
+    members = client.get(reverse("campaign_export", args=[finished.pk, "members"]))
+    assert members.streaming and members["Content-Type"].startswith("text/csv")
+    assert "attachment" in members["Content-Disposition"]
+    table = list(csv.reader(io.StringIO(b"".join(members.streaming_content).decode())))
+    assert table[0][:3] == ["audienceMemberId", "phoneNumber", "totalAttempts"]
+    assert len(table) == 51
+    assert all(row[1].startswith("'+") for row in table[1:])  # "+91…" would be a formula
+    logs = client.get(reverse("campaign_export", args=[finished.pk, "logs"]))
+    logs_table = list(csv.reader(io.StringIO(b"".join(logs.streaming_content).decode())))
+    assert logs_table[0][0] == "timestamp" and len(logs_table) > 51
+
+
+def test_every_dangerous_cell_is_neutralised_even_across_chunk_boundaries():
+    source = 'name,note\r\n=HYPERLINK("x"),"@SUM(1)\nsecond line"\r\n-2,+3\r\nsafe,ok\r\n'
+    data = source.encode()
+    chunks = [data[i:i + 3] for i in range(0, len(data), 3)]  # split anywhere
+    table = list(csv.reader(io.StringIO(b"".join(safe_csv(chunks)).decode())))
+    assert table == [["name", "note"], ["'=HYPERLINK(\"x\")", "'@SUM(1)\nsecond line"],
+                     ["'-2", "'+3"], ["safe", "ok"]]
+
+
+def test_a_refused_download_is_a_page_not_a_broken_file(finished, login_as, sim):
+    sim.faults(fail_routes=["GET /campaign/{id}/logs/export"])
+    response = login_as("manager").get(reverse("campaign_export", args=[finished.pk, "logs"]))
+    assert response.status_code == 502
+    assert 'data-testid="export-error"' in response.content.decode()
+
+
+def test_a_recording_link_atoms_cannot_give_is_said_in_the_player(finished, login_as, sim):
+    client, call_id = first_call(finished, login_as)
+    client.get(reverse("campaign_call", args=[finished.pk, call_id]))  # detail now cached
+    sim.faults(fail_routes=["GET /conversation/{callId}/recording/download-url"])
+    html = client.get(reverse("call_recording", args=[finished.pk, call_id]),
+                      HTTP_HX_REQUEST="true").content.decode()
+    assert 'data-testid="recording-error"' in html and "could not be fetched" in html
+    assert "<audio" not in html
+
+
+def test_the_tab_loads_into_the_campaign_page_on_demand(finished, login_as, sim):
+    client = login_as("manager")
+    before = sim.calls_to("GET /conversation")
+    detail = client.get(reverse("campaign_detail", args=[finished.pk])).content.decode()
+    assert 'hx-target="#calls-panel"' in detail and 'data-testid="call-row"' not in detail
+    assert sim.calls_to("GET /conversation") == before  # nothing read until it is opened
+    tab = client.get(reverse("campaign_calls", args=[finished.pk]),
+                     HTTP_HX_REQUEST="true", HTTP_HX_TARGET="calls-panel")
+    html = tab.content.decode()
+    assert html.lstrip().startswith("<div id=\"calls-tab\"") and "<html" not in html
+    assert 'data-testid="call-filters"' in html and 'data-testid="call-row"' in html

@@ -1,0 +1,235 @@
+"""The outcome breakdown and cost, counted from the call logs the poller copies: equal to
+what the simulator dialled, live on the campaign page, and cheap in Atoms calls."""
+
+import re
+import time
+from collections import Counter
+
+import httpx
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns import services
+from campaigns.atoms import AtomsClient
+from campaigns.connections import redis_client
+from campaigns.live import poll, publish, sync
+from campaigns.models import CallRecord, Campaign
+from campaigns.outcomes import fetch_changed, outcome_of
+from tests.campaign_factory import make_campaign, wait_for_status
+from tests.published import Published
+
+pytestmark = pytest.mark.django_db
+CONVERSATION = "GET /conversation"
+
+
+@pytest.fixture
+def running(sim, atoms_settings, users):
+    return make_campaign(sim, users["staff"], "running", audience_size=50)
+
+
+def due_now(campaign):
+    Campaign.objects.filter(pk=campaign.pk).update(next_poll_at=timezone.now())
+
+
+def simulator_logs(sim, campaign):
+    headers = {"Authorization": f"Bearer {sim.api_key}"}
+    params = {"campaignIds": campaign.atoms_id, "callAttemptFilter": "all", "limit": 500}
+    answer = httpx.get(sim.base_url + "/conversation", params=params, headers=headers)
+    return answer.json()["data"]["logs"]
+
+
+def expected_counts(logs):
+    return Counter(outcome_of(log["status"], log.get("callFailureReason", "")) for log in logs)
+
+
+def tick(sim, campaign, seconds):
+    sim.advance(seconds)
+    due_now(campaign)
+    poll.tick()
+    campaign.refresh_from_db()
+    return campaign
+
+
+def test_the_breakdown_equals_what_the_simulator_dialled_as_it_moves(sim, running):
+    for seconds in (45, 600, 1800, 3600):
+        campaign = tick(sim, running, seconds)
+        logs = simulator_logs(sim, campaign)
+        summary = campaign.call_summary
+        assert summary["calls"] == len(logs) == CallRecord.objects.filter(
+            campaign=campaign).count()
+        assert Counter(summary["counts"]) == expected_counts(logs)
+        assert summary["spend"] == pytest.approx(sum(log["callCost"] for log in logs))
+    assert {"connected", "no_answer", "voicemail", "busy"} <= set(summary["counts"])
+    assert summary["connected_contacts"] == campaign.contacts_connected
+
+
+def test_retries_pending_are_the_contacts_with_attempts_left(sim, running):
+    campaign = tick(sim, running, 900)
+    logs = simulator_logs(sim, campaign)
+    last = {}
+    for log in sorted(logs, key=lambda log: log["retryAttemptNumber"]):
+        last[log["to"]] = log
+    pending = [
+        log for log in last.values()
+        if outcome_of(log["status"], log.get("callFailureReason", "")) not in (
+            "connected", "in_progress")
+        and log["retryAttemptNumber"] < campaign.max_retries
+    ]
+    assert pending
+    assert campaign.call_summary["retries_pending"] == len(pending)
+
+
+def test_the_page_shows_counts_shares_and_spend_from_the_cache(sim, running, login_as):
+    campaign = tick(sim, running, 1800)
+    counts = campaign.call_summary["counts"]
+    page = login_as("manager").get(reverse("campaign_detail", args=[campaign.pk]))
+    html = page.content.decode()
+    total = campaign.call_summary["calls"]
+    for key, count in counts.items():
+        assert f'data-testid="outcome-count-{key}">{count}<' in html
+        assert f'data-testid="outcome-share-{key}">{round(100 * count / total)}%<' in html
+    spend = campaign.call_summary["spend"]
+    assert f'data-testid="spend">${spend:.2f}<' in html
+    per = spend / campaign.call_summary["connected_contacts"]
+    assert f'data-testid="per-connected">${per:.3f}<' in html
+    assert 'style="' not in re.search(r'data-testid="outcomes".*?</section>', html, re.S)[0]
+
+
+def test_a_change_in_outcomes_alone_is_published(sim, running):
+    campaign = tick(sim, running, 600)
+    summary = campaign.call_summary
+    # As if the last poll had not seen the calls yet: only the breakdown differs now.
+    Campaign.objects.filter(pk=campaign.pk).update(call_summary={}, calls_synced_to=None)
+    CallRecord.objects.filter(campaign=campaign).delete()
+    published = Published()
+    campaign = tick(sim, running, 0)
+    assert campaign.call_summary == summary
+    assert [m["campaign"] for m in published.changes()] == [campaign.pk]
+    cached = redis_client().get(publish.fragment_key(campaign.pk, "detail")).decode()
+    assert f'data-testid="outcome-calls">{summary["calls"]}<' in cached
+    assert f'data-testid="retries-pending">{summary["retries_pending"]} ' in cached
+
+
+def test_a_running_campaign_costs_one_call_log_request_per_poll(sim, running):
+    tick(sim, running, 600)  # the first copy
+    before = sim.calls_to(CONVERSATION)
+    for _ in range(3):
+        tick(sim, running, 300)
+    assert sim.calls_to(CONVERSATION) - before == 3
+    assert sim.calls_to("GET /campaign/{id}") > 0
+
+
+def test_a_quiet_paused_campaign_costs_no_call_log_request(sim, running, users):
+    services.pause_campaign(users["staff"], running)
+    campaign = wait_for_status(sim, running, "paused", step=1)
+    sim.advance(300)  # the calls in flight end
+    Campaign.objects.filter(pk=campaign.pk).update(needs_final_poll=True)
+    tick(sim, campaign, 0)
+    before = sim.calls_to(CONVERSATION)
+    Campaign.objects.filter(pk=campaign.pk).update(needs_final_poll=True)
+    campaign = tick(sim, campaign, 0)
+    assert sim.calls_to(CONVERSATION) == before
+    assert campaign.call_summary["counts"].get("in_progress", 0) == 0
+    # The pause landed while the first three calls were still ringing.
+    assert campaign.call_summary["counts"]["cancelled"] == 3
+
+
+def test_call_logs_failing_keeps_the_numbers_fresh_and_catches_up_later(sim, running):
+    campaign = tick(sim, running, 600)
+    calls_before = campaign.call_summary["calls"]
+    sim.faults(fail_routes=[CONVERSATION])
+    campaign = tick(sim, running, 600)
+    assert campaign.poll_error == ""
+    assert campaign.call_summary["calls"] == calls_before  # not guessed, kept
+    sim.clear_faults()
+    campaign = tick(sim, running, 0)
+    assert campaign.call_summary["calls"] == len(simulator_logs(sim, campaign)) > calls_before
+
+
+def test_a_failed_campaign_shows_why(sim, atoms_settings, users, login_as):
+    campaign = make_campaign(sim, users["staff"], "draft", audience_size=50)
+
+    phone = httpx.get(sim.base_url + "/product/phone-numbers",
+                      headers={"Authorization": f"Bearer {sim.api_key}"}).json()["data"]
+    number = next(p for p in phone if p["_id"] in campaign.phone_number_ids)
+    sim.set_number_active(number["attributes"]["phoneNumber"], False)
+    services.start_campaign(users["staff"], campaign)
+    campaign = wait_for_status(sim, campaign, "failed", step=1, limit=30)
+    page = login_as("manager").get(reverse("campaign_detail", args=[campaign.pk]))
+    assert "Atoms reports a failure: All phone numbers of this campaign are inactive" in (
+        page.content.decode())
+    assert campaign.failed_at is not None
+
+
+def test_several_running_campaigns_share_one_call_log_request_per_poll(sim, atoms_settings,
+                                                                      users):
+    campaigns = [make_campaign(sim, users["staff"], "running", name=f"Batch {n}",
+                               audience_size=50) for n in range(3)]
+
+    def tick_all(seconds):
+        sim.advance(seconds)
+        Campaign.objects.filter(pk__in=[c.pk for c in campaigns]).update(
+            next_poll_at=timezone.now())
+        poll.tick()
+
+    tick_all(300)  # copies whatever the factory's polls had not seen
+    before = sim.calls_to(CONVERSATION)
+    tick_all(300)
+    assert sim.calls_to(CONVERSATION) - before == 1
+    for campaign in campaigns:
+        campaign.refresh_from_db()
+        logs = simulator_logs(sim, campaign)
+        assert campaign.call_summary["calls"] == len(logs)
+        assert Counter(campaign.call_summary["counts"]) == expected_counts(logs)
+
+
+def test_without_campaign_ids_on_the_logs_each_campaign_is_read_alone(db):
+    """`campaignId` is not a typed key of a call log: a shared page that lacks it cannot
+    be split, so the calls are read campaign by campaign (Atoms faked at the network)."""
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        ids = request.url.params["campaignIds"]
+        seen.append(ids)
+        logs = [{"callId": f"CALL-1737000000000-{ids[:6]}", "status": "completed",
+                 "updatedAt": "2026-01-01T00:00:10.000Z"}]
+        return httpx.Response(200, json={"status": True, "data": {
+            "logs": logs, "pagination": {"page": 1, "limit": 500, "hasMore": False}}})
+
+    mark = timezone.now().replace(year=2025)
+    job = [Campaign(pk=n, atoms_id=f"{n:024x}", calls_synced_to=mark) for n in (1, 2)]
+    with AtomsClient("http://atoms.test", "key", transport=httpx.MockTransport(answer)) as client:
+        found = fetch_changed(client, job, lambda: None)
+    assert seen == [f"{1:024x},{2:024x}", f"{1:024x}", f"{2:024x}"]
+    assert {pk: len(changed.logs) for pk, changed in found.items()} == {1: 1, 2: 1}
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)  # the worker must see the rows
+def test_a_campaign_finished_before_anyone_watched_gets_its_breakdown_once(
+        celery_worker, sim, atoms_settings, login_as):
+    """The seeded campaign completed before the dashboard existed, and the one poll it
+    got could not read its calls: opening it asks a worker to count them, once however
+    many people open it."""
+    sync.sync_campaign_list()
+    finished = Campaign.objects.get(name="Mumbai leads - first touch")
+    sim.faults(fail_routes=[CONVERSATION])
+    poll.refresh_one(finished.pk)  # its final poll: the detail reads, the calls do not
+    sim.clear_faults()
+    finished.refresh_from_db()
+    assert finished.call_summary == {} and not finished.is_active()
+    before = sim.calls_to(CONVERSATION)
+    manager = login_as("manager")
+    html = manager.get(reverse("campaign_detail", args=[finished.pk])).content.decode()
+    assert "Reading this campaign's calls from Atoms" in html
+    for _ in range(3):
+        manager.get(reverse("campaign_detail", args=[finished.pk]))
+    deadline = time.monotonic() + 20
+    while not finished.call_summary and time.monotonic() < deadline:
+        time.sleep(0.2)
+        finished.refresh_from_db()
+    logs = simulator_logs(sim, finished)
+    assert finished.call_summary["calls"] == len(logs)
+    assert finished.call_summary["retries_pending"] == 0  # completed: nothing left to retry
+    assert sim.calls_to(CONVERSATION) - before == 2  # the worker's one read + ours above
