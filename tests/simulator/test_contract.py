@@ -2,7 +2,6 @@
 (tests/contract/atoms_responses.json, in every clone) and matches the OpenAPI (when present)."""
 
 import copy
-
 import threading
 
 import httpx
