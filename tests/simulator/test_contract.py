@@ -7,7 +7,7 @@ import threading
 import httpx
 import pytest
 
-from campaigns.atoms import types
+from campaigns.atoms import calls, types
 from simulator.server import ROUTES
 from tests.simulator.contract import SPEC_PATH, ClientSchema, Contract
 from tests.simulator.helpers import PILOT, Seeded, all_logs
@@ -324,7 +324,7 @@ def _wrap(value, path: tuple, seen: set):
     return value
 
 
-# Each parser of campaigns/atoms/types.py, fed the part of a real answer the client gives it.
+# Each parser of campaigns/atoms/types.py and calls.py, fed the part of a real answer the client gives it.
 PARSERS = [
     ("GET /product/phone-numbers", ("data", 0), types.parse_phone_number),
     ("GET /agent", ("data", "agents", 0), types.parse_agent),
@@ -338,8 +338,8 @@ PARSERS = [
     ("GET /campaign", ("data", "campaigns", 0), types.parse_campaign),
     ("POST /campaign", ("data",), types.parse_campaign),
     ("GET /campaign/{id}", ("data",), types.parse_campaign_detail),
-    ("GET /conversation", ("data", "logs", 0), types.parse_call_log),
-    ("GET /conversation/{id}", ("data",), types.parse_call_detail),
+    ("GET /conversation", ("data", "logs", 0), calls.parse_call_log),
+    ("GET /conversation/{id}", ("data",), calls.parse_call_detail),
 ]
 
 
