@@ -443,10 +443,10 @@ def _run_async_action(user, campaign, action, pending, allowed_statuses, *, call
         if unknown:
             # From now on the wait is counted from our giving up (poll.pending_bound).
             mine.update(pending_outcome=PendingOutcome.UNANSWERED, pending_since=timezone.now())
-            message = (f"No answer from Atoms, checking whether the {verb} was carried out. "
+            message = (f"{error.what_happened}: checking whether the {verb} was carried out. "
                        "The page shows it when Atoms does, or offers it again if not.")
             audit.record(user, action, Outcome.FAILED, campaign=campaign,
-                         message=f"No answer from Atoms ({error}); checking with Atoms")
+                         message=f"{error.what_happened} ({error}); checking with Atoms")
             _publish_soon(campaign)
             _poll_soon(campaign)
             # A warning, not an error: the page says "Pausing…" beside it, not a contradiction.

@@ -164,7 +164,7 @@ def test_a_pause_during_an_outage_shows_one_warning_not_two_contradicting_notes(
     # The pending note (rendered once for all viewers) does not claim Atoms accepted it.
     running.refresh_from_db()
     note = publish.render_fragment(running, "detail", [])
-    assert "waiting for Atoms to confirm" in note and "accepted" not in note
+    assert "Atoms has not confirmed it" in note and "accepted" not in note
 
 
 def test_a_confirmed_pause_that_only_clears_the_pending_action_tells_pages(

@@ -45,9 +45,9 @@ def test_a_start_atoms_never_carried_out_is_cleared_logged_and_offered_again(
     client = login_as("staff")
     world.faults(fail_routes=["POST /campaign/{id}/start"])  # 5xx: outcome unknown
     response = client.post(reverse("campaign_start", args=[draft.pk]), follow=True)
-    assert "No answer from Atoms, checking" in messages_of(response)[0]
+    assert "error of its own (HTTP 500): checking whether the start" in messages_of(response)[0]
     page = detail(client, draft)
-    assert "No answer from Atoms, checking whether it was carried out" in page
+    assert "Atoms has not confirmed it; checking whether it was carried out" in page
     assert "Atoms has accepted" not in page  # "accepted" only after a 2xx
     world.clear_faults()
 
@@ -84,7 +84,7 @@ def test_a_start_whose_answer_was_lost_is_confirmed_by_the_poll(login_as, world,
     world.faults(drop_response_rate=1, timeout_seconds=2,
                  fail_routes=["POST /campaign/{id}/start"])  # it lands, the answer is lost
     response = login_as("staff").post(reverse("campaign_start", args=[draft.pk]), follow=True)
-    assert "No answer from Atoms, checking" in messages_of(response)[0]
+    assert "did not answer in time: checking whether the" in messages_of(response)[0]
     world.clear_faults()
     past_the_bound(draft)
     poll.refresh_one(draft.pk)
@@ -99,7 +99,7 @@ def test_a_pause_atoms_never_carried_out_is_cleared_and_offered_again(login_as, 
     admin = login_as("admin")
     world.faults(timeout_rate=1, timeout_seconds=2, fail_routes=["POST /campaign/{id}/pause"])
     response = admin.post(reverse("campaign_pause", args=[running.pk]), follow=True)
-    assert "No answer from Atoms, checking" in messages_of(response)[0]
+    assert "did not answer in time: checking whether the" in messages_of(response)[0]
     world.clear_faults()
     past_the_bound(running)
     poll.refresh_one(running.pk)
