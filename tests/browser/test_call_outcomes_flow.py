@@ -1,6 +1,7 @@
 """A manager follows what happened to a running campaign's calls, in real Chromium at a
 desktop and a phone width: the outcome breakdown moves by itself, the call log filters to
-no-answers, one call opens and its recording plays, and both CSVs download."""
+no-answers, one call opens and its recording plays, and both CSVs download; axe-core finds
+nothing serious on the way and nothing scrolls sideways on the phone."""
 
 import csv
 import io
@@ -9,7 +10,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import collect_page_errors, sign_in
+from tests.browser.conftest import (
+    assert_accessible,
+    assert_fits_width,
+    collect_page_errors,
+    sign_in,
+)
 from tests.campaign_factory import make_campaign
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,6 +48,8 @@ def test_a_manager_watches_outcomes_filters_the_log_plays_a_call_and_downloads(
         ".textContent.replace(/,/g, '')) > floor", arg=first, timeout=LIVE)
     expect(page.get_by_test_id("outcome-count-connected")).not_to_have_text("0")
     expect(page.get_by_test_id("spend")).to_contain_text("$")
+    assert_accessible(page)
+    assert_fits_width(page)
 
     page.get_by_test_id("open-call-log").click()  # the tab loads into the campaign's page
     expect(page.get_by_test_id("calls-panel").get_by_test_id("call-row").first).to_be_visible()
@@ -58,6 +66,8 @@ def test_a_manager_watches_outcomes_filters_the_log_plays_a_call_and_downloads(
     voicemail.get_by_test_id("call-link").click()
     expect(page.get_by_test_id("call-outcome")).to_have_text("Voicemail")
     expect(page.get_by_test_id("failure-reason")).to_have_text("Voicemail detected")
+    assert_accessible(page)
+    assert_fits_width(page)
     page.get_by_test_id("play-recording").click()
     audio = page.get_by_test_id("recording-audio")
     expect(audio).to_be_attached()
@@ -66,6 +76,8 @@ def test_a_manager_watches_outcomes_filters_the_log_plays_a_call_and_downloads(
         " return a && !a.error && a.readyState >= 2 && a.duration > 0; }", timeout=LIVE)
 
     page.goto(f"/campaigns/{campaign.pk}/calls/")
+    assert_accessible(page)
+    assert_fits_width(page)
     for test_id, first_header in (("download-members", "audienceMemberId"),
                                   ("download-logs", "timestamp")):
         with page.expect_download() as started:
