@@ -171,14 +171,13 @@ SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 # Content-Security-Policy (django-csp): scripts only from our origin, never inline or eval
 # (htmx is told so in base.html's htmx-config meta tag, and its polling filter is done in
-# static/js/app.js instead). Style *attributes* stay allowed: progress bars and the
-# server-rendered charts set their widths and colours that way; style elements do not.
+# static/js/app.js instead). No inline styles either, elements or attributes: every look
+# lives in static/css/app.css (tests/test_templates_markup.py keeps templates that way).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],
         "style-src": ["'self'"],
-        "style-src-attr": ["'unsafe-inline'"],
         "img-src": ["'self'", "data:"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],
