@@ -33,7 +33,7 @@ def test_every_page_renders_under_the_policy_with_nothing_refused(
     refused = violations(page)
     errors = collect_page_errors(page)
     sign_in(page, users["admin"].username)
-    for path in [*PAGES, f"/campaigns/{campaign.pk}/"]:
+    for path in [*PAGES, f"/campaigns/{campaign.pk}/", f"/campaigns/{campaign.pk}/calls/"]:
         answer = page.goto(path)
         assert answer.status == 200, path
         policy = answer.headers["content-security-policy"]

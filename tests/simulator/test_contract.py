@@ -324,7 +324,8 @@ def _wrap(value, path: tuple, seen: set):
     return value
 
 
-# Each parser of campaigns/atoms/types.py and calls.py, fed the part of a real answer the client gives it.
+# Each parser of campaigns/atoms/types.py and calls.py, fed the part of a real answer the
+# client gives it.
 PARSERS = [
     ("GET /product/phone-numbers", ("data", 0), types.parse_phone_number),
     ("GET /agent", ("data", "agents", 0), types.parse_agent),
