@@ -2,14 +2,18 @@
 connect and the page falls back to polling (the detail fragment carries the state the
 buttons were drawn for; a difference makes the page refetch them)."""
 
+import uuid
+from datetime import timedelta
 from urllib.parse import urlparse
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from campaigns import services
 from tests.browser.conftest import collect_page_errors, sign_in
 from tests.browser.test_live_board import STREAM_DOWN_LOG
-from tests.campaign_factory import make_campaign
+from tests.campaign_factory import campaign_input, make_campaign
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -39,4 +43,42 @@ def test_after_a_pause_resume_and_delete_appear_while_the_stream_is_down(
     expect(page.get_by_test_id("pause-first")).to_have_count(0)
     assert page.evaluate("window.sameDocument === true"), "the page reloaded"
     assert page.evaluate("window.liveStreamUp") is False
+    assert errors == []
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_scheduled_campaign_that_starts_by_itself_shows_running_and_pause_without_a_reload(
+        users, new_page, sim, celery_worker, server_settings, width):
+    # Atoms starts it on its own clock; the dashboard starts polling it when the wall
+    # clock is near its start time (`scheduled_soon_until`), so both must pass it. Far
+    # enough ahead that the pages below are drawn before it counts as active.
+    starts_at = timezone.now() + timedelta(seconds=10)
+    outcome = services.create_campaign(
+        users["staff"], uuid.uuid4(),
+        campaign_input("Starts by itself", audience_size=50, scheduled_at=starts_at),
+        start=False)
+    scheduled = outcome.campaign
+    assert scheduled.status == "scheduled"
+    viewer = sign_in(new_page(), users["admin"].username)
+    viewer.set_viewport_size({"width": width, "height": 900})
+    errors = collect_page_errors(viewer)
+    lister = sign_in(new_page(), users["manager"].username)
+    lister.set_viewport_size({"width": width, "height": 900})
+    lister.goto("/campaigns/")
+    row = lister.locator(f"#campaign-{scheduled.pk}")
+    expect(row.get_by_test_id("status")).to_have_text("Scheduled")
+    viewer.goto(f"/campaigns/{scheduled.pk}/")
+    actions = viewer.get_by_test_id("actions")
+    expect(viewer.locator("#live-detail").get_by_test_id("status")).to_have_text("Scheduled")
+    viewer.evaluate("window.sameDocument = true")
+    scheduled.refresh_from_db()
+    assert not scheduled.is_active()  # the pages were drawn while it was far off
+
+    sim_now_ms = sim.now()["nowMs"]
+    sim.advance((starts_at.timestamp() * 1000 - sim_now_ms) / 1000 + 5)  # Atoms starts it
+    expect(viewer.locator("#live-detail").get_by_test_id("status")).to_have_text(
+        "Running", timeout=LIVE)
+    expect(actions.get_by_role("button", name="Pause")).to_be_visible(timeout=3_000)
+    expect(row.get_by_test_id("status")).to_have_text("Running", timeout=LIVE)
+    assert viewer.evaluate("window.sameDocument === true"), "the page reloaded"
     assert errors == []
