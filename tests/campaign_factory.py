@@ -5,6 +5,8 @@ before anything reaches Atoms (no HTTP, no pickers, no polling: a few millisecon
 
 import uuid
 
+from django.utils import timezone
+
 from campaigns import services
 from campaigns.catalog import load_pickers
 from campaigns.live import poll
@@ -83,3 +85,13 @@ def campaign_row(user=None, status: str = "draft", name: str = "Spring renewals"
     return Campaign.objects.create(
         atoms_id=f"row-{uuid.uuid4().hex}", name=name, status=status, created_by=user,
         **{**ROW_DEFAULTS, **fields})
+
+
+def field_errors(response, field: str) -> list[str]:
+    """The errors a form page shows beside `field`."""
+    return response.context["form"].errors.get(field, [])
+
+
+def due_now(campaign: Campaign) -> None:
+    """Make the poller's next tick take this campaign."""
+    Campaign.objects.filter(pk=campaign.pk).update(next_poll_at=timezone.now())

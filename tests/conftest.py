@@ -6,6 +6,7 @@ from django.conf import settings
 
 from campaigns.accounts import ensure_user
 from campaigns.connections import redis_client
+from tests.campaign_factory import make_campaign
 
 pytest_plugins = ["tests.plugins.simulator", "tests.plugins.servers"]
 
@@ -63,6 +64,18 @@ def login_as(client, users):
         return client
 
     return sign_in
+
+
+@pytest.fixture
+def staff(login_as, sim, atoms_settings):
+    """A staff member's test client, with the dashboard talking to the simulator."""
+    return login_as("staff")
+
+
+@pytest.fixture
+def running(sim, atoms_settings, users):
+    """A campaign Atoms is dialling: 50 contacts, created and started by staff."""
+    return make_campaign(sim, users["staff"], "running", audience_size=50)
 
 
 @pytest.fixture

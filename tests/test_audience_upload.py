@@ -27,11 +27,6 @@ CRAFTED = (
 )
 
 
-@pytest.fixture
-def staff(login_as, sim, atoms_settings):
-    return login_as("staff")
-
-
 def choose(client, text: str | bytes, **fields):
     content = text.encode() if isinstance(text, str) else text
     data = {"name": "Winter leads", "description": "", "phone_column": "", "region": "US",

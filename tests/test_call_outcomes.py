@@ -16,20 +16,11 @@ from campaigns.connections import redis_client
 from campaigns.live import poll, publish, sync
 from campaigns.models import CallRecord, Campaign
 from campaigns.outcomes import fetch_changed, outcome_of
-from tests.campaign_factory import make_campaign, wait_for_status
+from tests.campaign_factory import due_now, make_campaign, wait_for_status
 from tests.published import Published
 
 pytestmark = pytest.mark.django_db
 CONVERSATION = "GET /conversation"
-
-
-@pytest.fixture
-def running(sim, atoms_settings, users):
-    return make_campaign(sim, users["staff"], "running", audience_size=50)
-
-
-def due_now(campaign):
-    Campaign.objects.filter(pk=campaign.pk).update(next_poll_at=timezone.now())
 
 
 def simulator_logs(sim, campaign):

@@ -9,20 +9,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import AuditEntry, Campaign
-from tests.campaign_factory import form_data
+from tests.campaign_factory import field_errors, form_data
 
 pytestmark = pytest.mark.django_db
 
 URL = reverse("campaign_new")
-
-
-@pytest.fixture
-def staff(login_as, sim, atoms_settings):
-    return login_as("staff")
-
-
-def field_errors(response, field: str) -> list[str]:
-    return response.context["form"].errors.get(field, [])
 
 
 def test_the_form_has_the_exact_labels_and_defaults(staff):

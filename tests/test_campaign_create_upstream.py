@@ -15,11 +15,6 @@ from tests.campaign_factory import form_data
 URL = reverse("campaign_new")
 
 
-@pytest.fixture
-def staff(login_as, sim, atoms_settings):
-    return login_as("staff")
-
-
 def assert_refused_and_kept(response, name: str) -> None:
     assert response.status_code == 422
     page = response.content.decode()

@@ -11,11 +11,6 @@ pytestmark = pytest.mark.django_db
 UPLOAD = reverse("audience_new")
 
 
-@pytest.fixture
-def staff(login_as, sim, atoms_settings):
-    return login_as("staff")
-
-
 def csv_file(text: str, name: str = "contacts.csv") -> SimpleUploadedFile:
     return SimpleUploadedFile(name, text.encode(), content_type="text/csv")
 

@@ -19,11 +19,6 @@ from tests.campaign_factory import form_data
 URL = reverse("campaign_new")
 
 
-@pytest.fixture
-def staff(login_as, sim, atoms_settings):
-    return login_as("staff")
-
-
 def in_atoms(name: str) -> list[str]:
     return [c.id for c in atoms_client().iter_campaigns(search=name) if c.name == name]
 

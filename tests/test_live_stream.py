@@ -12,15 +12,9 @@ from campaigns.live import poll, publish
 from campaigns.live import stream as stream_module
 from campaigns.models import Campaign
 from dashboard.processes import session_cookie
-from tests.campaign_factory import make_campaign
 from tests.sse_client import Stream
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
-
-
-@pytest.fixture
-def running(sim, atoms_settings, users):
-    return make_campaign(sim, users["staff"], "running", audience_size=50)
 
 
 def stream_url(server, campaign, kind="detail") -> str:

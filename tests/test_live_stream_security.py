@@ -11,17 +11,11 @@ from django.test import Client
 from django.urls import reverse
 
 from dashboard.processes import start_web_server
-from tests.campaign_factory import make_campaign
 from tests.sse_client import Stream
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
 HEARTBEAT = 2  # tests.plugins.servers runs uvicorn with SSE_HEARTBEAT_SECONDS=2
-
-
-@pytest.fixture
-def running(sim, atoms_settings, users):
-    return make_campaign(sim, users["staff"], "running", audience_size=50)
 
 
 def signed_in(user) -> tuple[Client, dict[str, str]]:

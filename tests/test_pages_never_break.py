@@ -12,20 +12,11 @@ from django.utils import timezone
 
 from campaigns import errors
 from campaigns.models import Campaign
-from tests.campaign_factory import form_data
+from tests.campaign_factory import field_errors, form_data
 
 pytestmark = pytest.mark.django_db
 
 URL = reverse("campaign_new")
-
-
-@pytest.fixture
-def staff(login_as, sim, atoms_settings):
-    return login_as("staff")
-
-
-def field_errors(response, field: str) -> list[str]:
-    return response.context["form"].errors.get(field, [])
 
 
 # --- "Start at" ---------------------------------------------------------------------------

@@ -12,19 +12,10 @@ from campaigns.connections import atoms_client, redis_client
 from campaigns.live import poll, publish
 from campaigns.live.budget import RequestBudget
 from campaigns.models import Campaign, MetricSnapshot
-from tests.campaign_factory import make_campaign, wait_for_status
+from tests.campaign_factory import due_now, make_campaign, wait_for_status
 from tests.published import Published
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def running(sim, atoms_settings, users):
-    return make_campaign(sim, users["staff"], "running", audience_size=50)
-
-
-def due_now(campaign):
-    Campaign.objects.filter(pk=campaign.pk).update(next_poll_at=timezone.now())
 
 
 def test_a_tick_refreshes_mirror_snapshot_cache_and_publishes_once(sim, running):
