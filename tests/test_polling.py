@@ -290,3 +290,31 @@ def test_a_paused_campaign_is_refreshed_until_calls_in_flight_have_counted(sim, 
     paused.refresh_from_db()
     assert (paused.contacts_called, paused.contacts_connected) == (
         metrics.contacts_called, metrics.contacts_connected)
+
+
+def test_chunks_that_expire_unstarted_never_starve_the_same_campaigns(sim, atoms_settings,
+                                                                       users, settings):
+    """Workers with time for one chunk per tick (the rest expire in the queue) still
+    refresh every campaign in turn: claims go least recently refreshed first."""
+    settings.POLL_CHUNK_SIZE = 2
+    campaigns = [make_campaign(sim, users["staff"], "running", name=f"Fair {n}",
+                               audience_size=50) for n in range(6)]
+    refreshed: set[int] = set()
+    for _ in range(3):
+        Campaign.objects.update(next_poll_at=timezone.now())  # the next interval has come
+        chunks: list[list[int]] = []
+        report = poll.tick(dispatch_chunk=chunks.append)
+        assert (report.claimed, report.chunks) == (6, 3)
+        poll.refresh(chunks[0])  # the only chunk a worker reached; the others expired
+        refreshed |= set(chunks[0])
+    assert refreshed == {c.pk for c in campaigns}
+
+
+def test_each_tick_reports_how_long_the_most_neglected_campaign_has_waited(sim, running):
+    stale = timezone.now() - timedelta(minutes=5)
+    Campaign.objects.filter(pk=running.pk).update(fetched_at=stale, next_poll_at=None)
+    report = poll.tick()
+    assert 300 <= report.oldest_age < 330
+    assert report.refreshed == 1
+    Campaign.objects.filter(pk=running.pk).update(next_poll_at=None)
+    assert poll.tick().oldest_age < 30  # just refreshed

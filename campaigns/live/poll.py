@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from celery import current_app
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import Q
+from django.db.models import F, Min, Q
 from django.utils import timezone
 from redis.exceptions import LockError
 
@@ -50,6 +50,9 @@ class TickReport:
     changed: int = 0
     failed: int = 0
     skipped: bool = False
+    # Seconds since the least recently refreshed active campaign was refreshed (None: none
+    # has been yet): the figure that shows whether some campaigns are being starved.
+    oldest_age: float | None = None
 
 
 def tick(dispatch_chunk=None) -> TickReport:
@@ -63,19 +66,23 @@ def tick(dispatch_chunk=None) -> TickReport:
     if not lock.acquire(blocking=False):
         return TickReport(skipped=True)
     try:
-        ids = claim_due(timezone.now())
-        report = TickReport(claimed=len(ids))
+        now = timezone.now()
+        report = TickReport(oldest_age=oldest_refresh_age(now))
+        ids = claim_due(now)
+        report.claimed = len(ids)
         size = settings.POLL_CHUNK_SIZE
         if len(ids) > size and dispatch_chunk is not None:
+            # Oldest first, so the chunks a busy worker pool drops (they expire unstarted)
+            # hold the freshest campaigns, which are then the oldest at the next tick.
             for start in range(0, len(ids), size):
                 dispatch_chunk(ids[start:start + size])
                 report.chunks += 1
-            record_tick()
-            return report
-        result = refresh(ids)
-        report.refreshed, report.changed, report.failed = (
-            result.refreshed, result.changed, result.failed)
+        else:
+            result = refresh(ids)
+            report.refreshed, report.changed, report.failed = (
+                result.refreshed, result.changed, result.failed)
         record_tick()
+        log.info("Poll tick: %s", report)
         return report
     finally:
         try:
@@ -94,11 +101,18 @@ def last_tick_age() -> float | None:
     return None if stamp is None else max(0.0, time.time() - float(stamp))
 
 
+def oldest_refresh_age(now: datetime) -> float | None:
+    oldest = Campaign.objects.filter(active_q(now)).aggregate(oldest=Min("fetched_at"))["oldest"]
+    return None if oldest is None else round((now - oldest).total_seconds(), 3)
+
+
 def claim_due(now: datetime) -> list[int]:
-    """Mark due active campaigns as claimed until the next interval; return their ids."""
+    """Mark due active campaigns as claimed until the next interval; return their ids,
+    least recently refreshed first (never refreshed before all), so that no campaign
+    waits behind newer ones however many are due."""
     due = Campaign.objects.filter(active_q(now)).filter(
         Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now)
-    )
+    ).order_by(F("fetched_at").asc(nulls_first=True), "pk")
     # Claimed for most of an interval, not all of it: the next beat tick comes exactly one
     # interval later and must find it due again, or it would be polled every other tick.
     until = now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS * 0.8)
