@@ -36,6 +36,10 @@ outcomes.py     what happened to a campaign's calls: each call's category, the c
 call_logs.py    drill-down reads of calls (call-log pages, one call, its attempts,
                 recording links), cached briefly; recording links never.
 exports.py      the two CSV exports relayed from Atoms as they stream, formula-safe.
+progress.py     how a campaign is moving: when it last moved, stalled or not, and the
+                time to finish from its recent dialing rate (pure, from snapshots).
+explain.py      "why isn't it dialing?": one sentence, cause and what to do, from what
+                is mirrored; rendered with the live fragments.
 mirror.py       how what Atoms says lands on a mirror row (one mapping for create, sync
                 and poll).
 audit.py        the activity log.

@@ -217,14 +217,9 @@ def summarize(campaigns: list[Campaign]) -> dict[int, dict]:
         CallRecord.objects.filter(campaign_id__in=ids, outcome="connected")
         .values("campaign_id").annotate(n=Count("to_number", distinct=True))
         .values_list("campaign_id", "n"))
-    later = CallRecord.objects.filter(campaign_id=OuterRef("campaign_id"),
-                                      to_number=OuterRef("to_number"),
-                                      attempt__gt=OuterRef("attempt"))
     live = [c.pk for c in campaigns if c.status not in TERMINAL_STATUSES]
-    pending = dict(
-        CallRecord.objects.filter(campaign_id__in=live, attempt__lt=F("campaign__max_retries"))
-        .exclude(outcome__in=("connected", "in_progress")).filter(~Exists(later))
-        .values("campaign_id").annotate(n=Count("id")).values_list("campaign_id", "n"))
+    pending = dict(awaiting_retry(live).values("campaign_id").annotate(n=Count("id"))
+                   .values_list("campaign_id", "n"))
     return {
         pk: {
             "calls": sum(counts[pk].values()),
@@ -235,6 +230,17 @@ def summarize(campaigns: list[Campaign]) -> dict[int, dict]:
         }
         for pk in ids
     }
+
+
+def awaiting_retry(campaign_ids):
+    """Each contact's latest call that did not connect, while it has retries left: the
+    calls Atoms will make again."""
+    later = CallRecord.objects.filter(campaign_id=OuterRef("campaign_id"),
+                                      to_number=OuterRef("to_number"),
+                                      attempt__gt=OuterRef("attempt"))
+    return (CallRecord.objects
+            .filter(campaign_id__in=campaign_ids, attempt__lt=F("campaign__max_retries"))
+            .exclude(outcome__in=("connected", "in_progress")).filter(~Exists(later)))
 
 
 def breakdown(summary: dict) -> dict:

@@ -23,6 +23,8 @@ from django.http import HttpRequest
 ROOT = Path(__file__).resolve().parents[1]
 # The children poll every second so a caller waits seconds, not minutes.
 POLL_INTERVAL = 1
+# A frozen simulator stalls every running campaign: pages say so after this long.
+STALL_AFTER = 6
 # The shipped ASGI application: Django for the pages and the live stream for /live/.
 ASGI_APP = "dashboard.asgi:application"
 
@@ -50,6 +52,7 @@ def process_env(simulator, **extra: str) -> dict[str, str]:
         "SMALLEST_BASE_URL": simulator.base_url,
         "SMALLEST_API_KEY": simulator.api_key,
         "POLL_INTERVAL_SECONDS": str(POLL_INTERVAL),
+        "STALL_AFTER_SECONDS": str(STALL_AFTER),
         "SSE_HEARTBEAT_SECONDS": "2",
         "SECRET_KEY": settings.SECRET_KEY,
         "HTTPS": "0",

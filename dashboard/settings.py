@@ -229,6 +229,9 @@ POLL_INTERVAL_SECONDS = env_int("POLL_INTERVAL_SECONDS", 5, minimum=1, maximum=3
 POLL_CONCURRENCY = env_int("POLL_CONCURRENCY", 64, minimum=1, maximum=512)
 # An active set larger than this is split into chunks polled by whichever workers are free.
 POLL_CHUNK_SIZE = env_int("POLL_CHUNK_SIZE", 200, minimum=1, maximum=10000)
+# A running campaign whose called and connected counts have not moved for this long is
+# "stalled": its page says so (campaigns/explain.py).
+STALL_AFTER_SECONDS = env_int("STALL_AFTER_SECONDS", 300, minimum=1, maximum=86400)
 # A campaign that paused is refreshed until its numbers have stood still this long
 # (calls in progress at the pause still finish and count; a connected call lasts minutes).
 POLL_SETTLE_SECONDS = env_int("POLL_SETTLE_SECONDS", 300, minimum=0, maximum=3600)

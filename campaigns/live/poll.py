@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from celery import current_app
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.db.models import F, Min, Q
+from django.db.models import F, Max, Min, Q
 from django.utils import timezone
 from redis.exceptions import LockError
 
-from campaigns import atoms, audit, mirror, outcomes
+from campaigns import atoms, audit, mirror, outcomes, progress
 from campaigns.atoms import CampaignStatus
 from campaigns.connections import poller_client, redis_client, request_budget
 from campaigns.live import publish
@@ -201,8 +201,10 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None) -> R
     atoms_down = len(pairs) >= DOWN_SAMPLE and failures * 2 > len(pairs)
     touched: list[tuple[Campaign, set[str], str]] = []
     call_work: list[tuple] = []
+    was_checked: dict[int, datetime | None] = {}
     for campaign, outcome in pairs:
         was_status, was_state = campaign.status, campaign.button_state
+        was_checked[campaign.pk] = campaign.fetched_at
         pending = campaign.pending_action
         if isinstance(outcome, atoms.AtomsError):
             fields = _record_failure(campaign, outcome, now, atoms_down=atoms_down)
@@ -233,6 +235,8 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None) -> R
             # A confirmed pause can leave the status as it was and clear only the pending
             # action: the buttons change all the same, so it counts as a status change.
             to_publish.append((campaign, campaign.button_state != was_state))
+    quiet = set(fresh_ids) - {c.pk for c, _ in to_publish}
+    to_publish += _newly_stalled([c for c, _f, _s in touched if c.pk in quiet], was_checked, now)
 
     try:
         kept = _write(to_save, fresh_ids, lapsed, now)
@@ -259,6 +263,20 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None) -> R
     ])
     publish.publish_tick(now, fresh_ids)
     return result
+
+
+def _newly_stalled(campaigns, was_checked, now: datetime) -> list[tuple[Campaign, bool]]:
+    """Running campaigns that just went without moving for `STALL_AFTER_SECONDS`. Nothing
+    about them changed, so without this their pages would never learn that they stalled;
+    it is told once, at the check that crosses the line."""
+    running = [c for c in campaigns if c.status == CampaignStatus.RUNNING]
+    if not running:
+        return []
+    moved = dict(MetricSnapshot.objects.filter(campaign_id__in=[c.pk for c in running])
+                 .values("campaign_id").annotate(at=Max("taken_at"))
+                 .values_list("campaign_id", "at"))
+    return [(c, False) for c in running
+            if progress.stalled_since(moved.get(c.pk), was_checked.get(c.pk), now)]
 
 
 def _write(to_save, fresh_ids, lapsed, now: datetime) -> set[int]:

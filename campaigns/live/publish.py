@@ -15,10 +15,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from campaigns import explain, progress
 from campaigns.charts import line_chart
 from campaigns.connections import redis_client
 from campaigns.live import health
-from campaigns.models import Campaign, MetricSnapshot
+from campaigns.models import PAUSABLE_STATUSES, Campaign, MetricSnapshot
 from campaigns.outcomes import breakdown
 
 KINDS = ("row", "card", "detail")
@@ -54,14 +55,27 @@ def snapshots_by_campaign(pks) -> dict[int, list[MetricSnapshot]]:
 
 
 def fragment_context(campaign: Campaign, snapshots) -> dict:
+    now = timezone.now()
+    moved_at = progress.last_moved_at(snapshots)
     return {
         "c": campaign,
+        "why": explain.why_not_dialing(campaign, moved_at=moved_at, now=now),
+        "eta": _eta(campaign, snapshots, now),
         "chart": line_chart(snapshots, total=campaign.total_participants),
         "trend": line_chart(snapshots[-30:], width=280, height=48, fit_movement=True),
         "poll_interval": settings.POLL_INTERVAL_SECONDS,
         "pending_warn_seconds": settings.PENDING_ACTION_WARN_SECONDS,
         "outcomes": breakdown(campaign.call_summary or {}),
     }
+
+
+def _eta(campaign: Campaign, snapshots, now):
+    """Time to finish while it dials; None otherwise or without enough history."""
+    if campaign.status not in PAUSABLE_STATUSES or campaign.deleted_remotely_at:
+        return None
+    points = [(s.taken_at, s.contacts_called) for s in snapshots]
+    points.append((now, campaign.contacts_called))  # a slowdown since the last change counts
+    return progress.eta(points, remaining_calls=progress.remaining_calls(campaign), now=now)
 
 
 def render_fragment(campaign: Campaign, kind: str, snapshots) -> str:

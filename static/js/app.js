@@ -75,11 +75,27 @@
         ? "Not live: last update " + age + " s ago. The dashboard is not getting updates from Atoms right now."
         : "updated " + age + " s ago";
     });
+    // Relative times the server wrote ("in 12 minutes", "3 minutes ago") keep counting.
+    document.querySelectorAll("time[data-relative]").forEach(function (el) {
+      var at = Date.parse(el.getAttribute("datetime"));
+      if (isNaN(at)) return;
+      var seconds = Math.round((at - now()) / 1000);
+      el.textContent = seconds > 0 ? "in " + spanWords(seconds) : spanWords(-seconds) + " ago";
+    });
     document.querySelectorAll("[data-pending-since]").forEach(function (el) {
       var waited = (now() - Date.parse(el.dataset.pendingSince)) / 1000;
       var note = el.querySelector(".overdue-note");
       if (note) note.hidden = !(waited > Number(el.dataset.warnAfter || 60));
     });
+  }
+  function spanWords(seconds) {
+    function unit(n, word) { return n + " " + word + (n === 1 ? "" : "s"); }
+    if (seconds < 60) return unit(seconds, "second");
+    var minutes = Math.floor(seconds / 60);
+    if (minutes < 60) return unit(minutes, "minute");
+    var hours = Math.floor(minutes / 60);
+    if (hours < 48) return unit(hours, "hour") + (minutes % 60 ? ", " + unit(minutes % 60, "minute") : "");
+    return unit(Math.floor(hours / 24), "day");
   }
   setInterval(renderFreshness, 1000);
   document.addEventListener("DOMContentLoaded", renderFreshness);

@@ -1,0 +1,150 @@
+""""Why isn't it dialing?": one sentence, the cause and what to do, for a campaign that is
+not moving. Derived from what is mirrored (the row, its snapshots, its calls, the activity
+log), never from a call to Atoms, so the poller can render it with the live fragments.
+
+The rules are tried in order and the first that applies speaks. Times are relative
+("3 minutes ago", "in 12 minutes"), in `<time data-relative>` elements that the page's
+script keeps counting: the sentence is rendered once, by the poller, for every viewer
+whatever their time zone, and may stay on a page for a long time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db.models import Min
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.timesince import timesince, timeuntil
+
+from campaigns import outcomes, progress
+from campaigns.atoms import CampaignStatus
+from campaigns.models import AuditEntry, PendingOutcome
+
+# Atoms' failures in a row after which the sentence says it is not answering.
+NOT_ANSWERING_AFTER = 2
+
+
+def why_not_dialing(campaign, *, moved_at: datetime | None,
+                    now: datetime) -> SafeString | None:
+    """The sentence, or None while the campaign is dialing as it should."""
+    for rule in RULES:
+        sentence = rule(campaign, moved_at, now)
+        if sentence:
+            return sentence
+    return None
+
+
+def _removed(campaign, moved_at, now):
+    if campaign.deleted_remotely_at is not None:
+        return "Deleted in Atoms: nothing more will be dialled. The numbers are the last ones seen."
+    return None
+
+
+def _failed(campaign, moved_at, now):
+    if campaign.status != CampaignStatus.FAILED:
+        return None
+    reason = campaign.error.rstrip(".") or "it gave no reason"
+    return format_html("Atoms stopped this campaign: {}. Check its phone numbers and agent in "
+                       "Atoms, then make a new campaign.", reason)
+
+
+def _pending(campaign, moved_at, now):
+    if not campaign.pending_action:
+        return None
+    verb = campaign.pending_label
+    since = relative(campaign.pending_since or now, now)
+    if campaign.pending_outcome == PendingOutcome.UNANSWERED:
+        return format_html("{}, not confirmed: Atoms gave no clear answer ({}), and the "
+                           "dashboard is checking whether it was carried out.", verb, since)
+    return format_html("{}: Atoms accepted it {} and has not confirmed it yet. The status "
+                       "changes when it does.", verb, since)
+
+
+def _not_answering(campaign, moved_at, now):
+    if campaign.poll_failures < NOT_ANSWERING_AFTER:
+        return None
+    since = (format_html(" since {}", relative(campaign.fetched_at, now))
+             if campaign.fetched_at else "")
+    return format_html("Atoms is not answering{}: the numbers shown may be out of date. The "
+                       "dashboard keeps asking; nothing needs doing here.", since)
+
+
+def _paused(campaign, moved_at, now):
+    if campaign.status != CampaignStatus.PAUSED:
+        return None
+    pause = (AuditEntry.objects.filter(campaign=campaign, action=AuditEntry.Action.PAUSE,
+                                       outcome=AuditEntry.Outcome.OK)
+             .order_by("-created_at").first())
+    if pause is not None:
+        who = format_html("by {} {}", pause.actor_name, relative(pause.created_at, now))
+    elif campaign.paused_at:
+        who = format_html("in Atoms {}", relative(campaign.paused_at, now))
+    else:
+        who = "in Atoms"
+    return format_html("Paused {}. Resume it to carry on where it stopped.", who)
+
+
+def _scheduled(campaign, moved_at, now):
+    if campaign.status != CampaignStatus.SCHEDULED:
+        return None
+    if campaign.scheduled_at and campaign.scheduled_at > now:
+        return format_html("Scheduled: Atoms starts it {}.",
+                           relative(campaign.scheduled_at, now))
+    return "Scheduled to start now: waiting for Atoms to begin dialling."
+
+
+def _draft(campaign, moved_at, now):
+    if campaign.status != CampaignStatus.DRAFT:
+        return None
+    return "Not started yet: press Start when it is ready."
+
+
+def _finished(campaign, moved_at, now):
+    if campaign.status != CampaignStatus.COMPLETED:
+        return None
+    total = campaign.total_participants
+    return (f"Finished: all {total} contact{'s' if total != 1 else ''} were reached or "
+            "have no retries left.")
+
+
+def _waiting_for_retries(campaign, moved_at, now):
+    if campaign.status != CampaignStatus.RUNNING:
+        return None
+    summary = campaign.call_summary or {}
+    waiting = summary.get("retries_pending", 0)
+    if not waiting or summary.get("counts", {}).get("in_progress"):
+        return None  # calls are under way: it is dialing
+    due = next_retry_at(campaign)
+    when = (format_html("the next {}", relative(due, now)) if due and due > now
+            else "the next any moment now")
+    return format_html("Waiting for retries: {} contact{} will be called again, {}.",
+                       waiting, "s" if waiting != 1 else "", when)
+
+
+def _stalled(campaign, moved_at, now):
+    if not progress.is_stalled(campaign, moved_at, now):
+        return None
+    return format_html("Running, but stalled: the last call was made or connected {}. Check "
+                       "that its phone numbers are active in Atoms; pausing and resuming it "
+                       "restarts the dialling.", relative(moved_at, now))
+
+
+RULES = (_removed, _failed, _pending, _not_answering, _paused, _scheduled, _draft,
+         _finished, _waiting_for_retries, _stalled)
+
+
+def relative(at: datetime, now: datetime) -> SafeString:
+    """"in 12 minutes" / "3 minutes ago", which the page's script keeps up to date."""
+    if abs(at - now) < timedelta(minutes=1):
+        words = "in less than a minute" if at > now else "less than a minute ago"
+    else:
+        words = f"in {timeuntil(at, now)}" if at > now else f"{timesince(at, now)} ago"
+    return format_html('<time data-relative datetime="{}">{}</time>', at.isoformat(), words)
+
+
+def next_retry_at(campaign) -> datetime | None:
+    """When the earliest due retry may be dialled: that contact's last call plus the
+    campaign's retry delay."""
+    earliest = outcomes.awaiting_retry([campaign.pk]).aggregate(at=Min("created_at"))["at"]
+    return None if earliest is None else earliest + timedelta(minutes=campaign.retry_delay)

@@ -1,0 +1,184 @@
+""""Why isn't it dialing?", the ETA and the stall: each sentence on the simulator over HTTP
+(or on a mirror row where nothing may reach Atoms), each a case that fails if the words or
+the cause are wrong."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import strip_tags
+
+from campaigns import explain, progress
+from campaigns.connections import redis_client
+from campaigns.live import poll, publish
+from campaigns.models import CallRecord, Campaign, MetricSnapshot
+from tests.campaign_factory import campaign_row, due_now, make_campaign
+from tests.published import Published
+
+pytestmark = pytest.mark.django_db
+
+
+def why(campaign) -> str:
+    """The sentence as a person reads it (the page's script only re-counts the times)."""
+    campaign.refresh_from_db()
+    snapshots = list(MetricSnapshot.objects.filter(campaign=campaign).order_by("taken_at"))
+    sentence = explain.why_not_dialing(campaign, moved_at=progress.last_moved_at(snapshots),
+                                       now=timezone.now())
+    return strip_tags(sentence).replace("\xa0", " ") if sentence else ""
+
+
+def test_a_draft_says_to_press_start(users):
+    assert why(campaign_row(users["staff"])) == "Not started yet: press Start when it is ready."
+
+
+def test_a_scheduled_campaign_says_when_it_starts(users):
+    row = campaign_row(users["staff"], "scheduled",
+                       scheduled_at=timezone.now() + timedelta(hours=2, seconds=30))
+    assert why(row) == "Scheduled: Atoms starts it in 2 hours."
+
+
+def test_a_paused_campaign_says_who_paused_it(sim, atoms_settings, users):
+    paused = make_campaign(sim, users["staff"], "paused", audience_size=50)
+    assert why(paused).startswith("Paused by sam-staff less than a minute ago. Resume it")
+
+
+def test_a_finished_campaign_says_everyone_was_reached_or_out_of_retries(users):
+    row = campaign_row(users["staff"], "completed", total_participants=50, contacts_called=50)
+    assert why(row) == ("Finished: all 50 contacts were reached or have no retries left.")
+
+
+def test_a_failed_campaign_gives_atoms_reason_and_what_to_do(users):
+    row = campaign_row(users["staff"], "failed", error="Every phone number is inactive.")
+    assert why(row) == ("Atoms stopped this campaign: Every phone number is inactive. Check its "
+                        "phone numbers and agent in Atoms, then make a new campaign.")
+
+
+def test_a_start_atoms_accepted_but_not_confirmed_says_so(users):
+    row = campaign_row(users["staff"], "draft", pending_action="start",
+                       pending_outcome="accepted",
+                       pending_since=timezone.now() - timedelta(seconds=90))
+    assert why(row) == ("Starting: Atoms accepted it 1 minute ago and has not confirmed it "
+                        "yet. The status changes when it does.")
+
+
+def test_atoms_not_answering_says_since_when_once_polls_keep_failing(sim, running):
+    sim.faults(error_rate=1, fail_routes=["GET /campaign/{id}"])
+    for _ in range(2):
+        due_now(running)
+        poll.tick()
+    assert why(running).startswith("Atoms is not answering since less than a minute ago:")
+
+
+def test_a_running_campaign_that_dials_has_no_sentence(sim, running):
+    sim.advance(60)
+    due_now(running)
+    poll.tick()
+    assert why(running) == ""
+
+
+def test_a_running_campaign_that_stopped_moving_is_called_stalled(sim, running, settings):
+    settings.STALL_AFTER_SECONDS = 300
+    MetricSnapshot.objects.filter(campaign=running).update(
+        taken_at=timezone.now() - timedelta(minutes=10))
+    assert why(running).startswith(
+        "Running, but stalled: the last call was made or connected 10 minutes ago.")
+
+
+def test_waiting_for_retries_says_how_many_and_when(users):
+    """Every contact had its call; two did not answer and wait out the 30-minute delay."""
+    row = campaign_row(users["staff"], "running", max_retries=2, retry_delay=30,
+                       total_participants=2, contacts_called=2,
+                       call_summary={"calls": 2, "counts": {"no_answer": 2},
+                                     "retries_pending": 2})
+    five_minutes_ago = timezone.now() - timedelta(minutes=5, seconds=5)
+    for n in range(2):
+        CallRecord.objects.create(campaign=row, call_id=f"CALL-{n}", to_number=f"+9100{n}",
+                                  status="no_answer", outcome="no_answer", attempt=0,
+                                  created_at=five_minutes_ago)
+    assert why(row) == ("Waiting for retries: 2 contacts will be called again, the next in "
+                        "24 minutes.")
+    row.call_summary = {**row.call_summary, "counts": {"no_answer": 1, "in_progress": 1}}
+    row.save()
+    assert why(row) == ""  # a call is under way: it is dialing
+
+
+def test_a_stall_reaches_open_pages_once_though_nothing_else_changed(sim, running, settings):
+    settings.STALL_AFTER_SECONDS = 60
+    now = timezone.now()
+    MetricSnapshot.objects.filter(campaign=running).update(taken_at=now - timedelta(seconds=61))
+    Campaign.objects.filter(pk=running.pk).update(fetched_at=now - timedelta(seconds=2),
+                                                  next_poll_at=None)
+    published = Published()
+    poll.tick()
+    assert [m["campaign"] for m in published.changes()] == [running.pk]
+    cached = redis_client().get(publish.fragment_key(running.pk, "detail")).decode()
+    assert "Running, but stalled" in cached
+    due_now(running)
+    poll.tick()  # still stalled: told already
+    assert published.changes() == []
+
+
+def test_the_board_card_and_the_page_show_the_sentence(sim, running, login_as, settings):
+    settings.STALL_AFTER_SECONDS = 300
+    MetricSnapshot.objects.filter(campaign=running).update(
+        taken_at=timezone.now() - timedelta(minutes=10))
+    publish.publish_campaign(running.pk)  # as the poller does when the stall begins
+    client = login_as("manager")
+    page = client.get(reverse("campaign_detail", args=[running.pk])).content.decode()
+    board = client.get(reverse("board")).content.decode()
+    for html in (page, board):
+        assert 'data-testid="why"' in html and "Running, but stalled" in html
+
+
+# --- ETA ---------------------------------------------------------------------------------
+
+
+def test_the_eta_is_a_dash_until_there_is_history():
+    now = timezone.now()
+    assert progress.eta([(now, 5)], remaining_calls=10, now=now) is None
+    assert progress.eta([(now - timedelta(seconds=10), 0), (now - timedelta(seconds=5), 3),
+                         (now, 5)], remaining_calls=10, now=now) is None  # under a minute
+    flat = [(now - timedelta(minutes=m), 5) for m in (3, 2, 1, 0)]
+    assert progress.eta(flat, remaining_calls=10, now=now) is None  # no rate: no guess
+
+
+def test_the_eta_converges_on_the_real_finish_as_the_simulator_dials(sim, atoms_settings,
+                                                                      users):
+    """Points as the poller sees them (Atoms' clock, contacts called), fed to the ETA after
+    each step; the finish is when the last first call was made (no retries here)."""
+    campaign = make_campaign(sim, users["staff"], "running", audience_size=50,
+                             max_retries=0)
+    points, estimates = [], []
+    for _ in range(200):
+        sim.advance(30)
+        due_now(campaign)
+        poll.tick()
+        campaign.refresh_from_db()
+        at = datetime.fromtimestamp(sim.now()["nowMs"] / 1000, tz=UTC)
+        points.append((at, campaign.contacts_called))
+        remaining = campaign.total_participants - campaign.contacts_called
+        if remaining == 0:
+            finished = at
+            break
+        estimate = progress.eta(points, remaining_calls=remaining, now=at)
+        if estimate is not None:
+            estimates.append((at, estimate))
+    else:
+        pytest.fail("the simulator never called every contact")
+    assert len(estimates) >= 8
+    # Most of the later estimates contain the real finish (within one step), and the
+    # ranges narrow as the campaign runs: the last quarter's are narrower than the first's.
+    step = timedelta(seconds=30)
+    later = estimates[len(estimates) // 2:]
+    hits = [at + e.soonest - step <= finished <= at + e.latest + step for at, e in later]
+    assert sum(hits) >= 0.75 * len(later), [(at.time(), str(e)) for at, e in later]
+    quarter = len(estimates) // 4
+    width = [e.latest - e.soonest for _, e in estimates]
+    assert max(width[-quarter:]) < min(width[:quarter])
+
+
+def test_the_eta_reads_as_a_range_of_minutes():
+    assert str(progress.Eta(timedelta(minutes=12), timedelta(minutes=18))) == "12 min to 18 min"
+    assert str(progress.Eta(timedelta(minutes=95), timedelta(minutes=95))) == "about 1 h 35 min"
+    assert str(progress.Eta(timedelta(seconds=20), timedelta(seconds=40))) == "under a minute"
