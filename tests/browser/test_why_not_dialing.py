@@ -1,0 +1,43 @@
+"""A manager watches a running campaign stop moving and is told why, without a reload, at
+a desktop and a phone width: the simulator's clock stands still, so nothing is dialled, and
+after the servers' STALL_AFTER_SECONDS the page and the board say it has stalled."""
+
+import pytest
+from playwright.sync_api import expect
+
+from dashboard.processes import STALL_AFTER
+from tests.browser.conftest import assert_fits_width, collect_page_errors, sign_in
+from tests.campaign_factory import make_campaign
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_manager_sees_a_stalled_campaign_explained_without_a_reload(
+        users, new_page, sim, celery_worker, server_settings, width):
+    campaign = make_campaign(sim, users["staff"], "running", name="Goes quiet",
+                             audience_size=50)
+    sim.advance(30)  # it dials: the worker's poll sees it move, then the clock stands still
+    page = sign_in(new_page(), users["manager"].username)
+    page.set_viewport_size({"width": width, "height": 900})
+    errors = collect_page_errors(page)
+    board = sign_in(new_page(), users["manager"].username)
+    board.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"/campaigns/{campaign.pk}/")
+    board.goto("/board/")
+    page.evaluate("window.sameDocument = true")
+    expect(page.locator("#live-detail").get_by_test_id("status")).to_have_text("Running")
+
+    why = page.locator("#live-detail").get_by_test_id("why")
+    expect(why).to_contain_text("Running, but stalled", timeout=(STALL_AFTER + 15) * 1000)
+    expect(why).to_contain_text("Check that its phone numbers are active")
+    card = board.locator(f"#card-{campaign.pk}").get_by_test_id("why")
+    expect(card).to_contain_text("Running, but stalled", timeout=15_000)
+    # The time in the sentence keeps counting in the page ("… seconds ago").
+    expect(why.locator("time[data-relative]")).to_contain_text("ago")
+    assert page.evaluate("window.sameDocument === true"), "the page reloaded"
+    assert_fits_width(page)
+    assert errors == []
+
+    sim.advance(300)  # dialling goes on: the stall sentence goes away by itself
+    expect(page.locator("#live-detail")).not_to_contain_text("stalled", timeout=15_000)
