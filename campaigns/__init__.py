@@ -36,6 +36,8 @@ outcomes.py     what happened to a campaign's calls: each call's category, the c
 call_logs.py    drill-down reads of calls (call-log pages, one call, its attempts,
                 recording links), cached briefly; recording links never.
 exports.py      the two CSV exports relayed from Atoms as they stream, formula-safe.
+preflight.py    the check before Start: contacts, do-not-call numbers, the numbers it
+                calls from, the time at its agent's past pace, what will stop it.
 progress.py     how a campaign is moving: when it last moved, stalled or not, and the
                 time to finish from its recent dialing rate (pure, from snapshots).
 explain.py      "why isn't it dialing?": one sentence, cause and what to do, from what

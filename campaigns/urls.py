@@ -45,6 +45,8 @@ urlpatterns = [
          name="call_live"),
     path("campaigns/<int:pk>/export/<str:kind>.csv", calls.campaign_export,
          name="campaign_export"),
+    path("campaigns/<int:pk>/preflight/", campaigns.campaign_preflight,
+         name="campaign_preflight"),
     path("campaigns/<int:pk>/start/", campaigns.campaign_start, name="campaign_start"),
     path("campaigns/<int:pk>/start-filtered/", campaigns.campaign_start_filtered,
          name="campaign_start_filtered"),

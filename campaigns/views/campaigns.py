@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from campaigns import audiences, services, suppression
+from campaigns import audiences, preflight, services, suppression
 from campaigns.catalog import load_pickers
 from campaigns.forms import CampaignFilterForm, CampaignForm, DeleteForm
 from campaigns.live import publish
@@ -173,6 +173,17 @@ def campaign_fragment(request, pk: int, kind: str):
     response = HttpResponse(html) if campaign.is_active() else HttpResponseStopPolling(html)
     return with_fetch_times(response, [campaign.pk])
 
+
+
+@require_GET
+@require_perm("campaigns.start_campaign", "Checking a campaign before its start")
+def campaign_preflight(request, pk: int):
+    """The check before Start, asked for by the campaign's page once it is drawn."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    context = {"c": campaign, "check": preflight.check(campaign)}
+    if request.htmx:
+        return render(request, "campaigns/_preflight.html", context)
+    return render(request, "campaigns/preflight.html", {**context, "nav": "campaigns"})
 
 
 @require_POST

@@ -1,0 +1,89 @@
+"""The check before Start: contacts, do-not-call numbers, the numbers it dials from, the
+time it should take at its agent's past pace, and anything that will stop it.
+
+Read on demand (the page asks once it is drawn): it asks Atoms for the audience's members
+to count the do-not-call ones, which is too slow and too costly for every page view.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db.models import Max, Min
+
+from campaigns import progress, suppression
+from campaigns.atoms import CampaignStatus
+from campaigns.catalog import load_pickers
+from campaigns.models import Campaign, MetricSnapshot
+from campaigns.services import ActionRefused
+
+
+@dataclass
+class Preflight:
+    contacts: int | None = None
+    suppressed: int | None = None  # None: Atoms could not be asked
+    numbers: list[tuple[str, bool]] = field(default_factory=list)  # (number, active)
+    estimate: str = "—"
+    blockers: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def check(campaign: Campaign) -> Preflight:
+    result = Preflight()
+    pickers = load_pickers()
+    if pickers.error:
+        result.notes.append(pickers.error)
+    if not pickers.agent(campaign.agent_id) and not pickers.error:
+        result.blockers.append(
+            f"The agent “{campaign.agent_name or campaign.agent_id}” is archived or gone in "
+            "Atoms: Atoms will not dial with it. Make a new campaign with an active agent.")
+    for phone_id in campaign.phone_number_ids:
+        number = pickers.phone_number(phone_id)
+        if number is None:
+            if not pickers.error:
+                result.blockers.append("One of its phone numbers is no longer in Atoms.")
+            continue
+        result.numbers.append((number.number, number.is_active))
+    if result.numbers and not any(active for _, active in result.numbers):
+        result.blockers.append("None of its phone numbers is active: Atoms would stop it at "
+                               "once. Make a new campaign with an active number.")
+    elif any(not active for _, active in result.numbers):
+        result.notes.append("Some of its phone numbers are inactive: it dials from the "
+                            "others only.")
+    try:
+        keep, dropped = suppression.suppressed_members(campaign.audience_id)
+    except ActionRefused as refused:
+        result.notes.append(refused.message)
+        result.contacts = campaign.total_participants or None
+    else:
+        result.contacts, result.suppressed = len(keep) + len(dropped), len(dropped)
+        if not keep:
+            result.blockers.append("Its audience has no contacts to call"
+                                   + (" that are not on the do-not-call list."
+                                      if dropped else "."))
+    rate = agent_rate(campaign.agent_id)
+    if rate and result.contacts:
+        to_call = result.contacts - (result.suppressed or 0)
+        seconds = to_call / rate
+        result.estimate = str(progress.Eta(timedelta(seconds=seconds),
+                                           timedelta(seconds=seconds)))
+    return result
+
+
+def agent_rate(agent_id: str) -> float | None:
+    """Contacts called per second over this agent's finished campaigns, from their
+    snapshots (first call to last); None when it has finished none the dashboard saw."""
+    spans = (MetricSnapshot.objects
+             .filter(campaign__agent_id=agent_id,
+                     campaign__status=CampaignStatus.COMPLETED, contacts_called__gt=0)
+             .values("campaign_id")
+             .annotate(start=Min("taken_at"), end=Max("taken_at"),
+                       called=Max("contacts_called")))
+    called = seconds = 0.0
+    for span in spans:
+        length = (span["end"] - span["start"]).total_seconds()
+        if length > 0:
+            called += span["called"]
+            seconds += length
+    return called / seconds if seconds else None
