@@ -2,11 +2,11 @@
 
 views/          one module per thing a person sees: campaigns (list, new, detail,
                 actions), calls (call log, one call, recording, live transcript,
-                downloads), board, audiences, numbers, activity, users (people and
-                roles), signin (the lockout page); `shared` holds what several
-                pages use. Views validate with `forms`, check `permissions`, and
-                call `services` for anything that acts; pages read the mirror and the
-                live cache, never Atoms.
+                downloads), notifications (alerts), board, audiences, numbers,
+                activity, users (people and roles), signin (the lockout page);
+                `shared` holds what several pages use. Views validate with `forms`,
+                check `permissions`, and call `services` for anything that acts; pages
+                read the mirror and the live cache, never Atoms.
 forms.py        every input limit, with the message beside its field.
 permissions.py  the role table (staff, manager, admin) and the `require_perm` decorator.
 ratelimit.py    per-user limit on requests that call Atoms; refusals logged once a burst.
@@ -36,6 +36,9 @@ outcomes.py     what happened to a campaign's calls: each call's category, the c
 call_logs.py    drill-down reads of calls (call-log pages, one call, its attempts,
                 recording links), cached briefly; recording links never.
 exports.py      the two CSV exports relayed from Atoms as they stream, formula-safe.
+alerts.py       alert episodes (finished, stopped by Atoms, stalled, many calls failing,
+                not carried out), checked by a beat task; people told once, in the
+                dashboard and by email.
 preflight.py    the check before Start: contacts, do-not-call numbers, the numbers it
                 calls from, the time at its agent's past pace, what will stop it.
 progress.py     how a campaign is moving: when it last moved, stalled or not, and the

@@ -457,3 +457,51 @@ class AudienceUpload(models.Model):
     @property
     def percent_sent(self) -> int:
         return _percent(self.sent_rows, self.total_rows)
+
+
+class Alert(models.Model):
+    """One episode of something people should know about a campaign. It opens when its
+    condition appears and closes when it clears; people are told once, when it opens, so
+    a condition that lasts an hour is one alert, not one per check."""
+
+    class Kind(models.TextChoices):
+        COMPLETED = "completed", "Finished"
+        FAILED = "failed", "Stopped by Atoms"
+        STALLED = "stalled", "Stalled"
+        FAILURE_SPIKE = "failure_spike", "Many calls failing"
+        NOT_CARRIED_OUT = "not_carried_out", "Start or pause not carried out"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="alerts")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    message = models.TextField()
+    opened_at = models.DateTimeField(default=timezone.now, db_index=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-opened_at", "-pk"]
+        constraints = [
+            # Two workers evaluating at once still open one episode.
+            models.UniqueConstraint(fields=["campaign", "kind"],
+                                    condition=models.Q(closed_at__isnull=True),
+                                    name="one_open_alert_per_campaign_and_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.message}"
+
+
+class Notification(models.Model):
+    """An alert as one person received it: unread until they open their notifications."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="notifications")
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="notifications")
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        constraints = [models.UniqueConstraint(fields=["user", "alert"],
+                                               name="one_notification_per_person_and_alert")]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.alert}"

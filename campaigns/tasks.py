@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from campaigns import audiences
+from campaigns import alerts, audiences
 from campaigns.live import poll, sync
 
 
@@ -28,6 +28,12 @@ def poll_chunk(ids: list[int]) -> dict:
 def refresh_campaign(pk: int) -> dict:
     """Refresh one campaign at once, e.g. right after a start or pause was accepted."""
     return poll.refresh_one(pk).__dict__
+
+
+@shared_task(ignore_result=True)
+def evaluate_alerts() -> int:
+    """Open and close alert episodes; returns how many opened (their people were told)."""
+    return len(alerts.evaluate())
 
 
 @shared_task(ignore_result=True)

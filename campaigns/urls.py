@@ -1,7 +1,16 @@
 from django.urls import path, register_converter
 
 from campaigns.live import stream
-from campaigns.views import activity, audiences, board, calls, campaigns, numbers, users
+from campaigns.views import (
+    activity,
+    audiences,
+    board,
+    calls,
+    campaigns,
+    notifications,
+    numbers,
+    users,
+)
 
 
 class AtomsIdConverter:
@@ -53,6 +62,8 @@ urlpatterns = [
     path("campaigns/<int:pk>/pause/", campaigns.campaign_pause, name="campaign_pause"),
     path("campaigns/<int:pk>/delete/", campaigns.campaign_delete, name="campaign_delete"),
     path("activity/", activity.activity, name="activity"),
+    path("alerts/", notifications.notification_list, name="notification_list"),
+    path("alerts/badge/", notifications.notification_badge, name="notification_badge"),
     path("users/", users.user_list, name="user_list"),
     path("users/<int:pk>/", users.user_change, name="user_change"),
     path("live/", stream.stream_needs_asgi, name="live_stream"),

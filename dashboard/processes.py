@@ -53,6 +53,7 @@ def process_env(simulator, **extra: str) -> dict[str, str]:
         "SMALLEST_API_KEY": simulator.api_key,
         "POLL_INTERVAL_SECONDS": str(POLL_INTERVAL),
         "STALL_AFTER_SECONDS": str(STALL_AFTER),
+        "ALERT_INTERVAL_SECONDS": "2",
         "SSE_HEARTBEAT_SECONDS": "2",
         "SECRET_KEY": settings.SECRET_KEY,
         "HTTPS": "0",

@@ -95,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "campaigns.permissions.role_context",
                 "campaigns.views.shared.live_state",
+                "campaigns.views.notifications.unread",
             ],
         },
     }
@@ -232,6 +233,16 @@ POLL_CHUNK_SIZE = env_int("POLL_CHUNK_SIZE", 200, minimum=1, maximum=10000)
 # A running campaign whose called and connected counts have not moved for this long is
 # "stalled": its page says so (campaigns/explain.py).
 STALL_AFTER_SECONDS = env_int("STALL_AFTER_SECONDS", 300, minimum=1, maximum=86400)
+# Alerts (campaigns/alerts.py) are checked this often; a failure spike is this share (in
+# percent) of failed calls among a running campaign's last 15 minutes of calls.
+ALERT_INTERVAL_SECONDS = env_int("ALERT_INTERVAL_SECONDS", 30, minimum=1, maximum=3600)
+ALERT_FAILURE_PERCENT = env_int("ALERT_FAILURE_PERCENT", 50, minimum=1, maximum=100)
+# Alert emails: printed to the console in the demo; set EMAIL_BACKEND (and EMAIL_HOST,
+# EMAIL_PORT, ...) for real mail.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "atoms-campaigns@localhost")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
 # A campaign that paused is refreshed until its numbers have stood still this long
 # (calls in progress at the pause still finish and count; a connected call lasts minutes).
 POLL_SETTLE_SECONDS = env_int("POLL_SETTLE_SECONDS", 300, minimum=0, maximum=3600)
@@ -260,6 +271,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(seconds=POLL_INTERVAL_SECONDS),
         # A tick that waited longer than an interval is obsolete: the next one is due.
         "options": {"expires": POLL_INTERVAL_SECONDS},
+    },
+    "evaluate-alerts": {
+        "task": "campaigns.tasks.evaluate_alerts",
+        "schedule": timedelta(seconds=ALERT_INTERVAL_SECONDS),
+        "options": {"expires": ALERT_INTERVAL_SECONDS},
     },
     "sync-campaign-list": {
         "task": "campaigns.tasks.sync_campaigns",

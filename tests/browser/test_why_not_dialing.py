@@ -41,3 +41,27 @@ def test_a_manager_sees_a_stalled_campaign_explained_without_a_reload(
 
     sim.advance(300)  # dialling goes on: the stall sentence goes away by itself
     expect(page.locator("#live-detail")).not_to_contain_text("stalled", timeout=15_000)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_manager_sees_the_stall_alert_arrive_without_a_reload(
+        users, new_page, sim, celery_worker, server_settings, width):
+    make_campaign(sim, users["staff"], "running", name="Alerting", audience_size=50)
+    page = sign_in(new_page(), users["manager"].username)
+    page.set_viewport_size({"width": width, "height": 900})
+    errors = collect_page_errors(page)
+    page.goto("/campaigns/")
+    page.evaluate("window.sameDocument = true")
+    badge = page.get_by_test_id("alert-badge")
+    expect(badge).to_have_text("Alerts")  # nothing yet
+    # The worker's beat checks alerts every 2 s; the badge asks as often.
+    expect(badge.get_by_test_id("alert-count")).to_have_text(
+        "1", timeout=(STALL_AFTER + 20) * 1000)
+    assert page.evaluate("window.sameDocument === true"), "the page reloaded"
+    assert_fits_width(page)
+    badge.click()
+    alert = page.get_by_test_id("alert")
+    expect(alert).to_have_count(1)
+    expect(alert).to_contain_text("Stalled")
+    expect(alert).to_contain_text("“Alerting” is running but nothing has moved")
+    assert errors == []

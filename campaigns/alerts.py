@@ -1,0 +1,126 @@
+"""Alerts: finished, stopped by Atoms, stalled, many calls failing, a start or pause not
+carried out. Checked by a beat task (`tasks.evaluate_alerts`) against what is mirrored;
+each condition is one `Alert` episode, opened when it appears and closed when it clears,
+and the people it concerns are told once per episode: in the dashboard (a notification,
+unread until they look) and by email when they have an address.
+
+Who is told: managers and admins, and the person who created the campaign.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+
+from campaigns import progress
+from campaigns.atoms import CampaignStatus
+from campaigns.models import Alert, CallRecord, Campaign, MetricSnapshot, Notification
+from campaigns.permissions import ADMIN, MANAGER
+
+log = logging.getLogger(__name__)
+
+# Said once for good: a campaign finishes or is stopped by Atoms once.
+ONE_SHOT = frozenset({Alert.Kind.COMPLETED, Alert.Kind.FAILED})
+# A failure spike: at least this many calls in the window, this share of them failed.
+SPIKE_WINDOW = timedelta(minutes=15)
+SPIKE_MIN_CALLS = 10
+
+
+def evaluate(now: datetime | None = None) -> list[Alert]:
+    """Open the alerts whose condition holds, close those whose condition cleared; return
+    the ones opened (their people have been told)."""
+    now = now or timezone.now()
+    holding = conditions(now)
+    open_alerts = {(a.campaign_id, a.kind): a
+                   for a in Alert.objects.filter(closed_at__isnull=True)}
+    cleared = [a.pk for key, a in open_alerts.items()
+               if key not in holding and a.kind not in ONE_SHOT]
+    Alert.objects.filter(pk__in=cleared).update(closed_at=now)
+    told = set(Alert.objects.filter(kind__in=ONE_SHOT).values_list("campaign_id", "kind"))
+    opened = []
+    for (campaign_id, kind), message in holding.items():
+        if (campaign_id, kind) in open_alerts or (campaign_id, kind) in told:
+            continue
+        try:
+            with transaction.atomic():
+                alert = Alert.objects.create(campaign_id=campaign_id, kind=kind,
+                                             message=message, opened_at=now)
+        except IntegrityError:  # another worker opened this episode a moment ago
+            continue
+        opened.append(alert)
+        notify(alert)
+    return opened
+
+
+def conditions(now: datetime) -> dict[tuple[int, str], str]:
+    """Every condition that holds now: (campaign id, kind) -> what to say."""
+    found: dict[tuple[int, str], str] = {}
+    # Finished or stopped while the dashboard watched it dial (not an old one synced in).
+    watched = Campaign.objects.filter(
+        status__in=[CampaignStatus.COMPLETED, CampaignStatus.FAILED],
+        snapshots__status__in=[CampaignStatus.RUNNING, CampaignStatus.PROCESSING],
+    ).distinct()
+    for campaign in watched:
+        if campaign.status == CampaignStatus.COMPLETED:
+            found[(campaign.pk, Alert.Kind.COMPLETED)] = (
+                f"“{campaign.name}” finished: {campaign.contacts_connected} of "
+                f"{campaign.total_participants} contacts connected.")
+        else:
+            found[(campaign.pk, Alert.Kind.FAILED)] = (
+                f"Atoms stopped “{campaign.name}”: {campaign.error or 'no reason given'}.")
+    running = list(Campaign.objects.filter(status=CampaignStatus.RUNNING,
+                                           deleted_remotely_at__isnull=True))
+    moved = dict(MetricSnapshot.objects.filter(campaign__in=running).values("campaign_id")
+                 .annotate(at=Max("taken_at")).values_list("campaign_id", "at"))
+    for campaign in running:
+        if progress.is_stalled(campaign, moved.get(campaign.pk), now):
+            found[(campaign.pk, Alert.Kind.STALLED)] = (
+                f"“{campaign.name}” is running but nothing has moved for "
+                f"{settings.STALL_AFTER_SECONDS // 60 or 1} minutes or more.")
+    recent = (CallRecord.objects
+              .filter(campaign__in=running, created_at__gte=now - SPIKE_WINDOW)
+              .values("campaign_id")
+              .annotate(calls=Count("id"), failed=Count("id", filter=Q(outcome="failed"))))
+    names = {c.pk: c.name for c in running}
+    for row in recent:
+        if (row["calls"] >= SPIKE_MIN_CALLS
+                and 100 * row["failed"] >= settings.ALERT_FAILURE_PERCENT * row["calls"]):
+            found[(row["campaign_id"], Alert.Kind.FAILURE_SPIKE)] = (
+                f"“{names[row['campaign_id']]}”: {row['failed']} of its last {row['calls']} "
+                "calls failed.")
+    for campaign in Campaign.objects.exclude(lapsed_action=""):
+        found[(campaign.pk, Alert.Kind.NOT_CARRIED_OUT)] = (
+            f"The last {campaign.lapsed_action} of “{campaign.name}” was not carried out by "
+            "Atoms.")
+    return found
+
+
+def recipients(campaign: Campaign):
+    return get_user_model().objects.filter(
+        Q(groups__name__in=[MANAGER, ADMIN]) | Q(is_superuser=True)
+        | Q(pk=campaign.created_by_id), is_active=True).distinct()
+
+
+def notify(alert: Alert) -> None:
+    people = list(recipients(alert.campaign))
+    Notification.objects.bulk_create(
+        [Notification(user=person, alert=alert) for person in people], ignore_conflicts=True)
+    addresses = [person.email for person in people if person.email]
+    if not addresses:
+        return
+    try:
+        send_mail(f"[Atoms campaigns] {alert.get_kind_display()}: {alert.campaign.name}",
+                  alert.message, None, addresses)
+    except OSError:  # the mail server is down: the dashboard still shows it
+        log.warning("Alert %s could not be emailed", alert.pk, exc_info=True)
+
+
+def unread_count(user) -> int:
+    return Notification.objects.filter(user=user, read_at__isnull=True).count()

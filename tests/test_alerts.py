@@ -1,0 +1,110 @@
+"""Alerts: each condition is one episode, told once to the people it concerns (in the
+dashboard and by email), closed when it clears; checked on the simulator over HTTP or on
+mirror rows."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns import alerts
+from campaigns.live import poll
+from campaigns.models import Alert, CallRecord, Campaign, MetricSnapshot, Notification
+from tests.campaign_factory import campaign_row, due_now, make_campaign
+
+pytestmark = pytest.mark.django_db
+
+
+def stall(campaign, seconds: int = 61) -> None:
+    MetricSnapshot.objects.filter(campaign=campaign).update(
+        taken_at=timezone.now() - timedelta(seconds=seconds))
+
+
+def test_a_stall_raises_one_alert_not_one_per_check(running, users, settings):
+    settings.STALL_AFTER_SECONDS = 60
+    users["manager"].email = "mia@example.com"
+    users["manager"].save()
+    stall(running)
+    opened = alerts.evaluate()
+    assert [(a.campaign_id, a.kind) for a in opened] == [(running.pk, "stalled")]
+    for _ in range(3):
+        assert alerts.evaluate() == []
+    assert Alert.objects.count() == 1
+    # Managers, admins and the campaign's creator are told, each once.
+    told = set(Notification.objects.values_list("user__username", flat=True))
+    assert told == {users[role].username for role in ("staff", "manager", "admin")}
+    assert [m.to for m in mail.outbox] == [["mia@example.com"]]
+    assert "Stalled: Spring renewals" in mail.outbox[0].subject
+
+
+def test_an_episode_closes_when_it_clears_and_a_new_one_is_told_again(running, settings):
+    settings.STALL_AFTER_SECONDS = 60
+    stall(running)
+    first = alerts.evaluate()[0]
+    stall(running, seconds=0)  # it moved again
+    assert alerts.evaluate() == []
+    first.refresh_from_db()
+    assert first.closed_at is not None
+    stall(running)
+    again = alerts.evaluate()
+    assert [a.kind for a in again] == ["stalled"] and again[0].pk != first.pk
+
+
+def test_a_campaign_watched_to_the_end_is_told_finished_once(sim, atoms_settings, users):
+    campaign = make_campaign(sim, users["staff"], "running", max_retries=0)
+    for _ in range(60):
+        sim.advance(60)
+        due_now(campaign)
+        poll.tick()
+        campaign.refresh_from_db()
+        if campaign.status == "completed":
+            break
+    assert campaign.status == "completed"
+    assert [a.kind for a in alerts.evaluate()] == ["completed"]
+    assert alerts.evaluate() == []  # a finish is told once, for good
+
+
+def test_an_old_finished_campaign_synced_in_is_not_news(users):
+    campaign_row(users["staff"], "completed")  # never seen dialling
+    assert alerts.evaluate() == []
+
+
+def test_a_start_not_carried_out_is_told_and_closes_when_asked_again(users):
+    row = campaign_row(users["staff"], lapsed_action="start")
+    assert [a.kind for a in alerts.evaluate()] == ["not_carried_out"]
+    Campaign.objects.filter(pk=row.pk).update(lapsed_action="")
+    alerts.evaluate()
+    assert Alert.objects.get().closed_at is not None
+
+
+def test_many_failed_calls_raise_a_failure_spike(users, settings):
+    settings.ALERT_FAILURE_PERCENT = 50
+    row = campaign_row(users["staff"], "running")
+    now = timezone.now()
+    for n in range(10):
+        outcome = "failed" if n < 6 else "connected"
+        CallRecord.objects.create(campaign=row, call_id=f"CALL-{n}", to_number=f"+9100{n}",
+                                  status=outcome, outcome=outcome, created_at=now)
+    opened = alerts.evaluate()
+    assert [a.kind for a in opened] == ["failure_spike"]
+    assert "6 of its last 10 calls failed" in opened[0].message
+
+
+def test_the_alerts_page_lists_mine_and_clears_the_count(running, login_as, settings):
+    settings.STALL_AFTER_SECONDS = 60
+    stall(running)
+    alerts.evaluate()
+    client = login_as("manager")
+    badge = client.get(reverse("notification_badge")).content.decode()
+    assert 'data-testid="alert-count">1<' in badge
+    page = client.get(reverse("notification_list")).content.decode()
+    assert page.count('data-testid="alert"') == 1 and "nothing has moved" in page
+    badge = client.get(reverse("notification_badge")).content.decode()
+    assert "alert-count" not in badge
+
+
+def test_the_alerts_page_needs_a_sign_in(client):
+    response = client.get(reverse("notification_list"))
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
