@@ -39,6 +39,9 @@ exports.py      the two CSV exports relayed from Atoms as they stream, formula-s
 alerts.py       alert episodes (finished, stopped by Atoms, stalled, many calls failing,
                 not carried out), checked by a beat task; people told once, in the
                 dashboard and by email.
+calling_hours.py  daily calling windows in a campaign's time zone: what a person typed,
+                when a window opens and closes (pure); `services.keep_calling_hours`
+                pauses and resumes at their edges, run by the beat.
 preflight.py    the check before Start: contacts, do-not-call numbers, the numbers it
                 calls from, the time at its agent's past pace, what will stop it.
 progress.py     how a campaign is moving: when it last moved, stalled or not, and the

@@ -16,10 +16,15 @@ def record(
     atoms_id: str = "",
     message: str = "",
 ) -> AuditEntry:
-    """Write one audit entry. Name and Atoms id are copied so the entry outlives a delete."""
+    """Write one audit entry. Name and Atoms id are copied so the entry outlives a delete.
+
+    `actor` is a user, or the name of what acted on its own (e.g. "calling hours"), or None
+    for the dashboard itself ("system")."""
+    person = actor if getattr(actor, "pk", None) else None
     return AuditEntry.objects.create(
-        actor=actor if getattr(actor, "pk", None) else None,
-        actor_name=actor.get_username() if getattr(actor, "pk", None) else "system",
+        actor=person,
+        actor_name=person.get_username() if person else (
+            actor if isinstance(actor, str) and actor else "system"),
         action=action,
         outcome=outcome,
         campaign=campaign if campaign is not None and campaign.pk else None,

@@ -17,9 +17,9 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince, timeuntil
 
-from campaigns import outcomes, progress
+from campaigns import calling_hours, outcomes, progress
 from campaigns.atoms import CampaignStatus
-from campaigns.models import AuditEntry, PendingOutcome
+from campaigns.models import PAUSABLE_STATUSES, STARTABLE_STATUSES, AuditEntry, PendingOutcome
 
 # Atoms' failures in a row after which the sentence says it is not answering.
 NOT_ANSWERING_AFTER = 2
@@ -68,6 +68,26 @@ def _not_answering(campaign, moved_at, now):
              if campaign.fetched_at else "")
     return format_html("Atoms is not answering{}: the numbers shown may be out of date. The "
                        "dashboard keeps asking; nothing needs doing here.", since)
+
+
+def _calling_hours(campaign, moved_at, now):
+    hours = calling_hours.of(campaign)
+    if hours is None:
+        return None
+    if hours.is_open(now):
+        if campaign.held_for_calling_hours and campaign.status in STARTABLE_STATUSES:
+            return format_html("Its calling hours ({}) have begun: the dashboard is starting "
+                               "it.", hours)
+        return None
+    if campaign.status in PAUSABLE_STATUSES:
+        return format_html("Outside its calling hours ({}): the dashboard is pausing it.",
+                           hours)
+    if not campaign.held_for_calling_hours or campaign.status not in STARTABLE_STATUSES:
+        return None
+    opens = hours.opens_at(now)
+    verb = "resumes" if campaign.status == CampaignStatus.PAUSED else "starts"
+    return format_html("Outside its calling hours ({}): it {} {}.", hours, verb,
+                       relative(opens, now) if opens else "when a window opens")
 
 
 def _paused(campaign, moved_at, now):
@@ -130,7 +150,7 @@ def _stalled(campaign, moved_at, now):
                        "restarts the dialling.", relative(moved_at, now))
 
 
-RULES = (_removed, _failed, _pending, _not_answering, _paused, _scheduled, _draft,
+RULES = (_removed, _failed, _pending, _not_answering, _calling_hours, _paused, _scheduled, _draft,
          _finished, _waiting_for_retries, _stalled)
 
 

@@ -15,7 +15,7 @@ from django.db.models.functions import Lower, NullIf
 from django.forms.renderers import TemplatesSetting
 from django.utils import timezone
 
-from campaigns import contacts_csv
+from campaigns import calling_hours, contacts_csv
 from campaigns.atoms import CampaignStatus
 from campaigns.catalog import Pickers
 from campaigns.models import AuditEntry
@@ -248,6 +248,35 @@ class CampaignFilterForm(forms.Form):
 
 class DeleteForm(forms.Form):
     confirm_name = forms.CharField(label="Type the campaign's name to confirm", max_length=400)
+
+
+class CallingHoursForm(forms.Form):
+    default_renderer = FieldGroupRenderer()
+    zone = forms.CharField(
+        label="Time zone", required=False, max_length=64,
+        widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off",
+                                      "data-browser-zone": ""}),
+        help_text="The clock the windows follow, e.g. Europe/London or America/New_York.",
+    )
+    windows = forms.CharField(
+        label="Calling windows", required=False, max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
+        help_text=f"One per line: days, then from–to in 24-hour time, e.g. "
+                  f"“{calling_hours.EXAMPLE}” or “Sat 10:00-14:00”. Leave empty to call at "
+                  "any time.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        windows, zone = data.get("windows", ""), data.get("zone", "")
+        if windows.strip() and zone.strip() not in calling_hours.zones():
+            self.add_error("zone", "Choose a time zone from the list, e.g. Europe/London.")
+            return data
+        try:
+            data["hours"] = calling_hours.parse(windows, zone)
+        except ValueError as error:
+            self.add_error("windows", str(error))
+        return data
 
 
 class ActivityFilterForm(forms.Form):

@@ -109,6 +109,13 @@ class Campaign(models.Model):
         max_length=8, choices=PendingAction.choices, blank=True, default=PendingAction.NONE
     )
 
+    # Calling hours (campaigns/calling_hours.py): {"zone": ..., "windows": [...]}, empty to
+    # dial at any time. `held_for_calling_hours`: calling hours paused it at a window's end,
+    # or held a person's start outside the windows, and start it when the next one opens.
+    # A person's pause clears it, so calling hours never undo that pause.
+    calling_hours = models.JSONField(default=dict, blank=True)
+    held_for_calling_hours = models.BooleanField(default=False)
+
     # Polling bookkeeping.
     fetched_at = models.DateTimeField(null=True, blank=True)
     poll_error = models.CharField(max_length=300, blank=True)
@@ -134,7 +141,7 @@ class Campaign(models.Model):
         "executions", "events", "pending_action", "pending_since", "poll_error", "name",
         "pending_outcome", "lapsed_action",
         "paused_at", "error", "retry_attempts", "deleted_remotely_at", "needs_final_poll",
-        "call_summary",
+        "call_summary", "calling_hours", "held_for_calling_hours",
     }
     # What Atoms' campaign list carries (no metrics, executions or events): the sync
     # writes these, and a change to one of them earns a full refresh by the poller.
@@ -335,6 +342,7 @@ class AuditEntry(models.Model):
         SUPPRESS = "suppress", "Do-not-call list"
         MANAGE_USER = "manage_user", "Users and roles"
         THROTTLED = "throttled", "Too many requests"
+        CALLING_HOURS = "calling_hours", "Calling hours"
 
     class Outcome(models.TextChoices):
         OK = "ok", "Done"

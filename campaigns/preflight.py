@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db.models import Max, Min
+from django.utils import timezone
 
-from campaigns import progress, suppression
+from campaigns import calling_hours, progress, suppression
 from campaigns.atoms import CampaignStatus
 from campaigns.catalog import load_pickers
 from campaigns.models import Campaign, MetricSnapshot
@@ -25,12 +26,22 @@ class Preflight:
     suppressed: int | None = None  # None: Atoms could not be asked
     numbers: list[tuple[str, bool]] = field(default_factory=list)  # (number, active)
     estimate: str = "—"
+    calling_hours: str = "any time"
     blockers: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
 def check(campaign: Campaign) -> Preflight:
     result = Preflight()
+    hours = calling_hours.of(campaign)
+    if hours:
+        result.calling_hours = str(hours)
+        now = timezone.now()
+        opens = None if hours.is_open(now) else hours.opens_at(now)
+        if opens:
+            result.notes.append(
+                f"It is outside its calling hours now: a start waits until "
+                f"{hours.wall_clock(opens)}.")
     pickers = load_pickers()
     if pickers.error:
         result.notes.append(pickers.error)

@@ -19,7 +19,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
-from campaigns import atoms, audit, mirror
+from campaigns import atoms, audit, calling_hours, mirror
 from campaigns.atoms import CampaignStatus
 from campaigns.connections import atoms_client
 from campaigns.live import health, poll, publish
@@ -47,6 +47,8 @@ STALE_PENDING = timedelta(minutes=2)
 LIKELY_DUPLICATE_WINDOW = timedelta(minutes=10)
 # How many of the newest same-named campaigns a reconciliation looks at.
 RECONCILE_WINDOW = 20
+# Who the activity log says paused or started a campaign at a calling-hours boundary.
+CALLING_HOURS = "calling hours"
 
 
 class ActionRefused(Exception):
@@ -389,8 +391,16 @@ def _field_errors(error: atoms.AtomsError) -> dict[str, list[str]]:
 # --- start, pause, delete ---------------------------------------------------------------
 
 
-def start_campaign(user, campaign: Campaign) -> None:
-    """Ask Atoms to start (or resume) the campaign; the status changes when a poll sees it."""
+def start_campaign(user, campaign: Campaign) -> str | None:
+    """Ask Atoms to start (or resume) the campaign; the status changes when a poll sees it.
+
+    Outside the campaign's calling hours a person's start asks nothing of Atoms: it is held,
+    and calling hours start it when the next window opens. Returns what to tell the person
+    when it was held."""
+    hours = calling_hours.of(campaign)
+    now = timezone.now()
+    if user != CALLING_HOURS and hours and not hours.is_open(now):
+        return _hold_start(user, campaign, hours, now)
     verb = "Resume" if campaign.status == "paused" else "Start"
     _run_async_action(
         user, campaign, Action.START, PendingAction.START, STARTABLE_STATUSES,
@@ -398,6 +408,7 @@ def start_campaign(user, campaign: Campaign) -> None:
         refusal=f"{verb} is only possible for draft, scheduled or paused campaigns.",
         verb=verb.lower(),
     )
+    return None
 
 
 def pause_campaign(user, campaign: Campaign) -> None:
@@ -406,24 +417,89 @@ def pause_campaign(user, campaign: Campaign) -> None:
         call=lambda client: client.pause_campaign(campaign.atoms_id),
         refusal="Only running or processing campaigns can be paused.",
         verb="pause",
+        # A person's pause is theirs to undo: calling hours never resume it.
+        held_for_calling_hours=user == CALLING_HOURS,
     )
 
 
+def _hold_start(user, campaign: Campaign, hours, now: datetime) -> str:
+    opens = hours.opens_at(now)
+    when = f"at {hours.wall_clock(opens)}" if opens else "when its next window opens"
+    held = Campaign.objects.filter(pk=campaign.pk, status__in=STARTABLE_STATUSES,
+                                   pending_action=PendingAction.NONE)
+    if not held.update(held_for_calling_hours=True):
+        message = "Start is only possible for draft, scheduled or paused campaigns."
+        audit.record(user, Action.START, Outcome.REFUSED, campaign=campaign, message=message)
+        raise ActionRefused(message)
+    message = f"Outside its calling hours ({hours}): it will start {when}."
+    audit.record(user, Action.START, Outcome.OK, campaign=campaign, message=message)
+    _publish_soon(campaign)
+    return message
+
+
+def set_calling_hours(user, campaign: Campaign, hours: calling_hours.CallingHours | None) -> None:
+    """Save the campaign's calling hours (None: any time). Pausing or starting at their
+    boundaries is `keep_calling_hours`, at the beat's next tick."""
+    changes = {"calling_hours": hours.as_json() if hours else {}}
+    if hours is None:
+        # Nothing will start a held campaign any more: it stays as it is, for a person.
+        changes["held_for_calling_hours"] = False
+    Campaign.objects.filter(pk=campaign.pk).update(**changes)
+    audit.record(user, Action.CALLING_HOURS, Outcome.OK, campaign=campaign,
+                 message=f"Calling hours: {hours}" if hours else "Calling hours removed: "
+                                                                "it may dial at any time")
+    _publish_soon(campaign)
+
+
+def keep_calling_hours(now: datetime | None = None) -> dict[str, int]:
+    """The beat's rule for campaigns with calling hours: pause a dialing one once its window
+    has ended, start a held one once a window has begun, through Atoms' own pause and start
+    (their claims make a second tick or worker a no-op). Asks Atoms nothing otherwise."""
+    now = now or timezone.now()
+    report = {"paused": 0, "started": 0, "refused": 0}
+    for campaign in Campaign.objects.exclude(calling_hours={}).filter(
+            deleted_remotely_at__isnull=True, pending_action=PendingAction.NONE):
+        hours = calling_hours.of(campaign)
+        if hours is None:
+            continue
+        open_now = hours.is_open(now)
+        try:
+            if not open_now and campaign.status in PAUSABLE_STATUSES:
+                pause_campaign(CALLING_HOURS, campaign)
+                report["paused"] += 1
+            elif open_now and campaign.held_for_calling_hours:
+                if campaign.status in STARTABLE_STATUSES:
+                    start_campaign(CALLING_HOURS, campaign)
+                    report["started"] += 1
+                elif campaign.status in PAUSABLE_STATUSES:
+                    # Its start took effect: from now on a pause made in Atoms stays.
+                    Campaign.objects.filter(pk=campaign.pk).update(
+                        held_for_calling_hours=False)
+        except ActionRefused as refused:
+            # Audited by the action; the next tick tries again if it is still due.
+            log.warning("Calling hours could not act on campaign %s: %s", campaign.pk,
+                        refused.message)
+            report["refused"] += 1
+    return report
+
+
 def _run_async_action(user, campaign, action, pending, allowed_statuses, *, call, refusal,
-                      verb) -> None:
+                      verb, **also) -> None:
     """Start and pause: Atoms accepts at once and changes the status later.
 
     The compare-and-set on `pending_action` makes a double click send one request; the
     page shows "Starting…"/"Pausing…" until the poller sees Atoms' new status or event.
     When Atoms' answer is unknown (timeout, 5xx, lost answer) the claim stays: the poller
     finds out from Atoms whether it was carried out, and clears it as "not carried out"
-    when Atoms shows no sign of it within `poll.pending_bound`.
+    when Atoms shows no sign of it within `poll.pending_bound`. `also`: fields written
+    with the claim.
     """
     now = timezone.now()
     overdue = now - timedelta(seconds=settings.PENDING_ACTION_WARN_SECONDS)
     claimable = Campaign.objects.filter(pk=campaign.pk, status__in=allowed_statuses)
     claim = {"pending_action": pending, "pending_since": now, "next_poll_at": now,
-             "pending_outcome": PendingOutcome.NONE, "lapsed_action": PendingAction.NONE}
+             "pending_outcome": PendingOutcome.NONE, "lapsed_action": PendingAction.NONE,
+             **also}
     claimed = (
         claimable.filter(pending_action=PendingAction.NONE).update(**claim)
         # A pending action Atoms never confirmed may be tried again.

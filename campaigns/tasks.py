@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from campaigns import alerts, audiences
+from campaigns import alerts, audiences, services
 from campaigns.live import poll, sync
 
 
@@ -34,6 +34,12 @@ def refresh_campaign(pk: int) -> dict:
 def evaluate_alerts() -> int:
     """Open and close alert episodes; returns how many opened (their people were told)."""
     return len(alerts.evaluate())
+
+
+@shared_task(ignore_result=True)
+def keep_calling_hours() -> dict:
+    """Pause campaigns whose calling window has ended; start held ones whose has begun."""
+    return services.keep_calling_hours()
 
 
 @shared_task(ignore_result=True)

@@ -56,6 +56,8 @@ urlpatterns = [
          name="campaign_export"),
     path("campaigns/<int:pk>/preflight/", campaigns.campaign_preflight,
          name="campaign_preflight"),
+    path("campaigns/<int:pk>/calling-hours/", campaigns.campaign_calling_hours,
+         name="campaign_calling_hours"),
     path("campaigns/<int:pk>/start/", campaigns.campaign_start, name="campaign_start"),
     path("campaigns/<int:pk>/start-filtered/", campaigns.campaign_start_filtered,
          name="campaign_start_filtered"),

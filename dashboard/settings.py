@@ -237,6 +237,10 @@ STALL_AFTER_SECONDS = env_int("STALL_AFTER_SECONDS", 300, minimum=1, maximum=864
 # percent) of failed calls among a running campaign's last 15 minutes of calls.
 ALERT_INTERVAL_SECONDS = env_int("ALERT_INTERVAL_SECONDS", 30, minimum=1, maximum=3600)
 ALERT_FAILURE_PERCENT = env_int("ALERT_FAILURE_PERCENT", 50, minimum=1, maximum=100)
+# Calling hours are kept this often: a campaign pauses at most this late after its window
+# ends (campaigns/services.py `keep_calling_hours`; it asks Atoms only at a window's edge).
+CALLING_HOURS_INTERVAL_SECONDS = env_int("CALLING_HOURS_INTERVAL_SECONDS", 15, minimum=1,
+                                         maximum=600)
 # Alert emails: printed to the console in the demo; set EMAIL_BACKEND (and EMAIL_HOST,
 # EMAIL_PORT, ...) for real mail.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
@@ -276,6 +280,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "campaigns.tasks.evaluate_alerts",
         "schedule": timedelta(seconds=ALERT_INTERVAL_SECONDS),
         "options": {"expires": ALERT_INTERVAL_SECONDS},
+    },
+    "keep-calling-hours": {
+        "task": "campaigns.tasks.keep_calling_hours",
+        "schedule": timedelta(seconds=CALLING_HOURS_INTERVAL_SECONDS),
+        "options": {"expires": CALLING_HOURS_INTERVAL_SECONDS},
     },
     "sync-campaign-list": {
         "task": "campaigns.tasks.sync_campaigns",

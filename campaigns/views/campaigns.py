@@ -3,18 +3,20 @@ actions go through `services`. Every view states its method and permission."""
 
 from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from campaigns import audiences, preflight, services, suppression
+from campaigns import audiences, calling_hours, preflight, services, suppression
+from campaigns.atoms import CampaignStatus
 from campaigns.catalog import load_pickers
-from campaigns.forms import CampaignFilterForm, CampaignForm, DeleteForm
+from campaigns.forms import CallingHoursForm, CampaignFilterForm, CampaignForm, DeleteForm
 from campaigns.live import publish
 from campaigns.models import Campaign
-from campaigns.permissions import MANAGER, require_perm, role_of
+from campaigns.permissions import MANAGER, needed_role, require_perm, role_of
 from campaigns.views.shared import view_required, with_fetch_times
 
 PAGE_SIZE = 25
@@ -139,6 +141,8 @@ def campaign_detail(request, pk: int):
         "poll_interval": settings.POLL_INTERVAL_SECONDS,
         "fetched": publish.fetched_times([campaign.pk]),
         "counting_outcomes": counting,
+        "hours": calling_hours.of(campaign),
+        "may_set_hours": may_set_calling_hours(request.user, campaign),
     }
     return render(request, "campaigns/detail.html", context)
 
@@ -186,6 +190,44 @@ def campaign_preflight(request, pk: int):
     return render(request, "campaigns/preflight.html", {**context, "nav": "campaigns"})
 
 
+PAUSE_PERM = "campaigns.pause_campaign"
+
+
+def may_set_calling_hours(user, campaign) -> bool:
+    """Staff set them before a campaign starts; after that they pause it, so only those
+    who may pause may change them; a finished campaign has none to change."""
+    if campaign.is_final:
+        return False
+    not_started = campaign.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
+    return user.has_perm(PAUSE_PERM) or (not_started and user.has_perm("campaigns.start_campaign"))
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm("campaigns.start_campaign", "Setting calling hours", audit_as="calling_hours")
+def campaign_calling_hours(request, pk: int):
+    campaign = get_object_or_404(Campaign, pk=pk)
+    if not may_set_calling_hours(request.user, campaign):
+        # Calling hours pause a campaign that has started, and pausing is the admin's.
+        raise PermissionDenied(
+            "Changing the calling hours of a campaign that has started needs the "
+            f"{needed_role(PAUSE_PERM)} role, as pausing it does." if not campaign.is_final
+            else "This campaign has finished: calling hours no longer apply.")
+    hours = calling_hours.of(campaign)
+    form = CallingHoursForm(request.POST or None, initial={
+        "zone": hours.zone if hours else "", "windows": hours.as_text() if hours else ""})
+    if request.method == "POST" and form.is_valid():
+        services.set_calling_hours(request.user, campaign, form.cleaned_data["hours"])
+        messages.success(request, "Calling hours saved: the campaign dials only within them; "
+                                  "the dashboard pauses and resumes it at their edges."
+                         if form.cleaned_data["hours"] else
+                         "Calling hours removed: the campaign may dial at any time.")
+        return redirect("campaign_detail", pk=campaign.pk)
+    return render(request, "campaigns/calling_hours.html",
+                  {"nav": "campaigns", "c": campaign, "form": form,
+                   "zones": calling_hours.zones()},
+                  status=422 if form.is_bound else 200)
+
+
 @require_POST
 @require_perm("campaigns.start_campaign", "Starting a campaign", audit_as="start")
 def campaign_start(request, pk: int):
@@ -231,15 +273,15 @@ def campaign_pause(request, pk: int):
 
 def _act(request, campaign, action, done_message):
     try:
-        action(request.user, campaign)
+        held = action(request.user, campaign)
     except services.ActionRefused as refused:
         # One message, one colour: "may still take effect" is a warning beside the page's
         # own "Pausing…" note, not a red failure contradicting it.
         (messages.warning if refused.may_have_happened else messages.error)(
             request, refused.message)
     else:
-        messages.success(request, done_message + " Atoms accepted it; the status changes when "
-                                                 "it takes effect.")
+        messages.success(request, held or done_message + " Atoms accepted it; the status "
+                                                         "changes when it takes effect.")
     return redirect("campaign_detail", pk=campaign.pk)
 
 

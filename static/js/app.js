@@ -106,6 +106,8 @@
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
   if (zone) {
     document.querySelectorAll("input[name=time_zone]").forEach(function (input) { input.value = zone; });
+    // A zone the person has not chosen yet (calling hours) starts as their own.
+    document.querySelectorAll("input[data-browser-zone]").forEach(function (input) { if (!input.value) input.value = zone; });
     var help = document.getElementById("id_scheduled_at_helptext");
     if (help) help.textContent = help.textContent.replace(/Times are in .*$/, "Times are in your browser's time zone, " + zone + ".");
     // Times the server wrote in UTC, shown again in the browser's zone.

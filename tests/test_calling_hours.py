@@ -1,0 +1,105 @@
+"""Calling hours as rules: what a person may type, and when a window opens and closes,
+across daylight-saving changes (pure; no database, no Atoms)."""
+
+from datetime import UTC, datetime, time
+
+import pytest
+
+from campaigns.calling_hours import describe_days, parse
+
+WEEKDAYS_NY = parse("Mon-Fri 09:00-17:00", "America/New_York")
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def test_windows_read_as_typed_and_come_back_as_the_same_text():
+    hours = parse("Mon-Fri 09:00-17:00\n\n  Sat 10:00 – 14:00  ", "Europe/London")
+    assert str(hours) == "Mon–Fri 09:00–17:00, Sat 10:00–14:00 (Europe/London)"
+    assert [sorted(w.days) for w in hours.windows] == [[0, 1, 2, 3, 4], [5]]
+    assert parse(hours.as_text(), hours.zone) == hours
+
+
+@pytest.mark.parametrize(("typed", "days", "start"), [
+    ("Weekdays 9:00-17:30", {0, 1, 2, 3, 4}, time(9, 0)),
+    ("weekends 10:00-12:00", {5, 6}, time(10, 0)),
+    ("Daily 08:00-20:00", set(range(7)), time(8, 0)),
+    ("Fri-Mon 10:00-12:00", {4, 5, 6, 0}, time(10, 0)),
+    ("Monday, Wed, friday 07:45–12:00", {0, 2, 4}, time(7, 45)),
+])
+def test_days_may_be_names_ranges_lists_or_words(typed, days, start):
+    (window,) = parse(typed, "UTC").windows
+    assert set(window.days) == days
+    assert window.start == start
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ("Mon 17:00-09:00", "Line 1 (“Mon 17:00-09:00”): the end must be after the start"),
+    ("Mon 09:00-09:00", "the end must be after the start"),
+    ("Funday 09:00-10:00", "“funday” is not a day"),
+    ("Mo 09:00-10:00", "“mo” is not a day"),
+    ("Mon 25:00-26:00", "times are 24-hour"),
+    ("Mon-Fri 9-5", "write days, then from–to"),
+    ("Mon 09:00-12:00\nTue nine to five", "Line 2 (“Tue nine to five”)"),
+])
+def test_a_line_that_cannot_be_read_is_named_with_what_to_write(typed, message):
+    with pytest.raises(ValueError) as error:
+        parse(typed, "UTC")
+    assert message in str(error.value)
+
+
+def test_no_lines_means_no_calling_hours_and_a_zone_must_exist():
+    assert parse("  \n ", "Not/AZone") is None
+    for zone in ("Not/AZone", "", "../etc/passwd"):
+        with pytest.raises(ValueError, match="Choose a time zone"):
+            parse("Mon 09:00-10:00", zone)
+    with pytest.raises(ValueError, match="At most 14 windows"):
+        parse("\n".join(["Mon 09:00-10:00"] * 15), "UTC")
+
+
+def test_open_and_close_on_the_wall_clock_across_the_spring_forward_weekend():
+    # New York moves to daylight time on Sunday 8 March 2026: Friday's window ends at
+    # 17:00 EST (22:00 UTC), Monday's begins at 09:00 EDT (13:00 UTC, not 14:00).
+    assert WEEKDAYS_NY.is_open(utc(2026, 3, 6, 21, 59))
+    assert WEEKDAYS_NY.closes_at(utc(2026, 3, 6, 21, 59)) == utc(2026, 3, 6, 22, 0)
+    assert not WEEKDAYS_NY.is_open(utc(2026, 3, 6, 22, 0))
+    assert WEEKDAYS_NY.opens_at(utc(2026, 3, 6, 22, 0)) == utc(2026, 3, 9, 13, 0)
+    assert not WEEKDAYS_NY.is_open(utc(2026, 3, 9, 12, 59))
+    assert WEEKDAYS_NY.is_open(utc(2026, 3, 9, 13, 0))
+    assert WEEKDAYS_NY.closes_at(utc(2026, 3, 9, 13, 0)) == utc(2026, 3, 9, 21, 0)
+
+
+def test_open_and_close_on_the_wall_clock_across_the_fall_back_weekend():
+    # Back to standard time on Sunday 1 November 2026: Friday ends 17:00 EDT (21:00 UTC),
+    # Monday begins 09:00 EST (14:00 UTC).
+    assert WEEKDAYS_NY.closes_at(utc(2026, 10, 30, 15)) == utc(2026, 10, 30, 21, 0)
+    assert WEEKDAYS_NY.opens_at(utc(2026, 10, 30, 21, 0)) == utc(2026, 11, 2, 14, 0)
+    london = parse("Daily 09:00-17:00", "Europe/London")
+    # London springs forward on Sunday 29 March 2026: 09:00 is 09:00 UTC, then 08:00 UTC.
+    assert london.opens_at(utc(2026, 3, 27, 17)) == utc(2026, 3, 28, 9, 0)
+    assert london.opens_at(utc(2026, 3, 28, 17)) == utc(2026, 3, 29, 8, 0)
+
+
+def test_times_the_clocks_skip_or_repeat_on_the_change_night():
+    # 02:30 does not exist on 8 March in New York: read with the offset before the change,
+    # it is 07:30 UTC (03:30 on the new clock).
+    skipped = parse("Sun 02:30-04:00", "America/New_York")
+    assert skipped.opens_at(utc(2026, 3, 8, 0)) == utc(2026, 3, 8, 7, 30)
+    # 01:30 happens twice on 1 November: the first one (EDT, 05:30 UTC) opens the window,
+    # which ends at 03:00 EST (08:00 UTC): three and a half hours long that night.
+    repeated = parse("Sun 01:30-03:00", "America/New_York")
+    assert repeated.opens_at(utc(2026, 11, 1, 0)) == utc(2026, 11, 1, 5, 30)
+    assert repeated.closes_at(utc(2026, 11, 1, 6)) == utc(2026, 11, 1, 8, 0)
+
+
+def test_touching_windows_are_one_and_a_week_without_windows_never_opens():
+    split_day = parse("Mon 09:00-12:00\nMon 12:00-17:00", "UTC")
+    assert split_day.closes_at(utc(2026, 3, 9, 10)) == utc(2026, 3, 9, 17, 0)
+    assert split_day.opens_at(utc(2026, 3, 9, 17)) == utc(2026, 3, 16, 9, 0)
+
+
+def test_days_are_described_as_runs():
+    assert describe_days(frozenset(range(7))) == "Daily"
+    assert describe_days(frozenset({0, 1, 2, 4})) == "Mon–Wed, Fri"
+    assert describe_days(frozenset({5})) == "Sat"

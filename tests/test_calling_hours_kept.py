@@ -1,0 +1,213 @@
+"""Calling hours kept on the simulator over HTTP, the clock driven by the test: paused at a
+window's end and resumed at the next start through Atoms (across a daylight-saving change),
+logged as done by "calling hours", never twice, and never over a person's own pause."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns import calling_hours, explain, services
+from campaigns.models import AuditEntry, Campaign
+from tests.campaign_factory import campaign_row, field_errors, make_campaign, wait_for_status
+
+pytestmark = pytest.mark.django_db
+
+PAUSE = "POST /campaign/{id}/pause"
+START = "POST /campaign/{id}/start"
+NOTHING = {"paused": 0, "started": 0, "refused": 0}
+
+
+def utc(*args) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def with_hours(campaign, text: str, zone: str, user) -> Campaign:
+    services.set_calling_hours(user, campaign, calling_hours.parse(text, zone))
+    campaign.refresh_from_db()
+    return campaign
+
+
+def keep(now: datetime) -> dict:
+    return services.keep_calling_hours(now)
+
+
+def by_calling_hours(campaign, action) -> list[AuditEntry]:
+    return list(AuditEntry.objects.filter(campaign=campaign, action=action,
+                                          actor_name="calling hours"))
+
+
+def test_paused_at_the_window_end_and_resumed_at_the_next_start_across_dst(sim, running,
+                                                                          users):
+    campaign = with_hours(running, "Mon-Fri 09:00-17:00", "America/New_York", users["admin"])
+    # Friday 6 March 2026 16:59 New York (EST): inside the window, nothing asked of Atoms.
+    assert keep(utc(2026, 3, 6, 21, 59)) == NOTHING
+    assert sim.calls_to(PAUSE) == 0
+
+    # 17:00: paused through Atoms.
+    assert keep(utc(2026, 3, 6, 22, 0)) == {**NOTHING, "paused": 1}
+    campaign = wait_for_status(sim, campaign, "paused", step=1)
+    assert campaign.held_for_calling_hours
+    (pause,) = by_calling_hours(campaign, AuditEntry.Action.PAUSE)
+    assert pause.outcome == AuditEntry.Outcome.OK and pause.actor is None
+
+    # The weekend, and Monday 08:59 on the new daylight time (12:59 UTC): nothing.
+    for now in (utc(2026, 3, 7, 15), utc(2026, 3, 8, 15), utc(2026, 3, 9, 12, 59)):
+        assert keep(now) == NOTHING
+    assert (sim.calls_to(PAUSE), sim.calls_to(START)) == (1, 1)  # the start is make_campaign's
+
+    # Monday 09:00 EDT is 13:00 UTC (an hour earlier than Friday's clock would say).
+    assert keep(utc(2026, 3, 9, 13, 0)) == {**NOTHING, "started": 1}
+    campaign = wait_for_status(sim, campaign, "running", step=1)
+    (start,) = by_calling_hours(campaign, AuditEntry.Action.START)
+    assert start.outcome == AuditEntry.Outcome.OK
+    assert len(campaign.executions) == 2  # Atoms resumed it: a second execution
+
+    # Its start took effect: the hold ends without asking Atoms anything.
+    assert keep(utc(2026, 3, 9, 13, 1)) == NOTHING
+    campaign.refresh_from_db()
+    assert not campaign.held_for_calling_hours
+    assert (sim.calls_to(PAUSE), sim.calls_to(START)) == (1, 2)
+
+
+def test_a_second_keeper_at_the_same_instant_sends_nothing_more(sim, running, users):
+    with_hours(running, "Mon-Fri 09:00-17:00", "America/New_York", users["admin"])
+    friday_evening = utc(2026, 3, 6, 23)
+    assert keep(friday_evening)["paused"] == 1
+    assert keep(friday_evening) == NOTHING  # the pause is pending: its claim stands
+    assert sim.calls_to(PAUSE) == 1
+
+
+def test_a_persons_pause_is_never_undone_by_calling_hours(sim, running, users):
+    campaign = with_hours(running, "Mon-Fri 09:00-17:00", "America/New_York", users["admin"])
+    services.pause_campaign(users["admin"], campaign)  # Tuesday, inside the window
+    campaign = wait_for_status(sim, campaign, "paused", step=1)
+    assert not campaign.held_for_calling_hours
+    # Later that day, the evening, and the next morning's opening: it stays paused.
+    for now in (utc(2026, 3, 10, 15), utc(2026, 3, 10, 23), utc(2026, 3, 11, 13, 0),
+                utc(2026, 3, 11, 13, 5)):
+        assert keep(now) == NOTHING
+    assert sim.calls_to(START) == 1  # make_campaign's only
+
+
+def test_a_start_outside_calling_hours_waits_for_the_window(sim, atoms_settings, users,
+                                                              login_as):
+    draft = make_campaign(sim, users["staff"])
+    # A one-hour window three days from now, in UTC: closed whatever today is.
+    day = (timezone.now() + timedelta(days=3))
+    window = f"{calling_hours.DAY_NAMES[day.weekday()]} 10:00-11:00"
+    draft = with_hours(draft, window, "UTC", users["staff"])
+
+    page = login_as("staff").post(reverse("campaign_start", args=[draft.pk]), follow=True)
+    text = page.content.decode()
+    opens = day.replace(hour=10, minute=0, second=0, microsecond=0)
+    assert f"it will start at 10:00 on {opens:%A %d %B} (UTC)" in text
+    assert sim.calls_to(START) == 0  # nothing asked of Atoms
+    draft.refresh_from_db()
+    assert draft.status == "draft" and draft.held_for_calling_hours
+    words = explain.why_not_dialing(draft, moved_at=None, now=timezone.now())
+    assert f'it starts <time data-relative datetime="{opens.isoformat()}">' in words
+
+    assert keep(opens - timedelta(minutes=1)) == NOTHING
+    assert keep(opens) == {**NOTHING, "started": 1}
+    wait_for_status(sim, draft, "running", step=1)
+
+
+def test_an_unanswered_pause_at_the_edge_is_checked_with_atoms_not_sent_again(sim, running,
+                                                                             users):
+    campaign = with_hours(running, "Mon-Fri 09:00-17:00", "America/New_York", users["admin"])
+    sim.faults(error_rate=1, fail_routes=[PAUSE])
+    assert keep(utc(2026, 3, 6, 22, 0)) == {**NOTHING, "refused": 1}
+    (unanswered,) = by_calling_hours(campaign, AuditEntry.Action.PAUSE)
+    assert unanswered.outcome == AuditEntry.Outcome.FAILED
+    assert "checking with Atoms" in unanswered.message
+    campaign.refresh_from_db()
+    assert (campaign.pending_action, campaign.pending_outcome) == ("pause", "unanswered")
+    # Later ticks leave it to the poller to find out from Atoms: no second pause sent.
+    sim.clear_faults()
+    for minute in (1, 2, 3):
+        assert keep(utc(2026, 3, 6, 22, minute)) == NOTHING
+    assert sim.calls_to(PAUSE) == 1
+
+
+def test_explainer_says_outside_calling_hours_and_when_it_resumes(sim, running, users):
+    campaign = with_hours(running, "Mon-Fri 09:00-17:00", "America/New_York", users["admin"])
+    friday_evening = utc(2026, 3, 6, 22, 30)
+    words = str(explain.why_not_dialing(campaign, moved_at=None, now=friday_evening))
+    assert "Outside its calling hours (Mon–Fri 09:00–17:00 (America/New_York)): the dashboard "\
+           "is pausing it." in words
+    keep(friday_evening)
+    campaign = wait_for_status(sim, campaign, "paused", step=1)
+    words = str(explain.why_not_dialing(campaign, moved_at=None, now=friday_evening))
+    assert "it resumes" in words and 'datetime="2026-03-09T13:00:00+00:00"' in words
+    assert ">in 2\xa0days, 14\xa0hours<" in words  # timesince's no-break spaces
+
+
+# --- the page where they are set ---------------------------------------------------------
+
+def hours_url(campaign) -> str:
+    return reverse("campaign_calling_hours", args=[campaign.pk])
+
+
+def test_staff_set_calling_hours_on_a_draft_and_the_page_shows_them(login_as, users):
+    draft = campaign_row(users["staff"])
+    staff = login_as("staff")
+    form = staff.get(hours_url(draft)).content.decode()
+    assert '<datalist id="time-zones">' in form and '<option value="Europe/London">' in form
+
+    response = staff.post(hours_url(draft), {"zone": "Europe/London",
+                                             "windows": "Mon-Fri 09:00-17:00\nSat 10:00-14:00"})
+    assert response.status_code == 302
+    detail = staff.get(reverse("campaign_detail", args=[draft.pk])).content.decode()
+    assert "Mon–Fri 09:00–17:00, Sat 10:00–14:00 (Europe/London)" in detail
+    entry = AuditEntry.objects.get(campaign=draft, action=AuditEntry.Action.CALLING_HOURS)
+    assert entry.actor == users["staff"] and "Sat 10:00–14:00" in entry.message
+
+    # Shown again as typed; emptied, they are gone and it may dial at any time.
+    again = staff.get(hours_url(draft)).content.decode()
+    assert "Mon-Fri 09:00-17:00\nSat 10:00-14:00</textarea>" in again
+    staff.post(hours_url(draft), {"zone": "Europe/London", "windows": ""})
+    draft.refresh_from_db()
+    assert draft.calling_hours == {} and not draft.held_for_calling_hours
+
+
+def test_what_cannot_be_read_is_said_beside_its_field_and_kept(login_as, users):
+    draft = campaign_row(users["staff"])
+    staff = login_as("staff")
+    response = staff.post(hours_url(draft), {"zone": "Europe/London",
+                                             "windows": "Mon-Fri 09:00-17:00\nSunday 18-20"})
+    assert response.status_code == 422
+    assert field_errors(response, "windows") == [
+        "Line 2 (“Sunday 18-20”): write days, then from–to, e.g. “Mon-Fri 09:00-17:00”."]
+    assert "Mon-Fri 09:00-17:00\nSunday 18-20</textarea>" in response.content.decode()
+
+    response = staff.post(hours_url(draft), {"zone": "Mars/Olympus", "windows": "Mon 09:00-10:00"})
+    assert response.status_code == 422
+    assert field_errors(response, "zone") == [
+        "Choose a time zone from the list, e.g. Europe/London."]
+    draft.refresh_from_db()
+    assert draft.calling_hours == {}
+
+
+def test_once_started_only_those_who_may_pause_may_change_them(login_as, users):
+    running = campaign_row(users["staff"], "running")
+    staff = login_as("staff")
+    refused = staff.post(hours_url(running), {"zone": "UTC", "windows": "Mon 09:00-10:00"})
+    assert refused.status_code == 403
+    assert "needs the admin role, as pausing it does" in refused.content.decode()
+    running.refresh_from_db()
+    assert running.calling_hours == {}
+    detail = staff.get(reverse("campaign_detail", args=[running.pk])).content.decode()
+    assert "Set calling hours" not in detail
+
+    assert login_as("manager").get(hours_url(campaign_row(users["staff"]))).status_code == 403
+    admin = login_as("admin")
+    assert "Set calling hours" in admin.get(
+        reverse("campaign_detail", args=[running.pk])).content.decode()
+    assert admin.post(hours_url(running), {"zone": "UTC",
+                                           "windows": "Mon 09:00-10:00"}).status_code == 302
+    running.refresh_from_db()
+    assert running.calling_hours["windows"] == [{"days": [0], "from": "09:00", "to": "10:00"}]
+    finished = campaign_row(users["staff"], "completed")
+    assert admin.get(hours_url(finished)).status_code == 403
