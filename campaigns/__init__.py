@@ -2,7 +2,7 @@
 
 views/          one module per thing a person sees: campaigns (list, new, detail,
                 actions), calls (call log, one call, recording, live transcript,
-                downloads), notifications (alerts), board, audiences, numbers,
+                downloads), notifications (alerts), alert_routing, board, audiences, numbers,
                 activity, users (people and roles), signin (the lockout page);
                 `shared` holds what several pages use. Views validate with `forms`,
                 check `permissions`, and call `services` for anything that acts; pages
@@ -38,7 +38,9 @@ call_logs.py    drill-down reads of calls (call-log pages, one call, its attempt
 exports.py      the two CSV exports relayed from Atoms as they stream, formula-safe.
 alerts.py       alert episodes (finished, stopped by Atoms, stalled, many calls failing,
                 not carried out), checked by a beat task; people told once, in the
-                dashboard and by email.
+                dashboard and by email, as an admin routed them.
+webhooks.py     alerts to teams' webhooks (Slack's JSON): one delivery per episode and
+                webhook, retried with backoff, every failure kept and shown.
 calling_hours.py  daily calling windows in a campaign's time zone: what a person typed,
                 when a window opens and closes (pure); `services.keep_calling_hours`
                 pauses and resumes at their edges, run by the beat.

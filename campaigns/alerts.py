@@ -4,7 +4,10 @@ each condition is one `Alert` episode, opened when it appears and closed when it
 and the people it concerns are told once per episode: in the dashboard (a notification,
 unread until they look) and by email when they have an address.
 
-Who is told: managers and admins, and the person who created the campaign.
+Who is told: as an admin chose per person (`AlertChoice`: the kinds they hear of, on every
+campaign); a person with no choice made hears of every alert if they are a manager or an
+admin, and of their own campaigns' if they created it. Teams are told through webhooks
+(campaigns/webhooks.py), each with the kinds it wants.
 """
 
 from __future__ import annotations
@@ -19,9 +22,16 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from campaigns import progress
+from campaigns import audit, progress, webhooks
 from campaigns.atoms import CampaignStatus
-from campaigns.models import Alert, CallRecord, Campaign, MetricSnapshot, Notification
+from campaigns.models import (
+    Alert,
+    AlertChoice,
+    CallRecord,
+    Campaign,
+    MetricSnapshot,
+    Notification,
+)
 from campaigns.permissions import ADMIN, MANAGER
 
 log = logging.getLogger(__name__)
@@ -102,14 +112,19 @@ def conditions(now: datetime) -> dict[tuple[int, str], str]:
     return found
 
 
-def recipients(campaign: Campaign):
-    return get_user_model().objects.filter(
-        Q(groups__name__in=[MANAGER, ADMIN]) | Q(is_superuser=True)
-        | Q(pk=campaign.created_by_id), is_active=True).distinct()
+def recipients(alert: Alert) -> list:
+    """The people told of this alert (see the module's docstring)."""
+    chosen = dict(AlertChoice.objects.values_list("user_id", "kinds"))
+    by_default = Q(groups__name__in=[MANAGER, ADMIN]) | Q(is_superuser=True) | Q(
+        pk=alert.campaign.created_by_id)
+    return [person for person in get_user_model().objects.filter(
+                by_default | Q(pk__in=chosen), is_active=True).distinct().order_by("pk")
+            if alert.kind in chosen.get(person.pk, [alert.kind])]
 
 
 def notify(alert: Alert) -> None:
-    people = list(recipients(alert.campaign))
+    webhooks.enqueue(alert)
+    people = recipients(alert)
     Notification.objects.bulk_create(
         [Notification(user=person, alert=alert) for person in people], ignore_conflicts=True)
     addresses = [person.email for person in people if person.email]
@@ -120,6 +135,19 @@ def notify(alert: Alert) -> None:
                   alert.message, None, addresses)
     except OSError:  # the mail server is down: the dashboard still shows it
         log.warning("Alert %s could not be emailed", alert.pk, exc_info=True)
+
+
+def set_choice(actor, person, kinds: list[str] | None) -> None:
+    """What `person` is told of, chosen by an admin; None: back to their role's default."""
+    if kinds is None:
+        AlertChoice.objects.filter(user=person).delete()
+        said = "by their role again"
+    else:
+        AlertChoice.objects.update_or_create(user=person, defaults={"kinds": kinds})
+        labels = [label for value, label in Alert.Kind.choices if value in kinds]
+        said = ", ".join(labels) if labels else "no alerts"
+    audit.record(actor, audit.Action.ALERT_ROUTING, audit.Outcome.OK,
+                 message=f"{person.get_username()} is told of {said}")
 
 
 def unread_count(user) -> int:

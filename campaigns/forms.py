@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import timedelta
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -18,7 +19,7 @@ from django.utils import timezone
 from campaigns import calling_hours, contacts_csv
 from campaigns.atoms import CampaignStatus
 from campaigns.catalog import Pickers
-from campaigns.models import AuditEntry
+from campaigns.models import Alert, AuditEntry
 from campaigns.permissions import ROLE_LABELS
 
 MAX_NAME_LENGTH = 200
@@ -457,6 +458,44 @@ class UserChangeForm(forms.Form):
     active = forms.TypedChoiceField(
         label="Account", required=False, coerce=lambda v: v == "1",
         choices=[("1", "Active"), ("0", "Deactivated")], empty_value=None)
+
+
+# --- alert routing ----------------------------------------------------------------------
+
+# Receivers over plain HTTP only on this machine (a local relay); anywhere else, HTTPS.
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+class AlertChoiceForm(forms.Form):
+    kinds = forms.MultipleChoiceField(
+        label="Told of", choices=Alert.Kind.choices, required=False,
+        widget=forms.CheckboxSelectMultiple)
+    # "Back to their role's default" instead of a choice of kinds.
+    by_role = forms.BooleanField(required=False)
+
+
+class AlertWebhookForm(forms.Form):
+    default_renderer = FieldGroupRenderer()
+    name = forms.CharField(label="Name", max_length=100,
+                           error_messages={"required": "Give the webhook a name."},
+                           help_text="Whose channel it is, e.g. “Sales team on Slack”.")
+    url = forms.URLField(
+        label="Webhook URL", max_length=500, assume_scheme="https",
+        help_text="Slack's incoming-webhook address, or any receiver of the same JSON.")
+    kinds = forms.MultipleChoiceField(
+        label="Alerts it gets", choices=Alert.Kind.choices, required=False,
+        widget=forms.CheckboxSelectMultiple, help_text="None ticked: every kind.")
+
+    def clean_name(self):
+        return clean_display_name(self.cleaned_data["name"], "Give the webhook a name.")
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        parts = urlsplit(url)
+        if parts.scheme != "https" and not (parts.scheme == "http"
+                                            and parts.hostname in LOCAL_HOSTS):
+            raise ValidationError("Use an https:// address (plain http only to this machine).")
+        return url
 
 
 # --- call log ---------------------------------------------------------------------------

@@ -343,6 +343,7 @@ class AuditEntry(models.Model):
         MANAGE_USER = "manage_user", "Users and roles"
         THROTTLED = "throttled", "Too many requests"
         CALLING_HOURS = "calling_hours", "Calling hours"
+        ALERT_ROUTING = "alert_routing", "Alert routing"
 
     class Outcome(models.TextChoices):
         OK = "ok", "Done"
@@ -513,3 +514,65 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} — {self.alert}"
+
+
+class AlertChoice(models.Model):
+    """Which alerts one person is told of, as an admin set it (campaigns/alerts.py). Without
+    one, managers and admins hear of every alert and staff of their own campaigns'."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="alert_choice")
+    # Alert kinds told of, on every campaign; empty: none at all.
+    kinds = models.JSONField(default=list, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.user}: {', '.join(self.kinds) or 'no alerts'}"
+
+
+class AlertWebhook(models.Model):
+    """A team's channel for alerts: a URL taking Slack's incoming-webhook JSON, and the
+    alert kinds it wants (campaigns/webhooks.py)."""
+
+    name = models.CharField(max_length=100)
+    url = models.URLField("URL", max_length=500)
+    kinds = models.JSONField(default=list, blank=True)  # empty: every kind
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "pk"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def wants(self, kind: str) -> bool:
+        return not self.kinds or kind in self.kinds
+
+
+class WebhookDelivery(models.Model):
+    """One alert posted to one webhook: sent once, retried with backoff while the receiver
+    fails, given up after the last try; every failure stays visible."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Retrying"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Gave up"
+
+    webhook = models.ForeignKey(AlertWebhook, on_delete=models.CASCADE,
+                                related_name="deliveries")
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now, db_index=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [models.UniqueConstraint(fields=["webhook", "alert"],
+                                               name="one_delivery_per_webhook_and_alert")]
+
+    def __str__(self) -> str:
+        return f"{self.alert} → {self.webhook}: {self.state}"

@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
-from campaigns import alerts, audiences, services
+from campaigns import alerts, audiences, services, webhooks
 from campaigns.live import poll, sync
 
 
@@ -31,9 +31,11 @@ def refresh_campaign(pk: int) -> dict:
 
 
 @shared_task(ignore_result=True)
-def evaluate_alerts() -> int:
-    """Open and close alert episodes; returns how many opened (their people were told)."""
-    return len(alerts.evaluate())
+def evaluate_alerts() -> dict:
+    """Open and close alert episodes (their people are told at once), then post the
+    webhook deliveries that are due, new or retried."""
+    opened = alerts.evaluate()
+    return {"opened": len(opened), **webhooks.deliver_due()}
 
 
 @shared_task(ignore_result=True)

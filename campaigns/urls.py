@@ -3,6 +3,7 @@ from django.urls import path, register_converter
 from campaigns.live import stream
 from campaigns.views import (
     activity,
+    alert_routing,
     audiences,
     board,
     calls,
@@ -66,6 +67,10 @@ urlpatterns = [
     path("activity/", activity.activity, name="activity"),
     path("alerts/", notifications.notification_list, name="notification_list"),
     path("alerts/badge/", notifications.notification_badge, name="notification_badge"),
+    path("alerts/routing/", alert_routing.alert_routing, name="alert_routing"),
+    path("alerts/routing/people/<int:pk>/", alert_routing.alert_choice, name="alert_choice"),
+    path("alerts/routing/webhooks/<int:pk>/remove/", alert_routing.webhook_remove,
+         name="webhook_remove"),
     path("users/", users.user_list, name="user_list"),
     path("users/<int:pk>/", users.user_change, name="user_change"),
     path("live/", stream.stream_needs_asgi, name="live_stream"),

@@ -241,6 +241,9 @@ ALERT_FAILURE_PERCENT = env_int("ALERT_FAILURE_PERCENT", 50, minimum=1, maximum=
 # ends (campaigns/services.py `keep_calling_hours`; it asks Atoms only at a window's edge).
 CALLING_HOURS_INTERVAL_SECONDS = env_int("CALLING_HOURS_INTERVAL_SECONDS", 15, minimum=1,
                                          maximum=600)
+# The dashboard's own address (e.g. https://campaigns.example.com), for links in alert
+# webhooks' messages; without it they carry no link.
+SITE_URL = env_str("SITE_URL", "")
 # Alert emails: printed to the console in the demo; set EMAIL_BACKEND (and EMAIL_HOST,
 # EMAIL_PORT, ...) for real mail.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

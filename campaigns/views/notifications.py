@@ -6,7 +6,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from campaigns import alerts
+from campaigns import alerts, webhooks
 from campaigns.models import Notification
 from campaigns.views.shared import view_required
 
@@ -24,8 +24,10 @@ def unread(request) -> dict:
 def notification_list(request):
     mine = (Notification.objects.filter(user=request.user)
             .select_related("alert", "alert__campaign")[:100])
-    page = render(request, "campaigns/notifications.html",
-                  {"nav": "alerts", "notifications": list(mine)})
+    routing = request.user.has_perm("auth.change_user")
+    page = render(request, "campaigns/notifications.html", {
+        "nav": "alerts", "notifications": list(mine), "routing": routing,
+        "failing_webhooks": webhooks.failing_count() if routing else 0})
     # Seen now: the count goes back to zero (after drawing, so new ones still stand out).
     Notification.objects.filter(user=request.user, read_at__isnull=True).update(
         read_at=timezone.now())

@@ -1,0 +1,127 @@
+"""Alerts to a team's channel: admins name webhook URLs (Slack's incoming webhooks, or any
+receiver of the same JSON, `{"text": ...}`) and the alert kinds each wants.
+
+Each alert episode becomes one `WebhookDelivery` per webhook that wants it (a unique pair,
+so never posted twice), sent by the beat's alert task. A receiver that fails (no answer,
+5xx, 429) is tried again after a growing wait (`BACKOFF`) and given up after the last; one
+that refuses (another 4xx: a revoked or mistyped URL) is given up at once. Every failure's
+reason is kept and shown on the alert routing page.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+import httpx
+from django.conf import settings
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns import audit
+from campaigns.models import Alert, AlertWebhook, WebhookDelivery
+
+log = logging.getLogger(__name__)
+
+# Seconds to wait after the 1st, 2nd, ... failed try; after the last, it is given up.
+BACKOFF = (30, 120, 600, 1800, 7200)
+TIMEOUT_SECONDS = 5
+# A claimed delivery is left alone this long, so two workers never post it twice at once.
+CLAIM_SECONDS = 60
+# Answers that say "later": the receiver may take it next time.
+RETRYABLE_STATUSES = frozenset({408, 425, 429})
+
+
+def add(actor, *, name: str, url: str, kinds: list[str]) -> AlertWebhook:
+    hook = AlertWebhook.objects.create(name=name, url=url, kinds=kinds, created_by=actor)
+    audit.record(actor, audit.Action.ALERT_ROUTING, audit.Outcome.OK,
+                 message=f"Alert webhook “{name}” added ({describe_kinds(kinds)})")
+    return hook
+
+
+def remove(actor, hook: AlertWebhook) -> None:
+    audit.record(actor, audit.Action.ALERT_ROUTING, audit.Outcome.OK,
+                 message=f"Alert webhook “{hook.name}” removed")
+    hook.delete()
+
+
+def describe_kinds(kinds: list[str]) -> str:
+    return ", ".join(label for value, label in Alert.Kind.choices if value in kinds) or (
+        "every kind")
+
+
+def failing_count(within: timedelta = timedelta(days=1)) -> int:
+    """Deliveries of the last day being retried or given up: admins are shown them."""
+    return WebhookDelivery.objects.filter(
+        Q(state=WebhookDelivery.State.FAILED)
+        | Q(state=WebhookDelivery.State.PENDING, attempts__gt=0),
+        created_at__gte=timezone.now() - within).count()
+
+
+def enqueue(alert: Alert) -> int:
+    """One delivery per webhook that wants this alert's kind; returns how many."""
+    deliveries = [WebhookDelivery(webhook=hook, alert=alert)
+                  for hook in AlertWebhook.objects.all() if hook.wants(alert.kind)]
+    WebhookDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+    return len(deliveries)
+
+
+def payload(alert: Alert) -> dict:
+    """Slack's incoming-webhook JSON: the text, with a link when the site's address is set."""
+    text = f"*{alert.get_kind_display()}*: {alert.message}"
+    if settings.SITE_URL:
+        link = settings.SITE_URL.rstrip("/") + reverse("campaign_detail",
+                                                       args=[alert.campaign_id])
+        text += f" <{link}|Open the campaign>"
+    return {"text": text}
+
+
+def deliver_due(now: datetime | None = None) -> dict[str, int]:
+    """Post every delivery that is due; returns how many were sent, will be retried and
+    were given up."""
+    now = now or timezone.now()
+    report = {"sent": 0, "retrying": 0, "failed": 0}
+    due = (WebhookDelivery.objects.filter(state=WebhookDelivery.State.PENDING,
+                                          next_attempt_at__lte=now)
+           .select_related("webhook", "alert", "alert__campaign").order_by("next_attempt_at"))
+    with httpx.Client(timeout=TIMEOUT_SECONDS, follow_redirects=False) as client:
+        for delivery in due[:100]:
+            if not _claim(delivery, now):
+                continue  # another worker has it
+            report[_send(client, delivery, now)] += 1
+    return report
+
+
+def _claim(delivery: WebhookDelivery, now: datetime) -> bool:
+    return bool(WebhookDelivery.objects.filter(
+        pk=delivery.pk, state=WebhookDelivery.State.PENDING,
+        next_attempt_at=delivery.next_attempt_at,
+    ).update(next_attempt_at=now + timedelta(seconds=CLAIM_SECONDS)))
+
+
+def _send(client: httpx.Client, delivery: WebhookDelivery, now: datetime) -> str:
+    error, retry = "", True
+    try:
+        response = client.post(delivery.webhook.url, json=payload(delivery.alert))
+    except httpx.TimeoutException:
+        error = f"No answer within {TIMEOUT_SECONDS} s"
+    except httpx.HTTPError as failure:
+        error = f"Could not connect: {failure}"[:300]
+    else:
+        if response.is_success:
+            WebhookDelivery.objects.filter(pk=delivery.pk).update(
+                state=WebhookDelivery.State.SENT, sent_at=now, attempts=F("attempts") + 1,
+                last_error="")
+            return "sent"
+        retry = response.status_code >= 500 or response.status_code in RETRYABLE_STATUSES
+        error = f"HTTP {response.status_code}: {response.text[:200]}".strip()
+    attempts = delivery.attempts + 1
+    give_up = not retry or attempts > len(BACKOFF)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        attempts=attempts, last_error=error[:300],
+        state=WebhookDelivery.State.FAILED if give_up else WebhookDelivery.State.PENDING,
+        next_attempt_at=now if give_up else now + timedelta(seconds=BACKOFF[attempts - 1]))
+    log.warning("Alert webhook %r: %s (try %d%s)", delivery.webhook.name, error, attempts,
+                ", given up" if give_up else "")
+    return "failed" if give_up else "retrying"

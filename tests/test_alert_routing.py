@@ -1,0 +1,213 @@
+"""Alert routing: each person told of what an admin chose (or their role's default), and
+teams' webhooks posted Slack's JSON once per episode, over real HTTP to a real receiver,
+retried with backoff while it fails, given up when it refuses, every failure shown."""
+
+import json
+import threading
+import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns import alerts, webhooks
+from campaigns.models import Alert, AlertWebhook, AuditEntry, Notification, WebhookDelivery
+from dashboard.processes import free_port
+from tests.campaign_factory import campaign_row
+
+pytestmark = pytest.mark.django_db
+
+
+class Receiver:
+    """A webhook receiver on this machine: records each body, answers the planned statuses
+    in turn (then 200), optionally slowly."""
+
+    def __init__(self):
+        self.bodies: list[dict] = []
+        self.answers: list[int] = []
+        self.delay = 0.0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                time.sleep(receiver.delay)
+                receiver.bodies.append(json.loads(body))
+                status = receiver.answers.pop(0) if receiver.answers else 200
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"ok" if status == 200 else b"no_service")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.close()
+
+
+def open_alert(campaign, kind: str = "completed") -> Alert:
+    alert = Alert.objects.create(campaign=campaign, kind=kind,
+                                 message=f"“{campaign.name}” {kind}.")
+    alerts.notify(alert)
+    return alert
+
+
+def hook(url: str, *kinds: str, name: str = "Sales on Slack") -> AlertWebhook:
+    return AlertWebhook.objects.create(name=name, url=url, kinds=list(kinds))
+
+
+def delivery() -> WebhookDelivery:
+    return WebhookDelivery.objects.get()
+
+
+def test_each_alert_is_posted_once_to_each_webhook_that_wants_its_kind(receiver, users,
+                                                                       settings):
+    settings.SITE_URL = "https://campaigns.example.com/"
+    campaign = campaign_row(users["staff"], "completed")
+    hook(receiver.url, name="Everything")
+    hook(receiver.url, "stalled", name="Stalls only")
+    open_alert(campaign, "completed")
+    assert webhooks.deliver_due() == {"sent": 1, "retrying": 0, "failed": 0}
+    assert receiver.bodies == [{"text": f"*Finished*: “Spring renewals” completed. "
+                                        f"<https://campaigns.example.com/campaigns/"
+                                        f"{campaign.pk}/|Open the campaign>"}]
+    # The same episode told again (a second worker, a rerun) posts nothing more.
+    alerts.notify(Alert.objects.get())
+    assert webhooks.deliver_due() == {"sent": 0, "retrying": 0, "failed": 0}
+    assert len(receiver.bodies) == 1
+
+
+def test_a_failing_receiver_is_retried_with_growing_waits_until_it_takes_it(receiver, users):
+    receiver.answers = [500, 429]
+    hook(receiver.url)
+    open_alert(campaign_row(users["staff"], "completed"))
+    start = timezone.now()
+    assert webhooks.deliver_due(start)["retrying"] == 1
+    first = delivery()
+    assert (first.attempts, first.last_error) == (1, "HTTP 500: no_service")
+    assert first.next_attempt_at == start + timedelta(seconds=webhooks.BACKOFF[0])
+
+    # Not before its time; then the 429 waits longer; then it is taken.
+    assert webhooks.deliver_due(start + timedelta(seconds=29))["retrying"] == 0
+    second_try = start + timedelta(seconds=30)
+    assert webhooks.deliver_due(second_try)["retrying"] == 1
+    assert delivery().next_attempt_at == second_try + timedelta(seconds=webhooks.BACKOFF[1])
+    assert webhooks.deliver_due(second_try + timedelta(seconds=120))["sent"] == 1
+    done = delivery()
+    assert (done.state, done.attempts, done.last_error) == ("sent", 3, "")
+    assert len(receiver.bodies) == 3
+
+
+def test_a_receiver_that_never_recovers_is_given_up_after_the_last_wait(receiver, users):
+    receiver.answers = [503] * 10
+    hook(receiver.url)
+    open_alert(campaign_row(users["staff"], "completed"))
+    now = timezone.now()
+    for wait in (0, *webhooks.BACKOFF):
+        now += timedelta(seconds=wait)
+        webhooks.deliver_due(now)
+    gave_up = delivery()
+    assert (gave_up.state, gave_up.attempts) == ("failed", len(webhooks.BACKOFF) + 1)
+    webhooks.deliver_due(now + timedelta(days=1))
+    assert len(receiver.bodies) == len(webhooks.BACKOFF) + 1
+
+
+def test_a_refusal_is_given_up_at_once_and_admins_see_why(receiver, users, login_as):
+    receiver.answers = [404]
+    hook(receiver.url)
+    dead_port = free_port()
+    hook(f"http://127.0.0.1:{dead_port}/hook", name="Ops relay")
+    open_alert(campaign_row(users["staff"], "completed"))
+    assert webhooks.deliver_due() == {"sent": 0, "retrying": 1, "failed": 1}
+
+    admin = login_as("admin")
+    listing = admin.get(reverse("notification_list")).content.decode()
+    assert "2 webhook deliveries are failing" in listing
+    page = admin.get(reverse("alert_routing")).content.decode()
+    assert "Gave up</strong> to Sales on Slack: Finished, “Spring renewals”, 1 try. " \
+           "Last error: HTTP 404: no_service" in page
+    assert "Retrying</strong> to Ops relay" in page and "Could not connect" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_at_once_post_a_delivery_once(receiver, users):
+    receiver.delay = 0.3
+    hook(receiver.url)
+    open_alert(campaign_row(users["staff"], "completed"))
+    reports = []
+
+    def worker():
+        try:
+            reports.append(webhooks.deliver_due())
+        finally:
+            connection.close()
+
+    workers = [threading.Thread(target=worker) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert sorted(r["sent"] for r in reports) == [0, 1]
+    assert len(receiver.bodies) == 1
+
+
+def test_each_person_is_told_what_an_admin_chose_or_their_roles_default(users, login_as):
+    campaign = campaign_row(users["admin"], "running")  # not staff's own campaign
+    admin = login_as("admin")
+    admin.post(reverse("alert_choice", args=[users["staff"].pk]), {"kinds": ["stalled"]})
+    admin.post(reverse("alert_choice", args=[users["manager"].pk]), {})  # nothing at all
+
+    open_alert(campaign, "stalled")
+    open_alert(campaign, "failure_spike")
+    told = sorted(Notification.objects.values_list("user__username", "alert__kind"))
+    assert told == [("ada-admin", "failure_spike"), ("ada-admin", "stalled"),
+                    ("sam-staff", "stalled")]
+    assert AuditEntry.objects.filter(action="alert_routing",
+                                     message="mia-manager is told of no alerts").exists()
+
+    # Back to the role's default: the manager hears of everything again.
+    admin.post(reverse("alert_choice", args=[users["manager"].pk]), {"by_role": "on"})
+    open_alert(campaign, "completed")
+    assert Notification.objects.filter(user=users["manager"], alert__kind="completed").exists()
+
+
+def test_webhooks_are_added_and_removed_by_admins_only_with_clear_errors(login_as, users):
+    admin = login_as("admin")
+    refused = admin.post(reverse("alert_routing"), {"name": "  ", "url": "http://example.com/x",
+                                                    "kinds": ["nonsense"]})
+    assert refused.status_code == 422
+    errors = refused.context["form"].errors
+    assert errors["url"] == ["Use an https:// address (plain http only to this machine)."]
+    assert errors["name"] == ["Give the webhook a name."]
+    assert "nonsense" in errors["kinds"][0]
+    assert 'value="http://example.com/x"' in refused.content.decode()  # what was typed stays
+
+    admin.post(reverse("alert_routing"), {"name": "Sales on Slack", "kinds": ["completed"],
+                                          "url": "https://hooks.slack.com/services/T/B/X"})
+    added = AlertWebhook.objects.get()
+    assert (added.kinds, added.url) == (["completed"], "https://hooks.slack.com/services/T/B/X")
+
+    for role in ("staff", "manager"):
+        other = login_as(role)
+        assert other.get(reverse("alert_routing")).status_code == 403
+        assert other.post(reverse("webhook_remove", args=[added.pk])).status_code == 403
+    assert AlertWebhook.objects.exists()
+    login_as("admin").post(reverse("webhook_remove", args=[added.pk]))
+    assert not AlertWebhook.objects.exists()
+    assert AuditEntry.objects.filter(action="alert_routing",
+                                     message="Alert webhook “Sales on Slack” removed").exists()
