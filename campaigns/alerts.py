@@ -1,5 +1,6 @@
 """Alerts: finished, stopped by Atoms, stalled, many calls failing, a start or pause not
-carried out. Checked by a beat task (`tasks.evaluate_alerts`) against what is mirrored;
+carried out, and Atoms not answering at all (one alert for every campaign, not one each).
+Checked by a beat task (`tasks.evaluate_alerts`) against what is mirrored;
 each condition is one `Alert` episode, opened when it appears and closed when it clears,
 and the people it concerns are told once per episode: in the dashboard (a notification,
 unread until they look) and by email when they have an address.
@@ -19,7 +20,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 
 from campaigns import audit, progress, webhooks
@@ -31,6 +32,7 @@ from campaigns.models import (
     Campaign,
     MetricSnapshot,
     Notification,
+    active_q,
 )
 from campaigns.permissions import ADMIN, MANAGER
 
@@ -41,6 +43,8 @@ ONE_SHOT = frozenset({Alert.Kind.COMPLETED, Alert.Kind.FAILED})
 # A failure spike: at least this many calls in the window, this share of them failed.
 SPIKE_WINDOW = timedelta(minutes=15)
 SPIKE_MIN_CALLS = 10
+# Failed refreshes in a row of every active campaign after which Atoms is "not answering".
+UNREACHABLE_AFTER_FAILURES = 3
 
 
 def evaluate(now: datetime | None = None) -> list[Alert]:
@@ -105,6 +109,14 @@ def conditions(now: datetime) -> dict[tuple[int, str], str]:
             found[(row["campaign_id"], Alert.Kind.FAILURE_SPIKE)] = (
                 f"“{names[row['campaign_id']]}”: {row['failed']} of its last {row['calls']} "
                 "calls failed.")
+    active = Campaign.objects.filter(active_q(now))
+    failing = active.filter(poll_failures__gte=UNREACHABLE_AFTER_FAILURES)
+    if active.exists() and not active.filter(poll_failures__lt=UNREACHABLE_AFTER_FAILURES):
+        since = failing.aggregate(at=Min("fetched_at"))["at"]
+        found[(None, Alert.Kind.ATOMS_UNREACHABLE)] = (
+            f"Atoms is not answering: none of the {failing.count()} active campaigns could be "
+            "refreshed" + (f" since {since:%H:%M} UTC" if since else "") + ". Their numbers "
+            "are out of date until it answers again.")
     for campaign in Campaign.objects.exclude(lapsed_action=""):
         found[(campaign.pk, Alert.Kind.NOT_CARRIED_OUT)] = (
             f"The last {campaign.lapsed_action} of “{campaign.name}” was not carried out by "
@@ -115,8 +127,9 @@ def conditions(now: datetime) -> dict[tuple[int, str], str]:
 def recipients(alert: Alert) -> list:
     """The people told of this alert (see the module's docstring)."""
     chosen = dict(AlertChoice.objects.values_list("user_id", "kinds"))
-    by_default = Q(groups__name__in=[MANAGER, ADMIN]) | Q(is_superuser=True) | Q(
-        pk=alert.campaign.created_by_id)
+    by_default = Q(groups__name__in=[MANAGER, ADMIN]) | Q(is_superuser=True)
+    if alert.campaign is not None:
+        by_default |= Q(pk=alert.campaign.created_by_id)
     return [person for person in get_user_model().objects.filter(
                 by_default | Q(pk__in=chosen), is_active=True).distinct().order_by("pk")
             if alert.kind in chosen.get(person.pk, [alert.kind])]
@@ -131,7 +144,8 @@ def notify(alert: Alert) -> None:
     if not addresses:
         return
     try:
-        send_mail(f"[Atoms campaigns] {alert.get_kind_display()}: {alert.campaign.name}",
+        about = f": {alert.campaign.name}" if alert.campaign else ""
+        send_mail(f"[Atoms campaigns] {alert.get_kind_display()}{about}",
                   alert.message, None, addresses)
     except OSError:  # the mail server is down: the dashboard still shows it
         log.warning("Alert %s could not be emailed", alert.pk, exc_info=True)

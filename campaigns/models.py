@@ -479,8 +479,11 @@ class Alert(models.Model):
         STALLED = "stalled", "Stalled"
         FAILURE_SPIKE = "failure_spike", "Many calls failing"
         NOT_CARRIED_OUT = "not_carried_out", "Start or pause not carried out"
+        ATOMS_UNREACHABLE = "atoms_unreachable", "Atoms not answering"
 
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="alerts")
+    # None for what concerns every campaign at once (Atoms not answering).
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="alerts",
+                                 null=True, blank=True)
     kind = models.CharField(max_length=20, choices=Kind.choices)
     message = models.TextField()
     opened_at = models.DateTimeField(default=timezone.now, db_index=True)
@@ -493,6 +496,11 @@ class Alert(models.Model):
             models.UniqueConstraint(fields=["campaign", "kind"],
                                     condition=models.Q(closed_at__isnull=True),
                                     name="one_open_alert_per_campaign_and_kind"),
+            # NULLs are distinct in a unique index: the same for alerts of no campaign.
+            models.UniqueConstraint(fields=["kind"],
+                                    condition=models.Q(closed_at__isnull=True,
+                                                       campaign__isnull=True),
+                                    name="one_open_alert_per_kind_without_campaign"),
         ]
 
     def __str__(self) -> str:

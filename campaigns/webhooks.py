@@ -71,9 +71,9 @@ def payload(alert: Alert) -> dict:
     """Slack's incoming-webhook JSON: the text, with a link when the site's address is set."""
     text = f"*{alert.get_kind_display()}*: {alert.message}"
     if settings.SITE_URL:
-        link = settings.SITE_URL.rstrip("/") + reverse("campaign_detail",
-                                                       args=[alert.campaign_id])
-        text += f" <{link}|Open the campaign>"
+        page, words = ((reverse("campaign_detail", args=[alert.campaign_id]), "Open the campaign")
+                       if alert.campaign_id else (reverse("board"), "Open the board"))
+        text += f" <{settings.SITE_URL.rstrip('/')}{page}|{words}>"
     return {"text": text}
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -108,3 +109,37 @@ def test_the_alerts_page_lists_mine_and_clears_the_count(running, login_as, sett
 def test_the_alerts_page_needs_a_sign_in(client):
     response = client.get(reverse("notification_list"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_atoms_not_answering_is_one_alert_for_every_campaign_until_it_answers(
+        sim, atoms_settings, users):
+    first = make_campaign(sim, users["staff"], "running", audience_size=50)
+    second = make_campaign(sim, users["staff"], "running", name="Autumn renewals",
+                           audience_size=50)
+    sim.faults(error_rate=1, fail_routes=["GET /campaign/{id}"])
+    for tick in range(alerts.UNREACHABLE_AFTER_FAILURES):
+        # Not yet after fewer failures in a row than that.
+        assert [a.kind for a in alerts.evaluate()] == []
+        for campaign in (first, second):
+            due_now(campaign)
+        poll.tick()
+    (opened,) = alerts.evaluate()
+    assert (opened.kind, opened.campaign) == ("atoms_unreachable", None)
+    assert "none of the 2 active campaigns could be refreshed" in opened.message
+    assert alerts.evaluate() == []  # one episode, not one per check or per campaign
+    told = set(Notification.objects.filter(alert=opened)
+               .values_list("user__username", flat=True))
+    assert told == {users["manager"].username, users["admin"].username}
+
+    client = Client()
+    client.force_login(users["manager"])
+    page = client.get(reverse("notification_list")).content.decode()
+    assert f'<a href="{reverse("board")}">Atoms is not answering: none of the 2' in page
+
+    sim.clear_faults()
+    for campaign in (first, second):
+        due_now(campaign)
+    poll.tick()
+    assert alerts.evaluate() == []
+    opened.refresh_from_db()
+    assert opened.closed_at is not None
