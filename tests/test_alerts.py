@@ -117,7 +117,7 @@ def test_atoms_not_answering_is_one_alert_for_every_campaign_until_it_answers(
     second = make_campaign(sim, users["staff"], "running", name="Autumn renewals",
                            audience_size=50)
     sim.faults(error_rate=1, fail_routes=["GET /campaign/{id}"])
-    for tick in range(alerts.UNREACHABLE_AFTER_FAILURES):
+    for _ in range(alerts.UNREACHABLE_AFTER_FAILURES):
         # Not yet after fewer failures in a row than that.
         assert [a.kind for a in alerts.evaluate()] == []
         for campaign in (first, second):
