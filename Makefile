@@ -10,6 +10,11 @@ TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:543
 	CELERY_BROKER_URL=$${TEST_BROKER_URL:-redis://127.0.0.1:6379/14} \
 	SECRET_KEY=test-only-secret HTTPS=0 DEBUG=0 DEMO_MODE=0
 
+# Test workers: most tests wait on real services (a poll interval, a retry, a heartbeat), so
+# four processes keep two cores busy; how tests are dealt to them is tests/conftest.py's
+# `pytest_xdist_make_scheduler`. `make test PYTEST_ARGS="-n 0 tests/x.py"` runs in one.
+TEST_WORKERS ?= 4
+
 .PHONY: run test lint bench clean
 
 $(STAMP): pyproject.toml
@@ -34,7 +39,7 @@ tests/browser/node_modules/.installed: tests/browser/package-lock.json
 
 test:
 	bash .ci/services.sh
-	$(TEST_ENV) $(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(TEST_ENV) $(VENV)/bin/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

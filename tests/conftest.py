@@ -25,6 +25,33 @@ def pytest_configure(config):
                     "uses /15, and /14 for the broker).", 2)
 
 
+# Browser tests run on this many test workers: each such worker starts one Chromium and one
+# web server for all of its browser files, and no more browsers than this fight over a
+# small machine's cores and the pages' timings.
+BROWSER_WORKERS = 2
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """`make test` runs the suite on several workers (pytest-xdist). A module's tests stay
+    on one worker, so its module fixtures (a Celery worker, a web server) start once, and
+    the browser files are dealt to `BROWSER_WORKERS` groups. (xdist's own `loadgroup`
+    cannot do this on pytest 9.2: it relies on rewriting node ids, which no longer works,
+    pytest-dev/pytest-xdist#1386.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByModuleBrowsersTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            if not module.startswith("tests/browser/"):
+                return module
+            browser_files = sorted({n.split("::", 1)[0] for n in self.collection
+                                    if n.startswith("tests/browser/")})
+            return f"browser-{browser_files.index(module) % BROWSER_WORKERS}"
+
+    return ByModuleBrowsersTogether(config, log)
+
+
 def _redis_db(url: str) -> int:
     return redis.Redis.from_url(url).connection_pool.connection_kwargs.get("db", 0)
 

@@ -1,4 +1,5 @@
-"""Settings for the test suite and the processes it starts: production's, with a fast hasher.
+"""Settings for the test suite and the processes it starts: production's, with a fast hasher
+and a pair of Redis databases per test worker.
 
 PBKDF2 is slow on purpose; hashing three users' passwords per test was most of the suite's
 time. MD5 keeps every code path (hashing, checking, sign-in) while costing microseconds.
@@ -6,6 +7,7 @@ time. MD5 keeps every code path (hashing, checking, sign-in) while costing micro
 
 import os
 import sys
+from urllib.parse import urlsplit, urlunsplit
 
 # What `make test` sets. Without them a bare `pytest tests/x.py` would fall back to the
 # demo's SQLite and Redis databases (or fail deep in an import), so stop before anything
@@ -20,6 +22,37 @@ if MISSING:
         "or set DATABASE_URL (PostgreSQL), REDIS_URL and CELERY_BROKER_URL (two Redis "
         "databases of their own, not /0) and SECRET_KEY yourself.\n")
     raise SystemExit(2)
+
+
+def _redis_db(url: str) -> int:
+    return int(urlsplit(url).path.strip("/") or 0)
+
+
+def _give_each_worker_its_redis() -> None:
+    """pytest-xdist worker gwN takes the cache and broker databases 2N below the given
+    ones, so every worker has both to itself: each test flushes its cache, and a shared
+    broker would hand one worker's tasks to another's Celery worker. PostgreSQL needs
+    nothing: pytest-django already names a test database per worker."""
+    index = int(os.environ["PYTEST_XDIST_WORKER"].removeprefix("gw"))
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", index + 1))
+    cache, broker = _redis_db(os.environ["REDIS_URL"]), _redis_db(os.environ["CELERY_BROKER_URL"])
+    every_worker = {db - 2 * k for db in (cache, broker) for k in range(count)}
+    if min(every_worker) < 1 or len(every_worker) < 2 * count:
+        sys.stderr.write(f"{count} test workers need 2 Redis databases each below /{cache} "
+                         f"and /{broker}, none of them /0: give REDIS_URL and "
+                         "CELERY_BROKER_URL higher databases (make test uses /15 and /14) "
+                         "or run fewer workers (-n).\n")
+        raise SystemExit(2)
+    for name, db in (("REDIS_URL", cache), ("CELERY_BROKER_URL", broker)):
+        parts = urlsplit(os.environ[name])
+        os.environ[name] = urlunsplit(parts._replace(path=f"/{db - 2 * index}"))
+
+
+# The web servers and Celery workers a test starts load these settings too, with the
+# worker's variables already moved: move them once.
+if os.environ.get("PYTEST_XDIST_WORKER", "") != os.environ.get("TEST_REDIS_MOVED_FOR", ""):
+    _give_each_worker_its_redis()
+    os.environ["TEST_REDIS_MOVED_FOR"] = os.environ["PYTEST_XDIST_WORKER"]
 
 from dashboard.settings import *  # noqa: E402, F403
 
