@@ -7,6 +7,10 @@ cost 20 `GET /campaign/{id}` and 3 template renders per changed campaign (one pe
 fragment kind), whether 1 or 200 browsers watch the board. With the outcome breakdown on,
 each running campaign also costs one `GET /conversation` (its changed call logs), still
 per campaign and never per viewer: the ratio is taken over every Atoms request.
+
+The beat's other tasks run in each measured cycle too, with calling hours open on every
+campaign (keeping them asks Atoms nothing until a window's edge), the alert checks and the
+webhook deliveries: none of them may add an Atoms request.
 """
 
 from bench import harness, measure
@@ -22,13 +26,18 @@ STEP_SECONDS = 60
 
 
 def run(ctx) -> list[Row]:
+    from campaigns import calling_hours, services
     from campaigns.live import poll, publish
+    from campaigns.models import Campaign
 
     sim = ctx.sim
     cycles = ctx.size(4, 2)
     counts = (1, 200)
     harness.reset_world(sim)
     harness.create_running_campaigns(sim, CAMPAIGNS)
+    hours = calling_hours.parse("Daily 10:00-14:00", _zone_where_it_is_noon())
+    for campaign in Campaign.objects.all():
+        services.set_calling_hours(None, campaign, hours)
     poll.tick()  # the first sighting changes everything; later cycles are the steady state
     web = harness.start_web(sim)
     cookies = harness.viewer_cookies()
@@ -51,6 +60,25 @@ def run(ctx) -> list[Row]:
     return _rows(measured, counts, cycles)
 
 
+def _zone_where_it_is_noon() -> str:
+    """A fixed-offset zone in which it is about noon now, so a 10:00-14:00 window is open
+    for the whole run whatever the hour here."""
+    from django.utils import timezone
+
+    offset = (12 - timezone.now().hour + 12) % 24 - 12  # -12 .. 11 hours from UTC
+    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc/ signs are inverted
+
+
+def _beat_tasks() -> None:
+    """What the beat runs besides the poll tick, in this process."""
+    from campaigns import alerts, services, webhooks
+
+    if services.keep_calling_hours() != {"paused": 0, "started": 0, "refused": 0}:
+        raise RuntimeError("calling hours acted: the window should be open all run")
+    alerts.evaluate()
+    webhooks.deliver_due()
+
+
 def _cycles(ctx, sim, web, swarm, cycles, publish, poll) -> dict:
     totals = {"calls": 0, "logs": 0, "requests": 0, "changes": 0, "renders": 0, "frames": 0,
               "web_cpu": 0.0}
@@ -63,6 +91,7 @@ def _cycles(ctx, sim, web, swarm, cycles, publish, poll) -> dict:
         # for the stream (it relays the frames the worker rendered).
         with measure.Counting((publish, "render_to_string"), (publish, "publish_changes")) as seen:
             report = poll.tick()
+        _beat_tasks()
         after = sim.stats()
         # The change frames travel ahead of the tick on the same channel, so once every
         # viewer has this cycle's tick, the fan-out of its changes is done.
@@ -98,7 +127,8 @@ def _rows(measured: dict, counts, cycles: int) -> list[Row]:
             f"{per_cycle[counts[0]]:.1f} / {per_cycle[counts[1]]:.1f}"),
         Row(NAME, f"{LOGS_ROUTE} per cycle (outcome breakdown), 1 / 200 viewers",
             f"{logs[counts[0]]:.1f} / {logs[counts[1]]:.1f}"),
-        Row(NAME, "all Atoms requests per cycle (any route), 1 / 200 viewers",
+        Row(NAME, "all Atoms requests per cycle (any route; the beat's calling hours, "
+            "alerts and webhooks included), 1 / 200 viewers",
             f"{requests[counts[0]]:.1f} / {requests[counts[1]]:.1f}"),
         Row(NAME, f"Atoms calls per cycle (breakdown on), ratio {counts[1]} / {counts[0]} "
             "viewers", f"{ratio:.2f}", "1.00", abs(ratio - 1) < 0.005),
