@@ -27,6 +27,8 @@ DAY_WORDS = {"daily": range(7), "every day": range(7), "weekdays": range(5),
              "weekends": range(5, 7)}
 EXAMPLE = "Mon-Fri 09:00-17:00"
 MAX_WINDOWS = 14
+# "24:00" as a window's end: the end of that day (the next day's midnight).
+END_OF_DAY = time.max
 
 _LINE = re.compile(r"^\s*(?P<days>.+?)\s+(?P<start>\d{1,2}:\d{2})\s*[-–—]\s*"
                    r"(?P<end>\d{1,2}:\d{2})\s*$")
@@ -39,11 +41,11 @@ class Window:
     end: time
 
     def __str__(self) -> str:
-        return f"{describe_days(self.days)} {self.start:%H:%M}–{self.end:%H:%M}"
+        return f"{describe_days(self.days)} {self.start:%H:%M}–{_clock(self.end)}"
 
     def as_json(self) -> dict:
         return {"days": sorted(self.days), "from": f"{self.start:%H:%M}",
-                "to": f"{self.end:%H:%M}"}
+                "to": _clock(self.end)}
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,17 @@ class CallingHours:
 
 
 def _instant(day: date, wall: time, tz: ZoneInfo) -> datetime:
+    if wall == END_OF_DAY:
+        day, wall = day + timedelta(days=1), time(0)
     return datetime.combine(day, wall, tzinfo=tz).astimezone(UTC)
+
+
+def _clock(wall: time) -> str:
+    return "24:00" if wall == END_OF_DAY else f"{wall:%H:%M}"
+
+
+def _wall(text: str) -> time:
+    return END_OF_DAY if text == "24:00" else time.fromisoformat(text)
 
 
 def of(campaign) -> CallingHours | None:
@@ -110,8 +122,8 @@ def of(campaign) -> CallingHours | None:
     if not stored.get("windows"):
         return None
     return CallingHours(stored["zone"], tuple(
-        Window(frozenset(w["days"]), time.fromisoformat(w["from"]),
-               time.fromisoformat(w["to"])) for w in stored["windows"]))
+        Window(frozenset(w["days"]), _wall(w["from"]), _wall(w["to"]))
+        for w in stored["windows"]))
 
 
 @cache
@@ -139,9 +151,10 @@ def _parse_line(number: int, line: str) -> Window:
     if not match:
         raise ValueError(f"{where}: write days, then from–to, e.g. “{EXAMPLE}”.")
     try:
-        start, end = (time.fromisoformat(match[part].zfill(5)) for part in ("start", "end"))
+        start = time.fromisoformat(match["start"].zfill(5))
+        end = _wall(match["end"].zfill(5))
     except ValueError:
-        raise ValueError(f"{where}: times are 24-hour, from 00:00 to 23:59.") from None
+        raise ValueError(f"{where}: times are 24-hour, from 00:00 to 24:00.") from None
     if end <= start:
         raise ValueError(f"{where}: the end must be after the start on the same day; "
                          "for hours past midnight, write two windows.")

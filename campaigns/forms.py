@@ -263,8 +263,8 @@ class CallingHoursForm(forms.Form):
         label="Calling windows", required=False, max_length=1000,
         widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false"}),
         help_text=f"One per line: days, then from–to in 24-hour time, e.g. "
-                  f"“{calling_hours.EXAMPLE}” or “Sat 10:00-14:00”. Leave empty to call at "
-                  "any time.",
+                  f"“{calling_hours.EXAMPLE}” or “Sat 18:00-24:00” (24:00 is midnight). Leave "
+                  "empty to call at any time.",
     )
 
     def clean(self):

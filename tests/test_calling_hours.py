@@ -93,6 +93,19 @@ def test_times_the_clocks_skip_or_repeat_on_the_change_night():
     assert repeated.closes_at(utc(2026, 11, 1, 6)) == utc(2026, 11, 1, 8, 0)
 
 
+def test_24_00_ends_a_window_at_midnight_so_days_run_into_each_other():
+    evenings = parse("Mon-Tue 18:00-24:00\nTue 00:00-06:00", "UTC")
+    assert str(evenings) == "Mon–Tue 18:00–24:00, Tue 00:00–06:00 (UTC)"
+    assert parse(evenings.as_text(), "UTC") == evenings
+    # Monday evening runs through midnight into Tuesday morning: one window.
+    assert evenings.closes_at(utc(2026, 3, 9, 20)) == utc(2026, 3, 10, 6, 0)
+    assert evenings.closes_at(utc(2026, 3, 10, 19)) == utc(2026, 3, 11, 0, 0)
+    always = parse("Daily 00:00-24:00", "Europe/London")
+    assert always.is_open(utc(2026, 3, 29, 0, 30))  # and across the spring-forward night
+    with pytest.raises(ValueError, match="from 00:00 to 24:00"):
+        parse("Mon 00:00-24:30", "UTC")
+
+
 def test_touching_windows_are_one_and_a_week_without_windows_never_opens():
     split_day = parse("Mon 09:00-12:00\nMon 12:00-17:00", "UTC")
     assert split_day.closes_at(utc(2026, 3, 9, 10)) == utc(2026, 3, 9, 17, 0)
