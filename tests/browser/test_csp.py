@@ -12,7 +12,8 @@ from tests.campaign_factory import make_campaign
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PAGES = ["/", "/campaigns/", "/campaigns/new/", "/board/", "/audiences/", "/audiences/new/",
-         "/do-not-call/", "/phone-numbers/", "/activity/", "/users/"]
+         "/do-not-call/", "/phone-numbers/", "/activity/", "/users/", "/alerts/",
+         "/alerts/routing/"]
 
 
 def violations(page) -> list[str]:
@@ -33,7 +34,8 @@ def test_every_page_renders_under_the_policy_with_nothing_refused(
     refused = violations(page)
     errors = collect_page_errors(page)
     sign_in(page, users["admin"].username)
-    for path in [*PAGES, f"/campaigns/{campaign.pk}/", f"/campaigns/{campaign.pk}/calls/"]:
+    for path in [*PAGES, f"/campaigns/{campaign.pk}/", f"/campaigns/{campaign.pk}/calls/",
+                 f"/campaigns/{campaign.pk}/calling-hours/"]:
         answer = page.goto(path)
         assert answer.status == 200, path
         policy = answer.headers["content-security-policy"]
