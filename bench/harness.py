@@ -166,12 +166,14 @@ def start_simulator():
     return sim
 
 
-def start_web(sim, **env: str):
+def start_web(sim, *, checkout: Path | None = None, **env: str):
     """uvicorn serving the project as shipped (dashboard.processes.WebServer), with a
-    deeper listen backlog for hundreds of viewers connecting at once."""
-    from dashboard.processes import start_web_server
+    deeper listen backlog for hundreds of viewers connecting at once; from `checkout`
+    (another tree of the project) when given."""
+    from dashboard.processes import ROOT, start_web_server
 
     return track(start_web_server(sim, extra_args=("--backlog", "2048"),
+                                  checkout=checkout or ROOT,
                                   **{"SSE_HEARTBEAT_SECONDS": "10", **env}))
 
 

@@ -20,14 +20,18 @@ SENT = re.compile(r"bench-sent=(\d+\.\d+)")
 class Swarm:
     """Viewers of one live-stream URL, all sharing a background event loop."""
 
-    def __init__(self, base_url: str, path: str, cookies: dict[str, str]):
+    def __init__(self, base_url: str, path: str,
+                 cookies: dict[str, str] | list[dict[str, str]]):
+        """`cookies`: one set for every viewer, or a list dealt to viewers in turn (e.g.
+        a session each)."""
         parts = urlsplit(base_url)
         self.host, self.port = parts.hostname, parts.port
-        cookie = "; ".join(f"{key}={value}" for key, value in cookies.items())
-        self.request = (
-            f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nCookie: {cookie}\r\n"
-            "Accept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"
-        ).encode()
+        self.requests = [(
+            f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nCookie: "
+            + "; ".join(f"{key}={value}" for key, value in jar.items())
+            + "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"
+        ).encode() for jar in (cookies if isinstance(cookies, list) else [cookies])]
+        self.opened = 0  # requests sent so far: the next viewer takes the next cookies
         self.viewers: list[_Viewer] = []
         self.failures: Counter = Counter()  # HTTP status or error name -> viewers refused
         self.events: Counter = Counter()  # frame kind ("card", "tick", "ping"...) -> frames
@@ -122,7 +126,9 @@ class _Viewer:
         try:
             self.reader, self.writer = await asyncio.open_connection(
                 self.swarm.host, self.swarm.port, limit=1 << 20)
-            self.writer.write(self.swarm.request)
+            swarm = self.swarm
+            self.writer.write(swarm.requests[swarm.opened % len(swarm.requests)])
+            swarm.opened += 1
             await self.writer.drain()
             status = int((await self.reader.readline()).split()[1])
             headers = {}

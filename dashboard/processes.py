@@ -66,12 +66,12 @@ def process_env(simulator, **extra: str) -> dict[str, str]:
 class Process:
     """One child process whose output goes to a temporary log file, read back on failure."""
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str]):
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], cwd: Path = ROOT):
         self.name = name
         # Kept open for the child's life and read back on failure, so no `with` block.
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115
             prefix=f"{name}-", suffix=".log", delete=False)
-        self.popen = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=self.log,
+        self.popen = subprocess.Popen(argv, cwd=cwd, env=env, stdout=self.log,
                                       stderr=subprocess.STDOUT)
 
     @property
@@ -115,13 +115,15 @@ class WebServer:
         self.process.stop()
 
 
-def start_web_server(simulator, *, extra_args=(), **env: str) -> WebServer:
-    """uvicorn serving the project (ASGI, so the live stream works) on a free port."""
+def start_web_server(simulator, *, extra_args=(), checkout: Path = ROOT,
+                     **env: str) -> WebServer:
+    """uvicorn serving the project (ASGI, so the live stream works) on a free port; from
+    another `checkout` of it for a benchmark's before-and-after (same database schema)."""
     port = free_port()
     process = Process("uvicorn", [
         sys.executable, "-m", "uvicorn", ASGI_APP, "--host", "127.0.0.1",
         "--port", str(port), "--no-access-log", "--log-level", "warning", *extra_args,
-    ], process_env(simulator, **env))
+    ], process_env(simulator, **env), cwd=checkout)
     url = f"http://127.0.0.1:{port}"
 
     def ready() -> bool:

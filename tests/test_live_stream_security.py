@@ -79,3 +79,24 @@ def test_signing_out_elsewhere_ends_the_open_stream_within_a_heartbeat(
         assert took < HEARTBEAT + 1.5, took
     finally:
         stream.close()
+
+
+def test_the_streams_one_query_permission_check_agrees_with_has_perm(users):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    from campaigns.live.stream import VIEW_PERMISSION, may_view
+
+    people = get_user_model().objects
+    no_role = people.create_user("nora-no-role", password="x-long-password-1")
+    direct = people.create_user("dina-direct", password="x-long-password-1")
+    direct.user_permissions.add(Permission.objects.get(codename="view_campaign"))
+    superuser = people.create_superuser("sue-super", password="x-long-password-1")
+    gone = people.create_user("gil-gone", password="x-long-password-1", is_active=False)
+    gone.groups.set(users["manager"].groups.all())
+    everyone = [*users.values(), no_role, direct, superuser, gone]
+    expected = {person.pk for person in everyone
+                if people.get(pk=person.pk).has_perm(VIEW_PERMISSION)}
+    assert may_view([person.pk for person in everyone]) == expected
+    assert expected == {users["staff"].pk, users["manager"].pk, users["admin"].pk, direct.pk,
+                        superuser.pk}

@@ -20,8 +20,10 @@ from urllib.parse import parse_qs, quote
 import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.auth import aget_user
+from django.contrib.auth import get_user, get_user_model
+from django.contrib.auth.models import Permission
 from django.db import close_old_connections
+from django.db.models import Q
 from django.http import HttpResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -259,21 +261,34 @@ def _live_sessions(keys: set[str | None]) -> set[str]:
 async def current_state(viewer: Viewer) -> str:
     """What a (re)connecting viewer sees first: cached fragments, then their freshness."""
     if viewer.all_ids:
-        pks = [pk async for pk in Campaign.objects.filter(active_q()).values_list("pk", flat=True)]
-    else:
-        pks = sorted(viewer.ids)
+        # The same for every viewer of the whole board: made once for those arriving
+        # together.
+        return await board_state(viewer.kind)
+    pks = sorted(viewer.ids)
+    frames = await _state_of(pks, viewer.kind)
+    if viewer.page_state and len(pks) == 1:
+        # The status may have moved between the page's render and this connection:
+        # then its buttons are stale, and the status event makes the page refetch them.
+        campaign = await Campaign.objects.filter(pk=pks[0]).afirst()
+        if campaign is not None and state_of(campaign) != viewer.page_state:
+            frames += sse_frame(f"status-{campaign.pk}", campaign.status)
+    return frames
+
+
+async def _state_of(pks: list[int], kind: str) -> str:
+    """The cached fragments of these campaigns, then tick frames saying how fresh."""
     if not pks:
         return ""
     client = broadcaster.redis()
     try:
-        html = await client.mget([fragment_key(pk, viewer.kind) for pk in pks])
+        html = await client.mget([fragment_key(pk, kind) for pk in pks])
         fetched = await client.hmget(FETCHED_KEY, [str(pk) for pk in pks])
     except (aioredis.RedisError, OSError) as error:
         # Redis down: the page already shows what the database holds; the changes flow
         # again once the broadcaster's subscription is back.
         log.warning("Live stream could not read the cache (%s)", error)
         html = fetched = [None] * len(pks)
-    frames = [sse_frame(f"{viewer.kind}-{pk}", value.decode())
+    frames = [sse_frame(f"{kind}-{pk}", value.decode())
               for pk, value in zip(pks, html, strict=True) if value is not None]
     by_time: dict[str, list[int]] = defaultdict(list)
     for pk, stamp in zip(pks, fetched, strict=True):
@@ -281,12 +296,6 @@ async def current_state(viewer: Viewer) -> str:
             by_time[stamp.decode()].append(pk)
     frames += [sse_frame("tick", json.dumps({"at": at, "ids": ids}))
                for at, ids in by_time.items()]
-    if viewer.page_state and len(pks) == 1:
-        # The status may have moved between the page's render and this connection:
-        # then its buttons are stale, and the status event makes the page refetch them.
-        campaign = await Campaign.objects.filter(pk=pks[0]).afirst()
-        if campaign is not None and state_of(campaign) != viewer.page_state:
-            frames.append(sse_frame(f"status-{campaign.pk}", campaign.status))
     return "".join(frames)
 
 
@@ -297,8 +306,9 @@ async def event_stream(viewer: Viewer):
         await broadcaster.subscribed()
         # Reconnect quickly after a network blip; the first frames are the current state.
         yield "retry: 3000\n\n" + await current_state(viewer)
-        # The database is not needed again for this viewer: hand the connection back.
-        await sync_to_async(close_old_connections)()
+        if viewer.page_state:
+            # It read its campaign's row: hand the database connection back.
+            await sync_to_async(close_old_connections)()
         heartbeat = settings.SSE_HEARTBEAT_SECONDS
         while True:
             try:
@@ -348,11 +358,109 @@ def stream_needs_asgi(request):
 
 
 class _SessionRequest:
-    """Just enough of a request for `aget_user`: the session from the cookie."""
+    """Just enough of a request for Django's `get_user`: the session from the cookie."""
 
     def __init__(self, session_key: str | None):
         engine = import_string(settings.SESSION_ENGINE)
         self.session = engine.SessionStore(session_key)
+
+
+class Together:
+    """Calls that arrive together are served together: one trip to the database thread
+    and one connection, closed once, for all of them. A thousand viewers opening the board
+    at once (a shift starting, a web process restarting) then cost a few connections and
+    queries, not a thousand, and nobody waits behind a queue of thread hops.
+
+    `work(arguments) -> results` is a coroutine function. A call that arrives while a
+    batch is under way waits for the next batch, so what it gets was read after it asked.
+    """
+
+    def __init__(self, work):
+        self._work = work
+        self._waiting: list[tuple[object, asyncio.Future]] = []
+        self._draining = False
+        self._loop = None
+
+    async def __call__(self, argument):
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a new event loop (tests): nothing of the old one
+            self._waiting, self._draining, self._loop = [], False, loop
+        answer = loop.create_future()
+        self._waiting.append((argument, answer))
+        if not self._draining:
+            self._draining = True
+            loop.create_task(self._drain())
+        return await answer
+
+    async def _drain(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    results = await self._work([arg for arg, _ in batch])
+                except Exception as error:  # noqa: BLE001 (each caller gets the failure)
+                    results = [error] * len(batch)
+                for (_, answer), result in zip(batch, results, strict=True):
+                    if answer.done():
+                        continue
+                    if isinstance(result, Exception):
+                        answer.set_exception(result)
+                    else:
+                        answer.set_result(result)
+        finally:
+            self._draining = False
+
+
+
+def in_database_thread(work):
+    """`work` run in Django's database thread, its connection closed after each batch."""
+
+    def closing(arguments: list) -> list:
+        try:
+            return work(arguments)
+        finally:
+            close_old_connections()
+
+    return sync_to_async(closing)
+
+
+def _check_sessions(session_keys: list[str | None]) -> list[tuple[bool, bool]]:
+    """Each session's (authenticated, may watch): Django's own `get_user` (the session,
+    the user, the session hash), then the view permission of all of them in one query."""
+    users = [get_user(_SessionRequest(key)) for key in session_keys]
+    allowed = may_view([user.pk for user in users if user.is_authenticated])
+    return [(user.is_authenticated, user.pk in allowed) for user in users]
+
+
+def may_view(user_ids: list[int]) -> set[int]:
+    """Which of these users hold the view permission, as ModelBackend's `has_perm` decides
+    (active, and superuser or granted it directly or through a group; the project's only
+    other backend, axes', grants nothing): one query instead of two per user."""
+    if not user_ids:
+        return set()
+    app_label, codename = VIEW_PERMISSION.split(".")
+    granted = {"content_type__app_label": app_label, "codename": codename}
+    permission = Permission.objects.filter(**granted)
+    return set(get_user_model().objects.filter(pk__in=user_ids, is_active=True).filter(
+        Q(is_superuser=True) | Q(user_permissions__in=permission)
+        | Q(groups__permissions__in=permission)).values_list("pk", flat=True))
+
+
+@in_database_thread
+def _read_active_ids(_: list) -> list[int]:
+    return list(Campaign.objects.filter(active_q()).values_list("pk", flat=True))
+
+
+async def _board_states(kinds: list[str]) -> list[str]:
+    """The whole board's first frames for every viewer waiting: one read of the active
+    campaigns and one of the cache per fragment kind, however many viewers."""
+    pks = await _read_active_ids([])
+    states = {kind: await _state_of(pks, kind) for kind in set(kinds)}
+    return [states[kind] for kind in kinds]
+
+
+check_session = Together(in_database_thread(_check_sessions))
+board_state = Together(_board_states)
 
 
 def _header(scope, wanted: bytes) -> str | None:
@@ -394,13 +502,10 @@ async def asgi_stream(scope, receive, send) -> None:
         if name == b"cookie":
             cookies.load(value.decode("latin-1"))
     session_cookie = cookies.get(settings.SESSION_COOKIE_NAME)
-    try:
-        user = await aget_user(_SessionRequest(session_cookie.value if session_cookie else None))
-        allowed = user.is_authenticated and await user.ahas_perm(VIEW_PERMISSION)
-    finally:
-        await sync_to_async(close_old_connections)()
     query = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
-    if not user.is_authenticated:
+    authenticated, allowed = await check_session(
+        session_cookie.value if session_cookie else None)
+    if not authenticated:
         login = f"{reverse(settings.LOGIN_URL)}?next={quote(scope['path'])}"
         await _respond(send, 302, b"", [(b"location", login.encode())])
         return
