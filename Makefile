@@ -19,7 +19,8 @@ TEST_WORKERS ?= 4
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	$(PY) -m pip install --quiet --disable-pip-version-check uv==0.9.7
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -e '.[test]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
 ## Run the whole product on embedded defaults: SQLite, local Redis, the Atoms simulator.

@@ -19,7 +19,7 @@ from bench import harness, measure, soak
 
 # Cheapest first, so a quick look at one number does not wait for the slow ones.
 BENCHMARKS = ["viewers", "sse_latency", "poll_cycle", "sse_memory", "sse_admission",
-              "poll_throughput"]
+              "poll_throughput", "poll_fairness"]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -185,6 +185,29 @@ def start_worker(sim, *, concurrency: int, **env: str):
     return track(start_celery_worker(sim, beat=False, concurrency=concurrency, **env))
 
 
+def worker_node_name(worker) -> str:
+    """The Celery node name of a worker process, found by its pid."""
+    from dashboard.celery import app
+
+    stats = measure.wait_for(lambda: app.control.inspect(timeout=2).stats(), timeout=20,
+                             what="workers answering inspect")
+    for name, info in stats.items():
+        if info.get("pid") == worker.popen.pid:
+            return name
+    raise RuntimeError(f"no worker with pid {worker.popen.pid} in {sorted(stats)}")
+
+
+def set_consuming(name: str, on: bool) -> None:
+    """Switch a worker's consumption of the default queue on or off (it stays running)."""
+    from dashboard.celery import app
+
+    queue = app.conf.task_default_queue
+    command = app.control.add_consumer if on else app.control.cancel_consumer
+    replies = command(queue, destination=[name], reply=True, timeout=5)
+    if not replies:
+        raise RuntimeError(f"{name} did not answer {command.__name__}")
+
+
 # --- the world the benchmarks poll ----------------------------------------------------------
 
 

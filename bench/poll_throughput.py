@@ -48,12 +48,12 @@ def run(ctx) -> list[Row]:
     try:
         workers = [harness.start_worker(sim, concurrency=WORKER_THREADS, **env)
                    for _ in range(2)]
-        second = _worker_name(workers[1])
+        second = harness.worker_node_name(workers[1])
         _cycle(sim, workers)  # warm-up
         for _ in range(cycles):
-            _consume(second, False)
+            harness.set_consuming(second, False)
             results[1].append(_cycle(sim, workers[:1]))
-            _consume(second, True)
+            harness.set_consuming(second, True)
             results[2].append(_cycle(sim, workers))
     finally:
         settings.POLL_CHUNK_SIZE, settings.POLL_INTERVAL_SECONDS = saved
@@ -61,29 +61,6 @@ def run(ctx) -> list[Row]:
             harness.stop(worker)
         sim.clear_faults()
     return _rows(results, count, cycles)
-
-
-def _worker_name(worker) -> str:
-    """The Celery node name of a worker process, found by its pid."""
-    from dashboard.celery import app
-
-    stats = measure.wait_for(lambda: app.control.inspect(timeout=2).stats(), timeout=20,
-                             what="workers answering inspect")
-    for name, info in stats.items():
-        if info.get("pid") == worker.popen.pid:
-            return name
-    raise RuntimeError(f"no worker with pid {worker.popen.pid} in {sorted(stats)}")
-
-
-def _consume(name: str, on: bool) -> None:
-    """Switch a worker's consumption of the default queue on or off (it stays running)."""
-    from dashboard.celery import app
-
-    queue = app.conf.task_default_queue
-    command = app.control.add_consumer if on else app.control.cancel_consumer
-    replies = command(queue, destination=[name], reply=True, timeout=5)
-    if not replies:
-        raise RuntimeError(f"{name} did not answer {command.__name__}")
 
 
 def _cycle(sim, workers) -> dict:

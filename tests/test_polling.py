@@ -63,10 +63,10 @@ def test_a_campaign_is_not_polled_twice_within_an_interval(sim, running):
 def test_the_next_tick_one_interval_later_polls_it_again(sim, running, settings):
     due_now(running)
     now = timezone.now()
-    assert poll.claim_due(now) == [running.pk]
-    assert poll.claim_due(now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS / 2)) == []
-    assert poll.claim_due(now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS)) == [
-        running.pk]
+    assert poll.claim_due(now) == ([running.pk], 0)
+    assert poll.claim_due(now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS / 2)) == ([], 0)
+    assert poll.claim_due(now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS)) == (
+        [running.pk], 0)
 
 
 def test_overlapping_ticks_are_skipped_by_the_lock(sim, running, settings):
@@ -76,6 +76,26 @@ def test_overlapping_ticks_are_skipped_by_the_lock(sim, running, settings):
         assert poll.tick().skipped
     finally:
         lock.release()
+
+
+def test_a_tick_claims_no_more_than_the_budget_reads_in_an_interval(settings):
+    """10 due, a budget of 2 reads a second and a 2 s interval: 4 a tick, the other 6
+    reported waiting; they take turns, none claimed twice before every one was once."""
+    settings.ATOMS_MAX_RPS, settings.POLL_INTERVAL_SECONDS, settings.POLL_CHUNK_SIZE = 2, 2, 3
+    Campaign.objects.bulk_create([Campaign(atoms_id=f"{i:024x}", name=f"c{i}", status="running")
+                                  for i in range(10)])
+    claimed: list[int] = []
+    for expected_waiting in (6, 6, 6):
+        chunks: list[list[int]] = []
+        report = poll.tick(dispatch_chunk=chunks.append)
+        assert (report.claimed, report.waiting) == (4, expected_waiting)
+        batch = [pk for chunk in chunks for pk in chunk]
+        claimed += batch
+        # The workers read them: refreshed now, due again at the next interval.
+        Campaign.objects.filter(pk__in=batch).update(fetched_at=timezone.now())
+        Campaign.objects.update(next_poll_at=None)
+    assert len(set(claimed[:10])) == 10
+    assert set(claimed) == set(Campaign.objects.values_list("pk", flat=True))
 
 
 def test_drafts_and_completed_campaigns_are_not_polled(sim, atoms_settings, users):
@@ -273,8 +293,8 @@ def test_a_scheduled_campaign_is_polled_only_near_its_start(settings):
                                     scheduled_at=now + timedelta(days=7))
     soon = Campaign.objects.create(atoms_id="b" * 24, name="In a moment", status="scheduled",
                                    scheduled_at=now + timedelta(seconds=1))
-    assert poll.claim_due(now) == [soon.pk]
-    assert later.pk in poll.claim_due(later.scheduled_at - timedelta(seconds=1))
+    assert poll.claim_due(now) == ([soon.pk], 0)
+    assert later.pk in poll.claim_due(later.scheduled_at - timedelta(seconds=1))[0]
 
 
 def test_a_paused_campaign_is_refreshed_until_calls_in_flight_have_counted(sim, running, users):

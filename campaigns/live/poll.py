@@ -49,6 +49,9 @@ class TickReport:
     refreshed: int = 0
     changed: int = 0
     failed: int = 0
+    # Due campaigns left for the next tick: more than the Atoms budget can read in one
+    # interval (they are the most recently refreshed ones, so they go first next time).
+    waiting: int = 0
     skipped: bool = False
     # Seconds since the least recently refreshed active campaign was refreshed (None: none
     # has been yet): the figure that shows whether some campaigns are being starved.
@@ -68,7 +71,7 @@ def tick(dispatch_chunk=None) -> TickReport:
     try:
         now = timezone.now()
         report = TickReport(oldest_age=oldest_refresh_age(now))
-        ids = claim_due(now)
+        ids, report.waiting = claim_due(now, limit=claim_limit())
         report.claimed = len(ids)
         size = settings.POLL_CHUNK_SIZE
         if len(ids) > size and dispatch_chunk is not None:
@@ -106,10 +109,17 @@ def oldest_refresh_age(now: datetime) -> float | None:
     return None if oldest is None else round((now - oldest).total_seconds(), 3)
 
 
-def claim_due(now: datetime) -> list[int]:
-    """Mark due active campaigns as claimed until the next interval; return their ids,
-    least recently refreshed first (never refreshed before all), so that no campaign
-    waits behind newer ones however many are due."""
+def claim_limit() -> int:
+    """As many campaigns as the Atoms budget can read in one interval. Claiming more only
+    queues reads that run into the next tick, which claims the same least recently
+    refreshed campaigns again: some would be read twice while others wait."""
+    return settings.ATOMS_MAX_RPS * settings.POLL_INTERVAL_SECONDS
+
+
+def claim_due(now: datetime, *, limit: int | None = None) -> tuple[list[int], int]:
+    """Mark up to `limit` due active campaigns as claimed until the next interval; return
+    their ids, least recently refreshed first (never refreshed before all), so that no
+    campaign waits behind newer ones however many are due, and how many due ones wait."""
     due = Campaign.objects.filter(active_q(now)).filter(
         Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now)
     ).order_by(F("fetched_at").asc(nulls_first=True), "pk")
@@ -117,9 +127,12 @@ def claim_due(now: datetime) -> list[int]:
     # interval later and must find it due again, or it would be polled every other tick.
     until = now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS * 0.8)
     with transaction.atomic():
-        ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True))
+        ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)
+                   [:limit])
         Campaign.objects.filter(pk__in=ids).update(next_poll_at=until)
-    return ids
+    # Those just claimed are no longer due: what `due` counts now is what waits.
+    waiting = 0 if limit is None or len(ids) < limit else due.count()
+    return ids, waiting
 
 
 @dataclass
