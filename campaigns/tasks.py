@@ -21,7 +21,7 @@ def _dispatch_chunk(ids: list[int]) -> None:
 
 @shared_task(ignore_result=True)
 def poll_chunk(ids: list[int]) -> dict:
-    return poll.refresh(ids).__dict__
+    return poll.refresh(poll.take(ids)).__dict__
 
 
 @shared_task(ignore_result=True)

@@ -330,6 +330,27 @@ def test_chunks_that_expire_unstarted_never_starve_the_same_campaigns(sim, atoms
     assert refreshed == {c.pk for c in campaigns}
 
 
+def test_a_chunk_being_read_is_not_claimed_again_by_the_next_tick(sim, atoms_settings,
+                                                                    users, settings):
+    """A chunk that starts late in its interval holds its campaigns while it reads them:
+    the next tick claims only the others, a second delivery of the chunk reads nothing,
+    and once read the campaign is due at the tick after."""
+    settings.POLL_CHUNK_SIZE = 1
+    for n in range(2):
+        make_campaign(sim, users["staff"], "running", name=f"Late {n}", audience_size=50)
+    Campaign.objects.update(next_poll_at=None)
+    chunks: list[list[int]] = []
+    assert poll.tick(dispatch_chunk=chunks.append).claimed == 2
+    late, other = chunks
+    assert poll.take(late) == late  # a worker starts the first chunk just before the tick
+    assert poll.take(late) == []  # the same chunk again (a redelivery): nothing to read
+    interval = timedelta(seconds=settings.POLL_INTERVAL_SECONDS)
+    next_tick = timezone.now() + interval
+    assert poll.claim_due(next_tick) == (other, 0)
+    assert poll.refresh(late).refreshed == 1
+    assert late[0] in poll.claim_due(next_tick + interval)[0]
+
+
 def test_each_tick_reports_how_long_the_most_neglected_campaign_has_waited(sim, running):
     stale = timezone.now() - timedelta(minutes=5)
     Campaign.objects.filter(pk=running.pk).update(fetched_at=stale, next_poll_at=None)

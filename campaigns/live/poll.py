@@ -81,7 +81,7 @@ def tick(dispatch_chunk=None) -> TickReport:
                 dispatch_chunk(ids[start:start + size])
                 report.chunks += 1
         else:
-            result = refresh(ids)
+            result = refresh(take(ids))
             report.refreshed, report.changed, report.failed = (
                 result.refreshed, result.changed, result.failed)
         record_tick()
@@ -133,6 +133,36 @@ def claim_due(now: datetime, *, limit: int | None = None) -> tuple[list[int], in
     # Those just claimed are no longer due: what `due` counts now is what waits.
     waiting = 0 if limit is None or len(ids) < limit else due.count()
     return ids, waiting
+
+
+def take(ids: list[int]) -> list[int]:
+    """Mark claimed campaigns as being read now and return them, leaving out any that
+    another chunk is reading already.
+
+    A chunk can start late in its interval; the next tick then finds its campaigns still
+    unrefreshed, the least recently refreshed of all, and claims them first again. Held
+    here until the longest a read may take, they are not claimed twice, and a tick's reads
+    go to campaigns that are waiting instead. (A worker that dies mid-chunk leaves them
+    held that long, then they are the oldest and go first.)
+    """
+    now = timezone.now()
+    interval = settings.POLL_INTERVAL_SECONDS
+    free = Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now + timedelta(
+        seconds=interval * 0.8))
+    until = now + timedelta(seconds=interval + settings.ATOMS_CONNECT_TIMEOUT
+                            + settings.ATOMS_READ_TIMEOUT)
+    with transaction.atomic():
+        taken = list(Campaign.objects.select_for_update(skip_locked=True)
+                     .filter(free, pk__in=ids).values_list("pk", flat=True))
+        Campaign.objects.filter(pk__in=taken).update(next_poll_at=until)
+    return taken
+
+
+def due_again(now: datetime) -> datetime:
+    """When a campaign refreshed at `now` is next due: by the next tick, but not before
+    half an interval has passed (a read that finished just before a tick needs no
+    other at that tick)."""
+    return now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS / 2)
 
 
 @dataclass
@@ -243,6 +273,9 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None) -> R
     for campaign, fields, was_state in touched:
         fields |= call_fields.get(campaign.pk, set())
         if fields - {"fetched_at"}:
+            if "fetched_at" in fields:  # read fine: no longer held by `take`
+                campaign.next_poll_at = due_again(now)
+                fields.add("next_poll_at")
             to_save.append((campaign, fields))
         if fields & Campaign.LIVE_FIELDS:
             # A confirmed pause can leave the status as it was and clear only the pending
@@ -305,7 +338,7 @@ def _write(to_save, fresh_ids, lapsed, now: datetime) -> set[int]:
         # Campaigns that only got fresher need one UPDATE between them, not one each.
         Campaign.objects.filter(
             pk__in=[pk for pk in fresh_ids if pk in kept and pk not in saved_ids]
-        ).update(fetched_at=now)
+        ).update(fetched_at=now, next_poll_at=due_again(now))
         _save(to_save, now)
         MetricSnapshot.objects.bulk_create([
             MetricSnapshot(
@@ -365,9 +398,9 @@ def _record_failure(campaign: Campaign, error: atoms.AtomsError, now: datetime, 
         # Atoms answered the rest of this tick: a blip, tried again at the next tick
         # (backing off would leave this campaign minutes behind Atoms for nothing).
         wait = None
-    if wait is not None:
-        campaign.next_poll_at = now + timedelta(seconds=min(wait, MAX_BACKOFF_SECONDS))
-        fields.add("next_poll_at")
+    campaign.next_poll_at = (due_again(now) if wait is None
+                             else now + timedelta(seconds=min(wait, MAX_BACKOFF_SECONDS)))
+    fields.add("next_poll_at")
     message = error.user_message[:300]
     if campaign.poll_error != message:
         campaign.poll_error = message
