@@ -1,7 +1,10 @@
 """Celery tasks: thin, idempotent, taking ids; the work lives in polling and sync."""
 
+from datetime import datetime
+
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
 from campaigns import alerts, audiences, services, webhooks
 from campaigns.live import poll, sync
@@ -14,14 +17,16 @@ def poll_tick() -> dict:
     return report.__dict__
 
 
-def _dispatch_chunk(ids: list[int]) -> None:
+def _dispatch_chunk(ids: list[int], claimed_at: datetime) -> None:
     # A chunk still queued when the next tick comes is obsolete: that tick re-claims it.
-    poll_chunk.apply_async((ids,), expires=settings.POLL_INTERVAL_SECONDS)
+    poll_chunk.apply_async((ids, claimed_at.isoformat()), expires=settings.POLL_INTERVAL_SECONDS)
 
 
 @shared_task(ignore_result=True)
-def poll_chunk(ids: list[int]) -> dict:
-    return poll.refresh(poll.take(ids)).__dict__
+def poll_chunk(ids: list[int], claimed_at: str | None = None) -> dict:
+    # (Without `claimed_at`: a chunk queued by the release before it, read as claimed now.)
+    claimed = datetime.fromisoformat(claimed_at) if claimed_at else timezone.now()
+    return poll.refresh(poll.take(ids, claimed)).__dict__
 
 
 @shared_task(ignore_result=True)

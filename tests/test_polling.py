@@ -87,7 +87,7 @@ def test_a_tick_claims_no_more_than_the_budget_reads_in_an_interval(settings):
     claimed: list[int] = []
     for expected_waiting in (6, 6, 6):
         chunks: list[list[int]] = []
-        report = poll.tick(dispatch_chunk=chunks.append)
+        report = poll.tick(dispatch_chunk=lambda ids, _at, chunks=chunks: chunks.append(ids))
         assert (report.claimed, report.waiting) == (4, expected_waiting)
         batch = [pk for chunk in chunks for pk in chunk]
         claimed += batch
@@ -109,7 +109,7 @@ def test_a_large_active_set_is_split_into_disjoint_chunks(settings):
     Campaign.objects.bulk_create([Campaign(atoms_id=f"{i:024x}", name=f"c{i}", status="running")
                                   for i in range(10)])
     chunks = []
-    report = poll.tick(dispatch_chunk=chunks.append)
+    report = poll.tick(dispatch_chunk=lambda ids, _claimed_at: chunks.append(ids))
     assert report.chunks == 4
     ids = [pk for chunk in chunks for pk in chunk]
     assert sorted(ids) == sorted(Campaign.objects.values_list("pk", flat=True))
@@ -323,7 +323,7 @@ def test_chunks_that_expire_unstarted_never_starve_the_same_campaigns(sim, atoms
     for _ in range(3):
         Campaign.objects.update(next_poll_at=timezone.now())  # the next interval has come
         chunks: list[list[int]] = []
-        report = poll.tick(dispatch_chunk=chunks.append)
+        report = poll.tick(dispatch_chunk=lambda ids, _at, chunks=chunks: chunks.append(ids))
         assert (report.claimed, report.chunks) == (6, 3)
         poll.refresh(chunks[0])  # the only chunk a worker reached; the others expired
         refreshed |= set(chunks[0])
@@ -339,16 +339,30 @@ def test_a_chunk_being_read_is_not_claimed_again_by_the_next_tick(sim, atoms_set
     for n in range(2):
         make_campaign(sim, users["staff"], "running", name=f"Late {n}", audience_size=50)
     Campaign.objects.update(next_poll_at=None)
-    chunks: list[list[int]] = []
-    assert poll.tick(dispatch_chunk=chunks.append).claimed == 2
-    late, other = chunks
-    assert poll.take(late) == late  # a worker starts the first chunk just before the tick
-    assert poll.take(late) == []  # the same chunk again (a redelivery): nothing to read
+    chunks: list[tuple[list[int], object]] = []
+    assert poll.tick(dispatch_chunk=lambda *chunk: chunks.append(chunk)).claimed == 2
+    (late, claimed_at), (other, _) = chunks
+    assert poll.take(late, claimed_at) == late  # a worker starts it just before the next tick
+    assert poll.take(late, claimed_at) == []  # the same chunk again (a redelivery)
     interval = timedelta(seconds=settings.POLL_INTERVAL_SECONDS)
     next_tick = timezone.now() + interval
     assert poll.claim_due(next_tick) == (other, 0)
     assert poll.refresh(late).refreshed == 1
     assert late[0] in poll.claim_due(next_tick + interval)[0]
+
+
+def test_a_chunk_that_starts_after_a_later_claim_was_read_leaves_its_campaigns(
+        sim, atoms_settings, users, settings):
+    """Two ticks' chunks hold the same campaigns when the first chunk waits past the second
+    tick: whichever starts first reads them, the other reads nothing."""
+    make_campaign(sim, users["staff"], "running", name="Twice", audience_size=50)
+    Campaign.objects.update(next_poll_at=None)
+    second_claim = timezone.now()  # the next tick, the first chunk still queued
+    first_claim = second_claim - timedelta(seconds=settings.POLL_INTERVAL_SECONDS)
+    ids, _ = poll.claim_due(first_claim)
+    assert poll.claim_due(second_claim) == (ids, 0)
+    assert poll.refresh(poll.take(ids, second_claim)).refreshed == 1
+    assert poll.take(ids, first_claim) == []  # the late chunk: read since its claim
 
 
 def test_each_tick_reports_how_long_the_most_neglected_campaign_has_waited(sim, running):

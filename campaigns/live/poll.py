@@ -61,7 +61,8 @@ class TickReport:
 def tick(dispatch_chunk=None) -> TickReport:
     """Claim due campaigns and refresh them here, or in chunks on other workers.
 
-    `dispatch_chunk(ids)` sends a chunk to a worker (the task module passes a Celery call).
+    `dispatch_chunk(ids, claimed_at)` sends a chunk to a worker (the task module passes a
+    Celery call).
     """
     interval = settings.POLL_INTERVAL_SECONDS
     # Shorter than the interval: a crashed tick can never block the next one.
@@ -78,10 +79,10 @@ def tick(dispatch_chunk=None) -> TickReport:
             # Oldest first, so the chunks a busy worker pool drops (they expire unstarted)
             # hold the freshest campaigns, which are then the oldest at the next tick.
             for start in range(0, len(ids), size):
-                dispatch_chunk(ids[start:start + size])
+                dispatch_chunk(ids[start:start + size], now)
                 report.chunks += 1
         else:
-            result = refresh(take(ids))
+            result = refresh(take(ids, now))
             report.refreshed, report.changed, report.failed = (
                 result.refreshed, result.changed, result.failed)
         record_tick()
@@ -135,20 +136,22 @@ def claim_due(now: datetime, *, limit: int | None = None) -> tuple[list[int], in
     return ids, waiting
 
 
-def take(ids: list[int]) -> list[int]:
-    """Mark claimed campaigns as being read now and return them, leaving out any that
-    another chunk is reading already.
+def take(ids: list[int], claimed_at: datetime) -> list[int]:
+    """Mark the campaigns of a chunk claimed at `claimed_at` as being read now and return
+    them, leaving out any that another chunk is reading or has read since.
 
-    A chunk can start late in its interval; the next tick then finds its campaigns still
-    unrefreshed, the least recently refreshed of all, and claims them first again. Held
-    here until the longest a read may take, they are not claimed twice, and a tick's reads
-    go to campaigns that are waiting instead. (A worker that dies mid-chunk leaves them
-    held that long, then they are the oldest and go first.)
+    A chunk can start late, even after the next tick, which finds its campaigns still
+    unrefreshed, the least recently refreshed of all, and claims them first again: two
+    chunks then hold the same campaigns. Whichever starts first reads them, held here
+    until the longest a read may take; the other finds them held or read since its claim
+    and leaves them, so a tick's reads go to campaigns that are waiting. (A worker that
+    dies mid-chunk leaves them held that long, then they are the oldest and go first.)
     """
     now = timezone.now()
     interval = settings.POLL_INTERVAL_SECONDS
-    free = Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now + timedelta(
-        seconds=interval * 0.8))
+    free = ((Q(next_poll_at__isnull=True)
+             | Q(next_poll_at__lte=now + timedelta(seconds=interval * 0.8)))
+            & (Q(fetched_at__isnull=True) | Q(fetched_at__lt=claimed_at)))
     until = now + timedelta(seconds=interval + settings.ATOMS_CONNECT_TIMEOUT
                             + settings.ATOMS_READ_TIMEOUT)
     with transaction.atomic():
