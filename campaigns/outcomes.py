@@ -171,19 +171,27 @@ def apply_calls(work: list[tuple[Campaign, ChangedCalls, bool]]) -> dict[int, se
                       != (log.status[:32], log.duration_seconds, log.cost)]
         for campaign, changed, _status in work
     }
-    records = [
-        CallRecord(
-            campaign=campaign, call_id=log.call_id, to_number=log.to_number[:32],
-            status=log.status[:32], outcome=outcome_of(log.status, log.failure_reason),
-            attempt=min(log.attempt_number, 32767), duration=log.duration_seconds,
-            cost=log.cost, created_at=log.created_at,
-        )
-        for campaign, _changed, _status in work for log in fresh[campaign.pk]
-    ]
+    # By call id: one INSERT may not name a row twice (PostgreSQL refuses the whole
+    # statement), and a call id Atoms gave to two campaigns' calls is one call here, kept
+    # with the campaign that had it first.
+    records: dict[str, CallRecord] = {}
+    for campaign, _changed, _status in work:
+        for log in fresh[campaign.pk]:
+            known = records.get(log.call_id)
+            if known is not None and known.campaign_id != campaign.pk:
+                log_.warning("Call %s is in the call logs of two campaigns; kept with the "
+                             "first", log.call_id)
+                continue
+            records[log.call_id] = CallRecord(
+                campaign=campaign, call_id=log.call_id, to_number=log.to_number[:32],
+                status=log.status[:32], outcome=outcome_of(log.status, log.failure_reason),
+                attempt=min(log.attempt_number, 32767), duration=log.duration_seconds,
+                cost=log.cost, created_at=log.created_at,
+            )
     if records:
         CallRecord.objects.bulk_create(
-            records, batch_size=1000, update_conflicts=True, unique_fields=["call_id"],
-            update_fields=["status", "outcome", "duration", "cost"])
+            list(records.values()), batch_size=1000, update_conflicts=True,
+            unique_fields=["call_id"], update_fields=["status", "outcome", "duration", "cost"])
     # Nothing new and the same status: the stored breakdown stands, without a recount.
     recount = [campaign for campaign, _changed, status_changed in work
                if fresh[campaign.pk] or status_changed or not campaign.call_summary]

@@ -1,8 +1,11 @@
 """Refreshing active campaigns from Atoms: claim, fetch concurrently, apply in bulk.
 
-One beat tick claims every due campaign with a single UPDATE (so an overlapping tick
-cannot claim it again), fetches them with bounded concurrency under the shared request
-budget, then writes the mirror, snapshots, cache and messages in a handful of queries.
+One beat tick claims the due campaigns, least recently refreshed first and no more than
+the shared request budget can read in an interval, with a single UPDATE (so an
+overlapping tick cannot claim them again); chunks of them go to workers, which take them
+(leaving any another chunk is reading or has read since), fetch them with bounded
+concurrency under the budget, then write the mirror, snapshots, cache and messages in a
+handful of queries.
 """
 
 import logging
@@ -271,8 +274,7 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None) -> R
         if pending and campaign.lapsed_action == pending and "lapsed_action" in fields:
             lapsed.append((campaign, pending))
         touched.append((campaign, fields, was_state))
-    # Every campaign's calls in a few queries, not a few per campaign.
-    call_fields = outcomes.apply_calls(call_work)
+    call_fields = copy_calls(call_work)
     for campaign, fields, was_state in touched:
         fields |= call_fields.get(campaign.pk, set())
         if fields - {"fetched_at"}:
@@ -312,6 +314,24 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None) -> R
     ])
     publish.publish_tick(now, fresh_ids)
     return result
+
+
+def copy_calls(call_work) -> dict[int, set[str]]:
+    """Every campaign's calls in a few queries, not a few per campaign; if that fails,
+    campaign by campaign, so that calls one campaign cannot store never cost the others
+    their refresh (a chunk failing whole would fail again at every tick, its campaigns
+    the oldest and first in line each time)."""
+    try:
+        return outcomes.apply_calls(call_work)
+    except DatabaseError:
+        log.exception("Copying the calls of %d campaign(s) failed; one by one", len(call_work))
+    fields: dict[int, set[str]] = {}
+    for work in call_work:
+        try:
+            fields |= outcomes.apply_calls([work])
+        except DatabaseError:
+            log.exception("Copying the calls of campaign %s failed", work[0].pk)
+    return fields
 
 
 def _newly_stalled(campaigns, was_checked, now: datetime) -> list[tuple[Campaign, bool]]:
