@@ -79,9 +79,10 @@ def test_overlapping_ticks_are_skipped_by_the_lock(sim, running, settings):
 
 
 def test_a_tick_claims_no_more_than_the_budget_reads_in_an_interval(settings):
-    """10 due, a budget of 2 reads a second and a 2 s interval: 4 a tick, the other 6
-    reported waiting; they take turns, none claimed twice before every one was once."""
-    settings.ATOMS_MAX_RPS, settings.POLL_INTERVAL_SECONDS, settings.POLL_CHUNK_SIZE = 2, 2, 3
+    """10 due, a budget of 5 reads a second and a 1 s interval, of which the reads of
+    campaigns may plan on 4: 4 a tick, the other 6 reported waiting; they take turns,
+    none claimed twice before every one was once."""
+    settings.ATOMS_MAX_RPS, settings.POLL_INTERVAL_SECONDS, settings.POLL_CHUNK_SIZE = 5, 1, 3
     Campaign.objects.bulk_create([Campaign(atoms_id=f"{i:024x}", name=f"c{i}", status="running")
                                   for i in range(10)])
     claimed: list[int] = []

@@ -113,11 +113,17 @@ def oldest_refresh_age(now: datetime) -> float | None:
     return None if oldest is None else round((now - oldest).total_seconds(), 3)
 
 
+# The share of the Atoms budget a tick's campaign reads may plan on: the rest is left for
+# the call logs read along with them and for people's clicks.
+CLAIM_SHARE = 0.8
+
+
 def claim_limit() -> int:
     """As many campaigns as the Atoms budget can read in one interval. Claiming more only
-    queues reads that run into the next tick, which claims the same least recently
-    refreshed campaigns again: some would be read twice while others wait."""
-    return settings.ATOMS_MAX_RPS * settings.POLL_INTERVAL_SECONDS
+    queues reads that run past the time `take` holds them for, into later ticks, which
+    claim the same least recently refreshed campaigns again: some would be read twice
+    while others wait."""
+    return max(1, int(settings.ATOMS_MAX_RPS * settings.POLL_INTERVAL_SECONDS * CLAIM_SHARE))
 
 
 def claim_due(now: datetime, *, limit: int | None = None) -> tuple[list[int], int]:
