@@ -21,6 +21,24 @@
     }
   });
   document.body.addEventListener("htmx:sseError", function () { window.liveStreamUp = false; });
+  // Leaving a page with a stream open makes the browser fail it, and htmx logs that as an
+  // error on every navigation (htmx#2005): close the page's streams as it goes. A page
+  // brought back from the back-forward cache then has none, so it is loaded afresh.
+  var openStreams = [];
+  if (window.htmx && htmx.createEventSource) {
+    var createEventSource = htmx.createEventSource;
+    htmx.createEventSource = function (url) {
+      var source = createEventSource(url);
+      openStreams.push(source);
+      return source;
+    };
+  }
+  window.addEventListener("pagehide", function () {
+    openStreams.forEach(function (source) { source.close(); });
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted && openStreams.length) window.location.reload();
+  });
   // Fragments marked data-poll-fallback poll only while the stream is down. Done here, not
   // as an hx-trigger filter, because htmx evaluates filters with eval, which the
   // Content-Security-Policy forbids. A poll has no triggering event; an SSE trigger does.
