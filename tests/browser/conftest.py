@@ -14,6 +14,9 @@ from tests.conftest import PASSWORD
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = "/usr/bin/chromium"
+# After the status shows, the buttons are one request away (the status event makes the
+# page fetch them): quick, but on a loaded two-core machine it has taken over 3 s.
+BUTTONS_FOLLOW = 8_000
 # Flags that keep Chromium from reaching for Google's services on this closed network.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",

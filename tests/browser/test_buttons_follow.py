@@ -11,7 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from campaigns import services
-from tests.browser.conftest import collect_page_errors, sign_in
+from tests.browser.conftest import BUTTONS_FOLLOW, collect_page_errors, sign_in
 from tests.browser.test_live_board import STREAM_DOWN_LOG
 from tests.campaign_factory import campaign_input, make_campaign
 
@@ -37,7 +37,7 @@ def test_after_a_pause_resume_and_delete_appear_while_the_stream_is_down(
     expect(page.locator("#live-detail").get_by_test_id("status")).to_have_text(
         "Paused", timeout=LIVE)
     # Within a poll interval of the status: no "Pausing…", no "pause it first".
-    expect(actions.get_by_role("button", name="Resume")).to_be_visible(timeout=3_000)
+    expect(actions.get_by_role("button", name="Resume")).to_be_visible(timeout=BUTTONS_FOLLOW)
     expect(actions.get_by_role("link", name="Delete")).to_be_visible()
     expect(page.get_by_role("button", name="Pausing…")).to_have_count(0)
     expect(page.get_by_test_id("pause-first")).to_have_count(0)
@@ -78,7 +78,7 @@ def test_a_scheduled_campaign_that_starts_by_itself_shows_running_and_pause_with
     sim.advance((starts_at.timestamp() * 1000 - sim_now_ms) / 1000 + 5)  # Atoms starts it
     expect(viewer.locator("#live-detail").get_by_test_id("status")).to_have_text(
         "Running", timeout=LIVE)
-    expect(actions.get_by_role("button", name="Pause")).to_be_visible(timeout=3_000)
+    expect(actions.get_by_role("button", name="Pause")).to_be_visible(timeout=BUTTONS_FOLLOW)
     expect(row.get_by_test_id("status")).to_have_text("Running", timeout=LIVE)
     assert viewer.evaluate("window.sameDocument === true"), "the page reloaded"
     assert errors == []

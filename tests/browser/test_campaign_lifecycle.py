@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from campaigns.atoms import AtomsNotFound
 from campaigns.connections import atoms_client
 from campaigns.models import Campaign
-from tests.browser.conftest import collect_page_errors, sign_in
+from tests.browser.conftest import BUTTONS_FOLLOW, collect_page_errors, sign_in
 from tests.campaign_factory import make_campaign
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -197,5 +197,5 @@ def test_another_admins_open_page_loses_its_buttons_when_the_campaign_is_deleted
     deleting.wait_for_url("**/campaigns/")
 
     expect(watching.get_by_test_id("removed")).to_be_visible(timeout=LIVE)
-    expect(actions.get_by_role("button", name="Resume")).to_have_count(0, timeout=3000)
+    expect(actions.get_by_role("button", name="Resume")).to_have_count(0, timeout=BUTTONS_FOLLOW)
     expect(actions.get_by_role("link", name="Delete")).to_have_count(0)
