@@ -137,14 +137,14 @@ def _window(sim, seconds: int, workers: list, budget: int) -> dict:
     # Chunks still queued or running: let them finish, so no two windows overlap.
     time.sleep(INTERVAL)
     active = Campaign.objects.filter(active_q())
-    refreshed = active.filter(fetched_at__gt=started_at)
+    count, distinct = active.count(), active.filter(fetched_at__gt=started_at).count()
     gets = sim.calls_to("GET /campaign/{id}") - gets
     cpu = sum(measure.cpu_seconds(w.popen.pid) for w in workers) - cpu_before
     return {
         "oldest_age": max(age for at, age in ages if at >= seconds / 2),
-        "active": active.count(),
-        "never": active.count() - refreshed.count(),
-        "distinct": refreshed.count(),
+        "active": count,
+        "never": count - distinct,
+        "distinct": distinct,
         "gets": gets,
         "per_second": gets / (seconds + INTERVAL),
         "cpu_ms": 1000 * cpu / max(gets, 1),

@@ -126,6 +126,13 @@ def claim_limit() -> int:
     return max(1, int(settings.ATOMS_MAX_RPS * settings.POLL_INTERVAL_SECONDS * CLAIM_SHARE))
 
 
+def claimed_until(now: datetime) -> datetime:
+    """How long a tick's claim at `now` lasts: most of an interval, not all of it, since
+    the next beat tick comes exactly one interval later and must find the campaign due
+    again, or it would be polled every other tick."""
+    return now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS * 0.8)
+
+
 def claim_due(now: datetime, *, limit: int | None = None) -> tuple[list[int], int]:
     """Mark up to `limit` due active campaigns as claimed until the next interval; return
     their ids, least recently refreshed first (never refreshed before all), so that no
@@ -133,13 +140,10 @@ def claim_due(now: datetime, *, limit: int | None = None) -> tuple[list[int], in
     due = Campaign.objects.filter(active_q(now)).filter(
         Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now)
     ).order_by(F("fetched_at").asc(nulls_first=True), "pk")
-    # Claimed for most of an interval, not all of it: the next beat tick comes exactly one
-    # interval later and must find it due again, or it would be polled every other tick.
-    until = now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS * 0.8)
     with transaction.atomic():
         ids = list(due.select_for_update(skip_locked=True).values_list("pk", flat=True)
                    [:limit])
-        Campaign.objects.filter(pk__in=ids).update(next_poll_at=until)
+        Campaign.objects.filter(pk__in=ids).update(next_poll_at=claimed_until(now))
     # Those just claimed are no longer due: what `due` counts now is what waits.
     waiting = 0 if limit is None or len(ids) < limit else due.count()
     return ids, waiting
@@ -157,12 +161,11 @@ def take(ids: list[int], claimed_at: datetime) -> list[int]:
     dies mid-chunk leaves them held that long, then they are the oldest and go first.)
     """
     now = timezone.now()
-    interval = settings.POLL_INTERVAL_SECONDS
-    free = ((Q(next_poll_at__isnull=True)
-             | Q(next_poll_at__lte=now + timedelta(seconds=interval * 0.8)))
+    # Any claim's `next_poll_at` is at most `claimed_until(now)`; a later one is a hold.
+    free = ((Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=claimed_until(now)))
             & (Q(fetched_at__isnull=True) | Q(fetched_at__lt=claimed_at)))
-    until = now + timedelta(seconds=interval + settings.ATOMS_CONNECT_TIMEOUT
-                            + settings.ATOMS_READ_TIMEOUT)
+    until = now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS
+                            + settings.ATOMS_CONNECT_TIMEOUT + settings.ATOMS_READ_TIMEOUT)
     with transaction.atomic():
         taken = list(Campaign.objects.select_for_update(skip_locked=True)
                      .filter(free, pk__in=ids).values_list("pk", flat=True))

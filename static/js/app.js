@@ -29,6 +29,8 @@
     var createEventSource = htmx.createEventSource;
     htmx.createEventSource = function (url) {
       var source = createEventSource(url);
+      // Each reconnect makes a new one: keep only those not closed yet.
+      openStreams = openStreams.filter(function (s) { return s.readyState !== EventSource.CLOSED; });
       openStreams.push(source);
       return source;
     };
