@@ -26,7 +26,7 @@ def _dispatch_chunk(ids: list[int], claimed_at: datetime) -> None:
 def poll_chunk(ids: list[int], claimed_at: str | None = None) -> dict:
     # (Without `claimed_at`: a chunk queued by the release before it, read as claimed now.)
     claimed = datetime.fromisoformat(claimed_at) if claimed_at else timezone.now()
-    return poll.refresh(poll.take(ids, claimed)).__dict__
+    return poll.refresh(poll.take(ids, claimed), claimed).__dict__
 
 
 @shared_task(ignore_result=True)

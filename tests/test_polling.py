@@ -352,6 +352,18 @@ def test_a_chunk_being_read_is_not_claimed_again_by_the_next_tick(sim, atoms_set
     assert late[0] in poll.claim_due(next_tick + interval)[0]
 
 
+def test_a_chunk_read_late_in_its_interval_is_due_at_the_next_tick(sim, running, settings):
+    """However late in the interval a chunk's reads come, its campaigns are claimed again
+    at the next tick, not the one after."""
+    interval = timedelta(seconds=settings.POLL_INTERVAL_SECONDS)
+    claimed_at = timezone.now() - interval * 0.9  # the tick was most of an interval ago
+    Campaign.objects.filter(pk=running.pk).update(fetched_at=claimed_at - interval,
+                                                  next_poll_at=None)
+    ids, _ = poll.claim_due(claimed_at)
+    assert poll.refresh(poll.take(ids, claimed_at), claimed_at).refreshed == 1
+    assert poll.claim_due(claimed_at + interval) == ([running.pk], 0)
+
+
 def test_a_chunk_that_starts_after_a_later_claim_was_read_leaves_its_campaigns(
         sim, atoms_settings, users, settings):
     """Two ticks' chunks hold the same campaigns when the first chunk waits past the second

@@ -85,7 +85,7 @@ def tick(dispatch_chunk=None) -> TickReport:
                 dispatch_chunk(ids[start:start + size], now)
                 report.chunks += 1
         else:
-            result = refresh(take(ids, now))
+            result = refresh(take(ids, now), now)
             report.refreshed, report.changed, report.failed = (
                 result.refreshed, result.changed, result.failed)
         record_tick()
@@ -173,13 +173,6 @@ def take(ids: list[int], claimed_at: datetime) -> list[int]:
     return taken
 
 
-def due_again(now: datetime) -> datetime:
-    """When a campaign refreshed at `now` is next due: by the next tick, but not before
-    half an interval has passed (a read that finished just before a tick needs no
-    other at that tick)."""
-    return now + timedelta(seconds=settings.POLL_INTERVAL_SECONDS / 2)
-
-
 @dataclass
 class RefreshResult:
     refreshed: int = 0
@@ -187,8 +180,9 @@ class RefreshResult:
     failed: int = 0
 
 
-def refresh(ids: list[int]) -> RefreshResult:
-    """Fetch each campaign from Atoms, then apply every result in bulk."""
+def refresh(ids: list[int], claimed_at: datetime | None = None) -> RefreshResult:
+    """Fetch each campaign from Atoms, then apply every result in bulk; `claimed_at`:
+    when the tick claimed them (see `apply_results`)."""
     campaigns = list(Campaign.objects.filter(pk__in=ids))
     if not campaigns:
         return RefreshResult()
@@ -229,7 +223,7 @@ def refresh(ids: list[int]) -> RefreshResult:
     results = [detail if isinstance(detail, atoms.AtomsError) else (detail, calls.get(c.pk))
                for c, detail in zip(campaigns, details, strict=True)]
     return apply_results(list(zip(campaigns, results, strict=True)), timezone.now(),
-                         sent_at=sent_at)
+                         sent_at=sent_at, claimed_at=claimed_at)
 
 
 def pending_bound(campaign: Campaign) -> timedelta:
@@ -246,10 +240,14 @@ def pending_bound(campaign: Campaign) -> timedelta:
                      + settings.ATOMS_CONNECT_TIMEOUT + settings.ATOMS_READ_TIMEOUT)
 
 
-def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None) -> RefreshResult:
+def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
+                  claimed_at: datetime | None = None) -> RefreshResult:
     """Write what the fetches found; `sent_at` (when the fetches were sent) lets a pending
-    action Atoms shows no sign of lapse as not carried out."""
+    action Atoms shows no sign of lapse as not carried out. A campaign read, no longer
+    held by `take`, is due again when its claim ends (`claimed_at`, else now), i.e. at
+    the next tick however late in the interval the read came."""
     result = RefreshResult()
+    due = claimed_until(claimed_at or now)
     to_save: list[tuple[Campaign, set[str]]] = []
     to_publish: list[tuple[Campaign, bool]] = []
     fresh_ids: list[int] = []
@@ -265,7 +263,7 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None) -> R
         was_checked[campaign.pk] = campaign.fetched_at
         pending = campaign.pending_action
         if isinstance(outcome, atoms.AtomsError):
-            fields = _record_failure(campaign, outcome, now, atoms_down=atoms_down)
+            fields = _record_failure(campaign, outcome, now, due, atoms_down=atoms_down)
             result.failed += 1
             if isinstance(outcome, atoms.AtomsNotFound):
                 # Gone from Atoms: nothing pending on it can still happen.
@@ -288,7 +286,7 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None) -> R
         fields |= call_fields.get(campaign.pk, set())
         if fields - {"fetched_at"}:
             if "fetched_at" in fields:  # read fine: no longer held by `take`
-                campaign.next_poll_at = due_again(now)
+                campaign.next_poll_at = due
                 fields.add("next_poll_at")
             to_save.append((campaign, fields))
         if fields & Campaign.LIVE_FIELDS:
@@ -299,7 +297,7 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None) -> R
     to_publish += _newly_stalled([c for c, _f, _s in touched if c.pk in quiet], was_checked, now)
 
     try:
-        kept = _write(to_save, fresh_ids, lapsed, now)
+        kept = _write(to_save, fresh_ids, lapsed, now, due)
     except DatabaseError:
         # One campaign's rows must never cost the others theirs: campaign by campaign.
         log.exception("Poll batch write failed; writing campaign by campaign")
@@ -307,11 +305,11 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None) -> R
         for campaign, fields in to_save:
             try:
                 kept |= _write([(campaign, fields)], [], [(c, a) for c, a in lapsed
-                                                          if c.pk == campaign.pk], now)
+                                                          if c.pk == campaign.pk], now, due)
             except DatabaseError:
                 log.exception("Poll write failed for campaign %s", campaign.pk)
         saved_ids = {c.pk for c, _ in to_save}
-        kept |= _write([], [pk for pk in fresh_ids if pk not in saved_ids], [], now)
+        kept |= _write([], [pk for pk in fresh_ids if pk not in saved_ids], [], now, due)
     to_publish = [(c, changed) for c, changed in to_publish if c.pk in kept]
     fresh_ids = [pk for pk in fresh_ids if pk in kept]
     result.changed = len(to_publish)
@@ -357,7 +355,7 @@ def _newly_stalled(campaigns, was_checked, now: datetime) -> list[tuple[Campaign
             if progress.stalled_since(moved.get(c.pk), was_checked.get(c.pk), now)]
 
 
-def _write(to_save, fresh_ids, lapsed, now: datetime) -> set[int]:
+def _write(to_save, fresh_ids, lapsed, now: datetime, due: datetime) -> set[int]:
     """Write in one transaction, skipping campaigns deleted since they were read; return
     the ids written. The row locks make a concurrent delete wait for us, or us see it gone,
     so no snapshot ever points at a deleted campaign."""
@@ -370,7 +368,7 @@ def _write(to_save, fresh_ids, lapsed, now: datetime) -> set[int]:
         # Campaigns that only got fresher need one UPDATE between them, not one each.
         Campaign.objects.filter(
             pk__in=[pk for pk in fresh_ids if pk in kept and pk not in saved_ids]
-        ).update(fetched_at=now, next_poll_at=due_again(now))
+        ).update(fetched_at=now, next_poll_at=due)
         _save(to_save, now)
         MetricSnapshot.objects.bulk_create([
             MetricSnapshot(
@@ -414,7 +412,8 @@ def _record_success(campaign: Campaign, detail, now: datetime, was_status: str) 
         "fetched_at": now, "poll_error": "", "poll_failures": 0, "needs_final_poll": final})
 
 
-def _record_failure(campaign: Campaign, error: atoms.AtomsError, now: datetime, *,
+def _record_failure(campaign: Campaign, error: atoms.AtomsError, now: datetime,
+                    due: datetime, *,
                     atoms_down: bool) -> set[str]:
     if isinstance(error, atoms.AtomsNotFound):
         campaign.deleted_remotely_at = now
@@ -430,7 +429,7 @@ def _record_failure(campaign: Campaign, error: atoms.AtomsError, now: datetime, 
         # Atoms answered the rest of this tick: a blip, tried again at the next tick
         # (backing off would leave this campaign minutes behind Atoms for nothing).
         wait = None
-    campaign.next_poll_at = (due_again(now) if wait is None
+    campaign.next_poll_at = (due if wait is None
                              else now + timedelta(seconds=min(wait, MAX_BACKOFF_SECONDS)))
     fields.add("next_poll_at")
     message = error.user_message[:300]
