@@ -56,6 +56,9 @@ class BadBody(Exception):
 
 class SimServer(ThreadingHTTPServer):
     daemon_threads = True  # a request parked by a timeout fault must not block shutdown
+    # socketserver's default backlog of 5 drops the SYNs of a client opening dozens of
+    # connections at once (each then waits a 1 s retransmit), which no real API does.
+    request_queue_size = 256
 
     def __init__(self, address, app):
         self.app = app

@@ -1,6 +1,7 @@
 """Listening to what the dashboard publishes on its live channel, for tests."""
 
 import json
+import time
 
 from campaigns.connections import redis_client
 from campaigns.live import publish
@@ -25,3 +26,11 @@ class Published:
 
     def changes(self) -> list[dict]:
         return [m for m in self.messages() if "campaign" in m]
+
+
+def watch(pk: int | None, kinds=publish.KINDS, seconds: float = 60) -> None:
+    """Note that some stream watches these fragments of campaign `pk` (None: a board of
+    all), as an open page's stream does: the poller renders only what is watched."""
+    until = time.time() + seconds
+    redis_client().zadd(publish.WATCHING_KEY,
+                        {publish.watch_member(kind, pk): until for kind in kinds})

@@ -17,7 +17,7 @@ from campaigns.live import poll, publish, sync
 from campaigns.models import CallRecord, Campaign
 from campaigns.outcomes import ChangedCalls, apply_calls, fetch_changed, outcome_of
 from tests.campaign_factory import due_now, make_campaign, wait_for_status
-from tests.published import Published
+from tests.published import Published, watch
 
 pytestmark = pytest.mark.django_db
 CONVERSATION = "GET /conversation"
@@ -93,6 +93,7 @@ def test_a_change_in_outcomes_alone_is_published(sim, running):
     # As if the last poll had not seen the calls yet: only the breakdown differs now.
     Campaign.objects.filter(pk=campaign.pk).update(call_summary={}, calls_synced_to=None)
     CallRecord.objects.filter(campaign=campaign).delete()
+    watch(campaign.pk)  # an open page
     published = Published()
     campaign = tick(sim, running, 0)
     assert campaign.call_summary == summary

@@ -14,7 +14,7 @@ from campaigns.connections import redis_client
 from campaigns.live import poll, publish
 from campaigns.models import CallRecord, Campaign, MetricSnapshot
 from tests.campaign_factory import campaign_row, due_now, make_campaign
-from tests.published import Published
+from tests.published import Published, watch
 
 pytestmark = pytest.mark.django_db
 
@@ -109,6 +109,7 @@ def test_a_stall_reaches_open_pages_once_though_nothing_else_changed(sim, runnin
     MetricSnapshot.objects.filter(campaign=running).update(taken_at=now - timedelta(seconds=61))
     Campaign.objects.filter(pk=running.pk).update(fetched_at=now - timedelta(seconds=2),
                                                   next_poll_at=None)
+    watch(running.pk)  # an open page
     published = Published()
     poll.tick()
     assert [m["campaign"] for m in published.changes()] == [running.pk]

@@ -6,6 +6,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import redis
+from django.conf import settings
 from django.urls import reverse
 
 from campaigns.live import poll, publish
@@ -41,6 +43,25 @@ def test_a_viewer_receives_the_fragment_after_a_change(web_server, sim, running,
         assert f'data-testid="metric-called">{running.contacts_called}<' in frame.data
         tick = stream.next(event="tick")
         assert str(running.pk) in tick.data
+    finally:
+        stream.close()
+
+
+def test_a_stream_tells_the_poller_what_its_viewer_watches(web_server, sim, running, users):
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.delete(publish.WATCHING_KEY)
+    stream = Stream(f"{web_server.url}{reverse('live_stream')}?kind=row&ids={running.pk}",
+                    session_cookie(users["manager"]))
+    try:
+        stream.next(event=f"row-{running.pk}")
+        until = client.zscore(publish.WATCHING_KEY, publish.watch_member("row", running.pk))
+        assert until is not None and until > time.time()
+        assert client.zscore(publish.WATCHING_KEY,
+                             publish.watch_member("detail", running.pk)) is None
+        advance_and_poll(sim, running)
+        running.refresh_from_db()
+        frame = stream.next(event=f"row-{running.pk}")
+        assert f"{running.contacts_called:,} / " in frame.data
     finally:
         stream.close()
 

@@ -13,6 +13,7 @@ from campaigns.connections import redis_client
 from campaigns.live import publish
 from campaigns.models import Campaign, MetricSnapshot
 from tests.campaign_factory import make_campaign
+from tests.published import watch
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -48,6 +49,7 @@ def _db(url: str) -> int:
 def test_the_beat_polls_a_running_campaign_and_publishes_its_changes(
         celery_worker, sim, atoms_settings, users):
     running = make_campaign(sim, users["staff"], "running", audience_size=50)
+    watch(running.pk, seconds=120)  # an open page
     pubsub = redis_client().pubsub()
     pubsub.subscribe(publish.channel())
     assert pubsub.get_message(timeout=2)["type"] == "subscribe"

@@ -13,12 +13,13 @@ from campaigns.live import poll, publish
 from campaigns.live.budget import RequestBudget
 from campaigns.models import Campaign, MetricSnapshot
 from tests.campaign_factory import due_now, make_campaign, wait_for_status
-from tests.published import Published
+from tests.published import Published, watch
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_tick_refreshes_mirror_snapshot_cache_and_publishes_once(sim, running):
+    watch(running.pk)  # an open page
     published = Published()
     before = MetricSnapshot.objects.filter(campaign=running).count()
     sim.advance(600)
@@ -37,6 +38,44 @@ def test_a_tick_refreshes_mirror_snapshot_cache_and_publishes_once(sim, running)
     assert [m["campaign"] for m in changes] == [running.pk]
     assert set(changes[0]["fragments"]) == {"row", "card", "detail"}
     assert [m["ids"] for m in messages if "tick" in m] == [[running.pk]]
+
+
+def test_a_change_nobody_watches_is_not_rendered_and_no_stale_fragment_stays(sim, running):
+    watch(running.pk)
+    sim.advance(600)
+    due_now(running)
+    poll.tick()
+    assert redis_client().get(publish.fragment_key(running.pk, "detail")) is not None
+    redis_client().delete(publish.WATCHING_KEY)  # the page is closed
+    published = Published()
+    sim.advance(600)
+    due_now(running)
+
+    poll.tick()
+
+    [change] = published.changes()
+    assert change["campaign"] == running.pk and change["fragments"] == {}
+    assert redis_client().mget([publish.fragment_key(running.pk, kind)
+                                for kind in publish.KINDS]) == [None, None, None]
+    running.refresh_from_db()
+    # The next page to open renders it from the database, with the new numbers.
+    html = publish.cached_fragments([running], "detail")[running.pk]
+    assert f'data-testid="metric-called">{running.contacts_called}<' in html
+
+
+def test_only_the_fragments_being_watched_are_rendered(sim, running):
+    watch(None, kinds=["card"])  # a board
+    watch(running.pk, kinds=["row"])  # a list page showing it
+    watch(running.pk, kinds=["detail"], seconds=-1)  # a page closed long ago
+    published = Published()
+    sim.advance(600)
+    due_now(running)
+
+    poll.tick()
+
+    [change] = published.changes()
+    assert set(change["fragments"]) == {"card", "row"}
+    assert redis_client().get(publish.fragment_key(running.pk, "detail")) is None
 
 
 def test_an_unchanged_campaign_is_confirmed_fresh_but_not_republished(sim, running):
@@ -119,6 +158,7 @@ def test_a_large_active_set_is_split_into_disjoint_chunks(settings):
 
 def test_errors_mark_the_campaign_stale_with_the_reason_and_back_off(sim, running):
     sim.faults(fail_routes=["GET /campaign/{id}"])
+    watch(None, kinds=["card"])  # an open board
     published = Published()
     due_now(running)
 

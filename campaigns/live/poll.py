@@ -313,10 +313,13 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
     to_publish = [(c, changed) for c, changed in to_publish if c.pk in kept]
     fresh_ids = [pk for pk in fresh_ids if pk in kept]
     result.changed = len(to_publish)
-    # Render once per change, after the snapshot exists so the chart includes it.
-    snapshots = publish.snapshots_by_campaign(c.pk for c, _ in to_publish)
+    # Render once per change someone watches, after the snapshot exists so the chart
+    # includes it.
+    watched = publish.forget_and_watched([c.pk for c, _ in to_publish])
+    snapshots = publish.snapshots_by_campaign(pk for pk, kinds in watched.items() if kinds)
     publish.publish_changes([
-        (c, publish.render_fragments(c, snapshots.get(c.pk, [])), status_changed)
+        (c, publish.render_fragments(c, snapshots.get(c.pk, []), watched[c.pk]),
+         status_changed)
         for c, status_changed in to_publish
     ])
     publish.publish_tick(now, fresh_ids)

@@ -4,9 +4,15 @@ Cost model: the poller renders each changed campaign's fragments once and publis
 in one Redis message; each web process holds one Redis subscription and fans the ready-made
 SSE frames out to its connections in memory. Upstream calls, Redis connections and template
 renders therefore grow with the number of changes, never with the number of viewers.
+
+Only fragments someone is watching are rendered: streams note what their viewers watch in
+`WATCHING_KEY`, and a change nobody watches costs its cached fragments instead (a page or
+stream that wants them later renders them from the database). At thousands of active
+campaigns rendering was most of the poller's CPU per change, for pages nobody had open.
 """
 
 import json
+import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 
@@ -32,6 +38,20 @@ def fragment_key(pk: int, kind: str) -> str:
 
 
 FETCHED_KEY = "live:fetched"  # hash: campaign pk -> ISO time of its last good fetch
+# Sorted set: "kind:pk" (or "kind:all", a board) -> until when some stream watches it
+# (epoch seconds). Streams renew theirs every heartbeat; a crashed process's lapse.
+WATCHING_KEY = "live:watching"
+
+
+def watch_member(kind: str, pk: int | None) -> str:
+    """The WATCHING_KEY member of one kind of fragment of one campaign (None: all)."""
+    return f"{kind}:{'all' if pk is None else pk}"
+
+
+def watch_seconds() -> int:
+    """How long a stream's note that it watches lasts: three heartbeats, so one late
+    renewal never leaves a viewer without its changes."""
+    return 3 * settings.SSE_HEARTBEAT_SECONDS
 
 
 def channel() -> str:
@@ -82,9 +102,35 @@ def render_fragment(campaign: Campaign, kind: str, snapshots) -> str:
     return render_to_string(f"campaigns/live.html#{kind}", fragment_context(campaign, snapshots))
 
 
-def render_fragments(campaign: Campaign, snapshots) -> dict[str, str]:
+def render_fragments(campaign: Campaign, snapshots, kinds=KINDS) -> dict[str, str]:
+    if not kinds:
+        return {}
     context = fragment_context(campaign, snapshots)
-    return {kind: render_to_string(f"campaigns/live.html#{kind}", context) for kind in KINDS}
+    return {kind: render_to_string(f"campaigns/live.html#{kind}", context) for kind in kinds}
+
+
+def forget_and_watched(pks: list[int]) -> dict[int, set[str]]:
+    """Drop the cached fragments of these changed campaigns, then say which kinds of each
+    some stream watches (those are to be rendered and published).
+
+    One round trip, in this order: a stream that starts watching after the read finds
+    the cache empty and renders from the database, which already holds the change; one
+    that watched before is in the answer. Either way no viewer keeps the old fragment.
+    """
+    if not pks:
+        return {}
+    members = [watch_member(kind, pk) for pk in pks for kind in KINDS]
+    boards = [watch_member(kind, None) for kind in KINDS]
+    pipe = redis_client().pipeline(transaction=False)
+    pipe.delete(*[fragment_key(pk, kind) for pk in pks for kind in KINDS])
+    pipe.zmscore(WATCHING_KEY, boards + members)
+    _, scores = pipe.execute()
+    now = time.time()
+    live = {member for member, until in zip(boards + members, scores, strict=True)
+            if until is not None and until > now}
+    return {pk: {kind for kind in KINDS
+                 if watch_member(kind, pk) in live or watch_member(kind, None) in live}
+            for pk in pks}
 
 
 # --- publish side (worker) ----------------------------------------------------------------
@@ -93,7 +139,8 @@ def render_fragments(campaign: Campaign, snapshots) -> dict[str, str]:
 def publish_changes(changes: list[tuple[Campaign, dict[str, str], bool]]) -> None:
     """Cache and publish the fragments of changed campaigns: one message per change.
 
-    `changes` holds (campaign, fragments, status_changed) triples.
+    `changes` holds (campaign, fragments, status_changed) triples; `fragments` may hold
+    only the kinds being watched.
     """
     if not changes:
         return

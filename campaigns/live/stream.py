@@ -13,6 +13,7 @@ import json
 import logging
 import signal
 import threading
+import time
 from collections import defaultdict
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, quote
@@ -30,6 +31,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET
 
+from campaigns.live import publish
 from campaigns.live.publish import FETCHED_KEY, KINDS, channel, fragment_key
 from campaigns.models import Campaign, active_q
 from dashboard.security import host_allowed, is_secure, stream_headers
@@ -155,10 +157,12 @@ class Broadcaster:
             self.end(viewer)
 
     async def _watch_sessions(self) -> None:
-        """Once a heartbeat, end the streams whose session has ended (signed out here or
-        elsewhere, expired): one query for all viewers of this process, not one each."""
+        """Once a heartbeat, renew the note of what this process's viewers watch, and end
+        the streams whose session has ended (signed out here or elsewhere, expired): one
+        query for all viewers of this process, not one each."""
         while self.viewers:
             await asyncio.sleep(settings.SSE_HEARTBEAT_SECONDS)
+            await note_watching(list(self.viewers))
             keys = {viewer.session_key for viewer in self.viewers}
             try:
                 alive = await sync_to_async(_live_sessions)(keys)
@@ -276,7 +280,8 @@ async def current_state(viewer: Viewer) -> str:
 
 
 async def _state_of(pks: list[int], kind: str) -> str:
-    """The cached fragments of these campaigns, then tick frames saying how fresh."""
+    """The fragments of these campaigns (cached, or rendered now for the ones a change
+    nobody watched dropped from the cache), then tick frames saying how fresh."""
     if not pks:
         return ""
     client = broadcaster.redis()
@@ -288,7 +293,14 @@ async def _state_of(pks: list[int], kind: str) -> str:
         # again once the broadcaster's subscription is back.
         log.warning("Live stream could not read the cache (%s)", error)
         html = fetched = [None] * len(pks)
-    frames = [sse_frame(f"{kind}-{pk}", value.decode())
+    else:
+        html = [None if value is None else value.decode() for value in html]
+        missing = [pk for pk, value in zip(pks, html, strict=True) if value is None]
+        if missing:
+            rendered = await _render_from_database((missing, kind))
+            html = [rendered.get(pk) if value is None else value
+                    for pk, value in zip(pks, html, strict=True)]
+    frames = [sse_frame(f"{kind}-{pk}", value)
               for pk, value in zip(pks, html, strict=True) if value is not None]
     by_time: dict[str, list[int]] = defaultdict(list)
     for pk, stamp in zip(pks, fetched, strict=True):
@@ -304,6 +316,9 @@ async def event_stream(viewer: Viewer):
     broadcaster.add(viewer)
     try:
         await broadcaster.subscribed()
+        # Noted before the first read, so a change the poller does not render for this
+        # viewer is one that read finds (see publish.forget_and_watched).
+        await note_watching([viewer])
         # Reconnect quickly after a network blip; the first frames are the current state.
         yield "retry: 3000\n\n" + await current_state(viewer)
         if viewer.page_state:
@@ -447,6 +462,42 @@ def may_view(user_ids: list[int]) -> set[int]:
 
 
 @in_database_thread
+def _render_from_database(request: tuple[list[int], str]) -> dict[int, str]:
+    """Fragments of one kind rendered from the database (and cached) for campaigns not
+    in the cache: deleted campaigns are left out."""
+    pks, kind = request
+    return publish.cached_fragments(list(Campaign.objects.filter(pk__in=pks)), kind)
+
+
+def _watched_members(viewers: list[Viewer]) -> set[str]:
+    members: set[str] = set()
+    for viewer in viewers:
+        members.update(publish.watch_member(viewer.kind, pk)
+                       for pk in ([None] if viewer.all_ids else viewer.ids))
+    return members
+
+
+async def _note_watching(batch: list[list[Viewer]]) -> list[None]:
+    """Tell the poller what these viewers watch, until `publish.watch_seconds()` from
+    now (it renders only that); one round trip for all viewers arriving together."""
+    members = _watched_members([viewer for viewers in batch for viewer in viewers])
+    if members:
+        now = time.time()
+        try:
+            pipe = broadcaster.redis().pipeline(transaction=False)
+            # GT: never shorten another process's note of the same campaign.
+            pipe.zadd(publish.WATCHING_KEY, dict.fromkeys(members, now + publish.watch_seconds()),
+                      gt=True)
+            pipe.zremrangebyscore(publish.WATCHING_KEY, "-inf", now)
+            await pipe.execute()
+        except (aioredis.RedisError, OSError) as error:
+            # The page still gets every change it is sent; unwatched ones it reads anew
+            # when it reconnects.
+            log.warning("Live stream could not note what it watches (%s)", error)
+    return [None] * len(batch)
+
+
+@in_database_thread
 def _read_active_ids(_: list) -> list[int]:
     return list(Campaign.objects.filter(active_q()).values_list("pk", flat=True))
 
@@ -461,6 +512,7 @@ async def _board_states(kinds: list[str]) -> list[str]:
 
 check_session = Together(in_database_thread(_check_sessions))
 board_state = Together(_board_states)
+note_watching = Together(_note_watching)
 
 
 def _header(scope, wanted: bytes) -> str | None:
