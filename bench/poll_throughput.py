@@ -1,4 +1,4 @@
-"""poll_throughput: campaigns polled per second by one Celery worker process, then two.
+"""poll_throughput: campaigns polled per second by one, two and four Celery worker processes.
 
 Real `celery worker` processes (threads pool, as the tests run them) on the benchmarks'
 broker; this process plays beat: it calls `poll.tick` with the task module's own
@@ -6,10 +6,11 @@ dispatcher, which splits the claimed campaigns into POLL_CHUNK_SIZE chunks queue
 `poll_chunk` tasks, so whichever worker is free takes the next chunk. A cycle ends when
 every claimed campaign has been written back (fetched, or failed and rescheduled).
 
-Both workers start at once and get an untimed warm-up cycle (a fresh worker imports and
-connects on its first chunks). Then one-worker and two-worker cycles alternate, the
-second worker's consumer switched off and on with Celery's remote control, so that
-whatever else loads the machine meanwhile weighs on both configurations alike. Cycles
+All workers start at once and get an untimed warm-up cycle (a fresh worker imports and
+connects on its first chunks). Then one-, two- and four-worker cycles alternate, the
+other workers' consumers switched off and on with Celery's remote control, so that
+whatever else loads the machine meanwhile weighs on every configuration alike (`--quick`:
+one and two). Cycles
 are 30 simulated seconds apart, so a realistic share of campaigns changes (and is
 rendered) each cycle. Throughput is the median over cycles.
 """
@@ -43,18 +44,22 @@ def run(ctx) -> list[Row]:
     }
     saved = settings.POLL_CHUNK_SIZE, settings.POLL_INTERVAL_SECONDS
     settings.POLL_CHUNK_SIZE, settings.POLL_INTERVAL_SECONDS = CHUNK, 120
-    results = {1: [], 2: []}
+    scales = ctx.size((1, 2, 4), (1, 2))
+    results: dict[int, list] = {n: [] for n in scales}
     workers = []
     try:
         workers = [harness.start_worker(sim, concurrency=WORKER_THREADS, **env)
-                   for _ in range(2)]
-        second = harness.worker_node_name(workers[1])
+                   for _ in range(max(scales))]
+        names = [harness.worker_node_name(worker) for worker in workers]
         _cycle(sim, workers)  # warm-up
+        consuming = [True] * len(workers)
         for _ in range(cycles):
-            harness.set_consuming(second, False)
-            results[1].append(_cycle(sim, workers[:1]))
-            harness.set_consuming(second, True)
-            results[2].append(_cycle(sim, workers))
+            for n in scales:
+                for index, name in enumerate(names):
+                    if consuming[index] != (index < n):
+                        harness.set_consuming(name, index < n)
+                        consuming[index] = index < n
+                results[n].append(_cycle(sim, workers[:n]))
     finally:
         settings.POLL_CHUNK_SIZE, settings.POLL_INTERVAL_SECONDS = saved
         for worker in reversed(workers):
@@ -117,6 +122,7 @@ def _rows(results: dict, count: int, cycles: int) -> list[Row]:
             "machine busy (all processes, anyone's)",
             f"{middle['worker_cpu']:.2f} s / {middle['sim_cpu']:.2f} s in "
             f"{middle['seconds']:.2f} s; {middle['busy']:.0%} of {os.cpu_count()} cores"))
-    rows.append(Row(NAME, "throughput ratio, 2 workers / 1 worker",
-                    f"{rates[2] / rates[1]:.2f}x"))
+    for processes in list(rates)[1:]:
+        rows.append(Row(NAME, f"throughput ratio, {processes} workers / 1 worker (proportional: "
+                        f"{processes}.00x)", f"{rates[processes] / rates[1]:.2f}x"))
     return rows
