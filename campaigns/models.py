@@ -27,6 +27,22 @@ UNDELETABLE_STATUSES = PAUSABLE_STATUSES
 # them to each other).
 
 
+# A running campaign that reads unchanged this many times in a row is read this many
+# intervals apart (at most POLL_QUIET_MAX_INTERVALS) until a read finds it moving: one
+# waiting for its retries or the next call slot costs Atoms less, and a change still shows
+# within four intervals. Its page says how often it is checked, and calls it stale only
+# past twice that.
+QUIET_SPACING = ((6, 4), (3, 2))
+
+
+def spacing_of(quiet_polls: int) -> int:
+    """How many poll intervals apart a campaign with these unchanged reads is read."""
+    for reads, intervals in QUIET_SPACING:
+        if quiet_polls >= reads:
+            return min(intervals, settings.POLL_QUIET_MAX_INTERVALS)
+    return 1
+
+
 def scheduled_soon_until(now):
     """Scheduled campaigns join the active set this close to their start time."""
     return now + timedelta(seconds=2 * settings.POLL_INTERVAL_SECONDS)
@@ -123,6 +139,8 @@ class Campaign(models.Model):
     next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # Set when a poll first sees a terminal status: one more refresh catches the last calls.
     needs_final_poll = models.BooleanField(default=False)
+    # Reads in a row that found it running and unchanged (capped): see QUIET_SPACING.
+    quiet_polls = models.PositiveSmallIntegerField(default=0)
 
     # Set by the sync task when Atoms no longer knows the campaign (deleted elsewhere).
     deleted_remotely_at = models.DateTimeField(null=True, blank=True)
@@ -183,6 +201,11 @@ class Campaign(models.Model):
         was drawn in; when the campaign's differs, the page refetches its buttons."""
         deleted = "deleted" if self.deleted_remotely_at else ""
         return f"{self.status}:{self.pending_action}:{deleted}"
+
+    @property
+    def poll_every_seconds(self) -> int:
+        """How often the poller reads it now: more apart while it stands still."""
+        return settings.POLL_INTERVAL_SECONDS * spacing_of(self.quiet_polls)
 
     @property
     def is_final(self) -> bool:

@@ -230,6 +230,9 @@ POLL_INTERVAL_SECONDS = env_int("POLL_INTERVAL_SECONDS", 5, minimum=1, maximum=3
 POLL_CONCURRENCY = env_int("POLL_CONCURRENCY", 64, minimum=1, maximum=512)
 # An active set larger than this is split into chunks polled by whichever workers are free.
 POLL_CHUNK_SIZE = env_int("POLL_CHUNK_SIZE", 200, minimum=1, maximum=10000)
+# A running campaign that reads unchanged tick after tick is read up to this many intervals
+# apart until it moves again (campaigns/models.py, QUIET_SPACING); 1 reads it every tick.
+POLL_QUIET_MAX_INTERVALS = env_int("POLL_QUIET_MAX_INTERVALS", 4, minimum=1, maximum=12)
 # A running campaign whose called and connected counts have not moved for this long is
 # "stalled": its page says so (campaigns/explain.py).
 STALL_AFTER_SECONDS = env_int("STALL_AFTER_SECONDS", 300, minimum=1, maximum=86400)

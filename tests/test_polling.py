@@ -78,6 +78,51 @@ def test_only_the_fragments_being_watched_are_rendered(sim, running):
     assert redis_client().get(publish.fragment_key(running.pk, "detail")) is None
 
 
+def read_again(campaign):
+    due_now(campaign)
+    poll.tick()
+    campaign.refresh_from_db()
+    return campaign
+
+
+def test_a_running_campaign_that_stands_still_is_read_less_and_its_page_says_so(
+        sim, running, settings):
+    interval = settings.POLL_INTERVAL_SECONDS
+    watch(running.pk)  # an open page
+    sim.advance(600)
+    read_again(running)  # it moved; the clock stands still from here: nothing moves
+    spacings = []
+    for _ in range(7):
+        read_again(running)
+        # Due again when the tick's claim ends (0.8 of an interval), plus the spacing.
+        apart = (running.next_poll_at - running.fetched_at).total_seconds()
+        spacings.append(round(apart / interval + 0.2))
+    assert spacings == [1, 1, 2, 2, 2, 4, 4]
+    assert running.poll_every_seconds == 4 * interval
+    html = redis_client().get(publish.fragment_key(running.pk, "detail")).decode()
+    assert f'data-interval="{4 * interval}"' in html
+    assert f"checked every\n  {4 * interval} s until it moves" in html
+
+    sim.advance(600)  # it dials again: read every interval from the next read on
+    published = Published()
+    read_again(running)
+    assert running.quiet_polls == 0
+    apart = (running.next_poll_at - running.fetched_at).total_seconds()
+    assert round(apart / interval + 0.2) == 1
+    [change] = published.changes()
+    assert f'data-interval="{interval}"' in change["fragments"]["detail"]
+    assert "quiet-note" not in change["fragments"]["detail"]
+
+
+def test_a_campaign_waiting_on_a_click_is_never_read_less(sim, running):
+    read_again(running)
+    Campaign.objects.filter(pk=running.pk).update(quiet_polls=6, pending_action="pause",
+                                                  pending_since=timezone.now())
+    read_again(running)
+    assert running.pending_action == "pause"  # not confirmed yet: still polled each tick
+    assert running.quiet_polls == 0
+
+
 def test_an_unchanged_campaign_is_confirmed_fresh_but_not_republished(sim, running):
     due_now(running)
     poll.tick()

@@ -27,6 +27,7 @@ from campaigns.atoms import CampaignStatus
 from campaigns.connections import poller_client, redis_client, request_budget
 from campaigns.live import publish
 from campaigns.models import (
+    QUIET_SPACING,
     TERMINAL_STATUSES,
     Campaign,
     MetricSnapshot,
@@ -245,7 +246,8 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
     """Write what the fetches found; `sent_at` (when the fetches were sent) lets a pending
     action Atoms shows no sign of lapse as not carried out. A campaign read, no longer
     held by `take`, is due again when its claim ends (`claimed_at`, else now), i.e. at
-    the next tick however late in the interval the read came."""
+    the next tick however late in the interval the read came; one that keeps reading
+    unchanged, a few intervals later (models.QUIET_SPACING)."""
     result = RefreshResult()
     due = claimed_until(claimed_at or now)
     to_save: list[tuple[Campaign, set[str]]] = []
@@ -282,34 +284,45 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
             lapsed.append((campaign, pending))
         touched.append((campaign, fields, was_state))
     call_fields = copy_calls(call_work)
+    fresh = set(fresh_ids)
+    next_due: dict[int, datetime] = {}
     for campaign, fields, was_state in touched:
         fields |= call_fields.get(campaign.pk, set())
+        was_every = campaign.poll_every_seconds
+        if campaign.pk in fresh:
+            fields |= _count_quiet(campaign, fields)
+            # Read fine: no longer held by `take`; due at the next tick, or later while
+            # it stands still.
+            next_due[campaign.pk] = due + timedelta(
+                seconds=campaign.poll_every_seconds - settings.POLL_INTERVAL_SECONDS)
         if fields - {"fetched_at"}:
-            if "fetched_at" in fields:  # read fine: no longer held by `take`
-                campaign.next_poll_at = due
+            if campaign.pk in next_due:
+                campaign.next_poll_at = next_due[campaign.pk]
                 fields.add("next_poll_at")
             to_save.append((campaign, fields))
-        if fields & Campaign.LIVE_FIELDS:
+        if fields & Campaign.LIVE_FIELDS or campaign.poll_every_seconds != was_every:
             # A confirmed pause can leave the status as it was and clear only the pending
             # action: the buttons change all the same, so it counts as a status change.
+            # A new read spacing changes what its page calls stale.
             to_publish.append((campaign, campaign.button_state != was_state))
     quiet = set(fresh_ids) - {c.pk for c, _ in to_publish}
     to_publish += _newly_stalled([c for c, _f, _s in touched if c.pk in quiet], was_checked, now)
 
     try:
-        kept = _write(to_save, fresh_ids, lapsed, now, due)
+        kept = _write(to_save, next_due, lapsed, now)
     except DatabaseError:
         # One campaign's rows must never cost the others theirs: campaign by campaign.
         log.exception("Poll batch write failed; writing campaign by campaign")
         kept = set()
         for campaign, fields in to_save:
             try:
-                kept |= _write([(campaign, fields)], [], [(c, a) for c, a in lapsed
-                                                          if c.pk == campaign.pk], now, due)
+                kept |= _write([(campaign, fields)], {}, [(c, a) for c, a in lapsed
+                                                          if c.pk == campaign.pk], now)
             except DatabaseError:
                 log.exception("Poll write failed for campaign %s", campaign.pk)
         saved_ids = {c.pk for c, _ in to_save}
-        kept |= _write([], [pk for pk in fresh_ids if pk not in saved_ids], [], now, due)
+        kept |= _write([], {pk: at for pk, at in next_due.items() if pk not in saved_ids}, [],
+                       now)
     to_publish = [(c, changed) for c, changed in to_publish if c.pk in kept]
     fresh_ids = [pk for pk in fresh_ids if pk in kept]
     result.changed = len(to_publish)
@@ -358,20 +371,24 @@ def _newly_stalled(campaigns, was_checked, now: datetime) -> list[tuple[Campaign
             if progress.stalled_since(moved.get(c.pk), was_checked.get(c.pk), now)]
 
 
-def _write(to_save, fresh_ids, lapsed, now: datetime, due: datetime) -> set[int]:
+def _write(to_save, next_due: dict[int, datetime], lapsed, now: datetime) -> set[int]:
     """Write in one transaction, skipping campaigns deleted since they were read; return
-    the ids written. The row locks make a concurrent delete wait for us, or us see it gone,
-    so no snapshot ever points at a deleted campaign."""
-    ids = {c.pk for c, _ in to_save} | set(fresh_ids)
+    the ids written. `next_due`: when each campaign read fine is due again. The row locks
+    make a concurrent delete wait for us, or us see it gone, so no snapshot ever points at
+    a deleted campaign."""
+    ids = {c.pk for c, _ in to_save} | set(next_due)
     with transaction.atomic():
         kept = set(Campaign.objects.select_for_update().filter(pk__in=ids)
                    .order_by("pk").values_list("pk", flat=True))
         to_save = [(c, fields) for c, fields in to_save if c.pk in kept]
         saved_ids = {c.pk for c, _ in to_save}
-        # Campaigns that only got fresher need one UPDATE between them, not one each.
-        Campaign.objects.filter(
-            pk__in=[pk for pk in fresh_ids if pk in kept and pk not in saved_ids]
-        ).update(fetched_at=now, next_poll_at=due)
+        # Campaigns that only got fresher need one UPDATE per due time, not one each.
+        by_due: dict[datetime, list[int]] = defaultdict(list)
+        for pk, at in next_due.items():
+            if pk in kept and pk not in saved_ids:
+                by_due[at].append(pk)
+        for at, pks in by_due.items():
+            Campaign.objects.filter(pk__in=pks).update(fetched_at=now, next_poll_at=at)
         _save(to_save, now)
         MetricSnapshot.objects.bulk_create([
             MetricSnapshot(
@@ -413,6 +430,16 @@ def _record_success(campaign: Campaign, detail, now: datetime, was_status: str) 
         final = False
     return fields | mirror.assign(campaign, {
         "fetched_at": now, "poll_error": "", "poll_failures": 0, "needs_final_poll": final})
+
+
+def _count_quiet(campaign: Campaign, fields: set[str]) -> set[str]:
+    """Count the reads in a row that found it running and unchanged (models.QUIET_SPACING);
+    anything else (a change, a pending click, another status) starts the count again."""
+    unchanged = (campaign.status == CampaignStatus.RUNNING and not campaign.pending_action
+                 and not fields & Campaign.LIVE_FIELDS)
+    most = QUIET_SPACING[0][0]
+    return mirror.assign(campaign, {
+        "quiet_polls": min(campaign.quiet_polls + 1, most) if unchanged else 0})
 
 
 def _record_failure(campaign: Campaign, error: atoms.AtomsError, now: datetime,

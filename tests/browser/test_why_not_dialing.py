@@ -5,7 +5,7 @@ after the servers' STALL_AFTER_SECONDS the page and the board say it has stalled
 import pytest
 from playwright.sync_api import expect
 
-from dashboard.processes import STALL_AFTER
+from dashboard.processes import POLL_INTERVAL, STALL_AFTER
 from tests.browser.conftest import assert_fits_width, collect_page_errors, sign_in
 from tests.campaign_factory import make_campaign
 
@@ -35,12 +35,23 @@ def test_a_manager_sees_a_stalled_campaign_explained_without_a_reload(
     expect(card).to_contain_text("Running, but stalled", timeout=15_000)
     # The time in the sentence keeps counting in the page ("… seconds ago").
     expect(why.locator("time[data-relative]")).to_contain_text("ago")
+    # Standing still, it is read less often; the page says so, and does not call numbers
+    # read every four intervals "not live".
+    detail = page.locator("#live-detail")
+    expect(detail.get_by_test_id("quiet-note")).to_contain_text(
+        f"checked every {4 * POLL_INTERVAL} s until it moves")
+    freshness = detail.get_by_test_id("freshness")
+    for _ in range(3):  # across more than one spaced read
+        expect(freshness).to_contain_text("updated")
+        expect(freshness).not_to_contain_text("Not live")
+        page.wait_for_timeout(2 * POLL_INTERVAL * 1000)
     assert page.evaluate("window.sameDocument === true"), "the page reloaded"
     assert_fits_width(page)
     assert errors == []
 
     sim.advance(300)  # dialling goes on: the stall sentence goes away by itself
     expect(page.locator("#live-detail")).not_to_contain_text("stalled", timeout=15_000)
+    expect(detail.get_by_test_id("quiet-note")).to_have_count(0)
 
 
 @pytest.mark.parametrize("width", [1280, 390])
