@@ -12,6 +12,10 @@ a budget high enough that Atoms never holds them back. The figure is the largest
 refresh age" the ticks of the window's second half report, in intervals, and how many
 campaigns the window never refreshed (starved, or not yet reached).
 
+Reads are not spaced out for campaigns whose numbers stand still (POLL_QUIET_MAX_INTERVALS
+is 1 here, in the workers and in the beat): such a campaign is read every four intervals
+by design, which would show here as a wait, and this measures the scheduler.
+
 Last, the product's default budget (ATOMS_MAX_RPS=50, a fraction of what 10,000 campaigns
 need each interval): a window in which every GET /campaign/{id} should reach a different
 campaign until each has had one, i.e. they take turns, none read twice while another waits.
@@ -35,8 +39,10 @@ def run(ctx) -> list[Row]:
 
     sizes = [ctx.size(5000, 500), ctx.size(10000, 1000)]
     window = ctx.size(60, 20)
-    saved = settings.POLL_INTERVAL_SECONDS, settings.POLL_CHUNK_SIZE
-    settings.POLL_INTERVAL_SECONDS, settings.POLL_CHUNK_SIZE = INTERVAL, 200
+    saved = (settings.POLL_INTERVAL_SECONDS, settings.POLL_CHUNK_SIZE,
+             settings.POLL_QUIET_MAX_INTERVALS)
+    (settings.POLL_INTERVAL_SECONDS, settings.POLL_CHUNK_SIZE,
+     settings.POLL_QUIET_MAX_INTERVALS) = INTERVAL, 200, 1
     rows: list[Row] = []
     try:
         for count in sizes:
@@ -51,13 +57,14 @@ def run(ctx) -> list[Row]:
             finally:
                 ctx.sim.clear_faults()
     finally:
-        settings.POLL_INTERVAL_SECONDS, settings.POLL_CHUNK_SIZE = saved
+        (settings.POLL_INTERVAL_SECONDS, settings.POLL_CHUNK_SIZE,
+         settings.POLL_QUIET_MAX_INTERVALS) = saved
     return rows
 
 
 def _workers(sim, budget: int) -> list:
     env = {"POLL_INTERVAL_SECONDS": str(INTERVAL), "ATOMS_MAX_RPS": str(budget),
-           "LOG_LEVEL": "WARNING"}
+           "POLL_QUIET_MAX_INTERVALS": "1", "LOG_LEVEL": "WARNING"}
     return [harness.start_worker(sim, concurrency=WORKER_THREADS, **env) for _ in range(2)]
 
 

@@ -215,6 +215,12 @@ def fetched_times(pks) -> dict[int, str]:
     return {pk: stamp.decode() for pk, stamp in zip(pks, stamps, strict=True) if stamp}
 
 
+def render_from_database(campaigns: list[Campaign], kind: str) -> dict[int, str]:
+    """One kind of fragment of each campaign as the database has it, charts included."""
+    snapshots = snapshots_by_campaign(c.pk for c in campaigns)
+    return {c.pk: render_fragment(c, kind, snapshots.get(c.pk, [])) for c in campaigns}
+
+
 def cached_fragments(campaigns: list[Campaign], kind: str) -> dict[int, str]:
     """Fragments for a page: from the cache in one round trip, rendering only the misses."""
     if not campaigns:
@@ -230,12 +236,11 @@ def cached_fragments(campaigns: list[Campaign], kind: str) -> dict[int, str]:
                      strict=True))
     missing = [c for c in campaigns if found[c.pk] is None]
     if missing:
-        snapshots = snapshots_by_campaign(c.pk for c in missing)
+        rendered = render_from_database(missing, kind)
+        found.update(rendered)
         pipe = redis_client().pipeline(transaction=False)
-        for campaign in missing:
-            html = render_fragment(campaign, kind, snapshots.get(campaign.pk, []))
-            found[campaign.pk] = html
-            pipe.set(fragment_key(campaign.pk, kind), html, ex=86400)
+        for pk, html in rendered.items():
+            pipe.set(fragment_key(pk, kind), html, ex=86400)
         if cached is not None:
             try:
                 pipe.execute()

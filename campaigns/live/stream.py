@@ -463,10 +463,11 @@ def may_view(user_ids: list[int]) -> set[int]:
 
 @in_database_thread
 def _render_from_database(request: tuple[list[int], str]) -> dict[int, str]:
-    """Fragments of one kind rendered from the database (and cached) for campaigns not
-    in the cache: deleted campaigns are left out."""
+    """Fragments of one kind rendered from the database for campaigns not in the cache
+    (deleted campaigns are left out). Not cached from here: a poller that changed one
+    meanwhile caches the newer fragment, which this one must never overwrite."""
     pks, kind = request
-    return publish.cached_fragments(list(Campaign.objects.filter(pk__in=pks)), kind)
+    return publish.render_from_database(list(Campaign.objects.filter(pk__in=pks)), kind)
 
 
 def _watched_members(viewers: list[Viewer]) -> set[str]:
