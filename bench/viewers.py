@@ -3,10 +3,11 @@
 The design says the cost is set by the active campaigns, never by the people watching:
 the poller fetches each campaign once per cycle, renders each change once, and the web
 process fans the ready-made frames out. So with 20 running campaigns, each cycle must
-cost 20 `GET /campaign/{id}` and 3 template renders per changed campaign (one per
-fragment kind), whether 1 or 200 browsers watch the board. With the outcome breakdown on,
-each running campaign also costs one `GET /conversation` (its changed call logs), still
-per campaign and never per viewer: the ratio is taken over every Atoms request.
+cost 20 `GET /campaign/{id}` and one template render per changed campaign and fragment
+kind being watched (the board watches cards: one), whether 1 or 200 browsers watch it.
+With the outcome breakdown on, each running campaign also costs one `GET /conversation`
+(its changed call logs), still per campaign and never per viewer: the ratio is taken over
+every Atoms request.
 
 The beat's other tasks run in each measured cycle too, with calling hours open on every
 campaign (keeping them asks Atoms nothing until a window's edge), the alert checks and the
@@ -134,7 +135,7 @@ def _rows(measured: dict, counts, cycles: int) -> list[Row]:
             "viewers", f"{ratio:.2f}", "1.00", abs(ratio - 1) < 0.005),
         Row(NAME, "template renders per published change, 1 / 200 viewers",
             f"{renders[counts[0]]:.2f} / {renders[counts[1]]:.2f}",
-            "same (3 = one per fragment kind)",
+            "same (one per fragment kind watched: the board, cards)",
             renders[counts[0]] == renders[counts[1]]),
         Row(NAME, "changes published per cycle, 1 / 200 viewers",
             f"{one['changes'] / cycles:.1f} / {many['changes'] / cycles:.1f}"),

@@ -285,19 +285,19 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
         touched.append((campaign, fields, was_state))
     call_fields = copy_calls(call_work)
     fresh = set(fresh_ids)
-    next_due: dict[int, datetime] = {}
+    # Each campaign read fine: when it is due again and its unchanged reads in a row.
+    read_fine: dict[int, tuple[datetime, int]] = {}
     for campaign, fields, was_state in touched:
         fields |= call_fields.get(campaign.pk, set())
         was_every = campaign.poll_every_seconds
         if campaign.pk in fresh:
             fields |= _count_quiet(campaign, fields)
-            # Read fine: no longer held by `take`; due at the next tick, or later while
-            # it stands still.
-            next_due[campaign.pk] = due + timedelta(
+            # No longer held by `take`: due at the next tick, or later while it stands still.
+            campaign.next_poll_at = due + timedelta(
                 seconds=campaign.poll_every_seconds - settings.POLL_INTERVAL_SECONDS)
-        if fields - {"fetched_at"}:
-            if campaign.pk in next_due:
-                campaign.next_poll_at = next_due[campaign.pk]
+            read_fine[campaign.pk] = (campaign.next_poll_at, campaign.quiet_polls)
+        if fields - {"fetched_at", "quiet_polls"}:
+            if campaign.pk in read_fine:
                 fields.add("next_poll_at")
             to_save.append((campaign, fields))
         if fields & Campaign.LIVE_FIELDS or campaign.poll_every_seconds != was_every:
@@ -309,7 +309,7 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
     to_publish += _newly_stalled([c for c, _f, _s in touched if c.pk in quiet], was_checked, now)
 
     try:
-        kept = _write(to_save, next_due, lapsed, now)
+        kept = _write(to_save, read_fine, lapsed, now)
     except DatabaseError:
         # One campaign's rows must never cost the others theirs: campaign by campaign.
         log.exception("Poll batch write failed; writing campaign by campaign")
@@ -321,8 +321,8 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
             except DatabaseError:
                 log.exception("Poll write failed for campaign %s", campaign.pk)
         saved_ids = {c.pk for c, _ in to_save}
-        kept |= _write([], {pk: at for pk, at in next_due.items() if pk not in saved_ids}, [],
-                       now)
+        kept |= _write([], {pk: read for pk, read in read_fine.items() if pk not in saved_ids},
+                       [], now)
     to_publish = [(c, changed) for c, changed in to_publish if c.pk in kept]
     fresh_ids = [pk for pk in fresh_ids if pk in kept]
     result.changed = len(to_publish)
@@ -371,24 +371,27 @@ def _newly_stalled(campaigns, was_checked, now: datetime) -> list[tuple[Campaign
             if progress.stalled_since(moved.get(c.pk), was_checked.get(c.pk), now)]
 
 
-def _write(to_save, next_due: dict[int, datetime], lapsed, now: datetime) -> set[int]:
+def _write(to_save, read_fine: dict[int, tuple[datetime, int]], lapsed,
+           now: datetime) -> set[int]:
     """Write in one transaction, skipping campaigns deleted since they were read; return
-    the ids written. `next_due`: when each campaign read fine is due again. The row locks
-    make a concurrent delete wait for us, or us see it gone, so no snapshot ever points at
-    a deleted campaign."""
-    ids = {c.pk for c, _ in to_save} | set(next_due)
+    the ids written. `read_fine`: when each campaign read fine is due again, and its
+    unchanged reads in a row. The row locks make a concurrent delete wait for us, or us
+    see it gone, so no snapshot ever points at a deleted campaign."""
+    ids = {c.pk for c, _ in to_save} | set(read_fine)
     with transaction.atomic():
         kept = set(Campaign.objects.select_for_update().filter(pk__in=ids)
                    .order_by("pk").values_list("pk", flat=True))
         to_save = [(c, fields) for c, fields in to_save if c.pk in kept]
         saved_ids = {c.pk for c, _ in to_save}
-        # Campaigns that only got fresher need one UPDATE per due time, not one each.
-        by_due: dict[datetime, list[int]] = defaultdict(list)
-        for pk, at in next_due.items():
+        # Campaigns that only got fresher need one UPDATE per due time and count of
+        # unchanged reads (a handful), not one each.
+        alike: dict[tuple[datetime, int], list[int]] = defaultdict(list)
+        for pk, read in read_fine.items():
             if pk in kept and pk not in saved_ids:
-                by_due[at].append(pk)
-        for at, pks in by_due.items():
-            Campaign.objects.filter(pk__in=pks).update(fetched_at=now, next_poll_at=at)
+                alike[read].append(pk)
+        for (at, quiet), pks in alike.items():
+            Campaign.objects.filter(pk__in=pks).update(fetched_at=now, next_poll_at=at,
+                                                       quiet_polls=quiet)
         _save(to_save, now)
         MetricSnapshot.objects.bulk_create([
             MetricSnapshot(
