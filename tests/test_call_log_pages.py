@@ -73,13 +73,13 @@ def test_repeated_views_within_the_cache_period_ask_atoms_once(finished, login_a
 def test_the_log_never_asks_atoms_for_a_slow_sort_or_a_date_range(finished, login_as,
                                                                   monkeypatch):
     requests = []
-    original = httpx.Client.request
+    original = httpx.HTTPTransport.handle_request
 
-    def spy(self, method, url, *args, **kwargs):  # httpx's, at the network boundary
-        requests.append(str(url))
-        return original(self, method, url, *args, **kwargs)
+    def spy(self, request):  # httpx's, at the network boundary
+        requests.append(str(request.url))
+        return original(self, request)
 
-    monkeypatch.setattr(httpx.Client, "request", spy)
+    monkeypatch.setattr(httpx.HTTPTransport, "handle_request", spy)
     page(login_as("manager"), finished, attempt="retry", size=100)
     logs = [url for url in requests if "/conversation" in url]
     assert logs and not any(k in url for url in logs for k in ("sortBy", "dateFrom", "dateTo"))

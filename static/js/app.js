@@ -35,9 +35,17 @@
       return source;
     };
   }
-  window.addEventListener("pagehide", function () {
+  function closeStreams() {
     openStreams.forEach(function (source) { source.close(); });
+  }
+  // Chromium can fail a stream as soon as a navigation starts, before pagehide: close
+  // them at beforeunload too. Should the page stay after all (a navigation that did not
+  // happen), its fragments poll instead, as they do whenever the stream is down.
+  window.addEventListener("beforeunload", function () {
+    closeStreams();
+    window.liveStreamUp = false;
   });
+  window.addEventListener("pagehide", closeStreams);
   window.addEventListener("pageshow", function (event) {
     if (event.persisted && openStreams.length) window.location.reload();
   });
