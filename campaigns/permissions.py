@@ -107,13 +107,21 @@ def require_perm(perm: str, action: str, *, audit_as: str | None = None) -> Call
     return decorator
 
 
+def signed_in_user(request):
+    """The request's signed-in user, or None. A request refused before the sign-in
+    middleware ran (one for another host) has no user at all, and its error page, which
+    runs the context processors, must still render."""
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
 def role_context(request) -> dict:
     """Template context: the viewer's role and what they may do, for showing controls.
 
     Showing is only a courtesy; every action is checked again by `require_perm`.
     """
-    user = getattr(request, "user", None)
-    if user is None or not user.is_authenticated:
+    user = signed_in_user(request)
+    if user is None:
         return {}
     role = role_of(user)
     return {

@@ -144,6 +144,14 @@ def test_too_many_fields_is_a_friendly_400(staff, settings):
     assert "The request could not be read" in page and "Back button" in page
 
 
+def test_a_request_for_another_host_gets_the_friendly_400_page(client):
+    # Refused before the sign-in middleware ran: the page has no user to look at.
+    response = client.get("/campaigns/", HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/html")
+    assert "The request could not be read" in response.content.decode()
+
+
 def test_a_500_page_says_what_to_check(users):
     request = RequestFactory().get("/campaigns/")
     request.user = users["staff"]

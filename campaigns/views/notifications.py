@@ -8,14 +8,16 @@ from django.views.decorators.http import require_GET
 
 from campaigns import alerts, webhooks
 from campaigns.models import Notification
+from campaigns.permissions import signed_in_user
 from campaigns.views.shared import view_required
 
 
 def unread(request) -> dict:
     """Context processor: the top bar's count, and how often it is refreshed."""
-    if not request.user.is_authenticated:
+    user = signed_in_user(request)
+    if user is None:
         return {}
-    return {"unread_alerts": alerts.unread_count(request.user),
+    return {"unread_alerts": alerts.unread_count(user),
             "alert_interval": settings.ALERT_INTERVAL_SECONDS}
 
 

@@ -5,7 +5,7 @@ from django_htmx.http import trigger_client_event
 
 from campaigns.catalog import load_pickers
 from campaigns.live import health, publish
-from campaigns.permissions import require_perm
+from campaigns.permissions import require_perm, signed_in_user
 
 view_required = require_perm("campaigns.view_campaign", "Seeing campaigns")
 catalog_required = require_perm("campaigns.view_campaign", "Seeing audiences and numbers")
@@ -14,7 +14,7 @@ catalog_required = require_perm("campaigns.view_campaign", "Seeing audiences and
 
 def live_state(request) -> dict:
     """Context processor: pages say so when live updates are paused (Redis down)."""
-    if not request.user.is_authenticated:
+    if signed_in_user(request) is None:
         return {}
     return {"live_paused": health.live_updates_paused()}
 
