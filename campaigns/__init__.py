@@ -28,9 +28,10 @@ tasks.py        Celery entry points, thin: they call `live` (and `audiences` for
                 upload).
 live/           keeping numbers live: `poll` (claim due campaigns, fetch, apply per
                 campaign), `sync` (campaigns made or deleted elsewhere), `publish`
-                (render fragments once per change, cache, Redis pub/sub), `stream` (the
-                SSE endpoint, an ASGI app), `budget` (the cross-worker request budget),
-                `health` (is Redis reachable: pages say when live updates are paused).
+                (render the watched fragments once per change, cache, Redis pub/sub),
+                `stream` (the SSE endpoint, an ASGI app), `budget` (the cross-worker
+                request budget), `health` (is Redis reachable: pages say when live
+                updates are paused).
 outcomes.py     what happened to a campaign's calls: each call's category, the call
                 logs the poller copies (CallRecord) and the breakdown with cost.
 call_logs.py    drill-down reads of calls (call-log pages, one call, its attempts,
