@@ -50,8 +50,12 @@ def test_two_webs_two_workers_every_change_once_no_double_polls_and_a_kill_loses
     # Small chunks: every tick is split across both workers. No stall notices nor reads
     # spaced out once the numbers stand still: they would add messages at the very end of
     # the reading window, which is not what this measures.
+    # A chunk the killed worker was reading stays held for the longest a read may take
+    # (interval + connect + read timeouts: 21 s by default), then goes first: short
+    # timeouts (the simulator answers in milliseconds) make that lapse within a phase.
     worker_env = {"POLL_CHUNK_SIZE": "1", "STALL_AFTER_SECONDS": "3600",
-                  "POLL_QUIET_MAX_INTERVALS": "1"}
+                  "POLL_QUIET_MAX_INTERVALS": "1",
+                  "ATOMS_CONNECT_TIMEOUT": "1", "ATOMS_READ_TIMEOUT": "2"}
     workers = [start_worker(simulator_process, beat=True, **worker_env),
                start_worker(simulator_process, beat=False, **worker_env)]
     webs = [start_web_server(simulator_process), start_web_server(simulator_process)]
