@@ -66,6 +66,27 @@ def test_a_stream_tells_the_poller_what_its_viewer_watches(web_server, sim, runn
         stream.close()
 
 
+def test_a_fragment_a_connecting_viewer_needed_is_cached_but_never_over_a_newer_one(
+        web_server, sim, running, users):
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.delete(publish.WATCHING_KEY)
+    advance_and_poll(sim, running)  # nobody watches: the poll drops the cached fragments
+    key = publish.fragment_key(running.pk, "detail")
+    assert client.get(key) is None
+    stream = Stream(stream_url(web_server, running), session_cookie(users["manager"]))
+    try:
+        first = stream.next(event=f"detail-{running.pk}")
+    finally:
+        stream.close()
+    cached = client.get(key).decode()
+    running.refresh_from_db()
+    assert f'data-testid="metric-called">{running.contacts_called}<' in cached
+    assert f'data-testid="metric-called">{running.contacts_called}<' in first.data
+    client.set(key, "<p>newer</p>")
+    publish.cache_if_absent({running.pk: "<p>older</p>"}, "detail")
+    assert client.get(key) == b"<p>newer</p>"
+
+
 def test_an_idle_stream_gets_heartbeats(web_server, sim, running, users):
     stream = Stream(stream_url(web_server, running), session_cookie(users["staff"]))
     try:

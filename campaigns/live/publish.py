@@ -221,6 +221,18 @@ def render_from_database(campaigns: list[Campaign], kind: str) -> dict[int, str]
     return {c.pk: render_fragment(c, kind, snapshots.get(c.pk, [])) for c in campaigns}
 
 
+def cache_if_absent(rendered: dict[int, str], kind: str) -> None:
+    """Cache fragments where the cache holds none (never over a newer one); a cache that
+    cannot be reached is left alone."""
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        for pk, html in rendered.items():
+            pipe.set(fragment_key(pk, kind), html, ex=86400, nx=True)
+        pipe.execute()
+    except RedisError:
+        health.mark_down()
+
+
 def cached_fragments(campaigns: list[Campaign], kind: str) -> dict[int, str]:
     """Fragments for a page: from the cache in one round trip, rendering only the misses."""
     if not campaigns:

@@ -464,10 +464,14 @@ def may_view(user_ids: list[int]) -> set[int]:
 @in_database_thread
 def _render_from_database(request: tuple[list[int], str]) -> dict[int, str]:
     """Fragments of one kind rendered from the database for campaigns not in the cache
-    (deleted campaigns are left out). Not cached from here: a poller that changed one
-    meanwhile caches the newer fragment, which this one must never overwrite."""
+    (deleted campaigns are left out), and cached unless a fragment got there first.
+
+    The viewer was noted as watching before this read: a poller that changed one of
+    these campaigns since has rendered and cached the newer fragment, which must win."""
     pks, kind = request
-    return publish.render_from_database(list(Campaign.objects.filter(pk__in=pks)), kind)
+    rendered = publish.render_from_database(list(Campaign.objects.filter(pk__in=pks)), kind)
+    publish.cache_if_absent(rendered, kind)
+    return rendered
 
 
 def _watched_members(viewers: list[Viewer]) -> set[str]:
