@@ -11,10 +11,13 @@ Two kinds of cycle: the first after the campaigns appear, where every campaign c
 and steady cycles 5 simulated seconds apart, where only the campaigns whose dialing moved
 change. No page is open in either, so no fragment is rendered (the poller renders only what
 a stream watches); a last steady cycle has every fragment of every campaign watched, the
-most rendering can cost (three fragments per change). The one-by-one baseline runs the poller's own
-fetch (budget + `with poller_client() as client: client.get_campaign`) sequentially over
-a subset and is scaled to 1,000; it leaves out the applying, so the speed-up it gives is
-an underestimate.
+most rendering can cost (three fragments per change). The one-by-one baseline runs the
+poller's own fetch (budget + `with poller_client() as client: client.get_campaign`)
+sequentially over a subset and is scaled to 1,000; it leaves out the applying, so the
+speed-up it gives is an underestimate.
+
+POLL_CONCURRENCY is 32, then 64 (`--quick`: 32); `BENCH_POLL_CONCURRENCIES=64,128`
+measures other values instead (the first cycle runs at the largest).
 """
 
 import os
@@ -42,7 +45,8 @@ def run(ctx) -> list[Row]:
 
     sim = ctx.sim
     count = 1000
-    concurrencies = ctx.size([32, 64], [32])
+    concurrencies = ([int(n) for n in os.environ["BENCH_POLL_CONCURRENCIES"].split(",")]
+                     if os.environ.get("BENCH_POLL_CONCURRENCIES") else ctx.size([32, 64], [32]))
     subset = ctx.size(100, 50)
     harness.reset_world(sim)
     harness.say(f"poll_cycle: creating {count} running campaigns")
