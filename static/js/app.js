@@ -25,6 +25,11 @@
   // error on every navigation (htmx#2005): close the page's streams as it goes. A page
   // brought back from the back-forward cache then has none, so it is loaded afresh.
   var openStreams = [];
+  var leaving = false;
+  // How long a stream error waits before htmx hears of it (and logs it, and reconnects):
+  // Chromium can fail a stream as soon as a navigation starts, before beforeunload or
+  // pagehide, and the page is gone by then. The browser's own reconnect waits 3 s too.
+  var STREAM_ERROR_GRACE_MS = 3000;
   if (window.htmx && htmx.createEventSource) {
     var createEventSource = htmx.createEventSource;
     htmx.createEventSource = function (url) {
@@ -32,15 +37,31 @@
       // Each reconnect makes a new one: keep only those not closed yet.
       openStreams = openStreams.filter(function (s) { return s.readyState !== EventSource.CLOSED; });
       openStreams.push(source);
+      deferErrors(source);
       return source;
     };
   }
+  // htmx sets `onerror` on the stream it asked for: keep that handler and call it after
+  // the grace period, unless the page is being left by then.
+  function deferErrors(source) {
+    var handler = null;
+    Object.defineProperty(source, "onerror", {
+      configurable: true,
+      get: function () { return handler; },
+      set: function (fn) { handler = fn; },
+    });
+    source.addEventListener("error", function (event) {
+      window.setTimeout(function () {
+        if (handler && !leaving) handler.call(source, event);
+      }, STREAM_ERROR_GRACE_MS);
+    });
+  }
   function closeStreams() {
+    leaving = true;
     openStreams.forEach(function (source) { source.close(); });
   }
-  // Chromium can fail a stream as soon as a navigation starts, before pagehide: close
-  // them at beforeunload too. Should the page stay after all (a navigation that did not
-  // happen), its fragments poll instead, as they do whenever the stream is down.
+  // Close them at beforeunload too. Should the page stay after all (a navigation that did
+  // not happen), its fragments poll instead, as they do whenever the stream is down.
   window.addEventListener("beforeunload", function () {
     closeStreams();
     window.liveStreamUp = false;
