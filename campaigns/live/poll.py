@@ -305,7 +305,7 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
             # action: the buttons change all the same, so it counts as a status change.
             # A new read spacing changes what its page calls stale.
             to_publish.append((campaign, campaign.button_state != was_state))
-    quiet = set(fresh_ids) - {c.pk for c, _ in to_publish}
+    quiet = fresh - {c.pk for c, _ in to_publish}
     to_publish += _newly_stalled([c for c, _f, _s in touched if c.pk in quiet], was_checked, now)
 
     try:
@@ -440,7 +440,7 @@ def _count_quiet(campaign: Campaign, fields: set[str]) -> set[str]:
     anything else (a change, a pending click, another status) starts the count again."""
     unchanged = (campaign.status == CampaignStatus.RUNNING and not campaign.pending_action
                  and not fields & Campaign.LIVE_FIELDS)
-    most = QUIET_SPACING[0][0]
+    most = max(reads for reads, _ in QUIET_SPACING)  # counting further changes nothing
     return mirror.assign(campaign, {
         "quiet_polls": min(campaign.quiet_polls + 1, most) if unchanged else 0})
 

@@ -250,13 +250,7 @@ def cached_fragments(campaigns: list[Campaign], kind: str) -> dict[int, str]:
     if missing:
         rendered = render_from_database(missing, kind)
         found.update(rendered)
-        pipe = redis_client().pipeline(transaction=False)
-        for pk, html in rendered.items():
-            pipe.set(fragment_key(pk, kind), html, ex=86400)
-        if cached is not None:
-            try:
-                pipe.execute()
-            except RedisError:
-                health.mark_down()
+        if cached is not None:  # Redis answered: keep what was rendered for the next page
+            cache_if_absent(rendered, kind)
     return {pk: value.decode() if isinstance(value, bytes) else value
             for pk, value in found.items()}
