@@ -83,8 +83,49 @@ def test_a_fragment_a_connecting_viewer_needed_is_cached_but_never_over_a_newer_
     assert f'data-testid="metric-called">{running.contacts_called}<' in cached
     assert f'data-testid="metric-called">{running.contacts_called}<' in first.data
     client.set(key, "<p>newer</p>")
-    publish.cache_if_absent({running.pk: "<p>older</p>"}, "detail")
+    versions = {running.pk: client.hget(publish.VERSIONS_KEY, str(running.pk))}
+    publish.cache_if_unchanged({running.pk: "<p>older</p>"}, "detail", versions)
     assert client.get(key) == b"<p>newer</p>"
+
+
+def called_in(html: str) -> int:
+    return int(html.split('data-testid="metric-called">', 1)[1].split("<", 1)[0])
+
+
+def test_a_fragment_rendered_before_a_change_nobody_watched_is_never_cached(sim, running):
+    """A page or stream reads the cache's versions, then the database, renders, and caches;
+    a poll that commits a change in between empties the cache, and the older fragment
+    must not fill it (the next page would show numbers older than the database's)."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.delete(publish.WATCHING_KEY)
+    advance_and_poll(sim, running)
+    versions = {running.pk: client.hget(publish.VERSIONS_KEY, str(running.pk))}
+    before = publish.render_from_database([Campaign.objects.get(pk=running.pk)], "detail")
+    advance_and_poll(sim, running)  # commits a change and drops the cached fragments
+    publish.cache_if_unchanged(before, "detail", versions)
+    key = publish.fragment_key(running.pk, "detail")
+    assert client.get(key) is None
+    # With no change in between, what was rendered is kept for the next reader.
+    versions = {running.pk: client.hget(publish.VERSIONS_KEY, str(running.pk))}
+    now = publish.render_from_database([Campaign.objects.get(pk=running.pk)], "detail")
+    publish.cache_if_unchanged(now, "detail", versions)
+    assert client.get(key).decode() == now[running.pk]
+
+
+def test_a_page_holding_a_row_older_than_a_change_shows_and_caches_the_newer_numbers(
+        sim, running):
+    """A page queries its campaigns before it asks the cache: a poll committed between
+    the two leaves the page an older row, which it must neither show nor cache."""
+    redis.Redis.from_url(settings.REDIS_URL).delete(publish.WATCHING_KEY)
+    older = Campaign.objects.get(pk=running.pk)
+    advance_and_poll(sim, running)
+    running.refresh_from_db()
+    assert running.contacts_called > older.contacts_called
+    html = publish.cached_fragments([older], "detail")[running.pk]
+    assert called_in(html) == running.contacts_called
+    cached = redis.Redis.from_url(settings.REDIS_URL).get(
+        publish.fragment_key(running.pk, "detail")).decode()
+    assert called_in(cached) == running.contacts_called
 
 
 def test_an_idle_stream_gets_heartbeats(web_server, sim, running, users):

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
+from redis.commands.core import Script
 from redis.exceptions import RedisError
 
 from campaigns import explain, progress
@@ -41,6 +42,11 @@ FETCHED_KEY = "live:fetched"  # hash: campaign pk -> ISO time of its last good f
 # Sorted set: "kind:pk" (or "kind:all", a board) -> until when some stream watches it
 # (epoch seconds). Streams renew theirs every heartbeat; a crashed process's lapse.
 WATCHING_KEY = "live:watching"
+# Hash: campaign pk -> how many times a change dropped its cached fragments. Whoever renders
+# a missing fragment from the database reads it with the cache, before that database read,
+# and caches the fragment only if it has not moved since: a change committed after the
+# read moves it, so an older fragment never fills the cache the change emptied.
+VERSIONS_KEY = "live:versions"
 
 
 def watch_member(kind: str, pk: int | None) -> str:
@@ -122,9 +128,11 @@ def forget_and_watched(pks: list[int]) -> dict[int, set[str]]:
     members = [watch_member(kind, pk) for pk in pks for kind in KINDS]
     boards = [watch_member(kind, None) for kind in KINDS]
     pipe = redis_client().pipeline(transaction=False)
+    for pk in pks:
+        pipe.hincrby(VERSIONS_KEY, str(pk), 1)
     pipe.delete(*[fragment_key(pk, kind) for pk in pks for kind in KINDS])
     pipe.zmscore(WATCHING_KEY, boards + members)
-    _, scores = pipe.execute()
+    *_, scores = pipe.execute()
     now = time.time()
     live = {member for member, until in zip(boards + members, scores, strict=True)
             if until is not None and until > now}
@@ -178,6 +186,7 @@ def publish_removed(pk: int, name: str) -> None:
     for kind in KINDS:
         pipe.delete(fragment_key(pk, kind))
     pipe.hdel(FETCHED_KEY, str(pk))
+    pipe.hdel(VERSIONS_KEY, str(pk))
     pipe.publish(channel(), json.dumps({"campaign": pk, "status": "deleted",
                                         "status_changed": True, "fragments": removed}))
     pipe.execute()
@@ -221,14 +230,30 @@ def render_from_database(campaigns: list[Campaign], kind: str) -> dict[int, str]
     return {c.pk: render_fragment(c, kind, snapshots.get(c.pk, [])) for c in campaigns}
 
 
-def cache_if_absent(rendered: dict[int, str], kind: str) -> None:
-    """Cache fragments where the cache holds none (never over a newer one); a cache that
-    cannot be reached is left alone."""
+# KEYS: VERSIONS_KEY, then one fragment key per fragment. ARGV: seconds to keep, then per
+# fragment its campaign's pk, the version read before rendering ("" for none) and the html.
+_CACHE_IF_UNCHANGED = Script(None, b"""
+for i = 2, #KEYS do
+  local at = 2 + (i - 2) * 3
+  if (redis.call('HGET', KEYS[1], ARGV[at]) or '') == ARGV[at + 1] then
+    redis.call('SET', KEYS[i], ARGV[at + 2], 'EX', ARGV[1], 'NX')
+  end
+end
+""")
+
+
+def cache_if_unchanged(rendered: dict[int, str], kind: str, versions: dict[int, bytes | None]):
+    """Cache fragments rendered from the database where the cache holds none and no change
+    came since `versions` was read (see VERSIONS_KEY); a cache that cannot be reached is
+    left alone."""
+    if not rendered:
+        return
+    args: list = [86400]
+    for pk, html in rendered.items():
+        args += [pk, versions.get(pk) or b"", html]
     try:
-        pipe = redis_client().pipeline(transaction=False)
-        for pk, html in rendered.items():
-            pipe.set(fragment_key(pk, kind), html, ex=86400, nx=True)
-        pipe.execute()
+        _CACHE_IF_UNCHANGED([VERSIONS_KEY] + [fragment_key(pk, kind) for pk in rendered], args,
+                            client=redis_client())
     except RedisError:
         health.mark_down()
 
@@ -237,20 +262,27 @@ def cached_fragments(campaigns: list[Campaign], kind: str) -> dict[int, str]:
     """Fragments for a page: from the cache in one round trip, rendering only the misses."""
     if not campaigns:
         return {}
-    keys = [fragment_key(c.pk, kind) for c in campaigns]
+    pks = [c.pk for c in campaigns]
     try:
-        cached = redis_client().mget(keys)
+        pipe = redis_client().pipeline(transaction=False)
+        pipe.mget([fragment_key(pk, kind) for pk in pks])
+        pipe.hmget(VERSIONS_KEY, [str(pk) for pk in pks])
+        cached, versions = pipe.execute()
     except RedisError:
         # Redis down: every fragment from the database, nothing cached.
         health.mark_down()
-        cached = None
-    found = dict(zip([c.pk for c in campaigns], cached or [None] * len(campaigns),
-                     strict=True))
+        cached = versions = None
+    found = dict(zip(pks, cached or [None] * len(pks), strict=True))
     missing = [c for c in campaigns if found[c.pk] is None]
-    if missing:
-        rendered = render_from_database(missing, kind)
+    if missing and versions is None:
+        found.update(render_from_database(missing, kind))
+    elif missing:
+        # Read again after the versions, to keep what is rendered for the next page: a
+        # change committed before this read is in it, one committed after moved a version.
+        current = Campaign.objects.in_bulk([c.pk for c in missing])
+        rendered = render_from_database([current.get(c.pk, c) for c in missing], kind)
         found.update(rendered)
-        if cached is not None:  # Redis answered: keep what was rendered for the next page
-            cache_if_absent(rendered, kind)
+        cache_if_unchanged({pk: html for pk, html in rendered.items() if pk in current},
+                           kind, dict(zip(pks, versions, strict=True)))
     return {pk: value.decode() if isinstance(value, bytes) else value
             for pk, value in found.items()}

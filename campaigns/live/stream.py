@@ -32,7 +32,7 @@ from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET
 
 from campaigns.live import publish
-from campaigns.live.publish import FETCHED_KEY, KINDS, channel, fragment_key
+from campaigns.live.publish import FETCHED_KEY, KINDS, VERSIONS_KEY, channel, fragment_key
 from campaigns.models import Campaign, active_q
 from dashboard.security import host_allowed, is_secure, stream_headers
 
@@ -284,10 +284,12 @@ async def _state_of(pks: list[int], kind: str) -> str:
     nobody watched dropped from the cache), then tick frames saying how fresh."""
     if not pks:
         return ""
-    client = broadcaster.redis()
     try:
-        html = await client.mget([fragment_key(pk, kind) for pk in pks])
-        fetched = await client.hmget(FETCHED_KEY, [str(pk) for pk in pks])
+        pipe = broadcaster.redis().pipeline(transaction=False)
+        pipe.mget([fragment_key(pk, kind) for pk in pks])
+        pipe.hmget(FETCHED_KEY, [str(pk) for pk in pks])
+        pipe.hmget(VERSIONS_KEY, [str(pk) for pk in pks])
+        html, fetched, versions = await pipe.execute()
     except (aioredis.RedisError, OSError) as error:
         # Redis down: the page already shows what the database holds; the changes flow
         # again once the broadcaster's subscription is back.
@@ -297,7 +299,8 @@ async def _state_of(pks: list[int], kind: str) -> str:
         html = [None if value is None else value.decode() for value in html]
         missing = [pk for pk, value in zip(pks, html, strict=True) if value is None]
         if missing:
-            rendered = await _render_from_database((missing, kind))
+            rendered = await _render_from_database(
+                (missing, kind, dict(zip(pks, versions, strict=True))))
             html = [rendered.get(pk) if value is None else value
                     for pk, value in zip(pks, html, strict=True)]
     frames = [sse_frame(f"{kind}-{pk}", value)
@@ -462,15 +465,16 @@ def may_view(user_ids: list[int]) -> set[int]:
 
 
 @in_database_thread
-def _render_from_database(request: tuple[list[int], str]) -> dict[int, str]:
+def _render_from_database(request: tuple[list[int], str, dict]) -> dict[int, str]:
     """Fragments of one kind rendered from the database for campaigns not in the cache
-    (deleted campaigns are left out), and cached unless a fragment got there first.
+    (deleted campaigns are left out), and cached unless a fragment got there first or a
+    change came since the cache was read (`versions`, see publish.VERSIONS_KEY).
 
-    The viewer was noted as watching before this read: a poller that changed one of
-    these campaigns since has rendered and cached the newer fragment, which must win."""
-    pks, kind = request
+    The viewer was noted as watching before the cache was read: a poller that changed one
+    of these campaigns since has rendered the newer fragment and sends it to this viewer."""
+    pks, kind, versions = request
     rendered = publish.render_from_database(list(Campaign.objects.filter(pk__in=pks)), kind)
-    publish.cache_if_absent(rendered, kind)
+    publish.cache_if_unchanged(rendered, kind, versions)
     return rendered
 
 
