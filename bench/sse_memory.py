@@ -7,7 +7,7 @@ the socket inodes in /proc/PID/fd against /proc/PID/net/tcp (so the benchmark's 
 connections and other processes' never count).
 
 The server is the shipped one (`dashboard.asgi:application`, whose `/live/` is
-`campaigns.stream.asgi_stream`). Besides the idle readings at each level, PostgreSQL
+`campaigns.live.stream.asgi_stream`). Besides the idle readings at each level, PostgreSQL
 connections are sampled every 20 ms while viewers connect, since each one reads the
 database for its session and first frame. The PostgreSQL server is shared (100
 connections in all): if connections grow with viewers, the ramp stops there.

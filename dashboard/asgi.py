@@ -1,6 +1,6 @@
 """ASGI entry point: uvicorn serves the pages and the live stream (server-sent events).
 
-`/live/` goes to a lean ASGI app (campaigns.stream.asgi_stream) rather than through
+`/live/` goes to a lean ASGI app (campaigns.live.stream.asgi_stream) rather than through
 Django's handler, which would hold a thread and a database connection per open stream
 for as long as someone watches.
 """
