@@ -242,7 +242,8 @@ end
 """)
 
 
-def cache_if_unchanged(rendered: dict[int, str], kind: str, versions: dict[int, bytes | None]):
+def cache_if_unchanged(rendered: dict[int, str], kind: str,
+                       versions: dict[int, bytes | None]) -> None:
     """Cache fragments rendered from the database where the cache holds none and no change
     came since `versions` was read (see VERSIONS_KEY); a cache that cannot be reached is
     left alone."""
