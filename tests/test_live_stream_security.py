@@ -63,12 +63,21 @@ def test_with_https_on_plain_http_is_redirected(simulator_process, running, user
         server.process.stop()
 
 
+SESSION_OVER = "live stream(s) whose session is over"
+
+
+def server_said(server, words: str) -> int:
+    """How many lines of the web server's log so far hold `words`."""
+    return server.process.output(tail=10**7).count(words)
+
+
 def test_signing_out_elsewhere_ends_the_open_stream_within_a_heartbeat(
         web_server, running, users):
     client, cookies = signed_in(users["manager"])
     stream = Stream(url_of(web_server, running), cookies)
     try:
         stream.next(event=f"detail-{running.pk}")
+        said_before = server_said(web_server, SESSION_OVER)
         client.post(reverse("logout"))  # another tab of the same session signs out
         signed_out = time.monotonic()
         stream._thread.join(timeout=HEARTBEAT * 3)
@@ -77,6 +86,8 @@ def test_signing_out_elsewhere_ends_the_open_stream_within_a_heartbeat(
         assert not stream._thread.is_alive(), "the stream kept going after sign-out"
         # One heartbeat, plus the scheduling slack of a busy machine.
         assert took < HEARTBEAT + 1.5, took
+        # The server says why it ended a stream (a browser only sees it end).
+        assert server_said(web_server, SESSION_OVER) > said_before
     finally:
         stream.close()
 

@@ -169,9 +169,11 @@ class Broadcaster:
             except Exception:  # a database blip must not end every stream
                 log.warning("Could not check the sessions of open streams", exc_info=True)
                 continue
-            for viewer in list(self.viewers):
-                if viewer.session_key not in alive:
-                    self.end(viewer)
+            ended = [viewer for viewer in self.viewers if viewer.session_key not in alive]
+            for viewer in ended:
+                self.end(viewer)
+            if ended:
+                log.info("Ended %d live stream(s) whose session is over", len(ended))
 
     async def _listen(self, subscribed: asyncio.Event) -> None:
         while self.viewers:
@@ -219,6 +221,8 @@ class Broadcaster:
         except asyncio.QueueFull:
             # Too far behind: end its stream; EventSource reconnects and gets fresh state.
             self.end(viewer)
+            log.warning("Ended a live stream %d frames behind (kind=%s)", QUEUE_LIMIT,
+                        viewer.kind)
 
 
 broadcaster = Broadcaster()

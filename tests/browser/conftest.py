@@ -29,6 +29,21 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.browser)
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test's report ends with what its web server and Celery worker
+    logged (a page only sees a stream end or a request fail; the servers say why)."""
+    report = yield
+    if report.failed:
+        for name in ("web_server", "celery_worker"):
+            server = item.funcargs.get(name)
+            if server is not None:
+                process = getattr(server, "process", server)
+                report.sections.append((f"{name} log (last 4,000 characters)",
+                                        process.output()))
+    return report
+
+
 @pytest.fixture(scope="session")
 def chromium():
     if not os.path.exists(CHROMIUM):
