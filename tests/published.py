@@ -3,6 +3,8 @@
 import json
 import time
 
+from django.utils import timezone
+
 from campaigns.connections import redis_client
 from campaigns.live import publish
 
@@ -34,3 +36,19 @@ def watch(pk: int | None, kinds=publish.KINDS, seconds: float = 60) -> None:
     until = time.time() + seconds
     redis_client().zadd(publish.WATCHING_KEY,
                         {publish.watch_member(kind, pk): until for kind in kinds})
+
+
+def server_said(server, words: str) -> int:
+    """How many times the web server has logged `words` so far."""
+    return server.process.output(tail=10**7).count(words)
+
+
+def flood(pk: int, messages: int = 600) -> None:
+    """More tick messages for campaign `pk` at once than a viewer's queue holds
+    (stream.QUEUE_LIMIT): the web server ends the streams that watch it as too far behind,
+    as it would after a burst of changes a slow viewer could not take."""
+    stamp = timezone.now().isoformat()
+    pipe = redis_client().pipeline(transaction=False)
+    for _ in range(messages):
+        pipe.publish(publish.channel(), json.dumps({"tick": stamp, "ids": [pk]}))
+    pipe.execute()

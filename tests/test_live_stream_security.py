@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from dashboard.processes import start_web_server
+from tests.published import server_said
 from tests.sse_client import Stream
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
@@ -64,11 +65,6 @@ def test_with_https_on_plain_http_is_redirected(simulator_process, running, user
 
 
 SESSION_OVER = "live stream(s) whose session is over"
-
-
-def server_said(server, words: str) -> int:
-    """How many lines of the web server's log so far hold `words`."""
-    return server.process.output(tail=10**7).count(words)
 
 
 def test_signing_out_elsewhere_ends_the_open_stream_within_a_heartbeat(

@@ -26,10 +26,12 @@
   // brought back from the back-forward cache then has none, so it is loaded afresh.
   var openStreams = [];
   var leaving = false;
-  // How long a stream error waits before htmx hears of it (and logs it, and reconnects):
-  // Chromium can fail a stream as soon as a navigation starts, before beforeunload or
-  // pagehide, and the page is gone by then. The browser's own reconnect waits 3 s too.
-  var STREAM_ERROR_GRACE_MS = 3000;
+  // How long a stream error waits before htmx hears of it (and logs it, reconnects, and
+  // the page falls back to polling). Chromium can fail a stream as soon as a navigation
+  // starts, before beforeunload or pagehide, and the page is gone by then; and a stream
+  // the server ends (a restart, a viewer too far behind) is reopened by the browser itself
+  // after the 3 s the server asks for: by 5 s it is open again and nothing went wrong.
+  var STREAM_ERROR_GRACE_MS = 5000;
   if (window.htmx && htmx.createEventSource) {
     var createEventSource = htmx.createEventSource;
     htmx.createEventSource = function (url) {
@@ -42,7 +44,7 @@
     };
   }
   // htmx sets `onerror` on the stream it asked for: keep that handler and call it after
-  // the grace period, unless the page is being left by then.
+  // the grace period, unless the page is being left or the stream is open again by then.
   function deferErrors(source) {
     var handler = null;
     Object.defineProperty(source, "onerror", {
@@ -52,7 +54,9 @@
     });
     source.addEventListener("error", function (event) {
       window.setTimeout(function () {
-        if (handler && !leaving) handler.call(source, event);
+        if (handler && !leaving && source.readyState !== EventSource.OPEN) {
+          handler.call(source, event);
+        }
       }, STREAM_ERROR_GRACE_MS);
     });
   }

@@ -6,13 +6,16 @@ running its clock (or moving it by hand) and make it fail through its fault cont
 """
 
 import re
+import time
 from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect
 
+from campaigns.live.stream import QUEUE_LIMIT
 from tests.browser.conftest import collect_page_errors, sign_in
 from tests.campaign_factory import make_campaign
+from tests.published import flood, server_said
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -163,6 +166,38 @@ def test_a_detail_page_polls_when_the_stream_is_down_and_stops_once_the_campaign
     stopped_at = len(polls)
     page.wait_for_timeout(3000)  # three poll intervals: long enough to see one if any came
     assert len(polls) == stopped_at, "polling went on after the campaign was over"
+    assert_same_document(page)
+    assert errors == []
+
+
+def test_a_stream_the_server_ends_reopens_by_itself_with_nothing_logged(
+        users, new_page, sim, celery_worker, server_settings, web_server):
+    """A server restart or a viewer too far behind ends a stream; the browser reopens it
+    after the 3 s the server asks for, gets the current state, and the page goes on live.
+    That is no error: nothing in the console, no fallback polling, no reload."""
+    campaign = make_campaign(sim, users["staff"], "running", name="Reopened",
+                             audience_size=50)
+    page = new_page()
+    streams = requests_to(page, "/live/")
+    errors = collect_page_errors(page)
+    sign_in(page, users["manager"].username)
+    page.goto(f"/campaigns/{campaign.pk}/")
+    mark_document(page)
+    expect(page.locator("#live-detail").get_by_test_id("status")).to_have_text("Running")
+    polls = requests_to(page, re.escape(f"/campaigns/{campaign.pk}/live/detail/"))
+    ended_before = server_said(web_server, f"{QUEUE_LIMIT} frames behind")
+
+    flood(campaign.pk)
+    deadline = time.monotonic() + 10
+    while server_said(web_server, f"{QUEUE_LIMIT} frames behind") == ended_before:
+        assert time.monotonic() < deadline, "the server never ended the flooded stream"
+        page.wait_for_timeout(100)
+    called = "#live-detail [data-testid=metric-called]"
+    sim.advance(300)
+    wait_for_count_above(page, called, read_count(page.locator(called)))
+    page.wait_for_timeout(6000)  # past the 5 s in which a failed stream reaches htmx
+    assert len(streams) >= 2, "the browser never reopened the stream"
+    assert polls == [], "the page fell back to polling"
     assert_same_document(page)
     assert errors == []
 
