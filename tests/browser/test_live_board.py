@@ -202,8 +202,6 @@ def test_a_stream_the_server_ends_reopens_by_itself_with_nothing_logged(
     assert errors == []
 
 
-# A known bug, kept as a strict expected failure: it turns into a failure (XPASS) the day
-# it is fixed, so the marker gets removed and the test guards the fix from then on.
 def test_with_the_stream_down_a_quiet_campaign_still_reads_as_live(
         users, new_page, sim, celery_worker, server_settings):
     campaign = make_campaign(sim, users["staff"], "running", name="Quiet", audience_size=50)
