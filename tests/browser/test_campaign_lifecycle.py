@@ -178,8 +178,6 @@ def test_a_double_click_on_create_makes_exactly_one_campaign(users, new_page, si
     assert errors == []
 
 
-# A known bug, kept as a strict expected failure: it turns into a failure (XPASS) the day
-# it is fixed, so the marker gets removed and the test guards the fix from then on.
 def test_another_admins_open_page_loses_its_buttons_when_the_campaign_is_deleted(
         users, new_page, sim, server_settings):
     campaign = make_campaign(sim, users["staff"], "paused", name="Deleted meanwhile",
