@@ -259,6 +259,17 @@ def cache_if_unchanged(rendered: dict[int, str], kind: str,
         health.mark_down()
 
 
+def render_and_cache(pks: list[int], kind: str, versions: dict[int, bytes | None]
+                     ) -> dict[int, str]:
+    """One kind of fragment of these campaigns, read from the database now (any deleted
+    meanwhile left out), and cached unless a change came since `versions` was read. Read
+    after the versions, so a change committed before this read is in it, and one
+    committed after it moved a version."""
+    rendered = render_from_database(list(Campaign.objects.filter(pk__in=pks)), kind)
+    cache_if_unchanged(rendered, kind, versions)
+    return rendered
+
+
 def cached_fragments(campaigns: list[Campaign], kind: str) -> dict[int, str]:
     """Fragments for a page: from the cache in one round trip, rendering only the misses."""
     if not campaigns:
@@ -274,16 +285,10 @@ def cached_fragments(campaigns: list[Campaign], kind: str) -> dict[int, str]:
         health.mark_down()
         cached = versions = None
     found = dict(zip(pks, cached or [None] * len(pks), strict=True))
-    missing = [c for c in campaigns if found[c.pk] is None]
-    if missing and versions is None:
-        found.update(render_from_database(missing, kind))
-    elif missing:
-        # Read again after the versions, to keep what is rendered for the next page: a
-        # change committed before this read is in it, one committed after moved a version.
-        current = Campaign.objects.in_bulk([c.pk for c in missing])
-        rendered = render_from_database([current.get(c.pk, c) for c in missing], kind)
-        found.update(rendered)
-        cache_if_unchanged({pk: html for pk, html in rendered.items() if pk in current},
-                           kind, dict(zip(pks, versions, strict=True)))
+    missing = [pk for pk in pks if found[pk] is None]
+    if missing and versions is not None:
+        found.update(render_and_cache(missing, kind, dict(zip(pks, versions, strict=True))))
+    # Redis down, or deleted since the page read it: as the page has it, and not cached.
+    found.update(render_from_database([c for c in campaigns if found[c.pk] is None], kind))
     return {pk: value.decode() if isinstance(value, bytes) else value
             for pk, value in found.items()}

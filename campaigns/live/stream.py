@@ -476,10 +476,7 @@ def _render_from_database(request: tuple[list[int], str, dict]) -> dict[int, str
 
     The viewer was noted as watching before the cache was read: a poller that changed one
     of these campaigns since has rendered the newer fragment and sends it to this viewer."""
-    pks, kind, versions = request
-    rendered = publish.render_from_database(list(Campaign.objects.filter(pk__in=pks)), kind)
-    publish.cache_if_unchanged(rendered, kind, versions)
-    return rendered
+    return publish.render_and_cache(*request)
 
 
 def _watched_members(viewers: list[Viewer]) -> set[str]:
