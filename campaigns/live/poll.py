@@ -481,10 +481,10 @@ def _save(to_save, now: datetime) -> None:
     """
     by_fields: dict[frozenset, list[Campaign]] = defaultdict(list)
     for campaign, fields in to_save:
-        campaign.modified_at = now  # bulk_update does not apply auto_now
+        campaign.modified_at = now  # fast_update does not apply auto_now
         by_fields[frozenset(fields | {"modified_at"})].append(campaign)
     for fields, campaigns in by_fields.items():
-        Campaign.objects.bulk_update(campaigns, sorted(fields), batch_size=200)
+        Campaign.objects.fast_update(campaigns, sorted(fields), batch_size=1000)
 
 
 def refresh_one(pk: int) -> RefreshResult:

@@ -51,7 +51,7 @@ def sync_campaign_list() -> SyncReport:
             # Let the poller do the full refresh and tell the open pages.
             campaign.needs_final_poll = True
             campaign.next_poll_at = started
-            campaign.modified_at = started  # bulk_update skips auto_now; the poller's
+            campaign.modified_at = started  # fast_update skips auto_now; the poller's
             changed.append(campaign)          # settling (live/poll.py) counts from here
     seen_ids = {remote.id for remote in remote_campaigns}
     # Only rows older than this walk: a campaign created meanwhile is not in it.
@@ -61,9 +61,9 @@ def sync_campaign_list() -> SyncReport:
     gone = _confirmed_gone(missing)
     with transaction.atomic():
         Campaign.objects.bulk_create(new, ignore_conflicts=True, batch_size=500)
-        Campaign.objects.bulk_update(
+        Campaign.objects.fast_update(
             changed, [*Campaign.LIST_FIELDS, "needs_final_poll", "next_poll_at", "modified_at"],
-            batch_size=500)
+            batch_size=1000)
         report.marked_deleted = Campaign.objects.filter(
             atoms_id__in=gone, deleted_remotely_at__isnull=True,
         ).update(deleted_remotely_at=started, poll_error="Deleted in Atoms.")
