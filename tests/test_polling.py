@@ -1,5 +1,9 @@
 """The poller, called directly: what one tick claims, fetches, writes, caches and publishes."""
 
+import json
+import os
+import subprocess
+import sys
 import threading
 import time
 from datetime import timedelta
@@ -471,3 +475,45 @@ def test_each_tick_reports_how_long_the_most_neglected_campaign_has_waited(sim, 
     assert report.refreshed == 1
     Campaign.objects.filter(pk=running.pk).update(next_poll_at=None)
     assert poll.tick().oldest_age < 30  # just refreshed
+
+
+SQLITE_WRITE = """
+import json, django
+django.setup()
+from django.core.management import call_command
+from django.utils import timezone
+from campaigns.live import poll
+from campaigns.models import Campaign
+call_command("migrate", verbosity=0)
+now = timezone.now()
+rows = [Campaign.objects.create(atoms_id=f"{n:024x}", name=f"c{n}", status="running",
+                                contacts_called=1, quiet_polls=4) for n in range(3)]
+rows[0].contacts_called, rows[0].events = 7, [{"action": "started"}]
+rows[1].contacts_called, rows[1].fetched_at, rows[1].needs_final_poll = 9, now, True
+rows[2].status, rows[2].paused_at = "paused", now
+poll._save([(rows[0], {"contacts_called", "events"}),
+            (rows[1], {"contacts_called", "fetched_at", "needs_final_poll"}),
+            (rows[2], {"status", "paused_at"})], now)
+print(json.dumps([[c.contacts_called, c.events, c.fetched_at is not None, c.needs_final_poll,
+                   c.status, c.paused_at is not None, c.quiet_polls, c.modified_at == now]
+                  for c in Campaign.objects.order_by("pk")]))
+"""
+
+
+def test_the_poll_writes_changed_campaigns_on_sqlite_the_demo_database(tmp_path):
+    """The demo runs on SQLite, where the batch write is other SQL than on PostgreSQL
+    (UPDATE ... FROM (VALUES ...) without column aliases): each row gets its own values,
+    only in the fields it changed."""
+    from django.conf import settings
+
+    env = {"PATH": os.environ["PATH"], "SECRET_KEY": "x" * 50, "HTTPS": "0", "DEBUG": "0",
+           "DJANGO_SETTINGS_MODULE": "dashboard.settings",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}"}
+    result = subprocess.run([sys.executable, "-c", SQLITE_WRITE], cwd=settings.BASE_DIR,
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == [
+        [7, [{"action": "started"}], False, False, "running", False, 4, True],
+        [9, [], True, True, "running", False, 4, True],
+        [1, [], False, False, "paused", True, 4, True],
+    ]
