@@ -76,6 +76,25 @@ def _fixture_teardown_despite_a_deadlock(self, attempts: int = 3):
 TransactionTestCase._fixture_teardown = _fixture_teardown_despite_a_deadlock
 
 
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's, plus a wait at the end: the uvicorn and Celery processes (whose
+    fixtures need this one, so they stop first) have exited, but PostgreSQL ends their
+    sessions a moment later, and dropping the test database before that fails ("is being
+    accessed by other users", seen once as a warning at the end of a run)."""
+    yield
+    from django.db import connection
+
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                           "current_database() AND pid <> pg_backend_pid()")
+            if cursor.fetchone()[0] == 0:
+                break
+            time.sleep(0.1)
+
+
 def _redis_db(url: str) -> int:
     return redis.Redis.from_url(url).connection_pool.connection_kwargs.get("db", 0)
 
