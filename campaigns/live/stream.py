@@ -21,17 +21,15 @@ from urllib.parse import parse_qs, quote
 import redis.asyncio as aioredis
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.auth import get_user, get_user_model
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import close_old_connections
 from django.db.models import Q
 from django.http import HttpResponse
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.module_loading import import_string
 from django.views.decorators.http import require_GET
 
-from campaigns.live import publish
+from campaigns.live import publish, sessions
 from campaigns.live.publish import FETCHED_KEY, KINDS, VERSIONS_KEY, channel, fragment_key
 from campaigns.models import Campaign, active_q
 from dashboard.security import host_allowed, is_secure, stream_headers
@@ -253,15 +251,8 @@ def _end_streams_on_exit_signal(loop: asyncio.AbstractEventLoop) -> None:
 
 def _live_sessions(keys: set[str | None]) -> set[str]:
     """Which of these session keys still name a session (runs in a thread)."""
-    keys = {key for key in keys if key}
     try:
-        engine = import_string(settings.SESSION_ENGINE)
-        store = engine.SessionStore
-        if hasattr(store, "get_model_class"):  # the database engines: one query
-            return set(store.get_model_class().objects.filter(
-                session_key__in=keys, expire_date__gt=timezone.now(),
-            ).values_list("session_key", flat=True))
-        return {key for key in keys if store().exists(key)}
+        return sessions.live_sessions(keys)
     finally:
         close_old_connections()
 
@@ -379,14 +370,6 @@ def stream_needs_asgi(request):
 # --- as a bare ASGI app (uvicorn) ---------------------------------------------------------
 
 
-class _SessionRequest:
-    """Just enough of a request for Django's `get_user`: the session from the cookie."""
-
-    def __init__(self, session_key: str | None):
-        engine = import_string(settings.SESSION_ENGINE)
-        self.session = engine.SessionStore(session_key)
-
-
 class Together:
     """Calls that arrive together are served together: one trip to the database thread
     and one connection, closed once, for all of them. A thousand viewers opening the board
@@ -447,9 +430,10 @@ def in_database_thread(work):
 
 
 def _check_sessions(session_keys: list[str | None]) -> list[tuple[bool, bool]]:
-    """Each session's (authenticated, may watch): Django's own `get_user` (the session,
-    the user, the session hash), then the view permission of all of them in one query."""
-    users = [get_user(_SessionRequest(key)) for key in session_keys]
+    """Each session's (authenticated, may watch): who is signed in, as Django's `get_user`
+    says (sessions.signed_in_users: two queries for all of them), then the view permission
+    of all of them in one query."""
+    users = sessions.signed_in_users(session_keys)
     allowed = may_view([user.pk for user in users if user.is_authenticated])
     return [(user.is_authenticated, user.pk in allowed) for user in users]
 
