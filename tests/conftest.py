@@ -6,6 +6,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.core.management.base import CommandError
+from django.db import connection
 from django.test import TransactionTestCase
 
 from campaigns.accounts import ensure_user
@@ -83,8 +84,6 @@ def django_db_setup(django_db_setup, django_db_blocker):
     sessions a moment later, and dropping the test database before that fails ("is being
     accessed by other users", seen once as a warning at the end of a run)."""
     yield
-    from django.db import connection
-
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -3,11 +3,11 @@
 Django's `get_user` reads one session and then one user per call, two queries each: most
 of the CPU of admitting a thousand viewers who open the board together (a shift starting,
 a web process restarting). `signed_in_users` reads all the sessions in one query and their
-users in another, and accepts on its own only what `get_user` accepts without doing
-anything else: an unexpired session of the database engine, signed in through
-ModelBackend, by an active user whose session hash matches. Every other key (none,
-unknown, expired, tampered with, another backend, a changed password) is handed to
-`get_user` itself, so its answer and what it does stay Django's own.
+users in another, and accepts on its own only what `get_user` accepts: an unexpired
+session of the database engine, signed in through ModelBackend, by an active user whose
+session hash matches (see `_hash_verified` for the one thing it then leaves undone). Every
+other key (none, unknown, expired, tampered with, another backend, a changed password) is
+handed to `get_user` itself, so its answer and what it does stay Django's own.
 """
 
 from django.conf import settings
