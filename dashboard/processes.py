@@ -71,6 +71,8 @@ class Process:
         # Kept open for the child's life and read back on failure, so no `with` block.
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115
             prefix=f"{name}-", suffix=".log", delete=False)
+        # PostgreSQL names each session by this: which child, started by which process.
+        env = {"PGAPPNAME": f"{name}-{os.getpid()}", **env}
         self.popen = subprocess.Popen(argv, cwd=cwd, env=env, stdout=self.log,
                                       stderr=subprocess.STDOUT)
 
