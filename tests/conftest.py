@@ -1,5 +1,6 @@
 """Fixtures shared by the whole suite: users of each role, and the real services."""
 
+import threading
 import time
 import warnings
 
@@ -98,8 +99,11 @@ def django_db_setup(django_db_setup, django_db_blocker):
             time.sleep(0.1)
         cursor.execute(f"SELECT application_name, client_port, state, backend_start, "
                        f"left(query, 120), pg_terminate_backend(pid) {others}")
+        # No application name: this process's own (children set PGAPPNAME); its threads
+        # then say which code may hold it.
         warnings.warn(f"Sessions still attached to the test database were ended before "
-                      f"dropping it: {cursor.fetchall()}", stacklevel=1)
+                      f"dropping it: {cursor.fetchall()}; this process's threads: "
+                      f"{[thread.name for thread in threading.enumerate()]}", stacklevel=1)
 
 
 def _redis_db(url: str) -> int:
