@@ -12,82 +12,67 @@ from tests.campaign_factory import make_campaign
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-# Both widths watch at once, in pages of their own: a stall takes real seconds to come,
-# and the same seconds serve both (as two parametrized tests they took ~19 s each).
-WIDTHS = (1280, 390)
-
-
-def open_at(new_page, manager, path: str, width: int):
-    page = sign_in(new_page(), manager.username)
-    page.set_viewport_size({"width": width, "height": 900})
-    errors = collect_page_errors(page)
-    page.goto(path)
-    return page, errors
-
-
+@pytest.mark.parametrize("width", [1280, 390])
 def test_a_manager_sees_a_stalled_campaign_explained_without_a_reload(
-        users, new_page, sim, celery_worker, server_settings):
+        users, new_page, sim, celery_worker, server_settings, width):
     campaign = make_campaign(sim, users["staff"], "running", name="Goes quiet",
                              audience_size=50)
     sim.advance(30)  # it dials: the worker's poll sees it move, then the clock stands still
-    views = []
-    for width in WIDTHS:
-        page, errors = open_at(new_page, users["manager"], f"/campaigns/{campaign.pk}/", width)
-        board, _ = open_at(new_page, users["manager"], "/board/", width)
-        page.evaluate("window.sameDocument = true")
-        views.append((width, page, board, errors))
-    for _width, page, _board, _errors in views:
-        expect(page.locator("#live-detail").get_by_test_id("status")).to_have_text("Running")
+    page = sign_in(new_page(), users["manager"].username)
+    page.set_viewport_size({"width": width, "height": 900})
+    errors = collect_page_errors(page)
+    board = sign_in(new_page(), users["manager"].username)
+    board.set_viewport_size({"width": width, "height": 900})
+    page.goto(f"/campaigns/{campaign.pk}/")
+    board.goto("/board/")
+    page.evaluate("window.sameDocument = true")
+    expect(page.locator("#live-detail").get_by_test_id("status")).to_have_text("Running")
 
-    for _width, page, board, _errors in views:
-        why = page.locator("#live-detail").get_by_test_id("why")
-        expect(why).to_contain_text("Running, but stalled", timeout=(STALL_AFTER + 15) * 1000)
-        expect(why).to_contain_text("Check that its phone numbers are active")
-        card = board.locator(f"#card-{campaign.pk}").get_by_test_id("why")
-        expect(card).to_contain_text("Running, but stalled", timeout=15_000)
-        # The time in the sentence keeps counting in the page ("… seconds ago").
-        expect(why.locator("time[data-relative]")).to_contain_text("ago")
-        # Standing still, it is read less often; the page says so, and does not call
-        # numbers read every four intervals "not live".
-        expect(page.locator("#live-detail").get_by_test_id("quiet-note")).to_contain_text(
-            f"checked every {4 * POLL_INTERVAL} s until it moves")
+    why = page.locator("#live-detail").get_by_test_id("why")
+    expect(why).to_contain_text("Running, but stalled", timeout=(STALL_AFTER + 15) * 1000)
+    expect(why).to_contain_text("Check that its phone numbers are active")
+    card = board.locator(f"#card-{campaign.pk}").get_by_test_id("why")
+    expect(card).to_contain_text("Running, but stalled", timeout=15_000)
+    # The time in the sentence keeps counting in the page ("… seconds ago").
+    expect(why.locator("time[data-relative]")).to_contain_text("ago")
+    # Standing still, it is read less often; the page says so, and does not call numbers
+    # read every four intervals "not live".
+    detail = page.locator("#live-detail")
+    expect(detail.get_by_test_id("quiet-note")).to_contain_text(
+        f"checked every {4 * POLL_INTERVAL} s until it moves")
+    freshness = detail.get_by_test_id("freshness")
     for _ in range(3):  # across more than one spaced read
-        for _width, page, _board, _errors in views:
-            freshness = page.locator("#live-detail").get_by_test_id("freshness")
-            expect(freshness).to_contain_text("updated")
-            expect(freshness).not_to_contain_text("Not live")
-        views[0][1].wait_for_timeout(2 * POLL_INTERVAL * 1000)
-    for width, page, _board, errors in views:
-        assert page.evaluate("window.sameDocument === true"), f"the page reloaded at {width}px"
-        assert_fits_width(page)
-        assert errors == [], f"at {width}px"
+        expect(freshness).to_contain_text("updated")
+        expect(freshness).not_to_contain_text("Not live")
+        page.wait_for_timeout(2 * POLL_INTERVAL * 1000)
+    assert page.evaluate("window.sameDocument === true"), "the page reloaded"
+    assert_fits_width(page)
+    assert errors == []
 
     sim.advance(300)  # dialling goes on: the stall sentence goes away by itself
-    for _width, page, _board, _errors in views:
-        detail = page.locator("#live-detail")
-        expect(detail).not_to_contain_text("stalled", timeout=15_000)
-        expect(detail.get_by_test_id("quiet-note")).to_have_count(0)
+    expect(page.locator("#live-detail")).not_to_contain_text("stalled", timeout=15_000)
+    expect(detail.get_by_test_id("quiet-note")).to_have_count(0)
 
 
+@pytest.mark.parametrize("width", [1280, 390])
 def test_a_manager_sees_the_stall_alert_arrive_without_a_reload(
-        users, new_page, sim, celery_worker, server_settings):
+        users, new_page, sim, celery_worker, server_settings, width):
     make_campaign(sim, users["staff"], "running", name="Alerting", audience_size=50)
-    views = []
-    for width in WIDTHS:
-        page, errors = open_at(new_page, users["manager"], "/campaigns/", width)
-        page.evaluate("window.sameDocument = true")
-        expect(page.get_by_test_id("alert-badge")).to_have_text("Alerts")  # nothing yet
-        views.append((width, page, errors))
-    for width, page, errors in views:
-        badge = page.get_by_test_id("alert-badge")
-        # The worker's beat checks alerts every 2 s; the badge asks as often.
-        expect(badge.get_by_test_id("alert-count")).to_have_text(
-            "1", timeout=(STALL_AFTER + 20) * 1000)
-        assert page.evaluate("window.sameDocument === true"), f"the page reloaded at {width}px"
-        assert_fits_width(page)
-        badge.click()
-        alert = page.get_by_test_id("alert")
-        expect(alert).to_have_count(1)
-        expect(alert).to_contain_text("Stalled")
-        expect(alert).to_contain_text("“Alerting” is running but nothing has moved")
-        assert errors == [], f"at {width}px"
+    page = sign_in(new_page(), users["manager"].username)
+    page.set_viewport_size({"width": width, "height": 900})
+    errors = collect_page_errors(page)
+    page.goto("/campaigns/")
+    page.evaluate("window.sameDocument = true")
+    badge = page.get_by_test_id("alert-badge")
+    expect(badge).to_have_text("Alerts")  # nothing yet
+    # The worker's beat checks alerts every 2 s; the badge asks as often.
+    expect(badge.get_by_test_id("alert-count")).to_have_text(
+        "1", timeout=(STALL_AFTER + 20) * 1000)
+    assert page.evaluate("window.sameDocument === true"), "the page reloaded"
+    assert_fits_width(page)
+    badge.click()
+    alert = page.get_by_test_id("alert")
+    expect(alert).to_have_count(1)
+    expect(alert).to_contain_text("Stalled")
+    expect(alert).to_contain_text("“Alerting” is running but nothing has moved")
+    assert errors == []
