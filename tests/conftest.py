@@ -86,11 +86,13 @@ def django_db_setup(django_db_setup, django_db_blocker):
     fails while any session is attached ("is being accessed by other users", seen as a
     teardown warning in three of seven runs). Two kinds can be left: the stopped uvicorn
     and Celery processes' (whose fixtures need this one, so they stop first), which
-    PostgreSQL ends a moment after they exit; and this process's own, opened by a test in
-    a thread that has finished: Django's connection of that thread stays open until the
-    garbage collector finalises it (reproduced: a thread's query inside a rolled-back
-    atomic block leaves exactly the "idle after ROLLBACK" session CI showed). Anything
-    still attached after that and a few seconds is ended, and named in a warning."""
+    PostgreSQL ends a moment after they exit; and this process's own, opened by test code
+    in another thread or context. A finished thread's Django connection stays open until
+    the garbage collector finalises it (reproduced: a thread's query inside a rolled-back
+    atomic block leaves an "idle after ROLLBACK" session, gone after gc.collect()). CI
+    still shows one such session after collecting, so something still refers to it; not
+    found yet. Anything still attached after a few seconds is ended, and named in a
+    warning with this process's threads."""
     yield
     gc.collect()
     with django_db_blocker.unblock(), connection.cursor() as cursor:
