@@ -51,9 +51,7 @@ def _vouched_users(session_keys: list[str | None]) -> dict[str, object]:
     store = _session_store()
     if store is not DatabaseSessionStore or MODEL_BACKEND not in settings.AUTHENTICATION_BACKENDS:
         return {}
-    rows = store.get_model_class().objects.filter(
-        session_key__in={key for key in session_keys if key}, expire_date__gt=timezone.now(),
-    ).values_list("session_key", "session_data")
+    rows = _unexpired(store, session_keys).values_list("session_key", "session_data")
     codec = store()  # decodes as SessionStore.decode does (its salt is per instance)
     claims = {key: claim for key, data in rows if (claim := _claim(data, codec)) is not None}
     users = get_user_model()._default_manager.in_bulk(
@@ -96,10 +94,13 @@ def _claim(session_data: str, codec) -> tuple[object, str] | None:
 
 def live_sessions(keys: set[str | None]) -> set[str]:
     """Which of these session keys still name an unexpired session."""
-    keys = {key for key in keys if key}
     store = _session_store()
     if hasattr(store, "get_model_class"):  # the database engines: one query
-        return set(store.get_model_class().objects.filter(
-            session_key__in=keys, expire_date__gt=timezone.now(),
-        ).values_list("session_key", flat=True))
-    return {key for key in keys if store().exists(key)}
+        return set(_unexpired(store, keys).values_list("session_key", flat=True))
+    return {key for key in keys if key and store().exists(key)}
+
+
+def _unexpired(store, keys):
+    """The stored sessions among these keys that have not expired (database engines)."""
+    return store.get_model_class().objects.filter(
+        session_key__in={key for key in keys if key}, expire_date__gt=timezone.now())

@@ -163,7 +163,7 @@ class Broadcaster:
             await note_watching(list(self.viewers))
             keys = {viewer.session_key for viewer in self.viewers}
             try:
-                alive = await sync_to_async(_live_sessions)(keys)
+                alive = await live_sessions(keys)
             except Exception:  # a database blip must not end every stream
                 log.warning("Could not check the sessions of open streams", exc_info=True)
                 continue
@@ -247,14 +247,6 @@ def _end_streams_on_exit_signal(loop: asyncio.AbstractEventLoop) -> None:
             previous(number, frame)
 
         signal.signal(signum, on_signal)
-
-
-def _live_sessions(keys: set[str | None]) -> set[str]:
-    """Which of these session keys still name a session (runs in a thread)."""
-    try:
-        return sessions.live_sessions(keys)
-    finally:
-        close_old_connections()
 
 
 async def current_state(viewer: Viewer) -> str:
@@ -505,6 +497,8 @@ async def _board_states(kinds: list[str]) -> list[str]:
 
 
 check_session = Together(in_database_thread(_check_sessions))
+# Which of these session keys still name a session: the heartbeat's check of open streams.
+live_sessions = in_database_thread(sessions.live_sessions)
 board_state = Together(_board_states)
 note_watching = Together(_note_watching)
 
