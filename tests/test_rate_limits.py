@@ -3,6 +3,7 @@
 import pytest
 from django.urls import reverse
 
+from campaigns import ratelimit
 from campaigns.models import AuditEntry
 from tests.campaign_factory import make_campaign
 
@@ -30,6 +31,30 @@ def test_twenty_refreshes_cost_atoms_at_most_the_limit(login_as, sim, limited):
     per_refresh = 3  # agents, audiences, phone numbers
     assert atoms_calls(sim) - before <= LIMIT * per_refresh
     assert "Refreshed from Atoms too often" in pages[-1].content.decode()
+
+
+def test_a_burst_astride_a_minutes_turn_gets_the_limit_not_twice_it(users, limited):
+    """Fixed one-minute windows let five through just before the minute turned and five
+    more just after (this is how the refresh test above once counted six refreshes)."""
+    user, turn = users["manager"], 1_800_000_000.0  # a whole minute in epoch seconds
+    before = [ratelimit.take(user, now=turn - 0.5 + i * 0.01) for i in range(LIMIT)]
+    after = [ratelimit.take(user, now=turn + 0.5 + i * 0.01) for i in range(LIMIT)]
+    assert before == [True] * LIMIT and after == [False] * LIMIT
+    # A minute after the first of them, one more fits, and only one.
+    assert ratelimit.take(user, now=turn - 0.5 + 60.001)
+    assert not ratelimit.take(user, now=turn - 0.5 + 60.002)
+
+
+def test_refused_requests_do_not_push_the_next_allowed_one_back(users, limited):
+    user, start = users["manager"], 1_800_000_000.0
+    assert all(ratelimit.take(user, now=start + i) for i in range(LIMIT))
+    # Someone who keeps clicking all minute long...
+    assert not any(ratelimit.take(user, now=start + LIMIT + i) for i in range(50))
+    # ...gets through as soon as the first request is a minute old.
+    assert ratelimit.take(user, now=start + 60.5)
+    # Limits are per person and per kind of request.
+    assert ratelimit.take(users["staff"], now=start + 30)
+    assert ratelimit.take(user, "other", now=start + 30)
 
 
 def test_a_burst_of_actions_is_refused_in_words_and_logged_once(login_as, sim, limited, users):
