@@ -6,6 +6,7 @@ simulator. Import it after Django is set up: the children inherit the caller's s
 """
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -64,10 +65,18 @@ def process_env(simulator, **extra: str) -> dict[str, str]:
 
 
 class Process:
-    """One child process whose output goes to a temporary log file, read back on failure."""
+    """One child process whose output goes to a temporary log file, read back on failure.
 
-    def __init__(self, name: str, argv: list[str], env: dict[str, str], cwd: Path = ROOT):
+    `stop` removes the log and the child's `scratch` folder (each run of the suite started
+    dozens of children and left their files in /tmp); what the child wrote stays readable
+    through `output`.
+    """
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], cwd: Path = ROOT,
+                 scratch: Path | None = None):
         self.name = name
+        self.scratch = scratch
+        self._final_output: str | None = None
         # Kept open for the child's life and read back on failure, so no `with` block.
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115
             prefix=f"{name}-", suffix=".log", delete=False)
@@ -81,6 +90,8 @@ class Process:
         return self.popen.pid
 
     def output(self, tail: int = 4000) -> str:
+        if self._final_output is not None:
+            return self._final_output[-tail:]
         return Path(self.log.name).read_text(errors="replace")[-tail:]
 
     def wait_until(self, ready, timeout: float = 30) -> None:
@@ -102,6 +113,12 @@ class Process:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait()
+        if self._final_output is None:
+            self._final_output = Path(self.log.name).read_text(errors="replace")
+            self.log.close()
+            Path(self.log.name).unlink(missing_ok=True)
+            if self.scratch is not None:
+                shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 class WebServer:
@@ -146,10 +163,11 @@ def start_worker(simulator, *, beat: bool = True, concurrency: int = 4, **env: s
             "--without-mingle", "--hostname", f"test-{free_port()}@%h",
             # Tasks queued by an earlier run refer to rows that no longer exist.
             "--purge"]
+    scratch = None
     if beat:
-        schedule = Path(tempfile.mkdtemp()) / "beat-schedule"
-        argv += ["--beat", "--schedule", str(schedule)]
-    process = Process("celery", argv, process_env(simulator, **env))
+        scratch = Path(tempfile.mkdtemp(prefix="celery-beat-"))
+        argv += ["--beat", "--schedule", str(scratch / "beat-schedule")]
+    process = Process("celery", argv, process_env(simulator, **env), scratch=scratch)
     process.wait_until(lambda: " ready." in process.output(tail=10**6), timeout=40)
     return process
 
