@@ -1,11 +1,11 @@
 """Every page works in Chromium under the Content-Security-Policy: no inline script, no
 eval, no inline style (element or attribute), and nothing the browser refuses; the live
-numbers still arrive."""
+numbers still arrive. At phone width no page scrolls sideways."""
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import collect_page_errors, sign_in
+from tests.browser.conftest import assert_fits_width, collect_page_errors, sign_in
 from tests.browser.test_live_board import wait_for_count_above
 from tests.campaign_factory import make_campaign
 
@@ -44,6 +44,8 @@ def test_every_page_renders_under_the_policy_with_nothing_refused(
         assert answer.headers["cache-control"] == "no-store"
         assert "camera=()" in answer.headers["permissions-policy"]
         expect(page.locator("h1").first).to_be_visible()
+        if width < 600:
+            assert_fits_width(page)
     assert refused == []
     assert errors == []
 
