@@ -208,3 +208,6 @@ def test_a_connected_call_comes_with_its_transcript(atoms):
 def test_an_unknown_call_is_not_found(atoms):
     with pytest.raises(AtomsNotFound):
         atoms.get_call("CALL-1737000000000-abc123")
+    # Atoms answers 400 "Invalid callId" to an id not of its form: no such call either.
+    with pytest.raises(AtomsNotFound):
+        atoms.get_call("CALL-1234567-xyz")

@@ -125,6 +125,14 @@ def test_a_call_of_another_campaign_is_not_shown_under_this_one(finished, login_
     assert response.status_code == 404
 
 
+def test_a_call_id_atoms_calls_invalid_is_a_page_not_found(finished, login_as):
+    """Our URLs take any CALL-<digits>-<letters>; Atoms refuses those not of its form with
+    a 400, which the page showed as "could not be read from Atoms, try again" (502)."""
+    client, _call_id = first_call(finished, login_as)
+    response = client.get(reverse("campaign_call", args=[finished.pk, "CALL-1234567-abc"]))
+    assert response.status_code == 404
+
+
 def test_each_click_fetches_a_fresh_recording_link_that_expires(finished, login_as, sim):
     client, call_id = first_call(finished, login_as)
     url = reverse("call_recording", args=[finished.pk, call_id])

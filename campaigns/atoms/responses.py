@@ -27,7 +27,11 @@ from campaigns.atoms.errors import (
 )
 from campaigns.atoms.redaction import redact
 
-_NOT_FOUND_WORDING = re.compile(r"\bnot found\b|\bno \w+ found\b", re.IGNORECASE)
+# A 400 for a request naming one object by id that says the object is missing, or that
+# the id cannot name any ("Invalid callId: CALL-1234567-abc"): either way there is no such
+# object (a page that shows one answers 404, not "Atoms failed, try again").
+_NOT_FOUND_WORDING = re.compile(r"\bnot found\b|\bno \w+ found\b|\binvalid \w*id\b",
+                                re.IGNORECASE)
 
 
 
