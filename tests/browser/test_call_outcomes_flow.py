@@ -50,6 +50,9 @@ def test_a_manager_watches_outcomes_filters_the_log_plays_a_call_and_downloads(
     expect(page.get_by_test_id("spend")).to_contain_text("$")
     assert_accessible(page)
     assert_fits_width(page)
+    # Every outcome's count and share in view, not behind a sideways scroll of the table.
+    assert page.eval_on_selector("[data-testid=outcomes] .table-wrap",
+                                 "el => el.scrollWidth <= el.clientWidth")
 
     page.get_by_test_id("open-call-log").click()  # the tab loads into the campaign's page
     expect(page.get_by_test_id("calls-panel").get_by_test_id("call-row").first).to_be_visible()
