@@ -57,6 +57,9 @@ def test_a_manager_watches_outcomes_filters_the_log_plays_a_call_and_downloads(
     page.get_by_test_id("open-call-log").click()  # the tab loads into the campaign's page
     expect(page.get_by_test_id("calls-panel").get_by_test_id("call-row").first).to_be_visible()
     assert page.url.endswith(f"/campaigns/{campaign.pk}/")
+    # Each call's outcome in view on a phone too, not behind a sideways scroll.
+    assert page.eval_on_selector("[data-testid=calls-panel] .table-wrap",
+                                 "el => el.scrollWidth <= el.clientWidth")
     page.get_by_label("No answer or voicemail").check()
     page.wait_for_function(
         "() => { const rows = [...document.querySelectorAll('[data-testid=call-row]')];"
