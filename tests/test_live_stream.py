@@ -274,3 +274,15 @@ def test_a_change_published_right_after_the_first_frame_is_not_lost(db):
     with ThreadPoolExecutor(max_workers=1) as pool:
         chunk = pool.submit(asyncio.run, first_then_next()).result()
     assert "event: detail-424242" in chunk and "event: status-424242" in chunk
+
+
+def test_a_fragment_cached_by_an_earlier_release_is_never_shown(sim, running):
+    """Fragments are cached a day; a release with another template must not serve the old
+    layout from the cache (the key was the same for every release before)."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    stale = "<p data-testid=stale>rendered by the release before</p>"
+    for key in (f"live:fragment:detail:{running.pk}",  # the unversioned key of before
+                f"live:fragment:00000000:detail:{running.pk}"):  # another template's
+        client.set(key, stale)
+    html = publish.cached_fragments([Campaign.objects.get(pk=running.pk)], "detail")[running.pk]
+    assert "stale" not in html and 'data-testid="metric-called"' in html

@@ -11,13 +11,15 @@ stream that wants them later renders them from the database). At thousands of ac
 campaigns rendering was most of the poller's CPU per change, for pages nobody had open.
 """
 
+import functools
+import hashlib
 import json
 import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.utils import timezone
 from redis.commands.core import Script
 from redis.exceptions import RedisError
@@ -30,12 +32,25 @@ from campaigns.models import PAUSABLE_STATUSES, Campaign, MetricSnapshot
 from campaigns.outcomes import breakdown
 
 KINDS = ("row", "card", "detail")
+TEMPLATE = "campaigns/live.html"
 # How far back the charts look; bounds the snapshot query for long campaigns.
 CHART_WINDOW = timedelta(hours=6)
 
 
+@functools.cache
+def render_version() -> str:
+    """Which template the cached fragments were rendered with: a hash of its source.
+
+    A finished campaign's fragments stay cached for a day; without this, a release that
+    changes the template kept showing the old layout on their pages until then (seen:
+    a phone-width fix absent from the pages of finished campaigns after a restart).
+    """
+    source = get_template(TEMPLATE).template.source
+    return hashlib.blake2b(source.encode(), digest_size=4).hexdigest()
+
+
 def fragment_key(pk: int, kind: str) -> str:
-    return f"live:fragment:{kind}:{pk}"
+    return f"live:fragment:{render_version()}:{kind}:{pk}"
 
 
 FETCHED_KEY = "live:fetched"  # hash: campaign pk -> ISO time of its last good fetch
@@ -105,14 +120,14 @@ def _eta(campaign: Campaign, snapshots, now):
 
 
 def render_fragment(campaign: Campaign, kind: str, snapshots) -> str:
-    return render_to_string(f"campaigns/live.html#{kind}", fragment_context(campaign, snapshots))
+    return render_to_string(f"{TEMPLATE}#{kind}", fragment_context(campaign, snapshots))
 
 
 def render_fragments(campaign: Campaign, snapshots, kinds=KINDS) -> dict[str, str]:
     if not kinds:
         return {}
     context = fragment_context(campaign, snapshots)
-    return {kind: render_to_string(f"campaigns/live.html#{kind}", context) for kind in kinds}
+    return {kind: render_to_string(f"{TEMPLATE}#{kind}", context) for kind in kinds}
 
 
 def forget_and_watched(pks: list[int]) -> dict[int, set[str]]:
@@ -180,7 +195,7 @@ def publish_campaign(pk: int) -> None:
 
 def publish_removed(pk: int, name: str) -> None:
     """A deleted campaign: open pages say so, boards drop its card, the cache forgets it."""
-    html = render_to_string("campaigns/live.html#removed", {"name": name})
+    html = render_to_string(f"{TEMPLATE}#removed", {"name": name})
     removed = {"row": f'<td colspan="7">{html}</td>', "card": html, "detail": html}
     pipe = redis_client().pipeline(transaction=False)
     for kind in KINDS:
