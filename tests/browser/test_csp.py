@@ -16,6 +16,15 @@ PAGES = ["/", "/campaigns/", "/campaigns/new/", "/board/", "/audiences/", "/audi
          "/alerts/routing/"]
 
 
+def tables_scrolling_sideways(page) -> list[str]:
+    """The tables wider than their box (audience members may be: their columns are the
+    uploaded file's own)."""
+    return page.eval_on_selector_all(
+        ".table-wrap:not([aria-label='Audience members'])",
+        "els => els.filter(el => el.scrollWidth > el.clientWidth)"
+        ".map(el => `${el.getAttribute('aria-label')}: ${el.scrollWidth - el.clientWidth}px`)")
+
+
 def violations(page) -> list[str]:
     """Chromium reports each refusal on the console ("Refused to … Content Security Policy")."""
     found: list[str] = []
@@ -46,6 +55,7 @@ def test_every_page_renders_under_the_policy_with_nothing_refused(
         expect(page.locator("h1").first).to_be_visible()
         if width < 600:
             assert_fits_width(page)
+            assert tables_scrolling_sideways(page) == [], path
     assert refused == []
     assert errors == []
 
