@@ -257,6 +257,12 @@ class Campaign(models.Model):
             not self.pending_action or self.pending_overdue)
 
     @property
+    def awaits_first_start(self) -> bool:
+        """Never started yet, and no start on its way: the check before Start applies."""
+        return (self.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED)
+                and not self.pending_action and not self.deleted_remotely_at)
+
+    @property
     def can_pause(self) -> bool:
         return self.status in PAUSABLE_STATUSES and (
             not self.pending_action or self.pending_overdue)

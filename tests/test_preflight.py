@@ -82,3 +82,26 @@ def test_only_those_who_may_start_get_the_check(login_as, users, sim, atoms_sett
     assert 'id="preflight"' not in page
     page = login_as("staff").get(reverse("campaign_detail", args=[draft.pk])).content.decode()
     assert 'id="preflight"' in page
+
+
+def test_once_started_the_check_is_gone_from_the_page_and_from_its_refresh(staff, users, sim):
+    """The card followed no status: a campaign created and started at once showed "Before
+    you start" beside Running. Now a start on its way or done leaves it out, and the
+    page's refresh of it (on each status change) answers nothing, which removes it."""
+    draft = make_campaign(sim, users["staff"])
+    page = staff.get(reverse("campaign_detail", args=[draft.pk])).content.decode()
+    assert f'hx-trigger="load, sse:status-{draft.pk}, live:state-moved from:body"' in page
+    # Its refresh answers the whole card, still listening for the next status change.
+    assert preflight(staff, draft).lstrip().startswith('<section class="card" id="preflight"')
+    draft.pending_action = "start"
+    draft.save(update_fields=["pending_action"])
+    assert 'id="preflight"' not in staff.get(
+        reverse("campaign_detail", args=[draft.pk])).content.decode()
+    assert preflight(staff, draft) == ""
+    running = make_campaign(sim, users["staff"], "running", name="Running")
+    assert 'id="preflight"' not in staff.get(
+        reverse("campaign_detail", args=[running.pk])).content.decode()
+    assert preflight(staff, running) == ""
+    # Asked for without htmx (the link in the card), the check still shows on its own page.
+    assert 'data-testid="preflight-contacts"' in staff.get(
+        reverse("campaign_preflight", args=[running.pk])).content.decode()

@@ -184,9 +184,11 @@ def campaign_fragment(request, pk: int, kind: str):
 def campaign_preflight(request, pk: int):
     """The check before Start, asked for by the campaign's page once it is drawn."""
     campaign = get_object_or_404(Campaign, pk=pk)
+    if request.htmx and not campaign.awaits_first_start:
+        return HttpResponse("")  # started since the page was drawn: the card goes
     context = {"c": campaign, "check": preflight.check(campaign)}
     if request.htmx:
-        return render(request, "campaigns/_preflight.html", context)
+        return render(request, "campaigns/detail.html#preflight_card", context)
     return render(request, "campaigns/preflight.html", {**context, "nav": "campaigns"})
 
 

@@ -70,6 +70,7 @@ def test_a_scheduled_campaign_that_starts_by_itself_shows_running_and_pause_with
     viewer.goto(f"/campaigns/{scheduled.pk}/")
     actions = viewer.get_by_test_id("actions")
     expect(viewer.locator("#live-detail").get_by_test_id("status")).to_have_text("Scheduled")
+    expect(viewer.get_by_test_id("preflight-contacts")).to_have_text("50")
     viewer.evaluate("window.sameDocument = true")
     scheduled.refresh_from_db()
     assert not scheduled.is_active()  # the pages were drawn while it was far off
@@ -79,6 +80,8 @@ def test_a_scheduled_campaign_that_starts_by_itself_shows_running_and_pause_with
     expect(viewer.locator("#live-detail").get_by_test_id("status")).to_have_text(
         "Running", timeout=LIVE)
     expect(actions.get_by_role("button", name="Pause")).to_be_visible(timeout=BUTTONS_FOLLOW)
+    # "Before you start" goes with the status it was about.
+    expect(viewer.get_by_test_id("preflight")).to_have_count(0, timeout=BUTTONS_FOLLOW)
     expect(row.get_by_test_id("status")).to_have_text("Running", timeout=LIVE)
     assert viewer.evaluate("window.sameDocument === true"), "the page reloaded"
     assert errors == []

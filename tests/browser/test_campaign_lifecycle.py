@@ -55,6 +55,7 @@ def test_staff_create_and_start_a_campaign_a_manager_watches_and_an_admin_pauses
     expect(staff.get_by_role("status")).to_have_text(
         "Campaign created and started. The status changes when Atoms confirms.")
     expect(staff.locator("#live-detail").get_by_test_id("pending")).to_have_text("Starting…")
+    expect(staff.get_by_test_id("preflight")).to_have_count(0)  # no "Before you start" now
     sim.clear_faults()
     staff.evaluate("window.sameDocument = true")
     sim.advance(5)  # Atoms moves a started campaign from processing to running after 3 s
