@@ -53,6 +53,8 @@ def test_every_page_renders_under_the_policy_with_nothing_refused(
         assert answer.headers["cache-control"] == "no-store"
         assert "camera=()" in answer.headers["permissions-policy"]
         expect(page.locator("h1").first).to_be_visible()
+        shown = page.inner_text("body")
+        assert not any(mark in shown for mark in ("{#", "#}", "{%", "{{")), path  # template text
         if width < 600:
             assert_fits_width(page)
             assert tables_scrolling_sideways(page) == [], path
