@@ -248,8 +248,12 @@ def test_a_campaign_finished_before_anyone_watched_gets_its_breakdown_once(
     before = sim.calls_to(CONVERSATION)
     manager = login_as("manager")
     html = manager.get(reverse("campaign_detail", args=[finished.pk])).content.decode()
+    # The page says the calls are being read, or, if the worker counted them between
+    # this request's ask and its render (the render re-reads a row that moved: seen once
+    # in a loaded full run), already shows the breakdown; never "no calls".
     shown = html[html.find('data-testid="outcomes"'):][:1500]
-    assert "Reading this campaign's calls from Atoms" in html, shown
+    assert ("Reading this campaign's calls from Atoms" in html
+            or 'data-testid="outcome-calls"' in html), shown
     for _ in range(3):
         manager.get(reverse("campaign_detail", args=[finished.pk]))
     deadline = time.monotonic() + 20
