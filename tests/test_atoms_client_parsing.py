@@ -256,6 +256,19 @@ def test_agent_not_found_reported_as_400_is_not_found():
         client.get_agent("65f0c0ffee0000000000a001")
 
 
+def test_an_invalid_id_is_not_found_only_for_a_read():
+    """A read of one call refused with "Invalid callId" means there is no such call; a
+    start refused with "Invalid agentId" says nothing about the campaign, which must not
+    be taken for deleted in Atoms."""
+    client = client_answering(400, {"status": False, "errors": ["Invalid agentId: x"]})
+
+    with pytest.raises(AtomsNotFound):
+        client.get_call("CALL-1737000000000-abc123")
+    with pytest.raises(AtomsRejected) as caught:
+        client.start_campaign(CAMPAIGN_ID)
+    assert not isinstance(caught.value, AtomsNotFound)
+
+
 def test_start_and_pause_tolerate_bodies_without_data():
     client = client_answering(202, {"status": True})
 

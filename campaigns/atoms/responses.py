@@ -27,11 +27,13 @@ from campaigns.atoms.errors import (
 )
 from campaigns.atoms.redaction import redact
 
-# A 400 for a request naming one object by id that says the object is missing, or that
-# the id cannot name any ("Invalid callId: CALL-1234567-abc"): either way there is no such
-# object (a page that shows one answers 404, not "Atoms failed, try again").
-_NOT_FOUND_WORDING = re.compile(r"\bnot found\b|\bno \w+ found\b|\binvalid \w*id\b",
-                                re.IGNORECASE)
+# A 400 for a request naming one object by id that says the object is missing.
+_NOT_FOUND_WORDING = re.compile(r"\bnot found\b|\bno \w+ found\b", re.IGNORECASE)
+# A 400 to a read of one object by id saying the id cannot name any ("Invalid callId:
+# CALL-1234567-abc"): there is no such object either (its page answers 404, not "Atoms
+# failed, try again"). Only for reads: a start refused for an "Invalid agentId" says
+# nothing about whether the campaign exists.
+_INVALID_ID_WORDING = re.compile(r"\binvalid \w*id\b", re.IGNORECASE)
 
 
 
@@ -131,9 +133,9 @@ def error_from_response(
         return AtomsUnavailable(summary, outcome_unknown=not idempotent, **common)
     if status in (401, 403):
         return AtomsNotAuthorised(summary, **common)
-    if status == 404 or (
-        status == 400 and not_found_on_400 and any(_NOT_FOUND_WORDING.search(m) for m in messages)
-    ):
+    wording = (_NOT_FOUND_WORDING, _INVALID_ID_WORDING) if idempotent else (_NOT_FOUND_WORDING,)
+    if status == 404 or (status == 400 and not_found_on_400 and any(
+            pattern.search(m) for pattern in wording for m in messages)):
         return AtomsNotFound(summary, **common)
     if 400 <= status < 500 or is_failure_envelope(body):
         return AtomsRejected(summary, **common)
