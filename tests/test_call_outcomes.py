@@ -254,6 +254,8 @@ def test_a_campaign_finished_before_anyone_watched_gets_its_breakdown_once(
     shown = html[html.find('data-testid="outcomes"'):][:1500]
     assert ("Reading this campaign's calls from Atoms" in html
             or 'data-testid="outcome-calls"' in html), shown
+    # Finished before it was watched: no chart, and it does not promise one.
+    assert "saw too little of this campaign's dialling" in html
     for _ in range(3):
         manager.get(reverse("campaign_detail", args=[finished.pk]))
     deadline = time.monotonic() + 20
