@@ -206,7 +206,8 @@ class Campaign(models.Model):
         """What the role-dependent buttons and hints depend on. A page sends the state it
         was drawn in; when the campaign's differs, the page refetches its buttons."""
         deleted = "deleted" if self.deleted_remotely_at else ""
-        return f"{self.status}:{self.pending_action}:{deleted}"
+        held = "held" if self.start_waits_for_hours else ""
+        return f"{self.status}:{self.pending_action}:{deleted}:{held}"
 
     @property
     def poll_every_seconds(self) -> int:
@@ -255,6 +256,13 @@ class Campaign(models.Model):
     def can_start(self) -> bool:
         return self.status in STARTABLE_STATUSES and (
             not self.pending_action or self.pending_overdue)
+
+    @property
+    def start_waits_for_hours(self) -> bool:
+        """A start (or, after calling hours paused it, a resume) is held until its calling
+        hours open: starting again would change nothing; not starting is the choice left."""
+        return (self.held_for_calling_hours and self.status in STARTABLE_STATUSES
+                and not self.pending_action and not self.deleted_remotely_at)
 
     @property
     def awaits_first_start(self) -> bool:

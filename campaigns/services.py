@@ -437,6 +437,20 @@ def _hold_start(user, campaign: Campaign, hours, now: datetime) -> str:
     return message
 
 
+def cancel_held_start(user, campaign: Campaign) -> str:
+    """Drop a start (or resume) held for calling hours: the campaign stays as it is, and
+    calling hours will not start it. Asks nothing of Atoms (nothing was sent to it)."""
+    verb = "resume" if campaign.status == CampaignStatus.PAUSED else "start"
+    if not Campaign.objects.filter(pk=campaign.pk, held_for_calling_hours=True,
+                                   status__in=STARTABLE_STATUSES).update(
+            held_for_calling_hours=False):
+        raise ActionRefused(f"No {verb} is waiting for calling hours any more.")
+    message = f"The {verb} waiting for calling hours is cancelled: it stays {campaign.status}."
+    audit.record(user, Action.CALLING_HOURS, Outcome.OK, campaign=campaign, message=message)
+    _publish_soon(campaign)
+    return message
+
+
 def set_calling_hours(user, campaign: Campaign, hours: calling_hours.CallingHours | None) -> None:
     """Save the campaign's calling hours (None: any time). Pausing or starting at their
     boundaries is `keep_calling_hours`, at the beat's next tick."""

@@ -62,6 +62,8 @@ urlpatterns = [
     path("campaigns/<int:pk>/start/", campaigns.campaign_start, name="campaign_start"),
     path("campaigns/<int:pk>/start-filtered/", campaigns.campaign_start_filtered,
          name="campaign_start_filtered"),
+    path("campaigns/<int:pk>/cancel-held-start/", campaigns.campaign_cancel_held_start,
+         name="campaign_cancel_held_start"),
     path("campaigns/<int:pk>/pause/", campaigns.campaign_pause, name="campaign_pause"),
     path("campaigns/<int:pk>/delete/", campaigns.campaign_delete, name="campaign_delete"),
     path("activity/", activity.activity, name="activity"),

@@ -114,6 +114,40 @@ def test_a_start_outside_calling_hours_waits_for_the_window(sim, atoms_settings,
     wait_for_status(sim, draft, "running", step=1)
 
 
+def test_a_held_start_offers_dont_start_instead_of_start_and_can_be_dropped(
+        sim, users, login_as):
+    """A held start left Start on the page (pressing it again changed nothing) and no way
+    to change one's mind: calling hours would start it. Now the page says it waits and
+    offers "Don't start", which leaves it a draft that calling hours never start."""
+    draft = make_campaign(sim, users["staff"])
+    day = timezone.now() + timedelta(days=3)
+    draft = with_hours(draft, f"{calling_hours.DAY_NAMES[day.weekday()]} 10:00-11:00", "UTC",
+                       users["staff"])
+    staff = login_as("staff")
+    staff.post(reverse("campaign_start", args=[draft.pk]))
+    draft.refresh_from_db()
+    assert draft.start_waits_for_hours and draft.button_state.endswith(":held")
+    actions = staff.get(reverse("campaign_actions", args=[draft.pk])).content.decode()
+    assert 'data-testid="held-start"' in actions and "Don't start</button>" in actions
+    assert reverse("campaign_start", args=[draft.pk]) not in actions
+
+    page = staff.post(reverse("campaign_cancel_held_start", args=[draft.pk]), follow=True)
+    assert "The start waiting for calling hours is cancelled: it stays draft." in (
+        page.content.decode())
+    draft.refresh_from_db()
+    assert not draft.held_for_calling_hours and draft.can_start
+    assert reverse("campaign_start", args=[draft.pk]) in staff.get(
+        reverse("campaign_actions", args=[draft.pk])).content.decode()
+    opens = day.replace(hour=10, minute=0, second=0, microsecond=0)
+    assert keep(opens) == NOTHING and sim.calls_to(START) == 0
+    # Twice (a second tab): said in words, nothing else changes.
+    again = staff.post(reverse("campaign_cancel_held_start", args=[draft.pk]), follow=True)
+    assert "No start is waiting for calling hours any more." in again.content.decode()
+    # Only those who may start may drop a start.
+    refused = login_as("manager").post(reverse("campaign_cancel_held_start", args=[draft.pk]))
+    assert refused.status_code == 403
+
+
 def test_an_unanswered_pause_at_the_edge_is_checked_with_atoms_not_sent_again(sim, running,
                                                                              users):
     campaign = with_hours(running, "Mon-Fri 09:00-17:00", "America/New_York", users["admin"])

@@ -253,6 +253,18 @@ def campaign_start(request, pk: int):
 
 @require_POST
 @require_perm("campaigns.start_campaign", "Starting a campaign", audit_as="start")
+def campaign_cancel_held_start(request, pk: int):
+    """"Don't start": a start held for calling hours is dropped."""
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        messages.success(request, services.cancel_held_start(request.user, campaign))
+    except services.ActionRefused as refused:
+        messages.error(request, refused.message)
+    return redirect("campaign_detail", pk=campaign.pk)
+
+
+@require_POST
+@require_perm("campaigns.start_campaign", "Starting a campaign", audit_as="start")
 def campaign_start_filtered(request, pk: int):
     """"Start without them": a copy of the campaign on an audience without those numbers."""
     campaign = get_object_or_404(Campaign, pk=pk)

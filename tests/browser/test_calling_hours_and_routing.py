@@ -3,9 +3,13 @@
 kept), the campaign's page and its pre-launch check show them; an admin routes alerts and
 adds a team webhook. Each page passes axe and does not scroll sideways."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from campaigns import calling_hours, services
 from campaigns.models import AlertChoice, AlertWebhook
 from tests.browser.conftest import (
     assert_accessible,
@@ -53,6 +57,35 @@ def test_staff_set_calling_hours_and_see_them_before_the_start(
         expect(page.get_by_test_id("preflight-hours")).to_have_text(
             "Mon–Fri 09:00–17:00, Sat 18:00–24:00 (America/New_York)")
         assert_fits_width(page)
+        assert errors == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_start_outside_calling_hours_waits_and_can_be_called_off(
+        users, chromium, web_server, sim, server_settings, width):
+    draft = make_campaign(sim, users["staff"], name="Waits for its hours")
+    day = timezone.now() + timedelta(days=3)  # a one-hour window, closed whatever today is
+    services.set_calling_hours(users["staff"], draft, calling_hours.parse(
+        f"{calling_hours.DAY_NAMES[day.weekday()]} 10:00-11:00", "UTC"))
+    context, page = open_in_zone(chromium, web_server, users["staff"], width)
+    errors = collect_page_errors(page)
+    try:
+        page.goto(f"/campaigns/{draft.pk}/")
+        actions = page.get_by_test_id("actions")
+        actions.get_by_role("button", name="Start", exact=True).click()
+        expect(page.get_by_role("status")).to_contain_text("Outside its calling hours")
+        # Not "Start" again, which would change nothing: it waits, and may be called off.
+        expect(actions.get_by_test_id("held-start")).to_have_text(
+            "Starts when its calling hours begin.")
+        expect(actions.get_by_role("button", name="Start", exact=True)).to_have_count(0)
+        assert_accessible(page)
+        assert_fits_width(page)
+        actions.get_by_role("button", name="Don't start").click()
+        expect(page.get_by_role("status")).to_have_text(
+            "The start waiting for calling hours is cancelled: it stays draft.")
+        expect(actions.get_by_role("button", name="Start", exact=True)).to_be_visible()
         assert errors == []
     finally:
         context.close()
