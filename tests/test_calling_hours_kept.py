@@ -115,7 +115,7 @@ def test_a_start_outside_calling_hours_waits_for_the_window(sim, atoms_settings,
 
 
 def test_a_held_start_offers_dont_start_instead_of_start_and_can_be_dropped(
-        sim, users, login_as):
+        sim, atoms_settings, users, login_as):
     """A held start left Start on the page (pressing it again changed nothing) and no way
     to change one's mind: calling hours would start it. Now the page says it waits and
     offers "Don't start", which leaves it a draft that calling hours never start."""
