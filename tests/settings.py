@@ -54,6 +54,12 @@ if os.environ.get("PYTEST_XDIST_WORKER", "") != os.environ.get("TEST_REDIS_MOVED
     _give_each_worker_its_redis()
     os.environ["TEST_REDIS_MOVED_FOR"] = os.environ["PYTEST_XDIST_WORKER"]
 
+# Atoms is the test simulator, which tests point Django at (the `atoms_settings` fixture)
+# and pass to the processes they start. The product's default is the demo simulator's
+# port: a test that forgot the fixture passed while a demo ran and failed when none did.
+# Nothing listens on port 9, so such a test fails every time.
+os.environ.setdefault("SMALLEST_BASE_URL", "http://127.0.0.1:9/atoms/v1")
+
 from dashboard.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
