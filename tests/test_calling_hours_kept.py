@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import calling_hours, explain, services
+from campaigns.live import publish
 from campaigns.models import AuditEntry, Campaign
 from tests.campaign_factory import campaign_row, field_errors, make_campaign, wait_for_status
 
@@ -130,12 +131,15 @@ def test_a_held_start_offers_dont_start_instead_of_start_and_can_be_dropped(
     actions = staff.get(reverse("campaign_actions", args=[draft.pk])).content.decode()
     assert 'data-testid="held-start"' in actions and "Don't start</button>" in actions
     assert reverse("campaign_start", args=[draft.pk]) not in actions
+    # Its status says so wherever it shows, the campaigns list included.
+    assert 'data-testid="held"' in publish.render_fragment(draft, "row", [])
 
     page = staff.post(reverse("campaign_cancel_held_start", args=[draft.pk]), follow=True)
     assert "The start waiting for calling hours is cancelled: it stays draft." in (
         page.content.decode())
     draft.refresh_from_db()
     assert not draft.held_for_calling_hours and draft.can_start
+    assert 'data-testid="held"' not in publish.render_fragment(draft, "row", [])
     assert reverse("campaign_start", args=[draft.pk]) in staff.get(
         reverse("campaign_actions", args=[draft.pk])).content.decode()
     opens = day.replace(hour=10, minute=0, second=0, microsecond=0)

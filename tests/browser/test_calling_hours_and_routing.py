@@ -82,6 +82,12 @@ def test_a_start_outside_calling_hours_waits_and_can_be_called_off(
         expect(actions.get_by_role("button", name="Start", exact=True)).to_have_count(0)
         assert_accessible(page)
         assert_fits_width(page)
+        page.goto("/campaigns/")  # the list says it waits, and still fits a phone
+        expect(page.locator(f"#campaign-{draft.pk}").get_by_test_id("held")).to_be_visible()
+        assert_fits_width(page)
+        assert page.eval_on_selector("#results .table-wrap",
+                                     "el => el.scrollWidth <= el.clientWidth")
+        page.goto(f"/campaigns/{draft.pk}/")
         actions.get_by_role("button", name="Don't start").click()
         expect(page.get_by_role("status")).to_have_text(
             "The start waiting for calling hours is cancelled: it stays draft.")
