@@ -441,10 +441,13 @@ def cancel_held_start(user, campaign: Campaign) -> str:
     """Drop a start (or resume) held for calling hours: the campaign stays as it is, and
     calling hours will not start it. Asks nothing of Atoms (nothing was sent to it)."""
     verb = "resume" if campaign.status == CampaignStatus.PAUSED else "start"
+    # Not once the beat has claimed the start (its hours began): that start is on its way.
     if not Campaign.objects.filter(pk=campaign.pk, held_for_calling_hours=True,
-                                   status__in=STARTABLE_STATUSES).update(
+                                   status__in=STARTABLE_STATUSES,
+                                   pending_action=PendingAction.NONE).update(
             held_for_calling_hours=False):
-        raise ActionRefused(f"No {verb} is waiting for calling hours any more.")
+        raise ActionRefused(f"No {verb} is waiting for calling hours any more: it may be "
+                            f"under way (see its status).")
     message = f"The {verb} waiting for calling hours is cancelled: it stays {campaign.status}."
     audit.record(user, Action.CALLING_HOURS, Outcome.OK, campaign=campaign, message=message)
     _publish_soon(campaign)

@@ -146,7 +146,14 @@ def test_a_held_start_offers_dont_start_instead_of_start_and_can_be_dropped(
     assert keep(opens) == NOTHING and sim.calls_to(START) == 0
     # Twice (a second tab): said in words, nothing else changes.
     again = staff.post(reverse("campaign_cancel_held_start", args=[draft.pk]), follow=True)
-    assert "No start is waiting for calling hours any more." in again.content.decode()
+    assert "No start is waiting for calling hours any more" in again.content.decode()
+    # Once the beat has claimed the start (its hours began), that start is not called off.
+    Campaign.objects.filter(pk=draft.pk).update(held_for_calling_hours=True,
+                                                pending_action="start")
+    late = staff.post(reverse("campaign_cancel_held_start", args=[draft.pk]), follow=True)
+    assert "it may be under way" in late.content.decode()
+    draft.refresh_from_db()
+    assert draft.held_for_calling_hours
     # Only those who may start may drop a start.
     refused = login_as("manager").post(reverse("campaign_cancel_held_start", args=[draft.pk]))
     assert refused.status_code == 403
