@@ -19,7 +19,7 @@ from django.utils.timesince import timesince, timeuntil
 
 from campaigns import calling_hours, outcomes, progress
 from campaigns.atoms import CampaignStatus
-from campaigns.models import PAUSABLE_STATUSES, STARTABLE_STATUSES, AuditEntry, PendingOutcome
+from campaigns.models import PAUSABLE_STATUSES, AuditEntry, PendingOutcome
 
 # Atoms' failures in a row after which the sentence says it is not answering.
 NOT_ANSWERING_AFTER = 2
@@ -75,14 +75,14 @@ def _calling_hours(campaign, moved_at, now):
     if hours is None:
         return None
     if hours.is_open(now):
-        if campaign.held_for_calling_hours and campaign.status in STARTABLE_STATUSES:
+        if campaign.start_waits_for_hours:
             return format_html("Its calling hours ({}) have begun: the dashboard is starting "
                                "it.", hours)
         return None
     if campaign.status in PAUSABLE_STATUSES:
         return format_html("Outside its calling hours ({}): the dashboard is pausing it.",
                            hours)
-    if not campaign.held_for_calling_hours or campaign.status not in STARTABLE_STATUSES:
+    if not campaign.start_waits_for_hours:
         return None
     opens = hours.opens_at(now)
     verb = "resumes" if campaign.status == CampaignStatus.PAUSED else "starts"
