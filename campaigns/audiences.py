@@ -270,15 +270,16 @@ def delete_audience(user, audience) -> None:
 # --- starting without the do-not-call numbers ---------------------------------------------
 
 
-def start_without_suppressed(user, campaign: Campaign) -> Campaign:
+def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome:
     """A new audience without the do-not-call numbers, and a copy of the campaign using it,
-    started. The original stays as it was (Atoms cannot change a campaign's audience)."""
+    started. The original stays as it was (Atoms cannot change a campaign's audience).
+    The copy can be made and yet not start: `start_error` then says why."""
     # One filtered copy per campaign: a second click or a resubmit finds the first one
     # instead of making another audience and another campaign.
     token = uuid.uuid5(uuid.NAMESPACE_URL, f"start-without-dnc:{campaign.atoms_id}")
     earlier = CreateRequest.objects.filter(token=token).select_related("campaign").first()
     if earlier is not None and earlier.state == CreateRequest.State.CREATED and earlier.campaign:
-        return earlier.campaign
+        return services.CreateOutcome(campaign=earlier.campaign, duplicate=True)
     if earlier is not None and earlier.state == CreateRequest.State.PENDING:
         raise ActionRefused("This campaign is already being started without them.")
     client = atoms_client()
@@ -331,7 +332,13 @@ def start_without_suppressed(user, campaign: Campaign) -> Campaign:
         _discard(client, audience.id)
         if outcome.campaign is None:
             raise ActionRefused("This campaign is already being started without them.")
-        return outcome.campaign
-    audit.record(user, Action.START, Outcome.OK, campaign=campaign,
-                 message=f"Started as “{data.name}” without {len(drop)} do-not-call numbers")
-    return outcome.campaign
+        return outcome
+    if outcome.start_error:
+        audit.record(user, Action.START, Outcome.FAILED, campaign=campaign,
+                     message=f"Copied as “{data.name}” without {len(drop)} do-not-call "
+                             f"numbers, but the copy did not start: {outcome.start_error}")
+    else:
+        audit.record(user, Action.START, Outcome.OK, campaign=campaign,
+                     message=f"Started as “{data.name}” without {len(drop)} do-not-call "
+                             "numbers")
+    return outcome

@@ -143,6 +143,35 @@ def test_start_without_them_twice_makes_one_copy(login_as, world, users):
     assert world.calls_to("POST /campaign/{id}/start") == 1
 
 
+def test_start_without_them_says_so_when_the_copy_is_made_but_does_not_start(
+        login_as, world, users):
+    draft = make_campaign(world, users["staff"])
+    _, members = pilot_members()
+    SuppressedNumber.objects.create(phone_number=members[0].data["phoneNumber"])
+    world.faults(error_rate=1, fail_routes=["POST /campaign/{id}/start"])
+    response = login_as("staff").post(reverse("campaign_start_filtered", args=[draft.pk]),
+                                      follow=True)
+    copy = Campaign.objects.exclude(pk=draft.pk).get()
+    said = messages_of(response)
+    assert len(said) == 1 and "was made without the do-not-call numbers, but it did not " \
+        "start" in said[0], said
+    assert not any(text.startswith("Started") for text in said)
+    entry = AuditEntry.objects.filter(campaign=draft, action="start").get()
+    assert entry.outcome == "failed" and "the copy did not start" in entry.message
+    assert copy.status == "draft"
+
+
+def test_start_without_them_again_opens_the_copy_it_made(login_as, world, users):
+    draft = make_campaign(world, users["staff"])
+    _, members = pilot_members()
+    SuppressedNumber.objects.create(phone_number=members[0].data["phoneNumber"])
+    staff = login_as("staff")
+    staff.post(reverse("campaign_start_filtered", args=[draft.pk]), follow=True)
+    again = staff.post(reverse("campaign_start_filtered", args=[draft.pk]), follow=True)
+    assert messages_of(again) == ["“Spring renewals (without do-not-call)” was already made "
+                                  "without the do-not-call numbers: this is it."]
+
+
 def test_a_clean_audience_starts_as_before(login_as, world, users):
     draft = make_campaign(world, users["staff"])
     response = login_as("staff").post(reverse("campaign_start", args=[draft.pk]))

@@ -269,13 +269,21 @@ def campaign_start_filtered(request, pk: int):
     """"Start without them": a copy of the campaign on an audience without those numbers."""
     campaign = get_object_or_404(Campaign, pk=pk)
     try:
-        started = audiences.start_without_suppressed(request.user, campaign)
+        outcome = audiences.start_without_suppressed(request.user, campaign)
     except services.ActionRefused as refused:
         messages.error(request, refused.message)
         return redirect("campaign_detail", pk=campaign.pk)
-    messages.success(request, f"Started “{started.name}”, without the do-not-call numbers. "
-                              "The status changes when Atoms confirms.")
-    return redirect("campaign_detail", pk=started.pk)
+    copy = outcome.campaign
+    if outcome.start_error:
+        messages.warning(request, f"“{copy.name}” was made without the do-not-call numbers, "
+                                  f"but it did not start: {outcome.start_error}")
+    elif outcome.duplicate:
+        messages.info(request, f"“{copy.name}” was already made without the do-not-call "
+                               "numbers: this is it.")
+    else:
+        messages.success(request, f"Started “{copy.name}”, without the do-not-call numbers. "
+                                  "The status changes when Atoms confirms.")
+    return redirect("campaign_detail", pk=copy.pk)
 
 
 @require_POST
