@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns import audit
-from campaigns.permissions import ROLE_LABELS, ROLES, sync_role_groups
+from campaigns.permissions import ROLE_LABELS, ROLES, role_of, sync_role_groups
 
 
 class UnknownRole(ValueError):
@@ -74,6 +74,10 @@ def create_user(actor, *, username: str, password: str, role: str, email: str = 
 
 def set_role(actor, user, role: str) -> None:
     _refuse_superuser_target(actor, user)
+    # Giving up one's own admin role could leave nobody able to manage people; another
+    # admin must do it.
+    if user.pk == actor.pk and role != role_of(user):
+        raise PermissionDenied("You cannot change your own role; ask another admin.")
     group = _group(role)
     with transaction.atomic():
         user.groups.set([group])
@@ -93,6 +97,16 @@ def set_active(actor, user, active: bool) -> None:
         verb = "Reactivated" if active else "Deactivated"
         audit.record(actor, audit.Action.MANAGE_USER, audit.Outcome.OK,
                      message=f"{verb} {user.get_username()}.")
+
+
+def change_user(actor, user, *, role: str | None, active: bool | None) -> None:
+    """A new role, a new active state, or both; both or neither, so that a refused half
+    does not leave the other applied."""
+    with transaction.atomic():
+        if role:
+            set_role(actor, user, role)
+        if active is not None:
+            set_active(actor, user, active)
 
 
 def record_refusal(actor, message: str) -> None:

@@ -58,6 +58,22 @@ def test_an_admin_changes_a_role_and_deactivates(login_as, users):
         "Gave sam-staff the Manager role.", "Deactivated sam-staff."]
 
 
+def test_an_admin_cannot_change_their_own_role_even_with_another_change(login_as, users):
+    admin = login_as("admin")
+    me = users["admin"]
+    alone = admin.post(reverse("user_change", args=[me.pk]), {"role": "staff"})
+    both = admin.post(reverse("user_change", args=[me.pk]), {"role": "staff", "active": "0"})
+    assert (alone.status_code, both.status_code) == (403, 403)
+    me.refresh_from_db()
+    assert [g.name for g in me.groups.all()] == ["admin"] and me.is_active
+    page = admin.get(reverse("user_list")).content.decode()
+    assert reverse("user_change", args=[me.pk]) not in page
+    assert "another admin changes your role" in page
+    assert reverse("user_change", args=[users["staff"].pk]) in page
+    assert list(AuditEntry.objects.order_by("pk").values_list("outcome", flat=True)) == [
+        "refused", "refused"]
+
+
 def test_nobody_can_pick_superuser_or_a_made_up_role(login_as, users):
     admin = login_as("admin")
     for role in ("superuser", "boss", ""):

@@ -52,16 +52,15 @@ def user_change(request, pk: int):
     if not form.is_valid():
         messages.error(request, "Choose one of the roles, or active or deactivated.")
         return redirect("user_list")
+    role, active = form.cleaned_data["role"], form.cleaned_data["active"]
     try:
-        if form.cleaned_data["role"]:
-            accounts.set_role(request.user, user, form.cleaned_data["role"])
-            messages.success(request, f"{user.get_username()} now has the "
-                                      f"{ROLE_LABELS[form.cleaned_data['role']]} role.")
-        if form.cleaned_data["active"] is not None:
-            accounts.set_active(request.user, user, form.cleaned_data["active"])
-            state = "active" if form.cleaned_data["active"] else "deactivated"
-            messages.success(request, f"{user.get_username()}'s account is {state}.")
+        accounts.change_user(request.user, user, role=role, active=active)
     except PermissionDenied as refusal:
         accounts.record_refusal(request.user, str(refusal))
         raise
+    if role:
+        messages.success(request, f"{user.get_username()} now has the {ROLE_LABELS[role]} role.")
+    if active is not None:
+        state = "active" if active else "deactivated"
+        messages.success(request, f"{user.get_username()}'s account is {state}.")
     return redirect("user_list")
