@@ -145,11 +145,7 @@ def send_upload(upload_id: int, *, check: contacts_csv.Check | None = None) -> N
     client = atoms_client()
     audience = None
     try:
-        audience = client.create_audience(
-            upload.name, check.phone_column,
-            contacts_csv.members_csv(check.header, members[:batch]),
-            filename=upload.filename or "contacts.csv", description=upload.description,
-        )
+        audience = _create_once(client, upload, check, members[:batch])
         AudienceUpload.objects.filter(pk=upload.pk).update(
             sent_rows=min(batch, len(members)), audience_id=audience.id)
         for start in range(batch, len(members), batch):
@@ -157,9 +153,7 @@ def send_upload(upload_id: int, *, check: contacts_csv.Check | None = None) -> N
             AudienceUpload.objects.filter(pk=upload.pk).update(
                 sent_rows=min(start + batch, len(members)))
     except atoms.AtomsError as error:
-        if audience is not None:
-            _discard(client, audience.id)
-        _fail_upload(upload, user, f"Atoms did not accept the upload: {error.user_message}",
+        _fail_upload(upload, user, _failure_message(client, error, audience),
                      refused=isinstance(error, atoms.AtomsRejected))
         return
     counts = check.counts
@@ -172,11 +166,78 @@ def send_upload(upload_id: int, *, check: contacts_csv.Check | None = None) -> N
     catalog.forget_audiences()
 
 
-def _discard(client, audience_id: str) -> None:
+def _create_once(client, upload: AudienceUpload, check: contacts_csv.Check,
+                 first_batch: list) -> atoms.Audience:
+    """The audience of this upload, made with its first batch, and never made twice: a
+    create whose answer was lost (or whose process died) may have made it, so before
+    creating again, and right after an unanswered create, look for it in Atoms.
+    Raises AtomsError; an uncertain outcome that could not be checked says so."""
+    if upload.known_audience_ids is None:
+        upload.known_audience_ids = [a.id for a in client.list_audiences()
+                                     if a.name == upload.name]
+        AudienceUpload.objects.filter(pk=upload.pk).update(
+            known_audience_ids=upload.known_audience_ids)
+    else:
+        found = _find_created_audience(client, upload, check.phone_column)
+        if found is not None:
+            return found
+    try:
+        return client.create_audience(
+            upload.name, check.phone_column,
+            contacts_csv.members_csv(check.header, first_batch),
+            filename=upload.filename or "contacts.csv", description=upload.description,
+        )
+    except atoms.AtomsUnavailable as error:
+        if not error.outcome_unknown:
+            raise
+        try:
+            found = _find_created_audience(client, upload, check.phone_column)
+        except atoms.AtomsError:
+            raise atoms.AtomsUnavailable(outcome_unknown=True) from error
+        if found is None:  # Atoms says it made nothing: trying again is safe
+            raise atoms.AtomsUnavailable("No audience was made", timed_out=error.timed_out,
+                                         status=error.status) from error
+        return found
+
+
+def _failure_message(client, error: atoms.AtomsError, audience) -> str:
+    """What the upload page says after Atoms failed; the half-made audience, if any, is
+    deleted first, so that what it says is true."""
+    if audience is not None:
+        why = (error.what_happened if isinstance(error, atoms.AtomsUnavailable)
+               else error.user_message.rstrip("."))
+        if _discard(client, audience.id):
+            return (f"Atoms stopped part-way: {why}. The part already sent was deleted, so "
+                    "nothing is left half-made: press Upload to try again.")
+        return (f"Atoms stopped part-way: {why}. The part already sent could not be "
+                f"deleted: delete the audience “{audience.name}” before uploading again.")
+    if isinstance(error, atoms.AtomsUnavailable) and error.outcome_unknown:
+        return ("Atoms did not answer, and could not be asked whether it made the audience. "
+                "Press Upload again in a moment: the dashboard looks for it first, so you "
+                "will not get two.")
+    return f"Atoms did not accept the upload: {error.user_message}"
+
+
+def _find_created_audience(client, upload: AudienceUpload,
+                           phone_column: str) -> atoms.Audience | None:
+    """An audience of this upload's name that was not there before its first create and
+    that no other upload made: the one an unanswered create of this upload made."""
+    candidates = [a for a in client.list_audiences()
+                  if a.name == upload.name and a.id not in upload.known_audience_ids
+                  and a.phone_column in ("", phone_column)]
+    taken = set(AudienceUpload.objects.exclude(pk=upload.pk)
+                .filter(audience_id__in=[a.id for a in candidates])
+                .values_list("audience_id", flat=True))
+    return next((a for a in candidates if a.id not in taken), None)
+
+
+def _discard(client, audience_id: str) -> bool:
     try:
         client.delete_audience(audience_id)
+        return True
     except atoms.AtomsError:
         log.warning("Could not delete the half-uploaded audience %s", audience_id)
+        return False
 
 
 def _fail_upload(upload, user, message: str, *, refused: bool = False) -> None:

@@ -499,6 +499,10 @@ class AudienceUpload(models.Model):
     total_rows = models.PositiveIntegerField(default=0)
     sent_rows = models.PositiveIntegerField(default=0)
     audience_id = models.CharField(max_length=64, blank=True)
+    # The Atoms audiences of this name before the first create was sent (null: none sent
+    # yet). An audience of this name not among them may be the one an unanswered create
+    # made, so a retry looks for it before creating another.
+    known_audience_ids = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -219,11 +219,59 @@ def test_a_failure_part_way_leaves_no_half_uploaded_audience(staff, sim, setting
     sim.faults(error_rate=1, fail_routes=["POST /audience/{id}/members"])
     audiences.send_upload(upload.pk)
     upload.refresh_from_db()
-    assert upload.state == "failed" and "Atoms did not accept the upload" in upload.error
+    assert upload.state == "failed"
+    assert "The part already sent was deleted, so nothing is left half-made" in upload.error
     assert sim.calls_to("DELETE /audience/{id}") == 1
     assert "Winter leads" not in {a.name for a in atoms_client().list_audiences()}
     audiences.send_upload(upload.pk)  # a redelivered task does nothing
     assert sim.calls_to("POST /audience") == 1
+
+
+def test_a_create_whose_answer_is_lost_is_found_in_atoms_not_made_twice(staff, sim):
+    preview_of(staff, choose(staff, "phone\n+14155550100\n+14155550101\n"))
+    upload = AudienceUpload.objects.get()
+    sim.faults(drop_response_rate=1, timeout_seconds=1, fail_routes=["POST /audience"])
+    response = staff.post(reverse("audience_upload_confirm", args=[upload.token]))
+    sim.clear_faults()
+    upload.refresh_from_db()
+    made = [a for a in atoms_client().list_audiences() if a.name == "Winter leads"]
+    assert [a.id for a in made] == [upload.audience_id] and upload.state == "done"
+    assert response["Location"] == reverse("audience_detail", args=[upload.audience_id])
+    assert sim.calls_to("POST /audience") == 1
+    assert len(members_in_atoms("Winter leads")) == 2
+
+
+def test_a_retry_after_an_unchecked_lost_answer_looks_before_creating(staff, sim):
+    """The first create landed, but its answer was lost and Atoms could not be asked (or
+    the process died there): the upload failed with its known audiences recorded. Pressing
+    Upload again finds the audience instead of making a second."""
+    earlier = atoms_client().create_audience("Winter leads", "phone",
+                                             b"phone\n+14155550100\n")  # made long ago
+    preview_of(staff, choose(staff, "phone\n+14155550100\n"))
+    upload = AudienceUpload.objects.get()
+    landed = atoms_client().create_audience("Winter leads", "phone", b"phone\n+14155550100\n")
+    AudienceUpload.objects.filter(pk=upload.pk).update(state="failed",
+                                                       known_audience_ids=[earlier.id])
+    staff.post(reverse("audience_upload_confirm", args=[upload.token]))
+    upload.refresh_from_db()
+    assert (upload.state, upload.audience_id) == ("done", landed.id)
+    assert sim.calls_to("POST /audience") == 2  # the two made above, none by the retry
+
+
+def test_a_lost_answer_atoms_says_made_nothing_can_be_retried_at_once(staff, sim):
+    preview_of(staff, choose(staff, "phone\n+14155550100\n"))
+    upload = AudienceUpload.objects.get()
+    sim.faults(timeout_rate=1, timeout_seconds=1, fail_routes=["POST /audience"])
+    response = staff.post(reverse("audience_upload_confirm", args=[upload.token]),
+                          follow=True)
+    sim.clear_faults()
+    page = response.content.decode()
+    assert "No audience was made" not in page  # the engineer's summary stays in the logs
+    assert "Atoms did not accept the upload: Atoms could not be reached. Please try again" \
+        in page
+    assert "Winter leads" not in {a.name for a in atoms_client().list_audiences()}
+    staff.post(reverse("audience_upload_confirm", args=[upload.token]))
+    assert [a.name for a in atoms_client().list_audiences()].count("Winter leads") == 1
 
 
 def test_an_upload_atoms_refuses_shows_why_and_can_be_retried(staff, sim):
