@@ -221,10 +221,10 @@ class Campaign(models.Model):
 
     @property
     def is_watched(self) -> bool:
-        """A list row listens to the stream: active now, or scheduled (it starts by itself,
-        and the poller publishes it once its time is near)."""
-        return self.is_active() or (self.status == CampaignStatus.SCHEDULED
-                                    and self.deleted_remotely_at is None)
+        """A list row listens to the stream while its campaign can still change: a draft or
+        a paused one may be started in another tab, a scheduled one starts by itself (the
+        poller publishes each once it is active). Only finished and deleted ones are still."""
+        return self.is_active() or not self.is_final
 
     def is_active(self, now=None) -> bool:
         """`active_q` for this row: the poller refreshes it and open pages listen for it."""

@@ -59,6 +59,8 @@ def test_a_scheduled_campaign_that_starts_by_itself_shows_running_and_pause_with
         start=False)
     scheduled = outcome.campaign
     assert scheduled.status == "scheduled"
+    # A draft row of the list follows too when it is started elsewhere.
+    draft = make_campaign(sim, users["staff"], name="Started elsewhere", audience_size=50)
     viewer = sign_in(new_page(), users["admin"].username)
     viewer.set_viewport_size({"width": width, "height": 900})
     errors = collect_page_errors(viewer)
@@ -84,4 +86,10 @@ def test_a_scheduled_campaign_that_starts_by_itself_shows_running_and_pause_with
     expect(viewer.get_by_test_id("preflight")).to_have_count(0, timeout=BUTTONS_FOLLOW)
     expect(row.get_by_test_id("status")).to_have_text("Running", timeout=LIVE)
     assert viewer.evaluate("window.sameDocument === true"), "the page reloaded"
+
+    draft_row = lister.locator(f"#campaign-{draft.pk}")
+    expect(draft_row.get_by_test_id("status")).to_have_text("Draft")
+    services.start_campaign(users["staff"], draft)
+    sim.advance(5)
+    expect(draft_row.get_by_test_id("status")).to_have_text("Running", timeout=LIVE)
     assert errors == []
