@@ -35,6 +35,12 @@ PHONE_HEADERS = {
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # Control characters a text file never holds; finding them means the bytes are not text.
 _BINARY = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+# A UTF-8 encoded accented letter (two bytes: lead C3/C4/C5, then a continuation byte);
+# in a Windows-1252 file that pair would read as "Ã©" and the like, which nobody writes.
+_UTF8_LETTER = re.compile(rb"[\xc3-\xc5][\x80-\xbf]")
+# Spreadsheets outside the English-speaking world save "CSV" with semicolons; tab-separated
+# files are the other common export.
+OTHER_DELIMITERS = (";", "\t")
 
 
 class BadFile(ValueError):
@@ -75,7 +81,14 @@ def decode(raw: bytes) -> tuple[str, str]:
     for encoding in candidates:
         try:
             text = raw.decode(encoding)
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as error:
+            if encoding == "utf-8-sig" and _UTF8_LETTER.search(raw):
+                # Mostly UTF-8 with a stray byte: read as Windows-1252, every accented
+                # letter of the file would reach Atoms garbled ("JosÃ©").
+                line = raw[:error.start].count(b"\n") + 1
+                raise BadFile(f"Line {line} is not written in the same encoding as the rest "
+                              "of the file (UTF-8): fix or retype that line, or save the "
+                              "file again as “CSV UTF-8”.") from None
             continue
         if _BINARY.search(text):
             break
@@ -88,7 +101,8 @@ def read_table(raw: bytes) -> Table:
     text, encoding = decode(raw)
     # newline="" keeps "\r" visible to the csv module, so Excel's CR-only and mixed line
     # endings split rows exactly where they end instead of failing or joining lines.
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True,
+                        delimiter=_delimiter(text))
     records: list[tuple[int, list[str]]] = []
     line = 1
     try:
@@ -96,7 +110,11 @@ def read_table(raw: bytes) -> Table:
             if any(cell.strip() for cell in cells):
                 records.append((line, cells))
             line = reader.line_num + 1
-    except csv.Error:
+    except csv.Error as error:
+        if "field larger than field limit" in str(error):
+            raise BadFile(f"Line {line} holds a value of more than "
+                          f"{csv.field_size_limit():,} characters, which no contact has: "
+                          "check that this is the contacts file.") from None
         raise BadFile(f"Line {line} has a quote (\") that is not closed where it should be; "
                       "fix the quotes on that line and upload the file again.") from None
     if not records:
@@ -113,6 +131,17 @@ def read_table(raw: bytes) -> Table:
         raise BadFile(f"An audience holds at most {MAX_CONTACTS:,} contacts and this file has "
                       f"{len(rows):,}: split it into smaller files.")
     return Table(header=header, rows=rows, encoding=encoding)
+
+
+def _delimiter(text: str) -> str:
+    """What separates the columns: a comma, unless the header line has none and has
+    semicolons or tabs instead."""
+    first_line = text.lstrip().split("\n", 1)[0]
+    if "," not in first_line:
+        for candidate in OTHER_DELIMITERS:
+            if candidate in first_line:
+                return candidate
+    return ","
 
 
 def _check_header(header: list[str]) -> None:
@@ -246,9 +275,15 @@ def check_rows(table: Table, phone_column: str, region: str,
     index = table.header.index(phone_column)
     result = Check(header=table.header, phone_column=phone_column, region=region)
     first_line: dict[str, int] = {}
+    width = len(table.header)
     for line, cells in table.rows:
         phone, reason = normalise(cells[index], region)
-        if reason:
+        if any(cells[width:]):
+            # Uploaded, the values past the last column would be lost without a word.
+            row = Row(line, cells, INVALID, reason=(
+                f"More values than the {width} columns of the header: put quotes around "
+                "a value that holds a comma."))
+        elif reason:
             row = Row(line, cells, INVALID, reason=reason)
         elif phone in first_line:
             row = Row(line, cells, DUPLICATE, phone,

@@ -32,6 +32,10 @@ def bad(raw: bytes) -> str:
     (b"phone,Phone\n1,2\n", "Two columns are called"),
     (b"name,phone\nAsha,\"+14155550100\nRavi,+14155550101\n", "Line 2 has a quote"),
     (b"name,phone\nAsha,+14155550100\nRavi,\"x\"y\n", "Line 3 has a quote"),
+    (b"name,phone\nAsha,+1415555\"0100" + b"9" * 140_000 + b"\n", "Line 2 holds a value of "
+     "more than 131,072 characters"),
+    ("name,phone\nJosé,+14155550100\nZoë,+14155550101\n".encode() + b"Bad\xff,+1415\n",
+     "Line 4 is not written in the same encoding as the rest of the file (UTF-8)"),
     (b"PK\x03\x04\x14\x00\x06\x00binary", "Excel workbook"),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a text file"),
     (b"name,phone\nAsha,\x00\x01\x02\n", "not a text file"),
@@ -80,6 +84,23 @@ def test_utf8_with_or_without_bom_then_single_byte_encodings(raw, encoding, name
     assert table.encoding == encoding
     assert table.header == ["name", "phone"]
     assert table.rows[0][1][0] == name
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_semicolon_and_tab_separated_files_keep_their_columns(delimiter):
+    raw = delimiter.join(["name", "phone"]) + "\n" + delimiter.join(["Ann", "+14155550140"])
+    table = read_table(raw.encode())
+    assert table.header == ["name", "phone"]
+    assert table.rows == [(2, ["Ann", "+14155550140"])]
+
+
+def test_a_row_with_more_values_than_columns_is_left_out_with_the_reason():
+    table = read_table(b"phone,name\n+14155550170,Smith, John\n+14155550171,Ravi,\n")
+    check = check_rows(table, "phone", "US")
+    assert [(row.line, row.kind) for row in check.rows] == [(2, "invalid"), (3, "valid")]
+    assert check.rows[0].reason == ("More values than the 2 columns of the header: put "
+                                    "quotes around a value that holds a comma.")
+    assert check.valid_members() == [{"phone": "+14155550171", "name": "Ravi"}]
 
 
 @pytest.mark.parametrize(("header", "expected"), [
