@@ -530,6 +530,6 @@ class CallLogFilterForm(forms.Form):
                                          widget=forms.CheckboxSelectMultiple)
     size = forms.TypedChoiceField(label="Calls per page", required=False, coerce=int,
                                   choices=[(n, str(n)) for n in (25, 50, 100, 500)],
-                                  empty_value=50)
+                                  empty_value=50, initial=50)
     page = forms.IntegerField(label="Page", required=False, min_value=1,
                               max_value=MAX_LOG_PAGE)

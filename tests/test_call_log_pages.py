@@ -60,6 +60,20 @@ def test_pages_hold_at_most_what_was_asked_and_bad_filters_are_explained(finishe
     assert 'data-testid="call-row"' not in bad
 
 
+def test_the_page_size_shown_is_the_one_used_and_a_page_past_the_end_leads_back(
+        finished, login_as):
+    client = login_as("staff")
+    plain = page(client, finished).content.decode()
+    assert plain.count('data-testid="call-row"') == 50
+    assert '<option value="50" selected>50</option>' in plain
+    past = page(client, finished, size=25, page=999).content.decode()
+    first = page(client, finished, size=25)
+    pages = first.context["page"].total_pages
+    assert f"Page 999 is past the end: {first.context['page'].total} calls fill {pages} " \
+        "pages." in past
+    assert f"size=25&amp;page={pages}\"" in past and "No calls match" not in past
+
+
 def test_repeated_views_within_the_cache_period_ask_atoms_once(finished, login_as, sim,
                                                                settings):
     settings.CALL_LOG_CACHE_SECONDS = 60
