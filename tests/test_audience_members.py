@@ -40,6 +40,22 @@ def test_search_finds_members_by_name_or_digits(login_as, world):
     assert "No contact matches “zz”" in none.content.decode()
 
 
+def test_many_matches_and_the_members_are_paged_and_a_page_past_the_end_leads_back(
+        login_as, world):
+    us = audience_named("US renewals Q3")  # 1,000 seeded contacts, all +1 415 555 ....
+    client = login_as("manager")
+    url = reverse("audience_detail", args=[us.id])
+    first = client.get(url, {"q": "555"}).content.decode()
+    assert first.count('data-testid="member-row"') == 25
+    assert "Page 1 of 40 · 1000 found" in first and "?q=555&amp;page=2" in first
+    last = client.get(url, {"q": "555", "page": 40}).content.decode()
+    assert last.count('data-testid="member-row"') == 25 and "Page 40 of 40" in last
+    past = client.get(url, {"page": 99999}).content.decode()
+    assert ("Page 99999 is past the end: this audience has 1000 contacts on 40 pages."
+            in past) and '<a href="?page=40">Go to the last page</a>' in past
+    assert "This audience has no contacts" not in past
+
+
 def add(client, audience_id, phone, **columns):
     data = {"phone_number": phone, "region": "US",
             **{f"col_{k}": v for k, v in columns.items()}}

@@ -3,6 +3,7 @@ two-step upload, delete, and the do-not-call list. Reads go through `catalog`; e
 change goes through `audiences`, which checks each number before Atoms sees it."""
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -164,10 +165,13 @@ def audience_detail(request, audience_id: str):
         raise Http404  # the friendly page says there is no such audience
 
     audience = found.audience
+    # Atoms answers a search with every match at once; they are shown a page at a time too.
+    matches = (Paginator(found.matches, MEMBERS_PAGE_SIZE).get_page(page_number)
+               if found.matches is not None else None)
     context = {"nav": "audiences", "audience": audience, "members": found.members,
-               "found": found.matches, "error": found.error, "q": query}
+               "matches": matches, "error": found.error, "q": query}
     if audience is not None:
-        items = (found.matches if found.matches is not None
+        items = (matches.object_list if matches is not None
                  else found.members.items if found.members is not None else ())
         columns = sorted({key for m in items for key in m.data} - {audience.phone_column})
         context["columns"] = [audience.phone_column, *columns]
