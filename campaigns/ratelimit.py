@@ -80,7 +80,10 @@ def _refuse(request, user):
     if first_of_burst(user, "throttled"):
         audit.record(user, audit.Action.THROTTLED, audit.Outcome.REFUSED,
                      message=f"{message} First refused: {request.method} {request.path[:200]}")
-    return render(request, "429.html", {"message": message}, status=429)
+    # A drill-down opened in place (the recording player) shows the sentence where its
+    # answer would have gone; base.html lets htmx swap a 429 in.
+    template = "429.html#reason" if request.headers.get("HX-Request") else "429.html"
+    return render(request, template, {"message": message}, status=429)
 
 
 class AtomsRequestLimitMiddleware:

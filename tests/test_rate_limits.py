@@ -4,7 +4,8 @@ import pytest
 from django.urls import reverse
 
 from campaigns import ratelimit
-from campaigns.models import AuditEntry
+from campaigns.live import sync
+from campaigns.models import AuditEntry, Campaign
 from tests.campaign_factory import make_campaign
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +87,28 @@ def test_a_drill_down_that_reads_atoms_on_every_view_counts_too(login_as, sim, l
     assert answers == [200] * LIMIT + [429] * 5
     assert atoms_calls(sim) - before <= LIMIT * 2  # the audience, then its members
     assert AuditEntry.objects.filter(action="throttled").count() == 1
+
+
+@pytest.mark.parametrize("view", ["campaign_call", "call_recording", "campaign_export"])
+def test_the_call_drill_downs_count_too(login_as, sim, limited, view):
+    sync.sync_campaign_list()
+    finished = Campaign.objects.get(name="Mumbai leads - first touch")
+    manager = login_as("manager")
+    log = manager.get(reverse("campaign_calls", args=[finished.pk])).content.decode()
+    call_id = "CALL-" + log.split("/calls/CALL-")[1].split("/")[0]
+    args = [finished.pk, "logs"] if view == "campaign_export" else [finished.pk, call_id]
+    url = reverse(view, args=args)
+    answers = [manager.get(url).status_code for _ in range(LIMIT + 2)]
+    assert answers == [200] * LIMIT + [429] * 2
+
+
+def test_a_refused_drill_down_opened_in_place_gets_the_sentence_alone(login_as, sim, limited):
+    manager = login_as("manager")
+    audience = next(a for a in manager.get(reverse("audience_list")).context["pickers"].audiences)
+    url = reverse("audience_detail", args=[audience.id])
+    for _ in range(LIMIT):
+        manager.get(url)
+    refused = manager.get(url, headers={"HX-Request": "true"})
+    html = refused.content.decode()
+    assert refused.status_code == 429 and "<html" not in html
+    assert "Too many requests to Atoms in a minute" in html and 'role="alert"' in html

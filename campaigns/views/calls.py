@@ -20,6 +20,7 @@ from campaigns import atoms, call_logs, exports
 from campaigns.forms import REASON_CHOICES, CallLogFilterForm
 from campaigns.models import Campaign
 from campaigns.outcomes import OUTCOME_LABELS, outcome_of
+from campaigns.ratelimit import reads_atoms
 from campaigns.views.shared import view_required
 
 
@@ -53,6 +54,7 @@ def campaign_calls(request, pk: int):
     return render(request, template, context)
 
 
+@reads_atoms
 @require_GET
 @view_required
 def campaign_call(request, pk: int, call_id: str):
@@ -77,6 +79,7 @@ def campaign_call(request, pk: int, call_id: str):
     return render(request, "campaigns/call.html", context)
 
 
+@reads_atoms
 @require_GET
 @view_required
 def call_recording(request, pk: int, call_id: str):
@@ -116,6 +119,7 @@ def _query(filters: call_logs.LogFilters, **change) -> str:
     return urlencode(pairs)
 
 
+@reads_atoms
 @require_GET
 @view_required
 def campaign_export(request, pk: int, kind: str):
@@ -136,6 +140,7 @@ def campaign_export(request, pk: int, kind: str):
     return response
 
 
+@reads_atoms
 @require_GET
 @view_required
 def call_live(request, pk: int, call_id: str):

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from campaigns import ratelimit
 from tests.browser.conftest import (
     assert_accessible,
     assert_fits_width,
@@ -71,6 +72,7 @@ def test_a_manager_watches_outcomes_filters_the_log_plays_a_call_and_downloads(
     voicemail = page.locator("[data-testid=call-row][data-outcome=voicemail]").first
     voicemail.get_by_test_id("call-link").click()
     expect(page.get_by_test_id("call-outcome")).to_have_text("Voicemail")
+    voicemail_url = page.url
     expect(page.get_by_test_id("failure-reason")).to_have_text("Voicemail detected")
     assert_accessible(page)
     assert_fits_width(page)
@@ -96,6 +98,14 @@ def test_a_manager_watches_outcomes_filters_the_log_plays_a_call_and_downloads(
         assert phones and all(cell.startswith("'+") for cell in phones)
         progress = "progress-members" if test_id == "download-members" else "progress-logs"
         expect(page.get_by_test_id(progress)).to_have_text(f"Downloaded {len(table) - 1} rows.")
+
+    # Over the per-person limit on Atoms reads, the player says so where it would be.
+    page.goto(voicemail_url)
+    while ratelimit.take(users["manager"]):
+        pass
+    page.get_by_test_id("play-recording").click()
+    expect(page.locator("#player").get_by_test_id("throttled-reason")).to_contain_text(
+        "Too many requests to Atoms in a minute")
     assert errors == []
 
 
