@@ -35,6 +35,14 @@ def why_not_dialing(campaign, *, moved_at: datetime | None,
     return None
 
 
+def for_starters(can: str, cannot: str) -> SafeString:
+    """Both wordings of a sentence that asks for a start: the sentence is rendered once for
+    every viewer, so each page shows the one for its viewer's role (app.css, by the body's
+    `may-start` class). Only words: the start itself is refused on the server."""
+    return format_html('<span class="if-may-start">{}</span>'
+                       '<span class="if-may-not-start">{}</span>', can, cannot)
+
+
 def _removed(campaign, moved_at, now):
     if campaign.deleted_remotely_at is not None:
         return "Deleted in Atoms: nothing more will be dialled. The numbers are the last ones seen."
@@ -102,7 +110,9 @@ def _paused(campaign, moved_at, now):
         who = format_html("in Atoms {}", relative(campaign.paused_at, now))
     else:
         who = "in Atoms"
-    return format_html("Paused {}. Resume it to carry on where it stopped.", who)
+    return format_html("Paused {}. {}", who, for_starters(
+        "Resume it to carry on where it stopped.",
+        "Someone with the staff or admin role can resume it where it stopped."))
 
 
 def _scheduled(campaign, moved_at, now):
@@ -117,7 +127,9 @@ def _scheduled(campaign, moved_at, now):
 def _draft(campaign, moved_at, now):
     if campaign.status != CampaignStatus.DRAFT:
         return None
-    return "Not started yet: press Start when it is ready."
+    return format_html("Not started yet: {}", for_starters(
+        "press Start when it is ready.",
+        "someone with the staff or admin role starts it when it is ready."))
 
 
 def _finished(campaign, moved_at, now):

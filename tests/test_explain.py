@@ -2,6 +2,7 @@
 (or on a mirror row where nothing may reach Atoms), each a case that fails if the words or
 the cause are wrong."""
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,17 +20,25 @@ from tests.published import Published, watch
 pytestmark = pytest.mark.django_db
 
 
-def why(campaign) -> str:
-    """The sentence as a person reads it (the page's script only re-counts the times)."""
+def why(campaign, *, may_start: bool = True) -> str:
+    """The sentence as a person reads it (the page's script only re-counts the times), in
+    the wording shown to someone who may start campaigns, or to someone who may not."""
     campaign.refresh_from_db()
     snapshots = list(MetricSnapshot.objects.filter(campaign=campaign).order_by("taken_at"))
     sentence = explain.why_not_dialing(campaign, moved_at=progress.last_moved_at(snapshots),
                                        now=timezone.now())
-    return strip_tags(sentence).replace("\xa0", " ") if sentence else ""
+    if not sentence:
+        return ""
+    hidden = "if-may-not-start" if may_start else "if-may-start"
+    shown = re.sub(rf'<span class="{hidden}">.*?</span>', "", sentence)
+    return strip_tags(shown).replace("\xa0", " ")
 
 
-def test_a_draft_says_to_press_start(users):
-    assert why(campaign_row(users["staff"])) == "Not started yet: press Start when it is ready."
+def test_a_draft_says_to_press_start_to_those_who_can_and_who_can_to_others(users):
+    draft = campaign_row(users["staff"])
+    assert why(draft) == "Not started yet: press Start when it is ready."
+    assert why(draft, may_start=False) == ("Not started yet: someone with the staff or admin "
+                                           "role starts it when it is ready.")
 
 
 def test_a_scheduled_campaign_says_when_it_starts(users):
@@ -40,7 +49,10 @@ def test_a_scheduled_campaign_says_when_it_starts(users):
 
 def test_a_paused_campaign_says_who_paused_it(sim, atoms_settings, users):
     paused = make_campaign(sim, users["staff"], "paused", audience_size=50)
-    assert why(paused).startswith("Paused by sam-staff less than a minute ago. Resume it")
+    assert why(paused) == ("Paused by sam-staff less than a minute ago. Resume it to carry "
+                           "on where it stopped.")
+    assert why(paused, may_start=False).endswith(
+        "ago. Someone with the staff or admin role can resume it where it stopped.")
 
 
 def test_a_finished_campaign_says_everyone_was_reached_or_out_of_retries(users):

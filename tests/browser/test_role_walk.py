@@ -154,8 +154,12 @@ def thirty_campaigns(db):
 @pytest.mark.parametrize("width", WIDTHS)
 def test_staff_walk(width, users, chromium, web_server, new_page, sim, celery_worker,
                     server_settings, thirty_campaigns):
+    draft = make_campaign(sim, users["staff"], name="Not yet", audience_size=50)
     context, page = open_as(new_page, chromium, web_server, users["staff"], width)
     try:
+        page.goto(f"/campaigns/{draft.pk}/")
+        expect(page.get_by_test_id("why")).to_have_text(
+            "Not started yet: press Start when it is ready.", use_inner_text=True)
         walk_list_pages(page, width)
         create_scheduled(page, width, f"Staff walk {width}")
         start_and_see_it_run(page, sim)
@@ -201,6 +205,7 @@ def test_admin_walk(width, users, chromium, web_server, new_page, sim, celery_wo
 def test_manager_walk(width, users, chromium, web_server, new_page, sim, celery_worker,
                       server_settings, thirty_campaigns):
     running = make_campaign(sim, users["staff"], "running", name="Watched", audience_size=50)
+    draft = make_campaign(sim, users["staff"], name="Not yet", audience_size=50)
     context, page = open_as(new_page, chromium, web_server, users["manager"], width)
     try:
         expect(page.get_by_role("heading", name=re.compile("Board|Live"))).to_be_visible()
@@ -213,6 +218,12 @@ def test_manager_walk(width, users, chromium, web_server, new_page, sim, celery_
         page.goto("/campaigns/new/")
         expect(page.get_by_test_id("error-page")).to_be_visible()
         check(page, width)
+        # The sentence under a draft is rendered once for everyone; a manager, who has no
+        # Start, reads the wording that says who can (innerText: what is shown).
+        page.goto(f"/campaigns/{draft.pk}/")
+        expect(page.get_by_test_id("why")).to_have_text(
+            "Not started yet: someone with the staff or admin role starts it when it is ready.",
+            use_inner_text=True)
     finally:
         context.close()
 
