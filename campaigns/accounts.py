@@ -109,6 +109,11 @@ def change_user(actor, user, *, role: str | None, active: bool | None) -> None:
             set_active(actor, user, active)
 
 
+def record_own_password_change(user) -> None:
+    audit.record(user, audit.Action.MANAGE_USER, audit.Outcome.OK,
+                 message=f"{user.get_username()} changed their own password.")
+
+
 def record_refusal(actor, message: str) -> None:
     audit.record(actor, audit.Action.MANAGE_USER, audit.Outcome.REFUSED,
                  message=f"Not allowed: {message}")

@@ -432,7 +432,8 @@ class UserCreateForm(forms.Form):
     role = forms.ChoiceField(label="Role", choices=ROLE_CHOICES)
     password = forms.CharField(
         label="First password", widget=forms.PasswordInput(render_value=False),
-        help_text="Tell it to them in person; they can change it later.")
+        help_text="Tell it to them in person; they can change it by clicking their name "
+                  "at the top of any page.")
 
     def clean_username(self):
         username = self.cleaned_data["username"]

@@ -75,6 +75,7 @@ urlpatterns = [
          name="webhook_remove"),
     path("users/", users.user_list, name="user_list"),
     path("users/<int:pk>/", users.user_change, name="user_change"),
+    path("accounts/password/", users.OwnPasswordChange.as_view(), name="password_change"),
     path("live/", stream.stream_needs_asgi, name="live_stream"),
     path("audiences/", audiences.audience_list, name="audience_list"),
     path("audiences/new/", audiences.audience_new, name="audience_new"),

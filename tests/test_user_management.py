@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from campaigns.models import AuditEntry
 from campaigns.permissions import ROLE_PERMISSIONS
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -137,3 +138,32 @@ def test_deactivating_signs_the_person_out_everywhere(login_as, users):
     assert not Session.objects.filter(session_key=session_key).exists()
     assert theirs.get(reverse("campaign_list")).status_code == 302  # to sign-in
     assert admin.get(reverse("user_list")).status_code == 200  # the admin stays signed in
+
+
+def test_anyone_changes_their_own_password_after_giving_the_old_one(login_as, users):
+    manager = login_as("manager")
+    elsewhere = Client()
+    elsewhere.force_login(users["manager"])
+    url = reverse("password_change")
+    assert reverse("password_change") in manager.get(reverse("board")).content.decode()
+    new = "a-fresh-long-passphrase"
+    wrong = manager.post(url, {"old_password": "not-it", "new_password1": new,
+                               "new_password2": new})
+    assert wrong.status_code == 422
+    assert wrong.context["form"].errors["old_password"] == [
+        "Your old password was entered incorrectly. Please enter it again."]
+    short = manager.post(url, {"old_password": PASSWORD, "new_password1": "abc",
+                               "new_password2": "abc"})
+    assert short.status_code == 422 and short.context["form"].errors["new_password2"]
+    users["manager"].refresh_from_db()
+    assert users["manager"].check_password(PASSWORD)
+
+    done = manager.post(url, {"old_password": PASSWORD, "new_password1": new,
+                              "new_password2": new}, follow=True)
+    assert done.redirect_chain[0][0] == reverse("home")
+    assert "Your password is changed." in done.content.decode()
+    users["manager"].refresh_from_db()
+    assert users["manager"].check_password(new)
+    assert manager.get(reverse("board")).status_code == 200  # still signed in here
+    assert elsewhere.get(reverse("board")).status_code == 302  # signed out elsewhere
+    assert AuditEntry.objects.get().message == "mia-manager changed their own password."

@@ -1,4 +1,5 @@
-"""People and roles, for admins: add someone, change their role, deactivate them.
+"""People and roles, for admins: add someone, change their role, deactivate them; and for
+everyone, changing their own password.
 
 Every check is made here on the server (`require_perm`) and again in `accounts` (nobody
 but a superuser touches a superuser); every change lands in the activity log.
@@ -6,8 +7,10 @@ but a superuser touches a superuser); every change lands in the activity log.
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
+from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from campaigns import accounts
@@ -64,3 +67,23 @@ def user_change(request, pk: int):
         state = "active" if active else "deactivated"
         messages.success(request, f"{user.get_username()}'s account is {state}.")
     return redirect("user_list")
+
+
+class OwnPasswordChange(auth_views.PasswordChangeView):
+    """Anyone signed in changes their own password (the old one first). Their other
+    sessions end at their next request, as Django's session hash no longer matches."""
+
+    template_name = "registration/password_change.html"
+    success_url = reverse_lazy("home")
+    extra_context = {"title": "Change your password"}
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        accounts.record_own_password_change(self.request.user)
+        messages.success(self.request, "Your password is changed.")
+        return response
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        response.status_code = 422
+        return response

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 PAGES = ["/", "/campaigns/", "/campaigns/new/", "/board/", "/audiences/", "/audiences/new/",
          "/do-not-call/", "/phone-numbers/", "/activity/", "/users/", "/alerts/",
-         "/alerts/routing/"]
+         "/alerts/routing/", "/accounts/password/"]
 
 
 def tables_scrolling_sideways(page) -> list[str]:
