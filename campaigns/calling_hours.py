@@ -133,9 +133,14 @@ def zones() -> tuple[str, ...]:
 
 def parse(text: str, zone: str) -> CallingHours | None:
     """What a person typed (one window per line, e.g. "Mon-Fri 09:00-17:00"), or None for
-    no calling hours. Raises ValueError with a message naming the line at fault."""
+    no calling hours. Raises ValueError with a message naming the line at fault.
+
+    Windows may also be separated by a comma or semicolon after a time, as the page itself
+    writes them ("Mon–Fri 09:00–17:00, Sat 10:00–14:00"): a comma after a digit cannot be
+    part of a list of days."""
     zone = zone.strip()
-    lines = [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+    lines = [(n, window.strip()) for n, line in enumerate(text.splitlines(), 1)
+             for window in _WINDOW_SEPARATOR.split(line) if window.strip()]
     if not lines:
         return None
     if zone not in zones():
@@ -143,6 +148,9 @@ def parse(text: str, zone: str) -> CallingHours | None:
     if len(lines) > MAX_WINDOWS:
         raise ValueError(f"At most {MAX_WINDOWS} windows, one per line.")
     return CallingHours(zone, tuple(_parse_line(n, line) for n, line in lines))
+
+
+_WINDOW_SEPARATOR = re.compile(r"(?<=\d)\s*[,;]\s*")
 
 
 def _parse_line(number: int, line: str) -> Window:

@@ -19,6 +19,10 @@ def test_windows_read_as_typed_and_come_back_as_the_same_text():
     assert str(hours) == "Mon–Fri 09:00–17:00, Sat 10:00–14:00 (Europe/London)"
     assert [sorted(w.days) for w in hours.windows] == [[0, 1, 2, 3, 4], [5]]
     assert parse(hours.as_text(), hours.zone) == hours
+    # As the page writes them, on one line, is read the same.
+    assert parse("Mon–Fri 09:00–17:00, Sat 10:00–14:00", "Europe/London") == hours
+    assert parse("Mon 09:00-17:00;Tue 10:00-11:00", "UTC") == parse(
+        "Mon 09:00-17:00\nTue 10:00-11:00", "UTC")
 
 
 @pytest.mark.parametrize(("typed", "days", "start"), [
