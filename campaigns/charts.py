@@ -10,6 +10,8 @@ from django.utils import timezone
 
 # Enough points for a smooth line at card and page width; more only costs bytes.
 MAX_POINTS = 120
+# The share of a sparkline's height between its called band and its connected band.
+SPARKLINE_GAP = 1 / 12
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,9 @@ def line_chart(snapshots, *, width: int = 600, height: int = 160, total: int = 0
     The y axis runs to the campaign's total so a flat line near the top reads as "almost
     done", not as "the maximum of whatever happened". A sparkline (`fit_movement`) instead
     spans just the values in its window, each line its own: 40 more calls out of 10,000
-    must show as a rise, not as a flat line.
+    must show as a rise, not as a flat line. Its two lines get a band each, called above
+    connected: on one band, own scales crossed (connected drawn above called) and a
+    line that did not move floated at mid-height.
     """
     points = _downsample(list(snapshots), MAX_POINTS)
     if len(points) < 2:
@@ -43,27 +47,36 @@ def line_chart(snapshots, *, width: int = 600, height: int = 160, total: int = 0
     span = (end - start).total_seconds() or 1.0
     peak = max(total, max(p.contacts_called for p in points), 1)
 
-    def line(values) -> str:
+    def line(values, band_top: float = 0, band_bottom: float = height) -> str:
         floor, top = 0, peak
         if fit_movement:
             # Each line spans its own range: connected moves on a smaller scale than
             # called, and one shared range would flatten it again.
             floor, top = min(values), max(values)
-            if top == floor:  # nothing moved: a flat line mid-height
-                floor, top = floor - 1, floor + 1
+            if top == floor:  # nothing moved: flat along the bottom of its band
+                top = floor + 1
+        band = band_bottom - band_top
         return " ".join(
             f"{(p.taken_at - start).total_seconds() / span * width:.1f},"
-            f"{height - (v - floor) / (top - floor) * height:.1f}"
+            f"{band_bottom - (v - floor) / (top - floor) * band:.1f}"
             for p, v in zip(points, values, strict=True)
         )
+
+    called = [p.contacts_called for p in points]
+    connected = [p.contacts_connected for p in points]
+    if fit_movement:
+        gap = height * SPARKLINE_GAP
+        lines = (line(called, 0, (height - gap) / 2), line(connected, (height + gap) / 2))
+    else:
+        lines = (line(called), line(connected))
 
     # Seconds matter on a short campaign; on a long one they are noise.
     label = "%H:%M:%S" if span < 3600 else "%b %d %H:%M"
     start_local, end_local = timezone.localtime(start), timezone.localtime(end)
     return Chart(
         width, height,
-        called=line([p.contacts_called for p in points]),
-        connected=line([p.contacts_connected for p in points]),
+        called=lines[0],
+        connected=lines[1],
         peak=peak,
         start_label=start_local.strftime(label),
         end_label=end_local.strftime(label),

@@ -21,9 +21,10 @@ def ys(points: str) -> list[float]:
 def test_a_sparkline_spans_its_movement_not_the_audience():
     rows = snapshots([5000, 5020, 5040], [1000, 1005, 1010])
     chart = line_chart(rows, width=280, height=48, fit_movement=True)
-    # Both rises fill the height (SVG y grows downwards): from the bottom to the top.
-    assert ys(chart.called) == [48.0, 24.0, 0.0]
-    assert ys(chart.connected) == [48.0, 24.0, 0.0]
+    # Each rise fills its own band (SVG y grows downwards), called above connected, so
+    # connected is never drawn above called.
+    assert ys(chart.called) == [22.0, 11.0, 0.0]
+    assert ys(chart.connected) == [48.0, 37.0, 26.0]
 
 
 def test_the_detail_chart_still_runs_to_the_total():
@@ -34,5 +35,6 @@ def test_the_detail_chart_still_runs_to_the_total():
 
 
 def test_a_sparkline_of_nothing_moving_is_flat_not_an_error():
-    chart = line_chart(snapshots([7, 7], [3, 3]), height=48, fit_movement=True)
-    assert len(set(ys(chart.called))) == 1
+    chart = line_chart(snapshots([7, 7], [0, 0]), height=48, fit_movement=True)
+    assert ys(chart.called) == [22.0, 22.0]  # along the bottom of its band: no rise
+    assert ys(chart.connected) == [48.0, 48.0]
