@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from django.db.models import Min
+from django.db.models import Max, Min
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince, timeuntil
@@ -178,5 +178,14 @@ def relative(at: datetime, now: datetime) -> SafeString:
 def next_retry_at(campaign) -> datetime | None:
     """When the earliest due retry may be dialled: that contact's last call plus the
     campaign's retry delay."""
-    earliest = outcomes.awaiting_retry([campaign.pk]).aggregate(at=Min("created_at"))["at"]
-    return None if earliest is None else earliest + timedelta(minutes=campaign.retry_delay)
+    return _retry_due(campaign, Min)
+
+
+def last_retry_at(campaign) -> datetime | None:
+    """When the last of the retries now waiting may be dialled."""
+    return _retry_due(campaign, Max)
+
+
+def _retry_due(campaign, which) -> datetime | None:
+    at = outcomes.awaiting_retry([campaign.pk]).aggregate(at=which("created_at"))["at"]
+    return None if at is None else at + timedelta(minutes=campaign.retry_delay)

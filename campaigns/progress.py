@@ -75,13 +75,15 @@ def _span(length: timedelta) -> str:
 
 
 def eta(points: list[tuple[datetime, int]], *, remaining_calls: int,
-        now: datetime) -> Eta | None:
+        now: datetime, not_before: datetime | None = None) -> Eta | None:
     """Time to finish from the observed dialing rate.
 
     `points`: (time, contacts called) oldest first; `remaining_calls`: first calls still
     to make plus retries still due. None until there is enough history to say anything
     (never a made-up number). The range comes from the fastest and the slowest stretch of
-    the recent window: the two ends of how fast it has lately been going.
+    the recent window: the two ends of how fast it has lately been going. `not_before`:
+    when the last retry now waiting may be dialled; it cannot finish sooner, however fast
+    it dials (a card said "about 1 min" beside "the next retry in 14 minutes").
     """
     if remaining_calls <= 0:
         return Eta(timedelta(0), timedelta(0))
@@ -95,8 +97,9 @@ def eta(points: list[tuple[datetime, int]], *, remaining_calls: int,
     rates = [r for r in map(_rate, stretches) if r]
     if not rates:
         return None
-    return Eta(timedelta(seconds=remaining_calls / max(rates)),
-               timedelta(seconds=remaining_calls / min(rates)))
+    floor = max(not_before - now, timedelta(0)) if not_before else timedelta(0)
+    return Eta(max(timedelta(seconds=remaining_calls / max(rates)), floor),
+               max(timedelta(seconds=remaining_calls / min(rates)), floor))
 
 
 def _rate(points) -> float:

@@ -191,6 +191,34 @@ def test_the_eta_converges_on_the_real_finish_as_the_simulator_dials(sim, atoms_
     assert max(width[-quarter:]) < min(width[:quarter])
 
 
+def test_the_eta_is_never_sooner_than_the_last_waiting_retry_is_due():
+    now = timezone.now()
+    fast = [(now - timedelta(minutes=m), 100 - 20 * m) for m in (3, 2, 1, 0)]
+    quick = progress.eta(fast, remaining_calls=2, now=now)
+    assert quick.latest < timedelta(minutes=1)
+    held = progress.eta(fast, remaining_calls=2, now=now,
+                        not_before=now + timedelta(minutes=14))
+    assert str(held) == "about 14 min"
+
+
+def test_a_card_waiting_for_retries_says_it_finishes_after_them(users):
+    row = campaign_row(users["staff"], "running", max_retries=2, retry_delay=15,
+                       total_participants=50, contacts_called=49,
+                       call_summary={"calls": 49, "counts": {"no_answer": 1, "completed": 48},
+                                     "retries_pending": 1})
+    now = timezone.now()
+    CallRecord.objects.create(campaign=row, call_id="CALL-1", to_number="+9100",
+                              status="no_answer", outcome="no_answer", attempt=0,
+                              created_at=now - timedelta(minutes=1))
+    for minutes, called in ((4, 1), (3, 17), (2, 33), (1, 49)):
+        MetricSnapshot.objects.create(campaign=row, taken_at=now - timedelta(minutes=minutes),
+                                      status="running", contacts_called=called,
+                                      total_participants=50, contacts_connected=0)
+    snapshots = list(MetricSnapshot.objects.filter(campaign=row).order_by("taken_at"))
+    estimate = publish.fragment_context(row, snapshots)["eta"]
+    assert str(estimate) == "about 14 min"
+
+
 def test_the_eta_reads_as_a_range_of_minutes():
     assert str(progress.Eta(timedelta(minutes=12), timedelta(minutes=18))) == "12 min to 18 min"
     assert str(progress.Eta(timedelta(minutes=95), timedelta(minutes=95))) == "about 1 h 35 min"

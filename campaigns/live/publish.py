@@ -116,7 +116,9 @@ def _eta(campaign: Campaign, snapshots, now):
         return None
     points = [(s.taken_at, s.contacts_called) for s in snapshots]
     points.append((now, campaign.contacts_called))  # a slowdown since the last change counts
-    return progress.eta(points, remaining_calls=progress.remaining_calls(campaign), now=now)
+    retrying = (campaign.call_summary or {}).get("retries_pending", 0)
+    return progress.eta(points, remaining_calls=progress.remaining_calls(campaign), now=now,
+                        not_before=explain.last_retry_at(campaign) if retrying else None)
 
 
 def render_fragment(campaign: Campaign, kind: str, snapshots) -> str:
