@@ -5,9 +5,12 @@ timeouts, leaves the mirror consistent whatever Atoms answers, and writes an aud
 for every attempt, including the refused and the failed ones.
 """
 
+import hashlib
 import logging
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -96,12 +99,16 @@ class CreateOutcome:
     # This submit found the campaign an earlier submit of the same form had made.
     duplicate: bool = False
     start_error: str = ""
+    # Nothing was made: a campaign like it was made (or is being made) from another form
+    # a moment ago, and the caller asked to hear of one first (`likely_duplicate`).
+    twin: Campaign | CreateRequest | None = None
 
 
 # --- create ---------------------------------------------------------------------------
 
 
-def create_campaign(user, token: uuid.UUID, data: CampaignInput, *, start: bool) -> CreateOutcome:
+def create_campaign(user, token: uuid.UUID, data: CampaignInput, *, start: bool,
+                    ask_about_twins: bool = False) -> CreateOutcome:
     """Create the campaign in Atoms, then its mirror; exactly once per form token.
 
     The request is recorded (committed) before Atoms is called and owned through a
@@ -110,10 +117,20 @@ def create_campaign(user, token: uuid.UUID, data: CampaignInput, *, start: bool)
     connection died (take over). A resubmit whose earlier outcome is unknown looks in Atoms
     before it ever creates.
 
+    With `ask_about_twins`, a likely duplicate from another form is returned as `twin`
+    instead of being made. The check and the recording of this request are one step for
+    forms with the same name, agent and audience, so that of several sent at once only
+    the first goes through and the others hear of it.
+
     Raises ActionRefused when Atoms says no or cannot be reached; nothing local is left
     behind then except the audit entry and the failed request (so a resubmit can retry).
     """
-    claimed = _claim_create_request(user, token, data)
+    with _twins_one_at_a_time(data):
+        if ask_about_twins:
+            twin = likely_duplicate(token, data)
+            if twin is not None:
+                return CreateOutcome(twin=twin)
+        claimed = _claim_create_request(user, token, data)
     if isinstance(claimed, CreateOutcome):
         return claimed
     request, reconcile = claimed
@@ -288,6 +305,35 @@ def _take_request(user, token, data: CampaignInput):
     CreateRequest.objects.filter(pk=existing.pk).update(
         state=CreateRequest.State.PENDING, payload=data.as_payload())
     return existing, reconcile
+
+
+# Advisory locks of the two-number form, in their own space: this namespace, then a hash.
+_TWIN_LOCK_NAMESPACE = 0x74776E  # "twn"
+_twin_lock_in_process = threading.Lock()  # the SQLite demo: one process
+
+
+@contextmanager
+def _twins_one_at_a_time(data: CampaignInput):
+    """Held while a create looks for a likely duplicate and records its request: across
+    every web process on PostgreSQL (an advisory lock of this session), in-process on the
+    SQLite demo."""
+    if connection.vendor != "postgresql":
+        with _twin_lock_in_process:
+            yield
+        return
+    digest = hashlib.sha256(
+        "\x1f".join((data.name, data.agent_id, data.audience_id)).encode()).digest()
+    key = [_TWIN_LOCK_NAMESPACE, int.from_bytes(digest[:4], "big", signed=True)]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s, %s)", key)
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+        except DatabaseError:
+            connection.close()  # the lock went with the session
 
 
 def _lock_key(token: uuid.UUID) -> int:

@@ -8,6 +8,7 @@ import time
 import psycopg
 import pytest
 from django.db import connection
+from django.test import Client
 from django.urls import reverse
 
 from campaigns.connections import atoms_client
@@ -107,3 +108,34 @@ def test_a_back_button_resubmit_asks_before_making_a_second_campaign(staff, sim)
     confirmed = staff.post(URL, {**again, "confirm_duplicate": "1"})  # "another anyway"
     assert confirmed.status_code == 302
     assert len(in_atoms("Back again")) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_three_forms_sent_at_once_make_one_campaign_and_the_others_are_asked(
+        sim, atoms_settings, users):
+    """Three people (or tabs) press "Create and start" for the same campaign on three forms
+    at the same moment, while Atoms is slow (its do-not-call list, read before a start, and
+    the create): the first is made, the other two get the question."""
+    sim.faults(latency_ms=800, fail_routes=["POST /campaign", "GET /dnc"])
+    forms = [{**form_data("All at once"), "submit_action": "start"} for _ in range(3)]
+    answers: list[int] = []
+    together = threading.Barrier(3)
+
+    def send(form):
+        client = Client()
+        client.force_login(users["staff"])
+        together.wait(timeout=10)
+        try:
+            answers.append(client.post(URL, form).status_code)
+        finally:
+            connection.close()  # this thread's own database session
+
+    senders = [threading.Thread(target=send, args=(form,)) for form in forms]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join(timeout=30)
+    sim.clear_faults()
+    assert sorted(answers) == [302, 409, 409]
+    assert sim.calls_to("POST /campaign") == 1
+    assert len(in_atoms("All at once")) == 1

@@ -65,22 +65,23 @@ def campaign_new(request):
     form = CampaignForm(request.POST, pickers=pickers, starting=starting)
     if form.is_valid():
         data = services.CampaignInput(**form.campaign_fields())
-        twin = (None if form.cleaned_data["confirm_duplicate"]
-                else services.likely_duplicate(form.cleaned_data["token"], data))
-        if twin is not None:
-            # Ask before a second campaign dials the same people (a Back-button resubmit).
-            return render(request, "campaigns/new.html", {
-                "form": form, "pickers": pickers, "nav": "campaigns", "twin": twin,
-                "twin_campaign": twin if isinstance(twin, Campaign) else twin.campaign,
-            }, status=409)
         held = _start_held(form.cleaned_data["audience"]) if starting else ""
         try:
             outcome = services.create_campaign(
-                request.user, form.cleaned_data["token"], data, start=starting and not held)
+                request.user, form.cleaned_data["token"], data, start=starting and not held,
+                ask_about_twins=not form.cleaned_data["confirm_duplicate"])
         except services.ActionRefused as refused:
             form.add_errors(refused.field_errors)
             form.add_error(None, refused.message)
         else:
+            if outcome.twin is not None:
+                # Ask before a second campaign dials the same people (a Back-button
+                # resubmit, a second tab, a colleague at the same moment).
+                twin = outcome.twin
+                return render(request, "campaigns/new.html", {
+                    "form": form, "pickers": pickers, "nav": "campaigns", "twin": twin,
+                    "twin_campaign": twin if isinstance(twin, Campaign) else twin.campaign,
+                }, status=409)
             if held and outcome.campaign is not None and not outcome.duplicate:
                 messages.warning(request, f"Campaign created, not started: {held}")
                 return redirect("campaign_detail", pk=outcome.campaign.pk)
