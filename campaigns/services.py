@@ -584,8 +584,12 @@ def _run_async_action(user, campaign, action, pending, allowed_statuses, *, call
             mine.update(pending_outcome=PendingOutcome.UNANSWERED, pending_since=timezone.now())
             message = (f"{error.what_happened}: checking whether the {verb} was carried out. "
                        "The page shows it when Atoms does, or offers it again if not.")
+            # The request line and Atoms' words are for engineers: the log, not the page.
+            log.warning("%s of campaign %s: outcome unknown: %s", verb, campaign.atoms_id,
+                        error)
             audit.record(user, action, Outcome.FAILED, campaign=campaign,
-                         message=f"{error.what_happened} ({error}); checking with Atoms")
+                         message=f"{error.what_happened}; checking with Atoms whether the "
+                                 f"{verb} was carried out")
             _publish_soon(campaign)
             _poll_soon(campaign)
             # A warning, not an error: the page says "Pausing…" beside it, not a contradiction.

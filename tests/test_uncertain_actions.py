@@ -46,6 +46,9 @@ def test_a_start_atoms_never_carried_out_is_cleared_logged_and_offered_again(
     world.faults(fail_routes=["POST /campaign/{id}/start"])  # 5xx: outcome unknown
     response = client.post(reverse("campaign_start", args=[draft.pk]), follow=True)
     assert "error of its own (HTTP 500): checking whether the start" in messages_of(response)[0]
+    logged = AuditEntry.objects.get(campaign=draft, action="start", outcome="failed").message
+    assert logged == ("Atoms answered with an error of its own (HTTP 500); checking with "
+                      "Atoms whether the start was carried out")  # no request line, no path
     page = detail(client, draft)
     assert "Atoms has not confirmed it; checking whether it was carried out" in page
     assert "Atoms has accepted" not in page  # "accepted" only after a 2xx
