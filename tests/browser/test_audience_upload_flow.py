@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from campaigns.connections import atoms_client
 from campaigns.models import Campaign, SuppressedNumber
-from tests.browser.conftest import collect_page_errors, sign_in
+from tests.browser.conftest import assert_fits_width, collect_page_errors, sign_in
 from tests.campaign_factory import make_campaign
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,9 +23,11 @@ CONTACTS = (
 )
 
 
+@pytest.mark.parametrize("width", [1280, 390])
 def test_upload_preview_confirm_then_the_audience_page(users, new_page, sim,
-                                                       server_settings):
+                                                       server_settings, width):
     page = sign_in(new_page(), users["staff"].username)
+    page.set_viewport_size({"width": width, "height": 900})
     errors = collect_page_errors(page)
     page.goto("/audiences/")
     page.get_by_role("link", name="Upload contacts").click()
@@ -41,6 +43,11 @@ def test_upload_preview_confirm_then_the_audience_page(users, new_page, sim,
     expect(page.get_by_test_id("count-suppressed")).to_have_text("0")
     expect(page.get_by_test_id("rejected-row")).to_have_count(2)
     assert sim.calls_to("POST /audience") == 0
+    assert_fits_width(page)
+    if width < 600:  # the column and country fields one under the other, not squeezed
+        lefts = page.eval_on_selector_all(".upload-check > .field",
+                                          "els => els.map(e => e.getBoundingClientRect().left)")
+        assert len(lefts) == 2 and lefts[0] == lefts[1], lefts
 
     page.get_by_role("button", name="Upload 3 contacts").click()
     page.wait_for_url(re.compile(r"/audiences/[0-9a-f]{24}/$"))
