@@ -172,32 +172,60 @@ def _create_once(client, upload: AudienceUpload, check: contacts_csv.Check,
     create whose answer was lost (or whose process died) may have made it, so before
     creating again, and right after an unanswered create, look for it in Atoms.
     Raises AtomsError; an uncertain outcome that could not be checked says so."""
+    def look():
+        taken = (AudienceUpload.objects.exclude(pk=upload.pk).exclude(audience_id="")
+                 .values_list("audience_id", flat=True))
+        return _new_audience(client, upload.name, check.phone_column,
+                             upload.known_audience_ids, taken)
+
     if upload.known_audience_ids is None:
-        upload.known_audience_ids = [a.id for a in client.list_audiences()
-                                     if a.name == upload.name]
+        upload.known_audience_ids = _audience_ids_named(client, upload.name)
         AudienceUpload.objects.filter(pk=upload.pk).update(
             known_audience_ids=upload.known_audience_ids)
     else:
-        found = _find_created_audience(client, upload, check.phone_column)
+        found = look()
         if found is not None:
             return found
+    return _create_or_find(client, upload.name, check.phone_column,
+                          contacts_csv.members_csv(check.header, first_batch), look,
+                          filename=upload.filename or "contacts.csv",
+                          description=upload.description)
+
+
+def _audience_ids_named(client, name: str) -> list[str]:
+    """The ids of the Atoms audiences called `name` now: taken before a create, so that
+    an audience of that name not among them afterwards is the one the create made."""
+    return [a.id for a in client.list_audiences() if a.name == name]
+
+
+def _create_or_find(client, name: str, phone_column: str, csv_bytes: bytes, look,
+                   **options) -> atoms.Audience:
+    """POST /audience; when its answer is lost, `look()` for what it made instead of
+    guessing. Raises AtomsError: uncertain only when Atoms could not be asked either."""
     try:
-        return client.create_audience(
-            upload.name, check.phone_column,
-            contacts_csv.members_csv(check.header, first_batch),
-            filename=upload.filename or "contacts.csv", description=upload.description,
-        )
+        return client.create_audience(name, phone_column, csv_bytes, **options)
     except atoms.AtomsUnavailable as error:
         if not error.outcome_unknown:
             raise
         try:
-            found = _find_created_audience(client, upload, check.phone_column)
+            found = look()
         except atoms.AtomsError:
             raise atoms.AtomsUnavailable(outcome_unknown=True) from error
         if found is None:  # Atoms says it made nothing: trying again is safe
             raise atoms.AtomsUnavailable("No audience was made", timed_out=error.timed_out,
                                          status=error.status) from error
         return found
+
+
+def _new_audience(client, name: str, phone_column: str, known_ids,
+                  taken=()) -> atoms.Audience | None:
+    """An audience called `name` that was not there before (`known_ids`) and that nothing
+    else of ours made (`taken`): the one an unanswered create made."""
+    candidates = [a for a in client.list_audiences()
+                  if a.name == name and a.id not in known_ids
+                  and a.phone_column in ("", phone_column)]
+    taken = set(taken)
+    return next((a for a in candidates if a.id not in taken), None)
 
 
 def _failure_message(client, error: atoms.AtomsError, audience) -> str:
@@ -216,19 +244,6 @@ def _failure_message(client, error: atoms.AtomsError, audience) -> str:
                 "Press Upload again in a moment: the dashboard looks for it first, so you "
                 "will not get two.")
     return f"Atoms did not accept the upload: {error.user_message}"
-
-
-def _find_created_audience(client, upload: AudienceUpload,
-                           phone_column: str) -> atoms.Audience | None:
-    """An audience of this upload's name that was not there before its first create and
-    that no other upload made: the one an unanswered create of this upload made."""
-    candidates = [a for a in client.list_audiences()
-                  if a.name == upload.name and a.id not in upload.known_audience_ids
-                  and a.phone_column in ("", phone_column)]
-    taken = set(AudienceUpload.objects.exclude(pk=upload.pk)
-                .filter(audience_id__in=[a.id for a in candidates])
-                .values_list("audience_id", flat=True))
-    return next((a for a in candidates if a.id not in taken), None)
 
 
 def _discard(client, audience_id: str) -> bool:
@@ -361,8 +376,10 @@ def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome
     name = f"{source.name} (without do-not-call)"[:200]
     audience = None
     try:
-        audience = client.create_audience(
-            name, source.phone_column, contacts_csv.members_csv(header, members[:batch]),
+        known = _audience_ids_named(client, name)
+        audience = _create_or_find(
+            client, name, source.phone_column, contacts_csv.members_csv(header, members[:batch]),
+            lambda: _new_audience(client, name, source.phone_column, known),
             description=f"{source.name} without {len(drop)} do-not-call numbers")
         for start in range(batch, len(members), batch):
             client.add_audience_members(audience.id, members[start:start + batch])

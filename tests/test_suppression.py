@@ -161,6 +161,21 @@ def test_start_without_them_says_so_when_the_copy_is_made_but_does_not_start(
     assert copy.status == "draft"
 
 
+def test_start_without_them_finds_the_audience_whose_answer_was_lost(login_as, world, users):
+    draft = make_campaign(world, users["staff"])
+    _, members = pilot_members()
+    SuppressedNumber.objects.create(phone_number=members[0].data["phoneNumber"])
+    world.faults(drop_response_rate=1, timeout_seconds=1, fail_routes=["POST /audience"])
+    response = login_as("staff").post(reverse("campaign_start_filtered", args=[draft.pk]))
+    world.clear_faults()
+    copy = Campaign.objects.exclude(pk=draft.pk).get()
+    assert response["Location"] == reverse("campaign_detail", args=[copy.pk])
+    made = [a.id for a in atoms_client().list_audiences()
+            if a.name == "Pilot testers (without do-not-call)"]
+    assert made == [copy.audience_id]
+    assert world.calls_to("POST /audience") == 1
+
+
 def test_start_without_them_again_opens_the_copy_it_made(login_as, world, users):
     draft = make_campaign(world, users["staff"])
     _, members = pilot_members()
