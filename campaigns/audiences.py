@@ -15,6 +15,7 @@ from datetime import timedelta
 from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from campaigns import atoms, audit, catalog, contacts_csv, services, suppression
@@ -22,6 +23,7 @@ from campaigns.connections import atoms_client
 from campaigns.contacts_csv import BadFile
 from campaigns.models import (
     TERMINAL_STATUSES,
+    UPLOAD_STALLED_AFTER,
     AudienceUpload,
     Campaign,
     CreateRequest,
@@ -89,11 +91,25 @@ def choose_column(upload: AudienceUpload, column: str, region: str) -> None:
 def confirm_upload(user, upload: AudienceUpload) -> bool:
     """Send the valid rows. Returns True when done now, False when sent in the background
     (large files; the page shows progress). A double click sends once."""
-    claimed = AudienceUpload.objects.filter(
-        pk=upload.pk, state__in=[AudienceUpload.State.PREVIEW, AudienceUpload.State.FAILED]
-    ).update(state=AudienceUpload.State.SENDING, sent_rows=0, error="")
+    now = timezone.now()
+    claimable = (Q(state__in=[AudienceUpload.State.PREVIEW, AudienceUpload.State.FAILED])
+                 | Q(state=AudienceUpload.State.SENDING,
+                     updated_at__lt=now - UPLOAD_STALLED_AFTER))
+    was = AudienceUpload.objects.filter(pk=upload.pk).values_list("audience_id", flat=True)
+    partial = was.first() or ""
+    claimed = AudienceUpload.objects.filter(claimable, pk=upload.pk).update(
+        state=AudienceUpload.State.SENDING, sent_rows=0, error="", updated_at=now)
     if not claimed:
         raise ActionRefused("This file is already being uploaded.")
+    if partial:
+        # A stalled upload's worker got part-way: its audience is deleted and the file
+        # sent again whole, so no contact is added twice or left out.
+        if not _discard(atoms_client(), partial):
+            _fail_upload(upload, user, "The part of this file already sent could not be "
+                                       "deleted from Atoms; try again in a moment.")
+            raise ActionRefused("The part of this file already sent could not be deleted "
+                                "from Atoms; try again in a moment.")
+        AudienceUpload.objects.filter(pk=upload.pk).update(audience_id="")
     upload.refresh_from_db()
     try:
         check = _final_check(upload)
@@ -141,17 +157,15 @@ def send_upload(upload_id: int, *, check: contacts_csv.Check | None = None) -> N
         return
     members = check.valid_members()
     batch = settings.AUDIENCE_UPLOAD_BATCH
-    AudienceUpload.objects.filter(pk=upload.pk).update(total_rows=len(members), sent_rows=0)
+    _progress(upload, total_rows=len(members), sent_rows=0)
     client = atoms_client()
     audience = None
     try:
         audience = _create_once(client, upload, check, members[:batch])
-        AudienceUpload.objects.filter(pk=upload.pk).update(
-            sent_rows=min(batch, len(members)), audience_id=audience.id)
+        _progress(upload, sent_rows=min(batch, len(members)), audience_id=audience.id)
         for start in range(batch, len(members), batch):
             client.add_audience_members(audience.id, members[start:start + batch])
-            AudienceUpload.objects.filter(pk=upload.pk).update(
-                sent_rows=min(start + batch, len(members)))
+            _progress(upload, sent_rows=min(start + batch, len(members)))
     except atoms.AtomsError as error:
         _fail_upload(upload, user, _failure_message(client, error, audience),
                      refused=isinstance(error, atoms.AtomsRejected))
@@ -164,6 +178,11 @@ def send_upload(upload_id: int, *, check: contacts_csv.Check | None = None) -> N
                  campaign_name=f"Audience: {audience.name}", atoms_id=audience.id,
                  message=f"{len(members)} contacts uploaded, {left_out} rows left out")
     catalog.forget_audiences()
+
+
+def _progress(upload: AudienceUpload, **fields) -> None:
+    """Record how far the sending got; its time tells a live upload from a stalled one."""
+    AudienceUpload.objects.filter(pk=upload.pk).update(updated_at=timezone.now(), **fields)
 
 
 def _create_once(client, upload: AudienceUpload, check: contacts_csv.Check,

@@ -514,6 +514,17 @@ class AudienceUpload(models.Model):
     def percent_sent(self) -> int:
         return _percent(self.sent_rows, self.total_rows)
 
+    @property
+    def stalled(self) -> bool:
+        """Sending, but no progress for UPLOAD_STALLED_AFTER: its worker stopped (a task is
+        lost with a killed worker), so it may be started again."""
+        return (self.state == self.State.SENDING
+                and self.updated_at < timezone.now() - UPLOAD_STALLED_AFTER)
+
+
+# Each batch is one Atoms request, so a live upload moves well within this.
+UPLOAD_STALLED_AFTER = timedelta(minutes=2)
+
 
 class Alert(models.Model):
     """One episode of something people should know about a campaign. It opens when its

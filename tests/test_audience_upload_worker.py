@@ -49,3 +49,4 @@ def test_a_large_file_is_sent_by_the_worker_with_progress_until_done(
     assert seen <= {0, 10, 20, 30, 35}
     assert len(atoms_client().all_audience_members(upload.audience_id)) == 35
     assert sim.calls_to("POST /audience/{id}/members") == 3
+

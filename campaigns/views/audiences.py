@@ -116,7 +116,7 @@ def audience_upload_progress(request, token):
     upload = _own_upload(request, token)
     html = render(request, "campaigns/audience_upload.html#progress",
                   {"upload": upload}).content
-    if upload.state == AudienceUpload.State.SENDING:
+    if upload.state == AudienceUpload.State.SENDING and not upload.stalled:
         return HttpResponse(html)
     response = HttpResponseStopPolling(html)
     if upload.state == AudienceUpload.State.DONE:
