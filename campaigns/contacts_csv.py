@@ -136,7 +136,7 @@ def read_table(raw: bytes) -> Table:
 def _delimiter(text: str) -> str:
     """What separates the columns: a comma, unless the header line has none and has
     semicolons or tabs instead."""
-    first_line = text.lstrip().split("\n", 1)[0]
+    first_line = re.split(r"\r\n|\r|\n", text.lstrip(), maxsplit=1)[0]  # Excel's CR-only too
     if "," not in first_line:
         for candidate in OTHER_DELIMITERS:
             if candidate in first_line:

@@ -86,12 +86,14 @@ def test_utf8_with_or_without_bom_then_single_byte_encodings(raw, encoding, name
     assert table.rows[0][1][0] == name
 
 
+@pytest.mark.parametrize("ending", ["\n", "\r"])
 @pytest.mark.parametrize("delimiter", [";", "\t"])
-def test_semicolon_and_tab_separated_files_keep_their_columns(delimiter):
-    raw = delimiter.join(["name", "phone"]) + "\n" + delimiter.join(["Ann", "+14155550140"])
+def test_semicolon_and_tab_separated_files_keep_their_columns(delimiter, ending):
+    raw = (delimiter.join(["name", "phone"]) + ending
+           + delimiter.join(["Ann, Smith", "+14155550140"]))
     table = read_table(raw.encode())
     assert table.header == ["name", "phone"]
-    assert table.rows == [(2, ["Ann", "+14155550140"])]
+    assert table.rows == [(2, ["Ann, Smith", "+14155550140"])]
 
 
 def test_a_row_with_more_values_than_columns_is_left_out_with_the_reason():
