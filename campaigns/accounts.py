@@ -45,13 +45,15 @@ def ensure_user(username: str, role: str, password: str, email: str = ""):
     return user
 
 
-def end_sessions(user) -> int:
-    """Sign `user` out everywhere: their open live streams close within a heartbeat too
-    (the stream checks its session). Sessions are in the database (Django's default
-    engine, which settings keep); this reads every live one: an admin's rare action."""
+def end_sessions(user, *, keep: str | None = None) -> int:
+    """Sign `user` out everywhere (but in the session `keep`): their open live streams
+    close within a heartbeat too (the stream checks its session). Sessions are in the
+    database (Django's default engine, which settings keep); this reads every live one:
+    a rare action."""
     ended = [session.session_key
              for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator()
-             if session.get_decoded().get(SESSION_KEY) == str(user.pk)]
+             if session.get_decoded().get(SESSION_KEY) == str(user.pk)
+             and session.session_key != keep]
     Session.objects.filter(session_key__in=ended).delete()
     return len(ended)
 
@@ -109,7 +111,10 @@ def change_user(actor, user, *, role: str | None, active: bool | None) -> None:
             set_active(actor, user, active)
 
 
-def record_own_password_change(user) -> None:
+def own_password_changed(user, *, current_session: str) -> None:
+    """After someone changed their own password: their other sessions end now, live
+    streams included (a stream holds no page request that would notice the new hash)."""
+    end_sessions(user, keep=current_session)
     audit.record(user, audit.Action.MANAGE_USER, audit.Outcome.OK,
                  message=f"{user.get_username()} changed their own password.")
 

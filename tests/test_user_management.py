@@ -165,5 +165,7 @@ def test_anyone_changes_their_own_password_after_giving_the_old_one(login_as, us
     users["manager"].refresh_from_db()
     assert users["manager"].check_password(new)
     assert manager.get(reverse("board")).status_code == 200  # still signed in here
-    assert elsewhere.get(reverse("board")).status_code == 302  # signed out elsewhere
+    # Signed out elsewhere, and that session is gone (so its live stream ends too).
+    assert not Session.objects.filter(session_key=elsewhere.session.session_key).exists()
+    assert elsewhere.get(reverse("board")).status_code == 302
     assert AuditEntry.objects.get().message == "mia-manager changed their own password."

@@ -71,15 +71,16 @@ def user_change(request, pk: int):
 
 class OwnPasswordChange(auth_views.PasswordChangeView):
     """Anyone signed in changes their own password (the old one first). Their other
-    sessions end at their next request, as Django's session hash no longer matches."""
+    sessions end at once, live streams included."""
 
     template_name = "registration/password_change.html"
     success_url = reverse_lazy("home")
     extra_context = {"title": "Change your password"}
 
     def form_valid(self, form):
-        response = super().form_valid(form)
-        accounts.record_own_password_change(self.request.user)
+        response = super().form_valid(form)  # keeps this session, under a new key
+        accounts.own_password_changed(self.request.user,
+                                      current_session=self.request.session.session_key)
         messages.success(self.request, "Your password is changed.")
         return response
 
