@@ -418,6 +418,7 @@ def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome
         agent_id=campaign.agent_id, audience_id=audience.id,
         phone_number_ids=tuple(campaign.phone_number_ids), max_retries=campaign.max_retries,
         retry_delay=campaign.retry_delay, agent_name=campaign.agent_name, audience_name=name,
+        calling_hours=campaign.calling_hours or None,
     )
     try:
         outcome = services.create_campaign(user, token, data, start=True)

@@ -81,6 +81,8 @@ class CampaignInput:
     # Names shown in the mirror before the first poll brings Atoms' own copy.
     agent_name: str = ""
     audience_name: str = ""
+    # The dashboard's own setting (Atoms has none), kept by a copy of a campaign.
+    calling_hours: dict | None = None
 
     def as_payload(self) -> dict:
         return {
@@ -99,6 +101,8 @@ class CreateOutcome:
     # This submit found the campaign an earlier submit of the same form had made.
     duplicate: bool = False
     start_error: str = ""
+    # The start waits for the campaign's calling hours: what to tell the person.
+    start_held: str = ""
     # Nothing was made: a campaign like it was made (or is being made) from another form
     # a moment ago, and the caller asked to hear of one first (`likely_duplicate`).
     twin: Campaign | CreateRequest | None = None
@@ -200,7 +204,7 @@ def _create_owned(user, request: CreateRequest, data: CampaignInput, *, reconcil
     outcome = CreateOutcome(campaign=campaign)
     if start:
         try:
-            start_campaign(user, campaign)
+            outcome.start_held = start_campaign(user, campaign) or ""
         except ActionRefused as refused:
             outcome.start_error = refused.message
         campaign.refresh_from_db()  # the start set its pending state in the database
@@ -218,6 +222,7 @@ def _mirror_created(remote: atoms.Campaign, user, data: CampaignInput) -> Campai
             audience_name=data.audience_name, next_poll_at=now, created_at=now,
         )
         campaign.phone_number_ids = campaign.phone_number_ids or list(data.phone_number_ids)
+        campaign.calling_hours = data.calling_hours or campaign.calling_hours
         try:
             with transaction.atomic():
                 campaign.save()

@@ -1,9 +1,13 @@
 """The do-not-call list: kept here, merged with Atoms' GET /dnc, honoured before a start."""
 
+from datetime import timedelta
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
+from campaigns import calling_hours, services
 from campaigns.connections import atoms_client
 from campaigns.models import AuditEntry, Campaign, SuppressedNumber
 from tests.campaign_factory import form_data, make_campaign
@@ -159,6 +163,26 @@ def test_start_without_them_says_so_when_the_copy_is_made_but_does_not_start(
     entry = AuditEntry.objects.filter(campaign=draft, action="start").get()
     assert entry.outcome == "failed" and "the copy did not start" in entry.message
     assert copy.status == "draft"
+
+
+def test_start_without_them_keeps_the_calling_hours_and_waits_for_them(login_as, world,
+                                                                        users):
+    draft = make_campaign(world, users["staff"])
+    _, members = pilot_members()
+    SuppressedNumber.objects.create(phone_number=members[0].data["phoneNumber"])
+    tomorrow = (timezone.now() + timedelta(days=1)).strftime("%a")
+    services.set_calling_hours(users["staff"], draft,
+                               calling_hours.parse(f"{tomorrow} 09:00-10:00", "UTC"))
+    draft.refresh_from_db()
+    response = login_as("staff").post(reverse("campaign_start_filtered", args=[draft.pk]),
+                                      follow=True)
+    copy = Campaign.objects.exclude(pk=draft.pk).get()
+    assert copy.calling_hours == draft.calling_hours
+    assert copy.start_waits_for_hours and copy.status == "draft"
+    assert world.calls_to("POST /campaign/{id}/start") == 0
+    (said,) = messages_of(response)
+    assert said.startswith("“Spring renewals (without do-not-call)” was made without the "
+                           "do-not-call numbers, with the same calling hours.")
 
 
 def test_start_without_them_finds_the_audience_whose_answer_was_lost(login_as, world, users):

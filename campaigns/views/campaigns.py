@@ -281,6 +281,9 @@ def campaign_start_filtered(request, pk: int):
     elif outcome.duplicate:
         messages.info(request, f"“{copy.name}” was already made without the do-not-call "
                                "numbers: this is it.")
+    elif outcome.start_held:
+        messages.info(request, f"“{copy.name}” was made without the do-not-call numbers, "
+                               f"with the same calling hours. {outcome.start_held}")
     else:
         messages.success(request, f"Started “{copy.name}”, without the do-not-call numbers. "
                                   "The status changes when Atoms confirms.")
