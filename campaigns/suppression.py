@@ -47,6 +47,12 @@ def suppressed_numbers() -> set[str]:
     return remote | local_numbers()
 
 
+def is_listed_here(phone_number: str) -> bool:
+    """On the dashboard's own do-not-call list (no Atoms read: for a page's wording)."""
+    phone, _ = contacts_csv.normalise(phone_number, settings.AUDIENCE_DEFAULT_REGION)
+    return SuppressedNumber.objects.filter(phone_number=phone or phone_number).exists()
+
+
 def local_numbers() -> set[str]:
     """The numbers added in this dashboard only."""
     return set(SuppressedNumber.objects.values_list("phone_number", flat=True))

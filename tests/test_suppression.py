@@ -258,3 +258,23 @@ def test_never_call_again_refuses_an_outside_next_url(login_as, world):
         "phone_number": "+14155550100", "next": "https://evil.example/"})
     assert response["Location"] == LIST
     assert SuppressedNumber.objects.filter(phone_number="+14155550100").exists()
+
+
+def test_a_listed_number_is_said_on_its_call_and_a_running_campaign_may_still_call_it(
+        login_as, world, users):
+    running = make_campaign(world, users["staff"], "running", audience_size=50)
+    world.advance(60)
+    staff = login_as("staff")
+    log = staff.get(reverse("campaign_calls", args=[running.pk])).content.decode()
+    call_id = "CALL-" + log.split("/calls/CALL-")[1].split("/")[0]
+    call_url = reverse("campaign_call", args=[running.pk, call_id])
+    before = staff.get(call_url)
+    assert "Remove this contact and never call again" in before.content.decode()
+    phone = before.context["detail"].call.to_number
+    staff.post(reverse("suppression_from_call"), {"phone_number": phone, "call_id": call_id,
+                                                  "audience_id": running.audience_id,
+                                                  "next": call_url})
+    after = staff.get(call_url).content.decode()
+    assert "Remove this contact and never call again" not in after
+    assert f"{phone} is on the do-not-call list: no campaign is started with it." in after
+    assert "it may still call the number again (a retry) while it runs" in after

@@ -324,6 +324,7 @@ def suppression_from_call(request):
     except ActionRefused as refused:
         messages.warning(request, refused.message)
     else:
-        messages.success(request, "This number will not be called again"
-                         + (f"; removed from the audience ({removed})." if removed else "."))
+        messages.success(request, "On the do-not-call list: no campaign will be started with "
+                         "this number" + (f"; removed from the audience ({removed})."
+                                          if removed else "."))
     return redirect(back)

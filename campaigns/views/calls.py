@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET
 
-from campaigns import atoms, call_logs, exports
+from campaigns import atoms, call_logs, exports, suppression
 from campaigns.forms import REASON_CHOICES, CallLogFilterForm
 from campaigns.models import Campaign
 from campaigns.outcomes import OUTCOME_LABELS, outcome_of
@@ -75,7 +75,8 @@ def campaign_call(request, pk: int, call_id: str):
         attempts = call_logs.call_attempts(call_id)
     except atoms.AtomsError as error:
         attempts, context["attempts_error"] = (), error.user_message
-    context.update(detail=detail, call=_row(detail.call), attempts=[_row(a) for a in attempts])
+    context.update(detail=detail, call=_row(detail.call), attempts=[_row(a) for a in attempts],
+                   listed=suppression.is_listed_here(detail.call.to_number))
     return render(request, "campaigns/call.html", context)
 
 
