@@ -64,8 +64,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # Every page requires sign-in unless its view is marked @login_not_required.
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Every page requires sign-in unless its view is marked @login_not_required; a
+    # background htmx request is sent to sign-in as a whole page (dashboard/signin.py).
+    "dashboard.signin.SignInRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

@@ -64,3 +64,18 @@ def test_a_wrong_password_says_so_and_keeps_the_username(client, staff_user):
     assert response.status_code == 200
     assert b"Please enter a correct username and password" in response.content
     assert staff_user.username.encode() in response.content
+
+
+@pytest.mark.parametrize(("page", "back"), [
+    ("http://testserver/campaigns/?status=running", "/campaigns/%3Fstatus%3Drunning"),
+    ("https://evil.example/phish", "/"),
+    ("", "/"),
+])
+def test_a_background_request_after_the_session_ended_moves_the_whole_page_to_sign_in(
+        client, page, back):
+    """The alerts badge refreshes itself: once signed out elsewhere, its next refresh must
+    not swap the sign-in page into the page's corner, nor return there after signing in."""
+    response = client.get(reverse("notification_badge"),
+                          headers={"HX-Request": "true", "HX-Current-URL": page})
+    assert response.status_code == 200 and response.content == b""
+    assert response["HX-Redirect"] == f"{reverse('login')}?next={back}"

@@ -1,8 +1,11 @@
 """Each role signs in through the browser and sees the navigation meant for it."""
 
 import pytest
+from playwright.sync_api import expect
 
+from campaigns import accounts
 from tests.browser.conftest import sign_in
+from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -31,3 +34,21 @@ def test_signing_out_returns_to_sign_in(users, new_page):
     page.wait_for_url("**/accounts/login/")
     page.goto("/campaigns/")
     assert "/accounts/login/" in page.url
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_signed_out_elsewhere_the_next_badge_refresh_opens_sign_in_and_returns(
+        users, new_page, width):
+    page = sign_in(new_page(), users["manager"].username)
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto("/campaigns/?status=running")
+    accounts.end_sessions(users["manager"])  # e.g. a password changed in another browser
+    # What the badge's own timer does every ALERT_POLL_SECONDS, now:
+    page.evaluate("htmx.ajax('GET', '/alerts/badge/', "
+                  "{target: '#alert-badge', swap: 'outerHTML'})")
+    page.wait_for_url("**/accounts/login/?next=/campaigns/%3Fstatus%3Drunning")
+    expect(page.get_by_role("heading", name="Sign in")).to_have_count(1)
+    page.get_by_label("Username").fill(users["manager"].username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/campaigns/?status=running")
