@@ -35,12 +35,13 @@ def why_not_dialing(campaign, *, moved_at: datetime | None,
     return None
 
 
-def for_starters(can: str, cannot: str) -> SafeString:
-    """Both wordings of a sentence that asks for a start: the sentence is rendered once for
-    every viewer, so each page shows the one for its viewer's role (app.css, by the body's
-    `may-start` class). Only words: the start itself is refused on the server."""
-    return format_html('<span class="if-may-start">{}</span>'
-                       '<span class="if-may-not-start">{}</span>', can, cannot)
+def for_those_who_may(action: str, can: str, cannot: str) -> SafeString:
+    """Both wordings of a sentence that asks someone to `action` ("start", "pause"): the
+    sentence is rendered once for every viewer, so each page shows the one for its
+    viewer's role (app.css, by the body's `may-start`/`may-pause` classes). Only words:
+    the action itself is refused on the server."""
+    return format_html('<span class="if-may-{}">{}</span><span class="if-may-not-{}">{}</span>',
+                       action, can, action, cannot)
 
 
 def _removed(campaign, moved_at, now):
@@ -110,8 +111,8 @@ def _paused(campaign, moved_at, now):
         who = format_html("in Atoms {}", relative(campaign.paused_at, now))
     else:
         who = "in Atoms"
-    return format_html("Paused {}. {}", who, for_starters(
-        "Resume it to carry on where it stopped.",
+    return format_html("Paused {}. {}", who, for_those_who_may(
+        "start", "Resume it to carry on where it stopped.",
         "Someone with the staff or admin role can resume it where it stopped."))
 
 
@@ -127,8 +128,8 @@ def _scheduled(campaign, moved_at, now):
 def _draft(campaign, moved_at, now):
     if campaign.status != CampaignStatus.DRAFT:
         return None
-    return format_html("Not started yet: {}", for_starters(
-        "press Start when it is ready.",
+    return format_html("Not started yet: {}", for_those_who_may(
+        "start", "press Start when it is ready.",
         "someone with the staff or admin role starts it when it is ready."))
 
 
@@ -158,8 +159,10 @@ def _stalled(campaign, moved_at, now):
     if not progress.is_stalled(campaign, moved_at, now):
         return None
     return format_html("Running, but stalled: the last call was made or connected {}. Check "
-                       "that its phone numbers are active in Atoms; pausing and resuming it "
-                       "restarts the dialling.", relative(moved_at, now))
+                       "that its phone numbers are active in Atoms; {}", relative(moved_at, now),
+                       for_those_who_may("pause", "pausing and resuming it restarts the "
+                                         "dialling.", "an admin can pause and resume it to "
+                                         "restart the dialling."))
 
 
 RULES = (_removed, _failed, _pending, _not_answering, _calling_hours, _paused, _scheduled, _draft,

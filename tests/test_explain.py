@@ -20,24 +20,26 @@ from tests.published import Published, watch
 pytestmark = pytest.mark.django_db
 
 
-def why(campaign, *, may_start: bool = True) -> str:
+def why(campaign, *, may: tuple[str, ...] = ("start", "pause")) -> str:
     """The sentence as a person reads it (the page's script only re-counts the times), in
-    the wording shown to someone who may start campaigns, or to someone who may not."""
+    the wording shown to someone who `may` start and pause campaigns, or not."""
     campaign.refresh_from_db()
     snapshots = list(MetricSnapshot.objects.filter(campaign=campaign).order_by("taken_at"))
     sentence = explain.why_not_dialing(campaign, moved_at=progress.last_moved_at(snapshots),
                                        now=timezone.now())
     if not sentence:
         return ""
-    hidden = "if-may-not-start" if may_start else "if-may-start"
-    shown = re.sub(rf'<span class="{hidden}">.*?</span>', "", sentence)
+    shown = str(sentence)
+    for action in ("start", "pause"):
+        hidden = f"if-may-not-{action}" if action in may else f"if-may-{action}"
+        shown = re.sub(rf'<span class="{hidden}">.*?</span>', "", shown)
     return strip_tags(shown).replace("\xa0", " ")
 
 
 def test_a_draft_says_to_press_start_to_those_who_can_and_who_can_to_others(users):
     draft = campaign_row(users["staff"])
     assert why(draft) == "Not started yet: press Start when it is ready."
-    assert why(draft, may_start=False) == ("Not started yet: someone with the staff or admin "
+    assert why(draft, may=()) == ("Not started yet: someone with the staff or admin "
                                            "role starts it when it is ready.")
 
 
@@ -51,7 +53,7 @@ def test_a_paused_campaign_says_who_paused_it(sim, atoms_settings, users):
     paused = make_campaign(sim, users["staff"], "paused", audience_size=50)
     assert why(paused) == ("Paused by sam-staff less than a minute ago. Resume it to carry "
                            "on where it stopped.")
-    assert why(paused, may_start=False).endswith(
+    assert why(paused, may=()).endswith(
         "ago. Someone with the staff or admin role can resume it where it stopped.")
 
 
@@ -95,6 +97,9 @@ def test_a_running_campaign_that_stopped_moving_is_called_stalled(sim, running, 
         taken_at=timezone.now() - timedelta(minutes=10))
     assert why(running).startswith(
         "Running, but stalled: the last call was made or connected 10 minutes ago.")
+    assert why(running).endswith("pausing and resuming it restarts the dialling.")
+    assert why(running, may=("start",)).endswith(
+        "an admin can pause and resume it to restart the dialling.")
 
 
 def test_waiting_for_retries_says_how_many_and_when(users):
