@@ -33,8 +33,12 @@ def last_moved_at(snapshots) -> datetime | None:
 
 
 def is_stalled(campaign, moved_at: datetime | None, now: datetime) -> bool:
-    """Running, nothing pending, and not moved for `STALL_AFTER_SECONDS`."""
+    """Running, nothing pending, and not moved for `STALL_AFTER_SECONDS`, as last read: a
+    campaign Atoms did not answer for is not judged (an outage made every running campaign
+    "stalled", an alert each, on top of the one that says Atoms is not answering)."""
     if campaign.status != CampaignStatus.RUNNING or campaign.pending_action:
+        return False
+    if campaign.poll_failures:
         return False
     if campaign.deleted_remotely_at is not None or moved_at is None:
         return False

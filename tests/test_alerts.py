@@ -40,6 +40,22 @@ def test_a_stall_raises_one_alert_not_one_per_check(running, users, settings):
     assert "Stalled: Spring renewals" in mail.outbox[0].subject
 
 
+def test_a_campaign_atoms_does_not_answer_for_is_not_called_stalled(sim, running, settings):
+    """During an outage nothing moves because nothing is read: the outage is one alert of
+    its own, not a stall alert for every running campaign."""
+    settings.STALL_AFTER_SECONDS = 60
+    sim.faults(error_rate=1, fail_routes=["GET /campaign/{id}"])
+    due_now(running)
+    poll.tick()
+    stall(running)
+    assert [a.kind for a in alerts.evaluate()] == []
+    sim.clear_faults()
+    due_now(running)
+    poll.tick()  # read again, and still nothing moved: now it is judged
+    stall(running)
+    assert [a.kind for a in alerts.evaluate()] == ["stalled"]
+
+
 def test_an_episode_closes_when_it_clears_and_a_new_one_is_told_again(running, settings):
     settings.STALL_AFTER_SECONDS = 60
     stall(running)
