@@ -243,6 +243,29 @@ def test_backoff_grows_with_consecutive_failures(sim, running, settings):
     assert settings.POLL_INTERVAL_SECONDS + 1 < backoffs[0] < backoffs[1] < backoffs[2]
 
 
+def test_after_an_outage_atoms_is_probed_and_every_campaign_refreshed_at_once(
+        sim, running, users, settings):
+    """During an outage every campaign backs off (minutes, in the end); one is read every
+    PROBE_SECONDS meanwhile, and once it reads fine all are due again at once."""
+    other = make_campaign(sim, users["staff"], "running", name="Autumn renewals",
+                          audience_size=50)
+    sim.faults(fail_routes=["GET /campaign/{id}"])
+    for _ in range(poll.DOWN_SAMPLE + 2):
+        due_now(running)
+        due_now(other)
+        poll.tick()
+    backed_off = Campaign.objects.filter(next_poll_at__gt=timezone.now()
+                                         + timedelta(seconds=4 * settings.POLL_INTERVAL_SECONDS))
+    assert backed_off.count() == 2
+    assert poll.tick().claimed == 1  # nothing due: the probe
+    assert poll.tick().claimed == 0  # one probe per PROBE_SECONDS, however many ticks
+    sim.clear_faults()
+    redis_client().delete(poll.PROBE_KEY)  # PROBE_SECONDS later
+    assert poll.tick().refreshed == 1  # the probe reads fine: Atoms is back...
+    assert poll.tick().refreshed == 1  # ...and the other is read at the next tick
+    assert set(Campaign.objects.values_list("poll_failures", flat=True)) == {0}
+
+
 def test_a_campaign_deleted_elsewhere_leaves_the_active_set(sim, running):
     from campaigns.connections import atoms_client
 

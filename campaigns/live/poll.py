@@ -77,6 +77,7 @@ def tick(dispatch_chunk=None) -> TickReport:
         now = timezone.now()
         report = TickReport(oldest_age=oldest_refresh_age(now))
         ids, report.waiting = claim_due(now, limit=claim_limit())
+        ids = ids or claim_probe(now)
         report.claimed = len(ids)
         size = settings.POLL_CHUNK_SIZE
         if len(ids) > size and dispatch_chunk is not None:
@@ -148,6 +149,28 @@ def claim_due(now: datetime, *, limit: int | None = None) -> tuple[list[int], in
     # Those just claimed are no longer due: what `due` counts now is what waits.
     waiting = 0 if limit is None or len(ids) < limit else due.count()
     return ids, waiting
+
+
+# While Atoms is down every campaign backs off, up to MAX_BACKOFF_SECONDS; one of them is
+# read this often meanwhile, so that the dashboard learns soon that Atoms answers again.
+PROBE_SECONDS = 15
+PROBE_KEY = "poll:outage-probe"
+
+
+def claim_probe(now: datetime) -> list[int]:
+    """When nothing is due: the campaign backed off from an outage that is due soonest,
+    at most once per PROBE_SECONDS across all workers (a Redis key), else nothing."""
+    backed_off = (Campaign.objects.filter(active_q(now), poll_failures__gte=DOWN_SAMPLE,
+                                          next_poll_at__gt=now)
+                  .order_by("next_poll_at", "pk"))
+    if not backed_off.exists() or not redis_client().set(PROBE_KEY, "1", nx=True,
+                                                          ex=PROBE_SECONDS):
+        return []
+    with transaction.atomic():
+        ids = list(backed_off.select_for_update(skip_locked=True).values_list("pk", flat=True)
+                   [:1])
+        Campaign.objects.filter(pk__in=ids).update(next_poll_at=claimed_until(now))
+    return ids
 
 
 def take(ids: list[int], claimed_at: datetime) -> list[int]:
@@ -255,6 +278,11 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
     fresh_ids: list[int] = []
     lapsed: list[tuple[Campaign, str]] = []
     failures = sum(isinstance(outcome, atoms.AtomsUnavailable) for _, outcome in pairs)
+    # One read that had been backing off from an outage came back fine: Atoms answers
+    # again, so every campaign backed off with it is due now, not minutes from now.
+    recovered = any(campaign.poll_failures >= DOWN_SAMPLE
+                    and not isinstance(outcome, atoms.AtomsError)
+                    for campaign, outcome in pairs)
     # Most of a real tick failed: Atoms is down, back off. One refresh failing says little.
     atoms_down = len(pairs) >= DOWN_SAMPLE and failures * 2 > len(pairs)
     touched: list[tuple[Campaign, set[str], str]] = []
@@ -323,6 +351,9 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
         saved_ids = {c.pk for c, _ in to_save}
         kept |= _write([], {pk: read for pk, read in read_fine.items() if pk not in saved_ids},
                        [], now)
+    if recovered:
+        Campaign.objects.filter(poll_failures__gte=DOWN_SAMPLE,
+                                next_poll_at__gt=now).update(next_poll_at=now)
     to_publish = [(c, changed) for c, changed in to_publish if c.pk in kept]
     fresh_ids = [pk for pk in fresh_ids if pk in kept]
     result.changed = len(to_publish)
