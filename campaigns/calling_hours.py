@@ -126,9 +126,15 @@ def of(campaign) -> CallingHours | None:
         for w in stored["windows"]))
 
 
+# In the system's zone database but not places: "localtime" is whatever the server's
+# clock says, "Factory" a placeholder with no offset.
+_NOT_PLACES = {"Factory", "localtime", "posixrules", "posix", "right"}
+
+
 @cache
 def zones() -> tuple[str, ...]:
-    return tuple(sorted(available_timezones()))
+    return tuple(sorted(zone for zone in available_timezones()
+                        if zone not in _NOT_PLACES and zone.split("/")[0] not in _NOT_PLACES))
 
 
 def parse(text: str, zone: str) -> CallingHours | None:

@@ -43,7 +43,7 @@ def suppressed_numbers() -> set[str]:
         remote = atoms_dnc_numbers()
     except atoms.AtomsError as error:
         raise ActionRefused("Atoms' do-not-call list could not be read, so nothing was sent: "
-                            f"{error.user_message} Try again in a moment.") from error
+                            f"{error.user_message}") from error
     return remote | local_numbers()
 
 

@@ -53,6 +53,12 @@ def test_a_line_that_cannot_be_read_is_named_with_what_to_write(typed, message):
     assert message in str(error.value)
 
 
+@pytest.mark.parametrize("zone", ["localtime", "Factory", "posixrules"])
+def test_a_zone_must_be_a_place_not_the_servers_clock(zone):
+    with pytest.raises(ValueError, match="Choose a time zone from the list"):
+        parse("Mon 09:00-10:00", zone)
+
+
 def test_no_lines_means_no_calling_hours_and_a_zone_must_exist():
     assert parse("  \n ", "Not/AZone") is None
     for zone in ("Not/AZone", "", "../etc/passwd"):

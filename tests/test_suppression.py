@@ -224,6 +224,9 @@ def test_when_the_dnc_list_cannot_be_read_the_start_is_refused_and_nothing_sent(
     world.faults(error_rate=1, fail_routes=["GET /dnc"])
     response = login_as("staff").post(reverse("campaign_start", args=[draft.pk]), follow=True)
     assert "do-not-call list could not be read" in messages_of(response)[0]
+    assert messages_of(response)[0].lower().count("try again") == 1  # said once
+    page = login_as("admin").get(LIST).content.decode()
+    assert "Atoms' list could not be read" in page and "From Atoms (0)" not in page
     assert world.calls_to("POST /campaign/{id}/start") == 0
 
 
