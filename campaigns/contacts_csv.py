@@ -249,6 +249,8 @@ def normalise(value: str, region: str) -> tuple[str, str]:
         number = phonenumbers.parse(value, region or None)
     except NumberParseException as error:
         if error.error_type == NumberParseException.INVALID_COUNTRY_CODE:
+            if value.startswith(("+", "00")):
+                return "", "Unknown country code."
             return "", ("No country code: write it as +<country code> <number>, or choose "
                         "the country of national numbers.")
         if error.error_type in (NumberParseException.TOO_SHORT_NSN,

@@ -10,6 +10,7 @@ from campaigns.contacts_csv import (
     check_rows,
     find_column,
     guess_phone_column,
+    normalise,
     read_table,
     rejected_csv,
 )
@@ -157,6 +158,15 @@ def test_every_row_is_valid_invalid_duplicate_or_suppressed_with_its_reason():
     assert verdicts[9] == ("valid", "+919876543210", "")
     assert [m["phone"] for m in check.valid_members()] == [
         "+14155550100", "+14155550101", "+919876543210"]
+
+
+@pytest.mark.parametrize(("typed", "reason"), [
+    ("+999 1234", "Unknown country code."),
+    ("4155550100", "No country code: write it as +<country code> <number>, or choose the "
+                   "country of national numbers."),
+])
+def test_a_missing_country_code_is_not_confused_with_an_unknown_one(typed, reason):
+    assert normalise(typed, "") == ("", reason)
 
 
 def test_the_region_decides_how_national_numbers_are_read():
