@@ -14,7 +14,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import alerts, webhooks
-from campaigns.models import Alert, AlertWebhook, AuditEntry, Notification, WebhookDelivery
+from campaigns.models import (
+    Alert,
+    AlertChoice,
+    AlertWebhook,
+    AuditEntry,
+    Notification,
+    WebhookDelivery,
+)
 from dashboard.processes import free_port
 from tests.campaign_factory import campaign_row
 
@@ -184,6 +191,10 @@ def test_each_person_is_told_what_an_admin_chose_or_their_roles_default(users, l
     admin.post(reverse("alert_choice", args=[users["manager"].pk]), {"by_role": "on"})
     open_alert(campaign, "completed")
     assert Notification.objects.filter(user=users["manager"], alert__kind="completed").exists()
+    # Kinds ticked while "By role" is still ticked (as the page draws it): the kinds win.
+    admin.post(reverse("alert_choice", args=[users["manager"].pk]),
+               {"by_role": "on", "kinds": ["stalled"]})
+    assert AlertChoice.objects.get(user=users["manager"]).kinds == ["stalled"]
 
 
 def test_webhooks_are_added_and_removed_by_admins_only_with_clear_errors(login_as, users):

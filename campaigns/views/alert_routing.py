@@ -57,9 +57,13 @@ def alert_choice(request, pk: int):
     if not form.is_valid():
         messages.error(request, "Tick the alerts from the list.")
         return redirect("alert_routing")
-    by_role = form.cleaned_data["by_role"]
-    alerts.set_choice(request.user, person, None if by_role else form.cleaned_data["kinds"])
-    messages.success(request, f"Saved what {person.get_username()} is told of.")
+    # Kinds ticked say what is wanted, even with "By role" left ticked from before (it is
+    # ticked whenever the role's default applies): the role's default only when none are.
+    kinds = form.cleaned_data["kinds"]
+    by_role = form.cleaned_data["by_role"] and not kinds
+    alerts.set_choice(request.user, person, None if by_role else kinds)
+    messages.success(request, f"Saved what {person.get_username()} is told of"
+                              + (": their role's default." if by_role else "."))
     return redirect("alert_routing")
 
 
