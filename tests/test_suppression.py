@@ -281,3 +281,20 @@ def test_a_listed_number_is_said_on_its_call_and_a_running_campaign_may_still_ca
     assert "Remove this contact and never call again" not in after
     assert f"{phone} is on the do-not-call list: no campaign is started with it." in after
     assert "it may still call the number again (a retry) while it runs" in after
+
+
+def test_a_long_list_is_paged_and_searchable_by_digits_or_note(login_as, world):
+    SuppressedNumber.objects.bulk_create(
+        SuppressedNumber(phone_number=f"+4420794{n:05d}") for n in range(250))
+    SuppressedNumber.objects.create(phone_number="+14155550132", note="asked not to be called")
+    admin = login_as("admin")
+    first = admin.get(LIST).content.decode()
+    assert first.count('data-testid="dnc-local"') == 100
+    assert "Page 1 of 3 · 251 numbers" in first and "?page=2" in first
+    last = admin.get(LIST, {"page": 3}).content.decode()
+    assert last.count('data-testid="dnc-local"') == 51
+    for query in ("415 555 0132", "asked not"):
+        found = admin.get(LIST, {"q": query}).content.decode()
+        assert found.count('data-testid="dnc-local"') == 1 and "+14155550132" in found
+        assert "1 number found" in found
+    assert "No number or note matches “zzz”" in admin.get(LIST, {"q": "zzz"}).content.decode()

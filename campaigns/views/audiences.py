@@ -4,6 +4,7 @@ change goes through `audiences`, which checks each number before Atoms sees it."
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -27,6 +28,7 @@ from campaigns.views.shared import catalog_required, render_catalog
 
 manage_required = require_perm("campaigns.manage_audiences", "Changing audiences")
 MEMBERS_PAGE_SIZE = 25
+DNC_PAGE_SIZE = 100
 # The preview lists this many rejected rows; the download has all of them.
 PREVIEW_ROWS = 50
 
@@ -256,8 +258,16 @@ def suppression_list(request):
 
 def _suppression_page(request, add_form=None, import_form=None, status=200):
     remote, remote_error = suppression.atoms_dnc_entries()
+    query = request.GET.get("q", "").strip()[:50]
+    listed = SuppressedNumber.objects.all()
+    if query:
+        # By the digits typed, however they are spaced, or by the note.
+        digits = "".join(ch for ch in query if ch.isdigit())
+        listed = listed.filter(Q(note__icontains=query)
+                               | (Q(phone_number__contains=digits) if digits else Q(pk=None)))
+    page = Paginator(listed, DNC_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "campaigns/suppression.html", {
-        "nav": "audiences", "local": SuppressedNumber.objects.all()[:500],
+        "nav": "audiences", "local": page, "q": query,
         "local_count": SuppressedNumber.objects.count(), "remote": remote,
         "remote_error": remote_error,
         "add_form": add_form or SuppressionAddForm(),
