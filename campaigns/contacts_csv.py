@@ -97,7 +97,10 @@ def decode(raw: bytes) -> tuple[str, str]:
                   "“CSV UTF-8” and choose that file.")
 
 
-def read_table(raw: bytes) -> Table:
+def read_table(raw: bytes, *, audience: bool = True) -> Table:
+    """The header and rows; BadFile with one sentence when they cannot be used. An
+    audience holds up to Atoms' MAX_CONTACTS; a list of numbers (`audience=False`, the
+    do-not-call list) is bounded by the file's size alone."""
     text, encoding = decode(raw)
     # newline="" keeps "\r" visible to the csv module, so Excel's CR-only and mixed line
     # endings split rows exactly where they end instead of failing or joining lines.
@@ -127,7 +130,7 @@ def read_table(raw: bytes) -> Table:
             for number, cells in records[1:]]
     if not rows:
         raise BadFile("The file has a header row but no contacts below it.")
-    if len(rows) > MAX_CONTACTS:
+    if audience and len(rows) > MAX_CONTACTS:
         raise BadFile(f"An audience holds at most {MAX_CONTACTS:,} contacts and this file has "
                       f"{len(rows):,}: split it into smaller files.")
     return Table(header=header, rows=rows, encoding=encoding)

@@ -317,6 +317,9 @@ def region_field() -> forms.ChoiceField:
 class ContactsFileMixin:
     """Reads the chosen file with `contacts_csv`; its one-sentence problem goes beside it."""
 
+    # An audience's file; a plain list of numbers says False.
+    audience = True
+
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > contacts_csv.MAX_FILE_BYTES:
@@ -325,7 +328,7 @@ class ContactsFileMixin:
                 "it into smaller files.")
         raw = upload.read()
         try:
-            self.table = contacts_csv.read_table(raw)
+            self.table = contacts_csv.read_table(raw, audience=self.audience)
         except contacts_csv.BadFile as bad:
             raise forms.ValidationError(bad.message) from None
         self.raw = raw
@@ -406,6 +409,7 @@ class SuppressionAddForm(forms.Form):
 
 
 class SuppressionImportForm(ContactsFileMixin, forms.Form):
+    audience = False
     file = forms.FileField(label="CSV file of numbers",
                            help_text="A header row, then one number per row.")
     phone_column = forms.CharField(label="Phone number column", max_length=100,

@@ -81,11 +81,12 @@ class ImportResult:
     added: int
     already: int
     invalid: list[tuple[int, str, str]]  # (line, value, reason)
+    repeated: int = 0  # rows whose number an earlier row of the file had
 
 
 def import_suppressed(user, raw: bytes, phone_column: str, region: str) -> ImportResult:
     """Add every number of a CSV file; BadFile when the file itself cannot be used."""
-    table = contacts_csv.read_table(raw)
+    table = contacts_csv.read_table(raw, audience=False)
     column = (contacts_csv.find_column(table.header, phone_column) if phone_column.strip()
               else contacts_csv.guess_phone_column(table))
     if column is None:
@@ -103,7 +104,8 @@ def import_suppressed(user, raw: bytes, phone_column: str, region: str) -> Impor
     SuppressedNumber.objects.bulk_create(new, ignore_conflicts=True)
     audit.record(user, Action.SUPPRESS, Outcome.OK, campaign_name="Do-not-call list",
                  message=f"Added {len(new)} numbers from a CSV file")
-    return ImportResult(added=len(new), already=len(phones) - len(new), invalid=invalid)
+    return ImportResult(added=len(new), already=len(phones) - len(new), invalid=invalid,
+                        repeated=check.count(contacts_csv.DUPLICATE))
 
 
 def suppress_from_call(user, phone_number: str, *, call_id: str = "",

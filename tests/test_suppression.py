@@ -66,6 +66,17 @@ def test_numbers_added_from_a_csv_count_added_already_and_unreadable(login_as, w
     assert SuppressedNumber.objects.get(phone_number="+14155550101").source == "csv"
 
 
+def test_a_do_not_call_file_may_be_longer_than_an_audience_and_says_its_repeats(
+        login_as, world):
+    rows = "".join(f"+4420794{n:05d}\n" for n in range(12_000))
+    content = ("phone\n" + rows + "+442079400001\n").encode()
+    response = login_as("staff").post(reverse("suppression_import"), {
+        "file": SimpleUploadedFile("dnc.csv", content), "phone_column": "", "region": "GB"})
+    assert messages_of(response) == ["12,000 numbers added, 0 already listed. 1 rows "
+                                     "repeated a number earlier in the file."]
+    assert SuppressedNumber.objects.count() == 12_000
+
+
 def test_a_bad_csv_of_numbers_gets_its_sentence_beside_the_field(login_as, world):
     response = login_as("staff").post(reverse("suppression_import"), {
         "file": SimpleUploadedFile("dnc.csv", b"\x00\x01\x02\x03"), "phone_column": "",

@@ -306,6 +306,8 @@ def suppression_import(request):
             form.add_error(bad.field if bad.field in form.fields else "file", bad.message)
         else:
             note = f"{result.added:,} numbers added, {result.already:,} already listed."
+            if result.repeated:
+                note += f" {result.repeated:,} rows repeated a number earlier in the file."
             if result.invalid:
                 lines = ", ".join(str(line) for line, _, _ in result.invalid[:5])
                 more = f" and {len(result.invalid) - 5} more" if len(result.invalid) > 5 else ""
