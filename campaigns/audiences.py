@@ -392,7 +392,9 @@ def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome
     header = list(dict.fromkeys(key for m in keep for key in m.data))
     members = [dict(m.data) for m in keep]
     batch = settings.AUDIENCE_UPLOAD_BATCH
-    name = f"{source.name} (without do-not-call)"[:200]
+    # Named for its campaign too: copies of two campaigns on one audience are two
+    # audiences, which the create form's picker must tell apart.
+    name = f"{source.name} (without do-not-call, for “{campaign.name}”)"[:200]
     audience = None
     try:
         known = _audience_ids_named(client, name)

@@ -134,6 +134,7 @@ def test_start_without_them_makes_a_filtered_audience_and_starts_a_copy(
     copy = Campaign.objects.exclude(pk=draft.pk).get()
     assert response["Location"] == reverse("campaign_detail", args=[copy.pk])
     assert copy.name == "Spring renewals (without do-not-call)"
+    assert copy.audience_name == "Pilot testers (without do-not-call, for “Spring renewals”)"
     assert copy.pending_action == "start"
     assert (copy.agent_id, copy.max_retries) == (draft.agent_id, draft.max_retries)
     filtered = atoms_client().all_audience_members(copy.audience_id)
@@ -206,7 +207,7 @@ def test_start_without_them_finds_the_audience_whose_answer_was_lost(login_as, w
     copy = Campaign.objects.exclude(pk=draft.pk).get()
     assert response["Location"] == reverse("campaign_detail", args=[copy.pk])
     made = [a.id for a in atoms_client().list_audiences()
-            if a.name == "Pilot testers (without do-not-call)"]
+            if a.name == "Pilot testers (without do-not-call, for “Spring renewals”)"]
     assert made == [copy.audience_id]
     assert world.calls_to("POST /audience") == 1
 
