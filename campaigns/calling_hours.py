@@ -164,6 +164,9 @@ def _parse_line(number: int, line: str) -> Window:
     match = _LINE.match(line)
     if not match:
         raise ValueError(f"{where}: write days, then from–to, e.g. “{EXAMPLE}”.")
+    if match["start"].zfill(5) == "24:00":
+        raise ValueError(f"{where}: 24:00 is the end of a day, so a window can end there but "
+                         "not start there; start it at 00:00 of the next day.")
     try:
         start = time.fromisoformat(match["start"].zfill(5))
         end = _wall(match["end"].zfill(5))

@@ -44,6 +44,7 @@ def test_days_may_be_names_ranges_lists_or_words(typed, days, start):
     ("Funday 09:00-10:00", "“funday” is not a day"),
     ("Mo 09:00-10:00", "“mo” is not a day"),
     ("Mon 25:00-26:00", "times are 24-hour"),
+    ("Mon 24:00-24:00", "24:00 is the end of a day, so a window can end there but not start"),
     ("Mon-Fri 9-5", "write days, then from–to"),
     ("Mon 09:00-12:00\nTue nine to five", "Line 2 (“Tue nine to five”)"),
 ])
