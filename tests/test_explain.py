@@ -208,14 +208,14 @@ def test_the_eta_is_never_sooner_than_the_last_waiting_retry_is_due():
 
 def test_a_card_waiting_for_retries_says_it_finishes_after_them(users):
     row = campaign_row(users["staff"], "running", max_retries=2, retry_delay=15,
-                       total_participants=50, contacts_called=49,
-                       call_summary={"calls": 49, "counts": {"no_answer": 1, "completed": 48},
+                       total_participants=50, contacts_called=50,
+                       call_summary={"calls": 50, "counts": {"no_answer": 1, "completed": 49},
                                      "retries_pending": 1})
     now = timezone.now()
     CallRecord.objects.create(campaign=row, call_id="CALL-1", to_number="+9100",
                               status="no_answer", outcome="no_answer", attempt=0,
                               created_at=now - timedelta(minutes=1))
-    for minutes, called in ((4, 1), (3, 17), (2, 33), (1, 49)):
+    for minutes, called in ((4, 2), (3, 18), (2, 34), (1, 50)):
         MetricSnapshot.objects.create(campaign=row, taken_at=now - timedelta(minutes=minutes),
                                       status="running", contacts_called=called,
                                       total_participants=50, contacts_connected=0)

@@ -116,9 +116,12 @@ def _eta(campaign: Campaign, snapshots, now):
         return None
     points = [(s.taken_at, s.contacts_called) for s in snapshots]
     points.append((now, campaign.contacts_called))  # a slowdown since the last change counts
-    retrying = (campaign.call_summary or {}).get("retries_pending", 0)
+    # Only retries left: the last of them is due at a set time, and it cannot finish
+    # sooner (one query, so only then: while first calls remain, the rate governs).
+    only_retries = (campaign.contacts_called >= campaign.total_participants
+                    and (campaign.call_summary or {}).get("retries_pending", 0))
     return progress.eta(points, remaining_calls=progress.remaining_calls(campaign), now=now,
-                        not_before=explain.last_retry_at(campaign) if retrying else None)
+                        not_before=explain.last_retry_at(campaign) if only_retries else None)
 
 
 def render_fragment(campaign: Campaign, kind: str, snapshots) -> str:
