@@ -6,16 +6,15 @@ import time
 from datetime import timedelta
 
 import pytest
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.connections import atoms_client
 from campaigns.models import UPLOAD_STALLED_AFTER, AudienceUpload
 from dashboard.processes import start_worker
+from tests.test_audience_upload_worker import BATCH, choose_35_numbers
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
-BATCH = 10
 
 
 def test_an_upload_whose_worker_was_killed_part_way_is_sent_again_whole_never_doubled(
@@ -27,11 +26,7 @@ def test_an_upload_whose_worker_was_killed_part_way_is_sent_again_whole_never_do
     atoms_settings.AUDIENCE_UPLOAD_BATCH = BATCH
     worker = start_worker(simulator_process, beat=False, AUDIENCE_UPLOAD_BATCH=str(BATCH))
     staff = login_as("staff")
-    rows = "".join(f"+1415555{n:04d}\n" for n in range(35))
-    staff.post(reverse("audience_new"), {
-        "name": "Killed midway", "description": "", "phone_column": "", "region": "US",
-        "file": SimpleUploadedFile("big.csv", ("phone\n" + rows).encode())})
-    upload = AudienceUpload.objects.get()
+    upload = choose_35_numbers(staff, "Killed midway")
     sim.faults(latency_ms=3000, fail_routes=["POST /audience/{id}/members"])
     try:
         staff.post(reverse("audience_upload_confirm", args=[upload.token]))

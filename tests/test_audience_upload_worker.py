@@ -22,15 +22,20 @@ def batch_worker(django_db_setup, simulator_process):
     worker.stop()
 
 
+def choose_35_numbers(client, name: str) -> AudienceUpload:
+    """A file of 35 numbers chosen for upload (four batches of BATCH): its kept upload."""
+    rows = "".join(f"+1415555{n:04d}\n" for n in range(35))
+    client.post(reverse("audience_new"), {
+        "name": name, "description": "", "phone_column": "", "region": "US",
+        "file": SimpleUploadedFile("big.csv", ("phone\n" + rows).encode())})
+    return AudienceUpload.objects.get(name=name)
+
+
 def test_a_large_file_is_sent_by_the_worker_with_progress_until_done(
         batch_worker, sim, atoms_settings, login_as):
     atoms_settings.AUDIENCE_UPLOAD_BATCH = BATCH
     staff = login_as("staff")
-    rows = "".join(f"+1415555{n:04d}\n" for n in range(35))
-    staff.post(reverse("audience_new"), {
-        "name": "Big list", "description": "", "phone_column": "", "region": "US",
-        "file": SimpleUploadedFile("big.csv", ("phone\n" + rows).encode())})
-    upload = AudienceUpload.objects.get()
+    upload = choose_35_numbers(staff, "Big list")
     response = staff.post(reverse("audience_upload_confirm", args=[upload.token]))
     assert response["Location"] == reverse("audience_upload", args=[upload.token])
     progress = reverse("audience_upload_progress", args=[upload.token])
