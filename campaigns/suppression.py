@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from campaigns import atoms, audit, catalog, contacts_csv
+from campaigns import atoms, audit, catalog, contacts_csv, outcomes
 from campaigns.connections import atoms_client
 from campaigns.contacts_csv import BadFile
 from campaigns.models import SuppressedNumber
@@ -140,6 +140,14 @@ def suppress_from_call(user, phone_number: str, *, call_id: str = "",
     return removed
 
 
+def listed_awaiting_retry(campaign, blocked: set[str]) -> list[str]:
+    """The numbers on the do-not-call list among this campaign's contacts that Atoms will
+    call again (a retry). Atoms keeps a campaign's contacts as they were when it was made,
+    so a number listed since, even removed from the audience, is still dialled on resume."""
+    waiting = outcomes.awaiting_retry([campaign.pk]).values_list("to_number", flat=True)
+    return sorted({number for number in waiting if number in blocked})
+
+
 def member_phone(member, phone_column: str) -> str:
     value = member.data.get(phone_column, "")
     phone, _ = contacts_csv.normalise(value, settings.AUDIENCE_DEFAULT_REGION)
@@ -153,10 +161,12 @@ def _user(user):
 # --- the check before a start --------------------------------------------------------------
 
 
-def suppressed_members(audience_id: str) -> tuple[list, list]:
-    """(members to keep, members on the do-not-call list) of an audience, from Atoms.
-    Raises ActionRefused when Atoms cannot be asked: a start is not made blind."""
-    blocked = suppressed_numbers()
+def suppressed_members(audience_id: str, blocked: set[str] | None = None
+                       ) -> tuple[list, list]:
+    """(members to keep, members on the do-not-call list) of an audience, from Atoms;
+    `blocked`: the list, when the caller read it already. Raises ActionRefused when Atoms
+    cannot be asked: a start is not made blind."""
+    blocked = suppressed_numbers() if blocked is None else blocked
     try:
         audience = atoms_client().get_audience(audience_id)
         members = atoms_client().all_audience_members(audience_id)

@@ -7,10 +7,11 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import calling_hours, services
+from campaigns import calling_hours, outcomes, services, suppression
 from campaigns.connections import atoms_client
+from campaigns.live import poll
 from campaigns.models import AuditEntry, Campaign, SuppressedNumber
-from tests.campaign_factory import form_data, make_campaign
+from tests.campaign_factory import form_data, make_campaign, wait_for_status
 
 pytestmark = pytest.mark.django_db
 LIST = reverse("suppression_list")
@@ -310,3 +311,35 @@ def test_a_long_list_is_paged_and_searchable_by_digits_or_note(login_as, world):
         assert found.count('data-testid="dnc-local"') == 1 and "+14155550132" in found
         assert "1 number found" in found
     assert "No number or note matches “zzz”" in admin.get(LIST, {"q": "zzz"}).content.decode()
+
+
+def test_a_resume_asks_first_when_a_listed_number_waits_for_a_retry(login_as, world, users):
+    """Listed after the campaign was made (and so gone from its audience), the number is
+    still among the campaign's own contacts: resuming would retry it. Ask first."""
+    campaign = make_campaign(world, users["staff"], "running", audience_size=50,
+                             max_retries=2)
+    for _ in range(30):
+        world.advance(10)
+        poll.refresh_one(campaign.pk)
+        waiting = outcomes.awaiting_retry([campaign.pk]).first()
+        if waiting is not None:
+            break
+    else:
+        pytest.fail("no call awaiting a retry")
+    # "Never call again" from its call: listed, and removed from the audience.
+    suppression.suppress_from_call(users["staff"], waiting.to_number,
+                                   audience_id=campaign.audience_id)
+    services.pause_campaign(users["admin"], campaign)
+    campaign = wait_for_status(world, campaign, "paused", step=1)
+    staff = login_as("staff")
+    starts = world.calls_to("POST /campaign/{id}/start")
+    asked = staff.post(reverse("campaign_start", args=[campaign.pk]))
+    page = asked.content.decode()
+    assert asked.status_code == 409
+    assert (f"1 number on the do-not-call list is waiting for a retry in this campaign: "
+            f"{waiting.to_number}.") in page
+    assert world.calls_to("POST /campaign/{id}/start") == starts  # nothing sent
+    anyway = staff.post(reverse("campaign_start", args=[campaign.pk]),
+                        {"confirm": asked.context["confirm"]})
+    assert anyway.status_code == 302
+    assert world.calls_to("POST /campaign/{id}/start") == starts + 1

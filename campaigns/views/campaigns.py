@@ -238,18 +238,29 @@ def campaign_start(request, pk: int):
     verb = "Resume" if campaign.status == "paused" else "Start"
     # Do-not-call numbers are never dialled: with any in the audience, ask first. (A
     # campaign that cannot start now is left to the service to refuse, without the check.)
-    suppressed = []
+    suppressed, retrying = [], []
     if campaign.can_start:
         try:
-            _keep, suppressed = suppression.suppressed_members(campaign.audience_id)
+            blocked = suppression.suppressed_numbers()
+            _keep, suppressed = suppression.suppressed_members(campaign.audience_id, blocked)
         except services.ActionRefused as refused:
             messages.error(request, refused.message)
             return redirect("campaign_detail", pk=campaign.pk)
+        if campaign.status == "paused" and request.POST.get("confirm") != RESUME_ANYWAY:
+            retrying = suppression.listed_awaiting_retry(campaign, blocked)
     if suppressed:
         return render(request, "campaigns/start_suppressed.html",
                       {"nav": "campaigns", "c": campaign, "suppressed": len(suppressed)},
                       status=409)
+    if retrying:
+        return render(request, "campaigns/resume_listed.html",
+                      {"nav": "campaigns", "c": campaign, "numbers": retrying,
+                       "confirm": RESUME_ANYWAY}, status=409)
     return _act(request, campaign, services.start_campaign, f"{verb} requested.")
+
+
+# What the "Resume anyway" button sends, after being told of listed numbers awaiting a retry.
+RESUME_ANYWAY = "resume-with-listed-numbers"
 
 
 @require_POST
