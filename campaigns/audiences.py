@@ -102,13 +102,14 @@ def confirm_upload(user, upload: AudienceUpload) -> bool:
     if not claimed:
         raise ActionRefused("This file is already being uploaded.")
     if partial:
-        # A stalled upload's worker got part-way: its audience is deleted and the file
-        # sent again whole, so no contact is added twice or left out.
+        # An earlier send got part-way (its worker stalled, or the clean-up after a failure
+        # failed too): that audience is deleted and the file sent again whole, so no
+        # contact is added twice or left out.
         if not _discard(atoms_client(), partial):
-            _fail_upload(upload, user, "The part of this file already sent could not be "
-                                       "deleted from Atoms; try again in a moment.")
-            raise ActionRefused("The part of this file already sent could not be deleted "
-                                "from Atoms; try again in a moment.")
+            message = ("The part of this file already sent could not be deleted from Atoms; "
+                       "try again in a moment.")
+            _fail_upload(upload, user, message, left_in_atoms=partial)
+            raise ActionRefused(message)
         AudienceUpload.objects.filter(pk=upload.pk).update(audience_id="")
     upload.refresh_from_db()
     try:
@@ -167,8 +168,11 @@ def send_upload(upload_id: int, *, check: contacts_csv.Check | None = None) -> N
             client.add_audience_members(audience.id, members[start:start + batch])
             _progress(upload, sent_rows=min(start + batch, len(members)))
     except atoms.AtomsError as error:
-        _fail_upload(upload, user, _failure_message(client, error, audience),
-                     refused=isinstance(error, atoms.AtomsRejected))
+        # Nothing half-made may stay behind; what cannot be deleted now stays on record,
+        # for the next Upload to delete first.
+        left = "" if audience is None or _discard(client, audience.id) else audience.id
+        _fail_upload(upload, user, _failure_message(error, audience, left),
+                     refused=isinstance(error, atoms.AtomsRejected), left_in_atoms=left)
         return
     counts = check.counts
     left_out = len(check.rows) - counts[contacts_csv.VALID]
@@ -247,17 +251,17 @@ def _new_audience(client, name: str, phone_column: str, known_ids,
     return next((a for a in candidates if a.id not in taken), None)
 
 
-def _failure_message(client, error: atoms.AtomsError, audience) -> str:
-    """What the upload page says after Atoms failed; the half-made audience, if any, is
-    deleted first, so that what it says is true."""
+def _failure_message(error: atoms.AtomsError, audience, left_in_atoms: str) -> str:
+    """What the upload page says after Atoms failed; `left_in_atoms`: the half-made
+    audience that could not be deleted, if so."""
     if audience is not None:
         why = (error.what_happened if isinstance(error, atoms.AtomsUnavailable)
                else error.user_message.rstrip("."))
-        if _discard(client, audience.id):
+        if not left_in_atoms:
             return (f"Atoms stopped part-way: {why}. The part already sent was deleted, so "
                     "nothing is left half-made: press Upload to try again.")
         return (f"Atoms stopped part-way: {why}. The part already sent could not be "
-                f"deleted: delete the audience “{audience.name}” before uploading again.")
+                "deleted yet: press Upload to try again, and the dashboard deletes it first.")
     if isinstance(error, atoms.AtomsUnavailable) and error.outcome_unknown:
         return ("Atoms did not answer, and could not be asked whether it made the audience. "
                 "Press Upload again in a moment: the dashboard looks for it first, so you "
@@ -274,9 +278,10 @@ def _discard(client, audience_id: str) -> bool:
         return False
 
 
-def _fail_upload(upload, user, message: str, *, refused: bool = False) -> None:
+def _fail_upload(upload, user, message: str, *, refused: bool = False,
+                 left_in_atoms: str = "") -> None:
     AudienceUpload.objects.filter(pk=upload.pk).update(
-        state=AudienceUpload.State.FAILED, error=message, audience_id="")
+        state=AudienceUpload.State.FAILED, error=message, audience_id=left_in_atoms)
     audit.record(user, Action.UPLOAD_AUDIENCE, Outcome.REFUSED if refused else Outcome.FAILED,
                  campaign_name=f"Audience: {upload.name}", message=message)
 

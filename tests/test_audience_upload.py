@@ -274,6 +274,33 @@ def test_a_lost_answer_atoms_says_made_nothing_can_be_retried_at_once(staff, sim
     assert [a.name for a in atoms_client().list_audiences()].count("Winter leads") == 1
 
 
+def test_a_half_made_audience_that_could_not_be_deleted_is_replaced_on_retry_not_topped_up(
+        staff, sim, settings):
+    """Atoms fails part-way and the clean-up fails too: the half-made audience is kept on
+    record, and pressing Upload again deletes it before sending the whole file once more
+    (taken as the upload's own, it would get batches it already has)."""
+    settings.AUDIENCE_UPLOAD_BATCH = 10
+    rows = "".join(f"+1415555{n:04d}\n" for n in range(25))
+    preview_of(staff, choose(staff, "phone\n" + rows))
+    upload = AudienceUpload.objects.get()
+    staff.post(reverse("audience_upload_confirm", args=[upload.token]))
+    sim.faults(error_rate=1, fail_routes=["POST /audience/{id}/members",
+                                          "DELETE /audience/{id}"])
+    audiences.send_upload(upload.pk)
+    upload.refresh_from_db()
+    half_made = upload.audience_id
+    assert upload.state == "failed" and half_made
+    assert "could not be deleted" in upload.error
+    sim.clear_faults()
+    staff.post(reverse("audience_upload_confirm", args=[upload.token]))
+    audiences.send_upload(upload.pk)
+    upload.refresh_from_db()
+    assert upload.state == "done" and upload.audience_id != half_made
+    assert [a.id for a in atoms_client().list_audiences() if a.name == "Winter leads"] == [
+        upload.audience_id]
+    assert len(members_in_atoms("Winter leads")) == 25
+
+
 def test_an_upload_atoms_refuses_shows_why_and_can_be_retried(staff, sim):
     preview_of(staff, choose(staff, "phone\n+14155550100\n"))
     upload = AudienceUpload.objects.get()
