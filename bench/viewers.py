@@ -72,9 +72,10 @@ def _zone_where_it_is_noon() -> str:
 
 def _beat_tasks() -> None:
     """What the beat runs besides the poll tick, in this process."""
-    from campaigns import alerts, services, webhooks
+    from campaigns import alerts, keep_hours, webhooks
 
-    if services.keep_calling_hours() != {"paused": 0, "started": 0, "refused": 0}:
+    acted = keep_hours.keep_calling_hours()
+    if any(acted.values()):
         raise RuntimeError("calling hours acted: the window should be open all run")
     alerts.evaluate()
     webhooks.deliver_due()

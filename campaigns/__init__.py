@@ -44,8 +44,9 @@ alerts.py       alert episodes (finished, stopped by Atoms, stalled, many calls 
 webhooks.py     alerts to teams' webhooks (Slack's JSON): one delivery per episode and
                 webhook, retried with backoff, every failure kept and shown.
 calling_hours.py  daily calling windows in a campaign's time zone: what a person typed,
-                when a window opens and closes (pure); `services.keep_calling_hours`
-                pauses and resumes at their edges, run by the beat.
+                when a window opens and closes (pure).
+keep_hours.py   the beat's rule at a window's edges: pause, resume (never over a
+                do-not-call number awaiting a retry that no person agreed to call).
 preflight.py    the check before Start: contacts, do-not-call numbers, the numbers it
                 calls from, the time at its agent's past pace, what will stop it.
 progress.py     how a campaign is moving: when it last moved, stalled or not, and the

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from campaigns import audit, progress, webhooks
 from campaigns.atoms import CampaignStatus
+from campaigns.explain import withheld_reason
 from campaigns.models import (
     Alert,
     AlertChoice,
@@ -117,6 +118,12 @@ def conditions(now: datetime) -> dict[tuple[int, str], str]:
             f"Atoms is not answering: none of the {failing.count()} active campaigns could be "
             "refreshed" + (f" since {since:%H:%M} UTC" if since else "") + ". Their numbers "
             "are out of date until it answers again.")
+    for campaign in Campaign.objects.filter(status=CampaignStatus.PAUSED).exclude(
+            resume_withheld_for=[]):
+        found[(campaign.pk, Alert.Kind.RESUME_WITHHELD)] = (
+            f"Calling hours did not resume “{campaign.name}”: "
+            f"{withheld_reason(campaign.resume_withheld_for)}. It stays paused until a "
+            "person resumes it.")
     for campaign in Campaign.objects.exclude(lapsed_action=""):
         found[(campaign.pk, Alert.Kind.NOT_CARRIED_OUT)] = (
             f"The last {campaign.lapsed_action} of “{campaign.name}” was not carried out by "

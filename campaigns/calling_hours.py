@@ -8,7 +8,7 @@ later on the new clock (03:30); a time the clocks repeat (01:30 on a fall-back n
 its first occurrence. Python's own rules (PEP 495, fold=0) in both cases.
 
 Keeping a campaign inside its windows (pausing at the end, resuming at the next start) is
-`services.keep_calling_hours`, run by the beat.
+`keep_hours.keep_calling_hours`, run by the beat.
 """
 
 from __future__ import annotations

@@ -99,6 +99,16 @@ def _calling_hours(campaign, moved_at, now):
                        relative(opens, now) if opens else "when a window opens")
 
 
+def _resume_withheld(campaign, moved_at, now):
+    if campaign.status != CampaignStatus.PAUSED or not campaign.resume_withheld_for:
+        return None
+    return format_html("Calling hours did not resume it: {}. {}",
+                       withheld_reason(campaign.resume_withheld_for), for_those_who_may(
+                           "start", "Resume it if they agreed to be called; the page names them.",
+                           "Someone with the staff or admin role can decide whether to "
+                           "resume it."))
+
+
 def _paused(campaign, moved_at, now):
     if campaign.status != CampaignStatus.PAUSED:
         return None
@@ -165,8 +175,8 @@ def _stalled(campaign, moved_at, now):
                                          "restart the dialling."))
 
 
-RULES = (_removed, _failed, _pending, _not_answering, _calling_hours, _paused, _scheduled, _draft,
-         _finished, _waiting_for_retries, _stalled)
+RULES = (_removed, _failed, _pending, _not_answering, _calling_hours, _resume_withheld,
+         _paused, _scheduled, _draft, _finished, _waiting_for_retries, _stalled)
 
 
 def relative(at: datetime, now: datetime) -> SafeString:
@@ -192,3 +202,10 @@ def last_retry_at(campaign) -> datetime | None:
 def _retry_due(campaign, which) -> datetime | None:
     at = outcomes.awaiting_retry([campaign.pk]).aggregate(at=which("created_at"))["at"]
     return None if at is None else at + timedelta(minutes=campaign.retry_delay)
+
+
+def withheld_reason(numbers: list[str]) -> str:
+    """Why calling hours left a campaign paused (also the alert's and the log's words)."""
+    many = len(numbers) != 1
+    return (f"{len(numbers)} number{'s' if many else ''} on the do-not-call list "
+            f"{'await' if many else 'awaits'} a retry in it ({', '.join(numbers)})")

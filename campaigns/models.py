@@ -132,6 +132,13 @@ class Campaign(models.Model):
     # A person's pause clears it, so calling hours never undo that pause.
     calling_hours = models.JSONField(default=dict, blank=True)
     held_for_calling_hours = models.BooleanField(default=False)
+    # Numbers on the do-not-call list awaiting a retry in the campaign (Atoms keeps its
+    # contacts as they were) that a person agreed to have called again when they asked for
+    # the resume calling hours hold; calling hours resume it only if no other waits.
+    listed_retries_accepted = models.JSONField(default=list, blank=True)
+    # The listed numbers for which calling hours did not resume it: it stays paused, an
+    # alert says so, and a person's resume (asked first) clears it.
+    resume_withheld_for = models.JSONField(default=list, blank=True)
 
     # Polling bookkeeping.
     fetched_at = models.DateTimeField(null=True, blank=True)
@@ -165,7 +172,7 @@ class Campaign(models.Model):
         "executions", "events", "pending_action", "pending_since", "poll_error", "name",
         "pending_outcome", "lapsed_action",
         "paused_at", "error", "retry_attempts", "deleted_remotely_at", "needs_final_poll",
-        "call_summary", "calling_hours", "held_for_calling_hours",
+        "call_summary", "calling_hours", "held_for_calling_hours", "resume_withheld_for",
     }
     # What Atoms' campaign list carries (no metrics, executions or events): the sync
     # writes these, and a change to one of them earns a full refresh by the poller.
@@ -538,6 +545,7 @@ class Alert(models.Model):
         FAILURE_SPIKE = "failure_spike", "Many calls failing"
         NOT_CARRIED_OUT = "not_carried_out", "Start or pause not carried out"
         ATOMS_UNREACHABLE = "atoms_unreachable", "Atoms not answering"
+        RESUME_WITHHELD = "resume_withheld", "Not resumed: do-not-call numbers"
 
     # None for what concerns every campaign at once (Atoms not answering).
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="alerts",

@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from campaigns import atoms, audit, calling_hours, mirror
 from campaigns.atoms import CampaignStatus
 from campaigns.connections import atoms_client
+from campaigns.explain import withheld_reason
 from campaigns.live import health, poll, publish
 from campaigns.models import (
     PAUSABLE_STATUSES,
@@ -442,22 +443,25 @@ def _field_errors(error: atoms.AtomsError) -> dict[str, list[str]]:
 # --- start, pause, delete ---------------------------------------------------------------
 
 
-def start_campaign(user, campaign: Campaign) -> str | None:
+def start_campaign(user, campaign: Campaign, *, listed_accepted: list[str] = ()) -> str | None:
     """Ask Atoms to start (or resume) the campaign; the status changes when a poll sees it.
 
     Outside the campaign's calling hours a person's start asks nothing of Atoms: it is held,
-    and calling hours start it when the next window opens. Returns what to tell the person
-    when it was held."""
+    and calling hours start it when the next window opens. `listed_accepted`: do-not-call
+    numbers awaiting a retry that the person agreed to have called again (kept with a held
+    resume, see `keep_hours`). Returns what to tell the person when it was held."""
     hours = calling_hours.of(campaign)
     now = timezone.now()
     if user != CALLING_HOURS and hours and not hours.is_open(now):
-        return _hold_start(user, campaign, hours, now)
+        return _hold_start(user, campaign, hours, now, sorted(listed_accepted))
     verb = "Resume" if campaign.status == "paused" else "Start"
     _run_async_action(
         user, campaign, Action.START, PendingAction.START, STARTABLE_STATUSES,
         call=lambda client: client.start_campaign(campaign.atoms_id),
         refusal=f"{verb} is only possible for draft, scheduled or paused campaigns.",
         verb=verb.lower(),
+        # Asked for (and asked first about listed numbers): nothing is withheld any more.
+        resume_withheld_for=[], listed_retries_accepted=[],
     )
     return None
 
@@ -473,12 +477,14 @@ def pause_campaign(user, campaign: Campaign) -> None:
     )
 
 
-def _hold_start(user, campaign: Campaign, hours, now: datetime) -> str:
+def _hold_start(user, campaign: Campaign, hours, now: datetime, listed_accepted: list[str]
+                ) -> str:
     opens = hours.opens_at(now)
     when = f"at {hours.wall_clock(opens)}" if opens else "when its next window opens"
     held = Campaign.objects.filter(pk=campaign.pk, status__in=STARTABLE_STATUSES,
                                    pending_action=PendingAction.NONE)
-    if not held.update(held_for_calling_hours=True):
+    if not held.update(held_for_calling_hours=True, resume_withheld_for=[],
+                       listed_retries_accepted=listed_accepted):
         message = "Start is only possible for draft, scheduled or paused campaigns."
         audit.record(user, Action.START, Outcome.REFUSED, campaign=campaign, message=message)
         raise ActionRefused(message)
@@ -496,7 +502,7 @@ def cancel_held_start(user, campaign: Campaign) -> str:
     if not Campaign.objects.filter(pk=campaign.pk, held_for_calling_hours=True,
                                    status__in=STARTABLE_STATUSES,
                                    pending_action=PendingAction.NONE).update(
-            held_for_calling_hours=False):
+            held_for_calling_hours=False, listed_retries_accepted=[]):
         raise ActionRefused(f"No {verb} is waiting for calling hours any more: it may be "
                             f"under way (see its status).")
     message = f"The {verb} waiting for calling hours is cancelled: it stays {campaign.status}."
@@ -507,11 +513,11 @@ def cancel_held_start(user, campaign: Campaign) -> str:
 
 def set_calling_hours(user, campaign: Campaign, hours: calling_hours.CallingHours | None) -> None:
     """Save the campaign's calling hours (None: any time). Pausing or starting at their
-    boundaries is `keep_calling_hours`, at the beat's next tick."""
+    boundaries is `keep_hours.keep_calling_hours`, at the beat's next tick."""
     changes = {"calling_hours": hours.as_json() if hours else {}}
     if hours is None:
         # Nothing will start a held campaign any more: it stays as it is, for a person.
-        changes["held_for_calling_hours"] = False
+        changes.update(held_for_calling_hours=False, listed_retries_accepted=[])
     Campaign.objects.filter(pk=campaign.pk).update(**changes)
     audit.record(user, Action.CALLING_HOURS, Outcome.OK, campaign=campaign,
                  message=f"Calling hours: {hours}" if hours else "Calling hours removed: "
@@ -519,36 +525,14 @@ def set_calling_hours(user, campaign: Campaign, hours: calling_hours.CallingHour
     _publish_soon(campaign)
 
 
-def keep_calling_hours(now: datetime | None = None) -> dict[str, int]:
-    """The beat's rule for campaigns with calling hours: pause a dialing one once its window
-    has ended, start a held one once a window has begun, through Atoms' own pause and start
-    (their claims make a second tick or worker a no-op). Asks Atoms nothing otherwise."""
-    now = now or timezone.now()
-    report = {"paused": 0, "started": 0, "refused": 0}
-    for campaign in Campaign.objects.exclude(calling_hours={}).filter(
-            deleted_remotely_at__isnull=True, pending_action=PendingAction.NONE):
-        hours = calling_hours.of(campaign)
-        if hours is None:
-            continue
-        open_now = hours.is_open(now)
-        try:
-            if not open_now and campaign.status in PAUSABLE_STATUSES:
-                pause_campaign(CALLING_HOURS, campaign)
-                report["paused"] += 1
-            elif open_now and campaign.held_for_calling_hours:
-                if campaign.status in STARTABLE_STATUSES:
-                    start_campaign(CALLING_HOURS, campaign)
-                    report["started"] += 1
-                elif campaign.status in PAUSABLE_STATUSES:
-                    # Its start took effect: from now on a pause made in Atoms stays.
-                    Campaign.objects.filter(pk=campaign.pk).update(
-                        held_for_calling_hours=False)
-        except ActionRefused as refused:
-            # Audited by the action; the next tick tries again if it is still due.
-            log.warning("Calling hours could not act on campaign %s: %s", campaign.pk,
-                        refused.message)
-            report["refused"] += 1
-    return report
+def withhold_resume(campaign: Campaign, numbers: list[str]) -> None:
+    """Calling hours leave it paused: resuming would call these do-not-call numbers again
+    and no person agreed to it. An alert asks a person (`alerts`); their resume clears it."""
+    Campaign.objects.filter(pk=campaign.pk).update(
+        held_for_calling_hours=False, listed_retries_accepted=[], resume_withheld_for=numbers)
+    audit.record(CALLING_HOURS, Action.START, Outcome.REFUSED, campaign=campaign,
+                 message=f"Not resumed: {withheld_reason(numbers)}")
+    _publish_soon(campaign)
 
 
 def _run_async_action(user, campaign, action, pending, allowed_statuses, *, call, refusal,

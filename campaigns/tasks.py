@@ -6,7 +6,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from campaigns import alerts, audiences, services, webhooks
+from campaigns import alerts, audiences, keep_hours, webhooks
 from campaigns.live import poll, sync
 
 
@@ -46,7 +46,7 @@ def evaluate_alerts() -> dict:
 @shared_task(ignore_result=True)
 def keep_calling_hours() -> dict:
     """Pause campaigns whose calling window has ended; start held ones whose has begun."""
-    return services.keep_calling_hours()
+    return keep_hours.keep_calling_hours()
 
 
 @shared_task(ignore_result=True)

@@ -242,7 +242,7 @@ STALL_AFTER_SECONDS = env_int("STALL_AFTER_SECONDS", 300, minimum=1, maximum=864
 ALERT_INTERVAL_SECONDS = env_int("ALERT_INTERVAL_SECONDS", 30, minimum=1, maximum=3600)
 ALERT_FAILURE_PERCENT = env_int("ALERT_FAILURE_PERCENT", 50, minimum=1, maximum=100)
 # Calling hours are kept this often: a campaign pauses at most this late after its window
-# ends (campaigns/services.py `keep_calling_hours`; it asks Atoms only at a window's edge).
+# ends (campaigns/keep_hours.py; it asks Atoms only at a window's edge).
 CALLING_HOURS_INTERVAL_SECONDS = env_int("CALLING_HOURS_INTERVAL_SECONDS", 15, minimum=1,
                                          maximum=600)
 # The dashboard's own address (e.g. https://campaigns.example.com), for links in alert

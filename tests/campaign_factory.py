@@ -7,7 +7,7 @@ import uuid
 
 from django.utils import timezone
 
-from campaigns import services
+from campaigns import outcomes, services, suppression
 from campaigns.catalog import load_pickers
 from campaigns.live import poll
 from campaigns.models import Campaign
@@ -95,3 +95,18 @@ def field_errors(response, field: str) -> list[str]:
 def due_now(campaign: Campaign) -> None:
     """Make the poller's next tick take this campaign."""
     Campaign.objects.filter(pk=campaign.pk).update(next_poll_at=timezone.now())
+
+
+def list_a_number_awaiting_retry(sim, campaign: Campaign, user) -> str:
+    """Dial until a call of `campaign` awaits a retry, then put its number on the
+    do-not-call list from that call ("never call again", which also drops it from the
+    audience): Atoms still holds it among the campaign's contacts. Returns the number."""
+    for _ in range(30):
+        sim.advance(10)
+        poll.refresh_one(campaign.pk)
+        waiting = outcomes.awaiting_retry([campaign.pk]).first()
+        if waiting is not None:
+            suppression.suppress_from_call(user, waiting.to_number,
+                                           audience_id=campaign.audience_id)
+            return waiting.to_number
+    raise AssertionError("no call awaiting a retry")

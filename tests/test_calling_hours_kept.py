@@ -8,16 +8,22 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import calling_hours, explain, services
+from campaigns import alerts, calling_hours, explain, keep_hours, services
 from campaigns.live import publish
-from campaigns.models import AuditEntry, Campaign
-from tests.campaign_factory import campaign_row, field_errors, make_campaign, wait_for_status
+from campaigns.models import Alert, AuditEntry, Campaign
+from tests.campaign_factory import (
+    campaign_row,
+    field_errors,
+    list_a_number_awaiting_retry,
+    make_campaign,
+    wait_for_status,
+)
 
 pytestmark = pytest.mark.django_db
 
 PAUSE = "POST /campaign/{id}/pause"
 START = "POST /campaign/{id}/start"
-NOTHING = {"paused": 0, "started": 0, "refused": 0}
+NOTHING = {"paused": 0, "started": 0, "withheld": 0, "refused": 0}
 
 
 def utc(*args) -> datetime:
@@ -31,7 +37,7 @@ def with_hours(campaign, text: str, zone: str, user) -> Campaign:
 
 
 def keep(now: datetime) -> dict:
-    return services.keep_calling_hours(now)
+    return keep_hours.keep_calling_hours(now)
 
 
 def by_calling_hours(campaign, action) -> list[AuditEntry]:
@@ -256,3 +262,52 @@ def test_once_started_only_those_who_may_pause_may_change_them(login_as, users):
     assert running.calling_hours["windows"] == [{"days": [0], "from": "09:00", "to": "10:00"}]
     finished = campaign_row(users["staff"], "completed")
     assert admin.get(hours_url(finished)).status_code == 403
+
+
+def test_calling_hours_never_resume_over_a_listed_number_no_person_agreed_to(
+        sim, atoms_settings, users, login_as):
+    """Atoms keeps a campaign's contacts as they were, so resuming retries a number listed
+    since. Calling hours leave it paused and say why; a person's resume (asked first, and
+    held for the window) is kept, with the numbers they agreed to."""
+    campaign = make_campaign(sim, users["staff"], "running", audience_size=50, max_retries=2)
+    number = list_a_number_awaiting_retry(sim, campaign, users["staff"])
+    # A one-hour window three days from now, in UTC: closed now, open at `opens`.
+    day = timezone.now() + timedelta(days=3)
+    campaign = with_hours(campaign, f"{calling_hours.DAY_NAMES[day.weekday()]} 10:00-11:00",
+                          "UTC", users["admin"])
+    opens = day.replace(hour=10, minute=0, second=0, microsecond=0)
+    assert keep(timezone.now())["paused"] == 1
+    campaign = wait_for_status(sim, campaign, "paused", step=1)
+    starts = sim.calls_to(START)
+
+    assert keep(opens) == {**NOTHING, "withheld": 1}
+    assert keep(opens + timedelta(minutes=1)) == NOTHING  # said once, not every tick
+    assert sim.calls_to(START) == starts
+    campaign.refresh_from_db()
+    assert campaign.status == "paused" and campaign.resume_withheld_for == [number]
+    (withheld,) = by_calling_hours(campaign, AuditEntry.Action.START)
+    assert withheld.outcome == AuditEntry.Outcome.REFUSED
+    reason = f"1 number on the do-not-call list awaits a retry in it ({number})"
+    assert reason in withheld.message
+    (alert,) = alerts.evaluate()
+    assert alert.kind == Alert.Kind.RESUME_WITHHELD and reason in alert.message
+    words = explain.why_not_dialing(campaign, moved_at=None, now=timezone.now())
+    assert f"Calling hours did not resume it: {reason}." in words
+
+    # A person decides: told the number, agrees, and the resume waits for the window.
+    staff = login_as("staff")
+    asked = staff.post(reverse("campaign_start", args=[campaign.pk]))
+    assert asked.status_code == 409 and number in asked.content.decode()
+    staff.post(reverse("campaign_start", args=[campaign.pk]),
+               {"confirm": asked.context["confirm"], "agreed": [number]})
+    campaign.refresh_from_db()
+    assert campaign.held_for_calling_hours and campaign.listed_retries_accepted == [number]
+    assert campaign.resume_withheld_for == []
+    alerts.evaluate()
+    alert.refresh_from_db()
+    assert alert.closed_at is not None
+    assert sim.calls_to(START) == starts  # still outside the window
+
+    assert keep(opens + timedelta(minutes=2)) == {**NOTHING, "started": 1}
+    wait_for_status(sim, campaign, "running", step=1)
+    assert sim.calls_to(START) == starts + 1

@@ -7,11 +7,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import calling_hours, outcomes, services, suppression
+from campaigns import calling_hours, services
 from campaigns.connections import atoms_client
-from campaigns.live import poll
 from campaigns.models import AuditEntry, Campaign, SuppressedNumber
-from tests.campaign_factory import form_data, make_campaign, wait_for_status
+from tests.campaign_factory import (
+    form_data,
+    list_a_number_awaiting_retry,
+    make_campaign,
+    wait_for_status,
+)
 
 pytestmark = pytest.mark.django_db
 LIST = reverse("suppression_list")
@@ -318,17 +322,7 @@ def test_a_resume_asks_first_when_a_listed_number_waits_for_a_retry(login_as, wo
     still among the campaign's own contacts: resuming would retry it. Ask first."""
     campaign = make_campaign(world, users["staff"], "running", audience_size=50,
                              max_retries=2)
-    for _ in range(30):
-        world.advance(10)
-        poll.refresh_one(campaign.pk)
-        waiting = outcomes.awaiting_retry([campaign.pk]).first()
-        if waiting is not None:
-            break
-    else:
-        pytest.fail("no call awaiting a retry")
-    # "Never call again" from its call: listed, and removed from the audience.
-    suppression.suppress_from_call(users["staff"], waiting.to_number,
-                                   audience_id=campaign.audience_id)
+    number = list_a_number_awaiting_retry(world, campaign, users["staff"])
     services.pause_campaign(users["admin"], campaign)
     campaign = wait_for_status(world, campaign, "paused", step=1)
     staff = login_as("staff")
@@ -337,9 +331,14 @@ def test_a_resume_asks_first_when_a_listed_number_waits_for_a_retry(login_as, wo
     page = asked.content.decode()
     assert asked.status_code == 409
     assert (f"1 number on the do-not-call list is waiting for a retry in this campaign: "
-            f"{waiting.to_number}.") in page
+            f"{number}.") in page
     assert world.calls_to("POST /campaign/{id}/start") == starts  # nothing sent
+    # "Resume anyway" agrees to the numbers the page named, not to one it did not show.
+    unnamed = staff.post(reverse("campaign_start", args=[campaign.pk]),
+                         {"confirm": asked.context["confirm"]})
+    assert unnamed.status_code == 409
+    assert world.calls_to("POST /campaign/{id}/start") == starts
     anyway = staff.post(reverse("campaign_start", args=[campaign.pk]),
-                        {"confirm": asked.context["confirm"]})
+                        {"confirm": asked.context["confirm"], "agreed": [number]})
     assert anyway.status_code == 302
     assert world.calls_to("POST /campaign/{id}/start") == starts + 1

@@ -1,6 +1,8 @@
 """Campaign pages and actions. Pages read the mirror (and the live cache), never Atoms;
 actions go through `services`. Every view states its method and permission."""
 
+from functools import partial
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -238,7 +240,7 @@ def campaign_start(request, pk: int):
     verb = "Resume" if campaign.status == "paused" else "Start"
     # Do-not-call numbers are never dialled: with any in the audience, ask first. (A
     # campaign that cannot start now is left to the service to refuse, without the check.)
-    suppressed, retrying = [], []
+    suppressed, retrying, agreed = [], [], []
     if campaign.can_start:
         try:
             blocked = suppression.suppressed_numbers()
@@ -246,8 +248,13 @@ def campaign_start(request, pk: int):
         except services.ActionRefused as refused:
             messages.error(request, refused.message)
             return redirect("campaign_detail", pk=campaign.pk)
-        if campaign.status == "paused" and request.POST.get("confirm") != RESUME_ANYWAY:
+        if campaign.status == "paused":
             retrying = suppression.listed_awaiting_retry(campaign, blocked)
+            # "Resume anyway" agrees to the numbers the page named: one listed since is
+            # asked about again. Kept with a resume held for calling hours (keep_hours).
+            if (request.POST.get("confirm") == RESUME_ANYWAY
+                    and set(retrying) <= set(request.POST.getlist("agreed"))):
+                retrying, agreed = [], retrying
     if suppressed:
         return render(request, "campaigns/start_suppressed.html",
                       {"nav": "campaigns", "c": campaign, "suppressed": len(suppressed)},
@@ -256,7 +263,8 @@ def campaign_start(request, pk: int):
         return render(request, "campaigns/resume_listed.html",
                       {"nav": "campaigns", "c": campaign, "numbers": retrying,
                        "confirm": RESUME_ANYWAY}, status=409)
-    return _act(request, campaign, services.start_campaign, f"{verb} requested.")
+    return _act(request, campaign, partial(services.start_campaign, listed_accepted=agreed),
+                f"{verb} requested.")
 
 
 # What the "Resume anyway" button sends, after being told of listed numbers awaiting a retry.
