@@ -215,6 +215,30 @@ def _create_once(client, upload: AudienceUpload, check: contacts_csv.Check,
                           description=upload.description)
 
 
+def _filtered_audience_record(user, campaign: Campaign, name: str) -> AudienceUpload:
+    """The record of a campaign's filtered audience (no file: made from its audience),
+    written before anything is sent, so that a later attempt finds what an earlier one
+    left in Atoms when its process died or its delete failed (`_left_by_earlier_attempts`)."""
+    token = uuid.uuid5(uuid.NAMESPACE_URL, f"filtered-audience:{campaign.atoms_id}")
+    record, _ = AudienceUpload.objects.get_or_create(token=token, defaults={
+        "created_by": user, "name": name, "content": b"", "state": AudienceUpload.State.SENDING,
+        "region": settings.AUDIENCE_DEFAULT_REGION})
+    return record
+
+
+def _left_by_earlier_attempts(client, record: AudienceUpload) -> list[str]:
+    """Audiences an earlier attempt made: the one it recorded, and any of its name made
+    after its look at Atoms (its answer or its record lost) that nothing of ours uses."""
+    if record.known_audience_ids is None:
+        return []  # no attempt got as far as asking Atoms
+    used = (set(AudienceUpload.objects.exclude(pk=record.pk).values_list("audience_id",
+                                                                         flat=True))
+            | set(Campaign.objects.values_list("audience_id", flat=True)))
+    return [a.id for a in client.list_audiences()
+            if a.name == record.name and a.id not in record.known_audience_ids
+            and (a.id == record.audience_id or a.id not in used)]
+
+
 def _audience_ids_named(client, name: str) -> list[str]:
     """The ids of the Atoms audiences called `name` now: taken before a create, so that
     an audience of that name not among them afterwards is the one the create made."""
@@ -370,17 +394,22 @@ def delete_audience(user, audience) -> None:
 # --- starting without the do-not-call numbers ---------------------------------------------
 
 
+def filtered_copy_token(campaign: Campaign) -> uuid.UUID:
+    """The create request of a campaign's copy without do-not-call numbers: one per campaign."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"start-without-dnc:{campaign.atoms_id}")
+
+
 def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome:
     """A new audience without the do-not-call numbers, and a copy of the campaign using it,
     started. The original stays as it was (Atoms cannot change a campaign's audience).
     The copy can be made and yet not start: `start_error` then says why."""
     # One filtered copy per campaign: a second click or a resubmit finds the first one
     # instead of making another audience and another campaign.
-    token = uuid.uuid5(uuid.NAMESPACE_URL, f"start-without-dnc:{campaign.atoms_id}")
+    token = filtered_copy_token(campaign)
     earlier = CreateRequest.objects.filter(token=token).select_related("campaign").first()
     if earlier is not None and earlier.state == CreateRequest.State.CREATED and earlier.campaign:
         return services.CreateOutcome(campaign=earlier.campaign, duplicate=True)
-    if earlier is not None and earlier.state == CreateRequest.State.PENDING:
+    if services.create_under_way(token):
         raise ActionRefused("This campaign is already being started without them.")
     client = atoms_client()
     keep, drop = suppression.suppressed_members(campaign.audience_id)
@@ -400,13 +429,17 @@ def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome
     # Named for its campaign too: copies of two campaigns on one audience are two
     # audiences, which the create form's picker must tell apart.
     name = f"{source.name} (without do-not-call, for “{campaign.name}”)"[:200]
+    record = _filtered_audience_record(user, campaign, name)
     audience = None
     try:
-        known = _audience_ids_named(client, name)
+        leftovers = _left_by_earlier_attempts(client, record)
+        known = [i for i in _audience_ids_named(client, name) if i not in leftovers]
+        AudienceUpload.objects.filter(pk=record.pk).update(known_audience_ids=known)
         audience = _create_or_find(
             client, name, source.phone_column, contacts_csv.members_csv(header, members[:batch]),
-            lambda: _new_audience(client, name, source.phone_column, known),
+            lambda: _new_audience(client, name, source.phone_column, known + leftovers),
             description=f"{source.name} without {len(drop)} do-not-call numbers")
+        AudienceUpload.objects.filter(pk=record.pk).update(audience_id=audience.id)
         for start in range(batch, len(members), batch):
             client.add_audience_members(audience.id, members[start:start + batch])
     except atoms.AtomsError as error:
@@ -432,12 +465,19 @@ def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome
     except (ActionRefused, IntegrityError):
         _discard(client, audience.id)
         raise
-    if outcome.campaign is None or outcome.campaign.audience_id != audience.id:
+    # An earlier attempt's audience is not needed unless its campaign was made after all
+    # (found by the create's reconciliation): delete the ones no copy uses.
+    used = outcome.campaign.audience_id if outcome.campaign else None
+    for leftover in leftovers:
+        if leftover != used:
+            _discard(client, leftover)
+    if outcome.campaign is None or used != audience.id:
         # A concurrent click made the copy first: this audience is not needed.
         _discard(client, audience.id)
         if outcome.campaign is None:
             raise ActionRefused("This campaign is already being started without them.")
         return outcome
+    AudienceUpload.objects.filter(pk=record.pk).update(state=AudienceUpload.State.DONE)
     if outcome.start_error:
         audit.record(user, Action.START, Outcome.FAILED, campaign=campaign,
                      message=f"Copied as “{data.name}” without {len(drop)} do-not-call "

@@ -356,6 +356,15 @@ def _lock_request(token) -> bool:
         return cursor.fetchone()[0]
 
 
+def create_under_way(token) -> bool:
+    """Another request is making the campaign of this token right now (it holds the
+    token's lock). A request whose process died holds nothing: its token may be taken."""
+    if not _lock_request(token):
+        return True
+    _release_request(token)
+    return False
+
+
 def _stale_or_free(token) -> bool:
     existing = CreateRequest.objects.filter(token=token).first()
     return (existing is None or existing.state != CreateRequest.State.PENDING
