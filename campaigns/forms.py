@@ -2,7 +2,6 @@
 
 import uuid
 from datetime import timedelta
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -16,7 +15,7 @@ from django.db.models.functions import Lower, NullIf
 from django.forms.renderers import TemplatesSetting
 from django.utils import timezone
 
-from campaigns import calling_hours, contacts_csv
+from campaigns import calling_hours, contacts_csv, webhooks
 from campaigns.atoms import CampaignStatus
 from campaigns.catalog import Pickers
 from campaigns.models import Alert, AuditEntry
@@ -467,10 +466,6 @@ class UserChangeForm(forms.Form):
 
 # --- alert routing ----------------------------------------------------------------------
 
-# Receivers over plain HTTP only on this machine (a local relay); anywhere else, HTTPS.
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
-
-
 class AlertChoiceForm(forms.Form):
     kinds = forms.MultipleChoiceField(
         label="Told of", choices=Alert.Kind.choices, required=False,
@@ -496,10 +491,9 @@ class AlertWebhookForm(forms.Form):
 
     def clean_url(self):
         url = self.cleaned_data["url"]
-        parts = urlsplit(url)
-        if parts.scheme != "https" and not (parts.scheme == "http"
-                                            and parts.hostname in LOCAL_HOSTS):
-            raise ValidationError("Use an https:// address (plain http only to this machine).")
+        refusal = webhooks.refused_address(url)
+        if refusal:
+            raise ValidationError(refusal)
         return url
 
 

@@ -10,8 +10,11 @@ reason is kept and shown on the alert routing page.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
@@ -31,6 +34,35 @@ TIMEOUT_SECONDS = 5
 CLAIM_SECONDS = 60
 # Answers that say "later": the receiver may take it next time.
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
+
+
+# Receivers over plain HTTP only on this machine (a local relay); anywhere else, HTTPS.
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def refused_address(url: str) -> str:
+    """Why alerts may not be posted to `url`, or "". Checked when it is added and before
+    every post (a name may resolve elsewhere later): only public addresses, unless
+    WEBHOOKS_MAY_REACH_PRIVATE_ADDRESSES, since an admin's URL must not let the dashboard
+    reach, and report the answers of, services on its own machine or network."""
+    parts = urlsplit(url)
+    private_ok = settings.WEBHOOKS_MAY_REACH_PRIVATE_ADDRESSES
+    if parts.scheme != "https" and not (
+            private_ok and parts.scheme == "http" and parts.hostname in LOCAL_HOSTS):
+        return "Use an https:// address."
+    try:
+        found = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError, ValueError):
+        return ""  # not found now: posting it fails, and says so
+    if private_ok:
+        return ""
+    for *_, address in found:
+        ip = ipaddress.ip_address(address[0].split("%")[0])
+        mapped = getattr(ip, "ipv4_mapped", None)
+        if not (mapped or ip).is_global:
+            return (f"{parts.hostname} is on this machine or a private network: alerts go "
+                    "only to public addresses.")
+    return ""
 
 
 def add(actor, *, name: str, url: str, kinds: list[str]) -> AlertWebhook:
@@ -101,21 +133,27 @@ def _claim(delivery: WebhookDelivery, now: datetime) -> bool:
 
 
 def _send(client: httpx.Client, delivery: WebhookDelivery, now: datetime) -> str:
-    error, retry = "", True
+    refusal = refused_address(delivery.webhook.url)
+    if refusal:  # never connected to: given up at once
+        return _failed(delivery, now, f"Not sent: {refusal}", retry=False)
     try:
         response = client.post(delivery.webhook.url, json=payload(delivery.alert))
     except httpx.TimeoutException:
-        error = f"No answer within {TIMEOUT_SECONDS} s"
+        return _failed(delivery, now, f"No answer within {TIMEOUT_SECONDS} s", retry=True)
     except httpx.HTTPError as failure:
-        error = f"Could not connect: {failure}"[:300]
-    else:
-        if response.is_success:
-            WebhookDelivery.objects.filter(pk=delivery.pk).update(
-                state=WebhookDelivery.State.SENT, sent_at=now, attempts=F("attempts") + 1,
-                last_error="")
-            return "sent"
-        retry = response.status_code >= 500 or response.status_code in RETRYABLE_STATUSES
-        error = f"HTTP {response.status_code}: {response.text[:200]}".strip()
+        return _failed(delivery, now, f"Could not connect: {failure}", retry=True)
+    if response.is_success:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            state=WebhookDelivery.State.SENT, sent_at=now, attempts=F("attempts") + 1,
+            last_error="")
+        return "sent"
+    retry = response.status_code >= 500 or response.status_code in RETRYABLE_STATUSES
+    return _failed(delivery, now, f"HTTP {response.status_code}: {response.text[:200]}".strip(),
+                   retry=retry)
+
+
+def _failed(delivery: WebhookDelivery, now: datetime, error: str, *, retry: bool) -> str:
+    """Keep why, and try again after the next wait unless it was refused or is the last."""
     attempts = delivery.attempts + 1
     give_up = not retry or attempts > len(BACKOFF)
     WebhookDelivery.objects.filter(pk=delivery.pk).update(

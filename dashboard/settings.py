@@ -248,6 +248,10 @@ CALLING_HOURS_INTERVAL_SECONDS = env_int("CALLING_HOURS_INTERVAL_SECONDS", 15, m
 # The dashboard's own address (e.g. https://campaigns.example.com), for links in alert
 # webhooks' messages; without it they carry no link.
 SITE_URL = env_str("SITE_URL", "")
+# Alert webhooks post only to public addresses: a receiver on this machine or a private
+# network (a local relay) needs this on, since an admin's URL would otherwise let the web
+# tier reach internal services (campaigns/webhooks.py).
+WEBHOOKS_MAY_REACH_PRIVATE_ADDRESSES = env_bool("WEBHOOKS_MAY_REACH_PRIVATE_ADDRESSES", False)
 # Alert emails: printed to the console in the demo; set EMAIL_BACKEND (and EMAIL_HOST,
 # EMAIL_PORT, ...) for real mail.
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

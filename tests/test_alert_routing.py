@@ -61,7 +61,8 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver():
+def receiver(settings):
+    settings.WEBHOOKS_MAY_REACH_PRIVATE_ADDRESSES = True  # it listens on this machine
     server = Receiver()
     yield server
     server.close()
@@ -203,7 +204,7 @@ def test_webhooks_are_added_and_removed_by_admins_only_with_clear_errors(login_a
                                                     "kinds": ["nonsense"]})
     assert refused.status_code == 422
     errors = refused.context["form"].errors
-    assert errors["url"] == ["Use an https:// address (plain http only to this machine)."]
+    assert errors["url"] == ["Use an https:// address."]
     assert errors["name"] == ["Give the webhook a name."]
     assert "nonsense" in errors["kinds"][0]
     assert 'value="http://example.com/x"' in refused.content.decode()  # what was typed stays
@@ -222,3 +223,33 @@ def test_webhooks_are_added_and_removed_by_admins_only_with_clear_errors(login_a
     assert not AlertWebhook.objects.exists()
     assert AuditEntry.objects.filter(action="alert_routing",
                                      message="Alert webhook “Sales on Slack” removed").exists()
+
+
+@pytest.mark.parametrize("url", [
+    "https://127.0.0.1/hook", "https://localhost:8000/users/", "http://127.0.0.1:8765/_sim/reset",
+    "https://169.254.169.254/latest/meta-data/", "https://[::ffff:127.0.0.1]/",
+    "https://[::1]:6379/", "https://10.0.0.5/hook", "https://192.168.1.1/",
+])
+def test_a_webhook_may_not_reach_this_machine_or_a_private_network(login_as, url):
+    """An admin's URL must not turn the dashboard into a client of internal services
+    (whose answers the routing page would show as the last error)."""
+    refused = login_as("admin").post(reverse("alert_routing"), {"name": "Probe", "url": url})
+    assert refused.status_code == 422
+    (error,) = refused.context["form"].errors["url"]
+    assert error == "Use an https:// address." or error.endswith(
+        "is on this machine or a private network: alerts go only to public addresses.")
+    assert not AlertWebhook.objects.exists()
+
+
+def test_a_webhook_that_now_reaches_a_private_address_is_not_posted_to(receiver, users,
+                                                                        settings):
+    """Added while allowed (or a name that resolves elsewhere since): checked before each
+    post, given up without connecting, and the reason shown."""
+    hook(receiver.url.replace("http://", "https://"))
+    settings.WEBHOOKS_MAY_REACH_PRIVATE_ADDRESSES = False
+    open_alert(campaign_row(users["staff"], "completed"))
+    assert webhooks.deliver_due() == {"sent": 0, "retrying": 0, "failed": 1}
+    assert receiver.bodies == []
+    assert WebhookDelivery.objects.get().last_error == (
+        "Not sent: 127.0.0.1 is on this machine or a private network: alerts go only to "
+        "public addresses.")
