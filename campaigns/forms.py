@@ -426,6 +426,9 @@ class SuppressionImportForm(ContactsFileMixin, forms.Form):
 ROLE_CHOICES = [(role, label) for role, label in ROLE_LABELS.items()]
 
 
+USERNAME_TAKEN = "Someone already has this username."
+
+
 class UserCreateForm(forms.Form):
     default_renderer = FieldGroupRenderer()
     username = forms.RegexField(
@@ -439,9 +442,11 @@ class UserCreateForm(forms.Form):
                   "at the top of any page.")
 
     def clean_username(self):
-        username = self.cleaned_data["username"]
+        # As it will be stored (NFKC: a full-width "ｐ" is a "p"), so a look-alike of an
+        # existing name is caught here, not by the database.
+        username = get_user_model().normalize_username(self.cleaned_data["username"])
         if get_user_model().objects.filter(username__iexact=username).exists():
-            raise forms.ValidationError("Someone already has this username.")
+            raise forms.ValidationError(USERNAME_TAKEN)
         return username
 
     def clean(self):

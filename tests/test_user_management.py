@@ -46,6 +46,17 @@ def test_bad_input_is_told_beside_the_field_and_nothing_is_made(login_as, django
     assert not AuditEntry.objects.exists()
 
 
+@pytest.mark.parametrize("look_alike", ["ｓam-staff", "Ｓam-staff", "SAM-STAFF"])
+def test_a_look_alike_of_a_username_is_told_beside_the_field(login_as, users, look_alike,
+                                                            django_user_model):
+    """Stored names are NFKC-normalised: a full-width "ｓ" is an "s". Checked as stored,
+    the look-alike is refused beside its field instead of a 500 (or a second account)."""
+    response = login_as("admin").post(reverse("user_list"), {**NEW, "username": look_alike})
+    assert response.status_code == 400
+    assert response.context["form"].errors["username"] == ["Someone already has this username."]
+    assert django_user_model.objects.filter(username__iexact="sam-staff").count() == 1
+
+
 def test_an_admin_changes_a_role_and_deactivates(login_as, users):
     admin = login_as("admin")
     staff = users["staff"]

@@ -9,12 +9,13 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from campaigns import accounts
-from campaigns.forms import UserChangeForm, UserCreateForm
+from campaigns.forms import USERNAME_TAKEN, UserChangeForm, UserCreateForm
 from campaigns.permissions import ROLE_LABELS, require_perm, role_of
 
 users_required = require_perm("auth.change_user", "Managing users")
@@ -40,7 +41,11 @@ def user_list(request):
     form = UserCreateForm(request.POST)
     if not form.is_valid():
         return _page(request, form, status=400)
-    user = accounts.create_user(request.user, **form.cleaned_data)
+    try:
+        user = accounts.create_user(request.user, **form.cleaned_data)
+    except IntegrityError:  # the same name, added by another admin a moment ago
+        form.add_error("username", USERNAME_TAKEN)
+        return _page(request, form, status=400)
     messages.success(request, f"{user.get_username()} can now sign in as "
                               f"{ROLE_LABELS[form.cleaned_data['role']]}.")
     return redirect("user_list")
