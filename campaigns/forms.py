@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from django import forms
 from django.conf import settings
-from django.contrib.auth import get_user_model
+from django.contrib.auth import authenticate, get_user_model
+from django.contrib.auth.forms import PasswordChangeForm
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db.models import ExpressionWrapper, F, FloatField
@@ -424,6 +425,23 @@ class SuppressionImportForm(ContactsFileMixin, forms.Form):
 
 # Only the three roles: nothing here can make a superuser or change what a role may do.
 ROLE_CHOICES = [(role, label) for role, label in ROLE_LABELS.items()]
+
+
+class OwnPasswordChangeForm(PasswordChangeForm):
+    """The old password is checked as a sign-in is (`authenticate`): wrong guesses count
+    towards the sign-in lockout (django-axes), so a borrowed session cannot try
+    passwords at the rate limit's pace, and a locked-out name cannot change it."""
+
+    def __init__(self, user, *args, request=None, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        self.request = request
+
+    def clean_old_password(self):
+        old = self.cleaned_data["old_password"]
+        if authenticate(self.request, username=self.user.get_username(), password=old) is None:
+            raise forms.ValidationError(self.error_messages["password_incorrect"],
+                                        code="password_incorrect")
+        return old
 
 
 USERNAME_TAKEN = "Someone already has this username."

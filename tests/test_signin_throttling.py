@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import Client, override_settings
+from django.urls import reverse
 
 from tests.conftest import PASSWORD
 
@@ -55,3 +56,28 @@ def test_one_address_guessing_many_usernames_is_locked_out(staff_user, manager_u
     # The same account from elsewhere is not affected.
     other = attempt(Client(), "/accounts/login/", staff_user.username, PASSWORD, "10.1.1.1")
     assert other.status_code == 302
+
+
+@pytest.mark.django_db
+@override_settings(AXES_FAILURE_LIMIT=LIMIT, AXES_COOLOFF_TIME=timedelta(seconds=60))
+def test_wrong_old_passwords_count_as_wrong_sign_ins(staff_user):
+    """A borrowed session must not try passwords on the password-change page at the rate
+    limit's pace: wrong old passwords lock the name out like wrong sign-ins."""
+    client = Client()
+    client.force_login(staff_user)
+    new = "a-fresh-long-passphrase"
+
+    def change(old):
+        return client.post(reverse("password_change"), {
+            "old_password": old, "new_password1": new, "new_password2": new},
+            REMOTE_ADDR="10.0.0.7")
+
+    answers = [change("wrong").status_code for _ in range(LIMIT)]
+    assert answers == [422] * (LIMIT - 1) + [429]
+    refused = change(PASSWORD)  # the right one, during the lockout
+    assert refused.status_code == 429
+    assert "Too many wrong passwords" in refused.content.decode()
+    staff_user.refresh_from_db()
+    assert staff_user.check_password(PASSWORD)
+    assert attempt(Client(), "/accounts/login/", staff_user.username, PASSWORD,
+                   "10.1.1.1").status_code == 429  # and signing in, from anywhere

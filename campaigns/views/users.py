@@ -15,7 +15,12 @@ from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from campaigns import accounts
-from campaigns.forms import USERNAME_TAKEN, UserChangeForm, UserCreateForm
+from campaigns.forms import (
+    USERNAME_TAKEN,
+    OwnPasswordChangeForm,
+    UserChangeForm,
+    UserCreateForm,
+)
 from campaigns.permissions import ROLE_LABELS, require_perm, role_of
 
 users_required = require_perm("auth.change_user", "Managing users")
@@ -79,8 +84,12 @@ class OwnPasswordChange(auth_views.PasswordChangeView):
     sessions end at once, live streams included."""
 
     template_name = "registration/password_change.html"
+    form_class = OwnPasswordChangeForm
     success_url = reverse_lazy("home")
     extra_context = {"title": "Change your password"}
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}
 
     def form_valid(self, form):
         response = super().form_valid(form)  # keeps this session, under a new key
