@@ -320,13 +320,14 @@ def _act(request, campaign, action, done_message):
     try:
         held = action(request.user, campaign)
     except services.ActionRefused as refused:
-        # One message, one colour: "may still take effect" is a warning beside the page's
-        # own "Pausing…" note, not a red failure contradicting it.
-        (messages.warning if refused.may_have_happened else messages.error)(
-            request, refused.message)
+        # An outcome still unknown is said by the page's own live note ("Pausing…, not
+        # confirmed: checking"), which follows Atoms' answer; a message here would stay
+        # on the page, contradicting it, once that answer came.
+        if not refused.may_have_happened:
+            messages.error(request, refused.message)
     else:
-        messages.success(request, held or done_message + " Atoms accepted it; the status "
-                                                         "changes when it takes effect.")
+        # Past tense only: the page's live status says what happens next.
+        messages.success(request, held or f"{done_message} Atoms accepted it.")
     return redirect("campaign_detail", pk=campaign.pk)
 
 

@@ -87,7 +87,7 @@ def test_staff_create_and_start_a_campaign_a_manager_watches_and_an_admin_pauses
     admin.get_by_test_id("actions").get_by_role("button", name="Pause").click()
     admin.wait_for_url(f"**{detail_url}")
     expect(admin.get_by_role("status")).to_have_text(
-        "Pause requested. Atoms accepted it; the status changes when it takes effect.")
+        "Pause requested. Atoms accepted it.")
     # Until a poll confirms it, the old status stays and the transition shows as pending,
     # here and on the manager's page, which is still open.
     expect(admin.get_by_role("button", name="Pausing…")).to_be_disabled()
