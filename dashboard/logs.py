@@ -7,6 +7,7 @@
   DEBUG is off), which log collectors parse without guessing.
 - `RequestIdMiddleware` takes X-Request-ID from the proxy (or makes one), returns it, and
   puts it on every line logged while the request runs.
+- Records hold text, never an exception (`_records_hold_no_exceptions`).
 """
 
 import contextvars
@@ -23,6 +24,27 @@ from campaigns.atoms.redaction import redact
 request_id: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="")
 # What we accept from outside as a request id: short, and nothing that could forge a line.
 _VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+def _records_hold_no_exceptions(make_record):
+    """A record keeps what it will print, not the exception: an exception's traceback
+    holds every frame it passed through with their locals (the request, its database
+    connection) for as long as the record lives, and handlers that keep records (pytest's
+    log capture, a memory handler) kept a test's database session open past its end."""
+    def make(*args, **kwargs) -> logging.LogRecord:
+        record = make_record(*args, **kwargs)
+        if record.exc_info:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_info = None
+        if isinstance(record.args, tuple) and any(
+                isinstance(arg, BaseException) for arg in record.args):
+            record.args = tuple(str(arg) if isinstance(arg, BaseException) else arg
+                                for arg in record.args)
+        return record
+    return make
+
+
+logging.setLogRecordFactory(_records_hold_no_exceptions(logging.getLogRecordFactory()))
 
 
 class RedactKeyFilter(logging.Filter):

@@ -89,9 +89,13 @@ def django_db_setup(django_db_setup, django_db_blocker):
     PostgreSQL ends a moment after they exit; and this process's own, opened by test code
     in another thread or context. A finished thread's Django connection stays open until
     the garbage collector finalises it (reproduced: a thread's query inside a rolled-back
-    atomic block leaves an "idle after ROLLBACK" session, gone after gc.collect()). CI
-    still shows one such session after collecting, so something still refers to it; not
-    found yet. Anything still attached after a few seconds is ended, and named in a
+    atomic block leaves an "idle after ROLLBACK" session, gone after gc.collect()). Django
+    keeps connections per context (asgiref's Local), and two holders of an old context
+    were found with gc.get_referrers: a log record kept by pytest's capture, whose
+    exception's traceback held a request's frames (fixed: records keep text, see
+    dashboard/logs.py); and, with `-n 2` and browser tests, a Context no Python object
+    refers to, so held from C (a thread's or greenlet's entered context), not found
+    further. Anything still attached after a few seconds is ended, and named in a
     warning with this process's threads."""
     yield
     gc.collect()
