@@ -326,13 +326,34 @@ def add_member(user, audience, values: dict[str, str], region: str) -> str:
     try:
         added, _ = atoms_client().add_audience_members(audience.id, [member])
     except atoms.AtomsError as error:
+        unknown = isinstance(error, atoms.AtomsUnavailable) and error.outcome_unknown
+        there = _in_audience(audience, phone) if unknown else False
+        if there:  # the add landed and its answer was lost: Atoms shows the number now
+            _audit_members(user, audience, Outcome.OK,
+                           f"Added {phone} (Atoms' answer was lost; it shows the number)")
+            catalog.forget_audiences()
+            return phone
         _audit_members(user, audience, Outcome.FAILED, error.user_message)
+        if there is None:
+            raise ActionRefused(
+                f"{error.what_happened}, and the audience could not be checked, so the "
+                "contact may have been added: search for the number before adding it "
+                "again.") from error
         raise ActionRefused(f"Atoms did not add the contact: {error.user_message}") from error
     if not added:
         raise BadFile("This number is already in the audience.", field="phone_number")
     _audit_members(user, audience, Outcome.OK, f"Added {phone}")
     catalog.forget_audiences()
     return phone
+
+
+def _in_audience(audience, phone: str) -> bool | None:
+    """Whether Atoms shows `phone` in the audience (None: it could not be asked)."""
+    try:
+        found = atoms_client().search_audience_members(audience.id, phone)
+    except atoms.AtomsError:
+        return None
+    return any(suppression.member_phone(m, audience.phone_column) == phone for m in found)
 
 
 def remove_members(user, audience, member_ids: list[str]) -> int:

@@ -156,6 +156,32 @@ def test_when_atoms_fails_to_add_the_reason_is_shown_and_the_input_kept(login_as
     assert AuditEntry.objects.get().outcome == "failed"
 
 
+def test_an_add_whose_answer_was_lost_is_found_in_atoms_not_called_a_failure(login_as, world):
+    """The add lands, its answer is lost: Atoms is asked, and shows the number."""
+    audience_id = fresh_audience()
+    world.faults(drop_response_rate=1, timeout_seconds=1,
+                 fail_routes=["POST /audience/{id}/members"])
+    response = add(login_as("staff"), audience_id, "+14155550120", firstName="Lee")
+    world.clear_faults()
+    assert response.status_code == 302
+    assert messages_of(response) == ["+14155550120 added."]
+    assert "+14155550120" in [m.data["phoneNumber"]
+                              for m in atoms_client().all_audience_members(audience_id)]
+    assert AuditEntry.objects.get().outcome == "ok"
+
+
+def test_an_add_whose_answer_was_lost_and_cannot_be_checked_says_it_may_have_landed(
+        login_as, world):
+    audience_id = fresh_audience()
+    world.faults(drop_response_rate=1, timeout_seconds=1, error_rate=1,
+                 fail_routes=["POST /audience/{id}/members", "GET /audience/{id}/members/search"])
+    response = add(login_as("staff"), audience_id, "+14155550120", firstName="Lee")
+    world.clear_faults()
+    (said,) = response.context["form"].non_field_errors()
+    assert "the contact may have been added: search for the number" in said
+    assert "did not add" not in said
+
+
 def test_when_atoms_fails_to_remove_it_says_so(login_as, world):
     audience_id = fresh_audience()
     member = atoms_client().all_audience_members(audience_id)[0]
