@@ -624,9 +624,14 @@ def delete_campaign(user, campaign: Campaign, typed_name: str) -> None:
     except atoms.AtomsNotFound:
         message = "Atoms no longer had it; removed here"
     except atoms.AtomsError as error:
-        outcome = Outcome.REFUSED if isinstance(error, atoms.AtomsRejected) else Outcome.FAILED
-        audit.record(user, Action.DELETE, outcome, campaign=campaign, message=error.user_message)
-        raise ActionRefused(error.user_message) from error
+        if not (isinstance(error, atoms.AtomsUnavailable) and error.outcome_unknown
+                and _gone_from_atoms(campaign)):
+            outcome = (Outcome.REFUSED if isinstance(error, atoms.AtomsRejected)
+                       else Outcome.FAILED)
+            audit.record(user, Action.DELETE, outcome, campaign=campaign,
+                         message=error.user_message)
+            raise ActionRefused(error.user_message) from error
+        message = "Deleted in Atoms (its answer was lost; Atoms no longer has it)"
     pk, name = campaign.pk, campaign.name
     with transaction.atomic():
         # Lock the row first: a poll writing this campaign's snapshot finishes before we
@@ -635,6 +640,18 @@ def delete_campaign(user, campaign: Campaign, typed_name: str) -> None:
         audit.record(user, Action.DELETE, Outcome.OK, campaign=campaign, message=message)
         campaign.delete()
         transaction.on_commit(lambda: _best_effort(publish.publish_removed, pk, name))
+
+
+def _gone_from_atoms(campaign: Campaign) -> bool:
+    """After a delete whose answer was lost: does Atoms say it no longer has it? (False
+    when it still has it, or cannot be asked: then the person is told it is unknown.)"""
+    try:
+        atoms_client().get_campaign(campaign.atoms_id)
+    except atoms.AtomsNotFound:
+        return True
+    except atoms.AtomsError:
+        return False
+    return False
 
 
 def count_outcomes_once(campaign: Campaign) -> bool:

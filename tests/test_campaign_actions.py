@@ -138,6 +138,32 @@ def test_deleting_removes_it_from_atoms_and_here_and_the_log_keeps_its_name(
         "ok", "Old list", atoms_id, None)
 
 
+def test_a_delete_whose_answer_was_lost_is_checked_with_atoms_and_done(login_as, world, users):
+    """Atoms deleted it and the answer was lost: asked, Atoms no longer has it, so it is
+    removed here too, instead of "cannot tell" beside a Delete button for a campaign gone."""
+    paused = make_campaign(world, users["staff"], "paused", name="Old list")
+    world.faults(drop_response_rate=1, timeout_seconds=1, fail_routes=["DELETE /campaign/{id}"])
+    response = login_as("admin").post(reverse("campaign_delete", args=[paused.pk]),
+                                      {"confirm_name": "Old list"}, follow=True)
+    world.clear_faults()
+    assert response.redirect_chain[-1][0] == reverse("campaign_list")
+    assert "Campaign “Old list” deleted." in messages_of(response)
+    assert not Campaign.objects.filter(pk=paused.pk).exists()
+    assert world.calls_to("DELETE /campaign/{id}") == 1
+    assert "answer was lost" in AuditEntry.objects.get(action="delete", outcome="ok").message
+
+
+def test_a_delete_that_failed_is_said_and_the_campaign_kept(login_as, world, users):
+    paused = make_campaign(world, users["staff"], "paused", name="Old list")
+    world.faults(error_rate=1, fail_routes=["DELETE /campaign/{id}"])  # not carried out
+    response = login_as("admin").post(reverse("campaign_delete", args=[paused.pk]),
+                                      {"confirm_name": "Old list"})
+    world.clear_faults()
+    assert response.status_code == 422
+    assert Campaign.objects.filter(pk=paused.pk).exists()
+    assert atoms_client().get_campaign(paused.atoms_id).campaign.status == "paused"
+
+
 def test_the_activity_page_lists_every_try_with_who_and_atoms_message(login_as, world, users):
     draft = make_campaign(world, users["staff"], name="Logged")
     login_as("manager").post(reverse("campaign_pause", args=[draft.pk]))
