@@ -520,18 +520,28 @@ def cancel_held_start(user, campaign: Campaign) -> str:
     return message
 
 
-def set_calling_hours(user, campaign: Campaign, hours: calling_hours.CallingHours | None) -> None:
-    """Save the campaign's calling hours (None: any time). Pausing or starting at their
-    boundaries is `keep_hours.keep_calling_hours`, at the beat's next tick."""
+def set_calling_hours(user, campaign: Campaign, hours: calling_hours.CallingHours | None) -> str:
+    """Save the campaign's calling hours (None: any time); returns what to tell the person.
+    Pausing or starting at their boundaries is `keep_hours.keep_calling_hours`, at the
+    beat's next tick."""
     changes = {"calling_hours": hours.as_json() if hours else {}}
-    if hours is None:
+    if hours is not None:
+        message = ("Calling hours saved: the campaign dials only within them; the dashboard "
+                   "pauses and resumes it at their edges.")
+    elif campaign.start_waits_for_hours:
         # Nothing will start a held campaign any more: it stays as it is, for a person.
         changes.update(held_for_calling_hours=False, listed_retries_accepted=[])
+        verb = "resume" if campaign.status == CampaignStatus.PAUSED else "start"
+        message = (f"Calling hours removed. The {verb} that waited for them is dropped, so it "
+                   f"stays {campaign.status}: {verb} it when it should dial.")
+    else:
+        changes.update(held_for_calling_hours=False, listed_retries_accepted=[])
+        message = "Calling hours removed: the campaign may dial at any time."
     Campaign.objects.filter(pk=campaign.pk).update(**changes)
     audit.record(user, Action.CALLING_HOURS, Outcome.OK, campaign=campaign,
-                 message=f"Calling hours: {hours}" if hours else "Calling hours removed: "
-                                                                "it may dial at any time")
+                 message=f"Calling hours: {hours}" if hours else message)
     _publish_soon(campaign)
+    return message
 
 
 def withhold_resume(campaign: Campaign, numbers: list[str]) -> None:

@@ -311,3 +311,18 @@ def test_calling_hours_never_resume_over_a_listed_number_no_person_agreed_to(
     assert keep(opens + timedelta(minutes=2)) == {**NOTHING, "started": 1}
     wait_for_status(sim, campaign, "running", step=1)
     assert sim.calls_to(START) == starts + 1
+
+
+def test_removing_the_hours_of_a_campaign_they_paused_says_it_stays_paused(login_as, users):
+    """Calling hours paused it and would have resumed it: removed, nothing resumes it, and
+    the page must not say it may dial at any time."""
+    paused = campaign_row(users["staff"], "paused")
+    paused = with_hours(paused, "Mon 09:00-10:00", "UTC", users["admin"])
+    Campaign.objects.filter(pk=paused.pk).update(held_for_calling_hours=True)
+    response = login_as("admin").post(hours_url(paused), {"zone": "", "windows": ""},
+                                      follow=True)
+    said = [str(m) for m in response.wsgi_request._messages]
+    assert said == ["Calling hours removed. The resume that waited for them is dropped, so it "
+                    "stays paused: resume it when it should dial."]
+    paused.refresh_from_db()
+    assert paused.calling_hours == {} and not paused.held_for_calling_hours

@@ -221,11 +221,8 @@ def campaign_calling_hours(request, pk: int):
     form = CallingHoursForm(request.POST or None, initial={
         "zone": hours.zone if hours else "", "windows": hours.as_text() if hours else ""})
     if request.method == "POST" and form.is_valid():
-        services.set_calling_hours(request.user, campaign, form.cleaned_data["hours"])
-        messages.success(request, "Calling hours saved: the campaign dials only within them; "
-                                  "the dashboard pauses and resumes it at their edges."
-                         if form.cleaned_data["hours"] else
-                         "Calling hours removed: the campaign may dial at any time.")
+        messages.success(request, services.set_calling_hours(
+            request.user, campaign, form.cleaned_data["hours"]))
         return redirect("campaign_detail", pk=campaign.pk)
     return render(request, "campaigns/calling_hours.html",
                   {"nav": "campaigns", "c": campaign, "form": form,
