@@ -126,6 +126,13 @@ def test_an_admin_routes_alerts_and_adds_a_team_webhook(users, chromium, web_ser
         assert AlertWebhook.objects.get().url == "https://hooks.example.com/services/T/B/X"
         assert_accessible(page)
         assert_fits_width(page)
+        # Within the screen, not hidden in a table that scrolls sideways (it was at 390).
+        remove = page.locator("tr[data-webhook='Sales on Slack'] summary")
+        box = remove.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= width, box
+        remove.click()
+        page.get_by_role("button", name="Remove “Sales on Slack” for good").click()
+        expect(page.get_by_test_id("no-webhooks")).to_be_visible()
         assert errors == []
     finally:
         context.close()
