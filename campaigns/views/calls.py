@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET
 
@@ -61,7 +62,9 @@ def campaign_call(request, pk: int, call_id: str):
     """One call: the conversation, its dispositions and variables, why it failed, its cost,
     the recording (a link fetched on click) and every attempt on the same contact."""
     campaign = get_object_or_404(Campaign, pk=pk)
-    context = {"c": campaign, "nav": "campaigns", "call_id": call_id}
+    # `ended`: fetched by the page when its live transcript ended: no second stream.
+    context = {"c": campaign, "nav": "campaigns", "call_id": call_id,
+               "live_ended": request.GET.get("ended") == "1"}
     try:
         detail = call_logs.call_detail(call_id)
     except atoms.AtomsNotFound:
@@ -157,22 +160,24 @@ def call_live(request, pk: int, call_id: str):
         raise Http404("No such call") from None
     except atoms.AtomsError:
         pass  # the stream itself will say whether the call can be followed
-    response = StreamingHttpResponse(_streamed(request, _relay(call_id)),
+    page = reverse("campaign_call", args=[campaign.pk, call_id])
+    response = StreamingHttpResponse(_streamed(request, _relay(call_id, page)),
                                      content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
     return response
 
 
-def _relay(call_id: str):
+def _relay(call_id: str, page: str):
     """Atoms' events read in a thread of their own, so that while Atoms is quiet (a
     contact's phone ringing) a comment still goes out every CALL_LIVE_KEEPALIVE_SECONDS:
-    proxies cut or buffer a stream that stays silent."""
+    proxies cut or buffer a stream that stays silent. Once the call is over, the page
+    fetches itself again (`page`), so its status, duration, cost and transcript follow."""
     yield ": relaying the call's events\n\n"  # first bytes at once: the page knows it is open
     events: queue.Queue = queue.Queue()
     threading.Thread(target=call_logs.read_live_events, args=(call_id, events), daemon=True,
                      name=f"call-live-{call_id}").start()
-    ended = "The call has ended."
+    ended, over = "The call has ended.", True
     while True:
         try:
             item = events.get(timeout=settings.CALL_LIVE_KEEPALIVE_SECONDS)
@@ -182,16 +187,22 @@ def _relay(call_id: str):
         if item is None:
             break
         if isinstance(item, atoms.AtomsRejected):
-            ended = "This call is no longer in progress; reload the page for its transcript."
+            ended = "This call is no longer in progress."
             break
         if isinstance(item, atoms.AtomsError):
-            ended = f"The live transcript stopped: {item.user_message}"
+            ended, over = f"The live transcript stopped: {item.user_message}", False
             break
         yield _sse("line", format_html(
             '<p class="turn turn-{}" data-testid="live-line"><span class="speaker">{}</span> '
             '<span class="said">{}</span></p>',
             item.role, "Agent" if item.role == "agent" else "Contact", item.text))
-    yield _sse("status", format_html('<span data-testid="live-ended">{}</span>', ended))
+    if over:
+        yield _sse("status", format_html(
+            '<span data-testid="live-ended" hx-get="{}?ended=1" hx-trigger="load delay:1s" '
+            'hx-select="#call-page" hx-target="#call-page" hx-swap="outerHTML">{}</span>',
+            page, ended))
+    else:
+        yield _sse("status", format_html('<span data-testid="live-ended">{}</span>', ended))
     yield _sse("end", "")
 
 

@@ -127,21 +127,28 @@ def test_a_call_in_progress_shows_its_transcript_live_and_says_when_it_ends(
         expect(viewer.get_by_test_id("live-transcript")).to_be_attached()
     # Simulated time runs: lines are spoken, then every call hangs up.
     seen_counts = [set() for _ in pages]
+    last_said = [[] for _ in pages]
     for _ in range(60):
         sim.advance(5)
         page.wait_for_timeout(300)
-        for counts, viewer in zip(seen_counts, pages, strict=True):
-            counts.add(viewer.get_by_test_id("live-line").count())
-        if all(v.get_by_test_id("live-ended").count() for v in pages):
+        for i, viewer in enumerate(pages):
+            lines = viewer.locator("[data-testid=live-line] .said").all_inner_texts()
+            seen_counts[i].add(len(lines))
+            last_said[i] = lines or last_said[i]
+        # Over: the live transcript gave way to the ended call's details.
+        if all(v.get_by_test_id("live-call").count() == 0 for v in pages):
             break
-    talked = [i for i, viewer in enumerate(pages) if viewer.get_by_test_id("live-line").count()]
+    talked = [i for i, said in enumerate(last_said) if said]
     assert talked, "none of the first three calls spoke"
-    for viewer in pages:
-        expect(viewer.get_by_test_id("live-ended")).to_have_text("The call has ended.")
     viewer = pages[talked[0]]
     assert len(seen_counts[talked[0]]) >= 3  # the lines came one by one, not at the end
-    said = viewer.locator("[data-testid=live-line] .said").all_inner_texts()
-    viewer.reload()
+    said = last_said[talked[0]]
+    # Without a reload, each page then shows the ended call: its outcome, duration and
+    # cost, and the transcript as Atoms keeps it (the same lines).
+    for each in pages:
+        expect(each.get_by_test_id("call-outcome")).not_to_have_text("In progress")
+        expect(each.get_by_test_id("call-cost")).to_contain_text("$")
+        expect(each.get_by_test_id("live-call")).to_have_count(0)
     final = viewer.locator("[data-testid=transcript] .said").all_inner_texts()
     assert said == final
     assert errors == []
