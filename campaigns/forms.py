@@ -1,5 +1,6 @@
 """Forms: every limit is enforced here, on the server, with the message beside its field."""
 
+import functools
 import uuid
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,6 +16,7 @@ from django.db.models import ExpressionWrapper, F, FloatField
 from django.db.models.functions import Lower, NullIf
 from django.forms.renderers import TemplatesSetting
 from django.utils import timezone
+from phonenumbers import geocoder
 
 from campaigns import calling_hours, contacts_csv, webhooks
 from campaigns.atoms import CampaignStatus
@@ -288,6 +290,10 @@ class ActivityFilterForm(forms.Form):
         required=False, choices=[("", "Any outcome"), *AuditEntry.Outcome.choices]
     )
 
+    @property
+    def filtering(self) -> bool:
+        return self.is_valid() and any(self.cleaned_data.values())
+
     def filter(self, queryset):
         data = self.cleaned_data if self.is_valid() else {}
         if data.get("action"):
@@ -300,9 +306,20 @@ class ActivityFilterForm(forms.Form):
 # --- audiences and the do-not-call list ------------------------------------------------
 
 
+# Regions phonenumbers' English names leave blank.
+_UNNAMED_REGIONS = {"AC": "Ascension Island", "BL": "Saint Barthélemy", "EH": "Western Sahara",
+                    "MF": "Saint Martin", "TA": "Tristan da Cunha", "XK": "Kosovo"}
+
+
+@functools.cache
 def region_choices() -> list[tuple[str, str]]:
-    return [(code, f"{code} (+{phonenumbers.country_code_for_region(code)})")
-            for code in sorted(phonenumbers.SUPPORTED_REGIONS)]
+    """Countries by name, as a person looks for them ("United Kingdom (+44)"), not by code."""
+    def name(code: str) -> str:
+        example = phonenumbers.example_number(code)
+        return (geocoder.country_name_for_number(example, "en") if example else ""
+                ) or _UNNAMED_REGIONS.get(code, code)
+    return sorted(((code, f"{name(code)} (+{phonenumbers.country_code_for_region(code)})")
+                   for code in phonenumbers.SUPPORTED_REGIONS), key=lambda choice: choice[1])
 
 
 def region_field() -> forms.ChoiceField:

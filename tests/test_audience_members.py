@@ -51,7 +51,7 @@ def test_many_matches_and_the_members_are_paged_and_a_page_past_the_end_leads_ba
     last = client.get(url, {"q": "555", "page": 40}).content.decode()
     assert last.count('data-testid="member-row"') == 25 and "Page 40 of 40" in last
     past = client.get(url, {"page": 99999}).content.decode()
-    assert ("Page 99999 is past the end: this audience has 1000 contacts on 40 pages."
+    assert ("Page 99999 is past the end: this audience has 1,000 contacts on 40 pages."
             in past) and '<a href="?page=40">Go to the last page</a>' in past
     assert "This audience has no contacts" not in past
 

@@ -98,6 +98,17 @@ def test_the_region_setting_reads_national_numbers_of_that_country(staff, sim, s
     assert form["region"].value() == "GB"
     page = preview_of(staff, choose(staff, "phone\n020 7946 0002\n", region="GB"))
     assert page.context["counts"]["valid"] == 1
+    assert "1 row below the header" in page.content.decode()
+
+
+def test_countries_are_offered_by_name_not_by_code(staff):
+    """A person looks for "United Kingdom", not "GB"; codes phonenumbers leaves unnamed
+    get a name of ours."""
+    choices = dict(staff.get(NEW).context["form"].fields["region"].choices)
+    assert choices["GB"] == "United Kingdom (+44)" and choices["AC"] == "Ascension Island (+247)"
+    assert all(not label.startswith(f"{code} (") for code, label in choices.items())
+    labels = list(choices.values())
+    assert labels == sorted(labels)
 
 
 def test_the_rejected_rows_download_is_the_rows_left_out(staff, sim):

@@ -164,6 +164,12 @@ def test_a_delete_that_failed_is_said_and_the_campaign_kept(login_as, world, use
     assert atoms_client().get_campaign(paused.atoms_id).campaign.status == "paused"
 
 
+def test_activity_filters_that_match_nothing_say_so_not_no_activity_yet(login_as, world, users):
+    make_campaign(world, users["staff"], name="Logged")  # some activity, none failed
+    page = login_as("admin").get(reverse("activity"), {"outcome": "failed"}).content.decode()
+    assert "Nothing matches these filters" in page and "No activity yet" not in page
+
+
 def test_the_activity_page_lists_every_try_with_who_and_atoms_message(login_as, world, users):
     draft = make_campaign(world, users["staff"], name="Logged")
     login_as("manager").post(reverse("campaign_pause", args=[draft.pk]))
