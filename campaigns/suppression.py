@@ -7,6 +7,7 @@ read-only. Checked wherever contacts are sent (`audiences`) and before every sta
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db.models import Q
 
 from campaigns import atoms, audit, catalog, contacts_csv, outcomes
 from campaigns.connections import atoms_client
@@ -56,6 +57,35 @@ def is_listed_here(phone_number: str) -> bool:
 def local_numbers() -> set[str]:
     """The numbers added in this dashboard only."""
     return set(SuppressedNumber.objects.values_list("phone_number", flat=True))
+
+
+# --- searching the list page ---------------------------------------------------------------
+# One rule for both lists, so a number found in ours is found in Atoms' the same way.
+
+
+def search_digits(text: str) -> str:
+    """The digits of `text`, however they are spaced or punctuated ("415 555-0132")."""
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def find_local(query: str):
+    """Our entries whose number holds the digits typed, or whose note holds the text."""
+    listed = SuppressedNumber.objects.all()
+    if not query:
+        return listed
+    digits = search_digits(query)
+    # Ours are stored in E.164 ("+" then digits), so the database can compare the digits.
+    return listed.filter(Q(note__icontains=query)
+                         | (Q(phone_number__contains=digits) if digits else Q(pk=None)))
+
+
+def find_atoms(entries, query: str) -> list:
+    """Atoms' entries whose number holds the digits typed (they have no note). Their
+    numbers are compared by digits too, in case Atoms writes one with spaces or dashes."""
+    if not query:
+        return list(entries)
+    digits = search_digits(query)
+    return [e for e in entries if digits and digits in search_digits(e.phone_number)]
 
 
 def add_suppressed(user, raw_number: str, region: str, *, note: str = "",

@@ -190,3 +190,19 @@ def test_the_rejected_rows_csv_has_line_reason_and_the_row_and_no_formulas():
     assert len(rows) == 3  # the valid rows are not in it
     for row in rows:
         assert not any(cell.startswith(("=", "+", "-", "@")) for cell in row)
+
+
+def test_a_do_not_call_file_holds_at_most_50000_numbers_and_says_how_many_it_has():
+    """Every row is parsed with phonenumbers inside the request: the count is refused
+    before any row is checked. An audience file keeps its own, lower limit."""
+    from campaigns.contacts_csv import MAX_DNC_NUMBERS
+
+    assert MAX_DNC_NUMBERS == 50_000
+    at_most = b"phone\n" + b"x\n" * MAX_DNC_NUMBERS
+    assert len(read_table(at_most, audience=False).rows) == MAX_DNC_NUMBERS
+    with pytest.raises(BadFile) as caught:
+        read_table(b"phone\n" + b"x\n" * 73_214, audience=False)
+    assert caught.value.message == (
+        "A do-not-call file holds at most 50,000 numbers and this one has 73,214: split it "
+        "into smaller files.")
+    assert caught.value.field == "file"

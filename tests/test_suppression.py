@@ -65,7 +65,7 @@ def test_numbers_added_from_a_csv_count_added_already_and_unreadable(login_as, w
     response = login_as("staff").post(reverse("suppression_import"), {
         "file": SimpleUploadedFile("dnc.csv", content), "phone_column": "", "region": "US"})
     assert messages_of(response) == [
-        "2 numbers added, 1 already listed. 1 rows could not be read as numbers (line 4)."]
+        "2 numbers added, 1 already listed. 1 row could not be read as numbers (line 4)."]
     assert set(SuppressedNumber.objects.values_list("phone_number", flat=True)) == {
         "+14155550100", "+14155550101", "+14155550102"}
     assert SuppressedNumber.objects.get(phone_number="+14155550101").source == "csv"
@@ -77,7 +77,7 @@ def test_a_do_not_call_file_may_be_longer_than_an_audience_and_says_its_repeats(
     content = ("phone\n" + rows + "+442079400001\n").encode()
     response = login_as("staff").post(reverse("suppression_import"), {
         "file": SimpleUploadedFile("dnc.csv", content), "phone_column": "", "region": "GB"})
-    assert messages_of(response) == ["12,000 numbers added, 0 already listed. 1 rows "
+    assert messages_of(response) == ["12,000 numbers added, 0 already listed. 1 row "
                                      "repeated a number earlier in the file."]
     assert SuppressedNumber.objects.count() == 12_000
 
@@ -342,3 +342,57 @@ def test_a_resume_asks_first_when_a_listed_number_waits_for_a_retry(login_as, wo
                         {"confirm": asked.context["confirm"], "agreed": [number]})
     assert anyway.status_code == 302
     assert world.calls_to("POST /campaign/{id}/start") == starts + 1
+
+
+def test_a_do_not_call_file_over_50000_numbers_is_refused_up_front_and_adds_nothing(
+        login_as, world):
+    content = b"phone\n" + b"not a number\n" * 73_214
+    response = login_as("staff").post(reverse("suppression_import"), {
+        "file": SimpleUploadedFile("dnc.csv", content), "phone_column": "", "region": "US"})
+    assert response.status_code == 422
+    assert response.context["import_form"].errors["file"] == [
+        "A do-not-call file holds at most 50,000 numbers and this one has 73,214: split it "
+        "into smaller files."]
+    assert not SuppressedNumber.objects.exists()
+    assert not AuditEntry.objects.filter(action="suppress").exists()
+
+
+def test_the_search_finds_atoms_entries_too_and_counts_each_list(login_as, world):
+    world.add_dnc("+12025557777")
+    SuppressedNumber.objects.create(phone_number="+14155550132", note="asked not to be called")
+    admin = login_as("admin")
+    found = admin.get(LIST, {"q": "7777"}).content.decode()
+    assert "No number or note matches" not in found
+    assert found.count('data-testid="dnc-remote"') == 1 and "+12025557777" in found
+    assert found.count('data-testid="dnc-local"') == 0
+    assert "Found 0 added in this dashboard and 1 from Atoms." in found
+    # Digits match Atoms' numbers the way they match ours: however they are spaced.
+    spaced = admin.get(LIST, {"q": "202 555-7777"}).content.decode()
+    assert spaced.count('data-testid="dnc-remote"') == 1
+    # A note matches ours only; Atoms' entries have none.
+    noted = admin.get(LIST, {"q": "asked not"}).content.decode()
+    assert "Found 1 added in this dashboard and 0 from Atoms." in noted
+    assert noted.count('data-testid="dnc-remote"') == 0
+    nothing = admin.get(LIST, {"q": "zzz"}).content.decode()
+    assert "No number or note matches “zzz”." in nothing
+    assert nothing.count('data-testid="dnc-remote"') == 0
+
+
+def test_atoms_entries_are_paged_apart_from_ours(login_as, world):
+    for n in range(148):  # with the world's 2: 150, so two pages of 100
+        world.add_dnc(f"+1202555{n:04d}")
+    SuppressedNumber.objects.bulk_create(
+        SuppressedNumber(phone_number=f"+4420794{n:05d}") for n in range(150))
+    admin = login_as("admin")
+    first = admin.get(LIST).content.decode()
+    assert first.count('data-testid="dnc-remote"') == 100
+    assert "From Atoms (150)" in first and "?atoms_page=2" in first
+    # Atoms' second page keeps ours where it was, and the other way round.
+    second = admin.get(LIST, {"page": 2, "atoms_page": 2}).content.decode()
+    assert second.count('data-testid="dnc-remote"') == 50
+    assert second.count('data-testid="dnc-local"') == 50
+    assert "?page=2&amp;atoms_page=1" in second and "?page=1&amp;atoms_page=2" in second
+    # Searched, the matches are paged and counted the same way.
+    searched = admin.get(LIST, {"q": "+1 202 555"}).content.decode()
+    assert searched.count('data-testid="dnc-remote"') == 100
+    assert "Page 1 of 2 · 148 numbers found" in searched

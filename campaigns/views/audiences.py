@@ -4,9 +4,9 @@ change goes through `audiences`, which checks each number before Atoms sees it."
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -259,20 +259,32 @@ def suppression_list(request):
 def _suppression_page(request, add_form=None, import_form=None, status=200):
     remote, remote_error = suppression.atoms_dnc_entries()
     query = request.GET.get("q", "").strip()[:50]
-    listed = SuppressedNumber.objects.all()
-    if query:
-        # By the digits typed, however they are spaced, or by the note.
-        digits = "".join(ch for ch in query if ch.isdigit())
-        listed = listed.filter(Q(note__icontains=query)
-                               | (Q(phone_number__contains=digits) if digits else Q(pk=None)))
-    page = Paginator(listed, DNC_PAGE_SIZE).get_page(request.GET.get("page"))
+    # The search applies to both lists, by the same rule (suppression.find_*), and each
+    # list is paged on its own, so the page of one does not move the other.
     return render(request, "campaigns/suppression.html", {
-        "nav": "audiences", "local": page, "q": query,
-        "local_count": SuppressedNumber.objects.count(), "remote": remote,
-        "remote_error": remote_error,
+        "nav": "audiences", "q": query,
+        "local": _dnc_page(request, suppression.find_local(query), "page"),
+        "local_count": SuppressedNumber.objects.count(),
+        "atoms": _dnc_page(request, suppression.find_atoms(remote, query), "atoms_page"),
+        "remote": remote, "remote_error": remote_error,
         "add_form": add_form or SuppressionAddForm(),
         "import_form": import_form or SuppressionImportForm(),
     }, status=status)
+
+
+def _dnc_page(request, entries, param: str):
+    """One page of a do-not-call list, numbered by ?<param>=, with the links to the pages
+    either side (other parameters kept) for the page's one pager partial."""
+    page = Paginator(entries, DNC_PAGE_SIZE).get_page(request.GET.get(param))
+
+    def link(number: int) -> str:
+        query = request.GET.copy()
+        query[param] = str(number)
+        return f"?{query.urlencode()}"
+
+    page.previous_link = link(page.previous_page_number()) if page.has_previous() else ""
+    page.next_link = link(page.next_page_number()) if page.has_next() else ""
+    return page
 
 
 @require_POST
@@ -305,14 +317,17 @@ def suppression_import(request):
         except contacts_csv.BadFile as bad:
             form.add_error(bad.field if bad.field in form.fields else "file", bad.message)
         else:
-            note = f"{result.added:,} numbers added, {result.already:,} already listed."
+            note = (f"{result.added:,} number{pluralize(result.added)} added, "
+                    f"{result.already:,} already listed.")
             if result.repeated:
-                note += f" {result.repeated:,} rows repeated a number earlier in the file."
+                note += (f" {result.repeated:,} row{pluralize(result.repeated)} repeated a "
+                         "number earlier in the file.")
             if result.invalid:
+                count = len(result.invalid)
                 lines = ", ".join(str(line) for line, _, _ in result.invalid[:5])
-                more = f" and {len(result.invalid) - 5} more" if len(result.invalid) > 5 else ""
-                note += (f" {len(result.invalid):,} rows could not be read as numbers "
-                         f"(line {lines}{more}).")
+                more = f" and {count - 5:,} more" if count > 5 else ""
+                note += (f" {count:,} row{pluralize(count)} could not be read as numbers "
+                         f"(line{pluralize(count)} {lines}{more}).")
             messages.success(request, note)
             return redirect("suppression_list")
     return _suppression_page(request, import_form=form, status=422)
