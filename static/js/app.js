@@ -214,6 +214,29 @@
     });
   });
 
+  // --- a refused form: focus goes to what needs fixing ---------------------------------
+  // A form the server sends back with errors marks each field in error aria-invalid
+  // (Django does); left alone, focus stays on the body and a keyboard or screen-reader
+  // user must hunt for the error. So the first field in error takes focus, or, if only
+  // the form as a whole was refused, its error message (`form .form-error`). Once, as the
+  // page loads: a page without errors keeps the browser's own focus, and autofocus
+  // yields to this. Here and not an inline script, which the Content-Security-Policy
+  // forbids.
+  function focusFirstError() {
+    var fields = document.querySelectorAll("[aria-invalid=true]");
+    var messages = document.querySelectorAll("form .form-error");
+    var candidates = Array.prototype.slice.call(fields).concat(Array.prototype.slice.call(messages));
+    for (var i = 0; i < candidates.length; i++) {
+      var el = candidates[i];
+      if (!el.matches("input, select, textarea, button, a[href]") && !el.hasAttribute("tabindex")) {
+        el.setAttribute("tabindex", "-1");  // a message takes focus, but not a Tab stop
+      }
+      el.focus();
+      if (document.activeElement === el) return;  // else hidden or disabled: try the next
+    }
+  }
+  focusFirstError();
+
   // --- typed confirmation: the delete button waits for the exact name --------------------
   function syncConfirm(button) {
     var input = document.getElementById(button.dataset.enabledBy);
