@@ -99,7 +99,9 @@ def call_recording(request, pk: int, call_id: str):
         context["error"] = "Atoms has no recording of this call."
     except atoms.AtomsError as error:
         context["error"] = f"The recording could not be fetched: {error.user_message}"
-    response = render(request, "campaigns/call.html#player", context)
+    # In place in the call's page (htmx), or a page of its own when opened by itself.
+    template = "campaigns/call.html#player" if request.htmx else "campaigns/call_recording.html"
+    response = render(request, template, context)
     response["Cache-Control"] = "no-store"  # the link inside expires; never reuse it
     return response
 
