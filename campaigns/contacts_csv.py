@@ -275,16 +275,21 @@ def normalise(value: str, region: str) -> tuple[str, str]:
         if error.error_type == NumberParseException.TOO_LONG:
             return "", "Too long to be a phone number."
         return "", "Not a phone number."
+    # Written without a country code, it was read as a number of `region`: a number from
+    # elsewhere (a UK one under the US default) fails as too long or not valid, so say how.
+    elsewhere = ("" if value.startswith(("+", "00")) or not region else
+                 f" It was read as a {region} number: if it is from another country, write "
+                 "it with its + country code or choose that country.")
     possible = phonenumbers.is_possible_number_with_reason(number)
     if possible in (ValidationResult.TOO_SHORT, ValidationResult.INVALID_LENGTH):
         return "", "Too short to be a phone number."
     if possible == ValidationResult.TOO_LONG:
-        return "", "Too long to be a phone number."
+        return "", "Too long to be a phone number." + elsewhere
     if possible == ValidationResult.INVALID_COUNTRY_CODE:
         return "", "Unknown country code."
     if not phonenumbers.is_valid_number(number):
         country = phonenumbers.region_code_for_number(number) or f"+{number.country_code}"
-        return "", f"Not a valid {country} phone number."
+        return "", f"Not a valid {country} phone number." + elsewhere
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), ""
 
 

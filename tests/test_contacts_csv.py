@@ -175,6 +175,16 @@ def test_the_region_decides_how_national_numbers_are_read():
     assert check_rows(table, "phone", "US").rows[0].kind == "invalid"
 
 
+def test_a_national_number_from_another_country_says_how_it_was_read_and_what_to_do():
+    """A UK number under the US default was "Too long to be a phone number." and nothing
+    more: a person could not tell that the country setting was the cause."""
+    hint = ("It was read as a US number: if it is from another country, write it with its "
+            "+ country code or choose that country.")
+    assert normalise("020 7946 0959", "US") == ("", f"Too long to be a phone number. {hint}")
+    # Written with its country code, nothing was assumed: no hint.
+    assert normalise("+1 415 555 01011", "US") == ("", "Too long to be a phone number.")
+
+
 def test_the_rejected_rows_csv_has_line_reason_and_the_row_and_no_formulas():
     raw = (b"name,phone\n"
            b"=HYPERLINK(\"http://x\"),12345\n"
