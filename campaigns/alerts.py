@@ -158,8 +158,9 @@ def notify(alert: Alert) -> None:
         log.warning("Alert %s could not be emailed", alert.pk, exc_info=True)
 
 
-def set_choice(actor, person, kinds: list[str] | None) -> None:
-    """What `person` is told of, chosen by an admin; None: back to their role's default."""
+def set_choice(actor, person, kinds: list[str] | None) -> str:
+    """What `person` is told of, chosen by an admin; None: back to their role's default.
+    Returns it in words ("sam is told of Stalled")."""
     if kinds is None:
         AlertChoice.objects.filter(user=person).delete()
         said = "by their role again"
@@ -167,8 +168,9 @@ def set_choice(actor, person, kinds: list[str] | None) -> None:
         AlertChoice.objects.update_or_create(user=person, defaults={"kinds": kinds})
         labels = [label for value, label in Alert.Kind.choices if value in kinds]
         said = ", ".join(labels) if labels else "no alerts"
-    audit.record(actor, audit.Action.ALERT_ROUTING, audit.Outcome.OK,
-                 message=f"{person.get_username()} is told of {said}")
+    told = f"{person.get_username()} is told of {said}"
+    audit.record(actor, audit.Action.ALERT_ROUTING, audit.Outcome.OK, message=told)
+    return told
 
 
 def unread_count(user) -> int:

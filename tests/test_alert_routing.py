@@ -192,10 +192,16 @@ def test_each_person_is_told_what_an_admin_chose_or_their_roles_default(users, l
     admin.post(reverse("alert_choice", args=[users["manager"].pk]), {"by_role": "on"})
     open_alert(campaign, "completed")
     assert Notification.objects.filter(user=users["manager"], alert__kind="completed").exists()
-    # Kinds ticked while "By role" is still ticked (as the page draws it): the kinds win.
-    admin.post(reverse("alert_choice", args=[users["manager"].pk]),
-               {"by_role": "on", "kinds": ["stalled"]})
+    # Kinds ticked while "By role" is still ticked (as the page draws it): the kinds win,
+    # and the page says so in full.
+    both = admin.post(reverse("alert_choice", args=[users["manager"].pk]),
+                      {"by_role": "on", "kinds": ["stalled"]}, follow=True)
     assert AlertChoice.objects.get(user=users["manager"]).kinds == ["stalled"]
+    assert [str(m) for m in both.context["messages"]][-1] == (
+        "Saved: mia-manager is told of Stalled (the kinds ticked, not their role's default).")
+    nothing = admin.post(reverse("alert_choice", args=[users["manager"].pk]), {}, follow=True)
+    assert [str(m) for m in nothing.context["messages"]] == [
+        "Saved: mia-manager is told of no alerts."]  # the earlier ones were shown above
 
 
 def test_webhooks_are_added_and_removed_by_admins_only_with_clear_errors(login_as, users):

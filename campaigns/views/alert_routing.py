@@ -61,9 +61,11 @@ def alert_choice(request, pk: int):
     # ticked whenever the role's default applies): the role's default only when none are.
     kinds = form.cleaned_data["kinds"]
     by_role = form.cleaned_data["by_role"] and not kinds
-    alerts.set_choice(request.user, person, None if by_role else kinds)
-    messages.success(request, f"Saved what {person.get_username()} is told of"
-                              + (": their role's default." if by_role else "."))
+    told = alerts.set_choice(request.user, person, None if by_role else kinds)
+    # Said in full, so "By role" left ticked beside kinds, or nothing ticked, is no surprise.
+    messages.success(request, f"Saved: {told}"
+                              + (" (the kinds ticked, not their role's default)."
+                                 if kinds and form.cleaned_data["by_role"] else "."))
     return redirect("alert_routing")
 
 

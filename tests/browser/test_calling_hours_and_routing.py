@@ -112,7 +112,7 @@ def test_an_admin_routes_alerts_and_adds_a_team_webhook(users, chromium, web_ser
         row.get_by_label("By role").uncheck()
         row.get_by_label("Stalled").check()
         row.get_by_role("button", name="Save").click()
-        expect(page.get_by_text("Saved what sam-staff is told of.")).to_be_visible()
+        expect(page.get_by_text("Saved: sam-staff is told of Stalled.")).to_be_visible()
         assert AlertChoice.objects.get(user=users["staff"]).kinds == ["stalled"]
 
         page.get_by_label("Name").fill("Sales on Slack")
