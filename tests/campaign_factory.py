@@ -87,6 +87,14 @@ def campaign_row(user=None, status: str = "draft", name: str = "Spring renewals"
         **{**ROW_DEFAULTS, **fields})
 
 
+def campaign_rows(count: int, **fields) -> None:
+    """`count` mirror rows "Campaign 00000"... (drafts unless told), for lists and paging."""
+    Campaign.objects.bulk_create([
+        Campaign(atoms_id=f"{i:024x}", name=f"Campaign {i:05d}", status="draft", **fields)
+        for i in range(count)
+    ])
+
+
 def field_errors(response, field: str) -> list[str]:
     """The errors a form page shows beside `field`."""
     return response.context["form"].errors.get(field, [])

@@ -8,16 +8,10 @@ from django.urls import reverse
 
 from campaigns.live import sync
 from campaigns.models import Campaign
+from tests.campaign_factory import campaign_rows
 
 pytestmark = pytest.mark.django_db
 URL = reverse("campaign_list")
-
-
-def make_rows(count: int, **fields) -> None:
-    Campaign.objects.bulk_create([
-        Campaign(atoms_id=f"{i:024x}", name=f"Campaign {i:05d}", status="draft", **fields)
-        for i in range(count)
-    ])
 
 
 def names_on(response) -> list[str]:
@@ -56,7 +50,7 @@ def test_search_filter_and_sort(login_as):
 
 
 def test_an_htmx_filter_request_gets_only_the_results(login_as):
-    make_rows(3)
+    campaign_rows(3)
     response = login_as("staff").get(URL, {"q": "Campaign"}, HTTP_HX_REQUEST="true")
     page = response.content.decode()
     assert page.lstrip().startswith('<div id="results">')
@@ -64,7 +58,7 @@ def test_an_htmx_filter_request_gets_only_the_results(login_as):
 
 
 def test_a_bad_filter_value_is_ignored_not_a_crash(login_as):
-    make_rows(2)
+    campaign_rows(2)
     response = login_as("staff").get(URL, {"status": "<bogus>", "sort": "drop table",
                                            "page": "-4"})
     assert response.status_code == 200
@@ -72,7 +66,7 @@ def test_a_bad_filter_value_is_ignored_not_a_crash(login_as):
 
 
 def test_pages_of_25(login_as):
-    make_rows(60)
+    campaign_rows(60)
     client = login_as("staff")
     first = client.get(URL)
     third = client.get(URL, {"page": 3})
@@ -88,10 +82,10 @@ def count_queries(client) -> int:
 
 def test_ten_thousand_campaigns_cost_the_same_queries_as_ten(login_as):
     client = login_as("staff")
-    make_rows(10)
+    campaign_rows(10)
     with_ten = count_queries(client)
     Campaign.objects.all().delete()
-    make_rows(10_000)
+    campaign_rows(10_000)
     assert count_queries(client) == with_ten
 
 

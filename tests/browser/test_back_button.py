@@ -9,9 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from campaigns import services
-from campaigns.models import Campaign
 from tests.browser.conftest import collect_page_errors, sign_in
-from tests.campaign_factory import make_campaign, wait_for_status
+from tests.campaign_factory import campaign_rows, make_campaign, wait_for_status
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -22,10 +21,7 @@ def query(page) -> dict[str, list[str]]:
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_back_on_the_campaign_list_shows_the_search_of_the_url(users, new_page, width):
-    Campaign.objects.bulk_create([
-        Campaign(atoms_id=f"{i:024x}", name=f"Campaign {i:05d}", status="draft")
-        for i in range(3)
-    ])
+    campaign_rows(3)
     page = sign_in(new_page(), users["staff"].username)
     page.set_viewport_size({"width": width, "height": 900})
     errors = collect_page_errors(page)

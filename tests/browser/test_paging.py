@@ -3,18 +3,16 @@
 
 import pytest
 
-from campaigns.models import AuditEntry, Campaign
+from campaigns.models import AuditEntry
 from tests.browser.conftest import sign_in
+from tests.campaign_factory import campaign_rows
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_campaign_list_next_and_previous_keep_the_search(width, users, new_page):
-    Campaign.objects.bulk_create([
-        Campaign(atoms_id=f"{i:024x}", name=f"Campaign {i:05d}", status="draft")
-        for i in range(30)
-    ])
+    campaign_rows(30)
     page = sign_in(new_page(), users["staff"].username)
     page.set_viewport_size({"width": width, "height": 800})
     page.goto("/campaigns/?q=Campaign&sort=name")
