@@ -150,6 +150,9 @@ def test_a_refusal_is_given_up_at_once_and_admins_see_why(receiver, users, login
     assert "Gave up</strong> to Sales on Slack: Finished, “Spring renewals”, 1 try. " \
            "Last error: HTTP 404: no_service" in page
     assert "Retrying</strong> to Ops relay" in page and "Could not connect" in page
+    # Times under a minute in words, not "0 minutes" (a retry in 30 s, an alert just opened).
+    assert "Next try in under a minute" in page and "0 minutes" not in page
+    assert "just now" in listing and "0 minutes" not in listing
 
 
 @pytest.mark.django_db(transaction=True)
