@@ -64,4 +64,5 @@ atoms/          the only code that speaks HTTP to Atoms: client, transport, resp
                 errors, types (with the one campaign status enum), calls (call logs,
                 one call, retries, live events), coerce.
 charts.py       server-rendered SVG charts.
+templatetags/   `when`: times in words for pages ("just now", "in under a minute").
 """
