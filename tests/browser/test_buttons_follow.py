@@ -2,6 +2,7 @@
 connect and the page falls back to polling (the detail fragment carries the state the
 buttons were drawn for; a difference makes the page refetch them)."""
 
+import time
 import uuid
 from datetime import timedelta
 from urllib.parse import urlparse
@@ -11,6 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from campaigns import services
+from campaigns.models import scheduled_soon_until
 from tests.browser.conftest import BUTTONS_FOLLOW, collect_page_errors, sign_in
 from tests.browser.test_live_board import STREAM_DOWN_LOG
 from tests.campaign_factory import campaign_input, make_campaign
@@ -51,8 +53,9 @@ def test_a_scheduled_campaign_that_starts_by_itself_shows_running_and_pause_with
         users, new_page, sim, celery_worker, server_settings, width):
     # Atoms starts it on its own clock; the dashboard starts polling it when the wall
     # clock is near its start time (`scheduled_soon_until`), so both must pass it. Far
-    # enough ahead that the pages below are drawn before it counts as active.
-    starts_at = timezone.now() + timedelta(seconds=10)
+    # enough ahead that the pages below are drawn before it counts as active, even on a
+    # loaded machine (10 s was not always enough).
+    starts_at = timezone.now() + timedelta(seconds=16)
     outcome = services.create_campaign(
         users["staff"], uuid.uuid4(),
         campaign_input("Starts by itself", audience_size=50, scheduled_at=starts_at),
@@ -79,6 +82,9 @@ def test_a_scheduled_campaign_that_starts_by_itself_shows_running_and_pause_with
 
     sim_now_ms = sim.now()["nowMs"]
     sim.advance((starts_at.timestamp() * 1000 - sim_now_ms) / 1000 + 5)  # Atoms starts it
+    # The dashboard polls it from `scheduled_soon_until` on, by the wall clock: wait for
+    # that, so the timeouts below measure how fast the page follows, not the lead above.
+    time.sleep(max(0.0, (starts_at - scheduled_soon_until(timezone.now())).total_seconds()))
     expect(viewer.locator("#live-detail").get_by_test_id("status")).to_have_text(
         "Running", timeout=LIVE)
     expect(actions.get_by_role("button", name="Pause")).to_be_visible(timeout=BUTTONS_FOLLOW)
