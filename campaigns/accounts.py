@@ -5,6 +5,8 @@ both come here). No path through it makes or edits a superuser or touches what a
 may do: roles are fixed in `permissions.ROLE_PERMISSIONS`.
 """
 
+from axes.helpers import get_client_ip_address
+from axes.utils import reset as reset_sign_in_failures
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
@@ -122,3 +124,10 @@ def own_password_changed(user, *, current_session: str) -> None:
 def record_refusal(actor, message: str) -> None:
     audit.record(actor, audit.Action.MANAGE_USER, audit.Outcome.REFUSED,
                  message=f"Not allowed: {message}")
+
+
+def forget_own_failed_sign_ins(sender, request, user, **kwargs) -> None:
+    """On signing in (user_logged_in), forget the wrong passwords typed for this name from
+    this address, and no one else's (see AXES_RESET_ON_SUCCESS in settings)."""
+    if request is not None:
+        reset_sign_in_failures(ip=get_client_ip_address(request), username=user.get_username())

@@ -135,7 +135,11 @@ AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5, minimum=1, maximum=100)
 AXES_COOLOFF_TIME = timedelta(
     minutes=env_int("SIGNIN_COOLOFF_MINUTES", 15, minimum=1, maximum=24 * 60))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_RESET_ON_SUCCESS = True
+# A sign-in forgets only the wrong passwords typed for that name from that address
+# (campaigns/accounts.py `forget_own_failed_sign_ins`): axes' own reset on success forgot
+# every failure from the address, so anyone with an account could sign in between guesses
+# at someone else's password and never be locked out.
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "campaigns.views.signin.locked_out"
 # A wrong guess during the lockout must not push the release further away for the real
 # person behind a shared address.

@@ -81,3 +81,32 @@ def test_wrong_old_passwords_count_as_wrong_sign_ins(staff_user):
     assert staff_user.check_password(PASSWORD)
     assert attempt(Client(), "/accounts/login/", staff_user.username, PASSWORD,
                    "10.1.1.1").status_code == 429  # and signing in, from anywhere
+
+
+@pytest.mark.django_db
+@override_settings(AXES_FAILURE_LIMIT=LIMIT, AXES_COOLOFF_TIME=timedelta(seconds=60))
+def test_someone_elses_sign_in_from_the_address_does_not_forget_the_guesses(
+        staff_user, manager_user):
+    """Signing in between guesses at another's password (from the same address) wiped the
+    guesses: the lockout never came. Only one's own wrong passwords are forgotten."""
+    guesser = Client()
+    for _ in range(LIMIT - 1):
+        assert attempt(guesser, "/accounts/login/", staff_user.username, "wrong").status_code == 200
+        assert attempt(Client(), "/accounts/login/", manager_user.username,
+                       PASSWORD).status_code == 302  # the guesser's own account
+    assert attempt(guesser, "/accounts/login/", staff_user.username, "wrong").status_code == 429
+    assert attempt(Client(), "/accounts/login/", staff_user.username, PASSWORD,
+                   "10.1.1.1").status_code == 429
+
+
+@pytest.mark.django_db
+@override_settings(AXES_FAILURE_LIMIT=LIMIT, AXES_COOLOFF_TIME=timedelta(seconds=60))
+def test_signing_in_forgets_ones_own_wrong_passwords(staff_user):
+    client = Client()
+    for _ in range(LIMIT - 1):
+        attempt(client, "/accounts/login/", staff_user.username, "wrong")
+    assert attempt(client, "/accounts/login/", staff_user.username, PASSWORD).status_code == 302
+    client.logout()
+    for _ in range(LIMIT - 1):  # as many again: still under the limit
+        assert attempt(client, "/accounts/login/", staff_user.username, "wrong").status_code == 200
+    assert attempt(client, "/accounts/login/", staff_user.username, PASSWORD).status_code == 302
