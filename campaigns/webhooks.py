@@ -46,13 +46,17 @@ def refused_address(url: str) -> str:
     WEBHOOKS_MAY_REACH_PRIVATE_ADDRESSES, since an admin's URL must not let the dashboard
     reach, and report the answers of, services on its own machine or network."""
     parts = urlsplit(url)
+    try:
+        port = parts.port or 443
+    except ValueError:  # over 65535: refused, never "not found, so allowed" below
+        return "That port is not a port number: use one from 1 to 65535."
     private_ok = settings.WEBHOOKS_MAY_REACH_PRIVATE_ADDRESSES
     if parts.scheme != "https" and not (
             private_ok and parts.scheme == "http" and parts.hostname in LOCAL_HOSTS):
         return "Use an https:// address."
     try:
-        found = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError, ValueError):
+        found = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
         return ""  # not found now: posting it fails, and says so
     if private_ok:
         return ""

@@ -238,6 +238,7 @@ def test_webhooks_are_added_and_removed_by_admins_only_with_clear_errors(login_a
     "https://127.0.0.1/hook", "https://localhost:8000/users/", "http://127.0.0.1:8765/_sim/reset",
     "https://169.254.169.254/latest/meta-data/", "https://[::ffff:127.0.0.1]/",
     "https://[::1]:6379/", "https://10.0.0.5/hook", "https://192.168.1.1/",
+    "https://127.0.0.1:84091/", "https://169.254.169.254:65979/",  # ports past 65535
 ])
 def test_a_webhook_may_not_reach_this_machine_or_a_private_network(login_as, url):
     """An admin's URL must not turn the dashboard into a client of internal services
@@ -245,7 +246,8 @@ def test_a_webhook_may_not_reach_this_machine_or_a_private_network(login_as, url
     refused = login_as("admin").post(reverse("alert_routing"), {"name": "Probe", "url": url})
     assert refused.status_code == 422
     (error,) = refused.context["form"].errors["url"]
-    assert error == "Use an https:// address." or error.endswith(
+    assert error in ("Use an https:// address.",
+                     "That port is not a port number: use one from 1 to 65535.") or error.endswith(
         "is on this machine or a private network: alerts go only to public addresses.")
     assert not AlertWebhook.objects.exists()
 
