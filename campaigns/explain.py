@@ -208,4 +208,4 @@ def withheld_reason(numbers: list[str]) -> str:
     """Why calling hours left a campaign paused (also the alert's and the log's words)."""
     many = len(numbers) != 1
     return (f"{len(numbers)} number{'s' if many else ''} on the do-not-call list "
-            f"{'await' if many else 'awaits'} a retry in it ({', '.join(numbers)})")
+            f"{'are' if many else 'is'} still to be called by it ({', '.join(numbers)})")

@@ -2,11 +2,11 @@
 has ended, start a held one once a window has begun, through Atoms' own pause and start
 (their claims make a second tick or worker a no-op). Asks Atoms nothing otherwise.
 
-A resume is a person's decision when it would call a do-not-call number again: Atoms keeps
-a campaign's contacts as they were, so a number listed since is retried on resume. Calling
-hours resume a campaign only when no such number awaits a retry, or when the person who
-asked for the resume agreed to each one; otherwise it stays paused, and an alert asks a
-person to decide (the resume page names the numbers).
+A resume is a person's decision when it may call a do-not-call number: Atoms keeps a
+campaign's contacts as they were, so a number listed since is still called on resume (not
+reached yet, or retried). Calling hours resume a campaign only when no such number is left
+to call, or when the person who asked for the resume agreed to each one; otherwise it stays
+paused, and an alert asks a person to decide (the resume page names the numbers).
 """
 
 import logging
@@ -14,7 +14,7 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from campaigns import calling_hours, outcomes, suppression
+from campaigns import calling_hours, suppression
 from campaigns.atoms import CampaignStatus
 from campaigns.models import PAUSABLE_STATUSES, STARTABLE_STATUSES, Campaign, PendingAction
 from campaigns.services import (
@@ -44,7 +44,7 @@ def keep_calling_hours(now: datetime | None = None) -> dict[str, int]:
                 report["paused"] += 1
             elif open_now and campaign.held_for_calling_hours:
                 if campaign.status in STARTABLE_STATUSES:
-                    unagreed = listed.awaiting_retry_unagreed(campaign)
+                    unagreed = listed.still_to_call_unagreed(campaign)
                     if unagreed:
                         withhold_resume(campaign, unagreed)
                         report["withheld"] += 1
@@ -65,20 +65,18 @@ def keep_calling_hours(now: datetime | None = None) -> dict[str, int]:
 
 class _ListedNumbers:
     """The do-not-call list, read from Atoms at most once a tick, and only when a campaign
-    about to be resumed has calls awaiting a retry."""
+    is about to be resumed."""
 
     def __init__(self):
         self._blocked: set[str] | None = None
 
-    def awaiting_retry_unagreed(self, campaign) -> list[str]:
-        """Listed numbers the resume would call again that no person agreed to. Raises
+    def still_to_call_unagreed(self, campaign) -> list[str]:
+        """Listed numbers the resume may call that no person agreed to. Raises
         ActionRefused when the list cannot be read: a resume is not made blind."""
         if campaign.status != CampaignStatus.PAUSED:
             return []  # never started: Atoms was sent only what the list allowed
-        if not outcomes.awaiting_retry([campaign.pk]).exists():
-            return []
         if self._blocked is None:
             self._blocked = suppression.suppressed_numbers()
-        waiting = suppression.listed_awaiting_retry(campaign, self._blocked)
+        waiting = suppression.listed_still_to_call(campaign, self._blocked)
         return [number for number in waiting
                 if number not in set(campaign.listed_retries_accepted)]

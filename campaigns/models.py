@@ -132,9 +132,9 @@ class Campaign(models.Model):
     # A person's pause clears it, so calling hours never undo that pause.
     calling_hours = models.JSONField(default=dict, blank=True)
     held_for_calling_hours = models.BooleanField(default=False)
-    # Numbers on the do-not-call list awaiting a retry in the campaign (Atoms keeps its
-    # contacts as they were) that a person agreed to have called again when they asked for
-    # the resume calling hours hold; calling hours resume it only if no other waits.
+    # Numbers on the do-not-call list still to be called by the campaign (Atoms keeps its
+    # contacts as they were) that a person agreed to have called when they asked for the
+    # resume calling hours hold; calling hours resume it only if no other is left.
     listed_retries_accepted = models.JSONField(default=list, blank=True)
     # The listed numbers for which calling hours did not resume it: it stays paused, an
     # alert says so, and a person's resume (asked first) clears it.

@@ -197,15 +197,29 @@ def suppressed_members(audience_id: str, blocked: set[str] | None = None
     `blocked`: the list, when the caller read it already. Raises ActionRefused when Atoms
     cannot be asked: a start is not made blind."""
     blocked = suppressed_numbers() if blocked is None else blocked
-    try:
-        audience = atoms_client().get_audience(audience_id)
-        members = atoms_client().all_audience_members(audience_id)
-    except (atoms.AtomsError, ValueError) as error:
-        message = getattr(error, "user_message", str(error))
-        raise ActionRefused(f"The audience could not be checked against the do-not-call "
-                            f"list, so the campaign was not started: {message}") from error
+    audience, members = _audience_and_members(audience_id)
     keep, drop = [], []
     for member in members:
         (drop if member_phone(member, audience.phone_column) in blocked else keep).append(
             member)
     return keep, drop
+
+
+def listed_still_to_call(campaign, blocked: set[str]) -> list[str]:
+    """The do-not-call numbers a resume may call: those awaiting a retry, and those still
+    in its audience (Atoms keeps a campaign's contacts as they were, so one not called yet
+    is called on resume; one "never call again" removed from the audience is among the
+    retries). Raises ActionRefused when Atoms cannot be asked: a resume is not made blind."""
+    audience, members = _audience_and_members(campaign.audience_id)
+    in_audience = {member_phone(m, audience.phone_column) for m in members} & blocked
+    return sorted(in_audience | set(listed_awaiting_retry(campaign, blocked)))
+
+
+def _audience_and_members(audience_id: str):
+    try:
+        return (atoms_client().get_audience(audience_id),
+                atoms_client().all_audience_members(audience_id))
+    except (atoms.AtomsError, ValueError) as error:
+        message = getattr(error, "user_message", str(error))
+        raise ActionRefused(f"The audience could not be checked against the do-not-call "
+                            f"list, so the campaign was not started: {message}") from error

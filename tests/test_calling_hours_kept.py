@@ -287,7 +287,7 @@ def test_calling_hours_never_resume_over_a_listed_number_no_person_agreed_to(
     assert campaign.status == "paused" and campaign.resume_withheld_for == [number]
     (withheld,) = by_calling_hours(campaign, AuditEntry.Action.START)
     assert withheld.outcome == AuditEntry.Outcome.REFUSED
-    reason = f"1 number on the do-not-call list awaits a retry in it ({number})"
+    reason = f"1 number on the do-not-call list is still to be called by it ({number})"
     assert reason in withheld.message
     (alert,) = alerts.evaluate()
     assert alert.kind == Alert.Kind.RESUME_WITHHELD and reason in alert.message

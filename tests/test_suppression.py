@@ -330,8 +330,8 @@ def test_a_resume_asks_first_when_a_listed_number_waits_for_a_retry(login_as, wo
     asked = staff.post(reverse("campaign_start", args=[campaign.pk]))
     page = asked.content.decode()
     assert asked.status_code == 409
-    assert (f"1 number on the do-not-call list is waiting for a retry in this campaign: "
-            f"{number}.") in page
+    assert (f"1 number on the do-not-call list is still to be called by this campaign (not "
+            f"reached yet, or waiting for a retry): {number}.") in page
     assert world.calls_to("POST /campaign/{id}/start") == starts  # nothing sent
     # "Resume anyway" agrees to the numbers the page named, not to one it did not show.
     unnamed = staff.post(reverse("campaign_start", args=[campaign.pk]),
@@ -396,3 +396,25 @@ def test_atoms_entries_are_paged_apart_from_ours(login_as, world):
     searched = admin.get(LIST, {"q": "+1 202 555"}).content.decode()
     assert searched.count('data-testid="dnc-remote"') == 100
     assert "Page 1 of 2 · 148 numbers found" in searched
+
+
+def test_a_resume_with_a_listed_number_still_in_the_audience_asks_and_never_offers_a_copy(
+        login_as, world, users):
+    """A number listed since the campaign was made and not called yet is still among its
+    contacts: resuming calls it. The page asked as for a first start and offered "Start
+    without them", a fresh copy that would call again everyone already reached."""
+    paused = make_campaign(world, users["staff"], "paused")
+    _, members = pilot_members()
+    listed = members[0].data["phoneNumber"]
+    SuppressedNumber.objects.create(phone_number=listed)
+    staff = login_as("staff")
+    asked = staff.post(reverse("campaign_start", args=[paused.pk]))
+    page = asked.content.decode()
+    assert asked.status_code == 409
+    assert f"still to be called by this campaign (not reached yet, or waiting for a retry): " \
+           f"{listed}." in page
+    assert "Start without them" not in page and "Resume anyway" in page
+    assert world.calls_to("POST /campaign/{id}/start") == 1  # make_campaign's own
+    staff.post(reverse("campaign_start", args=[paused.pk]),
+               {"confirm": asked.context["confirm"], "agreed": [listed]})
+    assert world.calls_to("POST /campaign/{id}/start") == 2

@@ -235,23 +235,27 @@ def campaign_calling_hours(request, pk: int):
 def campaign_start(request, pk: int):
     campaign = get_object_or_404(Campaign, pk=pk)
     verb = "Resume" if campaign.status == "paused" else "Start"
-    # Do-not-call numbers are never dialled: with any in the audience, ask first. (A
-    # campaign that cannot start now is left to the service to refuse, without the check.)
+    # Do-not-call numbers are never dialled: with any in the audience, ask first. A first
+    # start may leave them out (a copy without them); a resume cannot (Atoms keeps the
+    # contacts it started with), so it names them and asks. (A campaign that cannot start
+    # now is left to the service to refuse, without the check.)
     suppressed, retrying, agreed = [], [], []
     if campaign.can_start:
         try:
             blocked = suppression.suppressed_numbers()
-            _keep, suppressed = suppression.suppressed_members(campaign.audience_id, blocked)
+            if campaign.status == "paused":
+                retrying = suppression.listed_still_to_call(campaign, blocked)
+            else:
+                _keep, suppressed = suppression.suppressed_members(campaign.audience_id,
+                                                                   blocked)
         except services.ActionRefused as refused:
             messages.error(request, refused.message)
             return redirect("campaign_detail", pk=campaign.pk)
-        if campaign.status == "paused":
-            retrying = suppression.listed_awaiting_retry(campaign, blocked)
-            # "Resume anyway" agrees to the numbers the page named: one listed since is
-            # asked about again. Kept with a resume held for calling hours (keep_hours).
-            if (request.POST.get("confirm") == RESUME_ANYWAY
-                    and set(retrying) <= set(request.POST.getlist("agreed"))):
-                retrying, agreed = [], retrying
+        # "Resume anyway" agrees to the numbers the page named: one listed since is asked
+        # about again. Kept with a resume held for calling hours (keep_hours).
+        if (retrying and request.POST.get("confirm") == RESUME_ANYWAY
+                and set(retrying) <= set(request.POST.getlist("agreed"))):
+            retrying, agreed = [], retrying
     if suppressed:
         return render(request, "campaigns/start_suppressed.html",
                       {"nav": "campaigns", "c": campaign, "suppressed": len(suppressed)},
