@@ -163,8 +163,9 @@ def set_choice(actor, person, kinds: list[str] | None) -> str:
     Returns it in words ("sam is told of Stalled")."""
     if kinds is None:
         AlertChoice.objects.filter(user=person).delete()
-        said = "by their role again"
+        said = "what their role is told of, again"
     else:
+        kinds = list(dict.fromkeys(kinds))  # each kind once, however often it was sent
         AlertChoice.objects.update_or_create(user=person, defaults={"kinds": kinds})
         labels = [label for value, label in Alert.Kind.choices if value in kinds]
         said = ", ".join(labels) if labels else "no alerts"

@@ -202,6 +202,14 @@ def test_each_person_is_told_what_an_admin_chose_or_their_roles_default(users, l
     assert AlertChoice.objects.get(user=users["manager"]).kinds == ["stalled"]
     assert [str(m) for m in both.context["messages"]][-1] == (
         "Saved: mia-manager is told of Stalled (the kinds ticked, not their role's default).")
+    twice = admin.post(reverse("alert_choice", args=[users["manager"].pk]),
+                       {"kinds": ["stalled", "stalled"]})
+    assert twice.status_code == 302
+    assert AlertChoice.objects.get(user=users["manager"]).kinds == ["stalled"]
+    by_role = admin.post(reverse("alert_choice", args=[users["manager"].pk]), {"by_role": "on"},
+                         follow=True)
+    assert [str(m) for m in by_role.context["messages"]][-1] == (
+        "Saved: mia-manager is told of what their role is told of, again.")
     nothing = admin.post(reverse("alert_choice", args=[users["manager"].pk]), {}, follow=True)
     assert [str(m) for m in nothing.context["messages"]] == [
         "Saved: mia-manager is told of no alerts."]  # the earlier ones were shown above

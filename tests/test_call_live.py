@@ -111,3 +111,16 @@ def test_a_quiet_call_keeps_its_stream_open_with_comments(running, login_as, sim
     sim.advance(600)  # the call ends
     rest = "".join(c.decode() if isinstance(c, bytes) else c for c in chunks)
     assert "The call has ended." in rest and rest.rstrip().endswith("data:")
+
+
+def test_only_the_page_itself_says_the_live_transcript_ended(running, login_as):
+    """The page fetches itself once its live transcript ends; a URL (a shared link) must not
+    make a call in progress read as ended."""
+    client = login_as("manager")
+    url = reverse("campaign_call", args=[running.pk, live_call_ids(client, running)[0]])
+    shared = client.get(url, {"ended": "1"}).content.decode()
+    assert 'data-testid="live-call"' in shared and "The call has ended" not in shared
+    refetched = client.get(url, headers={"HX-Request": "true", "HX-Trigger": "live-ended"})
+    html = refetched.content.decode()
+    assert "The call has ended; its details appear once Atoms reports them." in html
+    assert 'data-testid="live-call"' not in html  # no second stream

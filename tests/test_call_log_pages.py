@@ -220,3 +220,9 @@ def test_the_tab_loads_into_the_campaign_page_on_demand(finished, login_as, sim)
     html = tab.content.decode()
     assert html.lstrip().startswith("<div id=\"calls-tab\"") and "<html" not in html
     assert 'data-testid="call-filters"' in html and 'data-testid="call-row"' in html
+
+
+def test_the_recording_of_a_call_atoms_does_not_have_is_not_found(finished, login_as):
+    """Not "Atoms has no recording of this call" for a call that does not exist."""
+    url = reverse("call_recording", args=[finished.pk, "CALL-1796559088561-abcdef"])
+    assert login_as("manager").get(url).status_code == 404

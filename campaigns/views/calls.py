@@ -62,9 +62,10 @@ def campaign_call(request, pk: int, call_id: str):
     """One call: the conversation, its dispositions and variables, why it failed, its cost,
     the recording (a link fetched on click) and every attempt on the same contact."""
     campaign = get_object_or_404(Campaign, pk=pk)
-    # `ended`: fetched by the page when its live transcript ended: no second stream.
+    # Fetched by the page itself once its live transcript ended (htmx names the element
+    # that asked): no second stream. Not a URL parameter, which a shared link would carry.
     context = {"c": campaign, "nav": "campaigns", "call_id": call_id,
-               "live_ended": request.GET.get("ended") == "1"}
+               "live_ended": bool(request.htmx) and request.htmx.trigger in LIVE_ENDED_IDS}
     try:
         detail = call_logs.call_detail(call_id)
     except atoms.AtomsNotFound:
@@ -92,9 +93,16 @@ def call_recording(request, pk: int, call_id: str):
     campaign = get_object_or_404(Campaign, pk=pk)
     context = {"c": campaign, "call_id": call_id}
     try:
-        if not call_logs.belongs_to(campaign, call_logs.call_detail(call_id).call):
-            raise Http404("This call is not one of this campaign's")
-        context["url"] = call_logs.recording_link(call_id)
+        call = call_logs.call_detail(call_id).call
+    except atoms.AtomsNotFound:
+        raise Http404("No such call") from None  # not "no recording": there is no call
+    except atoms.AtomsError as error:
+        call, context["error"] = None, f"The recording could not be fetched: {error.user_message}"
+    if call is not None and not call_logs.belongs_to(campaign, call):
+        raise Http404("This call is not one of this campaign's")
+    try:
+        if call is not None:
+            context["url"] = call_logs.recording_link(call_id)
     except atoms.AtomsNotFound:
         context["error"] = "Atoms has no recording of this call."
     except atoms.AtomsError as error:
@@ -170,6 +178,10 @@ def call_live(request, pk: int, call_id: str):
     return response
 
 
+# The elements of a call's page that fetch it again once its live transcript has ended.
+LIVE_ENDED_IDS = ("live-ended", "call-details-pending")
+
+
 def _relay(call_id: str, page: str):
     """Atoms' events read in a thread of their own, so that while Atoms is quiet (a
     contact's phone ringing) a comment still goes out every CALL_LIVE_KEEPALIVE_SECONDS:
@@ -200,8 +212,9 @@ def _relay(call_id: str, page: str):
             item.role, "Agent" if item.role == "agent" else "Contact", item.text))
     if over:
         yield _sse("status", format_html(
-            '<span data-testid="live-ended" hx-get="{}?ended=1" hx-trigger="load delay:1s" '
-            'hx-select="#call-page" hx-target="#call-page" hx-swap="outerHTML">{}</span>',
+            '<span id="live-ended" data-testid="live-ended" hx-get="{}" '
+            'hx-trigger="load delay:1s" hx-select="#call-page" hx-target="#call-page" '
+            'hx-swap="outerHTML">{}</span>',
             page, ended))
     else:
         yield _sse("status", format_html('<span data-testid="live-ended">{}</span>', ended))
