@@ -366,6 +366,8 @@ def test_the_search_finds_atoms_entries_too_and_counts_each_list(login_as, world
     assert found.count('data-testid="dnc-remote"') == 1 and "+12025557777" in found
     assert found.count('data-testid="dnc-local"') == 0
     assert "Found 0 added in this dashboard and 1 from Atoms." in found
+    # The headings count each list in all, and say so while searching.
+    assert "From Atoms (3 in all)" in found and "Added in this dashboard (1 in all)" in found
     # Digits match Atoms' numbers the way they match ours: however they are spaced.
     spaced = admin.get(LIST, {"q": "202 555-7777"}).content.decode()
     assert spaced.count('data-testid="dnc-remote"') == 1

@@ -214,6 +214,17 @@
     });
   });
 
+  // --- one history entry per address --------------------------------------------------
+  // A filter form applies on change and on submit: ticking a box and then pressing Apply
+  // pushed the same address twice, so the first Back seemed to do nothing. An update to
+  // the address already shown replaces it instead (htmx reads the type after this event).
+  document.body.addEventListener("htmx:beforeHistoryUpdate", function (event) {
+    var update = event.detail.history;
+    if (update.type === "push" && new URL(update.path, location.href).href === location.href) {
+      update.type = "replace";
+    }
+  });
+
   // --- a refused form: focus goes to what needs fixing ---------------------------------
   // A form the server sends back with errors marks each field in error aria-invalid
   // (Django does); left alone, focus stays on the body and a keyboard or screen-reader

@@ -66,6 +66,13 @@ def test_back_on_the_call_log_shows_the_filters_of_the_url(
     size.select_option("25")
     page.wait_for_url(lambda url: "size=25" in url)
     expect(page.get_by_test_id("log-count")).to_contain_text("Page 1 of")
+    # Apply, with the filters already applied on change: no second entry for the same
+    # address (Back then seemed to do nothing).
+    entries = page.evaluate("history.length")
+    with page.expect_response(lambda response: "/calls/" in response.url):
+        page.get_by_role("button", name="Apply").click()
+    page.wait_for_load_state()
+    assert page.evaluate("history.length") == entries
     rows = page.get_by_test_id("call-row")
     expect(rows).to_have_count(25)
     page.get_by_role("link", name="Older →").click()

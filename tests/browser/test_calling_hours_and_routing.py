@@ -120,10 +120,13 @@ def test_an_admin_routes_alerts_and_adds_a_team_webhook(users, chromium, web_ser
         page.get_by_role("button", name="Add webhook").click()
         expect(page.get_by_text("Use an https:// address")).to_be_visible()
         expect(page.get_by_label("Name")).to_have_value("Sales on Slack")
-        page.get_by_label("Webhook URL").fill("https://hooks.example.com/services/T/B/X")
+        long_url = "https://hooks.example.com/services/T00000000/B00000000/XXXXXXXXXXXXXXXXXXXX"
+        page.get_by_label("Webhook URL").fill(long_url)
         page.get_by_role("button", name="Add webhook").click()
         expect(page.locator("tr[data-webhook='Sales on Slack']")).to_be_visible()
-        assert AlertWebhook.objects.get().url == "https://hooks.example.com/services/T/B/X"
+        assert AlertWebhook.objects.get().url == long_url
+        shown = page.locator("tr[data-webhook='Sales on Slack'] td:first-child span").bounding_box()
+        assert shown["x"] + shown["width"] <= width, shown  # wraps within the screen
         assert_accessible(page)
         assert_fits_width(page)
         # Within the screen, not hidden in a table that scrolls sideways (it was at 390).
