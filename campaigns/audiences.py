@@ -487,9 +487,11 @@ def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome
         _discard(client, audience.id)
         raise
     # An earlier attempt's audience is not needed unless its campaign was made after all
-    # (found by the create's reconciliation): delete the ones no copy uses.
+    # (found by the create's reconciliation): delete the ones the copy does not use. Only
+    # once the copy is known: while another press is making it (no campaign here), the
+    # "leftover" may be the audience that press is about to use.
     used = outcome.campaign.audience_id if outcome.campaign else None
-    for leftover in leftovers:
+    for leftover in leftovers if outcome.campaign is not None else ():
         if leftover != used:
             _discard(client, leftover)
     if outcome.campaign is None or used != audience.id:
