@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -452,12 +453,13 @@ def _field_errors(error: atoms.AtomsError) -> dict[str, list[str]]:
 # --- start, pause, delete ---------------------------------------------------------------
 
 
-def start_campaign(user, campaign: Campaign, *, listed_accepted: list[str] = ()) -> str | None:
+def start_campaign(user, campaign: Campaign, *, listed_accepted: Iterable[str] = ()
+                   ) -> str | None:
     """Ask Atoms to start (or resume) the campaign; the status changes when a poll sees it.
 
     Outside the campaign's calling hours a person's start asks nothing of Atoms: it is held,
     and calling hours start it when the next window opens. `listed_accepted`: do-not-call
-    numbers awaiting a retry that the person agreed to have called again (kept with a held
+    numbers still to be called that the person agreed to have called (kept with a held
     resume, see `keep_hours`). Returns what to tell the person when it was held."""
     hours = calling_hours.of(campaign)
     now = timezone.now()
@@ -528,15 +530,14 @@ def set_calling_hours(user, campaign: Campaign, hours: calling_hours.CallingHour
     if hours is not None:
         message = ("Calling hours saved: the campaign dials only within them; the dashboard "
                    "pauses and resumes it at their edges.")
-    elif campaign.start_waits_for_hours:
+    else:
         # Nothing will start a held campaign any more: it stays as it is, for a person.
         changes.update(held_for_calling_hours=False, listed_retries_accepted=[])
         verb = "resume" if campaign.status == CampaignStatus.PAUSED else "start"
         message = (f"Calling hours removed. The {verb} that waited for them is dropped, so it "
-                   f"stays {campaign.status}: {verb} it when it should dial.")
-    else:
-        changes.update(held_for_calling_hours=False, listed_retries_accepted=[])
-        message = "Calling hours removed: the campaign may dial at any time."
+                   f"stays {campaign.status}: {verb} it when it should dial."
+                   if campaign.start_waits_for_hours else
+                   "Calling hours removed: the campaign may dial at any time.")
     Campaign.objects.filter(pk=campaign.pk).update(**changes)
     audit.record(user, Action.CALLING_HOURS, Outcome.OK, campaign=campaign,
                  message=f"Calling hours: {hours}" if hours else message)
