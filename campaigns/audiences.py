@@ -415,18 +415,13 @@ def delete_audience(user, audience) -> None:
 # --- starting without the do-not-call numbers ---------------------------------------------
 
 
-def filtered_copy_token(campaign: Campaign) -> uuid.UUID:
-    """The create request of a campaign's copy without do-not-call numbers: one per campaign."""
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"start-without-dnc:{campaign.atoms_id}")
-
-
 def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome:
     """A new audience without the do-not-call numbers, and a copy of the campaign using it,
     started. The original stays as it was (Atoms cannot change a campaign's audience).
     The copy can be made and yet not start: `start_error` then says why."""
     # One filtered copy per campaign: a second click or a resubmit finds the first one
     # instead of making another audience and another campaign.
-    token = filtered_copy_token(campaign)
+    token = uuid.uuid5(uuid.NAMESPACE_URL, f"start-without-dnc:{campaign.atoms_id}")
     earlier = CreateRequest.objects.filter(token=token).select_related("campaign").first()
     if earlier is not None and earlier.state == CreateRequest.State.CREATED and earlier.campaign:
         return services.CreateOutcome(campaign=earlier.campaign, duplicate=True)

@@ -336,11 +336,7 @@ def _twins_one_at_a_time(data: CampaignInput):
     try:
         yield
     finally:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_unlock(%s, %s)", key)
-        except DatabaseError:
-            connection.close()  # the lock went with the session
+        _advisory_unlock(*key)
 
 
 def _lock_key(token: uuid.UUID) -> int:
@@ -373,11 +369,16 @@ def _stale_or_free(token) -> bool:
 
 
 def _release_request(token) -> None:
-    if connection.vendor != "postgresql":
-        return
+    if connection.vendor == "postgresql":
+        _advisory_unlock(_lock_key(token))
+
+
+def _advisory_unlock(*key: int) -> None:
+    """Release a session advisory lock (one key, or two: a namespace and a key)."""
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [_lock_key(token)])
+            cursor.execute(f"SELECT pg_advisory_unlock({', '.join(['%s'] * len(key))})",
+                           list(key))
     except DatabaseError:
         # The connection is gone, and the lock with its session; make sure of it.
         connection.close()

@@ -170,14 +170,6 @@ def suppress_from_call(user, phone_number: str, *, call_id: str = "",
     return removed
 
 
-def listed_awaiting_retry(campaign, blocked: set[str]) -> list[str]:
-    """The numbers on the do-not-call list among this campaign's contacts that Atoms will
-    call again (a retry). Atoms keeps a campaign's contacts as they were when it was made,
-    so a number listed since, even removed from the audience, is still dialled on resume."""
-    waiting = outcomes.awaiting_retry([campaign.pk]).values_list("to_number", flat=True)
-    return sorted({number for number in waiting if number in blocked})
-
-
 def member_phone(member, phone_column: str) -> str:
     value = member.data.get(phone_column, "")
     phone, _ = contacts_csv.normalise(value, settings.AUDIENCE_DEFAULT_REGION)
@@ -211,8 +203,9 @@ def listed_still_to_call(campaign, blocked: set[str]) -> list[str]:
     is called on resume; one "never call again" removed from the audience is among the
     retries). Raises ActionRefused when Atoms cannot be asked: a resume is not made blind."""
     audience, members = _audience_and_members(campaign.audience_id)
-    in_audience = {member_phone(m, audience.phone_column) for m in members} & blocked
-    return sorted(in_audience | set(listed_awaiting_retry(campaign, blocked)))
+    in_audience = {member_phone(m, audience.phone_column) for m in members}
+    retries = outcomes.awaiting_retry([campaign.pk]).values_list("to_number", flat=True)
+    return sorted((in_audience | set(retries)) & blocked)
 
 
 def _audience_and_members(audience_id: str):

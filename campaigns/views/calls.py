@@ -94,17 +94,14 @@ def call_recording(request, pk: int, call_id: str):
     context = {"c": campaign, "call_id": call_id}
     try:
         call = call_logs.call_detail(call_id).call
+        if not call_logs.belongs_to(campaign, call):
+            raise Http404("This call is not one of this campaign's")
+        try:
+            context["url"] = call_logs.recording_link(call_id)
+        except atoms.AtomsNotFound:
+            context["error"] = "Atoms has no recording of this call."
     except atoms.AtomsNotFound:
         raise Http404("No such call") from None  # not "no recording": there is no call
-    except atoms.AtomsError as error:
-        call, context["error"] = None, f"The recording could not be fetched: {error.user_message}"
-    if call is not None and not call_logs.belongs_to(campaign, call):
-        raise Http404("This call is not one of this campaign's")
-    try:
-        if call is not None:
-            context["url"] = call_logs.recording_link(call_id)
-    except atoms.AtomsNotFound:
-        context["error"] = "Atoms has no recording of this call."
     except atoms.AtomsError as error:
         context["error"] = f"The recording could not be fetched: {error.user_message}"
     # In place in the call's page (htmx), or a page of its own when opened by itself.
@@ -210,14 +207,11 @@ def _relay(call_id: str, page: str):
             '<p class="turn turn-{}" data-testid="live-line"><span class="speaker">{}</span> '
             '<span class="said">{}</span></p>',
             item.role, "Agent" if item.role == "agent" else "Contact", item.text))
-    if over:
-        yield _sse("status", format_html(
-            '<span id="live-ended" data-testid="live-ended" hx-get="{}" '
-            'hx-trigger="load delay:1s" hx-select="#call-page" hx-target="#call-page" '
-            'hx-swap="outerHTML">{}</span>',
-            page, ended))
-    else:
-        yield _sse("status", format_html('<span data-testid="live-ended">{}</span>', ended))
+    refetch = format_html(' id="live-ended" hx-get="{}" hx-trigger="load delay:1s" '
+                          'hx-select="#call-page" hx-target="#call-page" hx-swap="outerHTML"',
+                          page) if over else ""
+    yield _sse("status", format_html('<span data-testid="live-ended"{}>{}</span>', refetch,
+                                     ended))
     yield _sse("end", "")
 
 

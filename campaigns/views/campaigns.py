@@ -268,7 +268,7 @@ def campaign_start(request, pk: int):
                 f"{verb} requested.")
 
 
-# What the "Resume anyway" button sends, after being told of listed numbers awaiting a retry.
+# What the "Resume anyway" button sends, after being told of the listed numbers it may call.
 RESUME_ANYWAY = "resume-with-listed-numbers"
 
 
