@@ -88,15 +88,28 @@ def wants_calls(campaign: Campaign, detail: atoms.CampaignDetail) -> bool:
     )
 
 
-def call_jobs(campaigns: list[Campaign]) -> list[list[Campaign]]:
-    """How to read the calls of these campaigns: BATCH_SIZE per request (`campaignIds`
-    takes several), so a poll costs one call-log request per batch rather than one per
-    campaign. First copies (the whole history) are batched apart from the others, whose
-    reading stops at their last copy."""
-    first = [c for c in campaigns if c.calls_synced_to is None]
-    known = [c for c in campaigns if c.calls_synced_to is not None]
-    return [group[i:i + BATCH_SIZE] for group in (first, known)
-            for i in range(0, len(group), BATCH_SIZE)]
+class CallJobs:
+    """How to read the calls of campaigns as their details arrive: BATCH_SIZE per request
+    (`campaignIds` takes several), so a poll costs one call-log request per batch rather
+    than one per campaign. A batch is handed out as soon as it is full, so its calls are
+    read while other details are still on their way. First copies (the whole history) are
+    batched apart from the others, whose reading stops at their last copy."""
+
+    def __init__(self) -> None:
+        self._filling: dict[bool, list[Campaign]] = {True: [], False: []}
+
+    def add(self, campaign: Campaign) -> list[Campaign] | None:
+        """Take one campaign; return its batch if that is now full."""
+        first = campaign.calls_synced_to is None
+        self._filling[first].append(campaign)
+        if len(self._filling[first]) < BATCH_SIZE:
+            return None
+        full, self._filling[first] = self._filling[first], []
+        return full
+
+    def rest(self) -> list[list[Campaign]]:
+        """The batches not yet full, once every campaign has been added."""
+        return [batch for batch in self._filling.values() if batch]
 
 
 def fetch_changed(client: atoms.AtomsClient, job: list[Campaign],

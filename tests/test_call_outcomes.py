@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import services
+from campaigns import outcomes, services
 from campaigns.atoms import AtomsClient, CallLog
 from campaigns.connections import redis_client
 from campaigns.live import poll, publish, sync
@@ -154,8 +154,12 @@ def test_a_failed_campaign_shows_why(sim, atoms_settings, users, login_as):
     assert campaign.failed_at is not None
 
 
-def test_several_running_campaigns_share_one_call_log_request_per_poll(sim, atoms_settings,
-                                                                      users):
+@pytest.mark.parametrize("batch_size, requests", [(50, 1), (2, 2)])
+def test_several_running_campaigns_share_call_log_requests_per_poll(
+        sim, atoms_settings, users, monkeypatch, batch_size, requests):
+    """Three campaigns in one request; in batches of two, a full batch (read while the
+    details still arrive) and the rest: every campaign's calls copied either way."""
+    monkeypatch.setattr(outcomes, "BATCH_SIZE", batch_size)
     campaigns = [make_campaign(sim, users["staff"], "running", name=f"Batch {n}",
                                audience_size=50) for n in range(3)]
 
@@ -168,7 +172,7 @@ def test_several_running_campaigns_share_one_call_log_request_per_poll(sim, atom
     tick_all(300)  # copies whatever the factory's polls had not seen
     before = sim.calls_to(CONVERSATION)
     tick_all(300)
-    assert sim.calls_to(CONVERSATION) - before == 1
+    assert sim.calls_to(CONVERSATION) - before == requests
     for campaign in campaigns:
         campaign.refresh_from_db()
         logs = simulator_logs(sim, campaign)

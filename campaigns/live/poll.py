@@ -11,7 +11,7 @@ handful of queries.
 import logging
 import time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -204,6 +204,11 @@ class RefreshResult:
     failed: int = 0
 
 
+# Threads reading call logs beside the detail readers: one per this many of those (a
+# call-log request covers outcomes.BATCH_SIZE campaigns, so few are needed).
+CALL_READER_SHARE = 8
+
+
 def refresh(ids: list[int], claimed_at: datetime | None = None) -> RefreshResult:
     """Fetch each campaign from Atoms, then apply every result in bulk; `claimed_at`:
     when the tick claimed them (see `apply_results`)."""
@@ -236,14 +241,27 @@ def refresh(ids: list[int], claimed_at: datetime | None = None) -> RefreshResult
 
     sent_at = timezone.now()
     workers = min(settings.POLL_CONCURRENCY, len(campaigns))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
-        details = list(pool.map(fetch, campaigns))
-        wanted = [c for c, detail in zip(campaigns, details, strict=True)
-                  if not isinstance(detail, atoms.AtomsError)
-                  and outcomes.wants_calls(c, detail)]
-        calls: dict = {}
-        for found in pool.map(read_calls, outcomes.call_jobs(wanted)):
-            calls.update(found)
+    details: list = [None] * len(campaigns)
+    calls: dict = {}
+    jobs = outcomes.CallJobs()
+    # The call logs are read by threads of their own while the details still arrive: in
+    # the detail pool they would queue behind every detail, and the cycle would wait for
+    # them after all the details (most of a tenth of a second at 1,000 campaigns).
+    with (ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool,
+          ThreadPoolExecutor(max_workers=max(1, workers // CALL_READER_SHARE),
+                             thread_name_prefix="poll-calls") as call_pool):
+        position = {pool.submit(fetch, campaign): i for i, campaign in enumerate(campaigns)}
+        reading = []
+        for future in as_completed(position):
+            i = position[future]
+            details[i] = detail = future.result()
+            if (not isinstance(detail, atoms.AtomsError)
+                    and outcomes.wants_calls(campaigns[i], detail)
+                    and (job := jobs.add(campaigns[i]))):
+                reading.append(call_pool.submit(read_calls, job))
+        reading += [call_pool.submit(read_calls, job) for job in jobs.rest()]
+        for future in reading:
+            calls.update(future.result())
     results = [detail if isinstance(detail, atoms.AtomsError) else (detail, calls.get(c.pk))
                for c, detail in zip(campaigns, details, strict=True)]
     return apply_results(list(zip(campaigns, results, strict=True)), timezone.now(),
