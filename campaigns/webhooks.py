@@ -14,7 +14,7 @@ import ipaddress
 import logging
 import socket
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from django.conf import settings
@@ -41,32 +41,55 @@ LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def refused_address(url: str) -> str:
-    """Why alerts may not be posted to `url`, or "". Checked when it is added and before
-    every post (a name may resolve elsewhere later): only public addresses, unless
-    WEBHOOKS_MAY_REACH_PRIVATE_ADDRESSES, since an admin's URL must not let the dashboard
-    reach, and report the answers of, services on its own machine or network."""
+    """Why alerts may not be posted to `url`, or "" (see `checked_address`)."""
+    return checked_address(url)[0]
+
+
+def checked_address(url: str) -> tuple[str, list[str]]:
+    """Why alerts may not be posted to `url` (or ""), and the addresses to connect to (none
+    if the name is not found now). Checked when it is added and before every post: only
+    public addresses, unless WEBHOOKS_MAY_REACH_PRIVATE_ADDRESSES, since an admin's URL
+    must not let the dashboard reach, and report the answers of, services on its own
+    machine or network. The post goes to an address checked (`pinned`), not to whatever
+    the name resolves to a moment later, which a hostile name server could make this
+    machine (DNS rebinding)."""
     parts = urlsplit(url)
     try:
         port = parts.port or 443
     except ValueError:  # over 65535: refused, never "not found, so allowed" below
-        return "That port is not a port number: use one from 1 to 65535."
+        return "That port is not a port number: use one from 1 to 65535.", []
     private_ok = settings.WEBHOOKS_MAY_REACH_PRIVATE_ADDRESSES
     if parts.scheme != "https" and not (
             private_ok and parts.scheme == "http" and parts.hostname in LOCAL_HOSTS):
-        return "Use an https:// address."
+        return "Use an https:// address.", []
     try:
         found = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError):
-        return ""  # not found now: posting it fails, and says so
-    if private_ok:
-        return ""
-    for *_, address in found:
-        ip = ipaddress.ip_address(address[0].split("%")[0])
-        mapped = getattr(ip, "ipv4_mapped", None)
-        if not (mapped or ip).is_global:
-            return (f"{parts.hostname} is on this machine or a private network: alerts go "
-                    "only to public addresses.")
-    return ""
+        return "", []  # not found now: posting it fails, and says so
+    addresses = list(dict.fromkeys(address[0] for *_, address in found))
+    if not private_ok:
+        for address in addresses:
+            ip = ipaddress.ip_address(address.split("%")[0])
+            mapped = getattr(ip, "ipv4_mapped", None)
+            if not (mapped or ip).is_global:
+                return (f"{parts.hostname} is on this machine or a private network: alerts "
+                        "go only to public addresses."), []
+    # A link-local address's zone ("%eth0") cannot go into a URL; such an address is
+    # private, reached only where that is allowed, and then by another of the name's.
+    return "", [address for address in addresses if "%" not in address]
+
+
+def pinned(url: str, address: str) -> dict:
+    """The arguments of a request to `url` sent to `address`: the URL with its host
+    replaced, and the Host header and TLS server name (which the certificate is checked
+    against) that keep it the same request to the same site."""
+    parts = urlsplit(url)
+    userinfo, _, host_and_port = parts.netloc.rpartition("@")
+    host = f"[{address}]" if ":" in address else address
+    netloc = (f"{userinfo}@" if userinfo else "") + (
+        host if parts.port is None else f"{host}:{parts.port}")
+    return {"url": urlunsplit(parts._replace(netloc=netloc)),
+            "headers": {"Host": host_and_port}, "extensions": {"sni_hostname": parts.hostname}}
 
 
 def add(actor, *, name: str, url: str, kinds: list[str]) -> AlertWebhook:
@@ -137,11 +160,15 @@ def _claim(delivery: WebhookDelivery, now: datetime) -> bool:
 
 
 def _send(client: httpx.Client, delivery: WebhookDelivery, now: datetime) -> str:
-    refusal = refused_address(delivery.webhook.url)
+    url = delivery.webhook.url
+    refusal, addresses = checked_address(url)
     if refusal:  # never connected to: given up at once
         return _failed(delivery, now, f"Not sent: {refusal}", retry=False)
+    if not addresses:
+        return _failed(delivery, now, f"Could not connect: {urlsplit(url).hostname} was not "
+                       "found", retry=True)
     try:
-        response = client.post(delivery.webhook.url, json=payload(delivery.alert))
+        response = _post(client, url, addresses, payload(delivery.alert))
     except httpx.TimeoutException:
         return _failed(delivery, now, f"No answer within {TIMEOUT_SECONDS} s", retry=True)
     except httpx.HTTPError as failure:
@@ -154,6 +181,17 @@ def _send(client: httpx.Client, delivery: WebhookDelivery, now: datetime) -> str
     retry = response.status_code >= 500 or response.status_code in RETRYABLE_STATUSES
     return _failed(delivery, now, f"HTTP {response.status_code}: {response.text[:200]}".strip(),
                    retry=retry)
+
+
+def _post(client: httpx.Client, url: str, addresses: list[str], body: dict) -> httpx.Response:
+    """Post to the first of the checked addresses that takes the connection, in the order
+    the name gave them, as connecting to the name itself would."""
+    for address in addresses[:-1]:
+        try:
+            return client.post(**pinned(url, address), json=body)
+        except httpx.ConnectError:
+            continue
+    return client.post(**pinned(url, addresses[-1]), json=body)
 
 
 def _failed(delivery: WebhookDelivery, now: datetime, error: str, *, retry: bool) -> str:

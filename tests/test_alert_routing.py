@@ -3,6 +3,7 @@ teams' webhooks posted Slack's JSON once per episode, over real HTTP to a real r
 retried with backoff while it fails, given up when it refuses, every failure shown."""
 
 import json
+import socket
 import threading
 import time
 from datetime import timedelta
@@ -34,6 +35,7 @@ class Receiver:
 
     def __init__(self):
         self.bodies: list[dict] = []
+        self.hosts: list[str] = []  # each post's Host header
         self.answers: list[int] = []
         self.delay = 0.0
         receiver = self
@@ -43,6 +45,7 @@ class Receiver:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 time.sleep(receiver.delay)
                 receiver.bodies.append(json.loads(body))
+                receiver.hosts.append(self.headers["Host"])
                 status = receiver.answers.pop(0) if receiver.answers else 200
                 self.send_response(status)
                 self.end_headers()
@@ -272,3 +275,50 @@ def test_a_webhook_that_now_reaches_a_private_address_is_not_posted_to(receiver,
     assert WebhookDelivery.objects.get().last_error == (
         "Not sent: 127.0.0.1 is on this machine or a private network: alerts go only to "
         "public addresses.")
+
+
+def test_a_post_goes_to_the_address_checked_not_where_the_name_points_a_moment_later(
+        users, monkeypatch):
+    """DNS rebinding: a hostile name server answers the check with a public address and
+    the connection with this machine. The connection must go to the address checked."""
+    real_getaddrinfo = socket.getaddrinfo
+    answers = iter(["8.8.8.8", "127.0.0.1"])  # the check's answer, then any later one
+
+    def rebinding(host, port, *args, **kwargs):
+        if host != "rebind.example":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
+
+    connected_to = []
+
+    def no_network(address, *args, **kwargs):  # where the post connects; never further
+        connected_to.append(address)
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    hook("https://rebind.example/hook")
+    open_alert(campaign_row(users["staff"], "completed"))
+    assert webhooks.deliver_due() == {"sent": 0, "retrying": 1, "failed": 0}
+    assert connected_to == [("8.8.8.8", 443)]
+    assert delivery().last_error.startswith("Could not connect")
+
+
+def test_a_pinned_post_keeps_its_host_and_tries_each_address_of_the_name(
+        receiver, users, monkeypatch):
+    """A name with two addresses, the first refusing: the post goes on to the next checked
+    address, as a connection to the name would, and the receiver sees the name given."""
+    real_getaddrinfo = socket.getaddrinfo
+
+    def two_addresses(host, port, *args, **kwargs):
+        if host != "localhost":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))
+                for address in ("127.0.0.2", "127.0.0.1")]  # it listens on the second
+
+    monkeypatch.setattr(socket, "getaddrinfo", two_addresses)
+    port = receiver.server.server_address[1]
+    hook(f"http://localhost:{port}/hook")
+    open_alert(campaign_row(users["staff"], "completed"))
+    assert webhooks.deliver_due() == {"sent": 1, "retrying": 0, "failed": 0}
+    assert receiver.hosts == [f"localhost:{port}"]
