@@ -503,6 +503,12 @@ class UserChangeForm(forms.Form):
         label="Account", required=False, coerce=lambda v: v == "1",
         choices=[("1", "Active"), ("0", "Deactivated")], empty_value=None)
 
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not cleaned.get("role") and cleaned.get("active") is None:
+            raise forms.ValidationError("Nothing to change was chosen.")
+        return cleaned
+
 
 # --- alert routing ----------------------------------------------------------------------
 

@@ -86,6 +86,15 @@ def test_an_admin_cannot_change_their_own_role_even_with_another_change(login_as
         "refused", "refused"]
 
 
+def test_a_change_that_names_nothing_to_change_says_so(login_as, users):
+    admin = login_as("admin")
+    response = admin.post(reverse("user_change", args=[users["staff"].pk]), {}, follow=True)
+    assert "Choose one of the roles, or active or deactivated." in response.content.decode()
+    users["staff"].refresh_from_db()
+    assert users["staff"].is_active and [g.name for g in users["staff"].groups.all()] == [
+        "staff"]
+
+
 def test_nobody_can_pick_superuser_or_a_made_up_role(login_as, users):
     admin = login_as("admin")
     for role in ("superuser", "boss", ""):
