@@ -64,7 +64,20 @@ def apply_detail(campaign: Campaign, detail: atoms.CampaignDetail) -> set[str]:
         )
     changed |= assign(campaign, values)
     changed |= settle_pending_action(campaign)
+    changed |= forget_moot_lapse(campaign)
     return changed
+
+
+def forget_moot_lapse(campaign: Campaign) -> set[str]:
+    """A start or pause not carried out stops being news once the campaign's status no
+    longer allows asking for it (it finished, or got there another way): its page would
+    say "you can ask again" when nobody can, and its alert would stay open. The activity
+    log keeps it."""
+    allowed = (STARTABLE_STATUSES if campaign.lapsed_action == PendingAction.START
+               else PAUSABLE_STATUSES)
+    if campaign.lapsed_action and campaign.status not in allowed:
+        return assign(campaign, {"lapsed_action": PendingAction.NONE})
+    return set()
 
 
 # The events that show a start or a pause was carried out, even if the status has moved on

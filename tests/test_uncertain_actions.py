@@ -11,7 +11,7 @@ from django.utils import timezone
 from campaigns.connections import atoms_client
 from campaigns.live import poll, publish
 from campaigns.models import AuditEntry, Campaign
-from tests.campaign_factory import make_campaign
+from tests.campaign_factory import make_campaign, wait_for_status
 
 pytestmark = pytest.mark.django_db
 
@@ -115,3 +115,11 @@ def test_a_pause_atoms_never_carried_out_is_cleared_and_offered_again(login_as, 
     assert (running.pending_action, running.lapsed_action) == ("", "pause")
     page = detail(admin, running)
     assert "The last pause was not carried out" in page and ">Pause<" in page
+
+    # Once the campaign has finished, "you can ask again" would be untrue: it is forgotten
+    # (the activity log keeps it), and its alert closes.
+    finished = wait_for_status(world, running, "completed", step=600)
+    assert finished.lapsed_action == ""
+    page = detail(admin, finished)
+    assert "The last pause was not carried out" not in page
+    assert "The pause was not carried out" in page  # in the activity log
