@@ -124,16 +124,36 @@ def test_a_get_on_an_action_address_is_a_friendly_405(staff):
     assert f'href="/campaigns/{campaign.pk}/"' in page
 
 
-def test_a_stale_form_token_keeps_what_was_typed(users, sim, atoms_settings):
+@pytest.mark.parametrize("came_from", [{"HTTP_ORIGIN": "http://testserver"},
+                                       {"HTTP_REFERER": "http://testserver/campaigns/new/"}])
+def test_a_stale_form_token_keeps_what_was_typed(users, sim, atoms_settings, came_from):
     client = Client(enforce_csrf_checks=True)
     client.force_login(users["staff"])
     response = client.post(URL, {**form_data("Typed before lunch"),
-                                 "csrfmiddlewaretoken": "stale"})
+                                 "csrfmiddlewaretoken": "stale"}, **came_from)
     assert response.status_code == 403
     page = response.content.decode()
     assert "This form had expired" in page
     assert 'value="Typed before lunch"' in page and "Send again" in page
     assert "stale" not in page  # the old token is not offered back
+
+
+@pytest.mark.parametrize("came_from", [{"HTTP_ORIGIN": "https://evil.example"},
+                                       {"HTTP_ORIGIN": "null"},
+                                       {"HTTP_REFERER": "https://evil.example/page"}, {}])
+def test_a_form_from_another_site_is_never_offered_back_with_a_fresh_token(
+        users, django_user_model, came_from):
+    """Another site's page posts "make this person an admin" here: refused for its
+    token, it must not come back as a form one click would send with a valid token."""
+    victim = django_user_model.objects.create_user("newcomer", password="x-long-enough-1")
+    forged = Client(enforce_csrf_checks=True)  # cross-site: no session cookie sent along
+    response = forged.post(reverse("user_change", args=[victim.pk]), {"role": "admin"},
+                           **came_from)
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "This form had expired" in page
+    assert "Send again" not in page and 'value="admin"' not in page
+    assert "csrfmiddlewaretoken" not in page
 
 
 def test_too_many_fields_is_a_friendly_400(staff, settings):
