@@ -38,15 +38,23 @@ class LogFilters:
 def call_page(campaign: Campaign, filters: LogFilters) -> atoms.Page[atoms.CallLog]:
     """One page of the campaign's calls, newest update first (Atoms' fast default order;
     never `sortBy=createdAt` or a date range, which can time out on a large account)."""
-    key = f"calls:page:v1:{campaign.atoms_id}:{filters.key()}"
-    found = cache.get(key)
+    found = cached_call_page(campaign, filters)
     if found is None:
         found = atoms_client().list_call_logs(
             campaign.atoms_id, page=filters.page, limit=filters.page_size,
             attempts=filters.attempts, statuses=filters.statuses, reasons=filters.reasons,
             durations=filters.durations)
-        cache.set(key, found, settings.CALL_LOG_CACHE_SECONDS)
+        cache.set(_page_key(campaign, filters), found, settings.CALL_LOG_CACHE_SECONDS)
     return found
+
+
+def cached_call_page(campaign: Campaign, filters: LogFilters) -> atoms.Page[atoms.CallLog] | None:
+    """The page if read from Atoms in the last CALL_LOG_CACHE_SECONDS, else None."""
+    return cache.get(_page_key(campaign, filters))
+
+
+def _page_key(campaign: Campaign, filters: LogFilters) -> str:
+    return f"calls:page:v1:{campaign.atoms_id}:{filters.key()}"
 
 
 def call_detail(call_id: str) -> atoms.CallDetail:

@@ -73,7 +73,7 @@ def reads_atoms(view):
     return view
 
 
-def _refuse(request, user):
+def refuse(request, user):
     message = (f"Too many requests to Atoms in a minute (the limit is "
                f"{settings.USER_ATOMS_REQUESTS_PER_MINUTE} a person, to protect the Atoms "
                "account). Wait a minute, then try again.")
@@ -94,7 +94,7 @@ class AtomsRequestLimitMiddleware:
         user = getattr(request, "user", None)
         if (request.method == "GET" and getattr(view_func, "reads_atoms", False)
                 and user is not None and user.is_authenticated and not take(user)):
-            return _refuse(request, user)
+            return refuse(request, user)
         return None
 
     def __call__(self, request):
@@ -102,7 +102,7 @@ class AtomsRequestLimitMiddleware:
         if user is None or not user.is_authenticated or request.path in EXEMPT_PATHS:
             return self.get_response(request)
         if request.method == "POST" and not take(user):
-            return _refuse(request, user)
+            return refuse(request, user)
         if request.GET.get("refresh") == "1" and not take(user):
             request.GET = request.GET.copy()
             del request.GET["refresh"]

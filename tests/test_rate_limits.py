@@ -99,7 +99,20 @@ def test_the_call_drill_downs_count_too(login_as, sim, limited, view):
     args = [finished.pk, "logs"] if view == "campaign_export" else [finished.pk, call_id]
     url = reverse(view, args=args)
     answers = [manager.get(url).status_code for _ in range(LIMIT + 2)]
+    assert answers == [200] * (LIMIT - 1) + [429] * 3  # the call log read first counted one
+
+
+def test_the_call_log_counts_each_page_it_reads_from_atoms_not_each_view(
+        login_as, sim, limited):
+    """Every new page number or filter asks Atoms and counts; the table refreshing itself
+    finds its page cached and costs nothing, so watching it is never refused."""
+    sync.sync_campaign_list()
+    finished = Campaign.objects.get(name="Mumbai leads - first touch")
+    manager = login_as("manager")
+    url = reverse("campaign_calls", args=[finished.pk])
+    answers = [manager.get(f"{url}?page={n}&size=25").status_code for n in range(1, LIMIT + 3)]
     assert answers == [200] * LIMIT + [429] * 2
+    assert [manager.get(f"{url}?page=1&size=25").status_code for _ in range(3)] == [200] * 3
 
 
 def test_a_refused_drill_down_opened_in_place_gets_the_sentence_alone(login_as, sim, limited):

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.views.decorators.http import require_GET
 
-from campaigns import atoms, call_logs, exports, suppression
+from campaigns import atoms, call_logs, exports, ratelimit, suppression
 from campaigns.forms import REASON_CHOICES, CallLogFilterForm
 from campaigns.models import Campaign
 from campaigns.outcomes import OUTCOME_LABELS, outcome_of
@@ -41,6 +41,12 @@ def campaign_calls(request, pk: int):
             attempts=data.get("attempt") or "all", durations=tuple(data.get("duration") or ()),
             page=data.get("page") or 1, page_size=data.get("size") or 50)
         context.update(filters=filters, query=_query(filters))
+        # Counted against the person's Atoms requests only when it reaches Atoms: the
+        # table refreshing itself, in one tab or several, mostly finds the page cached,
+        # while every new filter or page number asks Atoms.
+        if (call_logs.cached_call_page(campaign, filters) is None
+                and not ratelimit.take(request.user)):
+            return ratelimit.refuse(request, request.user)
         try:
             page = call_logs.call_page(campaign, filters)
             context.update(page=page, rows=[_row(log) for log in page.items])
