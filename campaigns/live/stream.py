@@ -15,7 +15,6 @@ import signal
 import threading
 import time
 from collections import defaultdict
-from http.cookies import SimpleCookie
 from urllib.parse import parse_qs, quote
 
 import redis.asyncio as aioredis
@@ -26,6 +25,7 @@ from django.contrib.auth.models import Permission
 from django.db import close_old_connections
 from django.db.models import Q
 from django.http import HttpResponse
+from django.http.cookie import parse_cookie
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 # A viewer this many frames behind is disconnected; its browser reconnects and catches up.
 QUEUE_LIMIT = 200
 MAX_IDS_PER_STREAM = 500
+# The largest primary key a database holds (a 64-bit integer): a larger id in a lookup
+# makes the database driver raise instead of finding nothing.
+MAX_ID = 2**63 - 1
 VIEW_PERMISSION = "campaigns.view_campaign"
 HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
@@ -88,7 +91,7 @@ def viewer_from_query(query: dict[str, str]) -> Viewer | str:
     else:
         parts = [part.strip() for part in raw.split(",") if part.strip()]
         # isdigit() alone lets "²" through, which int() refuses: ASCII digits only.
-        if (not all(part.isascii() and part.isdigit() for part in parts)
+        if (not all(part.isascii() and part.isdigit() and int(part) <= MAX_ID for part in parts)
                 or len(parts) > MAX_IDS_PER_STREAM):
             return "ids must be 'all' or up to 500 comma-separated numbers"
         ids = {int(part) for part in parts}
@@ -537,14 +540,14 @@ async def asgi_stream(scope, receive, send) -> None:
     if scope["method"] != "GET":
         await _respond(send, 405, b"Method not allowed")
         return
-    cookies = SimpleCookie()
-    for name, value in scope.get("headers", []):
-        if name == b"cookie":
-            cookies.load(value.decode("latin-1"))
-    session_cookie = cookies.get(settings.SESSION_COOKIE_NAME)
+    # Read as Django reads them for pages (several headers joined, as its ASGI handler
+    # does): SimpleCookie drops every cookie after one it finds malformed, such as a
+    # consent cookie holding JSON, and the person would look signed out here alone.
+    session_key = parse_cookie("; ".join(
+        value.decode("latin-1") for name, value in scope.get("headers", [])
+        if name == b"cookie")).get(settings.SESSION_COOKIE_NAME)
     query = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
-    authenticated, allowed = await check_session(
-        session_cookie.value if session_cookie else None)
+    authenticated, allowed = await check_session(session_key)
     if not authenticated:
         login = f"{reverse(settings.LOGIN_URL)}?next={quote(scope['path'])}"
         await _respond(send, 302, b"", [(b"location", login.encode())])
@@ -556,7 +559,7 @@ async def asgi_stream(scope, receive, send) -> None:
     if isinstance(viewer, str):
         await _respond(send, 400, viewer.encode())
         return
-    viewer.session_key = session_cookie.value
+    viewer.session_key = session_key
     await send({"type": "http.response.start", "status": 200,
                 "headers": HEADERS + stream_headers()})
     frames = event_stream(viewer)
