@@ -415,6 +415,10 @@ def delete_audience(user, audience) -> None:
 # --- starting without the do-not-call numbers ---------------------------------------------
 
 
+# The statuses "Start without them" offers a copy from: a campaign never started.
+FIRST_START_STATUSES = frozenset({atoms.CampaignStatus.DRAFT, atoms.CampaignStatus.SCHEDULED})
+
+
 def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome:
     """A new audience without the do-not-call numbers, and a copy of the campaign using it,
     started. The original stays as it was (Atoms cannot change a campaign's audience).
@@ -427,6 +431,11 @@ def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome
         return services.CreateOutcome(campaign=earlier.campaign, duplicate=True)
     if services.create_under_way(token):
         raise ActionRefused("This campaign is already being started without them.")
+    if campaign.status not in FIRST_START_STATUSES:
+        # A copy would call again everyone this campaign has reached: a resume asks about
+        # the listed numbers instead (services.start_campaign).
+        raise ActionRefused("Starting a copy without the do-not-call numbers is only for a "
+                            "campaign that has not started yet (draft or scheduled).")
     client = atoms_client()
     keep, drop = suppression.suppressed_members(campaign.audience_id)
     if not drop:

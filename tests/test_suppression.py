@@ -420,3 +420,22 @@ def test_a_resume_with_a_listed_number_still_in_the_audience_asks_and_never_offe
     staff.post(reverse("campaign_start", args=[paused.pk]),
                {"confirm": asked.context["confirm"], "agreed": [listed]})
     assert world.calls_to("POST /campaign/{id}/start") == 2
+
+
+@pytest.mark.parametrize("status", ["paused", "completed"])
+def test_start_without_them_is_refused_for_a_campaign_already_started(login_as, world, users,
+                                                                       status):
+    """A copy would call everyone reached again; a finished one cannot start at all."""
+    started = make_campaign(world, users["staff"], "paused")
+    if status == "completed":
+        started = wait_for_status(world, started, "paused")
+        atoms_client().start_campaign(started.atoms_id)
+        started = wait_for_status(world, started, "completed", step=600)
+    _, members = pilot_members()
+    SuppressedNumber.objects.create(phone_number=members[0].data["phoneNumber"])
+    response = login_as("staff").post(reverse("campaign_start_filtered", args=[started.pk]),
+                                      follow=True)
+    assert ("Starting a copy without the do-not-call numbers is only for a campaign that has "
+            "not started yet (draft or scheduled).") in response.content.decode()
+    assert Campaign.objects.count() == 1
+    assert world.calls_to("POST /audience") == 0
