@@ -1,8 +1,10 @@
-"""Time in words for pages: Django's timesince/timeuntil say "0 minutes" for anything under
-a minute ("Next try in 0 minutes", "0 minutes ago"), which reads as a fault."""
+"""Times on pages: in words (Django's timesince/timeuntil say "0 minutes" for anything
+under a minute, "Next try in 0 minutes", which reads as a fault), and as times of day in
+the person's own zone (`local`)."""
 
 from django import template
-from django.utils import timezone
+from django.utils import dateformat, timezone
+from django.utils.html import format_html
 from django.utils.timesince import timesince, timeuntil
 
 register = template.Library()
@@ -26,3 +28,30 @@ def from_now(moment) -> str:
     if (moment - timezone.now()).total_seconds() < 60:
         return "in under a minute"
     return f"in {timeuntil(moment)}"
+
+
+# Each style of `local`: Django's date format, for the page as the server writes it; app.js
+# writes the same parts with the browser's Intl.DateTimeFormat (its `data-local` styles).
+LOCAL_STYLES = {
+    "date": "M j, Y",
+    "minute": "M j, Y H:i",
+    "second": "M j, Y H:i:s",
+    "day-minute": "M j, H:i",
+    "day-second": "M j, H:i:s",
+    "time": "H:i:s",
+}
+
+
+@register.filter
+def local(moment, style: str = "minute") -> str:
+    """A time as `<time>`, in the person's own zone: written in the server's zone and
+    labelled so ("13:22 UTC") for a page read without JavaScript, then written again by
+    app.js in the browser's zone, the one "Start at" is typed in, so that every time on
+    every page reads in one zone (a page once showed "Starts at 8:52 PM (Asia/Kolkata)"
+    above "Created 13:22", unlabelled UTC)."""
+    if not moment:
+        return ""
+    written = timezone.localtime(moment)
+    return format_html('<time data-local="{}" datetime="{}" title="{}">{}</time>', style,
+                       moment.isoformat(), dateformat.format(written, "M j, Y H:i:s T"),
+                       dateformat.format(written, f"{LOCAL_STYLES[style]} T"))

@@ -163,13 +163,41 @@
     document.querySelectorAll("input[data-browser-zone]").forEach(function (input) { if (!input.value) input.value = zone; });
     var help = document.getElementById("id_scheduled_at_helptext");
     if (help) help.textContent = help.textContent.replace(/Times are in .*$/, "Times are in your browser's time zone, " + zone + ".");
-    // Times the server wrote in UTC, shown again in the browser's zone.
-    document.querySelectorAll("time[data-local]").forEach(function (el) {
-      var at = new Date(el.getAttribute("datetime"));
-      if (isNaN(at)) return;
-      el.textContent = at.toLocaleString(undefined, {dateStyle: "medium", timeStyle: "short"}) + " (" + zone + ")";
-    });
   }
+
+  // --- every time in the person's own zone ------------------------------------------------
+  // The server writes times in its zone, labelled ("13:22 UTC"); each is written again here
+  // in the browser's zone, with the same parts, whenever it arrives (page, htmx, stream).
+  // "zoned" ones (when a campaign starts) also name the zone; a note under the page names
+  // it once for the rest.
+  var LOCAL_PARTS = {
+    "date": {year: "numeric", month: "short", day: "numeric"},
+    "minute": {year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit"},
+    "zoned": {year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit"},
+    "second": {year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit"},
+    "day-minute": {month: "short", day: "numeric", hour: "2-digit", minute: "2-digit"},
+    "day-second": {month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit"},
+    "time": {hour: "2-digit", minute: "2-digit", second: "2-digit"}
+  };
+  function renderLocalTimes() {
+    if (!zone) return;
+    var shown = false;
+    document.querySelectorAll("time[data-local]").forEach(function (el) {
+      var parts = LOCAL_PARTS[el.dataset.local];
+      var at = new Date(el.getAttribute("datetime"));
+      if (!parts || isNaN(at)) return;
+      var text = at.toLocaleString(undefined, parts);
+      el.textContent = el.dataset.local === "zoned" ? text + " (" + zone + ")" : text;
+      shown = true;
+    });
+    var note = document.getElementById("time-zone-note");
+    if (note && shown) {
+      note.querySelector("span").textContent = zone;
+      note.hidden = false;
+    }
+  }
+  renderLocalTimes();
+  document.body.addEventListener("htmx:afterSwap", renderLocalTimes);
 
   // --- buttons follow the status ----------------------------------------------------------
   // The live detail fragment says which state it shows; when that differs from the state
