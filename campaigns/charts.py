@@ -5,6 +5,7 @@ template draws them, so the chart arrives inside the same fragment as the number
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.utils import timezone
 
@@ -21,8 +22,11 @@ class Chart:
     called: str  # "x,y x,y …" for <polyline points="…">
     connected: str
     peak: int
-    start_label: str
+    start_label: str  # in the server's zone, named: for the drawing's text alternative
     end_label: str
+    start: datetime | None = None  # for the axis, shown in the person's zone (`local`)
+    end: datetime | None = None
+    style: str = "time"  # of when.local: the parts of a time the axis shows
 
     @property
     def empty(self) -> bool:
@@ -71,7 +75,7 @@ def line_chart(snapshots, *, width: int = 600, height: int = 160, total: int = 0
         lines = (line(called), line(connected))
 
     # Seconds matter on a short campaign; on a long one they are noise.
-    label = "%H:%M:%S" if span < 3600 else "%b %d %H:%M"
+    label, style = ("%H:%M:%S %Z", "time") if span < 3600 else ("%b %d %H:%M %Z", "day-minute")
     start_local, end_local = timezone.localtime(start), timezone.localtime(end)
     return Chart(
         width, height,
@@ -80,6 +84,7 @@ def line_chart(snapshots, *, width: int = 600, height: int = 160, total: int = 0
         peak=peak,
         start_label=start_local.strftime(label),
         end_label=end_local.strftime(label),
+        start=start, end=end, style=style,
     )
 
 
