@@ -98,6 +98,10 @@ def test_a_start_whose_answer_was_lost_is_confirmed_by_the_poll(login_as, world,
     assert draft.status == "processing"
     assert (draft.pending_action, draft.lapsed_action) == ("", "")
     assert not AuditEntry.objects.filter(message__contains="not carried out").exists()
+    # The activity log said "checking with Atoms"; it goes on to say what Atoms showed.
+    assert list(AuditEntry.objects.filter(campaign=draft, action="start").order_by("pk")
+                .values_list("outcome", "actor_name", "message"))[-1] == (
+        "ok", "system", "The start was carried out after all: Atoms shows it.")
 
 
 def test_a_pause_atoms_never_carried_out_is_cleared_and_offered_again(login_as, world, users):

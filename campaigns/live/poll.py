@@ -294,7 +294,8 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
     to_save: list[tuple[Campaign, set[str]]] = []
     to_publish: list[tuple[Campaign, bool]] = []
     fresh_ids: list[int] = []
-    lapsed: list[tuple[Campaign, str]] = []
+    # Pending actions Atoms settled: (campaign, action, carried out or not).
+    settled: list[tuple[Campaign, str, str]] = []
     failures = sum(isinstance(outcome, atoms.AtomsUnavailable) for _, outcome in pairs)
     # One read that had been backing off from an outage came back fine: Atoms answers
     # again, so every campaign backed off with it is due now, not minutes from now.
@@ -310,6 +311,7 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
         was_status, was_state = campaign.status, campaign.button_state
         was_checked[campaign.pk] = campaign.fetched_at
         pending = campaign.pending_action
+        unanswered = campaign.pending_outcome == PendingOutcome.UNANSWERED
         if isinstance(outcome, atoms.AtomsError):
             fields = _record_failure(campaign, outcome, now, due, atoms_down=atoms_down)
             result.failed += 1
@@ -327,7 +329,10 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
             if calls is not None:
                 call_work.append((campaign, calls, "status" in fields))
         if pending and campaign.lapsed_action == pending and "lapsed_action" in fields:
-            lapsed.append((campaign, pending))
+            settled.append((campaign, pending, audit.Outcome.FAILED))
+        elif unanswered and "pending_action" in fields and not campaign.pending_action:
+            # The activity log said "checking with Atoms"; it says what Atoms showed.
+            settled.append((campaign, pending, audit.Outcome.OK))
         touched.append((campaign, fields, was_state))
     call_fields = copy_calls(call_work)
     fresh = set(fresh_ids)
@@ -355,15 +360,15 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
     to_publish += _newly_stalled([c for c, _f, _s in touched if c.pk in quiet], was_checked, now)
 
     try:
-        kept = _write(to_save, read_fine, lapsed, now)
+        kept = _write(to_save, read_fine, settled, now)
     except DatabaseError:
         # One campaign's rows must never cost the others theirs: campaign by campaign.
         log.exception("Poll batch write failed; writing campaign by campaign")
         kept = set()
         for campaign, fields in to_save:
             try:
-                kept |= _write([(campaign, fields)], {}, [(c, a) for c, a in lapsed
-                                                          if c.pk == campaign.pk], now)
+                kept |= _write([(campaign, fields)], {}, [one for one in settled
+                                                          if one[0].pk == campaign.pk], now)
             except DatabaseError:
                 log.exception("Poll write failed for campaign %s", campaign.pk)
         saved_ids = {c.pk for c, _ in to_save}
@@ -420,7 +425,7 @@ def _newly_stalled(campaigns, was_checked, now: datetime) -> list[tuple[Campaign
             if progress.stalled_since(moved.get(c.pk), was_checked.get(c.pk), now)]
 
 
-def _write(to_save, read_fine: dict[int, tuple[datetime, int]], lapsed,
+def _write(to_save, read_fine: dict[int, tuple[datetime, int]], settled,
            now: datetime) -> set[int]:
     """Write in one transaction, skipping campaigns deleted since they were read; return
     the ids written. `read_fine`: when each campaign read fine is due again, and its
@@ -450,15 +455,17 @@ def _write(to_save, read_fine: dict[int, tuple[datetime, int]], lapsed,
             )
             for c, fields in to_save if fields & Campaign.SNAPSHOT_FIELDS
         ])
-        for campaign, action in lapsed:
+        for campaign, action, outcome in settled:
             if campaign.pk in kept:
-                audit.record(None, action, audit.Outcome.FAILED, campaign=campaign,
-                             message=_lapsed_message(action))
+                audit.record(None, action, outcome, campaign=campaign,
+                             message=_settled_message(action, outcome))
     return kept
 
 
-def _lapsed_message(action: str) -> str:
+def _settled_message(action: str, outcome: str) -> str:
     verb = "start" if action == PendingAction.START else "pause"
+    if outcome == audit.Outcome.OK:
+        return f"The {verb} was carried out after all: Atoms shows it."
     return (f"The {verb} was not carried out: Atoms showed no sign of it. "
             f"It can be asked for again.")
 
