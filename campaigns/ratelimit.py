@@ -67,6 +67,14 @@ def first_of_burst(user, what: str, seconds: int = WINDOW_SECONDS) -> bool:
     return bool(redis_client().set(key, "1", nx=True, ex=seconds))
 
 
+def atoms_free(view):
+    """Mark a view whose POST never reaches Atoms (people, alert routing): it does not count
+    against the person's Atoms requests. Counted, an admin adding people and webhooks was
+    refused as "too many requests to Atoms", losing what they had typed."""
+    view.atoms_free = True
+    return view
+
+
 def reads_atoms(view):
     """Mark a view whose GET reads Atoms on every request (a drill-down): it counts too."""
     view.reads_atoms = True
@@ -92,8 +100,11 @@ class AtomsRequestLimitMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         user = getattr(request, "user", None)
-        if (request.method == "GET" and getattr(view_func, "reads_atoms", False)
-                and user is not None and user.is_authenticated and not take(user)):
+        if user is None or not user.is_authenticated or request.path in EXEMPT_PATHS:
+            return None
+        counted = (getattr(view_func, "reads_atoms", False) if request.method == "GET"
+                   else request.method == "POST" and not getattr(view_func, "atoms_free", False))
+        if counted and not take(user):
             return refuse(request, user)
         return None
 
@@ -101,8 +112,6 @@ class AtomsRequestLimitMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or request.path in EXEMPT_PATHS:
             return self.get_response(request)
-        if request.method == "POST" and not take(user):
-            return refuse(request, user)
         if request.GET.get("refresh") == "1" and not take(user):
             request.GET = request.GET.copy()
             del request.GET["refresh"]

@@ -125,3 +125,15 @@ def test_a_refused_drill_down_opened_in_place_gets_the_sentence_alone(login_as, 
     html = refused.content.decode()
     assert refused.status_code == 429 and "<html" not in html
     assert "Too many requests to Atoms in a minute" in html and 'role="alert"' in html
+
+
+def test_forms_that_never_reach_atoms_do_not_count_against_its_limit(login_as, limited,
+                                                                      users):
+    """An admin adding webhooks (or people) was refused as "too many requests to Atoms"
+    on the 31st form of a busy minute, losing what they had typed."""
+    admin = login_as("admin")
+    answers = [admin.post(reverse("alert_routing"), {"name": f"Team {n}", "url": "not a url"})
+               for n in range(LIMIT + 3)]
+    assert [answer.status_code for answer in answers] == [422] * (LIMIT + 3)
+    assert 'value="Team 7"' in answers[-1].content.decode()  # what was typed, kept
+    assert all(ratelimit.take(users["admin"]) for _ in range(LIMIT))  # none was counted

@@ -11,6 +11,7 @@ from campaigns import alerts, webhooks
 from campaigns.forms import AlertChoiceForm, AlertWebhookForm
 from campaigns.models import Alert, AlertChoice, AlertWebhook, WebhookDelivery
 from campaigns.permissions import ROLE_LABELS, require_perm, role_of
+from campaigns.ratelimit import atoms_free
 
 routing_required = require_perm("auth.change_user", "Routing alerts")
 
@@ -34,6 +35,7 @@ def _page(request, form, status=200):
     }, status=status)
 
 
+@atoms_free
 @require_http_methods(["GET", "POST"])
 @routing_required
 def alert_routing(request):
@@ -49,6 +51,7 @@ def alert_routing(request):
     return redirect("alert_routing")
 
 
+@atoms_free
 @require_POST
 @routing_required
 def alert_choice(request, pk: int):
@@ -69,6 +72,7 @@ def alert_choice(request, pk: int):
     return redirect("alert_routing")
 
 
+@atoms_free
 @require_POST
 @routing_required
 def webhook_remove(request, pk: int):
