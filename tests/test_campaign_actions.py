@@ -2,17 +2,18 @@
 intention, the pending state until Atoms confirms, and the activity log of every try."""
 
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import atoms
+from campaigns import atoms, services
 from campaigns.connections import atoms_client, redis_client
 from campaigns.live import poll, publish
 from campaigns.models import AuditEntry, Campaign
-from tests.campaign_factory import make_campaign, wait_for_status
+from tests.campaign_factory import campaign_input, make_campaign, wait_for_status
 
 pytestmark = pytest.mark.django_db
 
@@ -232,3 +233,20 @@ def test_words_for_processing_and_pending_resume(world, users):
     assert fresh.status_label == "Starting…"
     assert Campaign(status="paused").is_final is False
     assert Campaign(status="completed").is_final is True
+
+
+def test_a_scheduled_campaign_offers_start_now_and_once_started_says_it_was_scheduled(
+        login_as, world, users):
+    """Its Start starts it at once, so the button says so; its page then no longer says
+    it starts at a time that is past or never came."""
+    scheduled = services.create_campaign(
+        users["staff"], uuid.uuid4(),
+        campaign_input("Later", scheduled_at=timezone.now() + timedelta(days=1)),
+        start=False).campaign
+    staff = login_as("staff")
+    page = staff.get(reverse("campaign_detail", args=[scheduled.pk])).content.decode()
+    assert ">Start now<" in page and "<dt>Starts at</dt>" in page
+    staff.post(reverse("campaign_start", args=[scheduled.pk]))
+    started = wait_for_status(world, scheduled, "processing", step=1)
+    page = staff.get(reverse("campaign_detail", args=[started.pk])).content.decode()
+    assert "<dt>Was scheduled for</dt>" in page and "<dt>Starts at</dt>" not in page

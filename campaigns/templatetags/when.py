@@ -35,6 +35,7 @@ def from_now(moment) -> str:
 LOCAL_STYLES = {
     "date": "M j, Y",
     "minute": "M j, Y H:i",
+    "zoned": "M j, Y H:i",  # the browser's version also names its zone
     "second": "M j, Y H:i:s",
     "day-minute": "M j, H:i",
     "day-second": "M j, H:i:s",
