@@ -17,6 +17,8 @@ from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 
+from campaigns.models import Campaign
+
 log = logging.getLogger(__name__)
 
 # Fields never offered back: the old token, and anything that cannot be re-sent as text.
@@ -65,9 +67,23 @@ def _not_found_words(path: str) -> tuple[str, list[tuple[str, str]]]:
         return ("There is no such audience in Atoms: it may have been deleted, or the address "
                 "is mistyped.", [(reverse("audience_list"), "See all audiences")])
     if path.startswith("/campaigns/"):
+        campaign = _campaign_in(path)
+        if campaign is not None:  # it exists: what is missing is a call or a download of it
+            return (f"“{campaign.name}” has nothing at this address: the call or download may "
+                    "not exist, or the address is mistyped.",
+                    [(reverse("campaign_detail", args=[campaign.pk]), "Back to the campaign"),
+                     (reverse("campaign_list"), "See all campaigns")])
         return ("There is no such campaign here: it may have been deleted, or the address is "
                 "mistyped.", [(reverse("campaign_list"), "See all campaigns")])
     return ("There is no page at this address.", [(reverse("home"), "Back to the dashboard")])
+
+
+def _campaign_in(path: str):
+    """The campaign a longer /campaigns/<pk>/… address points into, if there is one."""
+    parts = path.strip("/").split("/")
+    if len(parts) < 3 or not parts[1].isascii() or not parts[1].isdigit() or len(parts[1]) > 18:
+        return None
+    return Campaign.objects.filter(pk=int(parts[1])).only("pk", "name").first()
 
 
 def handler404(request, exception=None):

@@ -109,6 +109,20 @@ def test_an_unknown_address_is_a_friendly_404_not_a_url_list(staff):
     assert "There is no page at this address." in page and "URLconf" not in page
 
 
+def test_an_unknown_call_or_download_of_a_campaign_does_not_say_the_campaign_is_gone(staff):
+    campaign = Campaign.objects.create(atoms_id="b" * 24, name="Still here", status="completed")
+    for address in (f"/campaigns/{campaign.pk}/export/bogus.csv",
+                    f"/campaigns/{campaign.pk}/nothing-here/"):
+        response = staff.get(address)
+        assert response.status_code == 404
+        page = response.content.decode()
+        assert "“Still here” has nothing at this address" in page
+        assert "may have been deleted" not in page
+        assert f'href="/campaigns/{campaign.pk}/"' in page
+    gone = staff.get("/campaigns/999999/export/logs.csv").content.decode()
+    assert "There is no such campaign here: it may have been deleted" in gone
+
+
 def test_an_unknown_audience_is_not_called_a_campaign(staff):
     page = staff.get("/audiences/not-an-id/").content.decode()
     assert "There is no such audience" in page and "campaign" not in page.split("<main")[1]
