@@ -166,13 +166,14 @@ def _send(client: httpx.Client, delivery: WebhookDelivery, now: datetime) -> str
         return _failed(delivery, now, f"Not sent: {refusal}", retry=False)
     if not addresses:
         return _failed(delivery, now, f"Could not connect: {urlsplit(url).hostname} was not "
-                       "found", retry=True)
+                       "found (is the address spelt right?)", retry=True)
     try:
         response = _post(client, url, addresses, payload(delivery.alert))
     except httpx.TimeoutException:
         return _failed(delivery, now, f"No answer within {TIMEOUT_SECONDS} s", retry=True)
     except httpx.HTTPError as failure:
-        return _failed(delivery, now, f"Could not connect: {failure}", retry=True)
+        return _failed(delivery, now, _connection_failed(failure, urlsplit(url).hostname),
+                       retry=True)
     if response.is_success:
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             state=WebhookDelivery.State.SENT, sent_at=now, attempts=F("attempts") + 1,
@@ -181,6 +182,16 @@ def _send(client: httpx.Client, delivery: WebhookDelivery, now: datetime) -> str
     retry = response.status_code >= 500 or response.status_code in RETRYABLE_STATUSES
     return _failed(delivery, now, f"HTTP {response.status_code}: {response.text[:200]}".strip(),
                    retry=retry)
+
+
+def _connection_failed(failure: httpx.HTTPError, host: str) -> str:
+    """Why a post got no answer, in words an admin can act on (not "[Errno 111] ...")."""
+    if "CERTIFICATE_VERIFY_FAILED" in str(failure) or "certificate" in str(failure).lower():
+        return f"Could not connect to {host} securely: its certificate could not be verified."
+    if isinstance(failure, httpx.ConnectError):
+        return (f"Could not connect to {host}: nothing answered there, or it refused the "
+                "connection.")
+    return f"The connection to {host} broke off before it answered."
 
 
 def _post(client: httpx.Client, url: str, addresses: list[str], body: dict) -> httpx.Response:

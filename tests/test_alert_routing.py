@@ -152,7 +152,9 @@ def test_a_refusal_is_given_up_at_once_and_admins_see_why(receiver, users, login
     page = admin.get(reverse("alert_routing")).content.decode()
     assert "Gave up</strong> to Sales on Slack: Finished, “Spring renewals”, 1 try. " \
            "Last error: HTTP 404: no_service" in page
-    assert "Retrying</strong> to Ops relay" in page and "Could not connect" in page
+    assert "Retrying</strong> to Ops relay" in page
+    assert ("Could not connect to 127.0.0.1: nothing answered there, or it refused the "
+            "connection.") in page and "Errno" not in page
     # Times under a minute in words, not "0 minutes" (a retry in 30 s, an alert just opened).
     assert "Next try in under a minute" in page and "0 minutes" not in page
     assert "just now" in listing and "0 minutes" not in listing
@@ -216,6 +218,15 @@ def test_each_person_is_told_what_an_admin_chose_or_their_roles_default(users, l
     nothing = admin.post(reverse("alert_choice", args=[users["manager"].pk]), {}, follow=True)
     assert [str(m) for m in nothing.context["messages"]] == [
         "Saved: mia-manager is told of no alerts."]  # the earlier ones were shown above
+
+
+def test_the_webhooks_table_says_what_each_gets_in_words(login_as):
+    hook("https://hooks.example/one", "completed")
+    hook("https://hooks.example/two", "completed", "stalled", name="Two kinds")
+    hook("https://hooks.example/all", name="All")
+    page = login_as("admin").get(reverse("alert_routing")).content.decode()
+    assert "<td>Finished</td>" in page and "<td>Every kind</td>" in page
+    assert "Finished;" not in page
 
 
 def test_webhooks_are_added_and_removed_by_admins_only_with_clear_errors(login_as, users):

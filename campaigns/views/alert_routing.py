@@ -27,6 +27,9 @@ def _page(request, form, status=200):
         retrying=Count("deliveries", filter=Q(deliveries__state=WebhookDelivery.State.PENDING,
                                               deliveries__attempts__gt=0)),
         failed=Count("deliveries", filter=Q(deliveries__state=WebhookDelivery.State.FAILED)))
+    hooks = list(hooks)
+    for hook in hooks:
+        hook.gets = webhooks.describe_kinds(hook.kinds)
     recent = (WebhookDelivery.objects.select_related("webhook", "alert", "alert__campaign")
               .exclude(state=WebhookDelivery.State.PENDING, attempts=0)[:30])
     return render(request, "campaigns/alert_routing.html", {
