@@ -103,6 +103,8 @@ class CreateOutcome:
     # This submit found the campaign an earlier submit of the same form had made.
     duplicate: bool = False
     start_error: str = ""
+    # Asked to start, and Atoms' answer was lost: whether it started is found out later.
+    start_unknown: bool = False
     # The start waits for the campaign's calling hours: what to tell the person.
     start_held: str = ""
     # Nothing was made: a campaign like it was made (or is being made) from another form
@@ -208,7 +210,10 @@ def _create_owned(user, request: CreateRequest, data: CampaignInput, *, reconcil
         try:
             outcome.start_held = start_campaign(user, campaign) or ""
         except ActionRefused as refused:
-            outcome.start_error = refused.message
+            if refused.may_have_happened:
+                outcome.start_unknown = True  # the page's live note follows Atoms' answer
+            else:
+                outcome.start_error = refused.message
         campaign.refresh_from_db()  # the start set its pending state in the database
     return outcome
 

@@ -135,3 +135,20 @@ def test_a_create_abandoned_by_a_dead_process_is_taken_over_without_doubling(sta
     assert response.status_code == 302
     assert Campaign.objects.get().name == "Orphaned"
     assert sim.calls_to("POST /campaign") == 1  # found in Atoms, not created again
+
+
+@pytest.mark.django_db
+def test_create_and_start_whose_start_answer_is_lost_leaves_no_message_that_goes_stale(
+        staff, sim, settings):
+    """"Campaign created, but not started: ... checking whether the start was carried out"
+    stayed on the page while the campaign ran and finished; the live note says it and
+    follows Atoms."""
+    settings.ATOMS_READ_TIMEOUT = 1
+    sim.faults(drop_response_rate=1, timeout_seconds=3,
+               fail_routes=["POST /campaign/{id}/start"])
+    response = staff.post(URL, {**form_data("Start unanswered"), "submit_action": "start"},
+                          follow=True)
+    sim.clear_faults()
+    assert [str(m) for m in response.context["messages"]] == ["Campaign created."]
+    assert "checking whether it was carried out" in response.content.decode()
+    assert sim.calls_to("POST /campaign/{id}/start") == 1

@@ -123,6 +123,10 @@ def _after_create(request, outcome: services.CreateOutcome, *, started: bool = F
         messages.info(request, "This form was already submitted: here is the campaign it made.")
     elif outcome.start_error:
         messages.warning(request, f"Campaign created, but not started: {outcome.start_error}")
+    elif outcome.start_unknown:
+        # Whether it started is said by the page's live note, which follows Atoms: a
+        # message here would stay on the page after it stopped being true.
+        messages.success(request, "Campaign created.")
     elif started or campaign.pending_action:
         messages.success(request, "Campaign created and started. The status changes when "
                                   "Atoms confirms.")
