@@ -76,17 +76,22 @@ def create_user(actor, *, username: str, password: str, role: str, email: str = 
     return user
 
 
-def set_role(actor, user, role: str) -> None:
+def set_role(actor, user, role: str) -> bool:
+    """Gives `user` the role; False, with nothing changed or logged, when they have it
+    already (the log would otherwise show a change that was none)."""
     _refuse_superuser_target(actor, user)
     # Giving up one's own admin role could leave nobody able to manage people; another
     # admin must do it.
     if user.pk == actor.pk and role != role_of(user):
         raise PermissionDenied("You cannot change your own role; ask another admin.")
     group = _group(role)
+    if role_of(user) == role:
+        return False
     with transaction.atomic():
         user.groups.set([group])
         audit.record(actor, audit.Action.MANAGE_USER, audit.Outcome.OK,
                      message=f"Gave {user.get_username()} the {ROLE_LABELS[role]} role.")
+    return True
 
 
 def set_active(actor, user, active: bool) -> None:
@@ -103,14 +108,14 @@ def set_active(actor, user, active: bool) -> None:
                      message=f"{verb} {user.get_username()}.")
 
 
-def change_user(actor, user, *, role: str | None, active: bool | None) -> None:
+def change_user(actor, user, *, role: str | None, active: bool | None) -> bool:
     """A new role, a new active state, or both; both or neither, so that a refused half
-    does not leave the other applied."""
+    does not leave the other applied. True when the role changed (see `set_role`)."""
     with transaction.atomic():
-        if role:
-            set_role(actor, user, role)
+        role_changed = bool(role) and set_role(actor, user, role)
         if active is not None:
             set_active(actor, user, active)
+    return role_changed
 
 
 def own_password_changed(user, *, current_session: str) -> None:

@@ -356,6 +356,18 @@ def _in_audience(audience, phone: str) -> bool | None:
     return any(suppression.member_phone(m, audience.phone_column) == phone for m in found)
 
 
+def member_numbers(audience, member_ids: list[str]) -> list[str] | None:
+    """The phone numbers of these members, in the order given, to say which contacts a
+    removal takes (ids no longer in the audience are left out); None when Atoms cannot
+    be asked, so the confirmation can still count them."""
+    try:
+        members = atoms_client().all_audience_members(audience.id)
+    except (atoms.AtomsError, ValueError):
+        return None
+    phones = {m.id: m.data.get(audience.phone_column, "") for m in members}
+    return [phones[i] for i in member_ids if i in phones]
+
+
 def remove_members(user, audience, member_ids: list[str]) -> int:
     try:
         removed = atoms_client().remove_audience_members(audience.id, member_ids)
@@ -509,6 +521,11 @@ def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome
         audit.record(user, Action.START, Outcome.FAILED, campaign=campaign,
                      message=f"Copied as “{data.name}” without {len(drop)} do-not-call "
                              f"numbers, but the copy did not start: {outcome.start_error}")
+    elif outcome.start_unknown:
+        audit.record(user, Action.START, Outcome.OK, campaign=campaign,
+                     message=f"Copied as “{data.name}” without {len(drop)} do-not-call "
+                             "numbers; Atoms did not answer its start: the copy's activity "
+                             "says whether it was carried out")
     else:
         audit.record(user, Action.START, Outcome.OK, campaign=campaign,
                      message=f"Started as “{data.name}” without {len(drop)} do-not-call "

@@ -331,11 +331,22 @@ def region_field() -> forms.ChoiceField:
     )
 
 
+CHOOSE_THE_FILE_AGAIN = ("Choose the file again: a browser does not keep a chosen file when "
+                         "the form comes back.")
+
+
 class ContactsFileMixin:
     """Reads the chosen file with `contacts_csv`; its one-sentence problem goes beside it."""
 
     # An audience's file; a plain list of numbers says False.
     audience = True
+
+    def ask_for_the_file_again(self) -> None:
+        """For a form refused for another field (or by the view, after it was valid): the
+        page comes back with the file field empty, so say so beside it rather than leave
+        the person to find out from a second refusal."""
+        if self.files.get(self.add_prefix("file")) and "file" not in self.errors:
+            self.add_error("file", CHOOSE_THE_FILE_AGAIN)
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
@@ -381,10 +392,7 @@ class AudienceUploadForm(ContactsFileMixin, forms.Form):
         self.fields["region"] = region_field()
 
     def clean_name(self):
-        name = " ".join(self.cleaned_data["name"].split())
-        if not name:
-            raise forms.ValidationError("Give the audience a name.")
-        return name
+        return clean_display_name(self.cleaned_data["name"], "Give the audience a name.")
 
 
 class ColumnForm(forms.Form):
@@ -434,6 +442,9 @@ class SuppressionImportForm(ContactsFileMixin, forms.Form):
                                    help_text="Leave empty to have it found for you.")
 
     def __init__(self, *args, **kwargs):
+        # It shares its page with SuppressionAddForm, which has a "region" too: ids of its
+        # own, so each label names its own field (the POSTed names stay the same).
+        kwargs.setdefault("auto_id", "id_import_%s")
         super().__init__(*args, **kwargs)
         self.fields["region"] = region_field()
 

@@ -88,14 +88,67 @@ def test_a_contact_that_fails_the_checks_is_refused_beside_the_field(login_as, w
     assert len(atoms_client().all_audience_members(audience_id)) == 3
 
 
-def test_remove_selected_removes_exactly_those(login_as, world):
+def test_remove_selected_asks_first_naming_the_numbers_then_removes_exactly_those(
+        login_as, world):
     audience_id = fresh_audience()
     members = atoms_client().all_audience_members(audience_id)
-    response = login_as("staff").post(reverse("audience_members_remove", args=[audience_id]),
-                                      {"member": [members[0].id, members[2].id]})
-    assert "2 contacts removed." in messages_of(response)
+    url = reverse("audience_members_remove", args=[audience_id])
+    staff = login_as("staff")
+    asked = staff.post(url, {"member": [members[0].id, members[2].id]})
+    assert asked.status_code == 200
+    page = asked.content.decode()
+    assert "Remove 2 contacts from “Scratch”?" in page
+    assert "<li>+14155550100</li>" in page and "<li>+14155550102</li>" in page
+    assert 'name="confirm" value="1"' in page and page.count('name="member"') == 2
+    assert world.calls_to("DELETE /audience/{id}/members") == 0  # nothing removed yet
+    assert len(atoms_client().all_audience_members(audience_id)) == 3
+
+    response = staff.post(url, {"member": [members[0].id, members[2].id], "confirm": "1"})
+    assert messages_of(response) == ["2 contacts removed: +14155550100, +14155550102."]
     left = atoms_client().all_audience_members(audience_id)
     assert [m.data["firstName"] for m in left] == ["Ravi"]
+
+
+def test_the_question_counts_the_contacts_when_atoms_cannot_name_them(login_as, world):
+    audience_id = fresh_audience()
+    members = atoms_client().all_audience_members(audience_id)
+    world.faults(error_rate=1, fail_routes=["GET /audience/{id}/members"])
+    asked = login_as("staff").post(reverse("audience_members_remove", args=[audience_id]),
+                                   {"member": [members[0].id]})
+    world.clear_faults()
+    page = asked.content.decode()
+    assert "Remove 1 contact from “Scratch”?" in page
+    assert "Atoms could not be asked for their numbers" in page
+    assert len(atoms_client().all_audience_members(audience_id)) == 3
+
+
+def test_contacts_already_gone_are_not_asked_about(login_as, world):
+    audience_id = fresh_audience()
+    response = login_as("staff").post(reverse("audience_members_remove", args=[audience_id]),
+                                      {"member": ["0123456789abcdef01234567"]})
+    assert messages_of(response) == ["The contacts ticked are no longer in the audience."]
+    assert world.calls_to("DELETE /audience/{id}/members") == 0
+
+
+def test_removing_many_names_a_few_and_counts_the_rest(login_as, world):
+    rows = "".join(f"C{n},+1415555{n:04d}\n" for n in range(8))
+    audience_id = atoms_client().create_audience(
+        "Eight", "phoneNumber", f"firstName,phoneNumber\n{rows}".encode()).id
+    ids = [m.id for m in atoms_client().all_audience_members(audience_id)]
+    response = login_as("staff").post(reverse("audience_members_remove", args=[audience_id]),
+                                      {"member": ids, "confirm": "1"})
+    assert messages_of(response) == [
+        "8 contacts removed: +14155550000, +14155550001, +14155550002, +14155550003, "
+        "+14155550004 and 3 more."]
+
+
+def test_the_delete_page_counts_contacts_in_plain_words(login_as, world):
+    one = atoms_client().create_audience("Just one", "phoneNumber",
+                                         b"phoneNumber\n+14155550100\n").id
+    page = login_as("staff").get(reverse("audience_delete", args=[one])).content.decode()
+    assert "This deletes its 1 contact in Atoms." in page
+    page = login_as("staff").get(reverse("audience_delete", args=[fresh_audience()]))
+    assert "This deletes its 3 contacts in Atoms." in page.content.decode()
 
 
 def test_remove_with_nothing_ticked_says_so_and_sends_nothing(login_as, world):
@@ -187,7 +240,7 @@ def test_when_atoms_fails_to_remove_it_says_so(login_as, world):
     member = atoms_client().all_audience_members(audience_id)[0]
     world.faults(error_rate=1, fail_routes=["DELETE /audience/{id}/members"])
     response = login_as("staff").post(reverse("audience_members_remove", args=[audience_id]),
-                                      {"member": [member.id]})
+                                      {"member": [member.id], "confirm": "1"})
     assert "Atoms did not remove the contacts" in messages_of(response)[0]
     assert len(atoms_client().all_audience_members(audience_id)) == 3
 
@@ -195,6 +248,6 @@ def test_when_atoms_fails_to_remove_it_says_so(login_as, world):
 def test_a_malformed_member_id_is_refused_without_asking_atoms(login_as, world):
     audience_id = fresh_audience()
     response = login_as("staff").post(reverse("audience_members_remove", args=[audience_id]),
-                                      {"member": ["../x"]})
+                                      {"member": ["../x"], "confirm": "1"})
     assert "Atoms did not remove the contacts" in messages_of(response)[0]
     assert world.calls_to("DELETE /audience/{id}/members") == 0

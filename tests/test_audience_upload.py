@@ -152,6 +152,34 @@ def test_a_bad_file_gets_one_sentence_beside_the_field_and_nothing_is_kept_or_se
     assert sim.calls_to("POST /audience") == 0
 
 
+@pytest.mark.parametrize(("name", "error"), [
+    ("P3 \u202eevil\u202c name", "Remove the text-direction control characters"),
+    ("\u200b\u200b \u200b", "Give the audience a name."),
+])
+def test_an_audience_name_that_shows_as_something_else_or_nothing_is_refused(
+        staff, sim, name, error):
+    # The same rule as campaign names: a reversed or empty-looking name misleads in lists.
+    response = choose(staff, "phone\n+14155550100\n", name=name)
+    assert response.status_code == 422
+    assert any(error in e for e in response.context["form"].errors["name"])
+    assert not AudienceUpload.objects.exists()
+
+
+def test_a_form_refused_for_another_field_asks_for_the_file_again(staff, sim):
+    response = choose(staff, "phone\n+14155550100\n", name="")
+    assert response.status_code == 422
+    form = response.context["form"]
+    assert form.errors["file"] == [
+        "Choose the file again: a browser does not keep a chosen file when the form comes "
+        "back."]
+    assert "Choose the file again" in response.content.decode()
+    # A file refused for itself has its own sentence, not this one; no file, no sentence.
+    bad = choose(staff, b"\x7fELF\x02\x01", name="").context["form"].errors["file"]
+    assert len(bad) == 1 and "Choose the file again" not in bad[0]
+    unchosen = staff.post(NEW, {"name": "", "region": "US"}).context["form"].errors["file"]
+    assert unchosen == ["This field is required."]
+
+
 @pytest.mark.parametrize(("content", "encoding"), [
     ("name,phone\rJosé,+14155550100\rZoë,12\r".encode("cp1252"), "Windows-1252"),
     (b"name,phone\r\nAsha,+14155550100\nRavi,12\r", "UTF-8"),
@@ -323,6 +351,14 @@ def test_an_upload_atoms_refuses_shows_why_and_can_be_retried(staff, sim):
     sim.clear_faults()
     staff.post(reverse("audience_upload_confirm", args=[upload.token]))
     assert AudienceUpload.objects.get().state == "done"
+
+
+def test_an_upload_of_one_contact_says_contact_not_contacts(staff, sim):
+    preview_of(staff, choose(staff, "phone\n+14155550100\n", name="Only one"))
+    response = staff.post(reverse("audience_upload_confirm",
+                                  args=[AudienceUpload.objects.get().token]))
+    assert [str(m) for m in response.wsgi_request._messages] == [
+        "Audience “Only one” uploaded with 1 contact."]
 
 
 def test_managers_cannot_upload(login_as, sim, atoms_settings):

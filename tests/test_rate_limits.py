@@ -136,4 +136,8 @@ def test_forms_that_never_reach_atoms_do_not_count_against_its_limit(login_as, l
                for n in range(LIMIT + 3)]
     assert [answer.status_code for answer in answers] == [422] * (LIMIT + 3)
     assert 'value="Team 7"' in answers[-1].content.decode()  # what was typed, kept
+    people = [admin.post(reverse("user_list"), {"username": f"new {n}", "password1": "x"})
+              for n in range(LIMIT + 1)]
+    assert {answer.status_code for answer in people} == {400}
+    assert admin.post(reverse("password_change"), {"old_password": ""}).status_code == 422
     assert all(ratelimit.take(users["admin"]) for _ in range(LIMIT))  # none was counted

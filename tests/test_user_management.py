@@ -70,6 +70,28 @@ def test_an_admin_changes_a_role_and_deactivates(login_as, users):
         "Gave sam-staff the Manager role.", "Deactivated sam-staff."]
 
 
+def test_the_same_role_again_is_said_and_not_logged_as_a_change(login_as, users):
+    admin = login_as("admin")
+    staff = users["staff"]
+    response = admin.post(reverse("user_change", args=[staff.pk]), {"role": "staff"})
+    assert [str(m) for m in response.wsgi_request._messages] == [
+        "sam-staff already has the Staff role."]
+    assert not AuditEntry.objects.exists()
+    # With a change of account in the same post, only that change is logged.
+    admin.post(reverse("user_change", args=[staff.pk]), {"role": "staff", "active": "0"})
+    assert list(AuditEntry.objects.values_list("message", flat=True)) == [
+        "Deactivated sam-staff."]
+
+
+def test_the_list_is_in_alphabetical_order_whatever_the_case(login_as, users,
+                                                             django_user_model):
+    for name in ("P3_alice", "bob", "Zed"):
+        django_user_model.objects.create_user(username=name, password=PASSWORD)
+    page = login_as("admin").get(reverse("user_list"))
+    names = [p["user"].username for p in page.context["people"]]
+    assert names == ["ada-admin", "bob", "mia-manager", "P3_alice", "sam-staff", "Zed"]
+
+
 def test_an_admin_cannot_change_their_own_role_even_with_another_change(login_as, users):
     admin = login_as("admin")
     me = users["admin"]

@@ -54,6 +54,8 @@ def audience_new(request):
             phone_column=data["phone_column"], region=data["region"])
         return redirect("audience_upload", token=upload.token)
     status = 422 if request.method == "POST" else 200
+    if request.method == "POST":
+        form.ask_for_the_file_again()
     return render(request, "campaigns/audience_new.html", {"nav": "audiences", "form": form},
                   status=status)
 
@@ -106,7 +108,7 @@ def audience_upload_confirm(request, token):
     upload.refresh_from_db()
     if done:
         messages.success(request, f"Audience “{upload.name}” uploaded with "
-                                  f"{upload.sent_rows:,} contacts.")
+                                  f"{upload.sent_rows:,} contact{pluralize(upload.sent_rows)}.")
         return redirect("audience_detail", audience_id=upload.audience_id)
     return redirect("audience_upload", token=upload.token)
 
@@ -208,18 +210,41 @@ def audience_member_add(request, audience_id: str):
 @require_POST
 @manage_required
 def audience_members_remove(request, audience_id: str):
+    """"Remove selected": first a page that names the numbers and asks (as deleting the
+    audience does), then, posted from it with confirm=1, the removal."""
     audience = _audience_or_404(audience_id)
-    member_ids = request.POST.getlist("member")
+    member_ids = list(dict.fromkeys(request.POST.getlist("member")))
     if not member_ids:
         messages.error(request, "Tick the contacts to remove first.")
+        return redirect("audience_detail", audience_id=audience.id)
+    numbers = audiences.member_numbers(audience, member_ids)
+    if request.POST.get("confirm") != "1":
+        if numbers == []:
+            messages.error(request, "The contacts ticked are no longer in the audience.")
+            return redirect("audience_detail", audience_id=audience.id)
+        return render(request, "campaigns/audience_delete.html", {
+            "nav": "audiences", "audience": audience, "removing": True,
+            "member_ids": member_ids, "numbers": numbers,
+            "count": len(numbers) if numbers is not None else len(member_ids)})
+    try:
+        removed = audiences.remove_members(request.user, audience, member_ids)
+    except ActionRefused as refused:
+        messages.error(request, refused.message)
     else:
-        try:
-            removed = audiences.remove_members(request.user, audience, member_ids)
-        except ActionRefused as refused:
-            messages.error(request, refused.message)
-        else:
-            messages.success(request, f"{removed} contact{'s' if removed != 1 else ''} removed.")
+        said = f"{removed:,} contact{pluralize(removed)} removed"
+        # The numbers when they are the ones removed (Atoms counts what it removed).
+        if numbers and len(numbers) == removed:
+            said += f": {_some_of(numbers)}"
+        messages.success(request, f"{said}.")
     return redirect("audience_detail", audience_id=audience.id)
+
+
+def _some_of(numbers: list[str], shown: int = 5) -> str:
+    """"a, b, c" or, for a long list, its first few "and N more"."""
+    more = len(numbers) - shown
+    if more <= 0:
+        return ", ".join(numbers)
+    return f"{', '.join(numbers[:shown])} and {more:,} more"
 
 
 @require_http_methods(["GET", "POST"])
@@ -274,13 +299,15 @@ def _suppression_page(request, add_form=None, import_form=None, status=200):
 
 def _dnc_page(request, entries, param: str):
     """One page of a do-not-call list, numbered by ?<param>=, with the links to the pages
-    either side (other parameters kept) for the page's one pager partial."""
+    either side (other parameters kept) for the page's one pager partial. The links name
+    the list's URL: the page is also shown at /add/ and /import/ after a refused form,
+    and a link relative to those would GET a POST-only URL (a 405)."""
     page = Paginator(entries, DNC_PAGE_SIZE).get_page(request.GET.get(param))
 
     def link(number: int) -> str:
         query = request.GET.copy()
         query[param] = str(number)
-        return f"?{query.urlencode()}"
+        return f"{reverse('suppression_list')}?{query.urlencode()}"
 
     page.previous_link = link(page.previous_page_number()) if page.has_previous() else ""
     page.next_link = link(page.next_page_number()) if page.has_next() else ""
@@ -330,6 +357,7 @@ def suppression_import(request):
                          f"(line{pluralize(count)} {lines}{more}).")
             messages.success(request, note)
             return redirect("suppression_list")
+    form.ask_for_the_file_again()
     return _suppression_page(request, import_form=form, status=422)
 
 

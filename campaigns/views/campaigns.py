@@ -305,6 +305,9 @@ def campaign_start_filtered(request, pk: int):
     elif outcome.duplicate:
         messages.info(request, f"“{copy.name}” was already made without the do-not-call "
                                "numbers: this is it.")
+    elif outcome.start_unknown:
+        # Whether it started is said by its page's live note, which follows Atoms.
+        messages.success(request, f"“{copy.name}” was made without the do-not-call numbers.")
     elif outcome.start_held:
         messages.info(request, f"“{copy.name}” was made without the do-not-call numbers, "
                                f"with the same calling hours. {outcome.start_held}")

@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
+from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST
@@ -22,13 +23,16 @@ from campaigns.forms import (
     UserCreateForm,
 )
 from campaigns.permissions import ROLE_LABELS, require_perm, role_of
+from campaigns.ratelimit import atoms_free
 
 users_required = require_perm("auth.change_user", "Managing users")
 
 
 def _page(request, form, status=200):
     people = []
-    for user in get_user_model().objects.prefetch_related("groups").order_by("username"):
+    # As people read a list: "admin" before "P3_alice", whatever the case.
+    for user in (get_user_model().objects.prefetch_related("groups")
+                 .order_by(Lower("username"), "username")):
         role = role_of(user)
         people.append({"user": user, "role": role,
                        "role_label": ROLE_LABELS.get(role, "No role")})
@@ -37,6 +41,7 @@ def _page(request, form, status=200):
                   status=status)
 
 
+@atoms_free
 @require_http_methods(["GET", "POST"])
 @users_required
 def user_list(request):
@@ -56,6 +61,7 @@ def user_list(request):
     return redirect("user_list")
 
 
+@atoms_free
 @require_POST
 @users_required
 def user_change(request, pk: int):
@@ -67,12 +73,14 @@ def user_change(request, pk: int):
         return redirect("user_list")
     role, active = form.cleaned_data["role"], form.cleaned_data["active"]
     try:
-        accounts.change_user(request.user, user, role=role, active=active)
+        role_changed = accounts.change_user(request.user, user, role=role, active=active)
     except PermissionDenied as refusal:
         accounts.record_refusal(request.user, str(refusal))
         raise
-    if role:
+    if role and role_changed:
         messages.success(request, f"{user.get_username()} now has the {ROLE_LABELS[role]} role.")
+    elif role:
+        messages.info(request, f"{user.get_username()} already has the {ROLE_LABELS[role]} role.")
     if active is not None:
         state = "active" if active else "deactivated"
         messages.success(request, f"{user.get_username()}'s account is {state}.")
@@ -102,3 +110,6 @@ class OwnPasswordChange(auth_views.PasswordChangeView):
         response = super().form_invalid(form)
         response.status_code = 422
         return response
+
+
+own_password_change = atoms_free(OwnPasswordChange.as_view())
