@@ -16,6 +16,7 @@ from celery import current_app
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from campaigns import atoms, audit, catalog, contacts_csv, services, suppression
@@ -375,7 +376,7 @@ def remove_members(user, audience, member_ids: list[str]) -> int:
         message = getattr(error, "user_message", str(error))
         _audit_members(user, audience, Outcome.FAILED, message)
         raise ActionRefused(f"Atoms did not remove the contacts: {message}") from error
-    _audit_members(user, audience, Outcome.OK, f"Removed {removed} contacts")
+    _audit_members(user, audience, Outcome.OK, f"Removed {removed} contact{pluralize(removed)}")
     catalog.forget_audiences()
     return removed
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Q
+from django.template.defaultfilters import pluralize
 
 from campaigns import atoms, audit, catalog, contacts_csv, outcomes
 from campaigns.connections import atoms_client
@@ -133,7 +134,7 @@ def import_suppressed(user, raw: bytes, phone_column: str, region: str) -> Impor
                             added_by=_user(user)) for p in phones if p not in existing]
     SuppressedNumber.objects.bulk_create(new, ignore_conflicts=True)
     audit.record(user, Action.SUPPRESS, Outcome.OK, campaign_name="Do-not-call list",
-                 message=f"Added {len(new)} numbers from a CSV file")
+                 message=f"Added {len(new)} number{pluralize(len(new))} from a CSV file")
     return ImportResult(added=len(new), already=len(phones) - len(new), invalid=invalid,
                         repeated=check.count(contacts_csv.DUPLICATE))
 
