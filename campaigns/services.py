@@ -585,7 +585,7 @@ def _run_async_action(user, campaign, action, pending, allowed_statuses, *, call
     )
     if not claimed:
         campaign.refresh_from_db()
-        message = (f"Already {campaign.get_pending_action_display().lower()}."
+        message = (f"Already {campaign.pending_label.lower()}."
                    if campaign.pending_action else refusal)
         audit.record(user, action, Outcome.REFUSED, campaign=campaign, message=message)
         raise ActionRefused(message)

@@ -22,6 +22,9 @@ from campaigns.permissions import MANAGER, needed_role, require_perm, role_of
 from campaigns.views.shared import view_required, with_fetch_times
 
 PAGE_SIZE = 25
+# A message's extra tag: true of the campaign's state when said, so the page drops it once
+# that state moves on (static/js/app.js).
+TRANSIENT = "transient"
 
 
 
@@ -332,7 +335,9 @@ def _act(request, campaign, action, done_message):
         # confirmed: checking"), which follows Atoms' answer; a message here would stay
         # on the page, contradicting it, once that answer came.
         if not refused.may_have_happened:
-            messages.error(request, refused.message)
+            # Said of the campaign as it was ("Already starting."): the page drops it when
+            # the campaign's state moves on (app.js), so it never stays once untrue.
+            messages.error(request, refused.message, extra_tags=TRANSIENT)
     else:
         # Past tense only: the page's live status says what happens next.
         messages.success(request, held or f"{done_message} Atoms accepted it.")

@@ -212,6 +212,8 @@
     var state = shown.dataset.buttonState;
     if (state === actions.dataset.buttonState || state === askedFor) return;
     askedFor = state;
+    // What was said of the state the page was drawn in ("Already starting.") is past.
+    document.querySelectorAll("#messages .flash.transient").forEach(function (flash) { flash.remove(); });
     window.htmx.trigger(actions, "live:state-moved");
   });
 

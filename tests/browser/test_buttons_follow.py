@@ -12,7 +12,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from campaigns import services
-from campaigns.models import scheduled_soon_until
+from campaigns.models import Campaign, scheduled_soon_until
 from tests.browser.conftest import BUTTONS_FOLLOW, collect_page_errors, sign_in
 from tests.browser.test_live_board import STREAM_DOWN_LOG
 from tests.campaign_factory import campaign_input, make_campaign
@@ -20,6 +20,13 @@ from tests.campaign_factory import campaign_input, make_campaign
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LIVE = 15_000
+
+
+def wait_until(condition, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
 
 
 def test_after_a_pause_resume_and_delete_appear_while_the_stream_is_down(
@@ -98,4 +105,35 @@ def test_a_scheduled_campaign_that_starts_by_itself_shows_running_and_pause_with
     services.start_campaign(users["staff"], draft)
     sim.advance(5)
     expect(draft_row.get_by_test_id("status")).to_have_text("Running", timeout=LIVE)
+    assert errors == []
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_second_tabs_already_starting_goes_once_the_start_is_confirmed(
+        users, new_page, sim, celery_worker, server_settings, width):
+    """Tab two's "Already starting." was true when said; it stayed on the page while the
+    campaign ran. It goes when the campaign's state moves on, without a reload."""
+    draft = make_campaign(sim, users["staff"], name="Two tabs", audience_size=50)
+    first = sign_in(new_page(), users["staff"].username)
+    second = first.context.new_page()
+    for page in (first, second):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"/campaigns/{draft.pk}/")
+    errors = collect_page_errors(second)
+    sim.faults(latency_ms=3000, fail_routes=["POST /campaign/{id}/start"])
+    try:
+        first.get_by_test_id("actions").get_by_role("button", name="Start").click(
+            no_wait_after=True)
+        wait_until(lambda: Campaign.objects.get(pk=draft.pk).pending_action == "start")
+        second.get_by_test_id("actions").get_by_role("button", name="Start").click()
+        said = second.locator("#messages .flash")
+        expect(said).to_have_text("Already starting.")
+    finally:
+        sim.clear_faults()
+    second.evaluate("window.sameDocument = true")
+    sim.advance(10)
+    expect(second.locator("#live-detail").get_by_test_id("status")).not_to_have_text(
+        "Draft", timeout=LIVE)
+    expect(said).to_have_count(0, timeout=BUTTONS_FOLLOW)
+    assert second.evaluate("window.sameDocument === true"), "the page reloaded"
     assert errors == []
