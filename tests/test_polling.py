@@ -540,3 +540,20 @@ def test_the_poll_writes_changed_campaigns_on_sqlite_the_demo_database(tmp_path)
         [9, [], True, True, "running", False, 4, True],
         [1, [], False, False, "paused", True, 4, True],
     ]
+
+
+def test_a_slow_read_sent_before_a_newer_one_was_applied_is_not_written_over_it(
+        sim, running, users):
+    """Two reads of one campaign in flight (a tick's and a click's): the one sent first
+    answered last. Written, the page stepped back (Running, then "Resuming…", then
+    Running again) until the next read."""
+    sent_at = timezone.now()
+    slow = atoms_client().get_campaign(running.atoms_id)  # answered "running", held
+    assert slow.campaign.status == "running"
+    services.pause_campaign(users["admin"], running)
+    paused = wait_for_status(sim, running, "paused", step=1)  # a newer read, applied
+    stale = Campaign.objects.get(pk=running.pk)
+    result = poll.apply_results([(stale, (slow, None))], timezone.now(), sent_at=sent_at)
+    paused.refresh_from_db()
+    assert paused.status == "paused" and paused.pending_action == ""
+    assert result.changed == 0

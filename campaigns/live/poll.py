@@ -360,7 +360,7 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
     to_publish += _newly_stalled([c for c, _f, _s in touched if c.pk in quiet], was_checked, now)
 
     try:
-        kept = _write(to_save, read_fine, settled, now)
+        kept = _write(to_save, read_fine, settled, now, sent_at)
     except DatabaseError:
         # One campaign's rows must never cost the others theirs: campaign by campaign.
         log.exception("Poll batch write failed; writing campaign by campaign")
@@ -368,12 +368,13 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
         for campaign, fields in to_save:
             try:
                 kept |= _write([(campaign, fields)], {}, [one for one in settled
-                                                          if one[0].pk == campaign.pk], now)
+                                                          if one[0].pk == campaign.pk],
+                               now, sent_at)
             except DatabaseError:
                 log.exception("Poll write failed for campaign %s", campaign.pk)
         saved_ids = {c.pk for c, _ in to_save}
         kept |= _write([], {pk: read for pk, read in read_fine.items() if pk not in saved_ids},
-                       [], now)
+                       [], now, sent_at)
     if recovered:
         Campaign.objects.filter(poll_failures__gte=DOWN_SAMPLE,
                                 next_poll_at__gt=now).update(next_poll_at=now)
@@ -426,15 +427,20 @@ def _newly_stalled(campaigns, was_checked, now: datetime) -> list[tuple[Campaign
 
 
 def _write(to_save, read_fine: dict[int, tuple[datetime, int]], settled,
-           now: datetime) -> set[int]:
-    """Write in one transaction, skipping campaigns deleted since they were read; return
-    the ids written. `read_fine`: when each campaign read fine is due again, and its
+           now: datetime, sent_at: datetime | None = None) -> set[int]:
+    """Write in one transaction, skipping campaigns deleted since they were read, or read
+    again since this read was sent (`sent_at`); return the ids written. `read_fine`: when each campaign read fine is due again, and its
     unchanged reads in a row. The row locks make a concurrent delete wait for us, or us
     see it gone, so no snapshot ever points at a deleted campaign."""
     ids = {c.pk for c, _ in to_save} | set(read_fine)
     with transaction.atomic():
-        kept = set(Campaign.objects.select_for_update().filter(pk__in=ids)
-                   .order_by("pk").values_list("pk", flat=True))
+        rows = Campaign.objects.select_for_update().filter(pk__in=ids)
+        if sent_at is not None:
+            # A read applied since this one was sent is newer: written over, the page
+            # would step back (seen: Running, then "Resuming…" from a slow earlier read,
+            # then Running) until the next read.
+            rows = rows.filter(Q(fetched_at__isnull=True) | Q(fetched_at__lte=sent_at))
+        kept = set(rows.order_by("pk").values_list("pk", flat=True))
         to_save = [(c, fields) for c, fields in to_save if c.pk in kept]
         saved_ids = {c.pk for c, _ in to_save}
         # Campaigns that only got fresher need one UPDATE per due time and count of
