@@ -239,8 +239,11 @@ class CampaignFilterForm(forms.Form):
     )
 
     def filter(self, queryset):
-        """Apply what is valid; an invalid value is ignored rather than failing the page."""
-        data = self.cleaned_data if self.is_valid() else {}
+        """Apply each valid filter; an invalid one (an edited URL) is ignored on its own,
+        rather than failing the page or dropping the valid ones with it (a bad status
+        listed every campaign while the search box still showed the search)."""
+        self.is_valid()
+        data = self.cleaned_data
         if data.get("q"):
             queryset = queryset.filter(name__icontains=data["q"].strip())
         if data.get("status"):

@@ -65,6 +65,14 @@ def test_a_bad_filter_value_is_ignored_not_a_crash(login_as):
     assert len(names_on(response)) == 2
 
 
+def test_a_bad_filter_value_drops_only_itself_not_the_search(login_as):
+    for name in ("Alpha", "Beta"):
+        Campaign.objects.create(atoms_id=name.lower().ljust(24, "0"), name=name)
+    client = login_as("staff")
+    assert names_on(client.get(URL, {"q": "alpha", "status": "zzz"})) == ["Alpha"]
+    assert names_on(client.get(URL, {"q": "beta", "sort": "zzz"})) == ["Beta"]
+
+
 def test_pages_of_25(login_as):
     campaign_rows(60)
     client = login_as("staff")
