@@ -124,6 +124,10 @@
       var interval = Number(el.dataset.interval || 5);
       var stale = age > 2 * interval;
       el.classList.toggle("stale", stale);
+      if (el.dataset.compact !== undefined) {  // a table row: said only when not live
+        el.textContent = stale ? "Not live: numbers from " + age + " s ago" : "";
+        return;
+      }
       el.textContent = stale
         ? "Not live: last update " + age + " s ago. The dashboard is not getting updates from Atoms right now."
         : "updated " + age + " s ago";

@@ -90,15 +90,24 @@ def test_a_managers_board_counts_up_live_warns_when_atoms_fails_and_recovers_by_
         assert second > first
         expect(freshness).to_have_text(FRESH)
 
+        # The campaigns list, in another tab: its row says nothing while the numbers are
+        # live, and "Not live" while they are not (they must not pass for fresh).
+        lister = page.context.new_page()
+        lister.goto("/campaigns/")
+        row_freshness = lister.locator(f"#campaign-{campaign.pk}").get_by_test_id("freshness")
+        expect(row_freshness).to_have_text("")
+
         sim.faults(fail_routes=["GET /campaign/{id}"])
         expect(freshness).to_contain_text("Not live:", timeout=LIVE)
         expect(freshness).to_have_class(re.compile(r"\bstale\b"))
         # The last known numbers stay on screen, marked as not live.
         assert read_count(card.get_by_test_id("card-called")) >= second
+        expect(row_freshness).to_contain_text("Not live", timeout=LIVE)
 
         sim.clear_faults()
         expect(freshness).to_have_text(FRESH, timeout=LIVE)
         expect(freshness).not_to_have_class(re.compile(r"\bstale\b"))
+        expect(row_freshness).to_have_text("", timeout=LIVE)
         wait_for_count_above(page, called, read_count(card.get_by_test_id("card-called")))
     finally:
         sim.set_speed(0)
