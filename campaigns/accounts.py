@@ -8,6 +8,7 @@ may do: roles are fixed in `permissions.ROLE_PERMISSIONS`.
 from axes.helpers import get_client_ip_address
 from axes.utils import reset as reset_sign_in_failures
 from django.contrib.auth import SESSION_KEY, get_user_model
+from django.contrib.auth.backends import AllowAllUsersModelBackend
 from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied
@@ -20,6 +21,17 @@ from campaigns.permissions import ROLE_LABELS, ROLES, role_of, sync_role_groups
 
 class UnknownRole(ValueError):
     pass
+
+
+class SaysDeactivatedBackend(AllowAllUsersModelBackend):
+    """Checks a deactivated person's password too, so that with the right one the sign-in
+    form says "This account is inactive." rather than "wrong password" (only someone who
+    knows the password learns it). Their sessions stay refused: `get_user` admits only
+    active people, as Django's ModelBackend does."""
+
+    def get_user(self, user_id):
+        user = super().get_user(user_id)
+        return user if user is not None and user.is_active else None
 
 
 def _group(role: str) -> Group:

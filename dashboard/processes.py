@@ -177,7 +177,7 @@ def session_cookie(user) -> dict[str, str]:
     for an HTTP client talking to a child web server."""
     request = HttpRequest()
     request.session = import_module(settings.SESSION_ENGINE).SessionStore()
-    # The backend a real sign-in records: ModelBackend authenticates, axes only counts.
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    # The backend a real sign-in records: the last one authenticates, axes only counts.
+    login(request, user, backend=settings.AUTHENTICATION_BACKENDS[-1])
     request.session.save()
     return {settings.SESSION_COOKIE_NAME: request.session.session_key}

@@ -126,7 +126,8 @@ AUTH_PASSWORD_VALIDATORS = [
 # django-axes first: it refuses a locked-out sign-in before the password is even checked.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, but a deactivated person's right password is told "inactive".
+    "campaigns.accounts.SaysDeactivatedBackend",
 ]
 # --- Sign-in throttling (django-axes, database backend: shared by every web process) ---
 # After this many wrong passwords for one username, or from one address, that username

@@ -10,14 +10,14 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
-from campaigns.live.sessions import _SessionRequest, signed_in_users
+from campaigns.live.sessions import MODEL_BACKEND, _SessionRequest, signed_in_users
 
 pytestmark = pytest.mark.django_db
 
 
 def session_key_of(user) -> str:
     client = Client()
-    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    client.force_login(user, backend=MODEL_BACKEND)
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 

@@ -211,3 +211,19 @@ def test_anyone_changes_their_own_password_after_giving_the_old_one(login_as, us
     assert not Session.objects.filter(session_key=elsewhere.session.session_key).exists()
     assert elsewhere.get(reverse("board")).status_code == 302
     assert AuditEntry.objects.get().message == "mia-manager changed their own password."
+
+
+def test_a_deactivated_person_with_the_right_password_is_told_so_and_not_signed_in(
+        login_as, users):
+    login_as("admin").post(reverse("user_change", args=[users["staff"].pk]), {"active": "0"})
+    theirs = Client()
+    right = theirs.post("/accounts/login/", {"username": users["staff"].username,
+                                             "password": PASSWORD})
+    assert right.status_code == 200 and "This account is inactive." in right.content.decode()
+    assert "_auth_user_id" not in theirs.session
+    wrong = theirs.post("/accounts/login/", {"username": users["staff"].username,
+                                             "password": "not it"})
+    assert "This account is inactive." not in wrong.content.decode()
+    # A session made before cannot come back through the backend.
+    theirs.force_login(users["staff"])
+    assert theirs.get(reverse("campaign_list")).status_code == 302

@@ -429,9 +429,10 @@ def _newly_stalled(campaigns, was_checked, now: datetime) -> list[tuple[Campaign
 def _write(to_save, read_fine: dict[int, tuple[datetime, int]], settled,
            now: datetime, sent_at: datetime | None = None) -> set[int]:
     """Write in one transaction, skipping campaigns deleted since they were read, or read
-    again since this read was sent (`sent_at`); return the ids written. `read_fine`: when each campaign read fine is due again, and its
-    unchanged reads in a row. The row locks make a concurrent delete wait for us, or us
-    see it gone, so no snapshot ever points at a deleted campaign."""
+    again since this read was sent (`sent_at`); return the ids written. `read_fine`: when
+    each campaign read fine is due again, and its unchanged reads in a row. The row locks
+    make a concurrent delete wait for us, or us see it gone, so no snapshot ever points at
+    a deleted campaign."""
     ids = {c.pk for c, _ in to_save} | set(read_fine)
     with transaction.atomic():
         rows = Campaign.objects.select_for_update().filter(pk__in=ids)

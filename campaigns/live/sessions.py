@@ -4,7 +4,7 @@ Django's `get_user` reads one session and then one user per call, two queries ea
 of the CPU of admitting a thousand viewers who open the board together (a shift starting,
 a web process restarting). `signed_in_users` reads all the sessions in one query and their
 users in another, and accepts on its own only what `get_user` accepts: an unexpired
-session of the database engine, signed in through ModelBackend, by an active user whose
+session of the database engine, signed in through our ModelBackend, by an active user whose
 session hash matches (see `_hash_verified` for the one thing it then leaves undone). Every
 other key (none, unknown, expired, tampered with, another backend, a changed password) is
 handed to `get_user` itself, so its answer and what it does stay Django's own.
@@ -24,8 +24,9 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.module_loading import import_string
 
-# The backend whose `get_user` (the user by pk, if active) is done here in bulk.
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+# The backend whose `get_user` (the user by pk, if active: ModelBackend's) is done here in
+# bulk: accounts.SaysDeactivatedBackend, the one sign-in goes through.
+MODEL_BACKEND = "campaigns.accounts.SaysDeactivatedBackend"
 
 
 class _SessionRequest:
@@ -80,7 +81,7 @@ def _hash_verified(user, session_hash: str) -> bool:
 
 
 def _claim(session_data: str, codec) -> tuple[object, str] | None:
-    """(user id, session hash) of a session signed in through ModelBackend; None for any
+    """(user id, session hash) of a session signed in through MODEL_BACKEND; None for any
     other, tampered with or malformed: `get_user` judges (and logs) those itself."""
     try:
         session = signing.loads(session_data, salt=codec.key_salt, serializer=codec.serializer)
