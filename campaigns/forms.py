@@ -436,6 +436,17 @@ class SuppressionAddForm(forms.Form):
         self.fields["region"] = region_field()
 
 
+class SuppressionRemoveForm(forms.Form):
+    reason = forms.CharField(
+        label="Why may it be called again?", max_length=200,
+        error_messages={"required": "Say why: it is kept in the activity log."},
+        help_text="For example “mistyped: the customer's number ends in 42”.")
+
+    def clean_reason(self):
+        return clean_display_name(self.cleaned_data["reason"], "Say why: it is kept in the "
+                                                               "activity log.")
+
+
 class SuppressionImportForm(ContactsFileMixin, forms.Form):
     audience = False
     file = forms.FileField(label="CSV file of numbers",

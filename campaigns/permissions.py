@@ -31,6 +31,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         *_STAFF,
         "campaigns.pause_campaign",
         "campaigns.delete_campaign",
+        # Taking a number off the do-not-call list, with a reason kept in the activity log.
+        "campaigns.delete_suppressednumber",
         "campaigns.view_auditentry",
         "auth.view_user",
         "auth.add_user",
@@ -47,6 +49,7 @@ _NEEDED_ROLE = {
     "campaigns.manage_audiences": "staff or admin",
     "campaigns.pause_campaign": "admin",
     "campaigns.delete_campaign": "admin",
+    "campaigns.delete_suppressednumber": "admin",
     "campaigns.view_auditentry": "admin",
     "auth.change_user": "admin",
 }
@@ -134,6 +137,7 @@ def role_context(request) -> dict:
             "delete": user.has_perm("campaigns.delete_campaign"),
             "audit": user.has_perm("campaigns.view_auditentry"),
             "audiences": user.has_perm("campaigns.manage_audiences"),
+            "unlist": user.has_perm("campaigns.delete_suppressednumber"),
             "users": user.has_perm("auth.change_user"),
             # Django's admin is for superusers only (dashboard/admin.py).
             "admin_site": user.is_superuser,

@@ -107,6 +107,14 @@ def add_suppressed(user, raw_number: str, region: str, *, note: str = "",
     return entry, created
 
 
+def remove_suppressed(user, entry: SuppressedNumber, reason: str) -> None:
+    """Take a number off the list (a mistyped one would block every upload and start for
+    good); who did it and why stay in the activity log."""
+    audit.record(user, Action.SUPPRESS, Outcome.OK, campaign_name="Do-not-call list",
+                 message=f"Removed {entry.phone_number} from the list: {reason}")
+    entry.delete()
+
+
 @dataclass
 class ImportResult:
     added: int

@@ -97,6 +97,8 @@ urlpatterns = [
     path("do-not-call/", audiences.suppression_list, name="suppression_list"),
     path("do-not-call/add/", audiences.suppression_add, name="suppression_add"),
     path("do-not-call/import/", audiences.suppression_import, name="suppression_import"),
+    path("do-not-call/<int:pk>/remove/", audiences.suppression_remove,
+         name="suppression_remove"),
     path("do-not-call/from-call/", audiences.suppression_from_call,
          name="suppression_from_call"),
     path("phone-numbers/", numbers.phone_number_list, name="phone_number_list"),

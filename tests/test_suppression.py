@@ -489,3 +489,35 @@ def test_start_without_them_is_refused_for_a_campaign_already_started(login_as, 
             "not started yet (draft or scheduled).") in response.content.decode()
     assert Campaign.objects.count() == 1
     assert world.calls_to("POST /audience") == 0
+
+
+def test_an_admin_takes_a_mistyped_number_off_the_list_with_a_reason_the_log_keeps(
+        login_as, world, users):
+    """A mistyped number blocked every upload and start that held it, for good."""
+    entry = SuppressedNumber.objects.create(phone_number="+14155550142", note="typo?")
+    admin = login_as("admin")
+    listing = admin.get(reverse("suppression_list")).content.decode()
+    remove = reverse("suppression_remove", args=[entry.pk])
+    assert f'href="{remove}"' in listing
+    asked = admin.get(remove)
+    assert "Take +14155550142 off the do-not-call list?" in asked.content.decode()
+    refused = admin.post(remove, {"reason": "  "})
+    assert refused.status_code == 422
+    assert "Say why: it is kept in the activity log." in refused.content.decode()
+    assert SuppressedNumber.objects.filter(pk=entry.pk).exists()
+    done = admin.post(remove, {"reason": "mistyped: ends in 42"}, follow=True)
+    assert "+14155550142 is off the do-not-call list" in done.content.decode()
+    assert not SuppressedNumber.objects.filter(pk=entry.pk).exists()
+    logged = AuditEntry.objects.filter(action="suppress").latest("pk")
+    assert (logged.actor_name, logged.message) == (
+        users["admin"].username, "Removed +14155550142 from the list: mistyped: ends in 42")
+
+
+@pytest.mark.parametrize("role", ["staff", "manager"])
+def test_only_admins_may_take_a_number_off_the_list(login_as, world, role):
+    entry = SuppressedNumber.objects.create(phone_number="+14155550143")
+    client = login_as(role)
+    assert "dnc-remove" not in client.get(reverse("suppression_list")).content.decode()
+    refused = client.post(reverse("suppression_remove", args=[entry.pk]), {"reason": "x"})
+    assert refused.status_code == 403
+    assert SuppressedNumber.objects.filter(pk=entry.pk).exists()

@@ -19,6 +19,7 @@ from campaigns.forms import (
     MemberAddForm,
     SuppressionAddForm,
     SuppressionImportForm,
+    SuppressionRemoveForm,
 )
 from campaigns.models import AudienceUpload, SuppressedNumber
 from campaigns.permissions import require_perm
@@ -330,6 +331,22 @@ def suppression_add(request):
                              if created else f"{entry.phone_number} was already on the list.")
             return redirect("suppression_list")
     return _suppression_page(request, add_form=form, status=422)
+
+
+@require_http_methods(["GET", "POST"])
+@require_perm("campaigns.delete_suppressednumber", "Taking a number off the do-not-call list")
+def suppression_remove(request, pk: int):
+    """Asks first, with a reason the activity log keeps, then takes the number off."""
+    entry = get_object_or_404(SuppressedNumber, pk=pk)
+    form = SuppressionRemoveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        suppression.remove_suppressed(request.user, entry, form.cleaned_data["reason"])
+        messages.success(request, f"{entry.phone_number} is off the do-not-call list: it "
+                                  "may be called again.")
+        return redirect("suppression_list")
+    return render(request, "campaigns/suppression_remove.html",
+                  {"nav": "audiences", "entry": entry, "form": form},
+                  status=422 if request.method == "POST" else 200)
 
 
 @require_POST
