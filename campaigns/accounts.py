@@ -130,6 +130,21 @@ def change_user(actor, user, *, role: str | None, active: bool | None) -> bool:
     return role_changed
 
 
+def set_password(actor, user, password: str) -> None:
+    """An admin gives someone who forgot theirs a new password (to tell them in person):
+    their sessions end, and the activity log says who did it. Never one's own (that asks
+    for the old one first) nor a superuser's."""
+    _refuse_superuser_target(actor, user)
+    if user.pk == actor.pk:
+        raise PermissionDenied("Change your own password on your password page.")
+    with transaction.atomic():
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        end_sessions(user)
+        audit.record(actor, audit.Action.MANAGE_USER, audit.Outcome.OK,
+                     message=f"Set a new password for {user.get_username()}.")
+
+
 def own_password_changed(user, *, current_session: str) -> None:
     """After someone changed their own password: their other sessions end now, live
     streams included (a stream holds no page request that would notice the new hash)."""

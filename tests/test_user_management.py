@@ -227,3 +227,34 @@ def test_a_deactivated_person_with_the_right_password_is_told_so_and_not_signed_
     # A session made before cannot come back through the backend.
     theirs.force_login(users["staff"])
     assert theirs.get(reverse("campaign_list")).status_code == 302
+
+
+def test_an_admin_sets_a_new_password_for_someone_who_forgot_theirs(login_as, users):
+    theirs = Client()
+    theirs.force_login(users["staff"])
+    admin = login_as("admin")
+    url = reverse("user_password", args=[users["staff"].pk])
+    assert f'href="{url}"' in admin.get(reverse("user_list")).content.decode()
+    mismatch = admin.post(url, {"new_password1": "a-new-long-one-7",
+                                "new_password2": "another-one-7"})
+    assert mismatch.status_code == 422
+    assert "didn’t match" in mismatch.content.decode()
+    done = admin.post(url, {"new_password1": "a-new-long-one-7",
+                            "new_password2": "a-new-long-one-7"}, follow=True)
+    assert "has a new password and was signed out everywhere" in done.content.decode()
+    assert theirs.get(reverse("campaign_list")).status_code == 302  # signed out
+    signed_in = Client().post("/accounts/login/", {"username": users["staff"].username,
+                                                   "password": "a-new-long-one-7"})
+    assert signed_in.status_code == 302
+    assert AuditEntry.objects.filter(
+        message=f"Set a new password for {users['staff'].username}.").exists()
+
+
+def test_a_new_password_is_for_someone_else_and_set_by_admins_only(login_as, users):
+    data = {"new_password1": "a-new-long-one-7", "new_password2": "a-new-long-one-7"}
+    own = login_as("admin").post(reverse("user_password", args=[users["admin"].pk]), data)
+    assert own.status_code == 403
+    staff = login_as("staff").post(reverse("user_password", args=[users["manager"].pk]), data)
+    assert staff.status_code == 403
+    users["manager"].refresh_from_db()
+    assert not users["manager"].check_password("a-new-long-one-7")

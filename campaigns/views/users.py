@@ -8,6 +8,7 @@ but a superuser touches a superuser); every change lands in the activity log.
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.db.models.functions import Lower
@@ -85,6 +86,27 @@ def user_change(request, pk: int):
         state = "active" if active else "deactivated"
         messages.success(request, f"{user.get_username()}'s account is {state}.")
     return redirect("user_list")
+
+
+@atoms_free
+@require_http_methods(["GET", "POST"])
+@users_required
+def user_password(request, pk: int):
+    """An admin sets a new password for someone who forgot theirs."""
+    person = get_object_or_404(get_user_model(), pk=pk)
+    form = SetPasswordForm(person, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            accounts.set_password(request.user, person, form.cleaned_data["new_password1"])
+        except PermissionDenied as refusal:
+            accounts.record_refusal(request.user, str(refusal))
+            raise
+        messages.success(request, f"{person.get_username()} has a new password and was signed "
+                                  "out everywhere. Tell it to them in person.")
+        return redirect("user_list")
+    return render(request, "campaigns/user_password.html",
+                  {"nav": "users", "person": person, "form": form},
+                  status=422 if request.method == "POST" else 200)
 
 
 class OwnPasswordChange(auth_views.PasswordChangeView):
