@@ -23,12 +23,18 @@ def world(sim, atoms_settings, users):
     return sim
 
 
+def detail_page(client, campaign) -> str:
+    return client.get(reverse("campaign_detail", args=[campaign.pk])).content.decode()
+
+
 def messages_of(response) -> list[str]:
     return [str(m) for m in response.wsgi_request._messages]
 
 
 def test_staff_start_a_draft_and_it_shows_starting_until_atoms_confirms(login_as, world, users):
     draft = make_campaign(world, users["staff"])
+    poll.refresh_one(draft.pk)  # read from Atoms: still a draft, no numbers to date
+    assert "numbers as of" not in detail_page(login_as("manager"), draft)
     response = login_as("staff").post(reverse("campaign_start", args=[draft.pk]), follow=True)
     draft.refresh_from_db()
     assert draft.pending_action == "start"
