@@ -102,7 +102,7 @@ def create_scheduled(page, width: int, name: str) -> str:
     wanted = typed.replace(tzinfo=ZoneInfo(BROWSER_ZONE))
     assert abs((campaign.scheduled_at - wanted).total_seconds()) < 1
     # Shown back in the browser's zone, saying which.
-    expect(page.locator("time[data-local]")).to_contain_text(f"({BROWSER_ZONE})")
+    expect(page.locator("time[data-local=zoned]")).to_contain_text(f"({BROWSER_ZONE})")
     check(page, width)
     return page.url
 
