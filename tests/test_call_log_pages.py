@@ -196,7 +196,12 @@ def test_a_refused_download_is_a_page_not_a_broken_file(finished, login_as, sim)
     sim.faults(fail_routes=["GET /campaign/{id}/logs/export"])
     response = login_as("manager").get(reverse("campaign_export", args=[finished.pk, "logs"]))
     assert response.status_code == 502
-    assert 'data-testid="export-error"' in response.content.decode()
+    page = response.content.decode()
+    assert 'data-testid="export-error"' in page
+    # Back to the campaign it was asked from, or the same download again.
+    url = reverse("campaign_export", args=[finished.pk, "logs"])
+    assert f'href="{url}" download>Try the download again' in page
+    assert f'href="{reverse("campaign_detail", args=[finished.pk])}"' in page
 
 
 def test_a_recording_link_atoms_cannot_give_is_said_in_the_player(finished, login_as, sim):
