@@ -590,13 +590,25 @@ def _run_async_action(user, campaign, action, pending, allowed_statuses, *, call
         audit.record(user, action, Outcome.REFUSED, campaign=campaign, message=message)
         raise ActionRefused(message)
     mine = Campaign.objects.filter(pk=campaign.pk, pending_action=pending, pending_since=now)
+    # Every open page shows "Starting…"/"Pausing…" now, while Atoms is asked: a page drawn
+    # meanwhile from the cache said "press Start" beside a "Starting…" button.
+    _publish_soon(campaign)
     try:
         call(atoms_client())
     except atoms.AtomsError as error:
         unknown = isinstance(error, atoms.AtomsUnavailable) and error.outcome_unknown
+        # From now on the wait is counted from our giving up (poll.pending_bound).
+        if unknown and not mine.update(pending_outcome=PendingOutcome.UNANSWERED,
+                                       pending_since=timezone.now()):
+            campaign.refresh_from_db()
+            if not campaign.pending_action and campaign.lapsed_action != pending:
+                # While our request waited, the poll saw Atoms carry it out (it settled
+                # the pending action): say so, not "checking", which nothing follows up.
+                audit.record(user, action, Outcome.OK, campaign=campaign,
+                             message=f"{error.what_happened}, but Atoms shows the {verb} "
+                                     "carried out")
+                raise ActionRefused(error.user_message, may_have_happened=True) from error
         if unknown:
-            # From now on the wait is counted from our giving up (poll.pending_bound).
-            mine.update(pending_outcome=PendingOutcome.UNANSWERED, pending_since=timezone.now())
             message = (f"{error.what_happened}: checking whether the {verb} was carried out. "
                        "The page shows it when Atoms does, or offers it again if not.")
             # The request line and Atoms' words are for engineers: the log, not the page.

@@ -14,10 +14,15 @@ def test_a_start_click_publishes_the_starting_state_to_every_page(login_as, sim,
     draft = make_campaign(sim, users["staff"], "draft")
     published = Published()
     login_as("staff").post(reverse("campaign_start", args=[draft.pk]))
-    [change] = [m for m in published.changes() if m["campaign"] == draft.pk]
-    assert change["status_changed"]
-    assert 'data-testid="pending">Starting…<' in change["fragments"]["detail"]
-    assert "Starting…" in change["fragments"]["card"]
+    # Once at the click, before Atoms is asked (a slow answer must not leave pages saying
+    # "press Start"), and once with Atoms' answer.
+    at_click, answered = [m for m in published.changes() if m["campaign"] == draft.pk]
+    for change in (at_click, answered):
+        assert change["status_changed"]
+        assert 'data-testid="pending">Starting…<' in change["fragments"]["detail"]
+        assert "Starting…" in change["fragments"]["card"]
+    assert "Atoms has accepted the request" in answered["fragments"]["detail"]
+    assert "Atoms has accepted the request" not in at_click["fragments"]["detail"]
 
 
 def test_a_refused_start_publishes_the_released_state(login_as, sim, atoms_settings, users):
@@ -27,8 +32,8 @@ def test_a_refused_start_publishes_the_released_state(login_as, sim, atoms_setti
     atoms_client().start_campaign(draft.atoms_id)  # Atoms will refuse a second start
     published = Published()
     login_as("staff").post(reverse("campaign_start", args=[draft.pk]))
-    [change] = [m for m in published.changes() if m["campaign"] == draft.pk]
-    assert "Starting…" not in change["fragments"]["detail"]
+    *_, released = [m for m in published.changes() if m["campaign"] == draft.pk]
+    assert "Starting…" not in released["fragments"]["detail"]
 
 
 def test_a_delete_tells_open_pages_and_drops_the_cached_fragments(login_as, sim,

@@ -2,12 +2,16 @@
 finds out from Atoms, never guesses. Confirmed by the poll when Atoms shows it; cleared,
 logged as "not carried out" and offered again when Atoms shows no sign of it in time."""
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns import services
 from campaigns.connections import atoms_client
 from campaigns.live import poll, publish
 from campaigns.models import AuditEntry, Campaign
@@ -127,3 +131,42 @@ def test_a_pause_atoms_never_carried_out_is_cleared_and_offered_again(login_as, 
     page = detail(admin, finished)
     assert "The last pause was not carried out" not in page
     assert "The pause was not carried out" in page  # in the activity log
+
+
+@pytest.mark.django_db(transaction=True)  # the request runs on a thread of its own
+def test_a_start_the_poll_confirms_while_its_answer_is_still_awaited_is_logged_as_done(
+        world, users, settings):
+    """The poll saw Atoms carry it out before our request gave up: the log said "Failed:
+    checking with Atoms" for good, since the check had already happened."""
+    settings.ATOMS_READ_TIMEOUT = 3
+    draft = make_campaign(world, users["staff"])
+    world.faults(drop_response_rate=1, timeout_seconds=6,
+                 fail_routes=["POST /campaign/{id}/start"])
+    outcome = {}
+
+    def press_start():
+        try:
+            services.start_campaign(users["staff"], draft)
+        except services.ActionRefused as refused:
+            outcome["refused"] = refused
+        finally:
+            connection.close()
+
+    pressing = threading.Thread(target=press_start)
+    pressing.start()
+    deadline = time.monotonic() + 2.5  # before our request gives up
+    while Campaign.objects.get(pk=draft.pk).pending_action != "start":  # the click's claim
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    while Campaign.objects.get(pk=draft.pk).pending_action == "start":
+        assert time.monotonic() < deadline, "the poll did not see the start in time"
+        time.sleep(0.2)  # the start reaches Atoms; its answer is held back
+        poll.refresh_one(draft.pk)
+    assert "refused" not in outcome  # still waiting for Atoms' answer
+    pressing.join()
+    world.clear_faults()
+    assert outcome["refused"].may_have_happened  # so the page adds no message
+    entries = list(AuditEntry.objects.filter(campaign=draft, action="start")
+                   .values_list("outcome", "message"))
+    assert entries == [("ok", "Atoms did not answer in time, but Atoms shows the start "
+                              "carried out")]

@@ -216,9 +216,19 @@
     var state = shown.dataset.buttonState;
     if (state === actions.dataset.buttonState || state === askedFor) return;
     askedFor = state;
-    // What was said of the state the page was drawn in ("Already starting.") is past.
-    document.querySelectorAll("#messages .flash.transient").forEach(function (flash) { flash.remove(); });
     window.htmx.trigger(actions, "live:state-moved");
+  });
+  // What was said of the state the page was drawn in ("Already starting.") is past once
+  // the status or the buttons show another, whichever arrives first.
+  var drawnFor = document.getElementById("actions") ? document.getElementById("actions").dataset.buttonState : null;
+  document.body.addEventListener("htmx:afterSettle", function () {
+    if (drawnFor === null) return;
+    var shown = document.querySelector("#live-detail [data-button-state]");
+    var actions = document.getElementById("actions");
+    if ((shown && shown.dataset.buttonState !== drawnFor) ||
+        (actions && actions.dataset.buttonState !== drawnFor)) {
+      document.querySelectorAll("#messages .flash.transient").forEach(function (flash) { flash.remove(); });
+    }
   });
 
   // --- one submit per form: a double click sends one request -----------------------------
