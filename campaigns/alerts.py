@@ -20,7 +20,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from campaigns import audit, progress, webhooks
@@ -113,11 +113,11 @@ def conditions(now: datetime) -> dict[tuple[int, str], str]:
     active = Campaign.objects.filter(active_q(now))
     failing = active.filter(poll_failures__gte=UNREACHABLE_AFTER_FAILURES)
     if active.exists() and not active.filter(poll_failures__lt=UNREACHABLE_AFTER_FAILURES):
-        since = failing.aggregate(at=Min("fetched_at"))["at"]
+        # No clock time in the words: each page and channel shows when the alert opened,
+        # in its reader's zone (a UTC "since 14:07" read wrong beside local times).
         found[(None, Alert.Kind.ATOMS_UNREACHABLE)] = (
             f"Atoms is not answering: none of the {failing.count()} active campaigns could be "
-            "refreshed" + (f" since {since:%H:%M} UTC" if since else "") + ". Their numbers "
-            "are out of date until it answers again.")
+            "refreshed. Their numbers are out of date until it answers again.")
     for campaign in Campaign.objects.filter(status=CampaignStatus.PAUSED).exclude(
             resume_withheld_for=[]):
         found[(campaign.pk, Alert.Kind.RESUME_WITHHELD)] = (

@@ -141,7 +141,8 @@ def test_atoms_not_answering_is_one_alert_for_every_campaign_until_it_answers(
         poll.tick()
     (opened,) = alerts.evaluate()
     assert (opened.kind, opened.campaign) == ("atoms_unreachable", None)
-    assert "none of the 2 active campaigns could be refreshed" in opened.message
+    assert opened.message == ("Atoms is not answering: none of the 2 active campaigns could be "
+                              "refreshed. Their numbers are out of date until it answers again.")
     assert alerts.evaluate() == []  # one episode, not one per check or per campaign
     told = set(Notification.objects.filter(alert=opened)
                .values_list("user__username", flat=True))
