@@ -119,15 +119,17 @@
 
   function renderFreshness() {
     document.querySelectorAll(".freshness[data-fetched-at]").forEach(function (el) {
-      if (el.dataset.error) return;  // the server's own words say why it is not live
       var age = Math.max(0, Math.round((now() - Date.parse(el.dataset.fetchedAt)) / 1000));
       var interval = Number(el.dataset.interval || 5);
       var stale = age > 2 * interval;
-      el.classList.toggle("stale", stale);
       if (el.dataset.compact !== undefined) {  // a table row: said only when not live
-        el.textContent = stale ? "Not live: numbers from " + age + " s ago" : "";
+        stale = stale || !!el.dataset.error;
+        el.classList.toggle("stale", stale);
+        el.textContent = stale ? "Not live: numbers from " + spanWords(age) + " ago" : "";
         return;
       }
+      if (el.dataset.error) return;  // the server's own words say why it is not live
+      el.classList.toggle("stale", stale);
       el.textContent = stale
         ? "Not live: last update " + age + " s ago. The dashboard is not getting updates from Atoms right now."
         : "updated " + age + " s ago";
