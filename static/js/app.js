@@ -163,6 +163,13 @@
   // --- "Start at" is the person's own time: send the browser's zone and say which -------
   var zone = "";
   try { zone = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (e) { zone = ""; }
+  // Chromium still names some zones by their old names; people know the current ones.
+  var RENAMED_ZONES = {
+    "Asia/Calcutta": "Asia/Kolkata", "Asia/Saigon": "Asia/Ho_Chi_Minh",
+    "Asia/Katmandu": "Asia/Kathmandu", "Asia/Rangoon": "Asia/Yangon",
+    "Europe/Kiev": "Europe/Kyiv", "America/Buenos_Aires": "America/Argentina/Buenos_Aires"
+  };
+  zone = RENAMED_ZONES[zone] || zone;
   if (zone) {
     document.querySelectorAll("input[name=time_zone]").forEach(function (input) { input.value = zone; });
     // A zone the person has not chosen yet (calling hours) starts as their own.
