@@ -376,7 +376,9 @@ def remove_members(user, audience, member_ids: list[str]) -> int:
         message = getattr(error, "user_message", str(error))
         _audit_members(user, audience, Outcome.FAILED, message)
         raise ActionRefused(f"Atoms did not remove the contacts: {message}") from error
-    _audit_members(user, audience, Outcome.OK, f"Removed {removed} contact{pluralize(removed)}")
+    _audit_members(user, audience, Outcome.OK,
+                   f"Removed {removed} contact{pluralize(removed)}" if removed
+                   else "Nothing removed: the contacts had already gone")
     catalog.forget_audiences()
     return removed
 

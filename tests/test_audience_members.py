@@ -107,6 +107,9 @@ def test_remove_selected_asks_first_naming_the_numbers_then_removes_exactly_thos
     assert messages_of(response) == ["2 contacts removed: +14155550100, +14155550102."]
     left = atoms_client().all_audience_members(audience_id)
     assert [m.data["firstName"] for m in left] == ["Ravi"]
+    # The same confirmation sent again (another tab): nothing left to remove, and it says so.
+    again = staff.post(url, {"member": [members[0].id, members[2].id], "confirm": "1"})
+    assert messages_of(again)[-1] == "Nothing was removed: those contacts had already gone."
 
 
 def test_the_question_counts_the_contacts_when_atoms_cannot_name_them(login_as, world):

@@ -232,6 +232,9 @@ def audience_members_remove(request, audience_id: str):
     except ActionRefused as refused:
         messages.error(request, refused.message)
     else:
+        if not removed:  # another tab or person removed them meanwhile
+            messages.info(request, "Nothing was removed: those contacts had already gone.")
+            return redirect("audience_detail", audience_id=audience.id)
         said = f"{removed:,} contact{pluralize(removed)} removed"
         # The numbers when they are the ones removed (Atoms counts what it removed).
         if numbers and len(numbers) == removed:
