@@ -437,6 +437,7 @@ class SuppressionAddForm(forms.Form):
 
 
 class SuppressionRemoveForm(forms.Form):
+    default_renderer = FieldGroupRenderer()
     reason = forms.CharField(
         label="Why may it be called again?", max_length=200,
         error_messages={"required": "Say why: it is kept in the activity log."},

@@ -508,6 +508,9 @@ def test_an_admin_takes_a_mistyped_number_off_the_list_with_a_reason_the_log_kee
     done = admin.post(remove, {"reason": "mistyped: ends in 42"}, follow=True)
     assert "+14155550142 is off the do-not-call list" in done.content.decode()
     assert not SuppressedNumber.objects.filter(pk=entry.pk).exists()
+    # The same page sent again from a second tab: no 404, it says the number is off.
+    again = admin.post(remove, {"reason": "also mistyped"}, follow=True)
+    assert "That number is not on the do-not-call list (any more)." in again.content.decode()
     logged = AuditEntry.objects.filter(action="suppress").latest("pk")
     assert (logged.actor_name, logged.message) == (
         users["admin"].username, "Removed +14155550142 from the list: mistyped: ends in 42")

@@ -340,7 +340,10 @@ def suppression_add(request):
 @require_perm("campaigns.delete_suppressednumber", "Taking a number off the do-not-call list")
 def suppression_remove(request, pk: int):
     """Asks first, with a reason the activity log keeps, then takes the number off."""
-    entry = get_object_or_404(SuppressedNumber, pk=pk)
+    entry = SuppressedNumber.objects.filter(pk=pk).first()
+    if entry is None:  # taken off meanwhile (another tab or admin), or never there
+        messages.info(request, "That number is not on the do-not-call list (any more).")
+        return redirect("suppression_list")
     form = SuppressionRemoveForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         suppression.remove_suppressed(request.user, entry, form.cleaned_data["reason"])

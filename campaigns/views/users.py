@@ -94,6 +94,8 @@ def user_change(request, pk: int):
 def user_password(request, pk: int):
     """An admin sets a new password for someone who forgot theirs."""
     person = get_object_or_404(get_user_model(), pk=pk)
+    if person.pk == request.user.pk:  # one's own asks for the old one first
+        return redirect("password_change")
     form = SetPasswordForm(person, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
