@@ -208,13 +208,16 @@ def audience_member_add(request, audience_id: str):
                   {"nav": "audiences", "audience": audience, "form": form}, status=422)
 
 
-@require_POST
+@reads_atoms
+@require_http_methods(["GET", "POST"])
 @manage_required
 def audience_members_remove(request, audience_id: str):
     """"Remove selected": first a page that names the numbers and asks (as deleting the
-    audience does), then, posted from it with confirm=1, the removal."""
+    audience does), then, posted from it with confirm=1, the removal. The question is a
+    GET, so Back and Forward around it do not ask to send a form again."""
     audience = _audience_or_404(audience_id)
-    member_ids = list(dict.fromkeys(request.POST.getlist("member")))
+    asked = request.POST if request.method == "POST" else request.GET
+    member_ids = list(dict.fromkeys(asked.getlist("member")))
     if not member_ids:
         messages.error(request, "Tick the contacts to remove first.")
         return redirect("audience_detail", audience_id=audience.id)
