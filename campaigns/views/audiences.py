@@ -25,7 +25,7 @@ from campaigns.models import AudienceUpload, SuppressedNumber
 from campaigns.permissions import require_perm
 from campaigns.ratelimit import reads_atoms
 from campaigns.services import ActionRefused
-from campaigns.views.shared import catalog_required, render_catalog
+from campaigns.views.shared import catalog_required, form_page, render_catalog
 
 manage_required = require_perm("campaigns.manage_audiences", "Changing audiences")
 MEMBERS_PAGE_SIZE = 25
@@ -54,11 +54,9 @@ def audience_new(request):
             filename=data["file"].name or "contacts.csv", raw=form.raw,
             phone_column=data["phone_column"], region=data["region"])
         return redirect("audience_upload", token=upload.token)
-    status = 422 if request.method == "POST" else 200
     if request.method == "POST":
         form.ask_for_the_file_again()
-    return render(request, "campaigns/audience_new.html", {"nav": "audiences", "form": form},
-                  status=status)
+    return form_page(request, "campaigns/audience_new.html", {"nav": "audiences", "form": form})
 
 
 def _own_upload(request, token) -> AudienceUpload:
@@ -93,8 +91,7 @@ def audience_upload(request, token):
         index = header.index(result.check.phone_column)
         context["rejected"] = [(row, row.cells[index])
                                for row in result.check.rejected[:PREVIEW_ROWS]]
-    return render(request, "campaigns/audience_upload.html", context,
-                  status=422 if request.method == "POST" else 200)
+    return form_page(request, "campaigns/audience_upload.html", context)
 
 
 @require_POST
@@ -353,9 +350,8 @@ def suppression_remove(request, pk: int):
         messages.success(request, f"{entry.phone_number} is off the do-not-call list: it "
                                   "may be called again.")
         return redirect("suppression_list")
-    return render(request, "campaigns/suppression_remove.html",
-                  {"nav": "audiences", "entry": entry, "form": form},
-                  status=422 if request.method == "POST" else 200)
+    return form_page(request, "campaigns/suppression_remove.html",
+                     {"nav": "audiences", "entry": entry, "form": form})
 
 
 @require_POST

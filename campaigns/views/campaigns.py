@@ -19,7 +19,7 @@ from campaigns.forms import CallingHoursForm, CampaignFilterForm, CampaignForm, 
 from campaigns.live import publish
 from campaigns.models import Campaign
 from campaigns.permissions import MANAGER, needed_role, require_perm, role_of
-from campaigns.views.shared import view_required, with_fetch_times
+from campaigns.views.shared import form_page, view_required, with_fetch_times
 
 PAGE_SIZE = 25
 # A message's extra tag: true of the campaign's state when said, so the page drops it once
@@ -362,7 +362,6 @@ def campaign_delete(request, pk: int):
         else:
             messages.success(request, f"Campaign “{name}” deleted.")
             return redirect("campaign_list")
-    status = 422 if request.method == "POST" else 200
-    return render(request, "campaigns/delete.html", {"c": campaign, "form": form,
-                                                     "nav": "campaigns"}, status=status)
+    return form_page(request, "campaigns/delete.html",
+                     {"c": campaign, "form": form, "nav": "campaigns"})
 

@@ -1,4 +1,4 @@
-"""What several pages share: the view permission and live-fragment freshness."""
+"""What several pages share: the view permission, live-fragment freshness, form pages."""
 
 from django.shortcuts import render
 from django_htmx.http import trigger_client_event
@@ -10,6 +10,12 @@ from campaigns.permissions import require_perm, signed_in_user
 view_required = require_perm("campaigns.view_campaign", "Seeing campaigns")
 catalog_required = require_perm("campaigns.view_campaign", "Seeing audiences and numbers")
 
+
+
+def form_page(request, template: str, context: dict):
+    """A page with a form: 200 when first shown, 422 when it comes back refused (a POST
+    that did not go through), so that scripts and tests can tell the two apart."""
+    return render(request, template, context, status=422 if request.method == "POST" else 200)
 
 
 def live_state(request) -> dict:

@@ -25,6 +25,7 @@ from campaigns.forms import (
 )
 from campaigns.permissions import ROLE_LABELS, require_perm, role_of
 from campaigns.ratelimit import atoms_free
+from campaigns.views.shared import form_page
 
 users_required = require_perm("auth.change_user", "Managing users")
 
@@ -106,9 +107,8 @@ def user_password(request, pk: int):
         messages.success(request, f"{person.get_username()} has a new password and was signed "
                                   "out everywhere. Tell it to them in person.")
         return redirect("user_list")
-    return render(request, "campaigns/user_password.html",
-                  {"nav": "users", "person": person, "form": form},
-                  status=422 if request.method == "POST" else 200)
+    return form_page(request, "campaigns/user_password.html",
+                     {"nav": "users", "person": person, "form": form})
 
 
 class OwnPasswordChange(auth_views.PasswordChangeView):
