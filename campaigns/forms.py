@@ -9,7 +9,7 @@ import phonenumbers
 from django import forms
 from django.conf import settings
 from django.contrib.auth import authenticate, get_user_model
-from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db.models import ExpressionWrapper, F, FloatField
@@ -485,6 +485,19 @@ class OwnPasswordChangeForm(PasswordChangeForm):
             raise forms.ValidationError(self.error_messages["password_incorrect"],
                                         code="password_incorrect")
         return old
+
+
+class PersonPasswordForm(SetPasswordForm):
+    """An admin's new password for someone else: Django's form, in words about them."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].label = "Their new password"
+        self.fields["new_password1"].help_text = (
+            "At least 8 characters, not only digits, not a common password, and not like "
+            "their username.")
+        self.fields["new_password2"].label = "The same again"
+        self.fields["new_password2"].help_text = ""
 
 
 USERNAME_TAKEN = "Someone already has this username."

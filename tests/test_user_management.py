@@ -235,6 +235,8 @@ def test_an_admin_sets_a_new_password_for_someone_who_forgot_theirs(login_as, us
     admin = login_as("admin")
     url = reverse("user_password", args=[users["staff"].pk])
     assert f'href="{url}"' in admin.get(reverse("user_list")).content.decode()
+    page = admin.get(url).content.decode()
+    assert "Their new password" in page and "The same again" in page
     mismatch = admin.post(url, {"new_password1": "a-new-long-one-7",
                                 "new_password2": "another-one-7"})
     assert mismatch.status_code == 422

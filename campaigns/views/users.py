@@ -8,7 +8,6 @@ but a superuser touches a superuser); every change lands in the activity log.
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.db.models.functions import Lower
@@ -20,6 +19,7 @@ from campaigns import accounts
 from campaigns.forms import (
     USERNAME_TAKEN,
     OwnPasswordChangeForm,
+    PersonPasswordForm,
     UserChangeForm,
     UserCreateForm,
 )
@@ -97,7 +97,7 @@ def user_password(request, pk: int):
     person = get_object_or_404(get_user_model(), pk=pk)
     if person.pk == request.user.pk:  # one's own asks for the old one first
         return redirect("password_change")
-    form = SetPasswordForm(person, request.POST or None)
+    form = PersonPasswordForm(person, request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             accounts.set_password(request.user, person, form.cleaned_data["new_password1"])

@@ -175,7 +175,7 @@
     // A zone the person has not chosen yet (calling hours) starts as their own.
     document.querySelectorAll("input[data-browser-zone]").forEach(function (input) { if (!input.value) input.value = zone; });
     var help = document.getElementById("id_scheduled_at_helptext");
-    if (help) help.textContent = help.textContent.replace(/Times are in .*$/, "Times are in your browser's time zone, " + zone + ".");
+    if (help) help.textContent = help.textContent.replace(/Times are in .*$/, "Times are in your time zone, " + zone + ".");
   }
 
   // --- every time in the person's own zone ------------------------------------------------
