@@ -524,3 +524,17 @@ def test_only_admins_may_take_a_number_off_the_list(login_as, world, role):
     refused = client.post(reverse("suppression_remove", args=[entry.pk]), {"reason": "x"})
     assert refused.status_code == 403
     assert SuppressedNumber.objects.filter(pk=entry.pk).exists()
+
+
+def test_a_refused_add_keeps_the_search_and_page_the_list_was_at(login_as, world):
+    for n in range(3):
+        SuppressedNumber.objects.create(phone_number=f"+1415555017{n}", note=f"kept {n}")
+    SuppressedNumber.objects.create(phone_number="+14155550299", note="other")
+    staff = login_as("staff")
+    listing = staff.get(reverse("suppression_list"), {"q": "555017"}).content.decode()
+    assert f'action="{reverse("suppression_add")}?q=555017"' in listing
+    refused = staff.post(f'{reverse("suppression_add")}?q=555017', {"phone_number": "12"})
+    page = refused.content.decode()
+    assert refused.status_code == 422
+    assert 'value="555017"' in page  # the search box
+    assert "+14155550170" in page and "+14155550299" not in page
