@@ -16,7 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns import audit
-from campaigns.permissions import ROLE_LABELS, ROLES, role_of, sync_role_groups
+from campaigns.permissions import ADMIN, ROLE_LABELS, ROLES, role_of, sync_role_groups
 
 
 class UnknownRole(ValueError):
@@ -137,6 +137,10 @@ def set_password(actor, user, password: str) -> None:
     _refuse_superuser_target(actor, user)
     if user.pk == actor.pk:
         raise PermissionDenied("Change your own password on your password page.")
+    if role_of(user) == ADMIN:
+        # It would let one admin sign in as another, whose name then goes on what they do.
+        raise PermissionDenied("Another admin's password is theirs to change; a superuser "
+                               "can reset it in Django's admin.")
     with transaction.atomic():
         user.set_password(password)
         user.save(update_fields=["password"])

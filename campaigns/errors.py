@@ -106,7 +106,7 @@ def csrf_failure(request, reason: str = ""):
     session that ended). Offer the typed fields back in a fresh form with a new token,
     if the form was one of this site's own."""
     kept = [(name, value) for name, values in request.POST.lists()
-            if name not in _NOT_KEPT and "password" not in name
+            if name not in _NOT_KEPT and "password" not in name.lower()
             for value in values] if request.method == "POST" and _from_this_site(request) else []
     get_token(request)  # the fresh form below needs a new token cookie
     return _page(

@@ -1,6 +1,7 @@
 """Forms: every limit is enforced here, on the server, with the message beside its field."""
 
 import functools
+import unicodedata
 import uuid
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -57,7 +58,9 @@ class FieldGroupRenderer(TemplatesSetting):
 
 # Characters that are invisible or reorder text: a name made only of them looks empty, and
 # bidi overrides make a name display as something else than it is (Trojan Source).
-_INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u180e"}
+# Characters that show as nothing: zero-width ones, and the Hangul fillers (blank glyphs).
+_INVISIBLE = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\u180e",
+              "\u3164", "\u115f", "\u1160", "\uffa0"}
 _BIDI_CONTROLS = {chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A),
                                    0x200E, 0x200F, 0x061C)}
 
@@ -70,6 +73,8 @@ def clean_display_name(value: str, empty_message: str) -> str:
             "Remove the text-direction control characters (often pasted by accident): they "
             "make a name show differently from what it is.")
     name = " ".join(value.split())
+    if any(unicodedata.category(ch) == "Cc" for ch in name):  # escape codes, bells, NULs
+        raise forms.ValidationError("Remove the control characters: they cannot be shown.")
     if not "".join(ch for ch in name if ch not in _INVISIBLE).strip():
         raise forms.ValidationError(empty_message)
     return name

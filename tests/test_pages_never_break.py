@@ -150,6 +150,10 @@ def test_a_stale_form_token_keeps_what_was_typed(users, sim, atoms_settings, cam
     assert "This form had expired" in page
     assert 'value="Typed before lunch"' in page and "Send again" in page
     assert "stale" not in page  # the old token is not offered back
+    # Nor any password field, however its name is written.
+    again = client.post(URL, {**form_data("Typed"), "PassWord2": "leak-me",
+                              "csrfmiddlewaretoken": "stale"}, **came_from)
+    assert "leak-me" not in again.content.decode()
 
 
 @pytest.mark.parametrize("came_from", [{"HTTP_ORIGIN": "https://evil.example"},

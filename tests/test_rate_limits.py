@@ -141,3 +141,18 @@ def test_forms_that_never_reach_atoms_do_not_count_against_its_limit(login_as, l
     assert {answer.status_code for answer in people} == {400}
     assert admin.post(reverse("password_change"), {"old_password": ""}).status_code == 422
     assert all(ratelimit.take(users["admin"]) for _ in range(LIMIT))  # none was counted
+
+
+@pytest.mark.parametrize("page", ["preflight", "audience_delete", "suppression_list"])
+def test_pages_that_read_atoms_on_every_visit_count_too(login_as, sim, limited, users, page):
+    staff = login_as("staff")
+    if page == "preflight":
+        url = reverse("campaign_preflight", args=[make_campaign(sim, users["staff"]).pk])
+    elif page == "audience_delete":
+        audience = next(a for a in staff.get(reverse("audience_list")).context["pickers"]
+                        .audiences)
+        url = reverse("audience_delete", args=[audience.id])
+    else:
+        url = reverse("suppression_list")
+    answers = [staff.get(url).status_code for _ in range(LIMIT + 2)]
+    assert answers[-2:] == [429, 429] and 429 not in answers[:LIMIT - 2]

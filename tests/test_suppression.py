@@ -538,3 +538,13 @@ def test_a_refused_add_keeps_the_search_and_page_the_list_was_at(login_as, world
     assert refused.status_code == 422
     assert 'value="555017"' in page  # the search box
     assert "+14155550170" in page and "+14155550299" not in page
+
+
+@pytest.mark.parametrize("reason", ["a\x1b[31mred", "\u3164", "bell\x07"])
+def test_a_reason_with_control_or_blank_looking_characters_is_refused(login_as, world,
+                                                                      reason):
+    entry = SuppressedNumber.objects.create(phone_number="+14155550144")
+    refused = login_as("admin").post(reverse("suppression_remove", args=[entry.pk]),
+                                     {"reason": reason})
+    assert refused.status_code == 422
+    assert SuppressedNumber.objects.filter(pk=entry.pk).exists()

@@ -262,3 +262,15 @@ def test_a_new_password_is_for_someone_else_and_set_by_admins_only(login_as, use
     assert staff.status_code == 403
     users["manager"].refresh_from_db()
     assert not users["manager"].check_password("a-new-long-one-7")
+
+
+def test_an_admin_cannot_set_another_admins_password(login_as, users, django_user_model):
+    """It would let one admin sign in as another, whose name then goes on what they do."""
+    other = django_user_model.objects.create_user("second-admin", password="x-long-enough-1")
+    login_as("admin").post(reverse("user_change", args=[other.pk]), {"role": "admin"})
+    data = {"new_password1": "a-new-long-one-7", "new_password2": "a-new-long-one-7"}
+    refused = login_as("admin").post(reverse("user_password", args=[other.pk]), data)
+    assert refused.status_code == 403
+    assert "password is theirs to change" in refused.content.decode()
+    other.refresh_from_db()
+    assert other.check_password("x-long-enough-1")

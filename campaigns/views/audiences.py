@@ -251,6 +251,7 @@ def _some_of(numbers: list[str], shown: int = 5) -> str:
     return f"{', '.join(numbers[:shown])} and {more:,} more"
 
 
+@reads_atoms
 @require_http_methods(["GET", "POST"])
 @manage_required
 def audience_delete(request, audience_id: str):
@@ -279,6 +280,7 @@ def audience_delete(request, audience_id: str):
 # --- the do-not-call list ------------------------------------------------------------------
 
 
+@reads_atoms
 @require_GET
 @catalog_required
 def suppression_list(request):

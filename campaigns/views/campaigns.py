@@ -19,6 +19,7 @@ from campaigns.forms import CallingHoursForm, CampaignFilterForm, CampaignForm, 
 from campaigns.live import publish
 from campaigns.models import Campaign
 from campaigns.permissions import MANAGER, needed_role, require_perm, role_of
+from campaigns.ratelimit import reads_atoms
 from campaigns.views.shared import form_page, view_required, with_fetch_times
 
 PAGE_SIZE = 25
@@ -189,6 +190,7 @@ def campaign_fragment(request, pk: int, kind: str):
 
 
 
+@reads_atoms
 @require_GET
 @require_perm("campaigns.start_campaign", "Checking a campaign before its start")
 def campaign_preflight(request, pk: int):
