@@ -269,6 +269,8 @@ def test_an_admin_cannot_set_another_admins_password(login_as, users, django_use
     other = django_user_model.objects.create_user("second-admin", password="x-long-enough-1")
     login_as("admin").post(reverse("user_change", args=[other.pk]), {"role": "admin"})
     data = {"new_password1": "a-new-long-one-7", "new_password2": "a-new-long-one-7"}
+    listing = login_as("admin").get(reverse("user_list")).content.decode()
+    assert reverse("user_password", args=[other.pk]) not in listing
     refused = login_as("admin").post(reverse("user_password", args=[other.pk]), data)
     assert refused.status_code == 403
     assert "password is theirs to change" in refused.content.decode()
