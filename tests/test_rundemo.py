@@ -4,6 +4,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from campaigns.connections import redis_client
+from campaigns.live import publish
+from campaigns.management.commands.rundemo import forget_live_cache
 from dashboard.processes import free_port
 
 
@@ -32,3 +35,14 @@ def test_the_demo_runs_like_production_and_keeps_real_time():
     source = Path(rundemo.__file__).read_text()
     assert '"--pace"' in source and '"--speed"' not in source
 
+
+
+@pytest.mark.django_db
+def test_a_demo_start_forgets_the_live_cache_a_run_before_it_left(settings):
+    """Its campaign numbers may belong to another database: a draft read "Not live: last
+    update 3822 s ago" from another campaign's fetch time."""
+    redis_client().hset(publish.FETCHED_KEY, "5", "2026-12-06T14:03:01Z")
+    redis_client().set("ratelimit:atoms:5", "kept")  # not the live cache: left alone
+    forget_live_cache()
+    assert publish.fetched_times([5]) == {}
+    assert redis_client().get("ratelimit:atoms:5") == b"kept"

@@ -27,6 +27,16 @@ from campaigns.tasks import sync_campaigns
 DEMO_DIAL_PACE = 30
 
 
+def forget_live_cache() -> None:
+    """Drop the live cache (fragments, fetch times) a demo run before this one left in
+    Redis: its campaign numbers may belong to another database (a new clone, `make
+    clean`), and a draft then read "Not live: last update 3822 s ago" from another
+    campaign's time. All of it is rebuilt from the database as pages ask."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    for key in client.scan_iter(match="live:*", count=500):
+        client.delete(key)
+
+
 class Command(BaseCommand):
     help = "Run simulator, web server (uvicorn), Celery worker and beat in one foreground command."
 
@@ -41,6 +51,7 @@ class Command(BaseCommand):
         call_command("migrate", verbosity=0)
         if settings.DEMO_MODE:
             call_command("demo_users")
+        forget_live_cache()
 
         children = self.children(host, port, state_dir)
         self.stdout.write(self.style.SUCCESS(
