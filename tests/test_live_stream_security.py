@@ -88,6 +88,23 @@ def test_signing_out_elsewhere_ends_the_open_stream_within_a_heartbeat(
         stream.close()
 
 
+def test_deactivating_someone_anywhere_ends_their_open_stream_within_a_heartbeat(
+        web_server, running, users, django_user_model):
+    """Not only through the Users page (which deletes their sessions): in Django's admin or
+    a shell too, where the session stays and only the account changes."""
+    _, cookies = signed_in(users["manager"])
+    stream = Stream(url_of(web_server, running), cookies)
+    try:
+        stream.next(event=f"detail-{running.pk}")
+        django_user_model.objects.filter(pk=users["manager"].pk).update(is_active=False)
+        deactivated = time.monotonic()
+        stream._thread.join(timeout=HEARTBEAT * 3)
+        assert not stream._thread.is_alive(), "the stream kept going after deactivation"
+        assert time.monotonic() - deactivated < HEARTBEAT + 1.5
+    finally:
+        stream.close()
+
+
 def test_the_streams_one_query_permission_check_agrees_with_has_perm(users):
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Permission

@@ -94,11 +94,12 @@ def _claim(session_data: str, codec) -> tuple[object, str] | None:
 
 
 def live_sessions(keys: set[str | None]) -> set[str]:
-    """Which of these session keys still name an unexpired session."""
-    store = _session_store()
-    if hasattr(store, "get_model_class"):  # the database engines: one query
-        return set(_unexpired(store, keys).values_list("session_key", flat=True))
-    return {key for key in keys if key and store().exists(key)}
+    """Which of these session keys still sign an active person in, as `get_user` says.
+    Not only whether the session exists: someone deactivated in Django's admin or a shell
+    (the Users page also deletes their sessions) must not keep their open streams."""
+    keys = [key for key in keys if key]
+    return {key for key, user in zip(keys, signed_in_users(keys), strict=True)
+            if user.is_authenticated}
 
 
 def _unexpired(store, keys):

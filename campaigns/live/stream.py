@@ -500,7 +500,8 @@ async def _board_states(kinds: list[str]) -> list[str]:
 
 
 check_session = Together(in_database_thread(_check_sessions))
-# Which of these session keys still name a session: the heartbeat's check of open streams.
+# Which of these session keys still sign an active person in: the heartbeat's check of
+# open streams.
 live_sessions = in_database_thread(sessions.live_sessions)
 board_state = Together(_board_states)
 note_watching = Together(_note_watching)
