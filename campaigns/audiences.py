@@ -365,7 +365,7 @@ def member_numbers(audience, member_ids: list[str]) -> list[str] | None:
         members = atoms_client().all_audience_members(audience.id)
     except (atoms.AtomsError, ValueError):
         return None
-    phones = {m.id: m.data.get(audience.phone_column, "") for m in members}
+    phones = {m.id: suppression.member_phone(m, audience.phone_column) for m in members}
     return [phones[i] for i in member_ids if i in phones]
 
 

@@ -64,7 +64,7 @@ def checked_address(url: str) -> tuple[str, list[str]]:
         return "Use an https:// address.", []
     try:
         found = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
+    except (socket.gaierror, UnicodeError, ValueError):  # ValueError: a NUL in the name
         return "", []  # not found now: posting it fails, and says so
     addresses = list(dict.fromkeys(address[0] for *_, address in found))
     if not private_ok:
@@ -186,7 +186,7 @@ def _send(client: httpx.Client, delivery: WebhookDelivery, now: datetime) -> str
 
 def _connection_failed(failure: httpx.HTTPError, host: str) -> str:
     """Why a post got no answer, in words an admin can act on (not "[Errno 111] ...")."""
-    if "CERTIFICATE_VERIFY_FAILED" in str(failure) or "certificate" in str(failure).lower():
+    if "certificate" in str(failure).lower():  # ssl's CERTIFICATE_VERIFY_FAILED and kin
         return f"Could not connect to {host} securely: its certificate could not be verified."
     if isinstance(failure, httpx.ConnectError):
         return (f"Could not connect to {host}: nothing answered there, or it refused the "
