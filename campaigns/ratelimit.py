@@ -104,6 +104,10 @@ class AtomsRequestLimitMiddleware:
             return None
         counted = (getattr(view_func, "reads_atoms", False) if request.method == "GET"
                    else request.method == "POST" and not getattr(view_func, "atoms_free", False))
+        # A request the view will refuse for want of a role is answered by that refusal
+        # (403 naming the role), whoever is over their limit, and costs them nothing.
+        if counted and not all(map(user.has_perm, getattr(view_func, "required_perms", ()))):
+            return None
         if counted and not take(user):
             return refuse(request, user)
         return None

@@ -78,6 +78,23 @@ def test_fifty_refused_starts_by_someone_without_the_role_are_one_activity_row(
     assert AuditEntry.objects.filter(outcome="refused").count() == 1
 
 
+def test_someone_over_their_limit_is_told_the_role_they_lack_and_refusals_cost_nothing(
+        login_as, sim, limited, users):
+    """A start by someone without the role is refused before it could reach Atoms: it is
+    told so (403, naming the role) whether or not they are over their limit, and does not
+    use up the requests they may make."""
+    campaign = make_campaign(sim, users["staff"], "draft", audience_size=2)
+    manager = login_as("manager")
+    refused = [manager.post(reverse("campaign_start", args=[campaign.pk])) for _ in range(12)]
+    assert {answer.status_code for answer in refused} == {403}
+    assert "needs the staff or admin role" in refused[-1].content.decode()
+    audience = next(a for a in manager.get(reverse("audience_list")).context["pickers"].audiences)
+    url = reverse("audience_detail", args=[audience.id])
+    assert [manager.get(url).status_code for _ in range(LIMIT + 1)] == [200] * LIMIT + [429]
+    # Over the limit now, and still told what they lack.
+    assert manager.post(reverse("campaign_start", args=[campaign.pk])).status_code == 403
+
+
 def test_a_drill_down_that_reads_atoms_on_every_view_counts_too(login_as, sim, limited):
     manager = login_as("manager")
     audience = next(a for a in manager.get(reverse("audience_list")).context["pickers"].audiences)
