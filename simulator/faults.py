@@ -5,12 +5,15 @@ import random
 import threading
 import time
 from collections import Counter, deque
+from http import HTTPStatus
 
 from .wire import ApiError
 
 _RATES = ("error_rate", "timeout_rate", "drop_response_rate")
 _NUMBERS = ("latency_ms", "timeout_seconds", "rate_limit")
 DEFAULT_TIMEOUT_SECONDS = 30.0
+# Statuses an injected error may answer with (429 is the rate limit's own fault).
+_ERROR_STATUSES = frozenset(s.value for s in HTTPStatus if s >= 400 and s != 429)
 
 
 class Faults:
@@ -27,7 +30,8 @@ class Faults:
 
     def configure(self, spec: dict) -> dict:
         """Replace the whole plan; keys left out are switched off. Raises ApiError(400)."""
-        unknown = set(spec) - set(_RATES) - set(_NUMBERS) - {"fail_routes", "clear"}
+        unknown = (set(spec) - set(_RATES) - set(_NUMBERS)
+                   - {"fail_routes", "error_status", "clear"})
         if unknown:
             raise ApiError(400, f"Unknown fault keys: {', '.join(sorted(unknown))}")
         if spec.get("clear"):
@@ -40,6 +44,10 @@ class Faults:
             value = spec.get(key, 0)
             if not _is_number(value) or value < 0:
                 raise ApiError(400, f"{key} must be a number of at least 0")
+        error_status = spec.get("error_status", 500)
+        if type(error_status) is not int or error_status not in _ERROR_STATUSES:
+            raise ApiError(400, "error_status must be an HTTP error status (400-599, not 429: "
+                                "ask for rate_limit)")
         routes = spec.get("fail_routes") or []
         if not isinstance(routes, list) or not all(isinstance(r, str) for r in routes):
             raise ApiError(400, 'fail_routes must be a list like ["GET /campaign/{id}"]')
@@ -48,6 +56,9 @@ class Faults:
             other = {"timeout_rate", "drop_response_rate", "latency_ms"} & set(spec)
             default_error = 1.0 if routes and not other else 0.0
             self.error_rate = float(spec.get("error_rate", default_error))
+            # What an injected error answers: a 5xx by default (the outcome is unknown to
+            # the client), or a 4xx, which Atoms sends only for what it did not do.
+            self.error_status = error_status
             self.timeout_rate = float(spec.get("timeout_rate", 0))
             # The request takes effect, then its answer is lost: what a client reconciles.
             self.drop_response_rate = float(spec.get("drop_response_rate", 0))
@@ -61,6 +72,7 @@ class Faults:
     def describe(self) -> dict:
         return {
             "error_rate": self.error_rate,
+            "error_status": self.error_status,
             "timeout_rate": self.timeout_rate,
             "drop_response_rate": self.drop_response_rate,
             "timeout_seconds": self.timeout_seconds,

@@ -203,7 +203,9 @@ class Handler(BaseHTTPRequestHandler):
         if not self._authorized(app.config.api_key):
             return error_response(ApiError(401, "Unauthorized"))
         if targeted and faults.roll(faults.error_rate):
-            return error_response(ApiError(500, "Internal server error"))
+            status = faults.error_status
+            return error_response(ApiError(status, "Internal server error" if status == 500
+                                           else HTTPStatus(status).phrase))
         if handler is None:
             return error_response(ApiError(404, "Resource not found"))
 

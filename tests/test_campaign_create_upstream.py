@@ -152,3 +152,18 @@ def test_create_and_start_whose_start_answer_is_lost_leaves_no_message_that_goes
     assert [str(m) for m in response.context["messages"]] == ["Campaign created."]
     assert "checking whether it was carried out" in response.content.decode()
     assert sim.calls_to("POST /campaign/{id}/start") == 1
+
+
+@pytest.mark.django_db
+def test_create_and_start_whose_start_atoms_refuses_says_created_but_not_started(staff, sim):
+    """A 4xx to the start: Atoms did not start it. The campaign is there, a draft with
+    nothing pending, and the message says it was created and why it did not start."""
+    sim.faults(error_status=400, fail_routes=["POST /campaign/{id}/start"])
+    response = staff.post(URL, {**form_data("Start refused"), "submit_action": "start"},
+                          follow=True)
+    (said,) = [str(m) for m in response.context["messages"]]
+    assert said.startswith("Campaign created, but not started: Atoms did not accept")
+    campaign = Campaign.objects.get(name="Start refused")
+    assert campaign.status == "draft" and campaign.pending_action == ""
+    assert "checking whether it was carried out" not in response.content.decode()
+    assert AuditEntry.objects.get(action="start").outcome == "refused"

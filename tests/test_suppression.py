@@ -232,6 +232,24 @@ def test_start_without_them_whose_start_answer_is_lost_says_only_what_is_known(
     assert copy.pending_action == "start"
 
 
+def test_start_without_them_whose_copy_atoms_refuses_to_start_says_so(login_as, world, users):
+    """A 4xx to the copy's start: Atoms did not start it. The copy stays, a draft the
+    person can start from its page, and the message says both things."""
+    draft = make_campaign(world, users["staff"])
+    _, members = pilot_members()
+    SuppressedNumber.objects.create(phone_number=members[0].data["phoneNumber"])
+    world.faults(error_status=400, fail_routes=["POST /campaign/{id}/start"])
+    response = login_as("staff").post(reverse("campaign_start_filtered", args=[draft.pk]),
+                                      follow=True)
+    copy = Campaign.objects.exclude(pk=draft.pk).get()
+    (said,) = messages_of(response)
+    assert said.startswith(f"“{copy.name}” was made without the do-not-call numbers, but it "
+                           "did not start: ")
+    assert copy.status == "draft" and copy.pending_action == ""
+    assert world.calls_to("POST /campaign/{id}/start") == 1
+    assert "checking whether it was carried out" not in response.content.decode()
+
+
 def test_start_without_them_keeps_the_calling_hours_and_waits_for_them(login_as, world,
                                                                         users):
     draft = make_campaign(world, users["staff"])

@@ -67,6 +67,14 @@ def test_fail_routes_narrow_the_errors(sim, api):
     assert api.get("/campaign").status_code == 200
 
 
+def test_error_status_makes_the_injected_errors_refusals(sim, api):
+    sim.faults(error_status=400, fail_routes=["GET /agent"])
+    response = api.get("/agent")
+    assert response.status_code == 400
+    assert response.json() == {"status": False, "errors": ["Bad Request"]}
+    assert sim.stats()["by_route"]["GET /agent"] == {"400": 1}
+
+
 def test_error_rate_is_a_fraction(sim, api):
     sim.faults(error_rate=0.5)
     codes = [api.get("/agent").status_code for _ in range(200)]
@@ -129,7 +137,9 @@ def test_an_empty_or_clear_plan_removes_every_fault(sim, api, plan):
 
 @pytest.mark.parametrize(
     "plan",
-    [{"error_rate": 2}, {"latency_ms": -1}, {"fail_routes": "GET /agent"}, {"surprise": 1}],
+    [{"error_rate": 2}, {"latency_ms": -1}, {"fail_routes": "GET /agent"}, {"surprise": 1},
+     {"error_status": 200}, {"error_status": 429}, {"error_status": "400"},
+     {"error_status": [400]}],
 )
 def test_bad_fault_plans_are_refused(sim, plan):
     response = httpx.post(sim.root_url + "/_sim/faults", json=plan)
