@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from campaigns import ratelimit
+from campaigns.connections import atoms_client
 from tests.browser.conftest import (
     assert_accessible,
     assert_fits_width,
@@ -152,3 +153,25 @@ def test_a_call_in_progress_shows_its_transcript_live_and_says_when_it_ends(
     final = viewer.locator("[data-testid=transcript] .said").all_inner_texts()
     assert said == final
     assert errors == []
+
+
+LONG_EMAIL = "accounts.payable.department@northern-regional-distribution.example.co.uk"
+
+
+def test_a_call_page_with_a_long_contact_value_fits_a_phone(users, new_page, sim,
+                                                            server_settings):
+    """A contact's values (Atoms' call variables) wrap: a 29-character email once made
+    every call page 441 px wide on a 390 px phone."""
+    audience = atoms_client().create_audience(
+        "Long values", "phoneNumber",
+        f"firstName,phoneNumber,email\nAsha,+919800000001,{LONG_EMAIL}\n".encode())
+    campaign = make_campaign(sim, users["staff"], "running", name="Long values",
+                             audience_id=audience.id, audience_name=audience.name,
+                             max_retries=0)
+    sim.advance(900)  # the call ends: its page shows the contact's values
+    page = sign_in(new_page(), users["manager"].username)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"/campaigns/{campaign.pk}/calls/")
+    page.get_by_test_id("call-link").first.click()
+    expect(page.get_by_test_id("variables")).to_contain_text(LONG_EMAIL)
+    assert_fits_width(page)
