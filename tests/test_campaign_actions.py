@@ -13,7 +13,7 @@ from campaigns import atoms, services
 from campaigns.connections import atoms_client, redis_client
 from campaigns.live import poll, publish
 from campaigns.models import AuditEntry, Campaign
-from tests.campaign_factory import campaign_input, make_campaign, wait_for_status
+from tests.campaign_factory import campaign_input, campaign_row, make_campaign, wait_for_status
 
 pytestmark = pytest.mark.django_db
 
@@ -113,6 +113,12 @@ def test_delete_needs_the_exact_name_typed(login_as, world, users):
     assert 'value="winter list"' in response.content.decode()
     assert Campaign.objects.filter(pk=draft.pk).exists()
     assert world.calls_to("DELETE /campaign/{id}") == 0
+
+
+def test_the_delete_page_of_a_resuming_campaign_reads_as_one_sentence(login_as, users):
+    resuming = campaign_row(users["staff"], "processing", paused_at=timezone.now())
+    page = login_as("admin").get(reverse("campaign_delete", args=[resuming.pk])).content.decode()
+    assert "This campaign is resuming. Pause it first, then delete it." in page
 
 
 def test_a_running_campaign_cannot_be_deleted_the_page_offers_pause(login_as, world, users):
