@@ -576,6 +576,12 @@ class AlertWebhookForm(forms.Form):
         label="Alerts it gets", choices=Alert.Kind.choices, required=False,
         widget=forms.CheckboxSelectMultiple, help_text="None ticked: every kind.")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # No maxlength in the page: a browser cuts a longer pasted address without a word,
+        # and alerts would go to another URL. Too long is said beside the field instead.
+        self.fields["url"].widget.attrs.pop("maxlength", None)
+
     def clean_name(self):
         return clean_display_name(self.cleaned_data["name"], "Give the webhook a name.")
 

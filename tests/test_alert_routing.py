@@ -13,6 +13,7 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 
 from campaigns import alerts, webhooks
 from campaigns.models import (
@@ -254,6 +255,23 @@ def test_webhooks_are_added_and_removed_by_admins_only_with_clear_errors(login_a
     assert not AlertWebhook.objects.exists()
     assert AuditEntry.objects.filter(action="alert_routing",
                                      message="Alert webhook “Sales on Slack” removed").exists()
+
+
+def test_a_webhook_url_too_long_is_refused_beside_the_field_not_cut_by_the_browser(login_as):
+    """The page gave the field maxlength=500: Chromium cut a pasted 743-character address
+    to its first 500 and it was saved, so alerts went to another URL without a word."""
+    admin = login_as("admin")
+    page = admin.get(reverse("alert_routing")).content.decode()
+    url_input = page.split('name="url"')[0].rsplit("<input", 1)[1] + page.split(
+        'name="url"')[1].split(">", 1)[0]
+    assert "maxlength" not in url_input
+    long_url = "https://relay.example.com/hook?token=" + "T" * 700 + "&end=1"
+    refused = admin.post(reverse("alert_routing"), {"name": "Relay", "url": long_url})
+    assert refused.status_code == 422
+    (error,) = refused.context["form"].errors["url"]
+    assert "at most 500 characters" in error
+    assert escape(long_url) in refused.content.decode()  # what was pasted stays, whole
+    assert not AlertWebhook.objects.exists()
 
 
 @pytest.mark.parametrize("url", [
