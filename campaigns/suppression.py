@@ -4,6 +4,7 @@ Ours (added by hand, by CSV, or from a call) merged with Atoms' own `GET /dnc`, 
 read-only. Checked wherever contacts are sent (`audiences`) and before every start.
 """
 
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -64,9 +65,19 @@ def local_numbers() -> set[str]:
 # One rule for both lists, so a number found in ours is found in Atoms' the same way.
 
 
-def search_digits(text: str) -> str:
-    """The digits of `text`, however they are spaced or punctuated ("415 555-0132")."""
+# What a typed number may hold besides digits: "+1 (415) 555-0132", "415.555.0132".
+NUMBER_TEXT = re.compile(r"[\d\s+()./-]+")
+
+
+def digits_of(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
+
+
+def search_digits(query: str) -> str:
+    """The digits of a number typed, however spaced or punctuated ("415 555-0132"); none
+    for a query that is not a number: "ticket 12" is a note's words, and its digits
+    alone found every number holding a 1 and a 2."""
+    return digits_of(query) if NUMBER_TEXT.fullmatch(query) else ""
 
 
 def find_local(query: str):
@@ -86,7 +97,7 @@ def find_atoms(entries, query: str) -> list:
     if not query:
         return list(entries)
     digits = search_digits(query)
-    return [e for e in entries if digits and digits in search_digits(e.phone_number)]
+    return [e for e in entries if digits and digits in digits_of(e.phone_number)]
 
 
 def add_suppressed(user, raw_number: str, region: str, *, note: str = "",

@@ -443,6 +443,14 @@ def test_the_search_finds_atoms_entries_too_and_counts_each_list(login_as, world
     noted = admin.get(LIST, {"q": "asked not"}).content.decode()
     assert "Found 1 added in this dashboard and 0 from Atoms." in noted
     assert noted.count('data-testid="dnc-remote"') == 0
+    # Words with digits are a note's words: "ticket 4155" once matched every number
+    # holding 4155 (here both lists' +1415... and none of the notes).
+    SuppressedNumber.objects.create(phone_number="+14155550199", note="ticket 4155")
+    ticket = admin.get(LIST, {"q": "ticket 4155"}).content.decode()
+    assert "Found 1 added in this dashboard and 0 from Atoms." in ticket
+    assert "+14155550199" in ticket and "+14155550132" not in ticket
+    plus = admin.get(LIST, {"q": "+1 (415) 555-0132"}).content.decode()
+    assert plus.count('data-testid="dnc-local"') == 1 and "+14155550132" in plus
     nothing = admin.get(LIST, {"q": "zzz"}).content.decode()
     assert "No number or note matches “zzz”." in nothing
     assert nothing.count('data-testid="dnc-remote"') == 0
