@@ -160,7 +160,9 @@ def notify(alert: Alert) -> None:
 
 def set_choice(actor, person, kinds: list[str] | None) -> str:
     """What `person` is told of, chosen by an admin; None: back to their role's default.
-    Returns it in words ("sam is told of Stalled")."""
+    Returns it in words ("sam is told of Stalled"). The activity log gets it only when
+    it changed: saved again as it was, it would show a change that was none."""
+    was = AlertChoice.objects.filter(user=person).values_list("kinds", flat=True).first()
     if kinds is None:
         AlertChoice.objects.filter(user=person).delete()
         said = "what their role is told of, again"
@@ -170,7 +172,8 @@ def set_choice(actor, person, kinds: list[str] | None) -> str:
         labels = [label for value, label in Alert.Kind.choices if value in kinds]
         said = ", ".join(labels) if labels else "no alerts"
     told = f"{person.get_username()} is told of {said}"
-    audit.record(actor, audit.Action.ALERT_ROUTING, audit.Outcome.OK, message=told)
+    if (None if was is None else set(was)) != (None if kinds is None else set(kinds)):
+        audit.record(actor, audit.Action.ALERT_ROUTING, audit.Outcome.OK, message=told)
     return told
 
 

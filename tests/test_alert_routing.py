@@ -221,6 +221,22 @@ def test_each_person_is_told_what_an_admin_chose_or_their_roles_default(users, l
         "Saved: mia-manager is told of no alerts."]  # the earlier ones were shown above
 
 
+def test_a_choice_saved_again_as_it_was_is_not_logged_again(users, login_as):
+    admin = login_as("admin")
+    url = reverse("alert_choice", args=[users["staff"].pk])
+    for _ in range(2):
+        saved = admin.post(url, {"kinds": ["completed", "stalled"]}, follow=True)
+        assert [str(m) for m in saved.context["messages"]][-1] == (
+            "Saved: sam-staff is told of Finished, Stalled.")
+    admin.post(url, {"kinds": ["stalled", "completed"]})  # the same, in another order
+    admin.post(url, {"by_role": "on"})
+    admin.post(url, {"by_role": "on"})
+    logged = list(AuditEntry.objects.filter(action="alert_routing")
+                  .order_by("pk").values_list("message", flat=True))
+    assert logged == ["sam-staff is told of Finished, Stalled",
+                      "sam-staff is told of what their role is told of, again"]
+
+
 def test_the_webhooks_table_says_what_each_gets_in_words(login_as):
     hook("https://hooks.example/one", "completed")
     hook("https://hooks.example/two", "completed", "stalled", name="Two kinds")
