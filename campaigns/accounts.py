@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns import audit
+from campaigns.models import PasswordChosenByAdmin
 from campaigns.permissions import ADMIN, ROLE_LABELS, ROLES, role_of, sync_role_groups
 
 
@@ -99,6 +100,11 @@ def set_role(actor, user, role: str) -> bool:
     group = _group(role)
     if role_of(user) == role:
         return False
+    if role == ADMIN and PasswordChosenByAdmin.objects.filter(user=user).exists():
+        raise PermissionDenied(
+            f"{user.get_username()}'s password was set by an admin and has not been changed "
+            "since: they change it themselves (on their password page, signed in) before they "
+            "can be given the admin role.")
     with transaction.atomic():
         user.groups.set([group])
         audit.record(actor, audit.Action.MANAGE_USER, audit.Outcome.OK,
@@ -130,20 +136,28 @@ def change_user(actor, user, *, role: str | None, active: bool | None) -> bool:
     return role_changed
 
 
-def set_password(actor, user, password: str) -> None:
-    """An admin gives someone who forgot theirs a new password (to tell them in person):
-    their sessions end, and the activity log says who did it. Never one's own (that asks
-    for the old one first) nor a superuser's."""
+def check_password_settable(actor, user) -> None:
+    """Raises PermissionDenied when `actor` may not set `user`'s password (asked before the
+    form is shown, too)."""
     _refuse_superuser_target(actor, user)
     if user.pk == actor.pk:
         raise PermissionDenied("Change your own password on your password page.")
     if role_of(user) == ADMIN:
         # It would let one admin sign in as another, whose name then goes on what they do.
-        raise PermissionDenied("Another admin's password is theirs to change; a superuser "
-                               "can reset it in Django's admin.")
+        raise PermissionDenied(f"{user.get_username()} is another admin, whose password is "
+                               "theirs to change; a superuser can reset it in Django's admin.")
+
+
+def set_password(actor, user, password: str) -> None:
+    """An admin gives someone who forgot theirs a new password (to tell them in person):
+    their sessions end, and the activity log says who did it. Never one's own (that asks
+    for the old one first) nor a superuser's."""
+    check_password_settable(actor, user)
     with transaction.atomic():
         user.set_password(password)
         user.save(update_fields=["password"])
+        PasswordChosenByAdmin.objects.update_or_create(
+            user=user, defaults={"chosen_by": actor, "chosen_at": timezone.now()})
         end_sessions(user)
         audit.record(actor, audit.Action.MANAGE_USER, audit.Outcome.OK,
                      message=f"Set a new password for {user.get_username()}.")
@@ -153,6 +167,7 @@ def own_password_changed(user, *, current_session: str) -> None:
     """After someone changed their own password: their other sessions end now, live
     streams included (a stream holds no page request that would notice the new hash)."""
     end_sessions(user, keep=current_session)
+    PasswordChosenByAdmin.objects.filter(user=user).delete()  # theirs alone again
     audit.record(user, audit.Action.MANAGE_USER, audit.Outcome.OK,
                  message=f"{user.get_username()} changed their own password.")
 

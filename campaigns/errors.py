@@ -18,6 +18,7 @@ from django.shortcuts import render
 from django.urls import reverse
 
 from campaigns.models import Campaign
+from campaigns.permissions import ADMIN, role_of, signed_in_user
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +56,12 @@ def handler400(request, exception=None):
 
 def handler403(request, exception=None):
     reason = str(exception) if exception and str(exception) else ""
+    user = signed_in_user(request)
+    # An admin refused has every role already: what they lack is not one to ask for.
+    admin = user is not None and role_of(user) == ADMIN
     return _page(request, 403, "You can't do that",
                  reason or "Your role does not allow this.",
-                 hint="Ask an admin if you need a different role.",
+                 hint="" if admin else "Ask an admin if you need a different role.",
                  links=[(reverse("home"), "Back to the dashboard")])
 
 

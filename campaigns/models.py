@@ -650,3 +650,19 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.alert} → {self.webhook}: {self.state}"
+
+
+class PasswordChosenByAdmin(models.Model):
+    """Someone whose password an admin set (accounts.set_password) and who has not changed
+    it since: that admin knows it. They are not made an admin again until they change it,
+    or one admin could demote another, set their password, promote them back and sign in
+    as them, their name then going on what they do."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, primary_key=True,
+                                on_delete=models.CASCADE, related_name="+")
+    chosen_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                  on_delete=models.SET_NULL, related_name="+")
+    chosen_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"Password of user {self.user_id}, set by user {self.chosen_by_id}"

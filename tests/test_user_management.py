@@ -276,3 +276,52 @@ def test_an_admin_cannot_set_another_admins_password(login_as, users, django_use
     assert "password is theirs to change" in refused.content.decode()
     other.refresh_from_db()
     assert other.check_password("x-long-enough-1")
+
+
+def test_the_new_password_form_of_another_admin_is_refused_before_anything_is_typed(
+        login_as, users, django_user_model):
+    other = django_user_model.objects.create_user("second-admin", password="x-long-enough-1")
+    admin = login_as("admin")
+    admin.post(reverse("user_change", args=[other.pk]), {"role": "admin"})
+    shown = admin.get(reverse("user_password", args=[other.pk]))
+    assert shown.status_code == 403
+    page = shown.content.decode()
+    assert "second-admin is another admin, whose password is theirs to change" in page
+    assert "Ask an admin if you need a different role" not in page  # they are one
+    assert not AuditEntry.objects.filter(outcome="refused").exists()  # only looked
+    admin.post(reverse("user_password", args=[other.pk]),
+               {"new_password1": "a-new-long-one-7", "new_password2": "a-new-long-one-7"})
+    assert AuditEntry.objects.get(outcome="refused").message.startswith(
+        "Not allowed: second-admin is another admin")
+    # Someone without the role is still told to ask for one.
+    assert "Ask an admin if you need a different role" in login_as("staff").get(
+        reverse("user_list")).content.decode()
+
+
+def test_an_admin_cannot_take_over_another_by_demoting_resetting_and_promoting_them(
+        login_as, users, django_user_model):
+    """Demote the other admin, set their password, make them admin again: one admin then
+    signed in as another. They are made admin again only once they changed it."""
+    other = django_user_model.objects.create_user("second-admin", password="x-long-enough-1")
+    admin = login_as("admin")
+    change = reverse("user_change", args=[other.pk])
+    admin.post(change, {"role": "admin"})
+    admin.post(change, {"role": "staff"})
+    known = "takeover-pass-99"
+    admin.post(reverse("user_password", args=[other.pk]),
+               {"new_password1": known, "new_password2": known})
+    promote = admin.post(change, {"role": "admin"})
+    assert promote.status_code == 403
+    assert ("password was set by an admin and has not been changed since"
+            in promote.content.decode())
+    assert [g.name for g in other.groups.all()] == ["staff"]
+    # They change it themselves: theirs alone again, and they may be an admin.
+    theirs = Client()
+    other.refresh_from_db()  # signed in with the password set for them
+    theirs.force_login(other)
+    mine = "only-i-know-this-1"
+    changed = theirs.post(reverse("password_change"), {
+        "old_password": known, "new_password1": mine, "new_password2": mine})
+    assert changed["Location"] == reverse("home")
+    assert admin.post(change, {"role": "admin"}).status_code == 302
+    assert [g.name for g in other.groups.all()] == ["admin"]

@@ -97,13 +97,16 @@ def user_password(request, pk: int):
     person = get_object_or_404(get_user_model(), pk=pk)
     if person.pk == request.user.pk:  # one's own asks for the old one first
         return redirect("password_change")
+    try:
+        # Before the form, not only on saving it: typed for nothing, then refused.
+        accounts.check_password_settable(request.user, person)
+    except PermissionDenied as refusal:
+        if request.method == "POST":
+            accounts.record_refusal(request.user, str(refusal))
+        raise
     form = PersonPasswordForm(person, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            accounts.set_password(request.user, person, form.cleaned_data["new_password1"])
-        except PermissionDenied as refusal:
-            accounts.record_refusal(request.user, str(refusal))
-            raise
+        accounts.set_password(request.user, person, form.cleaned_data["new_password1"])
         messages.success(request, f"{person.get_username()} has a new password and was signed "
                                   "out everywhere. Tell it to them in person.")
         return redirect("user_list")
