@@ -118,12 +118,15 @@ def conditions(now: datetime) -> dict[tuple[int, str], str]:
         found[(None, Alert.Kind.ATOMS_UNREACHABLE)] = (
             f"Atoms is not answering: none of the {failing.count()} active campaigns could be "
             "refreshed. Their numbers are out of date until it answers again.")
-    for campaign in Campaign.objects.filter(status=CampaignStatus.PAUSED).exclude(
+    for campaign in Campaign.objects.filter(
+            status__in=[CampaignStatus.PAUSED, CampaignStatus.DRAFT]).exclude(
             resume_withheld_for=[]):
+        resume, state = (("resume", "paused") if campaign.status == CampaignStatus.PAUSED
+                         else ("start", "a draft"))
         found[(campaign.pk, Alert.Kind.RESUME_WITHHELD)] = (
-            f"Calling hours did not resume “{campaign.name}”: "
-            f"{withheld_reason(campaign.resume_withheld_for)}. It stays paused until a "
-            "person resumes it.")
+            f"Calling hours did not {resume} “{campaign.name}”: "
+            f"{withheld_reason(campaign.resume_withheld_for)}. It stays {state} until a "
+            f"person {resume}s it.")
     for campaign in Campaign.objects.exclude(lapsed_action=""):
         found[(campaign.pk, Alert.Kind.NOT_CARRIED_OUT)] = (
             f"The last {campaign.lapsed_action} of “{campaign.name}” was not carried out by "

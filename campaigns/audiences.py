@@ -430,8 +430,9 @@ def delete_audience(user, audience) -> None:
 # --- starting without the do-not-call numbers ---------------------------------------------
 
 
-# The statuses "Start without them" offers a copy from: a campaign never started.
-FIRST_START_STATUSES = frozenset({atoms.CampaignStatus.DRAFT, atoms.CampaignStatus.SCHEDULED})
+# The statuses "Start without them" offers a copy from: a draft. (A scheduled campaign is
+# started by Atoms itself at its time, copy or not: a copy would call everyone twice.)
+FIRST_START_STATUSES = frozenset({atoms.CampaignStatus.DRAFT})
 
 
 def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome:
@@ -450,11 +451,16 @@ def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome
         # A copy would call again everyone this campaign has reached: a resume asks about
         # the listed numbers instead (services.start_campaign).
         raise ActionRefused("Starting a copy without the do-not-call numbers is only for a "
-                            "campaign that has not started yet (draft or scheduled).")
+                            "draft campaign.")
     client = atoms_client()
-    keep, drop = suppression.suppressed_members(campaign.audience_id)
-    if not drop:
-        raise ActionRefused("No contact of this audience is on the do-not-call list any more: "
+    blocked = suppression.suppressed_numbers()
+    keep, drop = suppression.suppressed_members(campaign.audience_id, blocked)
+    # The campaign's own contacts count too: one listed and removed from the audience since
+    # is still called by the campaign itself, and the copy (made from the audience as it is
+    # now) is the way to start without it.
+    listed_own = suppression.listed_to_call(campaign, blocked)
+    if not drop and not listed_own:
+        raise ActionRefused("No contact of this campaign is on the do-not-call list any more: "
                             "start the campaign itself.")
     if not keep:
         raise ActionRefused("Every contact of this audience is on the do-not-call list: "
@@ -463,6 +469,7 @@ def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome
         source = client.get_audience(campaign.audience_id)
     except atoms.AtomsError as error:
         raise ActionRefused(error.user_message) from error
+    left_out = {suppression.member_phone(m, source.phone_column) for m in drop} | set(listed_own)
     header = list(dict.fromkeys(key for m in keep for key in m.data))
     members = [dict(m.data) for m in keep]
     batch = settings.AUDIENCE_UPLOAD_BATCH
@@ -478,7 +485,7 @@ def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome
         audience = _create_or_find(
             client, name, source.phone_column, contacts_csv.members_csv(header, members[:batch]),
             lambda: _new_audience(client, name, source.phone_column, known + leftovers),
-            description=f"{source.name} without {len(drop)} do-not-call numbers")
+            description=f"{source.name} without {len(left_out)} do-not-call numbers")
         AudienceUpload.objects.filter(pk=record.pk).update(audience_id=audience.id)
         for start in range(batch, len(members), batch):
             client.add_audience_members(audience.id, members[start:start + batch])
@@ -491,7 +498,7 @@ def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome
                             ) from error
     audit.record(user, Action.UPLOAD_AUDIENCE, Outcome.OK, campaign_name=f"Audience: {name}",
                  atoms_id=audience.id,
-                 message=f"{len(members)} contacts; {len(drop)} do-not-call numbers left out")
+                 message=f"{len(members)} contacts; {len(left_out)} do-not-call numbers left out")
     catalog.forget_audiences()
     data = services.CampaignInput(
         name=f"{campaign.name} (without do-not-call)"[:200], description=campaign.description,
@@ -522,15 +529,15 @@ def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome
     AudienceUpload.objects.filter(pk=record.pk).update(state=AudienceUpload.State.DONE)
     if outcome.start_error:
         audit.record(user, Action.START, Outcome.FAILED, campaign=campaign,
-                     message=f"Copied as “{data.name}” without {len(drop)} do-not-call "
+                     message=f"Copied as “{data.name}” without {len(left_out)} do-not-call "
                              f"numbers, but the copy did not start: {outcome.start_error}")
     elif outcome.start_unknown:
         audit.record(user, Action.START, Outcome.OK, campaign=campaign,
-                     message=f"Copied as “{data.name}” without {len(drop)} do-not-call "
+                     message=f"Copied as “{data.name}” without {len(left_out)} do-not-call "
                              "numbers; Atoms did not answer its start: the copy's activity "
                              "says whether it was carried out")
     else:
         audit.record(user, Action.START, Outcome.OK, campaign=campaign,
-                     message=f"Started as “{data.name}” without {len(drop)} do-not-call "
+                     message=f"Started as “{data.name}” without {len(left_out)} do-not-call "
                              "numbers")
     return outcome

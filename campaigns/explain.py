@@ -100,8 +100,15 @@ def _calling_hours(campaign, moved_at, now):
 
 
 def _resume_withheld(campaign, moved_at, now):
-    if campaign.status != CampaignStatus.PAUSED or not campaign.resume_withheld_for:
+    if (campaign.status not in (CampaignStatus.PAUSED, CampaignStatus.DRAFT)
+            or not campaign.resume_withheld_for):
         return None
+    if campaign.status == CampaignStatus.DRAFT:  # a first start held for its window
+        return format_html("Calling hours did not start it: {}. {}",
+                           withheld_reason(campaign.resume_withheld_for), for_those_who_may(
+                               "start", "Press Start: it offers to start without them.",
+                               "Someone with the staff or admin role can start it without "
+                               "them."))
     return format_html("Calling hours did not resume it: {}. {}",
                        withheld_reason(campaign.resume_withheld_for), for_those_who_may(
                            "start", "Resume it if they agreed to be called; the page names them.",

@@ -15,7 +15,6 @@ from datetime import datetime
 from django.utils import timezone
 
 from campaigns import calling_hours, suppression
-from campaigns.atoms import CampaignStatus
 from campaigns.models import PAUSABLE_STATUSES, STARTABLE_STATUSES, Campaign, PendingAction
 from campaigns.services import (
     CALLING_HOURS,
@@ -73,10 +72,9 @@ class _ListedNumbers:
     def still_to_call_unagreed(self, campaign) -> list[str]:
         """Listed numbers the resume may call that no person agreed to. Raises
         ActionRefused when the list cannot be read: a resume is not made blind."""
-        if campaign.status != CampaignStatus.PAUSED:
-            return []  # never started: Atoms was sent only what the list allowed
         if self._blocked is None:
             self._blocked = suppression.suppressed_numbers()
-        waiting = suppression.listed_still_to_call(campaign, self._blocked)
+        # A first start held here is asked too: a number may have been listed since.
+        waiting = suppression.listed_to_call(campaign, self._blocked)
         return [number for number in waiting
                 if number not in set(campaign.listed_retries_accepted)]

@@ -1,7 +1,7 @@
 """The check before Start: contacts, do-not-call numbers, the numbers it dials from, the
 time it should take at its agent's past pace, and anything that will stop it.
 
-Read on demand (the page asks once it is drawn): it asks Atoms for the audience's members
+Read on demand (the page asks once it is drawn): it asks Atoms for the campaign's contacts
 to count the do-not-call ones, which is too slow and too costly for every page view.
 """
 
@@ -63,16 +63,25 @@ def check(campaign: Campaign) -> Preflight:
         result.notes.append("Some of its phone numbers are inactive: it dials from the "
                             "others only.")
     try:
-        keep, dropped = suppression.suppressed_members(campaign.audience_id)
+        # The campaign's own contacts, as Atoms will call them: its audience as it was when
+        # the campaign was made (one removed from the audience since is still called).
+        contacts = suppression.campaign_contacts(campaign)
+        listed = suppression.listed_to_call(campaign, suppression.suppressed_numbers(),
+                                            contacts)
     except ActionRefused as refused:
         result.notes.append(refused.message)
         result.contacts = campaign.total_participants or None
     else:
-        result.contacts, result.suppressed = len(keep) + len(dropped), len(dropped)
-        if not keep:
-            result.blockers.append("Its audience has no contacts to call"
+        result.contacts, result.suppressed = len(contacts), len(listed)
+        if len(listed) == len(contacts):
+            result.blockers.append("It has no contacts to call"
                                    + (" that are not on the do-not-call list."
-                                      if dropped else "."))
+                                      if listed else "."))
+        elif listed and campaign.status == CampaignStatus.SCHEDULED:
+            result.blockers.append(
+                f"Atoms starts a scheduled campaign by itself at its time and would call "
+                f"the {len(listed)} on the do-not-call list: ask an admin to delete it, then "
+                "make a new one on an audience without them.")
     rate = agent_rate(campaign.agent_id)
     if rate and result.contacts:
         to_call = result.contacts - (result.suppressed or 0)

@@ -556,8 +556,9 @@ def withhold_resume(campaign: Campaign, numbers: list[str]) -> None:
     and no person agreed to it. An alert asks a person (`alerts`); their resume clears it."""
     Campaign.objects.filter(pk=campaign.pk).update(
         held_for_calling_hours=False, listed_retries_accepted=[], resume_withheld_for=numbers)
+    done = "resumed" if campaign.status == CampaignStatus.PAUSED else "started"
     audit.record(CALLING_HOURS, Action.START, Outcome.REFUSED, campaign=campaign,
-                 message=f"Not resumed: {withheld_reason(numbers)}")
+                 message=f"Not {done}: {withheld_reason(numbers)}")
     _publish_soon(campaign)
 
 

@@ -191,7 +191,11 @@ def suppress_from_call(user, phone_number: str, *, call_id: str = "",
 
 
 def member_phone(member, phone_column: str) -> str:
-    value = member.data.get(phone_column, "")
+    return comparable_number(member.data.get(phone_column, ""))
+
+
+def comparable_number(value: str) -> str:
+    """A number as the list keeps it (+ and digits), to compare with the list."""
     phone, _ = contacts_csv.normalise(value, settings.AUDIENCE_DEFAULT_REGION)
     return phone or value
 
@@ -217,15 +221,28 @@ def suppressed_members(audience_id: str, blocked: set[str] | None = None
     return keep, drop
 
 
-def listed_still_to_call(campaign, blocked: set[str]) -> list[str]:
-    """The do-not-call numbers a resume may call: those awaiting a retry, and those still
-    in its audience (Atoms keeps a campaign's contacts as they were, so one not called yet
-    is called on resume; one "never call again" removed from the audience is among the
-    retries). Raises ActionRefused when Atoms cannot be asked: a resume is not made blind."""
-    audience, members = _audience_and_members(campaign.audience_id)
-    in_audience = {member_phone(m, audience.phone_column) for m in members}
+def campaign_contacts(campaign) -> tuple:
+    """The contacts Atoms calls for this campaign: its audience as it was when the campaign
+    was made (a contact removed from the audience since is still called), with the calls
+    made to each. Raises ActionRefused when Atoms cannot be asked: nothing starts blind."""
+    try:
+        return atoms_client().campaign_contacts(campaign.atoms_id)
+    except (atoms.AtomsError, ValueError) as error:
+        message = getattr(error, "user_message", str(error))
+        raise ActionRefused(f"The campaign's contacts could not be checked against the "
+                            f"do-not-call list, so it was not started: {message}") from error
+
+
+def listed_to_call(campaign, blocked: set[str], contacts: tuple | None = None) -> list[str]:
+    """The do-not-call numbers a start or resume would call: the campaign's own contacts
+    not called yet (all of them before a first start), and those awaiting a retry. Read
+    from the campaign, not its audience: seen, a number listed and then removed from the
+    audience was called by the draft made before. Raises ActionRefused when Atoms cannot
+    be asked."""
+    contacts = campaign_contacts(campaign) if contacts is None else contacts
+    uncalled = {comparable_number(c.phone_number) for c in contacts if not c.attempts}
     retries = outcomes.awaiting_retry([campaign.pk]).values_list("to_number", flat=True)
-    return sorted((in_audience | set(retries)) & blocked)
+    return sorted((uncalled | set(retries)) & blocked)
 
 
 def _audience_and_members(audience_id: str):

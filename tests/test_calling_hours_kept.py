@@ -9,8 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import alerts, calling_hours, explain, keep_hours, services
+from campaigns.connections import atoms_client
 from campaigns.live import publish
-from campaigns.models import Alert, AuditEntry, Campaign
+from campaigns.models import Alert, AuditEntry, Campaign, SuppressedNumber
 from tests.campaign_factory import (
     campaign_row,
     field_errors,
@@ -119,6 +120,32 @@ def test_a_start_outside_calling_hours_waits_for_the_window(sim, atoms_settings,
     assert keep(opens - timedelta(minutes=1)) == NOTHING
     assert keep(opens) == {**NOTHING, "started": 1}
     wait_for_status(sim, draft, "running", step=1)
+
+
+def test_a_first_start_held_for_the_window_is_not_sent_over_a_number_listed_since(
+        sim, atoms_settings, users, login_as):
+    """Held at 09:00 with nothing listed; a contact listed at 09:30; the window opens at
+    10:00. The start was sent unchecked ("Atoms was sent only what the list allowed")."""
+    draft = make_campaign(sim, users["staff"])
+    day = timezone.now() + timedelta(days=3)
+    draft = with_hours(draft, f"{calling_hours.DAY_NAMES[day.weekday()]} 10:00-11:00", "UTC",
+                       users["staff"])
+    login_as("staff").post(reverse("campaign_start", args=[draft.pk]))
+    draft.refresh_from_db()
+    assert draft.held_for_calling_hours
+    pilot = next(a for a in atoms_client().list_audiences() if a.name == "Pilot testers")
+    number = atoms_client().all_audience_members(pilot.id)[0].data["phoneNumber"]
+    SuppressedNumber.objects.create(phone_number=number)
+    opens = day.replace(hour=10, minute=0, second=0, microsecond=0)
+    assert keep(opens) == {**NOTHING, "withheld": 1}
+    assert sim.calls_to(START) == 0
+    draft.refresh_from_db()
+    assert draft.status == "draft" and draft.resume_withheld_for == [number]
+    (alert,) = alerts.evaluate()
+    assert alert.message.startswith(f"Calling hours did not start “{draft.name}”: 1 number")
+    assert "It stays a draft until a person starts it." in alert.message
+    words = explain.why_not_dialing(draft, moved_at=None, now=timezone.now())
+    assert "Calling hours did not start it: 1 number on the do-not-call list" in words
 
 
 def test_a_held_start_offers_dont_start_instead_of_start_and_can_be_dropped(

@@ -164,7 +164,7 @@ def test_start_with_a_suppressed_contact_warns_with_the_count_and_sends_nothing(
     SuppressedNumber.objects.create(phone_number=members[0].data["phoneNumber"])
     response = login_as("staff").post(reverse("campaign_start", args=[draft.pk]))
     assert response.status_code == 409
-    assert ("1 contact of the audience “Pilot testers” is on the do-not-call list"
+    assert ("1 of this campaign's contacts is on the do-not-call list"
             in response.content.decode())
     assert world.calls_to("POST /campaign/{id}/start") == 0
     draft.refresh_from_db()
@@ -511,8 +511,8 @@ def test_start_without_them_is_refused_for_a_campaign_already_started(login_as, 
     SuppressedNumber.objects.create(phone_number=members[0].data["phoneNumber"])
     response = login_as("staff").post(reverse("campaign_start_filtered", args=[started.pk]),
                                       follow=True)
-    assert ("Starting a copy without the do-not-call numbers is only for a campaign that has "
-            "not started yet (draft or scheduled).") in response.content.decode()
+    assert ("Starting a copy without the do-not-call numbers is only for a draft campaign."
+            in response.content.decode())
     assert Campaign.objects.count() == 1
     assert world.calls_to("POST /audience") == 0
 
@@ -574,3 +574,76 @@ def test_a_reason_with_control_or_blank_looking_characters_is_refused(login_as, 
                                      {"reason": reason})
     assert refused.status_code == 422
     assert SuppressedNumber.objects.filter(pk=entry.pk).exists()
+
+
+def list_and_remove_from_pilot(users) -> str:
+    """A Pilot testers contact put on the list and taken out of the audience, as a person
+    asked not to be called would be: the number, as the list keeps it."""
+    pilot, members = pilot_members()
+    number = members[0].data["phoneNumber"]
+    SuppressedNumber.objects.create(phone_number=number)
+    atoms_client().remove_audience_members(pilot.id, [members[0].id])
+    return number
+
+
+def test_a_draft_made_before_a_number_was_listed_and_removed_does_not_call_it(
+        login_as, world, users):
+    """Atoms keeps a campaign's contacts as they were when it was made: the start checked
+    the audience as it is now, found nothing, and the draft called the number."""
+    draft = make_campaign(world, users["staff"])
+    number = list_and_remove_from_pilot(users)
+    staff = login_as("staff")
+    asked = staff.post(reverse("campaign_start", args=[draft.pk]))
+    assert asked.status_code == 409
+    assert "1 of this campaign's contacts is on the do-not-call list" in asked.content.decode()
+    assert world.calls_to("POST /campaign/{id}/start") == 0
+    card = staff.get(reverse("campaign_preflight", args=[draft.pk])).content.decode()
+    assert 'data-testid="preflight-suppressed">1: Start offers to leave them out' in card
+    # Without them: a copy on the audience as it is now, started; the number is not in it.
+    staff.post(reverse("campaign_start_filtered", args=[draft.pk]))
+    copy = Campaign.objects.exclude(pk=draft.pk).get()
+    called = {c.phone_number for c in atoms_client().campaign_contacts(copy.atoms_id)}
+    assert number not in called and called
+    assert world.calls_to("POST /campaign/{id}/start") == 1
+
+
+def test_a_campaign_on_an_audience_with_listed_numbers_is_not_scheduled(login_as, world):
+    """Atoms starts a scheduled campaign by itself, with no check of ours: it called the
+    listed number at its time while the page said they would not be called."""
+    _, members = pilot_members()
+    SuppressedNumber.objects.create(phone_number=members[0].data["phoneNumber"])
+    start_at = (timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    data = form_data("Tomorrow's calls", scheduled_at=start_at, time_zone="UTC")
+    response = login_as("staff").post(reverse("campaign_new"), data)
+    assert response.status_code == 422
+    (error,) = response.context["form"].errors["scheduled_at"]
+    assert error.startswith("1 of its contacts is on the do-not-call list, and Atoms starts a "
+                            "scheduled campaign by itself")
+    assert 'value="Tomorrow&#x27;s calls"' in response.content.decode()  # typed, kept
+    assert world.calls_to("POST /campaign") == 0
+
+
+def test_a_scheduled_campaign_with_a_number_listed_since_says_atoms_would_call_it(
+        login_as, world, users):
+    start_at = timezone.now() + timedelta(days=1)
+    scheduled = make_campaign(world, users["staff"], scheduled_at=start_at)
+    assert scheduled.status == "scheduled"
+    list_and_remove_from_pilot(users)
+    staff = login_as("staff")
+    card = staff.get(reverse("campaign_preflight", args=[scheduled.pk])).content.decode()
+    assert "Atoms starts a scheduled campaign by itself at its time and would call" in card
+    assert 'data-testid="preflight-ok"' not in card
+    asked = staff.post(reverse("campaign_start", args=[scheduled.pk]))
+    assert asked.status_code == 409
+    page = asked.content.decode()
+    assert 'data-testid="scheduled-listed"' in page and "Start without them" not in page
+    assert world.calls_to("POST /campaign/{id}/start") == 0
+
+
+def test_the_check_before_start_gives_no_all_clear_when_the_list_cannot_be_read(
+        login_as, world, users):
+    draft = make_campaign(world, users["staff"])
+    world.faults(error_rate=1, fail_routes=["GET /dnc"])
+    card = login_as("staff").get(reverse("campaign_preflight", args=[draft.pk])).content.decode()
+    assert "not checked" in card and "could not be read" in card
+    assert 'data-testid="preflight-ok"' not in card

@@ -32,6 +32,7 @@ from campaigns.atoms.types import (
     Audience,
     AudienceMember,
     Campaign,
+    CampaignContact,
     CampaignDetail,
     CampaignPage,
     DncEntry,
@@ -42,6 +43,7 @@ from campaigns.atoms.types import (
     parse_audience,
     parse_audience_member,
     parse_campaign,
+    parse_campaign_contact,
     parse_campaign_detail,
     parse_dnc_entry,
     parse_phone_number,
@@ -354,6 +356,14 @@ class AtomsClient(AtomsHttp):
         with self._stream("/events", params={"callId": safe_id(call_id, "call id")},
                           accept="text/event-stream", read_timeout=idle_timeout) as response:
             yield parse_sse(response.iter_lines())
+
+    def campaign_contacts(self, campaign_id: str) -> tuple[CampaignContact, ...]:
+        """GET /campaign/{id}/export/by-audience-member (JSON, no envelope) — the contacts
+        Atoms calls for this campaign: its audience as it was when the campaign was made,
+        with the calls made to each so far."""
+        path = f"/campaign/{safe_id(campaign_id, 'campaign id')}/export/by-audience-member"
+        response, body = self._get(path, by_id=True)
+        return tuple(parse_campaign_contact(row) for row in self._data_list(response, body))
 
     @contextmanager
     def export_by_member_csv(self, campaign_id: str) -> Iterator[Iterator[bytes]]:

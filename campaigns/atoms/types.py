@@ -191,6 +191,19 @@ def parse_dnc_entry(obj: Mapping[str, Any]) -> DncEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class CampaignContact:
+    """One of a campaign's own contacts, as Atoms keeps them from the campaign's creation
+    (a contact removed from the audience since is still one of them)."""
+    phone_number: str
+    attempts: int  # calls made to it so far, retries included
+
+
+def parse_campaign_contact(obj: Mapping[str, Any]) -> CampaignContact:
+    return CampaignContact(phone_number=as_text(obj.get("phoneNumber")),
+                           attempts=as_int(obj.get("totalAttempts")))
+
+
+@dataclass(frozen=True, slots=True)
 class Campaign:
     id: str
     name: str

@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
@@ -69,6 +70,10 @@ def campaign_new(request):
 
     starting = request.POST.get("submit_action") == "start"
     form = CampaignForm(request.POST, pickers=pickers, starting=starting)
+    if form.is_valid() and form.cleaned_data.get("scheduled_at"):
+        refusal = _schedule_refused(form.cleaned_data["audience"])
+        if refusal:
+            form.add_error("scheduled_at", refusal)
     if form.is_valid():
         data = services.CampaignInput(**form.campaign_fields())
         held = _start_held(form.cleaned_data["audience"]) if starting else ""
@@ -104,8 +109,25 @@ def _start_held(audience_id: str) -> str:
     except services.ActionRefused as refused:
         return refused.message
     if suppressed:
-        return (f"{len(suppressed)} of its contacts are on the do-not-call list. Press Start "
-                "to start without them.")
+        return (f"{len(suppressed)} of its contacts {pluralize(len(suppressed), 'is,are')} on "
+                "the do-not-call list. Press Start to start without them.")
+    return ""
+
+
+def _schedule_refused(audience_id: str) -> str:
+    """Why a campaign on this audience may not be scheduled: Atoms starts a scheduled one
+    by itself, with no check of ours before, so it would call the do-not-call numbers."""
+    try:
+        _keep, suppressed = suppression.suppressed_members(audience_id)
+    except services.ActionRefused:
+        return ("The audience could not be checked against the do-not-call list, so nothing "
+                "was scheduled. Try again in a moment.")
+    if suppressed:
+        count = len(suppressed)
+        return (f"{count} of its contacts {pluralize(count, 'is,are')} on the do-not-call "
+                "list, and Atoms starts a scheduled campaign by itself: it would call "
+                f"{pluralize(count, 'that number,them')}. Leave Start at empty and create it: "
+                "Start then offers to leave them out.")
     return ""
 
 
@@ -251,12 +273,11 @@ def campaign_start(request, pk: int):
     suppressed, retrying, agreed = [], [], []
     if campaign.can_start:
         try:
-            blocked = suppression.suppressed_numbers()
+            listed = suppression.listed_to_call(campaign, suppression.suppressed_numbers())
             if campaign.status == "paused":
-                retrying = suppression.listed_still_to_call(campaign, blocked)
+                retrying = listed
             else:
-                _keep, suppressed = suppression.suppressed_members(campaign.audience_id,
-                                                                   blocked)
+                suppressed = listed
         except services.ActionRefused as refused:
             messages.error(request, refused.message)
             return redirect("campaign_detail", pk=campaign.pk)

@@ -72,7 +72,7 @@ def test_start_meets_the_do_not_call_list_and_starts_without_them(users, new_pag
     page.goto(f"/campaigns/{draft.pk}/")
     page.get_by_test_id("actions").get_by_role("button", name="Start").click()
     expect(page.get_by_test_id("suppression-warning")).to_contain_text(
-        "1 contact of the audience “Pilot testers” is on the do-not-call list")
+        "1 of this campaign's contacts is on the do-not-call list")
     assert sim.calls_to("POST /campaign/{id}/start") == 0
 
     page.get_by_role("button", name="Start without them").click()

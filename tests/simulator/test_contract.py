@@ -227,6 +227,7 @@ READ_FIELDS = [
     ("GET /campaign/{id}", ["data", "metrics", "contacts_called"]),
     ("GET /campaign/{id}", ["data", "campaign", "executions"]),
     ("GET /campaign/{id}", ["data", "events", 0, "eventAction"]),
+    ("GET /campaign/{id}/export/by-audience-member", ["data", 0, "phoneNumber"]),
     ("GET /conversation", ["data", "logs", 0, "callId"]),
     ("GET /conversation/{id}", ["data", "transcript", 0, "content"]),
     ("POST /campaign/{id}/start", ["status"]),
@@ -339,6 +340,8 @@ PARSERS = [
     ("GET /campaign", ("data", "campaigns", 0), types.parse_campaign),
     ("POST /campaign", ("data",), types.parse_campaign),
     ("GET /campaign/{id}", ("data",), types.parse_campaign_detail),
+    ("GET /campaign/{id}/export/by-audience-member", ("data", 0),
+     types.parse_campaign_contact),
     ("GET /conversation", ("data", "logs", 0), calls.parse_call_log),
     ("GET /conversation/{id}", ("data",), calls.parse_call_detail),
 ]
