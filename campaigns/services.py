@@ -476,6 +476,7 @@ def start_campaign(user, campaign: Campaign, *, listed_accepted: Iterable[str] =
         user, campaign, Action.START, PendingAction.START, STARTABLE_STATUSES,
         call=lambda client: client.start_campaign(campaign.atoms_id),
         refusal=f"{verb} is only possible for draft, scheduled or paused campaigns.",
+        done_statuses={CampaignStatus.RUNNING, CampaignStatus.PROCESSING},
         verb=verb.lower(),
         # Asked for (and asked first about listed numbers): nothing is withheld any more.
         resume_withheld_for=[], listed_retries_accepted=[],
@@ -488,6 +489,7 @@ def pause_campaign(user, campaign: Campaign) -> None:
         user, campaign, Action.PAUSE, PendingAction.PAUSE, PAUSABLE_STATUSES,
         call=lambda client: client.pause_campaign(campaign.atoms_id),
         refusal="Only running or processing campaigns can be paused.",
+        done_statuses={CampaignStatus.PAUSED},
         verb="pause",
         # A person's pause is theirs to undo: calling hours never resume it.
         held_for_calling_hours=user == CALLING_HOURS,
@@ -563,15 +565,15 @@ def withhold_resume(campaign: Campaign, numbers: list[str]) -> None:
 
 
 def _run_async_action(user, campaign, action, pending, allowed_statuses, *, call, refusal,
-                      verb, **also) -> None:
+                      done_statuses, verb, **also) -> None:
     """Start and pause: Atoms accepts at once and changes the status later.
 
     The compare-and-set on `pending_action` makes a double click send one request; the
     page shows "Starting…"/"Pausing…" until the poller sees Atoms' new status or event.
     When Atoms' answer is unknown (timeout, 5xx, lost answer) the claim stays: the poller
     finds out from Atoms whether it was carried out, and clears it as "not carried out"
-    when Atoms shows no sign of it within `poll.pending_bound`. `also`: fields written
-    with the claim.
+    when Atoms shows no sign of it within `poll.pending_bound`. `done_statuses`: those in
+    which the action is done already. `also`: fields written with the claim.
     """
     now = timezone.now()
     overdue = now - timedelta(seconds=settings.PENDING_ACTION_WARN_SECONDS)
@@ -586,8 +588,13 @@ def _run_async_action(user, campaign, action, pending, allowed_statuses, *, call
     )
     if not claimed:
         campaign.refresh_from_db()
-        message = (f"Already {campaign.pending_label.lower()}."
-                   if campaign.pending_action else refusal)
+        if campaign.pending_action:
+            message = f"Already {campaign.pending_label.lower()}."
+        elif campaign.status in done_statuses:
+            # Done already (from another tab, say): said so, not "only possible for...".
+            message = f"It is already {campaign.status_label.lower().rstrip('…')}."
+        else:
+            message = refusal
         audit.record(user, action, Outcome.REFUSED, campaign=campaign, message=message)
         raise ActionRefused(message)
     mine = Campaign.objects.filter(pk=campaign.pk, pending_action=pending, pending_since=now)

@@ -63,8 +63,20 @@ def test_start_on_a_running_campaign_is_refused_without_asking_atoms(login_as, w
     running = make_campaign(world, users["staff"], "running")
     before = world.calls_to("POST /campaign/{id}/start")
     response = login_as("admin").post(reverse("campaign_start", args=[running.pk]), follow=True)
-    assert "only possible for draft, scheduled or paused" in messages_of(response)[0]
+    # From a second tab after the first resumed it: what is true, not "only possible for".
+    assert messages_of(response) == ["It is already running."]
     assert world.calls_to("POST /campaign/{id}/start") == before
+
+
+def test_a_pause_of_a_paused_campaign_says_it_is_paused_and_a_finished_one_cannot_start(
+        login_as, users):
+    admin = login_as("admin")
+    paused = campaign_row(users["staff"], "paused")
+    response = admin.post(reverse("campaign_pause", args=[paused.pk]), follow=True)
+    assert messages_of(response) == ["It is already paused."]
+    done = campaign_row(users["staff"], "completed")
+    response = admin.post(reverse("campaign_start", args=[done.pk]), follow=True)
+    assert "only possible for draft, scheduled or paused" in messages_of(response)[0]
 
 
 def test_an_admin_pauses_then_resumes(login_as, world, users):
