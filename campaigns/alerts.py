@@ -129,7 +129,7 @@ def conditions(now: datetime) -> dict[tuple[int, str], str]:
             f"person {resume}s it.")
     for campaign in Campaign.objects.exclude(lapsed_action=""):
         found[(campaign.pk, Alert.Kind.NOT_CARRIED_OUT)] = (
-            f"The last {campaign.lapsed_action} of “{campaign.name}” was not carried out by "
+            f"The last {campaign.lapsed_word} of “{campaign.name}” was not carried out by "
             "Atoms.")
     return found
 

@@ -208,6 +208,15 @@ class Campaign(models.Model):
             return "Resuming"
         return self.get_pending_action_display()
 
+    def action_word(self, action: str) -> str:
+        """"resume" for a start of a campaign paused before, else the action's own word
+        (the log and the alerts said "The start was not carried out" of a resume)."""
+        return "resume" if action == PendingAction.START and self.paused_at else action
+
+    @property
+    def lapsed_word(self) -> str:
+        return self.action_word(self.lapsed_action)
+
     @property
     def button_state(self) -> str:
         """What the role-dependent buttons and hints depend on. A page sends the state it

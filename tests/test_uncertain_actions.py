@@ -4,14 +4,14 @@ logged as "not carried out" and offered again when Atoms shows no sign of it in 
 
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import services
+from campaigns import alerts, services
 from campaigns.connections import atoms_client
 from campaigns.live import poll, publish
 from campaigns.models import AuditEntry, Campaign
@@ -86,6 +86,31 @@ def test_a_start_atoms_never_carried_out_is_cleared_logged_and_offered_again(
         "start", "accepted", "")
     assert "Atoms has accepted the request" in publish.render_fragment(draft, "detail", [])
     assert world.calls_to("POST /campaign/{id}/start") == 2
+
+
+def test_a_resume_atoms_never_carried_out_is_called_a_resume_everywhere(
+        login_as, world, users, settings):
+    """The person pressed Resume; the log, the page and the alert said "start"."""
+    paused = make_campaign(world, users["staff"], "paused", audience_size=50)
+    client = login_as("staff")
+    world.faults(fail_routes=["POST /campaign/{id}/start"])  # 5xx: outcome unknown
+    client.post(reverse("campaign_start", args=[paused.pk]))
+    world.clear_faults()
+    # Checked well after the resume, which came after every event of the campaign (its
+    # start and pause, stamped by the simulator's clock, ahead of ours).
+    resumed_at = datetime.fromisoformat(world.now()["now"]) + timedelta(minutes=5)
+    Campaign.objects.filter(pk=paused.pk).update(pending_since=resumed_at)
+    paused.refresh_from_db()
+    detail_now = atoms_client().get_campaign(paused.atoms_id)
+    poll.apply_results([(paused, (detail_now, None))], timezone.now(),
+                       sent_at=resumed_at + poll.pending_bound(paused) + timedelta(seconds=1))
+    paused.refresh_from_db()
+    assert (paused.status, paused.lapsed_action) == ("paused", "start")
+    entry = AuditEntry.objects.filter(action="start").latest("pk")
+    assert entry.message.startswith("The resume was not carried out")
+    assert "The last resume was not carried out" in detail(client, paused)
+    assert any(alert.message.startswith(f"The last resume of “{paused.name}”")
+               for alert in alerts.evaluate())
 
 
 def test_a_start_whose_answer_was_lost_is_confirmed_by_the_poll(login_as, world, users):

@@ -31,7 +31,6 @@ from campaigns.models import (
     TERMINAL_STATUSES,
     Campaign,
     MetricSnapshot,
-    PendingAction,
     PendingOutcome,
     active_q,
 )
@@ -465,12 +464,11 @@ def _write(to_save, read_fine: dict[int, tuple[datetime, int]], settled,
         for campaign, action, outcome in settled:
             if campaign.pk in kept:
                 audit.record(None, action, outcome, campaign=campaign,
-                             message=_settled_message(action, outcome))
+                             message=_settled_message(campaign.action_word(action), outcome))
     return kept
 
 
-def _settled_message(action: str, outcome: str) -> str:
-    verb = "start" if action == PendingAction.START else "pause"
+def _settled_message(verb: str, outcome: str) -> str:
     if outcome == audit.Outcome.OK:
         return f"The {verb} was carried out after all: Atoms shows it."
     return (f"The {verb} was not carried out: Atoms showed no sign of it. "
