@@ -374,6 +374,21 @@ def remove_members(user, audience, member_ids: list[str]) -> int:
         removed = atoms_client().remove_audience_members(audience.id, member_ids)
     except (atoms.AtomsError, ValueError) as error:
         message = getattr(error, "user_message", str(error))
+        if isinstance(error, atoms.AtomsUnavailable) and error.outcome_unknown:
+            # The answer was lost: Atoms says whether they are gone, never a guess.
+            left = _members_left(audience, member_ids)
+            if left == set():
+                count = len(member_ids)
+                _audit_members(user, audience, Outcome.OK,
+                               f"Removed {count} contact{pluralize(count)} (Atoms' answer was "
+                               "lost; it no longer has them)")
+                catalog.forget_audiences()
+                return count
+            if left is None:
+                _audit_members(user, audience, Outcome.FAILED, message)
+                raise ActionRefused(f"{error.what_happened}, and the audience could not be "
+                                    "checked, so the contacts may have been removed: look at "
+                                    "the audience before removing them again.") from error
         _audit_members(user, audience, Outcome.FAILED, message)
         raise ActionRefused(f"Atoms did not remove the contacts: {message}") from error
     _audit_members(user, audience, Outcome.OK,
@@ -381,6 +396,15 @@ def remove_members(user, audience, member_ids: list[str]) -> int:
                    else "Nothing removed: the contacts had already gone")
     catalog.forget_audiences()
     return removed
+
+
+def _members_left(audience, member_ids: list[str]) -> set[str] | None:
+    """Which of these members Atoms still has; None when it cannot be asked."""
+    try:
+        members = atoms_client().all_audience_members(audience.id)
+    except (atoms.AtomsError, ValueError):
+        return None
+    return {m.id for m in members} & set(member_ids)
 
 
 def _audit_members(user, audience, outcome, message):
@@ -411,6 +435,14 @@ def delete_audience(user, audience) -> None:
     except atoms.AtomsNotFound:
         pass  # already gone: the outcome the user wanted
     except atoms.AtomsError as error:
+        catalog.forget_audiences()  # whatever happened, the lists read Atoms again
+        if (isinstance(error, atoms.AtomsUnavailable) and error.outcome_unknown
+                and _audience_gone(audience.id)):
+            # The answer was lost, and Atoms no longer has it: deleted.
+            audit.record(user, Action.DELETE_AUDIENCE, Outcome.OK,
+                         campaign_name=f"Audience: {audience.name}", atoms_id=audience.id,
+                         message="Deleted (Atoms' answer was lost; it no longer has it)")
+            return
         message = error.user_message
         if isinstance(error, atoms.AtomsRejected) and audience.campaign_names:
             # Atoms keeps an audience while any campaign, finished or not, refers to it.
@@ -425,6 +457,16 @@ def delete_audience(user, audience) -> None:
     audit.record(user, Action.DELETE_AUDIENCE, Outcome.OK,
                  campaign_name=f"Audience: {audience.name}", atoms_id=audience.id)
     catalog.forget_audiences()
+
+
+def _audience_gone(audience_id: str) -> bool:
+    try:
+        atoms_client().get_audience(audience_id)
+    except atoms.AtomsNotFound:
+        return True
+    except (atoms.AtomsError, ValueError):
+        return False  # cannot tell: said as the lost answer it is
+    return False
 
 
 # --- starting without the do-not-call numbers ---------------------------------------------

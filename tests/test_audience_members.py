@@ -255,3 +255,35 @@ def test_a_malformed_member_id_is_refused_without_asking_atoms(login_as, world):
                                       {"member": ["../x"], "confirm": "1"})
     assert "Atoms did not remove the contacts" in messages_of(response)[0]
     assert world.calls_to("DELETE /audience/{id}/members") == 0
+
+
+def test_a_removal_whose_answer_was_lost_is_found_in_atoms_not_called_a_failure(
+        login_as, world):
+    """The removal lands, its answer is lost: the page said "Atoms did not remove the
+    contacts" above a list without them."""
+    audience_id = fresh_audience()
+    member = atoms_client().all_audience_members(audience_id)[0]
+    world.faults(drop_response_rate=1, timeout_seconds=1,
+                 fail_routes=["DELETE /audience/{id}/members"])
+    response = login_as("staff").post(reverse("audience_members_remove", args=[audience_id]),
+                                      {"member": [member.id], "confirm": "1"})
+    world.clear_faults()
+    assert not any("did not remove" in said for said in messages_of(response))
+    assert len(atoms_client().all_audience_members(audience_id)) == 2
+    assert AuditEntry.objects.get().message == (
+        "Removed 1 contact (Atoms' answer was lost; it no longer has them)")
+
+
+def test_a_delete_whose_answer_was_lost_is_found_in_atoms_and_leaves_the_lists(
+        login_as, world):
+    """Deleted in Atoms, its answer lost: the page said it could not tell, and the list and
+    the create form's picker still offered it for five minutes."""
+    audience_id = fresh_audience()
+    staff = login_as("staff")
+    assert audience_id in staff.get(reverse("audience_list")).content.decode()  # cached
+    world.faults(drop_response_rate=1, timeout_seconds=1, fail_routes=["DELETE /audience/{id}"])
+    response = staff.post(reverse("audience_delete", args=[audience_id]))
+    world.clear_faults()
+    assert response["Location"] == reverse("audience_list")
+    assert audience_id not in staff.get(reverse("audience_list")).content.decode()
+    assert AuditEntry.objects.get(action="delete_audience").outcome == "ok"
