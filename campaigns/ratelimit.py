@@ -102,7 +102,7 @@ class AtomsRequestLimitMiddleware:
         user = getattr(request, "user", None)
         if user is None or not user.is_authenticated or request.path in EXEMPT_PATHS:
             return None
-        counted = (getattr(view_func, "reads_atoms", False) if request.method == "GET"
+        counted = (getattr(view_func, "reads_atoms", False) if request.method in ("GET", "HEAD")
                    else request.method == "POST" and not getattr(view_func, "atoms_free", False))
         # A request the view will refuse for want of a role is answered by that refusal
         # (403 naming the role), whoever is over their limit, and costs them nothing.

@@ -204,3 +204,14 @@ def test_a_far_future_start_time_never_reaches_the_overflow(staff):
                                          time_zone="Pacific/Kiritimati"))
     assert response.status_code == 422
     assert field_errors(response, "scheduled_at") == ["Choose a time within the next year."]
+
+
+@pytest.mark.parametrize("name", ["home", "campaign_list", "board", "activity",
+                                  "phone_number_list"])
+def test_a_head_request_is_answered_like_a_get(login_as, name):
+    """Uptime monitors and link checkers ask with HEAD: it was a 405 on every page."""
+    admin = login_as("admin")
+    got = admin.get(reverse(name))
+    head = admin.head(reverse(name))
+    assert head.status_code == got.status_code and head.status_code in (200, 302)
+    assert head.content == b""

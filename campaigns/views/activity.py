@@ -2,14 +2,14 @@
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from campaigns.forms import ActivityFilterForm
 from campaigns.models import AuditEntry
 from campaigns.permissions import require_perm
 
 
-@require_GET
+@require_safe
 @require_perm("campaigns.view_auditentry", "Seeing the activity log")
 def activity(request):
     filters = ActivityFilterForm(request.GET)

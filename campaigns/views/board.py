@@ -2,14 +2,14 @@
 
 from django.conf import settings
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from campaigns.live import publish
 from campaigns.models import Campaign, active_q
 from campaigns.views.shared import view_required, with_fetch_times
 
 
-@require_GET
+@require_safe
 @view_required
 def board(request):
     """The managers' home: every active campaign as a live card."""

@@ -10,7 +10,12 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 from django_htmx.http import HttpResponseStopPolling
 
 from campaigns import audiences, calling_hours, preflight, services, suppression
@@ -30,14 +35,14 @@ TRANSIENT = "transient"
 
 
 
-@require_GET
+@require_safe
 def home(request):
     if role_of(request.user) == MANAGER:
         return redirect("board")
     return redirect("campaign_list")
 
 
-@require_GET
+@require_safe
 @view_required
 def campaign_list(request):
     filters = CampaignFilterForm(request.GET)
@@ -162,7 +167,7 @@ def _after_create(request, outcome: services.CreateOutcome, *, started: bool = F
     return redirect("campaign_detail", pk=campaign.pk)
 
 
-@require_GET
+@require_safe
 @view_required
 def campaign_detail(request, pk: int):
     campaign = get_object_or_404(Campaign, pk=pk)
