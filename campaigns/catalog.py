@@ -93,6 +93,9 @@ class AudienceMembers:
     members: object = None
     # The contacts matching a search (no paging in Atoms' search), when one was asked.
     matches: tuple | None = None
+    # The audience's columns besides its phone column, sorted: what "Add a contact" asks
+    # for and the table shows, the same whatever a search found (see _columns).
+    columns: list = field(default_factory=list)
     # Plain words when Atoms could not be asked; the page says so instead of failing.
     error: str = ""
 
@@ -103,6 +106,7 @@ def audience_members(audience_id: str, page: int, page_size: int,
     no such audience."""
     found = AudienceMembers()
     client = atoms_client()
+    first_page = ()
     try:
         found.audience = client.get_audience(audience_id)
         if query:
@@ -110,11 +114,26 @@ def audience_members(audience_id: str, page: int, page_size: int,
         else:
             found.members = client.list_audience_members(audience_id, page=page,
                                                          page_size=page_size)
+        first_page = (found.members.items if found.members is not None and page == 1
+                      else client.list_audience_members(audience_id, page=1,
+                                                        page_size=page_size).items)
     except (ValueError, atoms.AtomsNotFound):
         return None
     except atoms.AtomsError as error:
         found.error = error.user_message
+    if found.audience is not None:
+        shown = (found.matches if found.matches is not None
+                 else found.members.items if found.members is not None else ())
+        found.columns = _columns(found.audience, (*first_page, *shown))
     return found
+
+
+def _columns(audience, members) -> list[str]:
+    """The audience's columns but its phone column. Atoms keeps no list of an audience's
+    columns, so they are read off its contacts: the first page (an upload gives every
+    contact every column of its file) and those shown. Taken from the shown ones alone,
+    a search with no match left only the phone number, and contacts were added nameless."""
+    return sorted({key for member in members for key in member.data} - {audience.phone_column})
 
 
 def find_audience(audience_id: str):
@@ -125,7 +144,9 @@ def find_audience(audience_id: str):
 
 
 def get_audience(audience_id: str):
-    """One audience, or None when Atoms has no such audience (or the id is malformed)."""
+    """One audience, or None when Atoms has no such audience (or the id is malformed).
+    Raises AtomsError when Atoms cannot be asked, as find_audience does: the page says so
+    and keeps what was typed, which a None (a 404) or a 500 would lose."""
     try:
         return atoms_client().get_audience(audience_id)
     except (ValueError, atoms.AtomsNotFound):

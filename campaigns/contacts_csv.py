@@ -4,7 +4,7 @@ Pure functions (no database, no Atoms): `read_table` turns uploaded bytes into a
 rows with their line numbers, or raises `BadFile` with one sentence a user can act on;
 `check_rows` normalises each phone number to E.164 with `phonenumbers` and sorts the rows
 into valid, invalid, duplicate and suppressed. `rejected_csv` writes the rows that will not
-be uploaded, safe to open in a spreadsheet.
+be uploaded, safe to open in a spreadsheet, and `for_spreadsheets` makes a download of it.
 """
 
 from __future__ import annotations
@@ -340,6 +340,13 @@ def rejected_csv(check: Check) -> str:
         writer.writerow([str(row.line), formula_safe(row.reason),
                          *(formula_safe(cell) for cell in row.cells)])
     return out.getvalue()
+
+
+def for_spreadsheets(text: str) -> bytes:
+    """A CSV's text as a download's bytes: UTF-8 led by a byte order mark. Without the
+    mark Excel reads the file in the computer's own code page and shows “Zoë” as “ZoÃ«”;
+    with it Excel, Numbers and LibreOffice all read UTF-8, and Python's "utf-8-sig" drops it."""
+    return text.encode("utf-8-sig")
 
 
 def members_csv(header: list[str], members: list[dict[str, str]]) -> bytes:

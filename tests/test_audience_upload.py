@@ -117,7 +117,7 @@ def test_the_rejected_rows_download_is_the_rows_left_out(staff, sim):
     response = staff.get(reverse("audience_upload_rejected", args=[upload.token]))
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows == [["line", "reason", "name", "phone"],
                     ["2", "Too short to be a phone number.", "'=cmd()", "12345"]]
 

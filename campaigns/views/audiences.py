@@ -70,6 +70,7 @@ def audience_upload(request, token):
     """The preview (and, once confirmed, the progress) of one kept file."""
     upload = _own_upload(request, token)
     if upload.state == AudienceUpload.State.DONE and upload.audience_id:
+        # Not announced again: Back to a finished upload's page (announced as it finished).
         return redirect("audience_detail", audience_id=upload.audience_id)
     try:
         result = audiences.preview(upload) if upload.state != AudienceUpload.State.SENDING else None
@@ -105,10 +106,17 @@ def audience_upload_confirm(request, token):
         return redirect("audience_upload", token=upload.token)
     upload.refresh_from_db()
     if done:
-        messages.success(request, f"Audience “{upload.name}” uploaded with "
-                                  f"{upload.sent_rows:,} contact{pluralize(upload.sent_rows)}.")
-        return redirect("audience_detail", audience_id=upload.audience_id)
+        return redirect(_uploaded(request, upload))
     return redirect("audience_upload", token=upload.token)
+
+
+def _uploaded(request, upload: AudienceUpload) -> str:
+    """Say the upload is done, and where its audience is. One message whichever way it
+    ended: sent at once (a small file), or in the background behind the progress page,
+    whose last poll sends the browser on (it used to arrive there unannounced)."""
+    messages.success(request, f"Audience “{upload.name}” uploaded with "
+                              f"{upload.sent_rows:,} contact{pluralize(upload.sent_rows)}.")
+    return reverse("audience_detail", args=[upload.audience_id])
 
 
 @require_GET
@@ -122,7 +130,8 @@ def audience_upload_progress(request, token):
         return HttpResponse(html)
     response = HttpResponseStopPolling(html)
     if upload.state == AudienceUpload.State.DONE:
-        response["HX-Redirect"] = reverse("audience_detail", args=[upload.audience_id])
+        # The message waits in the session for the audience page the browser goes to.
+        response["HX-Redirect"] = _uploaded(request, upload)
     return response
 
 
@@ -136,7 +145,8 @@ def audience_upload_rejected(request, token):
         raise Http404("The file is no longer kept.") from None
     if result.check is None:
         raise Http404("Choose the phone column first.")
-    response = HttpResponse(contacts_csv.rejected_csv(result.check),
+    rows = contacts_csv.rejected_csv(result.check)
+    response = HttpResponse(contacts_csv.for_spreadsheets(rows),
                             content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="rejected-rows.csv"'
     return response
@@ -145,11 +155,20 @@ def audience_upload_rejected(request, token):
 # --- one audience --------------------------------------------------------------------------
 
 
-def _audience_or_404(audience_id: str):
-    audience = catalog.get_audience(audience_id)
+def _audience_or_404(audience_id: str, read=catalog.get_audience):
+    """The audience, read from Atoms with `read` (find_audience where its count and
+    campaigns are needed). Raises Http404 when Atoms has no such audience, and AtomsError
+    when Atoms cannot be asked: each page then says `_unreachable` and keeps what was
+    typed or ticked, with nothing sent (it was a 500 that lost them)."""
+    audience = read(audience_id)
     if audience is None:
         raise Http404("No such audience.")
     return audience
+
+
+def _unreachable(why: str) -> str:
+    """The words of every audience page that could not ask Atoms (`why`: user_message)."""
+    return f"Atoms could not be reached: {why}"
 
 
 @reads_atoms
@@ -171,24 +190,34 @@ def audience_detail(request, audience_id: str):
     matches = (Paginator(found.matches, MEMBERS_PAGE_SIZE).get_page(page_number)
                if found.matches is not None else None)
     context = {"nav": "audiences", "audience": audience, "members": found.members,
-               "matches": matches, "error": found.error, "q": query}
+               "matches": matches, "q": query,
+               "error": _unreachable(found.error) if found.error else ""}
     if audience is not None:
         items = (matches.object_list if matches is not None
                  else found.members.items if found.members is not None else ())
-        columns = sorted({key for m in items for key in m.data} - {audience.phone_column})
-        context["columns"] = [audience.phone_column, *columns]
+        # The audience's columns, not those of the rows shown: the form must ask for a name
+        # even after a search that matched no one.
+        context["columns"] = [audience.phone_column, *found.columns]
         context["rows"] = [(m.id, [m.data.get(col, "") for col in context["columns"]])
                            for m in items]
-        context["add_form"] = MemberAddForm(columns=columns)
+        context["add_form"] = MemberAddForm(columns=found.columns)
     return render(request, "campaigns/audience_detail.html", context)
 
 
 @require_POST
 @manage_required
 def audience_member_add(request, audience_id: str):
-    audience = _audience_or_404(audience_id)
     columns = [k for k in request.POST if k.startswith("col_")]
     form = MemberAddForm(request.POST, columns=[c[4:] for c in columns])
+    try:
+        audience = _audience_or_404(audience_id)
+    except atoms.AtomsError as error:
+        # Nothing is sent: the audience's phone column says where the number goes. The
+        # form comes back as typed, to send again once Atoms answers.
+        form.add_error(None, _unreachable(error.user_message))
+        return render(request, "campaigns/audience_member_add.html",
+                      {"nav": "audiences", "audience": None, "audience_id": audience_id,
+                       "form": form}, status=422)
     if form.is_valid():
         try:
             phone = audiences.add_member(request.user, audience,
@@ -202,7 +231,8 @@ def audience_member_add(request, audience_id: str):
             messages.success(request, f"{phone} added.")
             return redirect("audience_detail", audience_id=audience.id)
     return render(request, "campaigns/audience_member_add.html",
-                  {"nav": "audiences", "audience": audience, "form": form}, status=422)
+                  {"nav": "audiences", "audience": audience, "audience_id": audience.id,
+                   "form": form}, status=422)
 
 
 @reads_atoms
@@ -212,12 +242,21 @@ def audience_members_remove(request, audience_id: str):
     """"Remove selected": first a page that names the numbers and asks (as deleting the
     audience does), then, posted from it with confirm=1, the removal. The question is a
     GET, so Back and Forward around it do not ask to send a form again."""
-    audience = _audience_or_404(audience_id)
     asked = request.POST if request.method == "POST" else request.GET
     member_ids = list(dict.fromkeys(asked.getlist("member")))
     if not member_ids:
         messages.error(request, "Tick the contacts to remove first.")
-        return redirect("audience_detail", audience_id=audience.id)
+        return redirect("audience_detail", audience_id=audience_id)
+    try:
+        audience = _audience_or_404(audience_id)
+    except atoms.AtomsError as error:
+        # Nothing is removed unasked-about: the ticked contacts are kept for a "Try again"
+        # that asks the question afresh. 422 for a confirmation that did not go through
+        # (as `form_page`), 503 for a question that could not be shown.
+        return render(request, "campaigns/audience_detail.html", {
+            "nav": "audiences", "audience": None, "audience_id": audience_id,
+            "error": _unreachable(error.user_message), "member_ids": member_ids,
+        }, status=422 if request.method == "POST" else 503)
     numbers = audiences.member_numbers(audience, member_ids)
     if request.POST.get("confirm") != "1":
         if numbers == []:
@@ -256,12 +295,10 @@ def _some_of(numbers: list[str], shown: int = 5) -> str:
 @manage_required
 def audience_delete(request, audience_id: str):
     try:
-        audience = catalog.find_audience(audience_id)
+        audience = _audience_or_404(audience_id, catalog.find_audience)
     except atoms.AtomsError as error:
-        messages.error(request, f"Atoms could not be reached: {error.user_message}")
+        messages.error(request, _unreachable(error.user_message))
         return redirect("audience_detail", audience_id=audience_id)
-    if audience is None:
-        raise Http404("No such audience.")
     error = ""
     if request.method == "POST":
         try:
