@@ -8,22 +8,17 @@ browser's Back button keeps a form's fields).
 """
 
 import logging
-from urllib.parse import urlsplit
 
-from django.conf import settings
-from django.core.exceptions import DisallowedHost
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 
+from campaigns.kept_input import kept_fields
 from campaigns.models import Campaign
 from campaigns.permissions import ADMIN, role_of, signed_in_user
 
 log = logging.getLogger(__name__)
-
-# Fields never offered back: the old token, and anything that cannot be re-sent as text.
-_NOT_KEPT = {"csrfmiddlewaretoken"}
 
 
 def _page(request, status: int, title: str, message: str, *, kept=None, hint: str = "",
@@ -109,9 +104,7 @@ def csrf_failure(request, reason: str = ""):
     """The form's security token was missing or stale (an old tab, cookies cleared, a
     session that ended). Offer the typed fields back in a fresh form with a new token,
     if the form was one of this site's own."""
-    kept = [(name, value) for name, values in request.POST.lists()
-            if name not in _NOT_KEPT and "password" not in name.lower()
-            for value in values] if request.method == "POST" and _from_this_site(request) else []
+    kept = kept_fields(request)
     get_token(request)  # the fresh form below needs a new token cookie
     return _page(
         request, 403, "This form had expired",
@@ -121,22 +114,6 @@ def csrf_failure(request, reason: str = ""):
         hint=("Press “Send again” to send what you typed once more." if kept else
               "Go back, reload the page and send the form again."),
         links=_home_links(request))
-
-
-def _from_this_site(request) -> bool:
-    """Whether a refused POST came from one of this site's pages, by its Origin (browsers
-    send it with every POST) or, lacking one, its Referer. A form posted from another site
-    must never come back as a working form with a fresh token: one click on "Send again"
-    would send that site's values (a new admin, a webhook of theirs) as the person."""
-    try:
-        own = {f"{request.scheme}://{request.get_host()}", *settings.CSRF_TRUSTED_ORIGINS}
-    except DisallowedHost:
-        return False
-    origin = request.headers.get("Origin")
-    if origin is None:
-        referer = urlsplit(request.headers.get("Referer", ""))
-        origin = f"{referer.scheme}://{referer.netloc}"
-    return origin in own
 
 
 def method_not_allowed(request, response):

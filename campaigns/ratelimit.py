@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from campaigns import audit
 from campaigns.connections import redis_client
+from campaigns.kept_input import kept_fields
 
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
@@ -90,8 +91,11 @@ def refuse(request, user):
                      message=f"{message} First refused: {request.method} {request.path[:200]}")
     # A drill-down opened in place (the recording player) shows the sentence where its
     # answer would have gone; base.html lets htmx swap a 429 in.
-    template = "429.html#reason" if request.headers.get("HX-Request") else "429.html"
-    return render(request, template, {"message": message}, status=429)
+    if request.headers.get("HX-Request"):
+        return render(request, "429.html#reason", {"message": message}, status=429)
+    # A refused form keeps what was typed, to send again once the minute has passed.
+    return render(request, "429.html", {"message": message, "kept": kept_fields(request),
+                                        "resend_to": request.path}, status=429)
 
 
 class AtomsRequestLimitMiddleware:

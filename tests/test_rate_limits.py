@@ -173,3 +173,24 @@ def test_pages_that_read_atoms_on_every_visit_count_too(login_as, sim, limited, 
         url = reverse("suppression_list")
     answers = [staff.get(url).status_code for _ in range(LIMIT + 2)]
     assert answers[-2:] == [429, 429] and 429 not in answers[:LIMIT - 2]
+
+
+def test_a_form_refused_for_too_many_requests_keeps_what_was_typed(login_as, sim, limited,
+                                                                   users):
+    """The 21st "Create campaign" of a minute replaced the whole form with "Slow down a
+    little", and everything typed was gone (Back gave the browser's resubmit page)."""
+    staff = login_as("staff")
+    for _ in range(LIMIT):
+        assert ratelimit.take(users["staff"])
+    typed = {"name": "Spring renewals wave 2", "description": "Ask about the upgrade",
+             "max_retries": "4"}
+    refused = staff.post(reverse("campaign_new"), typed, HTTP_ORIGIN="http://testserver")
+    assert refused.status_code == 429
+    page = refused.content.decode()
+    assert "Too many requests to Atoms in a minute" in page
+    for value in typed.values():
+        assert f'value="{value}"' in page
+    assert f'action="{reverse("campaign_new")}"' in page and "Send again" in page
+    # Posted from elsewhere, nothing comes back as a working form.
+    forged = staff.post(reverse("campaign_new"), typed, HTTP_ORIGIN="https://evil.example")
+    assert forged.status_code == 429 and "Send again" not in forged.content.decode()
