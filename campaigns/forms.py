@@ -3,7 +3,7 @@
 import functools
 import unicodedata
 import uuid
-from datetime import timedelta
+from datetime import UTC, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -174,13 +174,21 @@ class CampaignForm(forms.Form):
             return None
         # Django read the naive value in the server's zone; the person meant their own.
         now = timezone.now()
+        typed, zone = when.replace(tzinfo=None), self.browser_zone()
         try:
-            when = when.replace(tzinfo=None).replace(tzinfo=self.browser_zone())
+            when = typed.replace(tzinfo=zone)
             too_far = when - now > MAX_SCHEDULE_AHEAD
+            # A time the clocks skip (02:30 when they go forward at 02:00) comes back from
+            # UTC as another time: it was silently moved an hour.
+            skipped = when.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != typed
         except OverflowError:  # the year 9999 in a zone behind UTC
-            too_far = True
+            too_far, skipped = True, False
         if too_far:
             raise forms.ValidationError("Choose a time within the next year.")
+        if skipped:
+            raise forms.ValidationError(
+                f"{typed:%H:%M} on {typed:%d %B %Y} does not exist in {zone.key}: the clocks go "
+                "forward then. Choose another time.")
         if when <= now:
             raise forms.ValidationError("Choose a time in the future, or leave it empty.")
         if self.starting:

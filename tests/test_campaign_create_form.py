@@ -2,7 +2,8 @@
 the user typed is lost when the form or Atoms refuses."""
 
 import html
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
@@ -142,3 +143,31 @@ def test_a_name_with_html_is_shown_escaped_everywhere(staff, login_as, sim):
         page = admin.get(url).content.decode()
         assert SCRIPT_NAME not in page, url
         assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page, url
+
+
+def next_skipped_half_hour(zone: ZoneInfo) -> datetime:
+    """The next 02:30 the clocks of `zone` skip (spring forward), within the year."""
+    day = timezone.now().astimezone(zone).date()
+    for ahead in range(1, 366):
+        typed = datetime.combine(day + timedelta(days=ahead), time(2, 30))
+        there = typed.replace(tzinfo=zone)
+        if there.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != typed:
+            return typed
+    raise AssertionError(f"{zone.key} skips no 02:30 within a year")
+
+
+def test_a_start_time_the_clocks_skip_is_refused_not_moved_an_hour(staff):
+    """02:30 on the night Los Angeles goes forward was taken and shown as 03:30."""
+    skipped = next_skipped_half_hour(ZoneInfo("America/Los_Angeles"))
+    data = form_data(scheduled_at=skipped.strftime("%Y-%m-%dT%H:%M"),
+                     time_zone="America/Los_Angeles")
+    response = staff.post(URL, data)
+    assert response.status_code == 422
+    assert field_errors(response, "scheduled_at") == [
+        f"02:30 on {skipped:%d %B %Y} does not exist in America/Los_Angeles: the clocks go "
+        "forward then. Choose another time."]
+    assert not Campaign.objects.exists()
+    an_hour_on = skipped + timedelta(hours=1)
+    staff.post(URL, {**data, "scheduled_at": an_hour_on.strftime("%Y-%m-%dT%H:%M")})
+    assert Campaign.objects.get().scheduled_at == an_hour_on.replace(
+        tzinfo=ZoneInfo("America/Los_Angeles"))
