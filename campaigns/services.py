@@ -168,10 +168,10 @@ def _create_owned(user, request: CreateRequest, data: CampaignInput, *, reconcil
                 retry_delay=data.retry_delay, scheduled_at=data.scheduled_at,
             )
     except atoms.AtomsUnavailable as error:
-        remote = None
+        remote, looked = None, False
         if error.outcome_unknown:
             try:
-                remote = _find_created_campaign(client, request)
+                remote, looked = _find_created_campaign(client, request), True
             except atoms.AtomsError:
                 remote = None
         if remote is None:
@@ -180,7 +180,7 @@ def _create_owned(user, request: CreateRequest, data: CampaignInput, *, reconcil
             state = (CreateRequest.State.UNCERTAIN
                      if error.outcome_unknown or reconcile else CreateRequest.State.FAILED)
             _fail_create(request, user, data, state, Outcome.FAILED, error.user_message)
-            raise ActionRefused(_unavailable_message(error)) from error
+            raise ActionRefused(_unavailable_message(error, looked=looked)) from error
     except atoms.AtomsError as error:
         _fail_create(request, user, data, CreateRequest.State.FAILED, Outcome.REFUSED,
                      error.user_message)
@@ -430,12 +430,14 @@ CHECK_FAILED_MESSAGE = (
     "new was created. Your input is kept: submit again in a moment.")
 
 
-def _unavailable_message(error: atoms.AtomsUnavailable) -> str:
+def _unavailable_message(error: atoms.AtomsUnavailable, *, looked: bool) -> str:
+    """`looked`: whether Atoms could be asked if the create landed (it had not)."""
     if error.outcome_unknown:
-        return (f"{error.what_happened} and no new campaign shows up there yet. "
-                "Your input is kept: submit again and the dashboard will check before "
-                "creating, so you will not get two campaigns.")
-    return f"{error.user_message} Your input is kept; try again in a moment."
+        found = ("no new campaign shows up there yet" if looked else
+                 "Atoms could not be asked whether it made the campaign")
+        return (f"{error.what_happened} and {found}. Your input is kept: submit again and "
+                "the dashboard will check before creating, so you will not get two campaigns.")
+    return f"{error.user_message} Your input is kept."  # which says when to try again
 
 
 # Atoms' messages mention its JSON keys; map them to the form's fields when we can.

@@ -45,6 +45,7 @@ def test_a_500_from_atoms_is_a_failure_that_can_be_retried(staff, sim):
     sim.faults(fail_routes=["POST /campaign"])
     response = staff.post(URL, data)
     assert_refused_and_kept(response, "Try again later")
+    assert "no new campaign shows up there yet" in response.content.decode()  # it looked
     assert sim.calls_to("POST /campaign") == 1  # a create is never retried blindly
     assert AuditEntry.objects.get(action="create").outcome == "failed"
 
@@ -167,3 +168,16 @@ def test_create_and_start_whose_start_atoms_refuses_says_created_but_not_started
     assert campaign.status == "draft" and campaign.pending_action == ""
     assert "checking whether it was carried out" not in response.content.decode()
     assert AuditEntry.objects.get(action="start").outcome == "refused"
+
+
+@pytest.mark.django_db
+def test_a_failed_create_that_could_not_be_looked_for_does_not_say_nothing_shows_up(
+        staff, sim):
+    """Both the create and the look for it failed: the page said "no new campaign shows
+    up there yet", a look that never happened."""
+    sim.faults(fail_routes=["POST /campaign", "GET /campaign"])
+    response = staff.post(URL, form_data("Unseen"))
+    assert_refused_and_kept(response, "Unseen")
+    page = response.content.decode()
+    assert "Atoms could not be asked whether it made the campaign" in page
+    assert "shows up there" not in page
