@@ -124,6 +124,8 @@ def test_staff_create_and_start_a_campaign_a_manager_watches_and_an_admin_pauses
     expect(manager.get_by_test_id("removed")).to_have_text(f"“{name}” has been deleted.",
                                                           timeout=LIVE)
     expect(manager.get_by_test_id("actions").get_by_role("button")).to_have_count(0)
+    # Nor links that lead to "not found": its call log and downloads went with it.
+    expect(manager.get_by_test_id("call-links")).to_have_count(0, timeout=LIVE)
     assert manager.evaluate("window.sameDocument === true"), "the manager's page reloaded"
     assert not Campaign.objects.filter(pk=campaign.pk).exists()
     with pytest.raises(AtomsNotFound):
