@@ -154,7 +154,7 @@ def _finished(campaign, moved_at, now):
     if campaign.status != CampaignStatus.COMPLETED:
         return None
     total = campaign.total_participants
-    return (f"Finished: all {total} contact{'s' if total != 1 else ''} were reached or "
+    return (f"Finished: all {total:,} contact{'s' if total != 1 else ''} were reached or "
             "have no retries left.")
 
 

@@ -12,7 +12,7 @@ from django.utils.html import strip_tags
 
 from campaigns import explain, progress
 from campaigns.connections import redis_client
-from campaigns.live import poll, publish
+from campaigns.live import poll, publish, sync
 from campaigns.models import CallRecord, Campaign, MetricSnapshot
 from tests.campaign_factory import campaign_row, due_now, make_campaign
 from tests.published import Published, watch
@@ -60,6 +60,9 @@ def test_a_paused_campaign_says_who_paused_it(sim, atoms_settings, users):
 def test_a_finished_campaign_says_everyone_was_reached_or_out_of_retries(users):
     row = campaign_row(users["staff"], "completed", total_participants=50, contacts_called=50)
     assert why(row) == ("Finished: all 50 contacts were reached or have no retries left.")
+    big = campaign_row(users["staff"], "completed", total_participants=1000,
+                       contacts_called=1000)
+    assert why(big) == ("Finished: all 1,000 contacts were reached or have no retries left.")
 
 
 def test_a_failed_campaign_gives_atoms_reason_and_what_to_do(users):
@@ -228,3 +231,16 @@ def test_the_eta_reads_as_a_range_of_minutes():
     assert str(progress.Eta(timedelta(minutes=12), timedelta(minutes=18))) == "12 min to 18 min"
     assert str(progress.Eta(timedelta(minutes=95), timedelta(minutes=95))) == "about 1 h 35 min"
     assert str(progress.Eta(timedelta(seconds=20), timedelta(seconds=40))) == "under a minute"
+
+
+def test_a_finished_campaigns_executions_say_not_reached_not_failed(sim, atoms_settings):
+    """"Failed 336" in its executions beside "Failed 144" in its outcomes, on one page:
+    the first counts contacts never connected after every retry, the second failed calls."""
+    sync.sync_campaign_list()
+    finished = Campaign.objects.get(name="Mumbai leads - first touch")
+    poll.refresh_one(finished.pk)
+    finished.refresh_from_db()
+    html = publish.render_fragment(finished, "detail", [])
+    header = re.search(r"<thead><tr><th>#</th>.*?</tr></thead>", html, re.S).group(0)
+    assert "Not reached" in header and "Failed" not in strip_tags(header)
+    assert "not reached</span>" in html
