@@ -227,6 +227,26 @@
     askedFor = state;
     window.htmx.trigger(actions, "live:state-moved");
   });
+  // Focus stays with the buttons when they are redrawn: someone on "Pause" (keyboard or
+  // screen reader) whose buttons change because the campaign moved was left on the page's
+  // body. They land on the first control of the new buttons, else on the group itself.
+  var focusWasInActions = false;
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var actions = document.getElementById("actions");
+    focusWasInActions = !!(actions && event.detail.target === actions &&
+                           actions.contains(document.activeElement));
+  });
+  document.body.addEventListener("htmx:afterSettle", function () {
+    if (!focusWasInActions) return;
+    focusWasInActions = false;
+    var actions = document.getElementById("actions");
+    if (!actions || actions.contains(document.activeElement)) return;
+    var control = actions.querySelector("button:not([disabled]), a[href]");
+    if (control) { control.focus(); return; }
+    actions.setAttribute("tabindex", "-1");
+    actions.focus();
+  });
+
   // What was said of the state the page was drawn in ("Already starting.") is past once
   // the status or the buttons show another, whichever arrives first.
   var drawnFor = document.getElementById("actions") ? document.getElementById("actions").dataset.buttonState : null;

@@ -149,3 +149,22 @@ def test_a_second_tabs_already_starting_stays_while_true_and_goes_once_the_start
     wait_until(lambda: Campaign.objects.get(pk=draft.pk).status != "draft", timeout=20)
     expect(said).to_have_count(0, timeout=LIVE)
     assert second.evaluate("window.sameDocument === true"), "the page reloaded"
+
+
+def test_keyboard_focus_stays_with_the_buttons_when_they_follow_the_status(
+        users, new_page, sim, celery_worker, server_settings):
+    """Focus on "Pause" while another tab paused the campaign: the buttons were redrawn
+    and focus fell to the page's body, so the next Tab started over from the top."""
+    running = make_campaign(sim, users["staff"], "running", name="Keyboard user",
+                            audience_size=50)
+    page = sign_in(new_page(), users["admin"].username)
+    page.goto(f"/campaigns/{running.pk}/")
+    actions = page.get_by_test_id("actions")
+    actions.get_by_role("button", name="Pause").focus()
+    services.pause_campaign(users["admin"], running)  # from elsewhere
+    sim.advance(5)
+    expect(actions.get_by_role("button", name="Resume")).to_be_visible(timeout=LIVE)
+    page.wait_for_function(
+        "document.getElementById('actions').contains(document.activeElement)",
+        timeout=BUTTONS_FOLLOW)
+    assert page.evaluate("document.activeElement.textContent.trim()") == "Resume"
