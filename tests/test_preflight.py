@@ -28,7 +28,7 @@ def test_a_clean_draft_shows_its_contacts_numbers_and_nothing_in_the_way(staff, 
     assert 'data-testid="preflight-contacts">2<' in html
     assert 'data-testid="preflight-suppressed">none<' in html
     number = load_pickers().phone_number(draft.phone_number_ids[0]).number
-    assert f'data-testid="preflight-numbers">{number}<' in html
+    assert f'data-testid="preflight-numbers"><span class="phone-number">{number}</span><' in html
     assert 'data-testid="preflight-ok"' in html and "preflight-blockers" not in html
     assert "(shown once this agent has finished a campaign)" in html
 
