@@ -10,8 +10,12 @@ cell starting with = + - @ would run as a formula in a spreadsheet.
 import codecs
 import csv
 import io
+import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
+
+from django.utils.http import content_disposition_header
 
 from campaigns.connections import atoms_client
 from campaigns.contacts_csv import formula_safe
@@ -67,6 +71,25 @@ def _closing(stack: ExitStack, chunks: Iterator[bytes]) -> Iterator[bytes]:
         yield from chunks
 
 
+def content_disposition(filename: str) -> str:
+    """The download's Content-Disposition (RFC 6266). An ASCII name goes as it always did,
+    filename="…". Any other goes as filename*=utf-8''…, which browsers prefer, after an
+    ASCII filename="…" (accents dropped, other scripts left out) for readers of that one
+    alone, such as the page's download progress (static/js/app.js). Put raw in
+    filename="…", a name outside ASCII went out as Latin-1 bytes or as an RFC 2047 word
+    that hid the whole header, and Chromium saved the file as "logs.csv"."""
+    header = content_disposition_header(as_attachment=True, filename=filename)
+    if filename.isascii():
+        return header
+    folded = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+    fallback = re.sub(r"-{2,}", "-", folded).lstrip("-")
+    return f'attachment; filename="{fallback}"; {header.removeprefix("attachment; ")}'
+
+
 def _slug(name: str) -> str:
-    cleaned = "".join(ch if ch.isalnum() else "-" for ch in name.lower()).strip("-")
+    """The campaign's name as a file name: letters and digits of any script, words joined
+    by "-". Combining marks are kept with their letters: Hindi's vowel signs are not
+    `isalnum`, and "मुंबई" came out as "म-बई"."""
+    cleaned = "".join(ch if ch.isalnum() or unicodedata.category(ch).startswith("M") else "-"
+                      for ch in unicodedata.normalize("NFC", name.lower())).strip("-")
     return "-".join(part for part in cleaned.split("-") if part)[:60] or "campaign"

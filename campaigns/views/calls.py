@@ -15,6 +15,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 
 from campaigns import atoms, call_logs, exports, ratelimit, suppression
@@ -28,37 +29,72 @@ from campaigns.views.shared import view_required
 @require_GET
 @view_required
 def campaign_calls(request, pk: int):
-    """The call log: filters, one page of calls, and a link to each. The table refreshes
-    itself while the campaign is live, so new calls appear on page one."""
+    """The call log: filters, one page of calls, and a link to each. Page one refreshes
+    itself while the campaign is live, so new calls appear on it; it keeps refreshing
+    whatever an answer held (the calls, an error from Atoms, a refusal), so after a
+    failure the table comes back by itself."""
     campaign = get_object_or_404(Campaign, pk=pk)
     form = CallLogFilterForm(request.GET or None)
     context = {"c": campaign, "form": form, "nav": "campaigns",
                "poll_interval": settings.POLL_INTERVAL_SECONDS}
+    status = 200
     if not request.GET or form.is_valid():
         data = form.cleaned_data if request.GET else {}
         filters = call_logs.LogFilters(
             statuses=tuple(data.get("status") or ()), reasons=tuple(data.get("reason") or ()),
             attempts=data.get("attempt") or "all", durations=tuple(data.get("duration") or ()),
             page=data.get("page") or 1, page_size=data.get("size") or 50)
-        context.update(filters=filters, query=_query(filters))
-        # Counted against the person's Atoms requests only when it reaches Atoms: the
-        # table refreshing itself, in one tab or several, mostly finds the page cached,
-        # while every new filter or page number asks Atoms.
-        if (call_logs.cached_call_page(campaign, filters) is None
-                and not ratelimit.take(request.user)):
-            return ratelimit.refuse(request, request.user)
-        try:
-            page = call_logs.call_page(campaign, filters)
-            context.update(page=page, rows=[_row(log) for log in page.items])
-        except atoms.AtomsError as error:
-            context["error"] = error.user_message
+        refreshes = campaign.is_active() and filters.page == 1
+        context.update(filters=filters, query=_query(filters), refreshes=refreshes)
+        if not _may_read(request.user, campaign, filters):
+            refusal = ratelimit.refuse(request, request.user)
+            if not request.htmx:
+                return refusal
+            # Opened in place, the refusal's sentence (our own escaped template) goes
+            # inside the table, which keeps refreshing itself: put in the table's place,
+            # it never refreshed, and the table never came back.
+            context["refused"] = mark_safe(refusal.content.decode())  # noqa: S308
+            status = refusal.status_code
+        else:
+            try:
+                page = call_logs.call_page(campaign, filters)
+                context.update(page=page, rows=[_row(log) for log in page.items])
+            except atoms.AtomsError as error:
+                context["error"] = _log_error(error, refreshes)
     if not request.htmx:
         template = "campaigns/calls.html"
     elif request.htmx.target == "calls-panel":  # the tab, opened on a campaign's page
         template = "campaigns/_calls_tab.html"
     else:  # the filters or the self-refresh swap the table alone
         template = "campaigns/_calls_tab.html#log"
-    return render(request, template, context)
+    return render(request, template, context, status=status)
+
+
+def _may_read(user, campaign: Campaign, filters: call_logs.LogFilters) -> bool:
+    """Whether this view of the call log may go on. A page found cached costs nothing;
+    one read from Atoms is counted against the person's Atoms requests, and that count
+    covers the table's refreshes of the page for the next minute. The table refreshes
+    itself every POLL_INTERVAL_SECONDS, by when its page's cache has run out: counted at
+    each refresh, three idle tabs used up the person's limit in 40 s. Every new filter or
+    page number is still counted."""
+    if (call_logs.cached_call_page(campaign, filters) is not None
+            or call_logs.read_as_counted(user, campaign, filters)):
+        return True
+    if not ratelimit.take(user):
+        return False
+    call_logs.note_counted(user, campaign, filters)
+    return True
+
+
+def _log_error(error: atoms.AtomsError, refreshes: bool) -> str:
+    """What went wrong, with one instruction: Atoms' words ("Please try again in a minute")
+    unless the table tries again by itself, which then says so instead."""
+    if not refreshes or not isinstance(error, atoms.AtomsUnavailable):
+        return error.user_message
+    what = ("Atoms is busy right now" if isinstance(error, atoms.AtomsRateLimited)
+            else error.what_happened)
+    return (f"{what}. The table tries again by itself every "
+            f"{atoms.seconds_text(settings.POLL_INTERVAL_SECONDS)}.")
 
 
 @reads_atoms
@@ -151,7 +187,7 @@ def campaign_export(request, pk: int, kind: str):
         return render(request, "campaigns/export_failed.html", context, status=502)
     response = StreamingHttpResponse(_streamed(request, chunks),
                                      content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Disposition"] = exports.content_disposition(filename)
     response["X-Accel-Buffering"] = "no"  # let a proxy pass rows on as they come
     response["Cache-Control"] = "no-store"
     return response

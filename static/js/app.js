@@ -348,7 +348,10 @@
     say("Starting the download…");
     fetch(link.href, { credentials: "same-origin" }).then(function (response) {
       if (!response.ok || !response.body) { window.location.href = link.href; return null; }
-      var name = (/filename="([^"]+)"/.exec(response.headers.get("Content-Disposition") || "") || [])[1];
+      // filename*=utf-8''… (RFC 6266) first: a name outside ASCII is whole only there.
+      var disposition = response.headers.get("Content-Disposition") || "";
+      var encoded = /filename\*=utf-8''([^;]+)/i.exec(disposition);
+      var name = encoded ? decodeURIComponent(encoded[1]) : (/filename="([^"]+)"/.exec(disposition) || [])[1];
       var reader = response.body.getReader();
       var parts = [];
       var rows = 0;
