@@ -38,6 +38,14 @@ def pilot_members():
     return pilot, client.all_audience_members(pilot.id)
 
 
+def draft_with_a_listed_contact(world, users):
+    """A draft on Pilot testers, the first of whom is on the do-not-call list."""
+    draft = make_campaign(world, users["staff"])
+    _, members = pilot_members()
+    SuppressedNumber.objects.create(phone_number=members[0].data["phoneNumber"])
+    return draft
+
+
 def test_a_number_added_by_hand_is_stored_in_e164(login_as, world):
     staff = login_as("staff")
     response = staff.post(reverse("suppression_add"),
@@ -219,9 +227,7 @@ def test_start_without_them_whose_start_answer_is_lost_says_only_what_is_known(
         login_as, world, users):
     """A 5xx to the copy's start: it may have started. Neither "did not start" nor
     "Started": the copy's page says which once Atoms shows it."""
-    draft = make_campaign(world, users["staff"])
-    _, members = pilot_members()
-    SuppressedNumber.objects.create(phone_number=members[0].data["phoneNumber"])
+    draft = draft_with_a_listed_contact(world, users)
     world.faults(error_rate=1, fail_routes=["POST /campaign/{id}/start"])
     response = login_as("staff").post(reverse("campaign_start_filtered", args=[draft.pk]),
                                       follow=True)
@@ -235,9 +241,7 @@ def test_start_without_them_whose_start_answer_is_lost_says_only_what_is_known(
 def test_start_without_them_whose_copy_atoms_refuses_to_start_says_so(login_as, world, users):
     """A 4xx to the copy's start: Atoms did not start it. The copy stays, a draft the
     person can start from its page, and the message says both things."""
-    draft = make_campaign(world, users["staff"])
-    _, members = pilot_members()
-    SuppressedNumber.objects.create(phone_number=members[0].data["phoneNumber"])
+    draft = draft_with_a_listed_contact(world, users)
     world.faults(error_status=400, fail_routes=["POST /campaign/{id}/start"])
     response = login_as("staff").post(reverse("campaign_start_filtered", args=[draft.pk]),
                                       follow=True)
@@ -271,9 +275,7 @@ def test_start_without_them_keeps_the_calling_hours_and_waits_for_them(login_as,
 
 
 def test_start_without_them_finds_the_audience_whose_answer_was_lost(login_as, world, users):
-    draft = make_campaign(world, users["staff"])
-    _, members = pilot_members()
-    SuppressedNumber.objects.create(phone_number=members[0].data["phoneNumber"])
+    draft = draft_with_a_listed_contact(world, users)
     world.faults(drop_response_rate=1, timeout_seconds=1, fail_routes=["POST /audience"])
     response = login_as("staff").post(reverse("campaign_start_filtered", args=[draft.pk]))
     world.clear_faults()
