@@ -10,6 +10,7 @@ views/          one module per thing a person sees: campaigns (list, new, detail
 forms.py        every input limit, with the message beside its field.
 permissions.py  the role table (staff, manager, admin) and the `require_perm` decorator.
 ratelimit.py    per-user limit on requests that call Atoms; refusals logged once a burst.
+kept_input.py   what a refused form had typed (limit reached, token expired), offered back.
 accounts.py     people and roles: create, change role, deactivate (audited); the one
                 place that gives a role, never superuser.
 health.py       /healthz and /readyz (a bare ASGI app, like the stream).
@@ -19,7 +20,7 @@ services.py     the campaign operations (create, start, pause, delete): the one 
 audiences.py    the audience operations the same way: the two-step upload, members,
                 delete, and starting a copy of a campaign without do-not-call numbers.
 suppression.py  the do-not-call list (ours merged with Atoms' GET /dnc) and the check
-                before a start.
+                before a start or resume, against the campaign's own contacts.
 contacts_csv.py reading a contacts file and judging each row (E.164 via phonenumbers);
                 pure functions, no database or Atoms.
 catalog.py      what campaigns are made from (agents, audiences, phone numbers), read from
