@@ -3,8 +3,7 @@
 These are drill-downs: read when someone opens them, never by the poller. Call-log pages,
 one call's detail and its attempts are cached for CALL_LOG_CACHE_SECONDS (a call and its
 attempts only once none is in progress), keyed by what was asked, so many people on the
-same tab cost Atoms one request per key and period, not one each. Which pages each person
-was lately counted for (against their Atoms requests) is kept here too, by the same keys. A
+same tab cost Atoms one request per key and period, not one each. A
 recording link is the exception: presigned and short-lived, it is fetched per click and
 never stored. A live call's events are read as Atoms streams them, for the relay.
 """
@@ -15,7 +14,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
-from campaigns import atoms, ratelimit
+from campaigns import atoms
 from campaigns.connections import atoms_client
 from campaigns.models import Campaign
 
@@ -57,30 +56,6 @@ def cached_call_page(campaign: Campaign, filters: LogFilters) -> atoms.Page[atom
 
 def _page_key(campaign: Campaign, filters: LogFilters) -> str:
     return f"calls:page:v1:{campaign.atoms_id}:{filters.key()}"
-
-
-def read_as_counted(user, campaign: Campaign, filters: LogFilters) -> bool:
-    """True, and one read fewer left, if reading this page from Atoms was counted against
-    `user` within the per-person limit's window and that count still covers this read
-    (see `note_counted`)."""
-    try:
-        reads = cache.incr(_counted_key(user, campaign, filters))
-    except ValueError:  # not counted for them lately
-        return False
-    return reads <= ratelimit.WINDOW_SECONDS // settings.POLL_INTERVAL_SECONDS
-
-
-def note_counted(user, campaign: Campaign, filters: LogFilters) -> None:
-    """`user` was counted for reading this page: for the rest of the limit's window it
-    covers one read per POLL_INTERVAL_SECONDS too, what the table refreshing itself asks
-    (each refresh finds the page's cache, no longer than the interval, run out). So
-    watching a page costs one request a minute, and even when nothing is cached (Atoms
-    failing, or no cache at all) one count never stands for more reads than that."""
-    cache.set(_counted_key(user, campaign, filters), 0, ratelimit.WINDOW_SECONDS)
-
-
-def _counted_key(user, campaign: Campaign, filters: LogFilters) -> str:
-    return f"calls:counted:v1:{user.pk}:{campaign.atoms_id}:{filters.key()}"
 
 
 def call_detail(call_id: str) -> atoms.CallDetail:

@@ -45,14 +45,17 @@ return 1
 """)
 
 
-def take(user, kind: str = "atoms", *, now: float | None = None) -> bool:
-    """Count one request for `user`; False when USER_ATOMS_REQUESTS_PER_MINUTE were let
-    through in the last WINDOW_SECONDS (`now`: epoch seconds, the clock's by default)."""
+def take(user, kind: str = "atoms", *, limit: int | None = None,
+         now: float | None = None) -> bool:
+    """Count one request of `kind` for `user`; False when `limit` (by default
+    USER_ATOMS_REQUESTS_PER_MINUTE) were let through in the last WINDOW_SECONDS (`now`:
+    epoch seconds, the clock's by default)."""
     now = time.time() if now is None else now
+    limit = settings.USER_ATOMS_REQUESTS_PER_MINUTE if limit is None else limit
     try:
         return bool(_TAKE([f"ratelimit:{kind}:{user.pk}"],
-                          [repr(now), WINDOW_SECONDS, settings.USER_ATOMS_REQUESTS_PER_MINUTE,
-                           os.urandom(8).hex()], client=redis_client()))
+                          [repr(now), WINDOW_SECONDS, limit, os.urandom(8).hex()],
+                          client=redis_client()))
     except RedisError as error:
         # Redis down: pages and actions keep working from the database (issue 9); the
         # per-user limit is skipped rather than every click turned into a 500. Atoms' own

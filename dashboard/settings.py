@@ -213,6 +213,11 @@ ATOMS_MAX_RPS = env_int("ATOMS_MAX_RPS", 50, minimum=1, maximum=10000)
 # ?refresh=1); more are refused with a sentence (campaigns/ratelimit.py).
 USER_ATOMS_REQUESTS_PER_MINUTE = env_int("USER_ATOMS_REQUESTS_PER_MINUTE", 30,
                                          minimum=1, maximum=10000)
+# The call log's table refreshes itself every POLL_INTERVAL_SECONDS: those refreshes that
+# reach Atoms have an allowance of their own per person and minute (12 per tab left open),
+# so tabs left open never use up the one above, and a script cannot multiply it.
+USER_CALL_LOG_REFRESHES_PER_MINUTE = env_int("USER_CALL_LOG_REFRESHES_PER_MINUTE", 60,
+                                             minimum=1, maximum=10000)
 # Agents, audiences and phone numbers for the pickers are cached this long.
 PICKER_CACHE_SECONDS = env_int("PICKER_CACHE_SECONDS", 300, minimum=0, maximum=86400)
 # Call-log pages and one call's detail (drill-downs read from Atoms) are cached this

@@ -46,7 +46,7 @@ def campaign_calls(request, pk: int):
             page=data.get("page") or 1, page_size=data.get("size") or 50)
         refreshes = campaign.is_active() and filters.page == 1
         context.update(filters=filters, query=_query(filters), refreshes=refreshes)
-        if not _may_read(request.user, campaign, filters):
+        if not _may_read(request, campaign, filters):
             refusal = ratelimit.refuse(request, request.user)
             if not request.htmx:
                 return refusal
@@ -70,20 +70,19 @@ def campaign_calls(request, pk: int):
     return render(request, template, context, status=status)
 
 
-def _may_read(user, campaign: Campaign, filters: call_logs.LogFilters) -> bool:
-    """Whether this view of the call log may go on. A page found cached costs nothing;
-    one read from Atoms is counted against the person's Atoms requests, and that count
-    covers the table's refreshes of the page for the next minute. The table refreshes
-    itself every POLL_INTERVAL_SECONDS, by when its page's cache has run out: counted at
-    each refresh, three idle tabs used up the person's limit in 40 s. Every new filter or
-    page number is still counted."""
-    if (call_logs.cached_call_page(campaign, filters) is not None
-            or call_logs.read_as_counted(user, campaign, filters)):
+def _may_read(request, campaign: Campaign, filters: call_logs.LogFilters) -> bool:
+    """Whether this view of the call log may go on. A page found cached costs nothing. The
+    table refreshing itself (its own id in HX-Trigger) draws on an allowance of its own per
+    person, USER_CALL_LOG_REFRESHES_PER_MINUTE: counted with the person's other Atoms
+    requests, three idle tabs used up their limit in 40 s (the page's cache is no longer
+    than the refresh interval, so most refreshes reach Atoms). Any other view (a new filter
+    or page number) is counted with their other requests."""
+    if call_logs.cached_call_page(campaign, filters) is not None:
         return True
-    if not ratelimit.take(user):
-        return False
-    call_logs.note_counted(user, campaign, filters)
-    return True
+    if request.htmx and request.htmx.trigger == "call-log":
+        return ratelimit.take(request.user, "call-log-refresh",
+                              limit=settings.USER_CALL_LOG_REFRESHES_PER_MINUTE)
+    return ratelimit.take(request.user)
 
 
 def _log_error(error: atoms.AtomsError, refreshes: bool) -> str:
