@@ -100,7 +100,12 @@ def set_role(actor, user, role: str) -> bool:
     group = _group(role)
     if role_of(user) == role:
         return False
-    if role == ADMIN and PasswordChosenByAdmin.objects.filter(user=user).exists():
+    chosen = PasswordChosenByAdmin.objects.filter(user=user).first() if role == ADMIN else None
+    if chosen is not None and chosen.chosen_by_id == actor.pk:
+        raise PermissionDenied(
+            f"You set {user.get_username()}'s password, so another admin gives them the admin "
+            "role: whoever knew a password must not be able to become its owner.")
+    if chosen is not None and not chosen.changed_since:
         raise PermissionDenied(
             f"{user.get_username()}'s password was set by an admin and has not been changed "
             "since: they change it themselves (on their password page, signed in) before they "
@@ -157,7 +162,8 @@ def set_password(actor, user, password: str) -> None:
         user.set_password(password)
         user.save(update_fields=["password"])
         PasswordChosenByAdmin.objects.update_or_create(
-            user=user, defaults={"chosen_by": actor, "chosen_at": timezone.now()})
+            user=user, defaults={"chosen_by": actor, "chosen_at": timezone.now(),
+                                 "changed_since": False})
         end_sessions(user)
         audit.record(actor, audit.Action.MANAGE_USER, audit.Outcome.OK,
                      message=f"Set a new password for {user.get_username()}.")
@@ -167,7 +173,8 @@ def own_password_changed(user, *, current_session: str) -> None:
     """After someone changed their own password: their other sessions end now, live
     streams included (a stream holds no page request that would notice the new hash)."""
     end_sessions(user, keep=current_session)
-    PasswordChosenByAdmin.objects.filter(user=user).delete()  # theirs alone again
+    # Theirs now, unless whoever set it changed it in their name: see set_role.
+    PasswordChosenByAdmin.objects.filter(user=user).update(changed_since=True)
     audit.record(user, audit.Action.MANAGE_USER, audit.Outcome.OK,
                  message=f"{user.get_username()} changed their own password.")
 

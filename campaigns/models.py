@@ -662,16 +662,18 @@ class WebhookDelivery(models.Model):
 
 
 class PasswordChosenByAdmin(models.Model):
-    """Someone whose password an admin set (accounts.set_password) and who has not changed
-    it since: that admin knows it. They are not made an admin again until they change it,
-    or one admin could demote another, set their password, promote them back and sign in
-    as them, their name then going on what they do."""
+    """Someone whose password an admin last set (accounts.set_password): that admin knew
+    it. One admin could demote another, set their password, promote them back and sign in
+    as them, their name then going on what they do. So they are made an admin again only
+    once they changed it themselves (`changed_since`), and never by the admin who set it:
+    knowing it, that admin could have changed it "themselves" too."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, primary_key=True,
                                 on_delete=models.CASCADE, related_name="+")
     chosen_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                   on_delete=models.SET_NULL, related_name="+")
     chosen_at = models.DateTimeField(default=timezone.now)
+    changed_since = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"Password of user {self.user_id}, set by user {self.chosen_by_id}"
