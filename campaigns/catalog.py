@@ -128,6 +128,17 @@ def audience_members(audience_id: str, page: int, page_size: int,
     return found
 
 
+def audience_columns(audience) -> list[str]:
+    """The audience's columns but its phone column, read off its first page of contacts
+    (see _columns). Raises AtomsError when Atoms cannot be asked."""
+    first = atoms_client().list_audience_members(audience.id, page=1, page_size=COLUMNS_SAMPLE)
+    return _columns(audience, first.items)
+
+
+# Contacts read to learn an audience's columns (an upload gives each one every column).
+COLUMNS_SAMPLE = 50
+
+
 def _columns(audience, members) -> list[str]:
     """The audience's columns but its phone column. Atoms keeps no list of an audience's
     columns, so they are read off its contacts: the first page (an upload gives every

@@ -71,6 +71,17 @@ def test_adding_one_contact_normalises_the_number(login_as, world):
     assert AuditEntry.objects.get().action == "edit_audience"
 
 
+def test_a_crafted_add_cannot_give_the_audience_columns_it_does_not_have(login_as, world):
+    """Posted col_ fields became columns every viewer saw: an empty name, a 5,000-character
+    one, "__proto__"."""
+    audience_id = fresh_audience()
+    response = add(login_as("staff"), audience_id, "+14155550111", firstName="Lee",
+                   **{"": "x", "k" * 500: "y", "__proto__": "z"})
+    assert response.status_code == 302
+    members = atoms_client().all_audience_members(audience_id)
+    assert dict(members[-1].data) == {"firstName": "Lee", "phoneNumber": "+14155550111"}
+
+
 @pytest.mark.parametrize(("phone", "error"), [
     ("12345", "Too short to be a phone number."),
     ("call me", "Not a phone number."),

@@ -207,17 +207,21 @@ def audience_detail(request, audience_id: str):
 @require_POST
 @manage_required
 def audience_member_add(request, audience_id: str):
-    columns = [k for k in request.POST if k.startswith("col_")]
-    form = MemberAddForm(request.POST, columns=[c[4:] for c in columns])
+    posted = [key[4:] for key in request.POST if key.startswith("col_")]
     try:
         audience = _audience_or_404(audience_id)
+        # Only the audience's own columns: posted ones it lacks (a crafted form) became
+        # columns every viewer of the audience saw, a 5,000-character header among them.
+        known = catalog.audience_columns(audience)
     except atoms.AtomsError as error:
         # Nothing is sent: the audience's phone column says where the number goes. The
         # form comes back as typed, to send again once Atoms answers.
+        form = MemberAddForm(request.POST, columns=posted)
         form.add_error(None, _unreachable(error.user_message))
         return render(request, "campaigns/audience_member_add.html",
                       {"nav": "audiences", "audience": None, "audience_id": audience_id,
                        "form": form}, status=422)
+    form = MemberAddForm(request.POST, columns=[column for column in posted if column in known])
     if form.is_valid():
         try:
             phone = audiences.add_member(request.user, audience,
