@@ -534,6 +534,12 @@ class UserCreateForm(forms.Form):
         username = get_user_model().normalize_username(self.cleaned_data["username"])
         if get_user_model().objects.filter(username__iexact=username).exists():
             raise forms.ValidationError(USERNAME_TAKEN)
+        if not username.isascii():
+            # A Cyrillic "а" or a dotless "ı" made "p6_аdmin", which the activity log shows
+            # exactly as "p6_admin": an admin could act under a name read as another's.
+            raise forms.ValidationError(
+                "Use letters without accents (a to z), digits and @ . + - _ only: a name in "
+                "other letters can look exactly like someone else's.")
         return username
 
     def clean(self):

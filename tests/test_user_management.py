@@ -46,6 +46,18 @@ def test_bad_input_is_told_beside_the_field_and_nothing_is_made(login_as, django
     assert not AuditEntry.objects.exists()
 
 
+@pytest.mark.parametrize("look_alike", ["sаm-staff", "paul-rоss", "admın", "ada-аdmin"])
+def test_a_name_in_other_letters_that_reads_as_another_is_refused(login_as, users, look_alike,
+                                                                  django_user_model):
+    """A Cyrillic "а" or "о" (and a dotless "ı") passed the look-alike check: the
+    activity log then showed "Added ada-аdmin as Staff", read as ada-admin."""
+    response = login_as("admin").post(reverse("user_list"), {**NEW, "username": look_alike})
+    assert response.status_code == 400
+    (error,) = response.context["form"].errors["username"]
+    assert error.startswith("Use letters without accents (a to z), digits and @ . + - _")
+    assert not django_user_model.objects.filter(username=look_alike).exists()
+
+
 @pytest.mark.parametrize("look_alike", ["ｓam-staff", "Ｓam-staff", "SAM-STAFF"])
 def test_a_look_alike_of_a_username_is_told_beside_the_field(login_as, users, look_alike,
                                                             django_user_model):
