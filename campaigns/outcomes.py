@@ -77,7 +77,7 @@ def wants_calls(campaign: Campaign, detail: atoms.CampaignDetail) -> bool:
         return False  # nobody has been dialled yet
     if campaign.status in PAUSABLE_STATUSES or detail.campaign.status in PAUSABLE_STATUSES:
         return True
-    if campaign.calls_synced_to is None or _counts(campaign).get("in_progress"):
+    if campaign.calls_synced_to is None or calls_in_progress(campaign):
         return True
     metrics = detail.metrics
     return (
@@ -297,6 +297,11 @@ def _updated(log: atoms.CallLog) -> datetime | None:
 
 def _counts(campaign: Campaign) -> dict:
     return (campaign.call_summary or {}).get("counts", {})
+
+
+def calls_in_progress(campaign: Campaign) -> bool:
+    """Whether the calls copied so far show one still in progress."""
+    return bool(_counts(campaign).get("in_progress"))
 
 
 def _known(stamp: datetime | None) -> list[datetime]:

@@ -293,6 +293,30 @@ def test_a_completed_campaign_gets_one_last_refresh_then_leaves(sim, running):
     assert poll.tick().claimed == 0
 
 
+def test_a_finished_campaign_is_read_while_its_calls_show_one_in_progress_and_no_longer(
+        sim, running, settings):
+    """Finished with calls still in progress in our copy: one last refresh left them so
+    for good, under "Final numbers" (3 in progress, the spend short of Atoms' own). It is
+    read again while they show, for at most POLL_SETTLE_SECONDS without a change."""
+    sim.advance(100_000)
+    poll.refresh_one(running.pk)  # the first sighting of "completed"
+    poll.refresh_one(running.pk)  # its one last refresh
+    running.refresh_from_db()
+    assert running.status == "completed" and not running.needs_final_poll
+    summary = {**(running.call_summary or {}), "counts": {"in_progress": 3}}
+    Campaign.objects.filter(pk=running.pk).update(
+        call_summary=summary, needs_final_poll=True, modified_at=timezone.now())
+    poll.refresh_one(running.pk)
+    running.refresh_from_db()
+    assert running.needs_final_poll  # still read: a call may still end and count
+    stood_still = timezone.now() - timedelta(seconds=settings.POLL_SETTLE_SECONDS + 1)
+    Campaign.objects.filter(pk=running.pk).update(
+        call_summary=summary, needs_final_poll=True, modified_at=stood_still)
+    poll.refresh_one(running.pk)
+    running.refresh_from_db()
+    assert not running.needs_final_poll  # nothing moved for that long: it leaves
+
+
 def test_a_429_pauses_every_poller_and_backs_off_as_told(sim, atoms_settings):
     from campaigns.live import sync
 

@@ -478,16 +478,20 @@ def _settled_message(verb: str, outcome: str) -> str:
 def _record_success(campaign: Campaign, detail, now: datetime, was_status: str) -> set[str]:
     last_change, first_fetch = campaign.modified_at, campaign.fetched_at is None
     fields = mirror.apply_detail(campaign, detail)
+    recent = (last_change is not None
+              and now - last_change < timedelta(seconds=settings.POLL_SETTLE_SECONDS))
     if campaign.status in TERMINAL_STATUSES:
-        # One more refresh after the first terminal sighting catches the last calls.
-        final = was_status not in TERMINAL_STATUSES
+        # One more refresh after the first terminal sighting catches the last calls, and
+        # more while the calls copied still show one in progress (for at most
+        # POLL_SETTLE_SECONDS without a change): with one only, a finished campaign said
+        # "Final numbers" over three calls "in progress" and a spend short of Atoms' own.
+        final = was_status not in TERMINAL_STATUSES or (
+            campaign.needs_final_poll and outcomes.calls_in_progress(campaign) and recent)
     elif campaign.status == CampaignStatus.PAUSED and not first_fetch:
         # Calls in progress when a campaign pauses still finish and count: keep refreshing
         # it until its numbers have stood still for POLL_SETTLE_SECONDS. (A paused
         # campaign the sync just imported is old history: its first full copy is enough.)
         moved = bool(fields & Campaign.SNAPSHOT_FIELDS)
-        recent = (last_change is not None
-                  and now - last_change < timedelta(seconds=settings.POLL_SETTLE_SECONDS))
         final = was_status != campaign.status or (campaign.needs_final_poll
                                                   and (moved or recent))
     else:
