@@ -15,7 +15,7 @@ from campaigns import alerts, services
 from campaigns.connections import atoms_client
 from campaigns.live import poll, publish
 from campaigns.models import AuditEntry, Campaign
-from tests.campaign_factory import make_campaign, wait_for_status
+from tests.campaign_factory import campaign_row, make_campaign, wait_for_status
 
 pytestmark = pytest.mark.django_db
 
@@ -195,3 +195,13 @@ def test_a_start_the_poll_confirms_while_its_answer_is_still_awaited_is_logged_a
                    .values_list("outcome", "message"))
     assert entries == [("ok", "Atoms did not answer in time, but Atoms shows the start "
                               "carried out")]
+
+
+def test_a_pause_not_carried_out_says_who_may_ask_again(users):
+    """Pausing is for admins: the notice told staff "You can ask again" and managers that
+    "someone with the staff or admin role" could."""
+    lapsed = campaign_row(users["staff"], "running", lapsed_action="pause")
+    html = publish.render_fragment(lapsed, "detail", [])
+    assert '<span class="if-may-not-pause">Someone with the admin role can ask again.' in html
+    assert '<span class="if-may-pause">You can ask again.' in html
+    assert "staff or admin role can ask again" not in html
