@@ -181,3 +181,18 @@ def test_a_failed_create_that_could_not_be_looked_for_does_not_say_nothing_shows
     page = response.content.decode()
     assert "Atoms could not be asked whether it made the campaign" in page
     assert "shows up there" not in page
+
+
+@pytest.mark.django_db
+def test_a_fresh_form_after_an_unknown_create_says_what_is_known_of_the_first(staff, sim):
+    """A create Atoms answered with a 500 (it may have made it): a fresh form of the same
+    campaign was told the first "is being created right now", though nothing was."""
+    sim.faults(fail_routes=["POST /campaign"])
+    staff.post(URL, form_data("Maybe made"))
+    sim.clear_faults()
+    assert CreateRequest.objects.get().state == "uncertain"
+    again = staff.post(URL, form_data("Maybe made"))  # a new token: another form
+    assert again.status_code == 409
+    page = again.content.decode()
+    assert "whether Atoms made it is not known yet" in page
+    assert "is being created right now" not in page
