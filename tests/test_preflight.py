@@ -105,3 +105,12 @@ def test_once_started_the_check_is_gone_from_the_page_and_from_its_refresh(staff
     # Asked for without htmx (the link in the card), the check still shows on its own page.
     assert 'data-testid="preflight-contacts"' in staff.get(
         reverse("campaign_preflight", args=[running.pk])).content.decode()
+
+
+def test_the_card_of_a_campaign_deleted_meanwhile_goes_quietly(staff, users, sim):
+    """Deleted in another tab: the card's own refresh got a 404, an error in the console."""
+    draft = make_campaign(sim, users["staff"])
+    url = reverse("campaign_preflight", args=[draft.pk])
+    draft.delete()
+    assert preflight(staff, draft) == ""
+    assert staff.get(url).status_code == 404  # typed by hand: not found

@@ -222,9 +222,13 @@ def campaign_fragment(request, pk: int, kind: str):
 @require_perm("campaigns.start_campaign", "Checking a campaign before its start")
 def campaign_preflight(request, pk: int):
     """The check before Start, asked for by the campaign's page once it is drawn."""
-    campaign = get_object_or_404(Campaign, pk=pk)
-    if request.htmx and not campaign.awaits_first_start:
-        return HttpResponse("")  # started since the page was drawn: the card goes
+    campaign = Campaign.objects.filter(pk=pk).first()
+    if request.htmx and (campaign is None or not campaign.awaits_first_start):
+        # Started (or deleted) since the page was drawn: the card goes. A 404 here was an
+        # error in the console of a page whose campaign was deleted in another tab.
+        return HttpResponse("")
+    if campaign is None:
+        raise Http404
     context = {"c": campaign, "check": preflight.check(campaign)}
     if request.htmx:
         return render(request, "campaigns/detail.html#preflight_card", context)
