@@ -295,8 +295,13 @@ def _failure_message(error: atoms.AtomsError, audience, left_in_atoms: str) -> s
 
 
 def _discard(client, audience_id: str) -> bool:
+    """Delete a half-made audience; True once Atoms no longer has it."""
     try:
         client.delete_audience(audience_id)
+        return True
+    except atoms.AtomsNotFound:
+        # Gone already (a delete whose answer was lost landed): what was wanted. Counted
+        # as a failure, a 3,000-row upload could never be sent again.
         return True
     except atoms.AtomsError:
         log.warning("Could not delete the half-uploaded audience %s", audience_id)

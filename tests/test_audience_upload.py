@@ -340,6 +340,31 @@ def test_a_half_made_audience_that_could_not_be_deleted_is_replaced_on_retry_not
     assert len(members_in_atoms("Winter leads")) == 25
 
 
+def test_a_half_made_audience_already_gone_is_no_reason_to_refuse_the_retry(
+        staff, sim, settings):
+    """Its clean-up delete landed but the answer was lost: the record kept it as left in
+    Atoms, and every Upload after was refused ("could not be deleted"), as Atoms answered
+    the delete with a 404. Gone is what the retry wants."""
+    settings.AUDIENCE_UPLOAD_BATCH = 10
+    rows = "".join(f"+1415555{n:04d}\n" for n in range(25))
+    preview_of(staff, choose(staff, "phone\n" + rows))
+    upload = AudienceUpload.objects.get()
+    staff.post(reverse("audience_upload_confirm", args=[upload.token]))
+    sim.faults(error_rate=1, fail_routes=["POST /audience/{id}/members",
+                                          "DELETE /audience/{id}"])
+    audiences.send_upload(upload.pk)
+    sim.clear_faults()
+    upload.refresh_from_db()
+    atoms_client().delete_audience(upload.audience_id)  # as the lost-answer delete did
+    response = staff.post(reverse("audience_upload_confirm", args=[upload.token]),
+                          follow=True)
+    assert "could not be deleted" not in response.content.decode()
+    audiences.send_upload(upload.pk)
+    upload.refresh_from_db()
+    assert upload.state == "done"
+    assert len(members_in_atoms("Winter leads")) == 25
+
+
 def test_an_upload_atoms_refuses_shows_why_and_can_be_retried(staff, sim):
     preview_of(staff, choose(staff, "phone\n+14155550100\n"))
     upload = AudienceUpload.objects.get()
