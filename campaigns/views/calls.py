@@ -44,8 +44,11 @@ def campaign_calls(request, pk: int):
             statuses=tuple(data.get("status") or ()), reasons=tuple(data.get("reason") or ()),
             attempts=data.get("attempt") or "all", durations=tuple(data.get("duration") or ()),
             page=data.get("page") or 1, page_size=data.get("size") or 50)
+        # Page one of a live campaign refreshes itself; so does any page that could not be
+        # read for now (a refusal, Atoms failing), until it is: a campaign that finished
+        # while Atoms failed left its log on the error for good.
         refreshes = campaign.is_active() and filters.page == 1
-        context.update(filters=filters, query=_query(filters), refreshes=refreshes)
+        context.update(filters=filters, query=_query(filters))
         if not _may_read(request, campaign, filters):
             refusal = ratelimit.refuse(request, request.user)
             if not request.htmx:
@@ -54,13 +57,15 @@ def campaign_calls(request, pk: int):
             # inside the table, which keeps refreshing itself: put in the table's place,
             # it never refreshed, and the table never came back.
             context["refused"] = mark_safe(refusal.content.decode())  # noqa: S308
-            status = refusal.status_code
+            status, refreshes = refusal.status_code, True
         else:
             try:
                 page = call_logs.call_page(campaign, filters)
                 context.update(page=page, rows=[_row(log) for log in page.items])
             except atoms.AtomsError as error:
-                context["error"] = _log_error(error, refreshes)
+                context["error"] = _log_error(error)
+                refreshes = refreshes or isinstance(error, atoms.AtomsUnavailable)
+        context["refreshes"] = refreshes
     if not request.htmx:
         template = "campaigns/calls.html"
     elif request.htmx.target == "calls-panel":  # the tab, opened on a campaign's page
@@ -85,10 +90,10 @@ def _may_read(request, campaign: Campaign, filters: call_logs.LogFilters) -> boo
     return ratelimit.take(request.user)
 
 
-def _log_error(error: atoms.AtomsError, refreshes: bool) -> str:
-    """What went wrong, with one instruction: Atoms' words ("Please try again in a minute")
-    unless the table tries again by itself, which then says so instead."""
-    if not refreshes or not isinstance(error, atoms.AtomsUnavailable):
+def _log_error(error: atoms.AtomsError) -> str:
+    """What went wrong, with one instruction: for a failure that passes (the table then
+    tries again by itself) that it does, else Atoms' own words."""
+    if not isinstance(error, atoms.AtomsUnavailable):
         return error.user_message
     what = ("Atoms is busy right now" if isinstance(error, atoms.AtomsRateLimited)
             else error.what_happened)
