@@ -69,7 +69,11 @@ def check(campaign: Campaign) -> Preflight:
         listed = suppression.listed_to_call(campaign, suppression.suppressed_numbers(),
                                             contacts)
     except ActionRefused as refused:
-        result.notes.append(refused.message)
+        # Said for a check, not a start: the refusal's own words ("so it was not started")
+        # stood on a card nobody had pressed Start on.
+        why = getattr(refused.__cause__, "what_happened", "")
+        result.notes.append("Its contacts could not be checked against the do-not-call list "
+                            f"just now{f' ({why})' if why else ''}: Start checks them again.")
         result.contacts = campaign.total_participants or None
     else:
         result.contacts, result.suppressed = len(contacts), len(listed)

@@ -645,7 +645,13 @@ def test_a_scheduled_campaign_with_a_number_listed_since_says_atoms_would_call_i
 def test_the_check_before_start_gives_no_all_clear_when_the_list_cannot_be_read(
         login_as, world, users):
     draft = make_campaign(world, users["staff"])
-    world.faults(error_rate=1, fail_routes=["GET /dnc"])
-    card = login_as("staff").get(reverse("campaign_preflight", args=[draft.pk])).content.decode()
-    assert "not checked" in card and "could not be read" in card
-    assert 'data-testid="preflight-ok"' not in card
+    staff = login_as("staff")
+    for route in ("GET /dnc", "GET /campaign/{id}/export/by-audience-member"):
+        world.faults(error_rate=1, fail_routes=[route])
+        card = staff.get(reverse("campaign_preflight", args=[draft.pk])).content.decode()
+        assert "not checked" in card
+        assert ("Its contacts could not be checked against the do-not-call list just now "
+                "(Atoms answered with an error of its own (HTTP 500)): Start checks them "
+                "again.") in card
+        assert "not started" not in card and "nothing was sent" not in card  # no start
+        assert 'data-testid="preflight-ok"' not in card
