@@ -5,6 +5,7 @@ read-only. Checked wherever contacts are sent (`audiences`) and before every sta
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -14,7 +15,7 @@ from django.template.defaultfilters import pluralize
 from campaigns import atoms, audit, catalog, contacts_csv, outcomes
 from campaigns.connections import atoms_client
 from campaigns.contacts_csv import BadFile
-from campaigns.models import SuppressedNumber
+from campaigns.models import Campaign, SuppressedNumber
 from campaigns.services import ActionRefused
 
 Action = audit.Action
@@ -68,15 +69,21 @@ def local_numbers() -> set[str]:
 # What a typed number may hold besides digits: "+1 (415) 555-0132", "415.555.0132".
 NUMBER_TEXT = re.compile(r"[\d\s+()./-]+")
 
+# Campaigns that may still dial: started, or started by Atoms itself at their time.
+UNFINISHED_STATUSES = ("scheduled", "processing", "running", "paused")
+
 
 def digits_of(text: str) -> str:
-    return "".join(ch for ch in text if ch.isdigit())
+    """0-9 only, from digits of any kind (a full-width "３" is a 3, as the add form reads it)."""
+    return "".join(str(unicodedata.digit(ch)) for ch in text if ch.isdigit()
+                   and unicodedata.digit(ch, None) is not None)
 
 
 def search_digits(query: str) -> str:
     """The digits of a number typed, however spaced or punctuated ("415 555-0132"); none
     for a query that is not a number: "ticket 12" is a note's words, and its digits
     alone found every number holding a 1 and a 2."""
+    query = unicodedata.normalize("NFKC", query)  # full-width brackets and digits
     return digits_of(query) if NUMBER_TEXT.fullmatch(query) else ""
 
 
@@ -124,6 +131,23 @@ def remove_suppressed(user, entry: SuppressedNumber, reason: str) -> None:
     audit.record(user, Action.SUPPRESS, Outcome.OK, campaign_name="Do-not-call list",
                  message=f"Removed {entry.phone_number} from the list: {reason}")
     entry.delete()
+    # A start or resume calling hours held back over it need not wait for it any more (its
+    # page went on naming the number as still listed).
+    for campaign in Campaign.objects.exclude(resume_withheld_for=[]):
+        if entry.phone_number in campaign.resume_withheld_for:
+            Campaign.objects.filter(pk=campaign.pk).update(resume_withheld_for=[
+                n for n in campaign.resume_withheld_for if n != entry.phone_number])
+
+
+def unfinished_campaigns_that_may_call(number: str) -> tuple[list, int]:
+    """Campaigns made before a number was listed keep their contacts as they were: (the
+    unfinished ones our copy of their calls shows calling it, and how many other
+    unfinished ones might hold it among contacts not reached yet). Said when it is listed:
+    "will not be called" was false for them."""
+    unfinished = Campaign.objects.filter(
+        status__in=UNFINISHED_STATUSES, deleted_remotely_at__isnull=True)
+    calling = list(unfinished.filter(calls__to_number=number).distinct().order_by("name"))
+    return calling, unfinished.exclude(pk__in=[c.pk for c in calling]).count()
 
 
 @dataclass

@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from campaigns import calling_hours, services
 from campaigns.connections import atoms_client
-from campaigns.models import AuditEntry, Campaign, SuppressedNumber
+from campaigns.live import poll
+from campaigns.models import AuditEntry, CallRecord, Campaign, SuppressedNumber
 from tests.campaign_factory import (
     form_data,
     list_a_number_awaiting_retry,
@@ -50,7 +51,8 @@ def test_a_number_added_by_hand_is_stored_in_e164(login_as, world):
     staff = login_as("staff")
     response = staff.post(reverse("suppression_add"),
                           {"phone_number": "(415) 555-0142", "region": "US", "note": "asked"})
-    assert "+14155550142 will not be called." in messages_of(response)
+    assert ("+14155550142 is on the do-not-call list: no upload or start will include it."
+            in messages_of(response))
     entry = SuppressedNumber.objects.get()
     assert (entry.phone_number, entry.source, entry.note) == ("+14155550142", "manual", "asked")
     again = staff.post(reverse("suppression_add"), {"phone_number": "+1 415 555 0142",
@@ -655,3 +657,41 @@ def test_the_check_before_start_gives_no_all_clear_when_the_list_cannot_be_read(
                 "again.") in card
         assert "not started" not in card and "nothing was sent" not in card  # no start
         assert 'data-testid="preflight-ok"' not in card
+
+
+def test_listing_a_number_a_running_campaign_called_says_it_may_call_it_again(
+        login_as, world, users):
+    """"will not be called." was said while a running campaign retried the number."""
+    campaign = make_campaign(world, users["staff"], "running", audience_size=50,
+                             max_retries=2)
+    world.advance(300)
+    poll.refresh_one(campaign.pk)  # copies its calls
+    called = CallRecord.objects.filter(campaign=campaign).values_list("to_number", flat=True)
+    number = called[0]
+    response = login_as("staff").post(reverse("suppression_add"),
+                                      {"phone_number": number, "region": "US"})
+    (said,) = messages_of(response)
+    assert said == (f"{number} is on the do-not-call list: no upload or start will include "
+                    f"it. But “{campaign.name}” already called it and may call it again (a "
+                    "retry): pause it if it must not be.")
+    other = login_as("staff").post(reverse("suppression_add"),
+                                   {"phone_number": "+14155550199", "region": "US"})
+    assert messages_of(other)[-1].endswith(
+        "1 unfinished campaign may still call it if it is among their contacts not reached yet.")
+
+
+def test_taking_a_number_off_clears_a_start_held_back_over_it(login_as, world, users):
+    draft = make_campaign(world, users["staff"])
+    entry = SuppressedNumber.objects.create(phone_number="+14155550123")
+    Campaign.objects.filter(pk=draft.pk).update(resume_withheld_for=["+14155550123"])
+    login_as("admin").post(reverse("suppression_remove", args=[entry.pk]),
+                           {"reason": "Typed by mistake"})
+    draft.refresh_from_db()
+    assert draft.resume_withheld_for == []
+
+
+def test_the_search_reads_full_width_digits_as_the_add_form_does(login_as, world):
+    SuppressedNumber.objects.create(phone_number="+13125550946")
+    for query in ("３１２５５５０９４６", "(３１２) ５５５-０９４６", "（312）555 0946"):
+        found = login_as("admin").get(LIST, {"q": query}).content.decode()
+        assert "+13125550946" in found, query

@@ -373,10 +373,32 @@ def suppression_add(request):
         except contacts_csv.BadFile as bad:
             form.add_error("phone_number", bad.message)
         else:
-            messages.success(request, f"{entry.phone_number} will not be called."
-                             if created else f"{entry.phone_number} was already on the list.")
+            if not created:
+                messages.info(request, f"{entry.phone_number} was already on the list.")
+            else:
+                _say_listed(request, entry.phone_number)
             return redirect("suppression_list")
     return _suppression_page(request, add_form=form, status=422)
+
+
+def _say_listed(request, number: str) -> None:
+    """What listing a number does, and what it cannot: campaigns made before keep their
+    contacts (it said "will not be called" while a running one retried the number)."""
+    said = f"{number} is on the do-not-call list: no upload or start will include it."
+    calling, others = suppression.unfinished_campaigns_that_may_call(number)
+    if calling:
+        names = ", ".join(f"“{c.name}”" for c in calling[:3])
+        more = f" and {len(calling) - 3} more" if len(calling) > 3 else ""
+        messages.warning(request, f"{said} But {names}{more} already called it and may call it "
+                                  f"again (a retry): pause {pluralize(len(calling), 'it,them')} "
+                                  "if it must not be.")
+    elif others:
+        messages.warning(request, f"{said} Campaigns made before keep the contacts they were "
+                                  f"made with: {others} unfinished campaign{pluralize(others)} "
+                                  "may still call it if it is among their contacts not reached "
+                                  "yet.")
+    else:
+        messages.success(request, said)
 
 
 @require_http_methods(["GET", "POST"])
