@@ -472,7 +472,9 @@ def start_campaign(user, campaign: Campaign, *, listed_accepted: Iterable[str] =
     hours = calling_hours.of(campaign)
     now = timezone.now()
     if user != CALLING_HOURS and hours and not hours.is_open(now):
-        return _hold_start(user, campaign, hours, now, sorted(listed_accepted))
+        held = _hold_start(user, campaign, hours, now, sorted(listed_accepted))
+        _record_listed_accepted(user, campaign, listed_accepted)
+        return held
     verb = "Resume" if campaign.status == "paused" else "Start"
     _run_async_action(
         user, campaign, Action.START, PendingAction.START, STARTABLE_STATUSES,
@@ -483,7 +485,19 @@ def start_campaign(user, campaign: Campaign, *, listed_accepted: Iterable[str] =
         # Asked for (and asked first about listed numbers): nothing is withheld any more.
         resume_withheld_for=[], listed_retries_accepted=[],
     )
+    _record_listed_accepted(user, campaign, listed_accepted)
     return None
+
+
+def _record_listed_accepted(user, campaign: Campaign, numbers: Iterable[str]) -> None:
+    """"Resume anyway" over do-not-call numbers goes in the activity log with the numbers:
+    taking one off the list needs an admin and a reason, and this override left no trace."""
+    numbers = sorted(numbers)
+    if numbers:
+        audit.record(user, Action.START, Outcome.OK, campaign=campaign,
+                     message=f"Resumed knowing it may call {len(numbers)} number"
+                             f"{'s' if len(numbers) != 1 else ''} on the do-not-call list "
+                             f"(agreed to be called): {', '.join(numbers)}")
 
 
 def pause_campaign(user, campaign: Campaign) -> None:

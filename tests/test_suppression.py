@@ -414,6 +414,10 @@ def test_a_resume_asks_first_when_a_listed_number_waits_for_a_retry(login_as, wo
                         {"confirm": asked.context["confirm"], "agreed": [number]})
     assert anyway.status_code == 302
     assert world.calls_to("POST /campaign/{id}/start") == starts + 1
+    # The override is in the activity log, with the number (it left no trace).
+    assert AuditEntry.objects.filter(campaign=campaign, action="start", message=(
+        f"Resumed knowing it may call 1 number on the do-not-call list (agreed to be "
+        f"called): {number}")).exists()
 
 
 def test_a_do_not_call_file_over_50000_numbers_is_refused_up_front_and_adds_nothing(
