@@ -181,7 +181,8 @@ def send_upload(upload_id: int, *, check: contacts_csv.Check | None = None) -> N
         state=AudienceUpload.State.DONE, content=b"")  # the file is not needed any more
     audit.record(user, Action.UPLOAD_AUDIENCE, Outcome.OK,
                  campaign_name=f"Audience: {audience.name}", atoms_id=audience.id,
-                 message=f"{len(members)} contacts uploaded, {left_out} rows left out")
+                 message=f"{len(members)} contact{pluralize(len(members))} uploaded, "
+                         f"{left_out} row{pluralize(left_out)} left out")
     catalog.forget_audiences()
 
 
@@ -477,6 +478,10 @@ def _audience_gone(audience_id: str) -> bool:
 # --- starting without the do-not-call numbers ---------------------------------------------
 
 
+def _numbers(count: int) -> str:
+    return f"{count} do-not-call number{pluralize(count)}"
+
+
 # The statuses "Start without them" offers a copy from: a draft. (A scheduled campaign is
 # started by Atoms itself at its time, copy or not: a copy would call everyone twice.)
 FIRST_START_STATUSES = frozenset({atoms.CampaignStatus.DRAFT})
@@ -532,7 +537,7 @@ def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome
         audience = _create_or_find(
             client, name, source.phone_column, contacts_csv.members_csv(header, members[:batch]),
             lambda: _new_audience(client, name, source.phone_column, known + leftovers),
-            description=f"{source.name} without {len(left_out)} do-not-call numbers")
+            description=f"{source.name} without {_numbers(len(left_out))}")
         AudienceUpload.objects.filter(pk=record.pk).update(audience_id=audience.id)
         for start in range(batch, len(members), batch):
             client.add_audience_members(audience.id, members[start:start + batch])
@@ -545,7 +550,8 @@ def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome
                             ) from error
     audit.record(user, Action.UPLOAD_AUDIENCE, Outcome.OK, campaign_name=f"Audience: {name}",
                  atoms_id=audience.id,
-                 message=f"{len(members)} contacts; {len(left_out)} do-not-call numbers left out")
+                 message=f"{len(members)} contact{pluralize(len(members))}; "
+                         f"{_numbers(len(left_out))} left out")
     catalog.forget_audiences()
     data = services.CampaignInput(
         name=f"{campaign.name} (without do-not-call)"[:200], description=campaign.description,
@@ -576,15 +582,14 @@ def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome
     AudienceUpload.objects.filter(pk=record.pk).update(state=AudienceUpload.State.DONE)
     if outcome.start_error:
         audit.record(user, Action.START, Outcome.FAILED, campaign=campaign,
-                     message=f"Copied as “{data.name}” without {len(left_out)} do-not-call "
-                             f"numbers, but the copy did not start: {outcome.start_error}")
+                     message=f"Copied as “{data.name}” without {_numbers(len(left_out))}, "
+                             f"but the copy did not start: {outcome.start_error}")
     elif outcome.start_unknown:
         audit.record(user, Action.START, Outcome.OK, campaign=campaign,
-                     message=f"Copied as “{data.name}” without {len(left_out)} do-not-call "
-                             "numbers; Atoms did not answer its start: the copy's activity "
+                     message=f"Copied as “{data.name}” without {_numbers(len(left_out))}; "
+                             "Atoms did not answer its start: the copy's activity "
                              "says whether it was carried out")
     else:
         audit.record(user, Action.START, Outcome.OK, campaign=campaign,
-                     message=f"Started as “{data.name}” without {len(left_out)} do-not-call "
-                             "numbers")
+                     message=f"Started as “{data.name}” without {_numbers(len(left_out))}")
     return outcome

@@ -39,7 +39,7 @@ def test_do_not_call_contacts_are_counted_before_the_start(staff, users, sim):
     member = atoms_client().all_audience_members(pilot.id)[0]
     SuppressedNumber.objects.create(phone_number=member.data["phoneNumber"])
     html = preflight(staff, draft)
-    assert 'data-testid="preflight-suppressed">1: Start offers to leave them out' in html
+    assert 'data-testid="preflight-suppressed">1: Start offers to leave it out' in html
     assert sim.calls_to("POST /campaign/{id}/start") == 0  # a check, never a start
 
 

@@ -114,8 +114,9 @@ def _start_held(audience_id: str) -> str:
     except services.ActionRefused as refused:
         return refused.message
     if suppressed:
-        return (f"{len(suppressed)} of its contacts {pluralize(len(suppressed), 'is,are')} on "
-                "the do-not-call list. Press Start to start without them.")
+        count = len(suppressed)
+        return (f"{count} of its contacts {pluralize(count, 'is,are')} on the do-not-call "
+                f"list. Press Start: it offers to start without {pluralize(count, 'it,them')}.")
     return ""
 
 
@@ -132,7 +133,7 @@ def _schedule_refused(audience_id: str) -> str:
         return (f"{count} of its contacts {pluralize(count, 'is,are')} on the do-not-call "
                 "list, and Atoms starts a scheduled campaign by itself: it would call "
                 f"{pluralize(count, 'that number,them')}. Leave Start at empty and create it: "
-                "Start then offers to leave them out.")
+                f"Start then offers to leave {pluralize(count, 'it,them')} out.")
     return ""
 
 
