@@ -28,6 +28,8 @@ class Preflight:
     estimate: str = "—"
     calling_hours: str = "any time"
     blockers: list[str] = field(default_factory=list)
+    # What will happen that should not (it will start, and call listed numbers).
+    warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -82,10 +84,12 @@ def check(campaign: Campaign) -> Preflight:
                                    + (" that are not on the do-not-call list."
                                       if listed else "."))
         elif listed and campaign.status == CampaignStatus.SCHEDULED:
-            result.blockers.append(
-                f"Atoms starts a scheduled campaign by itself at its time and would call "
-                f"the {len(listed)} on the do-not-call list: ask an admin to delete it, then "
-                "make a new one on an audience without them.")
+            count = len(listed)
+            result.warnings.append(
+                f"Atoms starts it by itself at its time, and it would call {count} number"
+                f"{'s' if count != 1 else ''} on the do-not-call list: Atoms keeps a "
+                "campaign's contacts as they were when it was made. Delete it (admins can), "
+                f"then make a new one on an audience without {'them' if count != 1 else 'it'}.")
     rate = agent_rate(campaign.agent_id)
     if rate and result.contacts:
         to_call = result.contacts - (result.suppressed or 0)
