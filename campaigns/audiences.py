@@ -346,6 +346,9 @@ def add_member(user, audience, values: dict[str, str], region: str) -> str:
                 f"{error.what_happened}, and the audience could not be checked, so the "
                 "contact may have been added: search for the number before adding it "
                 "again.") from error
+        if unknown:  # checked: not there, so not added (not "we cannot tell")
+            raise ActionRefused(f"Atoms did not add the contact ({error.what_happened}, and "
+                                "the audience does not show it). Try again.") from error
         raise ActionRefused(f"Atoms did not add the contact: {error.user_message}") from error
     if not added:
         raise BadFile("This number is already in the audience.", field="phone_number")
@@ -395,6 +398,9 @@ def remove_members(user, audience, member_ids: list[str]) -> int:
                 raise ActionRefused(f"{error.what_happened}, and the audience could not be "
                                     "checked, so the contacts may have been removed: look at "
                                     "the audience before removing them again.") from error
+            _audit_members(user, audience, Outcome.FAILED, message)
+            raise ActionRefused(f"Atoms did not remove the contacts ({error.what_happened}, "
+                                "and the audience still has them). Try again.") from error
         _audit_members(user, audience, Outcome.FAILED, message)
         raise ActionRefused(f"Atoms did not remove the contacts: {message}") from error
     _audit_members(user, audience, Outcome.OK,
