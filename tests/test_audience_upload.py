@@ -313,11 +313,8 @@ def test_a_lost_answer_atoms_says_made_nothing_can_be_retried_at_once(staff, sim
     assert [a.name for a in atoms_client().list_audiences()].count("Winter leads") == 1
 
 
-def test_a_half_made_audience_that_could_not_be_deleted_is_replaced_on_retry_not_topped_up(
-        staff, sim, settings):
-    """Atoms fails part-way and the clean-up fails too: the half-made audience is kept on
-    record, and pressing Upload again deletes it before sending the whole file once more
-    (taken as the upload's own, it would get batches it already has)."""
+def half_made_upload(staff, sim, settings) -> AudienceUpload:
+    """A 25-row upload Atoms failed part-way (batches of 10), its clean-up failing too."""
     settings.AUDIENCE_UPLOAD_BATCH = 10
     rows = "".join(f"+1415555{n:04d}\n" for n in range(25))
     preview_of(staff, choose(staff, "phone\n" + rows))
@@ -326,11 +323,20 @@ def test_a_half_made_audience_that_could_not_be_deleted_is_replaced_on_retry_not
     sim.faults(error_rate=1, fail_routes=["POST /audience/{id}/members",
                                           "DELETE /audience/{id}"])
     audiences.send_upload(upload.pk)
+    sim.clear_faults()
     upload.refresh_from_db()
+    return upload
+
+
+def test_a_half_made_audience_that_could_not_be_deleted_is_replaced_on_retry_not_topped_up(
+        staff, sim, settings):
+    """Atoms fails part-way and the clean-up fails too: the half-made audience is kept on
+    record, and pressing Upload again deletes it before sending the whole file once more
+    (taken as the upload's own, it would get batches it already has)."""
+    upload = half_made_upload(staff, sim, settings)
     half_made = upload.audience_id
     assert upload.state == "failed" and half_made
     assert "could not be deleted" in upload.error
-    sim.clear_faults()
     staff.post(reverse("audience_upload_confirm", args=[upload.token]))
     audiences.send_upload(upload.pk)
     upload.refresh_from_db()
@@ -345,16 +351,7 @@ def test_a_half_made_audience_already_gone_is_no_reason_to_refuse_the_retry(
     """Its clean-up delete landed but the answer was lost: the record kept it as left in
     Atoms, and every Upload after was refused ("could not be deleted"), as Atoms answered
     the delete with a 404. Gone is what the retry wants."""
-    settings.AUDIENCE_UPLOAD_BATCH = 10
-    rows = "".join(f"+1415555{n:04d}\n" for n in range(25))
-    preview_of(staff, choose(staff, "phone\n" + rows))
-    upload = AudienceUpload.objects.get()
-    staff.post(reverse("audience_upload_confirm", args=[upload.token]))
-    sim.faults(error_rate=1, fail_routes=["POST /audience/{id}/members",
-                                          "DELETE /audience/{id}"])
-    audiences.send_upload(upload.pk)
-    sim.clear_faults()
-    upload.refresh_from_db()
+    upload = half_made_upload(staff, sim, settings)
     atoms_client().delete_audience(upload.audience_id)  # as the lost-answer delete did
     response = staff.post(reverse("audience_upload_confirm", args=[upload.token]),
                           follow=True)
