@@ -30,9 +30,9 @@ from campaigns.views.shared import view_required
 @view_required
 def campaign_calls(request, pk: int):
     """The call log: filters, one page of calls, and a link to each. Page one refreshes
-    itself while the campaign is live, so new calls appear on it; it keeps refreshing
-    whatever an answer held (the calls, an error from Atoms, a refusal), so after a
-    failure the table comes back by itself."""
+    itself while the campaign is live, so new calls appear on it; any page that could not
+    be read for now (a refusal, Atoms failing) tries again by itself until it is, so the
+    table comes back by itself."""
     campaign = get_object_or_404(Campaign, pk=pk)
     form = CallLogFilterForm(request.GET or None)
     context = {"c": campaign, "form": form, "nav": "campaigns",
@@ -44,9 +44,8 @@ def campaign_calls(request, pk: int):
             statuses=tuple(data.get("status") or ()), reasons=tuple(data.get("reason") or ()),
             attempts=data.get("attempt") or "all", durations=tuple(data.get("duration") or ()),
             page=data.get("page") or 1, page_size=data.get("size") or 50)
-        # Page one of a live campaign refreshes itself; so does any page that could not be
-        # read for now (a refusal, Atoms failing), until it is: a campaign that finished
-        # while Atoms failed left its log on the error for good.
+        # (Only while live, a campaign that finished while Atoms failed left its log on the
+        # error for good.)
         refreshes = campaign.is_active() and filters.page == 1
         context.update(filters=filters, query=_query(filters))
         if not _may_read(request, campaign, filters):
