@@ -89,13 +89,13 @@ def _calling_hours(campaign, moved_at, now):
                                "it.", hours)
         return None
     if campaign.status in PAUSABLE_STATUSES:
-        return format_html("Outside its calling hours ({}): the dashboard is pausing it.",
+        return format_html("Outside its calling hours, {}: the dashboard is pausing it.",
                            hours)
     if not campaign.start_waits_for_hours:
         return None
     opens = hours.opens_at(now)
     verb = "resumes" if campaign.status == CampaignStatus.PAUSED else "starts"
-    return format_html("Outside its calling hours ({}): it {} {}.", hours, verb,
+    return format_html("Outside its calling hours, {}: it {} {}.", hours, verb,
                        relative(opens, now) if opens else "when a window opens")
 
 

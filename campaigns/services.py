@@ -523,7 +523,7 @@ def _hold_start(user, campaign: Campaign, hours, now: datetime, listed_accepted:
         message = "Start is only possible for draft, scheduled or paused campaigns."
         audit.record(user, Action.START, Outcome.REFUSED, campaign=campaign, message=message)
         raise ActionRefused(message)
-    message = f"Outside its calling hours ({hours}): it will start {when}."
+    message = f"Outside its calling hours, {hours}: it will start {when}."
     audit.record(user, Action.START, Outcome.OK, campaign=campaign, message=message)
     _publish_soon(campaign)
     return message

@@ -213,7 +213,8 @@ def test_explainer_says_outside_calling_hours_and_when_it_resumes(sim, running, 
     campaign = with_hours(running, "Mon-Fri 09:00-17:00", "America/New_York", users["admin"])
     friday_evening = utc(2026, 3, 6, 22, 30)
     words = str(explain.why_not_dialing(campaign, moved_at=None, now=friday_evening))
-    assert "Outside its calling hours (Mon–Fri 09:00–17:00 (America/New_York)): the dashboard "\
+    # One pair of brackets ("(Mon–Fri 09:00–17:00 (America/New_York))" nested two).
+    assert "Outside its calling hours, Mon–Fri 09:00–17:00 (America/New_York): the dashboard "\
            "is pausing it." in words
     keep(friday_evening)
     campaign = wait_for_status(sim, campaign, "paused", step=1)
