@@ -14,7 +14,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 
-from campaigns.kept_input import kept_fields
+from campaigns.kept_input import files_dropped, kept_fields
 from campaigns.models import Campaign
 from campaigns.permissions import ADMIN, role_of, signed_in_user
 
@@ -22,9 +22,10 @@ log = logging.getLogger(__name__)
 
 
 def _page(request, status: int, title: str, message: str, *, kept=None, hint: str = "",
-          links=()) -> HttpResponse:
+          links=(), files_dropped: bool = False) -> HttpResponse:
     context = {"status": status, "title": title, "message": message, "kept": kept or [],
-               "hint": hint, "links": links, "resend_to": request.path}
+               "files_dropped": files_dropped, "hint": hint, "links": links,
+               "resend_to": request.path}
     try:
         return render(request, "error.html", context, status=status)
     except Exception:  # noqa: BLE001 - the error page must not fail in turn
@@ -105,12 +106,13 @@ def csrf_failure(request, reason: str = ""):
     session that ended). Offer the typed fields back in a fresh form with a new token,
     if the form was one of this site's own."""
     kept = kept_fields(request)
+    dropped = files_dropped(request)
     get_token(request)  # the fresh form below needs a new token cookie
     return _page(
         request, 403, "This form had expired",
         "The page was open too long, or you signed in again elsewhere, so the form's "
         "security check failed. Nothing was saved or sent to Atoms.",
-        kept=kept,
+        kept=kept, files_dropped=dropped,
         hint=("Press “Send again” to send what you typed once more." if kept else
               "Go back, reload the page and send the form again."),
         links=_home_links(request))

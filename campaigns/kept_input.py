@@ -19,6 +19,12 @@ def kept_fields(request) -> list[tuple[str, str]]:
             if name not in _NOT_KEPT and "password" not in name.lower() for value in values]
 
 
+def files_dropped(request) -> bool:
+    """Whether the refused form carried a file: a page cannot hand a file back, so it says
+    to choose it again (it was dropped without a word, and "Send again" then asked for it)."""
+    return request.method == "POST" and bool(request.FILES) and from_this_site(request)
+
+
 def from_this_site(request) -> bool:
     """Whether a refused POST came from one of this site's pages, by its Origin (browsers
     send it with every POST) or, lacking one, its Referer. A form posted from another site

@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 
 from campaigns import audit
 from campaigns.connections import redis_client
-from campaigns.kept_input import kept_fields
+from campaigns.kept_input import files_dropped, kept_fields
 
 log = logging.getLogger(__name__)
 WINDOW_SECONDS = 60
@@ -98,6 +98,7 @@ def refuse(request, user):
         return render(request, "429.html#reason", {"message": message}, status=429)
     # A refused form keeps what was typed, to send again once the minute has passed.
     return render(request, "429.html", {"message": message, "kept": kept_fields(request),
+                                        "files_dropped": files_dropped(request),
                                         "resend_to": request.path}, status=429)
 
 

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
@@ -154,6 +155,11 @@ def test_a_stale_form_token_keeps_what_was_typed(users, sim, atoms_settings, cam
     again = client.post(URL, {**form_data("Typed"), "PassWord2": "leak-me",
                               "csrfmiddlewaretoken": "stale"}, **came_from)
     assert "leak-me" not in again.content.decode()
+    assert 'data-testid="file-not-kept"' not in page  # no file was sent
+    upload = client.post(reverse("audience_new"), {
+        "name": "Winter leads", "csrfmiddlewaretoken": "stale",
+        "file": SimpleUploadedFile("c.csv", b"phone\n+14155550100\n")}, **came_from)
+    assert 'data-testid="file-not-kept"' in upload.content.decode()  # choose it again
 
 
 @pytest.mark.parametrize("came_from", [{"HTTP_ORIGIN": "https://evil.example"},

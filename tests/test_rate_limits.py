@@ -1,6 +1,7 @@
 """Per-user limits on requests that call Atoms on demand; refusals audited once a burst."""
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from campaigns import ratelimit
@@ -194,3 +195,19 @@ def test_a_form_refused_for_too_many_requests_keeps_what_was_typed(login_as, sim
     # Posted from elsewhere, nothing comes back as a working form.
     forged = staff.post(reverse("campaign_new"), typed, HTTP_ORIGIN="https://evil.example")
     assert forged.status_code == 429 and "Send again" not in forged.content.decode()
+
+
+def test_a_refused_upload_says_its_file_must_be_chosen_again(login_as, limited, users):
+    """A file cannot be handed back in a page: it was dropped without a word, and "Send
+    again" then asked for it."""
+    staff = login_as("staff")
+    while ratelimit.take(users["staff"]):
+        pass
+    refused = staff.post(reverse("audience_new"),
+                         {"name": "Winter leads", "file": SimpleUploadedFile(
+                             "c.csv", b"phone\n+14155550100\n")},
+                         HTTP_ORIGIN="http://testserver")
+    assert refused.status_code == 429
+    page = refused.content.decode()
+    assert 'value="Winter leads"' in page
+    assert 'data-testid="file-not-kept"' in page
