@@ -2,6 +2,7 @@
 or they sent too many requests to Atoms): offered back in a fresh form with "Send again",
 but only for a form of this site's own, so that nothing typed is lost to either refusal."""
 
+import re
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -11,12 +12,26 @@ from django.core.exceptions import DisallowedHost
 _NOT_KEPT = {"csrfmiddlewaretoken"}
 
 
-def kept_fields(request) -> list[tuple[str, str]]:
-    """The posted fields to offer back, or none when the POST did not come from this site."""
+# Sent again but not listed: the forms' own hidden fields, nothing a person typed.
+_NOT_SHOWN = {"token", "time_zone", "submit_action", "confirm", "confirm_duplicate"}
+# A choice from a list goes as an id (an agent's, an audience's): listed as such, not as
+# the id, which says nothing to the person.
+_ID = re.compile(r"[0-9a-f]{24}|[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}")
+
+
+def kept_fields(request) -> list[tuple[str, str, str | None]]:
+    """The posted fields to offer back, as (name, value, what the page shows of it: None
+    for a hidden one), or none when the POST did not come from this site."""
     if request.method != "POST" or not from_this_site(request):
         return []
-    return [(name, value) for name, values in request.POST.lists()
+    return [(name, value, _shown(name, value)) for name, values in request.POST.lists()
             if name not in _NOT_KEPT and "password" not in name.lower() for value in values]
+
+
+def _shown(name: str, value: str) -> str | None:
+    if name in _NOT_SHOWN:
+        return None
+    return "(as chosen in the form)" if _ID.fullmatch(value) else value
 
 
 def files_dropped(request) -> bool:

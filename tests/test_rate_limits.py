@@ -1,5 +1,7 @@
 """Per-user limits on requests that call Atoms on demand; refusals audited once a burst."""
 
+import uuid
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -192,6 +194,13 @@ def test_a_form_refused_for_too_many_requests_keeps_what_was_typed(login_as, sim
     for value in typed.values():
         assert f'value="{value}"' in page
     assert f'action="{reverse("campaign_new")}"' in page and "Send again" in page
+    # What the person typed is listed in words; the form's own fields go back unlisted.
+    assert "<dt>Name</dt><dd>Spring renewals wave 2" in page
+    with_ids = staff.post(reverse("campaign_new"), {**typed, "token": str(uuid.uuid4()),
+                                                    "agent": "a" * 24},
+                          HTTP_ORIGIN="http://testserver").content.decode()
+    assert "<dt>Token</dt>" not in with_ids and 'name="token"' in with_ids
+    assert "<dd>(as chosen in the form)" in with_ids and f"<dd>{'a' * 24}" not in with_ids
     # Posted from elsewhere, nothing comes back as a working form.
     forged = staff.post(reverse("campaign_new"), typed, HTTP_ORIGIN="https://evil.example")
     assert forged.status_code == 429 and "Send again" not in forged.content.decode()
