@@ -387,9 +387,8 @@ def _say_listed(request, number: str) -> None:
     said = f"{number} is on the do-not-call list: no upload or start will include it."
     calling, others = suppression.unfinished_campaigns_that_may_call(number)
     if calling:
-        names = ", ".join(f"“{c.name}”" for c in calling[:3])
-        more = f" and {len(calling) - 3} more" if len(calling) > 3 else ""
-        messages.warning(request, f"{said} But {names}{more} already called it and may call it "
+        names = _some_of([f"“{c.name}”" for c in calling], shown=3)
+        messages.warning(request, f"{said} But {names} already called it and may call it "
                                   f"again (a retry): pause {pluralize(len(calling), 'it,them')} "
                                   "if it must not be.")
     elif others:

@@ -106,15 +106,23 @@ def campaign_new(request):
                                                   "nav": "campaigns"}, status=422)
 
 
-def _start_held(audience_id: str) -> str:
-    """Why "Create and start" must only create: do-not-call numbers in the audience (the
-    Start button then offers to leave them out), or the list could not be checked."""
+def _listed_in_audience(audience_id: str) -> tuple[int, str]:
+    """(how many of the audience's contacts are on the do-not-call list, "") or, when it
+    could not be checked, (0, why)."""
     try:
         _keep, suppressed = suppression.suppressed_members(audience_id)
     except services.ActionRefused as refused:
-        return refused.message
-    if suppressed:
-        count = len(suppressed)
+        return 0, refused.message
+    return len(suppressed), ""
+
+
+def _start_held(audience_id: str) -> str:
+    """Why "Create and start" must only create: do-not-call numbers in the audience (the
+    Start button then offers to leave them out), or the list could not be checked."""
+    count, unchecked = _listed_in_audience(audience_id)
+    if unchecked:
+        return unchecked
+    if count:
         return (f"{count} of its contacts {pluralize(count, 'is,are')} on the do-not-call "
                 f"list. Press Start: it offers to start without {pluralize(count, 'it,them')}.")
     return ""
@@ -123,13 +131,11 @@ def _start_held(audience_id: str) -> str:
 def _schedule_refused(audience_id: str) -> str:
     """Why a campaign on this audience may not be scheduled: Atoms starts a scheduled one
     by itself, with no check of ours before, so it would call the do-not-call numbers."""
-    try:
-        _keep, suppressed = suppression.suppressed_members(audience_id)
-    except services.ActionRefused:
+    count, unchecked = _listed_in_audience(audience_id)
+    if unchecked:
         return ("The audience could not be checked against the do-not-call list, so nothing "
                 "was scheduled. Try again in a moment.")
-    if suppressed:
-        count = len(suppressed)
+    if count:
         return (f"{count} of its contacts {pluralize(count, 'is,are')} on the do-not-call "
                 "list, and Atoms starts a scheduled campaign by itself: it would call "
                 f"{pluralize(count, 'that number,them')}. Leave Start at empty and create it: "
