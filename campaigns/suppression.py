@@ -15,7 +15,7 @@ from django.template.defaultfilters import pluralize
 from campaigns import atoms, audit, catalog, contacts_csv, outcomes
 from campaigns.connections import atoms_client
 from campaigns.contacts_csv import BadFile
-from campaigns.models import Campaign, SuppressedNumber
+from campaigns.models import TERMINAL_STATUSES, Campaign, SuppressedNumber
 from campaigns.services import ActionRefused
 
 Action = audit.Action
@@ -69,14 +69,11 @@ def local_numbers() -> set[str]:
 # What a typed number may hold besides digits: "+1 (415) 555-0132", "415.555.0132".
 NUMBER_TEXT = re.compile(r"[\d\s+()./-]+")
 
-# Campaigns that may still dial: started, or started by Atoms itself at their time.
-UNFINISHED_STATUSES = ("scheduled", "processing", "running", "paused")
-
 
 def digits_of(text: str) -> str:
     """0-9 only, from digits of any kind (a full-width "３" is a 3, as the add form reads it)."""
-    return "".join(str(unicodedata.digit(ch)) for ch in text if ch.isdigit()
-                   and unicodedata.digit(ch, None) is not None)
+    return "".join(str(digit) for ch in text
+                   if (digit := unicodedata.digit(ch, None)) is not None)
 
 
 def search_digits(query: str) -> str:
@@ -144,8 +141,9 @@ def unfinished_campaigns_that_may_call(number: str) -> tuple[list, int]:
     unfinished ones our copy of their calls shows calling it, and how many other
     unfinished ones might hold it among contacts not reached yet). Said when it is listed:
     "will not be called" was false for them."""
-    unfinished = Campaign.objects.filter(
-        status__in=UNFINISHED_STATUSES, deleted_remotely_at__isnull=True)
+    # Those that may still dial: started, or to be started by Atoms itself at their time.
+    unfinished = (Campaign.objects.filter(deleted_remotely_at__isnull=True)
+                  .exclude(status__in=[*TERMINAL_STATUSES, atoms.CampaignStatus.DRAFT]))
     calling = list(unfinished.filter(calls__to_number=number).distinct().order_by("name"))
     return calling, unfinished.exclude(pk__in=[c.pk for c in calling]).count()
 
