@@ -6,6 +6,7 @@ import threading
 import time
 
 import psycopg
+import psycopg.sql
 import pytest
 from django.db import connection
 from django.test import Client
@@ -51,11 +52,21 @@ def test_a_resubmit_after_the_sync_mirrored_the_orphan_adopts_it(staff, sim, set
 
 
 def kill_backend_while_atoms_works(pid: int) -> threading.Thread:
-    """End our database session while the create waits for Atoms' (slow) answer."""
+    """End our database session while the create waits for Atoms' (slow) answer.
+
+    The create commits its request before it calls Atoms, so the session is ended once that
+    row shows up (plus a moment for the call to leave), however slowly the form before it
+    was handled: a fixed sleep killed it before the call on a busy machine."""
+    recorded = psycopg.sql.SQL("SELECT count(*) FROM {}").format(
+        psycopg.sql.Identifier(CreateRequest._meta.db_table))
 
     def kill():
-        time.sleep(0.5)  # the create is waiting for Atoms by now (1.5 s of latency)
         with psycopg.connect(processes.database_url(), autocommit=True) as admin:
+            deadline = time.monotonic() + 30
+            while (not admin.execute(recorded).fetchone()[0]
+                   and time.monotonic() < deadline):
+                time.sleep(0.05)
+            time.sleep(0.3)  # Atoms answers after 1.5 s of latency
             admin.execute("SELECT pg_terminate_backend(%s)", [pid])
 
     thread = threading.Thread(target=kill)
@@ -74,6 +85,7 @@ def test_losing_the_database_mid_create_leaves_no_duplicate_and_no_false_wait(st
     staff.raise_request_exception = False
     first = staff.post(URL, data)
     killer.join()
+    connection.close()  # ended for sure: later queries (and the teardown) open a new one
     sim.clear_faults()
     assert first.status_code != 302
     assert len(in_atoms("Lost connection")) == 1  # Atoms made it
