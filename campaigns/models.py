@@ -554,7 +554,7 @@ class Alert(models.Model):
         FAILURE_SPIKE = "failure_spike", "Many calls failing"
         NOT_CARRIED_OUT = "not_carried_out", "Start or pause not carried out"
         ATOMS_UNREACHABLE = "atoms_unreachable", "Atoms not answering"
-        RESUME_WITHHELD = "resume_withheld", "Not resumed: do-not-call numbers"
+        RESUME_WITHHELD = "resume_withheld", "Not started or resumed: do-not-call numbers"
 
     # None for what concerns every campaign at once (Atoms not answering).
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="alerts",

@@ -144,6 +144,8 @@ def test_a_first_start_held_for_the_window_is_not_sent_over_a_number_listed_sinc
     (alert,) = alerts.evaluate()
     assert alert.message.startswith(f"Calling hours did not start “{draft.name}”: 1 number")
     assert "It stays a draft until a person starts it." in alert.message
+    # Its title on the alerts page, webhooks and mail is not "Not resumed" for a start.
+    assert str(alert).startswith("Not started or resumed: do-not-call numbers: ")
     words = explain.why_not_dialing(draft, moved_at=None, now=timezone.now())
     assert "Calling hours did not start it: 1 number on the do-not-call list" in words
 

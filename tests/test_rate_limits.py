@@ -186,7 +186,7 @@ def test_a_form_refused_for_too_many_requests_keeps_what_was_typed(login_as, sim
     for _ in range(LIMIT):
         assert ratelimit.take(users["staff"])
     typed = {"name": "Spring renewals wave 2", "description": "Ask about the upgrade",
-             "max_retries": "4"}
+             "max_retries": "4", "retry_delay": "20"}
     refused = staff.post(reverse("campaign_new"), typed, HTTP_ORIGIN="http://testserver")
     assert refused.status_code == 429
     page = refused.content.decode()
@@ -196,6 +196,7 @@ def test_a_form_refused_for_too_many_requests_keeps_what_was_typed(login_as, sim
     assert f'action="{reverse("campaign_new")}"' in page and "Send again" in page
     # What the person typed is listed in words; the form's own fields go back unlisted.
     assert "<dt>Name</dt><dd>Spring renewals wave 2" in page
+    assert "<dt>Retry delay (minutes)</dt><dd>20" in page  # the form's label, not its name
     with_ids = staff.post(reverse("campaign_new"), {**typed, "token": str(uuid.uuid4()),
                                                     "agent": "a" * 24},
                           HTTP_ORIGIN="http://testserver").content.decode()
