@@ -677,3 +677,21 @@ class PasswordChosenByAdmin(models.Model):
 
     def __str__(self) -> str:
         return f"Password of user {self.user_id}, set by user {self.chosen_by_id}"
+
+
+class FormerAdmin(models.Model):
+    """Someone who lost the admin role (accounts.set_role). Their password is no longer
+    set through the site by an admin: one admin could demote another, set their password,
+    sign in as them and change it "as them", and another admin would then promote them
+    back, the first holding an admin account in their name. It is reset on the server
+    (`manage.py changepassword`) or by a superuser. Kept when they are made admin again:
+    what matters is that they were one."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, primary_key=True,
+                                on_delete=models.CASCADE, related_name="+")
+    demoted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    demoted_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"User {self.user_id}, no longer an admin since {self.demoted_at:%Y-%m-%d}"

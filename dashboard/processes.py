@@ -2,7 +2,8 @@
 
 The test suite (tests/plugins/servers.py) and the benchmarks (bench/harness.py) run the
 shipped entry points this way, against the caller's database, Redis databases and Atoms
-simulator. Import it after Django is set up: the children inherit the caller's settings.
+simulator; the demo (`rundemo`) serves with the same uvicorn arguments. Import it after
+Django is set up: the children inherit the caller's settings.
 """
 
 import os
@@ -134,14 +135,22 @@ class WebServer:
         self.process.stop()
 
 
+def uvicorn_argv(host: str, port: int) -> list[str]:
+    """uvicorn serving the project with no proxy in front (the demo, the tests): nobody's
+    X-Forwarded-For is believed. uvicorn believes it from 127.0.0.1 by default, so anyone
+    on the machine chose the address that sign-in throttling counts (seen: a forged address
+    signed in while the real one was locked out). Behind a proxy, see README, Production."""
+    return [sys.executable, "-m", "uvicorn", ASGI_APP, "--host", host, "--port", str(port),
+            "--no-access-log", "--no-proxy-headers"]
+
+
 def start_web_server(simulator, *, extra_args=(), checkout: Path = ROOT,
                      **env: str) -> WebServer:
     """uvicorn serving the project (ASGI, so the live stream works) on a free port; from
     another `checkout` of it for a benchmark's before-and-after (same database schema)."""
     port = free_port()
     process = Process("uvicorn", [
-        sys.executable, "-m", "uvicorn", ASGI_APP, "--host", "127.0.0.1",
-        "--port", str(port), "--no-access-log", "--log-level", "warning", *extra_args,
+        *uvicorn_argv("127.0.0.1", port), "--log-level", "warning", *extra_args,
     ], process_env(simulator, **env), cwd=checkout)
     url = f"http://127.0.0.1:{port}"
 

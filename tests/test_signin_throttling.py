@@ -4,10 +4,12 @@ the person is told so in words, and the lockout ends after the cool-off."""
 import time
 from datetime import timedelta
 
+import httpx
 import pytest
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from dashboard.processes import start_web_server
 from tests.conftest import PASSWORD
 
 LIMIT = 3
@@ -110,3 +112,27 @@ def test_signing_in_forgets_ones_own_wrong_passwords(staff_user):
     for _ in range(LIMIT - 1):  # as many again: still under the limit
         assert attempt(client, "/accounts/login/", staff_user.username, "wrong").status_code == 200
     assert attempt(client, "/accounts/login/", staff_user.username, PASSWORD).status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.integration
+def test_a_forged_forwarded_address_does_not_escape_the_address_lockout(
+        simulator_process, staff_user):
+    """The demo's uvicorn believed X-Forwarded-For from 127.0.0.1 (its default): anyone on
+    the machine picked the address counted for throttling, and a locked-out address signed
+    in with a made-up one. Served as the demo and the tests serve it, nobody's is believed."""
+    server = start_web_server(simulator_process, SIGNIN_FAILURE_LIMIT=str(LIMIT))
+
+    def sign_in(username: str, password: str, forged: str) -> int:
+        with httpx.Client(base_url=server.url) as http:
+            http.get("/accounts/login/")
+            return http.post("/accounts/login/", headers={"X-Forwarded-For": forged}, data={
+                "username": username, "password": password,
+                "csrfmiddlewaretoken": http.cookies["csrftoken"]}).status_code
+
+    try:
+        for n in range(LIMIT):
+            sign_in(f"nobody-{n}", "wrong", forged=f"10.0.0.{n}")
+        assert sign_in(staff_user.username, PASSWORD, forged="10.0.0.99") == 429
+    finally:
+        server.stop()

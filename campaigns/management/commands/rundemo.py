@@ -19,6 +19,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from campaigns.tasks import sync_campaigns
+from dashboard.processes import uvicorn_argv
 
 # The demo's simulator keeps real time (every time it reports or compares agrees with the
 # wall clock: a "Start at" a few minutes ahead is accepted and starts then), and only dials
@@ -73,8 +74,7 @@ class Command(BaseCommand):
                 "--state", str(state_dir / "simulator.json"),
             ]))
         children += [
-            ("web", [python, "-m", "uvicorn", "dashboard.asgi:application",
-                     "--host", host, "--port", str(port), "--no-access-log",
+            ("web", [*uvicorn_argv(host, port),
                      "--lifespan", "off", "--timeout-graceful-shutdown", "4"]),
             # WARNING: a line per poll tick every few seconds would bury what matters.
             ("worker", [python, "-m", "celery", "-A", "dashboard", "worker",
