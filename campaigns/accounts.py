@@ -13,10 +13,11 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from campaigns import audit
-from campaigns.models import PasswordChosenByAdmin
+from campaigns.models import FormerAdmin, PasswordChosenByAdmin
 from campaigns.permissions import ADMIN, ROLE_LABELS, ROLES, role_of, sync_role_groups
 
 
@@ -111,6 +112,9 @@ def set_role(actor, user, role: str) -> bool:
             "since: they change it themselves (on their password page, signed in) before they "
             "can be given the admin role.")
     with transaction.atomic():
+        if role_of(user) == ADMIN:  # no longer one: see FormerAdmin
+            FormerAdmin.objects.update_or_create(
+                user=user, defaults={"demoted_by": actor, "demoted_at": timezone.now()})
         user.groups.set([group])
         audit.record(actor, audit.Action.MANAGE_USER, audit.Outcome.OK,
                      message=f"Gave {user.get_username()} the {ROLE_LABELS[role]} role.")
@@ -131,13 +135,38 @@ def set_active(actor, user, active: bool) -> None:
                      message=f"{verb} {user.get_username()}.")
 
 
+def _active_admins():
+    User = get_user_model()
+    return (User.objects.filter(is_active=True)
+            .filter(Q(is_superuser=True) | Q(groups__name=ADMIN)).distinct())
+
+
 def change_user(actor, user, *, role: str | None, active: bool | None) -> bool:
     """A new role, a new active state, or both; both or neither, so that a refused half
-    does not leave the other applied. True when the role changed (see `set_role`)."""
+    does not leave the other applied. True when the role changed (see `set_role`).
+
+    Two admins demoting each other at the same moment both passed the checks (each still
+    an admin when their request began) and left nobody able to manage people. So the two
+    accounts are locked first (in the order of their ids, so that two such changes wait
+    for each other instead of deadlocking), and the actor's role and account are read
+    again from the database, not from what their request had loaded."""
+    User = get_user_model()
     with transaction.atomic():
+        for pk in sorted({actor.pk, user.pk}):
+            User.objects.select_for_update().filter(pk=pk).first()
+        now = User.objects.filter(pk=actor.pk).first()
+        if now is None or not now.is_active or role_of(now) != ADMIN:
+            raise PermissionDenied(
+                "You are no longer an admin: another admin changed your role or account a "
+                "moment ago, so this change was not made.")
+        user.refresh_from_db()
         role_changed = bool(role) and set_role(actor, user, role)
         if active is not None:
             set_active(actor, user, active)
+        if not _active_admins().exists():
+            raise PermissionDenied(
+                "This would leave nobody who can manage people: at least one active admin "
+                "must remain. Nothing was changed.")
     return role_changed
 
 
@@ -147,10 +176,18 @@ def check_password_settable(actor, user) -> None:
     _refuse_superuser_target(actor, user)
     if user.pk == actor.pk:
         raise PermissionDenied("Change your own password on your password page.")
+    name = user.get_username()
+    reset_on_server = ("If they forgot it, whoever runs the server resets it with the "
+                       f"command: python manage.py changepassword {name}")
     if role_of(user) == ADMIN:
         # It would let one admin sign in as another, whose name then goes on what they do.
-        raise PermissionDenied(f"{user.get_username()} is another admin, whose password is "
-                               "theirs to change; a superuser can reset it in Django's admin.")
+        raise PermissionDenied(f"{name} is another admin, whose password is theirs to "
+                               f"change. {reset_on_server}")
+    if not actor.is_superuser and FormerAdmin.objects.filter(user=user).exists():
+        # Set here, then changed "as them" by whoever set it, it would be taken for theirs
+        # when another admin makes them an admin again (see FormerAdmin).
+        raise PermissionDenied(f"{name} was an admin before, so their password is not set "
+                               f"on this page. {reset_on_server}")
 
 
 def set_password(actor, user, password: str) -> None:

@@ -14,7 +14,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
 
-from campaigns.kept_input import files_dropped, kept_fields
+from campaigns.kept_input import files_dropped, from_this_site, kept_fields
 from campaigns.models import Campaign
 from campaigns.permissions import ADMIN, role_of, signed_in_user
 
@@ -108,6 +108,16 @@ def csrf_failure(request, reason: str = ""):
     kept = kept_fields(request)
     dropped = files_dropped(request)
     get_token(request)  # the fresh form below needs a new token cookie
+    said_where = request.headers.get("Origin") or request.headers.get("Referer")
+    if said_where and not from_this_site(request):
+        # Not "expired": a page elsewhere sent it (with a valid token, even), and the person
+        # must not be told to send it again.
+        return _page(
+            request, 403, "This form came from another site",
+            "It was sent from a page that is not this dashboard's, so it was refused. "
+            "Nothing was saved or sent to Atoms.",
+            hint="If you meant to do this, open the dashboard yourself and do it there.",
+            links=_home_links(request))
     return _page(
         request, 403, "This form had expired",
         "The page was open too long, or you signed in again elsewhere, so the form's "
