@@ -213,12 +213,28 @@ def test_a_far_future_start_time_never_reaches_the_overflow(staff):
     assert field_errors(response, "scheduled_at") == ["Choose a time within the next year."]
 
 
-@pytest.mark.parametrize("name", ["home", "campaign_list", "board", "activity",
-                                  "phone_number_list"])
-def test_a_head_request_is_answered_like_a_get(login_as, name):
-    """Uptime monitors and link checkers ask with HEAD: it was a 405 on every page."""
+# Every page a person opens; the fragments pages fetch and the downloads are not pages.
+PAGES = ["home", "campaign_list", "board", "activity", "phone_number_list", "audience_list",
+         "suppression_list", "notification_list", "alert_routing", "user_list",
+         "campaign_new", "audience_new", "password_change"]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_a_head_request_is_answered_like_a_get(login_as, sim, atoms_settings, name):
+    """Uptime monitors and link checkers ask with HEAD: it was a 405 on every page, then
+    on the audience, do-not-call, alerts and users pages."""
     admin = login_as("admin")
     got = admin.get(reverse(name))
     head = admin.head(reverse(name))
     assert head.status_code == got.status_code and head.status_code in (200, 302)
     assert head.content == b""
+
+
+def test_a_head_request_on_a_campaigns_and_an_audiences_pages(login_as, running):
+    admin = login_as("admin")
+    urls = [reverse("campaign_detail", args=[running.pk]),
+            reverse("campaign_calls", args=[running.pk]),
+            reverse("campaign_delete", args=[running.pk]),
+            reverse("audience_detail", args=[running.audience_id])]
+    for url in urls:
+        assert admin.head(url).status_code == admin.get(url).status_code == 200, url

@@ -39,11 +39,11 @@ def _page(request, form, status=200):
 
 
 @atoms_free
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @routing_required
 def alert_routing(request):
     """The page; POST adds a webhook."""
-    if request.method == "GET":
+    if request.method != "POST":  # GET, or HEAD (answered as GET)
         return _page(request, AlertWebhookForm())
     form = AlertWebhookForm(request.POST)
     if not form.is_valid():

@@ -9,7 +9,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import (
+    require_GET,
+    require_http_methods,
+    require_POST,
+    require_safe,
+)
 from django_htmx.http import HttpResponseStopPolling
 
 from campaigns import atoms, audiences, catalog, contacts_csv, suppression
@@ -34,7 +39,7 @@ DNC_PAGE_SIZE = 100
 PREVIEW_ROWS = 50
 
 
-@require_GET
+@require_safe
 @catalog_required
 def audience_list(request):
     return render_catalog(request, "campaigns/audiences.html", nav="audiences")
@@ -43,7 +48,7 @@ def audience_list(request):
 # --- the two-step upload -------------------------------------------------------------------
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @require_perm("campaigns.manage_audiences", "Uploading an audience")
 def audience_new(request):
     form = AudienceUploadForm(request.POST or None, request.FILES or None)
@@ -64,7 +69,7 @@ def _own_upload(request, token) -> AudienceUpload:
     return get_object_or_404(AudienceUpload, token=token, created_by=request.user)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @require_perm("campaigns.manage_audiences", "Uploading an audience")
 def audience_upload(request, token):
     """The preview (and, once confirmed, the progress) of one kept file."""
@@ -172,7 +177,7 @@ def _unreachable(why: str) -> str:
 
 
 @reads_atoms
-@require_GET
+@require_safe
 @catalog_required
 def audience_detail(request, audience_id: str):
     """One audience's members, a page at a time or searched, straight from Atoms."""
@@ -240,7 +245,7 @@ def audience_member_add(request, audience_id: str):
 
 
 @reads_atoms
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @manage_required
 def audience_members_remove(request, audience_id: str):
     """"Remove selected": first a page that names the numbers and asks (as deleting the
@@ -295,7 +300,7 @@ def _some_of(numbers: list[str], shown: int = 5) -> str:
 
 
 @reads_atoms
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @manage_required
 def audience_delete(request, audience_id: str):
     try:
@@ -322,7 +327,7 @@ def audience_delete(request, audience_id: str):
 
 
 @reads_atoms
-@require_GET
+@require_safe
 @catalog_required
 def suppression_list(request):
     return _suppression_page(request)
@@ -400,7 +405,7 @@ def _say_listed(request, number: str) -> None:
         messages.success(request, said)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @require_perm("campaigns.delete_suppressednumber", "Taking a number off the do-not-call list")
 def suppression_remove(request, pk: int):
     """Asks first, with a reason the activity log keeps, then takes the number off."""

@@ -16,7 +16,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from campaigns import atoms, call_logs, exports, ratelimit, suppression
 from campaigns.forms import REASON_CHOICES, CallLogFilterForm
@@ -26,7 +26,7 @@ from campaigns.ratelimit import reads_atoms
 from campaigns.views.shared import view_required
 
 
-@require_GET
+@require_safe
 @view_required
 def campaign_calls(request, pk: int):
     """The call log: filters, one page of calls, and a link to each. Page one refreshes
@@ -101,7 +101,7 @@ def _log_error(error: atoms.AtomsError) -> str:
 
 
 @reads_atoms
-@require_GET
+@require_safe
 @view_required
 def campaign_call(request, pk: int, call_id: str):
     """One call: the conversation, its dispositions and variables, why it failed, its cost,

@@ -62,11 +62,11 @@ def campaign_list(request):
     return render(request, "campaigns/list.html", context)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @require_perm("campaigns.add_campaign", "Creating campaigns", audit_as="create")
 def campaign_new(request):
     pickers = load_pickers(refresh=request.GET.get("refresh") == "1")
-    if request.method == "GET":
+    if request.method != "POST":  # GET, or HEAD (answered as GET)
         form = CampaignForm(pickers=pickers, initial=_picker_initial(request.GET))
         if request.htmx:
             return render(request, "campaigns/new.html#pickers", {"form": form, "pickers": pickers})
@@ -254,7 +254,7 @@ def may_set_calling_hours(user, campaign) -> bool:
     return user.has_perm(PAUSE_PERM) or (not_started and user.has_perm("campaigns.start_campaign"))
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @require_perm("campaigns.start_campaign", "Setting calling hours", audit_as="calling_hours")
 def campaign_calling_hours(request, pk: int):
     campaign = get_object_or_404(Campaign, pk=pk)
@@ -383,7 +383,7 @@ def _act(request, campaign, action, done_message):
     return redirect("campaign_detail", pk=campaign.pk)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @require_perm("campaigns.delete_campaign", "Deleting a campaign", audit_as="delete")
 def campaign_delete(request, pk: int):
     campaign = get_object_or_404(Campaign, pk=pk)

@@ -4,7 +4,7 @@ bar, which the page refreshes every few seconds so a new alert shows without a r
 from django.conf import settings
 from django.shortcuts import render
 from django.utils import timezone
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from campaigns import alerts, webhooks
 from campaigns.models import Notification
@@ -21,7 +21,7 @@ def unread(request) -> dict:
             "alert_interval": settings.ALERT_INTERVAL_SECONDS}
 
 
-@require_GET
+@require_safe
 @view_required
 def notification_list(request):
     mine = (Notification.objects.filter(user=request.user)
