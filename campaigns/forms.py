@@ -308,10 +308,14 @@ class ActivityFilterForm(forms.Form):
 
     @property
     def filtering(self) -> bool:
-        return self.is_valid() and any(self.cleaned_data.values())
+        self.is_valid()
+        return any(self.cleaned_data.values())
 
     def filter(self, queryset):
-        data = self.cleaned_data if self.is_valid() else {}
+        """Each valid filter; an invalid one (an edited address) is left out on its own and
+        said on the page, as CampaignFilterForm does."""
+        self.is_valid()
+        data = self.cleaned_data
         if data.get("action"):
             queryset = queryset.filter(action=data["action"])
         if data.get("outcome"):

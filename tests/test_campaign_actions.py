@@ -204,6 +204,11 @@ def test_the_activity_page_lists_every_try_with_who_and_atoms_message(login_as, 
     assert "Not allowed: Pausing a campaign needs the admin role." in page
     refused_only = login_as("admin").get(reverse("activity"), {"outcome": "refused"})
     assert refused_only.content.decode().count('data-testid="activity-row"') == 1
+    # A bad action (an edited address) is left out on its own, and said.
+    edited = login_as("admin").get(reverse("activity"), {"outcome": "refused",
+                                                          "action": "bogus"}).content.decode()
+    assert edited.count('data-testid="activity-row"') == 1
+    assert "Action: Select a valid choice." in edited and 'id="id_action_error"' in edited
 
 
 def test_a_pause_during_an_outage_shows_one_live_note_not_a_message_that_stays(

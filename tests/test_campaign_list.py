@@ -156,3 +156,16 @@ def test_a_scheduled_row_listens_for_its_start(login_as):
     page = login_as("staff").get(URL).content.decode()
     assert f'sse-swap="row-{later.pk}"' in page and f"ids={later.pk}" in page
     assert f'sse-swap="row-{done.pk}"' not in page
+
+
+def test_a_filter_left_out_says_so_beside_the_results(login_as):
+    """An edited address with a 240-character search listed every campaign, the box still
+    holding the search and pointing (aria-describedby) at an error that was not there."""
+    for name in ("Alpha", "Beta"):
+        Campaign.objects.create(atoms_id=name.lower().ljust(24, "0"), name=name)
+    response = login_as("staff").get(URL, {"q": "x" * 240})
+    page = response.content.decode()
+    assert names_on(response) == ["Beta", "Alpha"]
+    assert 'aria-describedby="id_q_error"' in page and 'id="id_q_error"' in page
+    assert "Search by name: Ensure this value has at most 200 characters" in page
+    assert "That filter was left out of what is listed." in page
