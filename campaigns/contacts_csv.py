@@ -26,6 +26,9 @@ MAX_DNC_NUMBERS = 50_000
 # Columns a contacts file may have: every row is padded to the header's width, so a
 # 200 KB file with a 30,000-column header took 13 s and 1.3 GB of the web process.
 MAX_COLUMNS = 100
+# A column's name is shown in every table of the audience and beside a field of its "Add a
+# contact" form: a 100,000-character one made the audience page 1,145,398 px wide.
+MAX_COLUMN_NAME = 100
 # Tried in order after UTF-8: what Excel and older tools write in Western Europe and the US.
 SINGLE_BYTE_ENCODINGS = ("cp1252", "latin-1")
 ENCODING_LABELS = {"utf-8": "UTF-8", "utf-16": "UTF-16", "cp1252": "Windows-1252",
@@ -175,6 +178,11 @@ def _check_header(header: list[str]) -> None:
         position = header.index("") + 1
         raise BadFile(f"Column {position} of the header row has no name: give every column "
                       "a name.")
+    for position, name in enumerate(header, start=1):
+        if len(name) > MAX_COLUMN_NAME:
+            raise BadFile(f"Column {position} of the header row has a name {len(name):,} "
+                          f"characters long; a column name has at most {MAX_COLUMN_NAME}: "
+                          "check that this is the contacts file.")
     seen: set[str] = set()
     for name in header:
         if name.lower() in seen:

@@ -227,3 +227,15 @@ def test_a_file_with_more_columns_than_a_contacts_file_has_is_refused_before_its
         read_table(raw, audience=False)
     assert refused.value.message == ("The header row has 30,000 columns; a contacts file has "
                                      "at most 100: check that this is the contacts file.")
+
+
+def test_a_column_name_longer_than_a_name_is_refused():
+    """A 100,000-character column name was taken: the audience's page became 1,145,398 px
+    wide, the name running across its table and its "Add a contact" form."""
+    raw = f"phone,{'p' * 100_000}\n+14155550100,x\n".encode()
+    with pytest.raises(BadFile) as refused:
+        read_table(raw)
+    assert refused.value.message == (
+        "Column 2 of the header row has a name 100,000 characters long; a column name has at "
+        "most 100: check that this is the contacts file.")
+    assert read_table(f"phone,{'p' * 100}\n+14155550100,x\n".encode()).header[1] == "p" * 100
