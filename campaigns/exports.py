@@ -38,7 +38,10 @@ def open_export(campaign: Campaign, kind: str) -> tuple[Iterator[bytes], str]:
 
 
 def safe_csv(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """Atoms' CSV bytes in, the same rows out with every cell formula-safe (UTF-8)."""
+    """Atoms' CSV bytes in, the same rows out with every cell formula-safe, in UTF-8 led by
+    a byte order mark, as our other downloads (contacts_csv.for_spreadsheets): without it
+    Excel showed "Zoë Müller" as "ZoÃ« MÃ¼ller"."""
+    yield codecs.BOM_UTF8
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     for written, row in enumerate(csv.reader(_lines(chunks)), start=1):

@@ -2,6 +2,7 @@
 simulator: filters, page sizes, the brief cache, per-click recording links that expire,
 formula-safe streamed CSVs, and a failed Atoms read said plainly."""
 
+import codecs
 import csv
 import io
 
@@ -174,12 +175,15 @@ def test_downloads_stream_both_csvs_with_formulas_neutralised(finished, login_as
     members = client.get(reverse("campaign_export", args=[finished.pk, "members"]))
     assert members.streaming and members["Content-Type"].startswith("text/csv")
     assert "attachment" in members["Content-Disposition"]
-    table = list(csv.reader(io.StringIO(b"".join(members.streaming_content).decode())))
+    body = b"".join(members.streaming_content)
+    assert body.startswith(codecs.BOM_UTF8)  # else Excel shows "Zoë" as "ZoÃ«"
+    table = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert table[0][:3] == ["audienceMemberId", "phoneNumber", "totalAttempts"]
     assert len(table) == 51
     assert all(row[1].startswith("'+") for row in table[1:])  # "+91…" would be a formula
     logs = client.get(reverse("campaign_export", args=[finished.pk, "logs"]))
-    logs_table = list(csv.reader(io.StringIO(b"".join(logs.streaming_content).decode())))
+    logs_table = list(csv.reader(io.StringIO(
+        b"".join(logs.streaming_content).decode("utf-8-sig"))))
     assert logs_table[0][0] == "timestamp" and len(logs_table) > 51
 
 
@@ -187,7 +191,7 @@ def test_every_dangerous_cell_is_neutralised_even_across_chunk_boundaries():
     source = 'name,note\r\n=HYPERLINK("x"),"@SUM(1)\nsecond line"\r\n-2,+3\r\nsafe,ok\r\n'
     data = source.encode()
     chunks = [data[i:i + 3] for i in range(0, len(data), 3)]  # split anywhere
-    table = list(csv.reader(io.StringIO(b"".join(safe_csv(chunks)).decode())))
+    table = list(csv.reader(io.StringIO(b"".join(safe_csv(chunks)).decode("utf-8-sig"))))
     assert table == [["name", "note"], ["'=HYPERLINK(\"x\")", "'@SUM(1)\nsecond line"],
                      ["'-2", "'+3"], ["safe", "ok"]]
 
