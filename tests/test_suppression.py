@@ -157,6 +157,8 @@ def test_the_list_page_shows_ours_and_atoms_entries(login_as, world):
     assert page.count('data-testid="dnc-local"') == 1
     assert page.count('data-testid="dnc-remote"') == 2
     assert "+442079460000" in page and "+14155550100" in page
+    # How Atoms says each came there, in words, not its enum ("manual_upload").
+    assert "<td>Manual upload</td>" in page and "manual_upload" not in page
     assert "Never call this number" not in page  # managers only read it
 
 

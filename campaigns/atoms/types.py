@@ -179,6 +179,12 @@ class DncEntry:
     source: str
     created_at: datetime | None
 
+    @property
+    def source_words(self) -> str:
+        """How Atoms says it came to the list, as words ("call_outcome": "Call outcome"):
+        the reference leaves its values open, so none is turned into a sentence of ours."""
+        return self.source.replace("_", " ").strip().capitalize()
+
 
 def parse_dnc_entry(obj: Mapping[str, Any]) -> DncEntry:
     return DncEntry(
