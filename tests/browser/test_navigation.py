@@ -52,3 +52,18 @@ def test_signed_out_elsewhere_the_next_badge_refresh_opens_sign_in_and_returns(
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url("**/campaigns/?status=running")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_first_tab_offers_to_skip_the_menu(users, new_page, width):
+    """Keyboard users tabbed through 8 to 10 menu links on every page before its content."""
+    page = sign_in(new_page(), users["staff"].username)
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto("/campaigns/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()  # seen once focused, not only read out
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="New campaign")).to_be_focused()
