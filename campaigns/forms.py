@@ -93,13 +93,17 @@ class CampaignForm(forms.Form):
     # (No length limit here: an error on a hidden field would be a refusal nobody sees; a
     # name that is no zone falls back to the server's, which the help text then names.)
     time_zone = forms.CharField(widget=forms.HiddenInput, required=False)
-    name = forms.CharField(label="Name", max_length=MAX_NAME_LENGTH)
+    # Each required field says what to do, as the numbers do, not "This field is required."
+    name = forms.CharField(label="Name", max_length=MAX_NAME_LENGTH,
+                           error_messages={"required": "Give the campaign a name."})
     description = forms.CharField(
         label="Description", required=False, max_length=MAX_DESCRIPTION_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
-    agent = forms.ChoiceField(label="Agent", help_text="The AI agent that makes the calls.")
-    audience = forms.ChoiceField(label="Audience", help_text="The contacts to call.")
+    agent = forms.ChoiceField(label="Agent", help_text="The AI agent that makes the calls.",
+                              error_messages={"required": "Choose the agent that makes the calls."})
+    audience = forms.ChoiceField(label="Audience", help_text="The contacts to call.",
+                                 error_messages={"required": "Choose the contacts to call."})
     phone_numbers = forms.MultipleChoiceField(
         label="Phone numbers", widget=forms.CheckboxSelectMultiple,
         help_text="Calls go out from these numbers, in turn.",
@@ -339,7 +343,14 @@ def region_choices() -> list[tuple[str, str]]:
         return (geocoder.country_name_for_number(example, "en") if example else ""
                 ) or _UNNAMED_REGIONS.get(code, code)
     return sorted(((code, f"{name(code)} (+{phonenumbers.country_code_for_region(code)})")
-                   for code in phonenumbers.SUPPORTED_REGIONS), key=lambda choice: choice[1])
+                   for code in phonenumbers.SUPPORTED_REGIONS),
+                  key=lambda choice: _alphabetical(choice[1]))
+
+
+def _alphabetical(text: str) -> str:
+    """A name's place in a list, accents aside: "Åland Islands" sorted after "Zimbabwe"."""
+    return "".join(c for c in unicodedata.normalize("NFKD", text)
+                   if not unicodedata.combining(c)).casefold()
 
 
 def region_field() -> forms.ChoiceField:

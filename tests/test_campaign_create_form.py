@@ -40,13 +40,17 @@ def test_an_empty_form_says_what_is_missing_beside_each_field(staff, sim):
     for field in ("name", "agent", "audience", "phone_numbers", "max_retries", "retry_delay"):
         assert field_errors(response, field), field
     assert field_errors(response, "phone_numbers") == ["Choose at least one number to call from."]
+    # Each says what to do, in the form's words, not "This field is required."
+    assert field_errors(response, "name") == ["Give the campaign a name."]
+    assert field_errors(response, "agent") == ["Choose the agent that makes the calls."]
+    assert field_errors(response, "audience") == ["Choose the contacts to call."]
     assert sim.calls_to("POST /campaign") == before
     assert not Campaign.objects.exists()
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
     ("name", "x" * 201, "at most 200 characters"),
-    ("name", "   ", "This field is required."),
+    ("name", "   ", "Give the campaign a name."),
     ("max_retries", "11", "less than or equal to 10"),
     ("max_retries", "-1", "greater than or equal to 0"),
     ("max_retries", "three", "Enter a whole number."),
