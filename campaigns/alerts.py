@@ -84,8 +84,9 @@ def conditions(now: datetime) -> dict[tuple[int, str], str]:
     ).distinct()
     for campaign in watched:
         if campaign.status == CampaignStatus.COMPLETED:
+            # Under its title "Finished" everywhere (page, mail, webhook): not said twice.
             found[(campaign.pk, Alert.Kind.COMPLETED)] = (
-                f"“{campaign.name}” finished: {campaign.contacts_connected} of "
+                f"“{campaign.name}”: {campaign.contacts_connected} of "
                 f"{campaign.total_participants} contacts connected.")
         else:
             found[(campaign.pk, Alert.Kind.FAILED)] = (

@@ -79,7 +79,11 @@ def test_a_campaign_watched_to_the_end_is_told_finished_once(sim, atoms_settings
         if campaign.status == "completed":
             break
     assert campaign.status == "completed"
-    assert [a.kind for a in alerts.evaluate()] == ["completed"]
+    (told,) = alerts.evaluate()
+    assert told.kind == "completed"
+    # "Finished: “…” finished: …" said it twice under its title.
+    assert str(told) == (f"Finished: “{campaign.name}”: {campaign.contacts_connected} of "
+                         f"{campaign.total_participants} contacts connected.")
     assert alerts.evaluate() == []  # a finish is told once, for good
 
 
