@@ -331,6 +331,24 @@
     document.querySelectorAll("[data-enabled-by='" + event.target.id + "']").forEach(syncConfirm);
   });
   document.querySelectorAll("[data-enabled-by]").forEach(syncConfirm);
+  // Enter with a name that does not match yet: the button is disabled, so nothing at all
+  // happened; say why instead. Typing on hides it again.
+  function showMismatch(input, shown) {
+    var note = document.querySelector("[data-mismatch-for='" + input.id + "']");
+    if (note) note.hidden = !shown;
+  }
+  document.addEventListener("keydown", function (event) {
+    var input = event.target;
+    if (event.key !== "Enter" || !input.dataset || input.dataset.mustEqual === undefined) return;
+    if (input.value.trim() === input.dataset.mustEqual) return;
+    event.preventDefault();
+    showMismatch(input, true);
+  });
+  document.addEventListener("input", function (event) {
+    if (event.target.dataset && event.target.dataset.mustEqual !== undefined) {
+      showMismatch(event.target, false);
+    }
+  });
 
   // --- downloads with progress: a large export streams for a while ------------------------
   // The link still works without this (the browser's own download); with it, the page

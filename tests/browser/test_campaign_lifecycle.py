@@ -113,7 +113,14 @@ def test_staff_create_and_start_a_campaign_a_manager_watches_and_an_admin_pauses
     expect(delete_button).to_be_disabled()
     confirm.fill(name.upper())
     expect(delete_button).to_be_disabled()
+    # Enter on a name that does not match: it did nothing at all, without a word.
+    mismatch = admin.get_by_text("That is not the campaign's name yet")
+    expect(mismatch).to_be_hidden()
+    confirm.press("Enter")
+    expect(mismatch).to_be_visible()
+    assert admin.url.endswith(f"{detail_url}delete/")
     confirm.fill(name)
+    expect(mismatch).to_be_hidden()
     expect(delete_button).to_be_enabled()
     delete_button.click()
 
