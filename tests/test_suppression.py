@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import calling_hours, services
+from campaigns import calling_hours, outcomes, services
 from campaigns.connections import atoms_client
 from campaigns.live import poll
 from campaigns.models import AuditEntry, CallRecord, Campaign, SuppressedNumber
@@ -667,25 +667,36 @@ def test_the_check_before_start_gives_no_all_clear_when_the_list_cannot_be_read(
         assert 'data-testid="preflight-ok"' not in card
 
 
-def test_listing_a_number_a_running_campaign_called_says_it_may_call_it_again(
+def test_listing_a_number_names_the_unfinished_campaigns_that_would_still_call_it(
         login_as, world, users):
-    """"will not be called." was said while a running campaign retried the number."""
+    """"will not be called." was said while a running campaign retried the number; then
+    "2 unfinished campaigns may still call it" of campaigns whose contacts never held it.
+    Each unfinished campaign's own contacts are read: it is named when the number is among
+    those not reached yet or awaiting a retry."""
     campaign = make_campaign(world, users["staff"], "running", audience_size=50,
                              max_retries=2)
     world.advance(300)
     poll.refresh_one(campaign.pk)  # copies its calls
-    called = CallRecord.objects.filter(campaign=campaign).values_list("to_number", flat=True)
-    number = called[0]
+    retried = outcomes.awaiting_retry([campaign.pk]).values_list("to_number", flat=True)[0]
     response = login_as("staff").post(reverse("suppression_add"),
-                                      {"phone_number": number, "region": "US"})
+                                      {"phone_number": retried, "region": "US"})
     (said,) = messages_of(response)
-    assert said == (f"{number} is on the do-not-call list: no upload or start will include "
-                    f"it. But “{campaign.name}” already called it and may call it again (a "
-                    "retry): pause it if it must not be.")
+    assert said == (f"{retried} is on the do-not-call list: no upload or start will include "
+                    f"it. But “{campaign.name}” still has it among contacts to call or call "
+                    "again (campaigns keep the contacts they were made with): pause it if it "
+                    "must not be.")
+    # A number none of them holds: nothing to pause, said as such.
     other = login_as("staff").post(reverse("suppression_add"),
                                    {"phone_number": "+14155550199", "region": "US"})
-    assert messages_of(other)[-1].endswith(
-        "1 unfinished campaign may still call it if it is among their contacts not reached yet.")
+    assert messages_of(other)[-1] == ("+14155550199 is on the do-not-call list: no upload or "
+                                      "start will include it.")
+    # Atoms cannot be asked: not "nothing to pause".
+    world.faults(fail_routes=["GET /campaign/{id}/export/by-audience-member"])
+    unread = login_as("staff").post(reverse("suppression_add"),
+                                    {"phone_number": "+14155550198", "region": "US"})
+    assert messages_of(unread)[-1].endswith(
+        "1 unfinished campaign could not be checked and may still call it if its contacts "
+        "hold it.")
 
 
 def test_taking_a_number_off_clears_a_start_held_back_over_it(login_as, world, users):

@@ -390,17 +390,18 @@ def _say_listed(request, number: str) -> None:
     """What listing a number does, and what it cannot: campaigns made before keep their
     contacts (it said "will not be called" while a running one retried the number)."""
     said = f"{number} is on the do-not-call list: no upload or start will include it."
-    calling, others = suppression.unfinished_campaigns_that_may_call(number)
+    calling, unchecked = suppression.unfinished_campaigns_that_may_call(number)
     if calling:
         names = _some_of([f"“{c.name}”" for c in calling], shown=3)
-        messages.warning(request, f"{said} But {names} already called it and may call it "
-                                  f"again (a retry): pause {pluralize(len(calling), 'it,them')} "
-                                  "if it must not be.")
-    elif others:
-        messages.warning(request, f"{said} Campaigns made before keep the contacts they were "
-                                  f"made with: {others} unfinished campaign{pluralize(others)} "
-                                  "may still call it if it is among their contacts not reached "
-                                  "yet.")
+        said += (f" But {names} still {pluralize(len(calling), 'has,have')} it among "
+                 "contacts to call or call again (campaigns keep the contacts they were made "
+                 f"with): pause {pluralize(len(calling), 'it,them')} if it must not be.")
+    if unchecked:
+        said += (f" {unchecked} unfinished campaign{pluralize(unchecked)} could not be "
+                 f"checked and may still call it if {pluralize(unchecked, 'its,their')} "
+                 "contacts hold it.")
+    if calling or unchecked:
+        messages.warning(request, said)
     else:
         messages.success(request, said)
 
