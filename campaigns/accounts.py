@@ -52,6 +52,9 @@ def ensure_user(username: str, role: str, password: str, email: str = ""):
     User = get_user_model()
     with transaction.atomic():
         user, _ = User.objects.get_or_create(username=username, defaults={"email": email})
+        if role != ADMIN and role_of(user) == ADMIN:  # see FormerAdmin, as in set_role
+            FormerAdmin.objects.update_or_create(
+                user=user, defaults={"demoted_by": None, "demoted_at": timezone.now()})
         user.email = email or user.email
         # Django's admin is for superusers only; a role never needs is_staff.
         user.is_staff = False
@@ -135,9 +138,24 @@ def set_active(actor, user, active: bool) -> None:
                      message=f"{verb} {user.get_username()}.")
 
 
-def _active_admins():
+def _lock_and_check_actor(actor, user) -> None:
+    """In a transaction: lock `actor`'s and `user`'s accounts until it ends (in the order
+    of their ids, so that two such changes wait for each other instead of deadlocking),
+    then make sure `actor` is still an active admin, read again from the database rather
+    than from what their request loaded; `user` is read again too."""
     User = get_user_model()
-    return (User.objects.filter(is_active=True)
+    for pk in sorted({actor.pk, user.pk}):
+        User.objects.select_for_update().filter(pk=pk).first()
+    fresh = User.objects.filter(pk=actor.pk).first()
+    if fresh is None or not fresh.is_active or role_of(fresh) != ADMIN:
+        raise PermissionDenied(
+            "You are no longer an admin: another admin changed your role or account a "
+            "moment ago, so this change was not made.")
+    user.refresh_from_db()
+
+
+def _active_admins():
+    return (get_user_model().objects.filter(is_active=True)
             .filter(Q(is_superuser=True) | Q(groups__name=ADMIN)).distinct())
 
 
@@ -146,20 +164,10 @@ def change_user(actor, user, *, role: str | None, active: bool | None) -> bool:
     does not leave the other applied. True when the role changed (see `set_role`).
 
     Two admins demoting each other at the same moment both passed the checks (each still
-    an admin when their request began) and left nobody able to manage people. So the two
-    accounts are locked first (in the order of their ids, so that two such changes wait
-    for each other instead of deadlocking), and the actor's role and account are read
-    again from the database, not from what their request had loaded."""
-    User = get_user_model()
+    an admin when their request began) and left nobody able to manage people: hence
+    `_lock_and_check_actor` first, and the count of admins left at the end."""
     with transaction.atomic():
-        for pk in sorted({actor.pk, user.pk}):
-            User.objects.select_for_update().filter(pk=pk).first()
-        now = User.objects.filter(pk=actor.pk).first()
-        if now is None or not now.is_active or role_of(now) != ADMIN:
-            raise PermissionDenied(
-                "You are no longer an admin: another admin changed your role or account a "
-                "moment ago, so this change was not made.")
-        user.refresh_from_db()
+        _lock_and_check_actor(actor, user)
         role_changed = bool(role) and set_role(actor, user, role)
         if active is not None:
             set_active(actor, user, active)
@@ -177,7 +185,7 @@ def check_password_settable(actor, user) -> None:
     if user.pk == actor.pk:
         raise PermissionDenied("Change your own password on your password page.")
     name = user.get_username()
-    reset_on_server = ("If they forgot it, whoever runs the server resets it with the "
+    reset_on_server = ("If they forgot it, ask whoever runs the server to reset it with the "
                        f"command: python manage.py changepassword {name}")
     if role_of(user) == ADMIN:
         # It would let one admin sign in as another, whose name then goes on what they do.
@@ -194,8 +202,10 @@ def set_password(actor, user, password: str) -> None:
     """An admin gives someone who forgot theirs a new password (to tell them in person):
     their sessions end, and the activity log says who did it. Never one's own (that asks
     for the old one first) nor a superuser's."""
-    check_password_settable(actor, user)
     with transaction.atomic():
+        # Checked again with both accounts locked: not made an admin meanwhile.
+        _lock_and_check_actor(actor, user)
+        check_password_settable(actor, user)
         user.set_password(password)
         user.save(update_fields=["password"])
         PasswordChosenByAdmin.objects.update_or_create(

@@ -23,6 +23,7 @@ from campaigns.forms import (
     UserChangeForm,
     UserCreateForm,
 )
+from campaigns.models import FormerAdmin
 from campaigns.permissions import ROLE_LABELS, require_perm, role_of
 from campaigns.ratelimit import atoms_free
 from campaigns.views.shared import form_page
@@ -32,23 +33,26 @@ users_required = require_perm("auth.change_user", "Managing users")
 
 def _page(request, form, status=200):
     people = []
+    former_admins = set(FormerAdmin.objects.values_list("user_id", flat=True))
     # As people read a list: "admin" before "P3_alice", whatever the case.
     for user in (get_user_model().objects.prefetch_related("groups")
                  .order_by(Lower("username"), "username")):
         role = role_of(user)
         people.append({"user": user, "role": role,
-                       "role_label": ROLE_LABELS.get(role, "No role")})
+                       "role_label": ROLE_LABELS.get(role, "No role"),
+                       # Their password is reset on the server (models.FormerAdmin).
+                       "former_admin": user.pk in former_admins})
     return render(request, "campaigns/users.html",
                   {"nav": "users", "people": people, "form": form, "roles": ROLE_LABELS},
                   status=status)
 
 
 @atoms_free
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @users_required
 def user_list(request):
     """The list of people; POST adds one."""
-    if request.method == "GET":
+    if request.method != "POST":  # GET, or HEAD (answered as GET)
         return _page(request, UserCreateForm())
     form = UserCreateForm(request.POST)
     if not form.is_valid():
@@ -90,7 +94,7 @@ def user_change(request, pk: int):
 
 
 @atoms_free
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 @users_required
 def user_password(request, pk: int):
     """An admin sets a new password for someone who forgot theirs."""
@@ -106,7 +110,11 @@ def user_password(request, pk: int):
         raise
     form = PersonPasswordForm(person, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        accounts.set_password(request.user, person, form.cleaned_data["new_password1"])
+        try:
+            accounts.set_password(request.user, person, form.cleaned_data["new_password1"])
+        except PermissionDenied as refusal:  # their role changed since the check above
+            accounts.record_refusal(request.user, str(refusal))
+            raise
         messages.success(request, f"{person.get_username()} has a new password and was signed "
                                   "out everywhere. Tell it to them in person.")
         return redirect("user_list")
