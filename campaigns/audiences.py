@@ -292,6 +292,8 @@ def _failure_message(error: atoms.AtomsError, audience, left_in_atoms: str) -> s
         return ("Atoms did not answer, and could not be asked whether it made the audience. "
                 "Press Upload again in a moment: the dashboard looks for it first, so you "
                 "will not get two.")
+    if isinstance(error, atoms.AtomsUnavailable):  # a silence or a 5xx is no refusal
+        return f"The upload did not go through: {error.user_message}"
     return f"Atoms did not accept the upload: {error.user_message}"
 
 

@@ -59,8 +59,9 @@ def load_pickers(*, refresh: bool = False) -> Pickers:
         if last_good is None:
             return Pickers(error=f"Could not load agents, audiences and numbers: "
                                  f"{error.user_message}")
-        last_good.error = (f"Atoms could not be reached ({error.user_message}); the lists "
-                           "below may be out of date.")
+        # Not "could not be reached": an error answer is an answer.
+        last_good.error = (f"The lists could not be refreshed from Atoms ({error.user_message}); "
+                           "those below may be out of date.")
         return last_good
     try:
         cache.set(_FRESH_KEY, pickers, settings.PICKER_CACHE_SECONDS)

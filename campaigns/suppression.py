@@ -46,8 +46,10 @@ def suppressed_numbers() -> set[str]:
     try:
         remote = atoms_dnc_numbers()
     except atoms.AtomsError as error:
-        raise ActionRefused("Atoms' do-not-call list could not be read, so nothing was sent: "
-                            f"{error.user_message}") from error
+        # True wherever it is said: "so nothing was sent" read as a lie after "Campaign
+        # created, not started: ".
+        raise ActionRefused("Atoms' do-not-call list could not be read, and nothing is sent "
+                            f"or started without it: {error.user_message}") from error
     return remote | local_numbers()
 
 

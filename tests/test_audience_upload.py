@@ -308,8 +308,7 @@ def test_a_lost_answer_atoms_says_made_nothing_can_be_retried_at_once(staff, sim
     sim.clear_faults()
     page = response.content.decode()
     assert "No audience was made" not in page  # the engineer's summary stays in the logs
-    assert "Atoms did not accept the upload: Atoms could not be reached. Please try again" \
-        in page
+    assert "The upload did not go through: Atoms could not be reached. Please try again" in page
     assert "Winter leads" not in {a.name for a in atoms_client().list_audiences()}
     staff.post(reverse("audience_upload_confirm", args=[upload.token]))
     assert [a.name for a in atoms_client().list_audiences()].count("Winter leads") == 1
@@ -370,7 +369,10 @@ def test_an_upload_atoms_refuses_shows_why_and_can_be_retried(staff, sim):
     sim.faults(error_rate=1, fail_routes=["POST /audience"])
     response = staff.post(reverse("audience_upload_confirm", args=[upload.token]),
                           follow=True)
-    assert "Atoms did not accept the upload" in response.content.decode()
+    page = response.content.decode()
+    # An error of Atoms' own is no refusal, and the page says it once (not also as a flash).
+    said = "The upload did not go through: Atoms answered with an error of its own (HTTP 500)"
+    assert page.count(said) == 1 and "did not accept" not in page
     assert AuditEntry.objects.get(action="upload_audience").outcome == "failed"
     sim.clear_faults()
     staff.post(reverse("audience_upload_confirm", args=[upload.token]))

@@ -106,6 +106,15 @@ def test_an_atoms_failure_is_said_plainly(finished, login_as, sim):
     assert 'data-testid="log-error"' in html and "could not be read from Atoms" in html
 
 
+def test_a_call_atoms_fails_to_give_says_when_to_try_again_once(finished, login_as, sim):
+    """"…Please try again in a minute. Try again in a moment." said it twice."""
+    client, call_id = first_call(finished, login_as)
+    sim.faults(fail_routes=["GET /conversation/{id}"])
+    html = client.get(reverse("campaign_call", args=[finished.pk, call_id])).content.decode()
+    assert "This call could not be read from Atoms: Atoms answered with an error" in html
+    assert html.lower().count("try again") == 1
+
+
 def first_call(finished, login_as, status="completed"):
     client = login_as("staff")
     html = page(client, finished, status=status, attempt="initial", size=25).content.decode()

@@ -45,6 +45,9 @@ def test_when_atoms_is_down_the_last_lists_are_shown_with_a_warning(staff, sim):
     staff.get(reverse("audience_list"), {"refresh": "1"})
     sim.faults(error_rate=1)
     page = staff.get(reverse("audience_list"), {"refresh": "1"}).content.decode()
+    # An error answer is an answer: not "could not be reached".
+    assert ("The lists could not be refreshed from Atoms (Atoms answered with an error of its "
+            "own (HTTP 500)") in page and "could not be reached" not in page
     assert "may be out of date" in page
     assert page.count('data-testid="audience-row"') == 3
 

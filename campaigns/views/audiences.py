@@ -107,7 +107,10 @@ def audience_upload_confirm(request, token):
     try:
         done = audiences.confirm_upload(request.user, upload)
     except ActionRefused as refused:
-        messages.error(request, refused.message)
+        upload.refresh_from_db()
+        # A failed upload's page says its error itself: not twice (read out twice too).
+        if (upload.state, upload.error) != (AudienceUpload.State.FAILED, refused.message):
+            messages.error(request, refused.message)
         return redirect("audience_upload", token=upload.token)
     upload.refresh_from_db()
     if done:
