@@ -43,8 +43,6 @@ log = logging.getLogger(__name__)
 Action = audit.Action
 Outcome = audit.Outcome
 
-# How long a second submit of the same form waits for the first one to finish.
-DUPLICATE_WAIT_SECONDS = 20
 # Without PostgreSQL's advisory locks (the SQLite demo): a create still "in progress"
 # after this long was abandoned by a process that died.
 STALE_PENDING = timedelta(minutes=2)
@@ -272,7 +270,7 @@ def _claim_create_request(user, token, data: CampaignInput):
     Returns (request, reconcile) once owned, where `reconcile` says an earlier submit may
     have made the campaign already; or a CreateOutcome when there is nothing to do.
     """
-    deadline = time.monotonic() + DUPLICATE_WAIT_SECONDS
+    deadline = time.monotonic() + settings.DUPLICATE_SUBMIT_WAIT_SECONDS
     while True:
         if _lock_request(token):
             try:
@@ -422,12 +420,14 @@ def _fail_create(request, user, data: CampaignInput, state: str, outcome: str,
     audit.record(user, Action.CREATE, outcome, campaign_name=data.name, message=message)
 
 
+# Said after the create form and after "Start without them" (whose page has no input to
+# keep): "send it again" fits both, and the form keeps what was typed where it is seen.
 LOST_WRITE_MESSAGE = (
-    "Atoms made the campaign, but the dashboard could not record it just now. Your input "
-    "is kept: submit again and the dashboard will find that campaign, not make another.")
+    "Atoms made the campaign, but the dashboard could not record it just now. Send it again: "
+    "the dashboard will find that campaign, not make another.")
 CHECK_FAILED_MESSAGE = (
-    "Atoms could not be asked whether your earlier submit made this campaign, so nothing "
-    "new was created. Your input is kept: submit again in a moment.")
+    "Atoms could not be asked whether the earlier try made this campaign, so nothing new was "
+    "created. Send it again in a moment.")
 
 
 def _unavailable_message(error: atoms.AtomsUnavailable, *, looked: bool) -> str:
@@ -435,9 +435,9 @@ def _unavailable_message(error: atoms.AtomsUnavailable, *, looked: bool) -> str:
     if error.outcome_unknown:
         found = ("no new campaign shows up there yet" if looked else
                  "Atoms could not be asked whether it made the campaign")
-        return (f"{error.what_happened} and {found}. Your input is kept: submit again and "
-                "the dashboard will check before creating, so you will not get two campaigns.")
-    return f"{error.user_message} Your input is kept."  # which says when to try again
+        return (f"{error.what_happened} and {found}. Send it again: the dashboard checks "
+                "before creating, so you will not get two campaigns.")
+    return error.user_message  # which says when to try again
 
 
 # Atoms' messages mention its JSON keys; map them to the form's fields when we can.

@@ -207,6 +207,8 @@ _atoms_origin = "{0.scheme}://{0.netloc}".format(urlsplit(SMALLEST_BASE_URL))
 CONTENT_SECURITY_POLICY["DIRECTIVES"]["media-src"] = ["'self'", "https:", _atoms_origin]
 ATOMS_CONNECT_TIMEOUT = env_int("ATOMS_CONNECT_TIMEOUT", 5, minimum=1, maximum=60)
 ATOMS_READ_TIMEOUT = env_int("ATOMS_READ_TIMEOUT", 15, minimum=1, maximum=120)
+# How long a second submit of the same create form waits for the first one's answer.
+DUPLICATE_SUBMIT_WAIT_SECONDS = 20
 # The poller never sends more than this many requests per second to Atoms, across workers.
 ATOMS_MAX_RPS = env_int("ATOMS_MAX_RPS", 50, minimum=1, maximum=10000)
 # Each person may make this many requests a minute that call Atoms on demand (actions,

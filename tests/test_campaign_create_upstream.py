@@ -63,7 +63,8 @@ def test_a_timeout_that_created_nothing_leaves_nothing_and_a_resubmit_creates_on
     sim.faults(timeout_rate=1, timeout_seconds=3, fail_routes=["POST /campaign"])
     response = staff.post(URL, data)
     assert_refused_and_kept(response, "Slow day")
-    assert "submit again" in response.context["form"].non_field_errors()[0]
+    assert "Send it again: the dashboard checks before creating" in (
+        response.context["form"].non_field_errors()[0])
     assert CreateRequest.objects.get().state == "uncertain"
     assert AuditEntry.objects.get(action="create").outcome == "failed"
 

@@ -151,3 +151,32 @@ def test_three_forms_sent_at_once_make_one_campaign_and_the_others_are_asked(
     assert sorted(answers) == [302, 409, 409]
     assert sim.calls_to("POST /campaign") == 1
     assert len(in_atoms("All at once")) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_submit_while_the_same_form_is_still_being_sent_keeps_what_was_typed(
+        sim, atoms_settings, users):
+    """The second of two submits of one form (another tab, a click before) gave up waiting
+    and said "it will show here in a moment" on the campaign list, the typed form gone;
+    the first then failed, and nothing ever showed."""
+    atoms_settings.DUPLICATE_SUBMIT_WAIT_SECONDS = 1
+    data = form_data("Sent twice")
+    clients = [Client(), Client()]
+    for client in clients:
+        client.force_login(users["staff"])
+    sim.faults(latency_ms=4000, fail_routes=["POST /campaign"])
+    first = threading.Thread(target=clients[0].post, args=(URL, data))
+    first.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not CreateRequest.objects.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)  # the first submit owns the form and waits for Atoms
+        second = clients[1].post(URL, data)
+    finally:
+        first.join()
+        sim.clear_faults()
+    assert second.status_code == 409
+    page = second.content.decode()
+    assert "This same form is still being sent to Atoms" in page
+    assert 'value="Sent twice"' in page  # nothing typed is lost
+    assert sim.calls_to("POST /campaign") == 1

@@ -12,7 +12,7 @@ from django.utils import timezone
 from campaigns import calling_hours, outcomes, services
 from campaigns.connections import atoms_client
 from campaigns.live import poll
-from campaigns.models import AuditEntry, CallRecord, Campaign, SuppressedNumber
+from campaigns.models import AuditEntry, Campaign, SuppressedNumber
 from tests.campaign_factory import (
     form_data,
     list_a_number_awaiting_retry,
@@ -242,6 +242,29 @@ def test_start_without_them_whose_start_answer_is_lost_says_only_what_is_known(
     assert copy.pending_action == "start"
 
 
+def test_start_without_them_whose_copy_create_is_unknown_asks_to_press_again_not_submit(
+        login_as, world, users, settings):
+    """"Your input is kept: submit again" was said on the campaign's page, which has no
+    input; pressing again finds the copy, never a second one."""
+    settings.ATOMS_READ_TIMEOUT = 1
+    draft = draft_with_a_listed_contact(world, users)
+    world.faults(drop_response_rate=1, timeout_seconds=2,
+                 fail_routes=["POST /campaign", "GET /campaign"])
+    response = login_as("staff").post(reverse("campaign_start_filtered", args=[draft.pk]),
+                                      follow=True)
+    world.clear_faults()
+    (said,) = messages_of(response)
+    assert "Send it again: the dashboard checks before creating" in said
+    assert "input" not in said and "submit" not in said
+    again = login_as("staff").post(reverse("campaign_start_filtered", args=[draft.pk]))
+    assert again.status_code == 302
+    copies = [c for c in atoms_client().iter_campaigns()
+              if c.name == f"{draft.name} (without do-not-call)"]
+    assert len(copies) == 1  # found, not made twice
+    assert again["Location"] == reverse("campaign_detail",
+                                        args=[Campaign.objects.get(atoms_id=copies[0].id).pk])
+
+
 def test_start_without_them_whose_copy_atoms_refuses_to_start_says_so(login_as, world, users):
     """A 4xx to the copy's start: Atoms did not start it. The copy stays, a draft the
     person can start from its page, and the message says both things."""
@@ -328,6 +351,20 @@ def test_create_and_start_with_suppressed_contacts_only_creates(login_as, world,
     response = login_as("staff").post(reverse("campaign_new"), data, follow=True)
     assert "Campaign created, not started: 1 of its contacts" in messages_of(response)[0]
     assert Campaign.objects.get().pending_action == ""
+
+
+def test_create_and_start_when_the_dnc_list_cannot_be_read_says_it_was_made_not_started(
+        login_as, world, users):
+    """It said "Campaign created, not started: … could not be read, so nothing was sent"."""
+    world.faults(error_rate=1, fail_routes=["GET /dnc"])
+    data = form_data("Unread list", submit_action="start")
+    response = login_as("staff").post(reverse("campaign_new"), data, follow=True)
+    (said,) = messages_of(response)
+    assert said.startswith("Campaign created, not started: Atoms' do-not-call list could not "
+                           "be read, and nothing is sent or started without it: ")
+    assert "nothing was sent" not in said
+    assert Campaign.objects.get().status == "draft"
+    assert world.calls_to("POST /campaign/{id}/start") == 0
     assert world.calls_to("POST /campaign/{id}/start") == 0
 
 

@@ -29,6 +29,11 @@ from campaigns.ratelimit import reads_atoms
 from campaigns.views.shared import form_page, view_required, with_fetch_times
 
 PAGE_SIZE = 25
+IN_PROGRESS_MESSAGE = (
+    "This same form is still being sent to Atoms (from another tab, or a click before this "
+    "one), and its answer has not come yet. Look for the campaign in the list in a minute; "
+    "if it is not there, send this form again: the dashboard checks Atoms first, so it is "
+    "never made twice.")
 # A message's extra tag: true of the campaign's state when said, so the page drops it once
 # that state moves on (static/js/app.js).
 TRANSIENT = "transient"
@@ -90,6 +95,12 @@ def campaign_new(request):
             form.add_errors(refused.field_errors)
             form.add_error(None, refused.message)
         else:
+            if outcome.in_progress:
+                # Not "it will show here in a moment": that other submit may yet fail,
+                # and this one's typed input would be gone with the page.
+                form.add_error(None, IN_PROGRESS_MESSAGE)
+                return render(request, "campaigns/new.html", {
+                    "form": form, "pickers": pickers, "nav": "campaigns"}, status=409)
             if outcome.twin is not None:
                 # Ask before a second campaign dials the same people (a Back-button
                 # resubmit, a second tab, a colleague at the same moment).
@@ -152,10 +163,6 @@ def _picker_initial(params) -> dict:
 
 
 def _after_create(request, outcome: services.CreateOutcome, *, started: bool = False):
-    if outcome.in_progress:
-        messages.info(request, "This campaign is still being created; it will show here in a "
-                               "moment.")
-        return redirect("campaign_list")
     campaign = outcome.campaign
     if outcome.duplicate:
         messages.info(request, "This form was already submitted: here is the campaign it made.")
