@@ -450,14 +450,16 @@ def delete_audience(user, audience) -> None:
         pass  # already gone: the outcome the user wanted
     except atoms.AtomsError as error:
         catalog.forget_audiences()  # whatever happened, the lists read Atoms again
-        if (isinstance(error, atoms.AtomsUnavailable) and error.outcome_unknown
-                and _audience_gone(audience.id)):
+        gone = (services.gone_from_atoms(lambda: atoms_client().get_audience(audience.id))
+                if isinstance(error, atoms.AtomsUnavailable) and error.outcome_unknown
+                else None)
+        if gone:
             # The answer was lost, and Atoms no longer has it: deleted.
             audit.record(user, Action.DELETE_AUDIENCE, Outcome.OK,
                          campaign_name=f"Audience: {audience.name}", atoms_id=audience.id,
                          message="Deleted (Atoms' answer was lost; it no longer has it)")
             return
-        message = error.user_message
+        message = services.not_deleted_message(error, gone)
         if isinstance(error, atoms.AtomsRejected) and audience.campaign_names:
             # Atoms keeps an audience while any campaign, finished or not, refers to it.
             message = ("Atoms keeps this audience while these campaigns refer to it: "
@@ -471,16 +473,6 @@ def delete_audience(user, audience) -> None:
     audit.record(user, Action.DELETE_AUDIENCE, Outcome.OK,
                  campaign_name=f"Audience: {audience.name}", atoms_id=audience.id)
     catalog.forget_audiences()
-
-
-def _audience_gone(audience_id: str) -> bool:
-    try:
-        atoms_client().get_audience(audience_id)
-    except atoms.AtomsNotFound:
-        return True
-    except (atoms.AtomsError, ValueError):
-        return False  # cannot tell: said as the lost answer it is
-    return False
 
 
 # --- starting without the do-not-call numbers ---------------------------------------------

@@ -10,7 +10,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -677,13 +677,15 @@ def delete_campaign(user, campaign: Campaign, typed_name: str) -> None:
     except atoms.AtomsNotFound:
         message = "Atoms no longer had it; removed here"
     except atoms.AtomsError as error:
-        if not (isinstance(error, atoms.AtomsUnavailable) and error.outcome_unknown
-                and _gone_from_atoms(campaign)):
+        gone = (gone_from_atoms(lambda: atoms_client().get_campaign(campaign.atoms_id))
+                if isinstance(error, atoms.AtomsUnavailable) and error.outcome_unknown
+                else None)
+        if not gone:
             outcome = (Outcome.REFUSED if isinstance(error, atoms.AtomsRejected)
                        else Outcome.FAILED)
-            audit.record(user, Action.DELETE, outcome, campaign=campaign,
-                         message=error.user_message)
-            raise ActionRefused(error.user_message) from error
+            message = not_deleted_message(error, gone)
+            audit.record(user, Action.DELETE, outcome, campaign=campaign, message=message)
+            raise ActionRefused(message) from error
         message = "Deleted in Atoms (its answer was lost; Atoms no longer has it)"
     pk, name = campaign.pk, campaign.name
     with transaction.atomic():
@@ -695,16 +697,26 @@ def delete_campaign(user, campaign: Campaign, typed_name: str) -> None:
         transaction.on_commit(lambda: _best_effort(publish.publish_removed, pk, name))
 
 
-def _gone_from_atoms(campaign: Campaign) -> bool:
-    """After a delete whose answer was lost: does Atoms say it no longer has it? (False
-    when it still has it, or cannot be asked: then the person is told it is unknown.)"""
+def gone_from_atoms(read: Callable[[], object]) -> bool | None:
+    """After a delete whose answer was lost, `read` the thing again: True when Atoms no
+    longer has it (deleted), False when it still has it (nothing was deleted), None when
+    Atoms cannot be asked (unknown)."""
     try:
-        atoms_client().get_campaign(campaign.atoms_id)
+        read()
     except atoms.AtomsNotFound:
         return True
-    except atoms.AtomsError:
-        return False
+    except (atoms.AtomsError, ValueError):
+        return None
     return False
+
+
+def not_deleted_message(error: atoms.AtomsError, gone: bool | None) -> str:
+    """Why a delete did not go through. After a lost answer and a look (`gone` False),
+    what was found: "we cannot tell" was said when the dashboard had just told."""
+    if gone is False and isinstance(error, atoms.AtomsUnavailable):
+        return (f"{error.what_happened}, and Atoms still has it: nothing was deleted. Try "
+                "again in a minute.")
+    return error.user_message
 
 
 def count_outcomes_once(campaign: Campaign) -> bool:

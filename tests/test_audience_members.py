@@ -304,3 +304,17 @@ def test_a_delete_whose_answer_was_lost_is_found_in_atoms_and_leaves_the_lists(
     assert response["Location"] == reverse("audience_list")
     assert audience_id not in staff.get(reverse("audience_list")).content.decode()
     assert AuditEntry.objects.get(action="delete_audience").outcome == "ok"
+
+
+def test_a_delete_atoms_failed_on_says_what_the_look_found(login_as, world):
+    """A 500 to the delete: the dashboard looked, Atoms still had it, and the page still
+    said "we cannot tell whether the request was carried out"."""
+    audience_id = fresh_audience()
+    world.faults(error_rate=1, fail_routes=["DELETE /audience/{id}"])
+    response = login_as("staff").post(reverse("audience_delete", args=[audience_id]),
+                                      follow=True)
+    world.clear_faults()
+    page = response.content.decode()
+    assert ("Atoms answered with an error of its own (HTTP 500), and Atoms still has it: "
+            "nothing was deleted.") in page and "cannot tell" not in page
+    assert atoms_client().get_audience(audience_id).id == audience_id

@@ -185,6 +185,8 @@ def test_a_delete_that_failed_is_said_and_the_campaign_kept(login_as, world, use
                                       {"confirm_name": "Old list"})
     world.clear_faults()
     assert response.status_code == 422
+    page = response.content.decode()
+    assert "and Atoms still has it: nothing was deleted." in page  # looked, not "cannot tell"
     assert Campaign.objects.filter(pk=paused.pk).exists()
     assert atoms_client().get_campaign(paused.atoms_id).campaign.status == "paused"
 
