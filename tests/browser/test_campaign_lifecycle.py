@@ -91,6 +91,8 @@ def test_staff_create_and_start_a_campaign_a_manager_watches_and_an_admin_pauses
     # Until a poll confirms it, the old status stays and the transition shows as pending,
     # here and on the manager's page, which is still open.
     expect(admin.get_by_role("button", name="Pausing…")).to_be_disabled()
+    # Not "pause it first" beside the pause under way.
+    expect(admin.get_by_test_id("pause-first")).to_have_text("It can be deleted once it is paused.")
     for page in (admin, manager):
         expect(live_status(page)).to_have_text("Running")
         expect(page.locator("#live-detail").get_by_test_id("pending")).to_have_text(
