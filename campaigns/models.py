@@ -236,6 +236,12 @@ class Campaign(models.Model):
         return self.status in TERMINAL_STATUSES or self.deleted_remotely_at is not None
 
     @property
+    def calls_shown_in_progress(self) -> int:
+        """Calls the copy of its call logs shows still in progress (outcomes.summarize):
+        a finished campaign's numbers are not final while one does."""
+        return (self.call_summary or {}).get("counts", {}).get("in_progress", 0)
+
+    @property
     def is_watched(self) -> bool:
         """A list row listens to the stream while its campaign can still change: a draft or
         a paused one may be started in another tab, a scheduled one starts by itself (the

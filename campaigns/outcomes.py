@@ -4,9 +4,10 @@ logs the poller keeps, and the breakdown the campaign page shows.
 Atoms' campaign detail only counts contacts called and connected. Voicemail, busy,
 cancelled, cost and retries pending live in the call logs, so the poller also reads
 `GET /conversation?campaignIds=` for a campaign that is dialling, newest update first, and
-only as far back as the last update it already copied (`Campaign.calls_synced_to`). The
-breakdown is then counted here, once per change, and published with the live fragments:
-the number of Atoms calls never depends on how many people watch.
+only as far back as the last update it already copied (`Campaign.calls_synced_to`), or,
+while the copy shows calls in progress, as far back as the oldest of them was made (see
+`reach_back`). The breakdown is then counted here, once per change, and published with the
+live fragments: the number of Atoms calls never depends on how many people watch.
 """
 
 import logging
@@ -15,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Exists, F, OuterRef, Sum
+from django.db.models import Count, Exists, F, Min, OuterRef, Sum
 
 from campaigns import atoms
 from campaigns.atoms.calls import LIVE_STATUSES
@@ -42,6 +43,9 @@ MAX_PAGES_PER_POLL = 20
 MAX_PAGES_FIRST_COPY = 200  # 100,000 calls
 # Campaigns whose changed calls one request asks for (their ids share one URL).
 BATCH_SIZE = 50
+# How far behind its last copy a campaign's reading may reach for the calls the copy shows
+# in progress (`reach_back`): a call still in progress after this long is not waited for.
+READ_BACK_LIMIT = timedelta(hours=2)
 
 
 def outcome_of(status: str, failure_reason: str) -> str:
@@ -112,20 +116,55 @@ class CallJobs:
         return [batch for batch in self._filling.values() if batch]
 
 
+def reach_back(campaigns: list[Campaign]) -> dict[int, datetime]:
+    """Where the next reading of changed calls must reach back to, by pk, for each campaign
+    whose copy shows calls in progress made before its last copy (`calls_synced_to`): when
+    the oldest of them was made. One query, none when no copy shows a call in progress;
+    run where the poll runs, not in its threads. A call shown in progress for longer than
+    READ_BACK_LIMIT (or without a `createdAt`) is not read back for.
+
+    A reading stops at the last copy's newest `updatedAt`. A call's end written late under
+    an older stamp lies behind that: the call stayed "in progress" here for good, and a
+    finished campaign's "Final numbers" were short of Atoms' by the call and its cost. No
+    update of a call is stamped before the call was made, so reading back to there finds
+    it. The cost: the changes of about one call's length are read at each poll instead of
+    one poll interval's, the same single page unless the campaigns of one request changed
+    more than CHANGES_PAGE_SIZE calls in that time (one more request per page beyond).
+    """
+    marks = [c.pk for c in campaigns if c.calls_synced_to is not None and calls_in_progress(c)]
+    if not marks:
+        return {}
+    last_copy = F("campaign__calls_synced_to")
+    return dict(
+        CallRecord.objects.filter(campaign_id__in=marks, outcome="in_progress",
+                                  created_at__gte=last_copy - READ_BACK_LIMIT,
+                                  created_at__lt=last_copy)
+        .values("campaign_id").annotate(oldest=Min("created_at"))
+        .values_list("campaign_id", "oldest"))
+
+
 def fetch_changed(client: atoms.AtomsClient, job: list[Campaign],
-                  acquire: Callable[[], None]) -> dict[int, ChangedCalls]:
-    """The calls of `job` updated since each campaign's last copy, by campaign pk.
+                  acquire: Callable[[], None],
+                  reach: dict[int, datetime] | None = None) -> dict[int, ChangedCalls]:
+    """The calls of `job` updated since each campaign's last copy, or since the earlier
+    time `reach` (from `reach_back`) gives for it, by campaign pk.
 
     Atoms lists by `updatedAt` descending by default (the index-backed order; `createdAt`
     or date filters can time out on large accounts), so reading stops at the first call
-    older than the oldest copy of the job. `acquire` takes the shared request budget.
+    older than the oldest of those times in the job. `acquire` takes the shared request
+    budget.
     """
+    reach = reach or {}
     by_atoms_id = {c.atoms_id: c for c in job}
     marks = [c.calls_synced_to for c in job]
-    since = None if None in marks else min(marks)
+    last_copy = None if None in marks else min(marks)
+    floors = {c.pk: _floor(c, reach) for c in job}
+    since = None if None in floors.values() else min(floors.values())
     size, cap = ((CHANGES_PAGE_SIZE, MAX_PAGES_PER_POLL) if since
                  else (FIRST_PAGE_SIZE, MAX_PAGES_FIRST_COPY))
     found: dict[int, dict[str, atoms.CallLog]] = {c.pk: {} for c in job}
+    # Reached every last copy (or the end): what may be left at the page cap is only the
+    # reading back, which must not hold the watermark.
     complete = False
     for number in range(1, cap + 1):
         acquire()
@@ -133,15 +172,16 @@ def fetch_changed(client: atoms.AtomsClient, job: list[Campaign],
                                      attempts="all")
         for log in page.items:
             stamp = _updated(log)
-            if since is not None and stamp is not None and stamp < since:
+            if last_copy is not None and stamp is not None and stamp < last_copy:
                 complete = True
+            if since is not None and stamp is not None and stamp < since:
                 break
             owner = job[0] if len(job) == 1 else by_atoms_id.get(log.campaign_id)
             if owner is None:
                 # `campaignId` is not a typed key of a call log: without it a shared
                 # page cannot be split, so each campaign is read on its own instead.
-                return _one_by_one(client, job, acquire)
-            mark = owner.calls_synced_to
+                return _one_by_one(client, job, acquire, reach)
+            mark = floors[owner.pk]
             if mark is None or stamp is None or stamp >= mark:
                 # An update during paging moves a call up a page: keep its newest copy.
                 found[owner.pk].setdefault(log.call_id, log)
@@ -157,11 +197,19 @@ def fetch_changed(client: atoms.AtomsClient, job: list[Campaign],
     return {pk: ChangedCalls(list(logs.values()), complete) for pk, logs in found.items()}
 
 
-def _one_by_one(client, job, acquire) -> dict[int, ChangedCalls]:
+def _one_by_one(client, job, acquire, reach) -> dict[int, ChangedCalls]:
     found: dict[int, ChangedCalls] = {}
     for campaign in job:
-        found.update(fetch_changed(client, [campaign], acquire))
+        found.update(fetch_changed(client, [campaign], acquire, reach))
     return found
+
+
+def _floor(campaign: Campaign, reach: dict[int, datetime]) -> datetime | None:
+    """Where reading this campaign's changes may stop (None: its whole history)."""
+    mark = campaign.calls_synced_to
+    if mark is None:
+        return None
+    return min(mark, reach.get(campaign.pk, mark))
 
 
 # --- applying (after the fetch, in the poller's process) ------------------------------------
@@ -214,11 +262,26 @@ def apply_calls(work: list[tuple[Campaign, ChangedCalls, bool]]) -> dict[int, se
         values: dict = {}
         if campaign.pk in summaries:
             values["call_summary"] = summaries[campaign.pk]
-        stamps = [stamp for log in changed.logs if (stamp := _updated(log))]
-        if stamps and changed.complete:
-            values["calls_synced_to"] = max([*stamps, *_known(campaign.calls_synced_to)])
+        if changed.complete and (mark := _synced_to(changed.logs)):
+            values["calls_synced_to"] = max([mark, *_known(campaign.calls_synced_to)])
         fields[campaign.pk] = assign(campaign, values)
     return fields
+
+
+def _synced_to(logs: list[atoms.CallLog]) -> datetime | None:
+    """How far a reading of these changed calls copied: the newest update among them, but
+    never past the newest call among them made, a time Atoms has surely reached.
+
+    A change stamped ahead of Atoms' present (seen: a call cancelled by a pause, stamped
+    with the end it had been scheduled for) would otherwise carry the next reading past
+    calls made and ended before that stamp, which no copy had seen; a call made later than
+    this is stamped later too. Only the calls changed since it are read again: those
+    in flight then, within the one page a poll reads anyway."""
+    stamps = [stamp for log in logs if (stamp := _updated(log))]
+    if not stamps:
+        return None
+    made = [log.created_at for log in logs if log.created_at is not None]
+    return min(max(stamps), max(made)) if made else max(stamps)
 
 
 def summarize(campaigns: list[Campaign]) -> dict[int, dict]:
@@ -295,13 +358,9 @@ def _updated(log: atoms.CallLog) -> datetime | None:
     return log.created_at + timedelta(seconds=log.duration_seconds)
 
 
-def _counts(campaign: Campaign) -> dict:
-    return (campaign.call_summary or {}).get("counts", {})
-
-
 def calls_in_progress(campaign: Campaign) -> bool:
     """Whether the calls copied so far show one still in progress."""
-    return bool(_counts(campaign).get("in_progress"))
+    return bool(campaign.calls_shown_in_progress)
 
 
 def _known(stamp: datetime | None) -> list[datetime]:

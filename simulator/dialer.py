@@ -271,6 +271,10 @@ def _cancel_ringing(world, campaign: dict, at: int) -> None:
             continue
         if at - call["createdAt"] < RING_MS:
             call["outcome"] = outcomes.cancelled((at - call["createdAt"]) // 100).pack()
+            # It ends now, and its log says so (`updatedAt`): stamped with the end it was
+            # scheduled for, a change seen at once carried a time still to come, and a
+            # copy that had read up to that time skipped every call ending before it.
+            call["endsAt"] = at
             campaign["cancelledCallsCount"] += 1
             _on_call_end(world, campaign, at, index)
 

@@ -315,6 +315,12 @@ def test_a_finished_campaign_is_read_while_its_calls_show_one_in_progress_and_no
     poll.refresh_one(running.pk)
     running.refresh_from_db()
     assert not running.needs_final_poll  # nothing moved for that long: it leaves
+    # Left so, it is not called "Final numbers": those calls would add outcomes and cost.
+    Campaign.objects.filter(pk=running.pk).update(call_summary=summary)
+    (page,) = publish.render_from_database([Campaign.objects.get(pk=running.pk)],
+                                           "detail").values()
+    assert "Final numbers" not in page
+    assert "Completed: numbers as of" in page and "3 calls still in progress" in page
 
 
 def test_a_429_pauses_every_poller_and_backs_off_as_told(sim, atoms_settings):

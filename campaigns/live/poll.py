@@ -231,13 +231,15 @@ def refresh(ids: list[int], claimed_at: datetime | None = None) -> RefreshResult
         (a failure here must not throw away the details fetched fine)."""
         try:
             with poller_client() as client:
-                return outcomes.fetch_changed(client, job, budget.acquire)
+                return outcomes.fetch_changed(client, job, budget.acquire, reach)
         except atoms.AtomsError as error:
             if isinstance(error, atoms.AtomsRateLimited):
                 budget.pause_for(error.retry_after)
             log.info("Call logs of %d campaign(s) not read this poll: %s", len(job), error)
             return {}
 
+    # Read here: the reading threads have no database connection of their own to use.
+    reach = outcomes.reach_back(campaigns)
     sent_at = timezone.now()
     workers = min(settings.POLL_CONCURRENCY, len(campaigns))
     details: list = [None] * len(campaigns)

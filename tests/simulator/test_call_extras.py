@@ -29,7 +29,11 @@ def test_every_finished_call_has_a_cost_and_the_outcomes_include_voicemail_and_b
 def test_pause_cancels_the_calls_still_ringing(sim, api, seeded):
     campaign = create(api, seeded, audienceId=seeded.audiences[MUMBAI]["_id"])
     _start(sim, api, campaign["_id"])
+    paused_at = sim.now()["now"]
     assert api.post(f"/campaign/{campaign['_id']}/pause").status_code == 200
+    # Cancelled at the pause, and stamped then: not at the ends they were scheduled for,
+    # times still to come that a copy reading "changed since" would skip past.
+    assert {log["updatedAt"] for log in all_logs(api, campaign["_id"])} == {paused_at}
     sim.advance(3)
     data = detail(api, campaign["_id"])["campaign"]
     assert data["status"] == "paused"

@@ -22,7 +22,7 @@ MAPPING = {
 
 
 def ms(stamp: str) -> int:
-    return int(datetime.fromisoformat(stamp).timestamp() * 1000)
+    return round(datetime.fromisoformat(stamp).timestamp() * 1000)  # exact, not 1 ms short
 
 
 class Run:
@@ -38,6 +38,8 @@ class Run:
         self.previous = detail(api, self.id)
         self.quiet: list[tuple[int, int]] = []  # (pause requested, resumed + processing)
         self.pause_asked: int | None = None
+        self.logs: dict[str, dict] = {}  # the call logs at the last check, by call id
+        self.read_at: int | None = None
 
     def now(self) -> int:
         return self.sim.now()["nowMs"]
@@ -71,7 +73,25 @@ class Run:
         for execution in data["campaign"]["executions"]:
             assert execution["processedMembers"] <= execution["totalMembers"]
         self.previous = data
+        self.check_stamps()
         return data
+
+    def check_stamps(self) -> None:
+        """Atoms stamps a call's `updatedAt` when it writes the change, so a change is
+        never seen with a stamp older than a read that did not show it yet, nor newer than
+        the read that shows it: what lets a copy read only what changed since its last
+        read. (A cancelled call was once stamped with its scheduled end, still to come.)"""
+        now = self.now()
+        logs = {log["callId"]: log for log in all_logs(self.api, self.id)}
+        for call_id, log in logs.items():
+            stamp = ms(log["updatedAt"])
+            assert ms(log["createdAt"]) <= stamp <= now, log
+            before = self.logs.get(call_id)
+            changed = before is None or any(
+                before[key] != log[key] for key in ("status", "duration", "callCost"))
+            if changed and self.read_at is not None:
+                assert stamp >= self.read_at, (log, before, self.read_at)
+        self.logs, self.read_at = logs, now
 
     def wander(self, steps: int = 14) -> None:
         for _ in range(steps):
