@@ -9,6 +9,12 @@ browser's Back button keeps a form's fields).
 
 import logging
 
+from django.core.exceptions import (
+    DisallowedHost,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
@@ -18,6 +24,7 @@ from campaigns.kept_input import files_dropped, from_this_site, kept_fields
 from campaigns.models import Campaign
 from campaigns.permissions import ADMIN, role_of, signed_in_user
 
+TOO_MUCH = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
 log = logging.getLogger(__name__)
 
 
@@ -39,15 +46,23 @@ def _home_links(request):
 
 
 def handler400(request, exception=None):
-    # Too many fields, a body over the limit, a file name too long, a bad Host: the body
-    # was refused before it was read, so nothing of it can be offered back here.
-    return _page(
-        request, 400, "The request could not be read",
-        "The form sent more than the dashboard accepts (too many fields, too large, or a "
-        "file name that is too long). Nothing was saved or sent to Atoms.",
-        hint="Go back with your browser's Back button: what you typed is still in the form. "
-             "Send a smaller file, or fewer fields at once.",
-        links=_home_links(request))
+    # Refused before the body was read, so nothing of it can be offered back here. Said
+    # by its cause: a bad Host or a broken form was told "too many fields, too large".
+    if isinstance(exception, DisallowedHost):
+        what = ("It was sent to a host name this dashboard does not answer to. Nothing was "
+                "saved or sent to Atoms.")
+        hint = "Open the dashboard at its own address."
+    elif isinstance(exception, TOO_MUCH):
+        what = ("The form sent more than the dashboard accepts (too many fields, too large, "
+                "or a file name that is too long). Nothing was saved or sent to Atoms.")
+        hint = ("Go back with your browser's Back button: what you typed is still in the "
+                "form. Send a smaller file, or fewer fields at once.")
+    else:
+        what = "Its form could not be read as sent. Nothing was saved or sent to Atoms."
+        hint = ("Go back with your browser's Back button, reload the page and send the form "
+                "again.")
+    return _page(request, 400, "The request could not be read", what, hint=hint,
+                 links=_home_links(request))
 
 
 def handler403(request, exception=None):
@@ -63,6 +78,11 @@ def handler403(request, exception=None):
 
 def _not_found_words(path: str) -> tuple[str, list[tuple[str, str]]]:
     """Say what is missing in the words of the part of the site the address points into."""
+    if path.startswith("/audiences/uploads/"):
+        # An upload is yours alone, and kept here, not in Atoms.
+        return ("There is no such upload of yours: it may have been finished or discarded, "
+                "or the address is mistyped.", [(reverse("audience_new"), "Upload a file"),
+                                                 (reverse("audience_list"), "See all audiences")])
     if path.startswith("/audiences/"):
         return ("There is no such audience in Atoms: it may have been deleted, or the address "
                 "is mistyped.", [(reverse("audience_list"), "See all audiences")])
@@ -129,12 +149,17 @@ def csrf_failure(request, reason: str = ""):
 
 
 def method_not_allowed(request, response):
-    """A GET on an address that only takes a button press (start, pause, …)."""
-    page = _page(
-        request, 405, "Use the button on the page",
-        "This address only does something when its button is pressed; opening it does "
-        "nothing.",
-        links=[(_back_to(request.path), "Back to the page")])
+    """A GET on an address that only takes a button press (start, pause, …); or a method
+    no page of the dashboard takes (OPTIONS, PUT, TRACE: a script's, never a person's)."""
+    if request.method in ("GET", "HEAD", "POST"):
+        title, message = ("Use the button on the page",
+                          "This address only does something when its button is pressed; "
+                          "opening it does nothing.")
+    else:
+        title, message = ("Not something this address does",
+                          f"This address does not answer {request.method[:20]} requests.")
+    page = _page(request, 405, title, message,
+                 links=[(_back_to(request.path), "Back to the page")])
     if response.has_header("Allow"):
         page["Allow"] = response["Allow"]
     return page

@@ -128,7 +128,10 @@ def test_someone_elses_upload_is_not_found(staff, sim, login_as, users):
     preview_of(staff, choose(staff, "phone\n+14155550100\n"))
     upload = AudienceUpload.objects.get()
     other = login_as("admin")
-    assert other.get(reverse("audience_upload", args=[upload.token])).status_code == 404
+    missing = other.get(reverse("audience_upload", args=[upload.token]))
+    assert missing.status_code == 404
+    # An upload, said as one: not "There is no such audience in Atoms".
+    assert "There is no such upload of yours" in missing.content.decode()
     assert other.post(reverse("audience_upload_confirm", args=[upload.token])
                       ).status_code == 404
 

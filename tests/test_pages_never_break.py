@@ -137,6 +137,11 @@ def test_a_get_on_an_action_address_is_a_friendly_405(staff):
     page = response.content.decode()
     assert "Use the button on the page" in page
     assert f'href="/campaigns/{campaign.pk}/"' in page
+    # A method no page takes is not told to use a button (OPTIONS, TRACE: scripts).
+    options = staff.generic("OPTIONS", reverse("campaign_list"))
+    assert options.status_code == 405
+    assert "does not answer OPTIONS requests" in options.content.decode()
+    assert "Use the button" not in options.content.decode()
 
 
 @pytest.mark.parametrize("came_from", [{"HTTP_ORIGIN": "http://testserver"},
@@ -194,7 +199,10 @@ def test_a_request_for_another_host_gets_the_friendly_400_page(client):
     response = client.get("/campaigns/", HTTP_HOST="evil.example")
     assert response.status_code == 400
     assert response["Content-Type"].startswith("text/html")
-    assert "The request could not be read" in response.content.decode()
+    page = response.content.decode()
+    assert "The request could not be read" in page
+    # Said as it is, not "the form sent more than the dashboard accepts".
+    assert "a host name this dashboard does not answer to" in page and "too many" not in page
 
 
 def test_a_500_page_says_what_to_check(users):
