@@ -52,6 +52,12 @@ class RedactKeyFilter(logging.Filter):
         if record.name == "django.request" and getattr(record, "status_code", 0) in (403, 429):
             # A refusal is expected and says all in its message: one line, no traceback.
             record.exc_info, record.exc_text = None, None
+        if record.name.startswith("django.security."):
+            # A request Django refused as suspicious (a bad Host, too many fields, a broken
+            # form) is the client's doing, not an error of ours: one warning line. As an
+            # ERROR with a traceback, anyone could fill the log and its alerts with them.
+            record.exc_info, record.exc_text = None, None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
         secret = getattr(settings, "SMALLEST_API_KEY", "")
         message = record.getMessage()
         cleaned = redact(message, secret)
