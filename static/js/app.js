@@ -261,30 +261,87 @@
   });
 
   // --- one submit per form: a double click sends one request -----------------------------
+  // The form stays busy (buttons disabled, its "Talking to Atoms…" note shown) until the
+  // next page arrives. A stopped page (the browser's Stop, or Esc) fires no event and
+  // would leave it so for good, with a reload the only way out, which loses what was
+  // typed. So Esc frees it at once (browsers stop the navigation on Esc), and a busy form
+  // still on screen after BUSY_RELEASE_MS is freed too, with a note beside its buttons:
+  // longer than Atoms normally takes, shorter than people give up. Sending it again is
+  // safe: every such action is idempotent on the server (a create carries a form token,
+  // starts and pauses refuse while one is pending, a delete of something gone says so).
+  var BUSY_RELEASE_MS = 15000;
+  var STOPPED_WORDS = "Stopped waiting. Atoms may have got it already: you can send it " +
+    "again, the dashboard checks Atoms first, so nothing is done twice.";
+  var STILL_WAITING_WORDS = "Still waiting for Atoms. If you stopped the page, you can send " +
+    "it again: the dashboard checks Atoms first, so nothing is done twice.";
+  var SUBMIT_BUTTONS = "button[type=submit], button:not([type])";
+  var busyTimers = new WeakMap();
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.matches("form[data-once]")) return;
     if (form.dataset.submitted) { event.preventDefault(); return; }
     form.dataset.submitted = "1";
+    sayStalled(form, null);
+    dropKeptSubmitter(form);
     var submitter = event.submitter;
     if (submitter && submitter.name) {
       var keep = document.createElement("input");
       keep.type = "hidden"; keep.name = submitter.name; keep.value = submitter.value;
+      keep.dataset.onceSubmitter = "";
       form.appendChild(keep);
     }
     form.classList.add("htmx-request");  // shows the "Talking to Atoms…" note
     setTimeout(function () {
-      form.querySelectorAll("button[type=submit], button:not([type])").forEach(function (b) { b.disabled = true; });
+      if (!form.dataset.submitted) return;  // freed meanwhile (Esc)
+      form.querySelectorAll(SUBMIT_BUTTONS).forEach(function (b) { b.disabled = true; });
     }, 0);
+    busyTimers.set(form, setTimeout(function () { release(form, STILL_WAITING_WORDS); },
+                                    BUSY_RELEASE_MS));
+  });
+  // A busy form becomes usable again, as it was before the submit; `words` (if any) say
+  // why beside its buttons.
+  function release(form, words) {
+    clearTimeout(busyTimers.get(form));
+    busyTimers.delete(form);
+    delete form.dataset.submitted;
+    form.classList.remove("htmx-request");
+    dropKeptSubmitter(form);
+    form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
+    form.querySelectorAll("[data-enabled-by]").forEach(syncConfirm);
+    sayStalled(form, words);
+  }
+  // The button pressed is sent as a hidden field (a disabled button is not sent): the
+  // next submit may be by the other button.
+  function dropKeptSubmitter(form) {
+    form.querySelectorAll("input[data-once-submitter]").forEach(function (input) { input.remove(); });
+  }
+  // The note lives at the end of the buttons' row (their parent), made on first use. It
+  // is a status region: made empty and filled a moment later, so screen readers say it.
+  function sayStalled(form, words) {
+    var note = form.querySelector("[data-stalled-note]");
+    if (!words) { if (note) note.hidden = true; return; }
+    if (!note) {
+      note = document.createElement("span");
+      note.className = "stalled-note";
+      note.setAttribute("role", "status");
+      note.dataset.stalledNote = "";
+      note.setAttribute("data-testid", "stalled-note");
+      var anchor = form.querySelector("[data-busy-note]") || form.querySelector(SUBMIT_BUTTONS);
+      (anchor ? anchor.parentNode : form).appendChild(note);
+    }
+    note.textContent = "";
+    note.hidden = false;
+    setTimeout(function () { note.textContent = words; }, 50);
+  }
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    document.querySelectorAll("form[data-once][data-submitted]").forEach(function (form) {
+      release(form, STOPPED_WORDS);
+    });
   });
   // Coming back with the browser's Back button must not leave a dead form.
   window.addEventListener("pageshow", function () {
-    document.querySelectorAll("form[data-once]").forEach(function (form) {
-      delete form.dataset.submitted;
-      form.classList.remove("htmx-request");
-      form.querySelectorAll("button").forEach(function (b) { b.disabled = false; });
-      form.querySelectorAll("[data-enabled-by]").forEach(syncConfirm);
-    });
+    document.querySelectorAll("form[data-once]").forEach(function (form) { release(form, null); });
   });
 
   // --- one history entry per address --------------------------------------------------
