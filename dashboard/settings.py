@@ -275,6 +275,8 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
 POLL_SETTLE_SECONDS = env_int("POLL_SETTLE_SECONDS", 300, minimum=0, maximum=3600)
 SYNC_INTERVAL_SECONDS = env_int("SYNC_INTERVAL_SECONDS", 60, minimum=5, maximum=86400)
 SSE_HEARTBEAT_SECONDS = env_int("SSE_HEARTBEAT_SECONDS", 10, minimum=1, maximum=60)
+# Live streams one signed-in session may hold open in one web process (a tab each).
+LIVE_STREAMS_PER_SESSION = env_int("LIVE_STREAMS_PER_SESSION", 30, minimum=1, maximum=10000)
 # Start and pause not confirmed by Atoms after this long are flagged on the page; Atoms
 # showing no sign of them after that (live/poll.py `pending_bound`) clears them.
 PENDING_ACTION_WARN_SECONDS = env_int("PENDING_ACTION_WARN_SECONDS", 60, minimum=5, maximum=3600)

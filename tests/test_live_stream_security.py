@@ -124,3 +124,32 @@ def test_the_streams_one_query_permission_check_agrees_with_has_perm(users):
     assert may_view([person.pk for person in everyone]) == expected
     assert expected == {users["staff"].pk, users["manager"].pk, users["admin"].pk, direct.pk,
                         superuser.pk}
+
+
+def test_one_session_holds_only_so_many_streams_and_a_closed_one_frees_its_place(
+        simulator_process, running, users):
+    """One session opened 800 streams, all held open by the web process."""
+    server = start_web_server(simulator_process, LIVE_STREAMS_PER_SESSION="2",
+                              SSE_HEARTBEAT_SECONDS="1")
+    _, cookies = signed_in(users["manager"])
+    _, others = signed_in(users["staff"])
+    streams = []
+    try:
+        streams += [Stream(url_of(server, running), cookies) for _ in range(2)]
+        for stream in streams:
+            stream.next(event=f"detail-{running.pk}")
+        refused = httpx.get(url_of(server, running), cookies=cookies)
+        assert refused.status_code == 429 and "close some tabs" in refused.text
+        streams.append(Stream(url_of(server, running), others))  # another person's own
+        assert streams[-1].status == 200
+        streams.pop(0).close()
+        deadline = time.monotonic() + 10
+        while (answer := Stream(url_of(server, running), cookies)).status != 200:
+            answer.close()
+            assert time.monotonic() < deadline, "the closed stream's place was not freed"
+            time.sleep(0.2)
+        streams.append(answer)
+    finally:
+        for stream in streams:
+            stream.close()
+        server.process.stop()

@@ -14,7 +14,7 @@ import logging
 import signal
 import threading
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from urllib.parse import parse_qs, quote
 
 import redis.asyncio as aioredis
@@ -105,6 +105,9 @@ class Broadcaster:
 
     def __init__(self):
         self.viewers: set[Viewer] = set()
+        # Open streams by session: one person's tabs are a handful; a script opening 800
+        # from one session held them all (see LIVE_STREAMS_PER_SESSION).
+        self.per_session: Counter[str] = Counter()
         self._task: asyncio.Task | None = None
         self._sessions_task: asyncio.Task | None = None
         self._loop = None
@@ -124,6 +127,8 @@ class Broadcaster:
         return self._redis
 
     def add(self, viewer: Viewer) -> None:
+        if viewer not in self.viewers and viewer.session_key:
+            self.per_session[viewer.session_key] += 1
         self.viewers.add(viewer)
         loop = asyncio.get_running_loop()
         _end_streams_on_exit_signal(loop)
@@ -144,6 +149,10 @@ class Broadcaster:
         return True
 
     def remove(self, viewer: Viewer) -> None:
+        if viewer in self.viewers and viewer.session_key:
+            self.per_session[viewer.session_key] -= 1
+            if self.per_session[viewer.session_key] <= 0:
+                del self.per_session[viewer.session_key]
         self.viewers.discard(viewer)
 
     def end(self, viewer: Viewer) -> None:
@@ -559,6 +568,10 @@ async def asgi_stream(scope, receive, send) -> None:
     viewer = viewer_from_query(query)
     if isinstance(viewer, str):
         await _respond(send, 400, viewer.encode())
+        return
+    if broadcaster.per_session[session_key] >= settings.LIVE_STREAMS_PER_SESSION:
+        # The page falls back to polling (static/js/app.js), as for any stream refused.
+        await _respond(send, 429, b"Too many live pages open at once: close some tabs.")
         return
     viewer.session_key = session_key
     await send({"type": "http.response.start", "status": 200,
