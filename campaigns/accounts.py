@@ -5,10 +5,13 @@ both come here). No path through it makes or edits a superuser or touches what a
 may do: roles are fixed in `permissions.ROLE_PERMISSIONS`.
 """
 
+from contextlib import contextmanager
+
 from axes.helpers import get_client_ip_address
 from axes.utils import reset as reset_sign_in_failures
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.backends import AllowAllUsersModelBackend
+from django.contrib.auth.hashers import check_password
 from django.contrib.auth.models import Group, Permission
 from django.contrib.sessions.models import Session
 from django.core.exceptions import PermissionDenied
@@ -34,6 +37,40 @@ class SaysDeactivatedBackend(AllowAllUsersModelBackend):
     def get_user(self, user_id):
         user = super().get_user(user_id)
         return user if user is not None and user.is_active else None
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        # One transaction: a password stored again as they sign in (below) and its
+        # lineage's new hash are seen together, by a promotion too.
+        with transaction.atomic():
+            user = super().authenticate(request, username=username, password=password,
+                                        **kwargs)
+            if user is not None and password is not None:
+                _follow_rehash(user, password)
+        return user
+
+
+def _follow_rehash(user, password: str) -> None:
+    """After `password` was found right for `user`. Django stores the same password again
+    under a new hash (and salt) as they sign in when its hasher's settings changed, as a
+    Django upgrade does (more iterations): that must not pass for a reset on the server
+    (see PasswordChosenByAdmin), so the lineage moves to the new hash. A password that is
+    not the lineage's was set on the server: the lineage had ended, and its row goes (else
+    each sign-in would check the password twice). One query per sign-in otherwise."""
+    if not (PasswordChosenByAdmin.objects.filter(user=user)
+            .exclude(password_hash=user.password).exists()):
+        return
+    # Read again with their account locked, as an admin's new password and their own
+    # change lock it: neither is half-done meanwhile.
+    current = (get_user_model().objects.select_for_update().filter(pk=user.pk)
+               .values_list("password", flat=True).first())
+    chosen = PasswordChosenByAdmin.objects.filter(user=user).first()
+    if current != user.password or chosen is None or chosen.password_hash == current:
+        return  # changed since `password` was checked, or nothing to follow
+    if check_password(password, chosen.password_hash):
+        chosen.password_hash = current
+        chosen.save(update_fields=["password_hash"])
+    else:
+        chosen.delete()
 
 
 def _group(role: str) -> Group:
@@ -104,16 +141,8 @@ def set_role(actor, user, role: str) -> bool:
     group = _group(role)
     if role_of(user) == role:
         return False
-    chosen = PasswordChosenByAdmin.objects.filter(user=user).first() if role == ADMIN else None
-    if chosen is not None and chosen.chosen_by_id == actor.pk:
-        raise PermissionDenied(
-            f"You set {user.get_username()}'s password, so another admin gives them the admin "
-            "role: whoever knew a password must not be able to become its owner.")
-    if chosen is not None and not chosen.changed_since:
-        raise PermissionDenied(
-            f"{user.get_username()}'s password was set by an admin and has not been changed "
-            "since: they change it themselves (on their password page, signed in) before they "
-            "can be given the admin role.")
+    if role == ADMIN:
+        _refuse_password_chosen_by_admin(actor, user)
     with transaction.atomic():
         if role_of(user) == ADMIN:  # no longer one: see FormerAdmin
             FormerAdmin.objects.update_or_create(
@@ -122,6 +151,26 @@ def set_role(actor, user, role: str) -> bool:
         audit.record(actor, audit.Action.MANAGE_USER, audit.Outcome.OK,
                      message=f"Gave {user.get_username()} the {ROLE_LABELS[role]} role.")
     return True
+
+
+def _refuse_password_chosen_by_admin(actor, user) -> None:
+    """No admin role, through the site, for someone whose password descends from one an
+    admin set here (see PasswordChosenByAdmin): a change made on the site from it proves
+    nothing, as whoever set it could have signed in as them and made it. A superuser may."""
+    chosen = PasswordChosenByAdmin.objects.filter(user=user).first()
+    if chosen is None or actor.is_superuser:
+        return
+    if chosen.password_hash != user.password:  # reset on the server since: theirs
+        PasswordChosenByAdmin.objects.filter(
+            user=user, password_hash=chosen.password_hash).delete()
+        return
+    name = user.get_username()
+    raise PermissionDenied(
+        f"{name}'s password was set by an admin on this site, so they cannot be made an "
+        "admin here, even after changing it here: whoever set it could have signed in as "
+        "them and changed it. First ask whoever runs the server to give them a new password "
+        f"with the command: python manage.py changepassword {name} (and to tell it to {name} "
+        "in person); then give them the role.")
 
 
 def set_active(actor, user, active: bool) -> None:
@@ -200,8 +249,11 @@ def check_password_settable(actor, user) -> None:
 
 def set_password(actor, user, password: str) -> None:
     """An admin gives someone who forgot theirs a new password (to tell them in person):
-    their sessions end, and the activity log says who did it. Never one's own (that asks
-    for the old one first) nor a superuser's."""
+    their sessions end, their wrong passwords are forgotten (a lockout from the sign-in
+    throttling, which nobody on the site could lift otherwise, ends: they sign in with it
+    at once), and the activity log says who did it. Never one's own (that asks for the old
+    one first) nor a superuser's. No admin role for them until it is reset on the server
+    (see PasswordChosenByAdmin)."""
     with transaction.atomic():
         # Checked again with both accounts locked: not made an admin meanwhile.
         _lock_and_check_actor(actor, user)
@@ -210,18 +262,39 @@ def set_password(actor, user, password: str) -> None:
         user.save(update_fields=["password"])
         PasswordChosenByAdmin.objects.update_or_create(
             user=user, defaults={"chosen_by": actor, "chosen_at": timezone.now(),
-                                 "changed_since": False})
+                                 "password_hash": user.password})
         end_sessions(user)
+        # By name, from every address: the wrong passwords typed for it (see settings).
+        reset_sign_in_failures(username=user.get_username())
         audit.record(actor, audit.Action.MANAGE_USER, audit.Outcome.OK,
                      message=f"Set a new password for {user.get_username()}.")
 
 
+@contextmanager
+def own_password_change(request, *, old_password: str):
+    """Around saving the password someone signed in (`request.user`) chose for themselves,
+    `old_password` checked: in one transaction, with their account locked (as an admin's
+    new password locks it), then `own_password_changed`."""
+    user = request.user
+    with transaction.atomic():
+        before = (get_user_model().objects.select_for_update().filter(pk=user.pk)
+                  .values_list("password", flat=True).first())
+        chosen = PasswordChosenByAdmin.objects.filter(user=user).first()
+        if (chosen is not None and chosen.password_hash != before
+                and not check_password(old_password, chosen.password_hash)):
+            # Reset on the server since an admin set it: theirs, and the new one too.
+            chosen.delete()
+        yield
+        own_password_changed(user, current_session=request.session.session_key)
+
+
 def own_password_changed(user, *, current_session: str) -> None:
     """After someone changed their own password: their other sessions end now, live
-    streams included (a stream holds no page request that would notice the new hash)."""
+    streams included (a stream holds no page request that would notice the new hash). A
+    new password made on the site from one an admin set stays in its lineage (see
+    PasswordChosenByAdmin): whoever set it could have made the change."""
     end_sessions(user, keep=current_session)
-    # Theirs now, unless whoever set it changed it in their name: see set_role.
-    PasswordChosenByAdmin.objects.filter(user=user).update(changed_since=True)
+    PasswordChosenByAdmin.objects.filter(user=user).update(password_hash=user.password)
     audit.record(user, audit.Action.MANAGE_USER, audit.Outcome.OK,
                  message=f"{user.get_username()} changed their own password.")
 

@@ -668,18 +668,27 @@ class WebhookDelivery(models.Model):
 
 
 class PasswordChosenByAdmin(models.Model):
-    """Someone whose password an admin last set (accounts.set_password): that admin knew
-    it. One admin could demote another, set their password, promote them back and sign in
-    as them, their name then going on what they do. So they are made an admin again only
-    once they changed it themselves (`changed_since`), and never by the admin who set it:
-    knowing it, that admin could have changed it "themselves" too."""
+    """Someone whose password an admin set on the site (accounts.set_password): that admin
+    knew it. While their password descends from that one through changes made on the site,
+    no admin gives them the admin role through the site (a superuser still can): the site
+    cannot tell them from the admin who knew it, who could sign in as them and change it
+    "as them" (seen on the demo: another admin then promoted them, the first holding an
+    admin account in their name).
+
+    The lineage is followed by hash: `password_hash` is their password's hash when the admin
+    set it, moved to the new one when they change it on the site
+    (accounts.own_password_changed) or Django stores the same password again under a new
+    hash as they sign in (accounts.SaysDeactivatedBackend). A password set on the server
+    (`manage.py changepassword`, which our code never sees) no longer matches it: the
+    lineage ends there, and so does the refusal."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, primary_key=True,
                                 on_delete=models.CASCADE, related_name="+")
     chosen_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                   on_delete=models.SET_NULL, related_name="+")
     chosen_at = models.DateTimeField(default=timezone.now)
-    changed_since = models.BooleanField(default=False)
+    # As User.password holds it ("pbkdf2_sha256$…").
+    password_hash = models.CharField(max_length=128)
 
     def __str__(self) -> str:
         return f"Password of user {self.user_id}, set by user {self.chosen_by_id}"

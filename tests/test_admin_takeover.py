@@ -5,17 +5,25 @@ set B's password, sign in as B, change it "as B", and then any other admin promo
 gave A an admin account in B's name. Someone who was an admin therefore no longer has
 their password set through the site (but by a superuser): it is reset on the server.
 
+Seen next: admin A sets staff member S's password (S never was an admin), signs in as S
+with it and changes it "as S"; another admin B then promoted S, A holding an admin
+account in S's name. The site cannot tell A from S in a session opened with the password
+A chose, so nobody whose password descends from one an admin set, through changes made
+on the site, is made an admin on the site: it is reset on the server first.
+
 And two admins demoting each other at the same moment both succeeded, leaving nobody
 able to manage people: the second change now waits for the first and is refused.
 """
 
+import html
 import threading
 
 import pytest
+from django.contrib.auth.hashers import MD5PasswordHasher
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from campaigns import accounts
@@ -138,6 +146,129 @@ def test_an_admin_made_staff_on_the_command_line_is_a_former_admin_too(login_as,
     refused = login_as("admin").post(reverse("user_password", args=[second.pk]), KNOWN)
     assert refused.status_code == 403
     assert signs_in("second-admin", THEIRS)
+
+
+def signed_in_as(username: str, password: str) -> Client:
+    client = Client()
+    answer = client.post("/accounts/login/", {"username": username, "password": password})
+    assert answer.status_code == 302, answer.content.decode()[:300]
+    return client
+
+
+def change_own(client: Client, old: str, new: str) -> None:
+    answer = client.post(reverse("password_change"), {
+        "old_password": old, "new_password1": new, "new_password2": new})
+    assert answer.status_code == 302, answer.content.decode()[:300]
+
+
+def promote(client: Client, person) -> tuple[int, str]:
+    answer = client.post(reverse("user_change", args=[person.pk]), {"role": ADMIN})
+    return answer.status_code, html.unescape(answer.content.decode())
+
+
+SET_HERE = "sam-staff's password was set by an admin on this site, so they cannot be made"
+
+
+def reset_on_the_server(user, password: str) -> None:
+    """What `python manage.py changepassword NAME` does (it asks for the password at a
+    prompt, so call_command cannot run it here)."""
+    user.refresh_from_db()
+    user.set_password(password)
+    user.save()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("after_the_reset", ["promoted", "they change it, then promoted"])
+def test_a_password_an_admin_set_and_changed_as_them_is_not_promoted_until_reset_on_the_server(
+        login_as, users, second, after_the_reset):
+    """The tester's chain on the demo: the change "as them" made B's promotion go through."""
+    staff = users["staff"]
+    chosen = KNOWN["new_password1"]
+    assert login_as("admin").post(reverse("user_password", args=[staff.pk]),
+                                  KNOWN).status_code == 302
+    as_them = signed_in_as(staff.username, chosen)  # ada-admin, knowing it
+    change_own(as_them, chosen, "ada-made-this-one-4")
+    status, page = promote(admin_client(second), staff)
+    assert status == 403
+    assert SET_HERE in page
+    assert "python manage.py changepassword sam-staff" in page
+    staff.refresh_from_db()
+    assert role_of(staff) == "staff"
+    assert AuditEntry.objects.get(outcome="refused").message.startswith(
+        "Not allowed: " + SET_HERE)
+
+    reset_on_the_server(staff, "told-in-person-5")
+    if after_the_reset != "promoted":  # made their own: it stays theirs
+        change_own(signed_in_as(staff.username, "told-in-person-5"), "told-in-person-5",
+                   "only-sam-knows-6")
+    assert promote(admin_client(second), staff)[0] == 302
+    staff.refresh_from_db()
+    assert role_of(staff) == ADMIN
+    assert not PasswordChosenByAdmin.objects.filter(user=staff).exists()
+
+
+@pytest.mark.django_db
+def test_changing_it_on_the_site_again_and_again_keeps_the_admin_role_refused(
+        login_as, users, second):
+    staff = users["staff"]
+    login_as("admin").post(reverse("user_password", args=[staff.pk]), KNOWN)
+    old = KNOWN["new_password1"]
+    for n in range(3):
+        new = f"changed-on-the-site-{n}"
+        change_own(signed_in_as(staff.username, old), old, new)
+        old = new
+        assert promote(admin_client(second), staff)[0] == 403, n
+    staff.refresh_from_db()
+    assert staff.check_password(old) and role_of(staff) == "staff"
+
+
+@pytest.mark.django_db
+def test_a_superuser_may_promote_someone_whose_password_an_admin_set(
+        login_as, users, second, django_user_model):
+    staff = users["staff"]
+    login_as("admin").post(reverse("user_password", args=[staff.pk]), KNOWN)
+    assert promote(admin_client(second), staff)[0] == 403
+    root = django_user_model.objects.create_superuser("root", password="x-long-enough-2")
+    assert promote(admin_client(root), staff)[0] == 302
+    staff.refresh_from_db()
+    assert role_of(staff) == ADMIN
+
+
+@pytest.mark.django_db
+def test_the_admin_who_set_it_may_promote_them_once_it_was_reset_on_the_server(
+        login_as, users):
+    """"You set their password" was a refusal for ever; a reset on the server ends it."""
+    staff = users["staff"]
+    admin = login_as("admin")
+    admin.post(reverse("user_password", args=[staff.pk]), KNOWN)
+    assert promote(admin, staff)[0] == 403
+    reset_on_the_server(staff, "told-in-person-5")
+    assert promote(admin, staff)[0] == 302
+
+
+class UpgradedMD5PasswordHasher(MD5PasswordHasher):
+    """As after a Django upgrade that raises a hasher's work factor: every password
+    checked at sign-in is stored again, under a new salt and hash."""
+
+    def must_update(self, encoded):
+        return True
+
+
+@pytest.mark.django_db
+def test_a_password_stored_again_at_sign_in_does_not_pass_for_a_reset_on_the_server(
+        login_as, users, second):
+    staff = users["staff"]
+    login_as("admin").post(reverse("user_password", args=[staff.pk]), KNOWN)
+    change_own(signed_in_as(staff.username, KNOWN["new_password1"]),
+               KNOWN["new_password1"], "ada-made-this-one-4")
+    staff.refresh_from_db()
+    before = staff.password
+    with override_settings(PASSWORD_HASHERS=[
+            f"{__name__}.UpgradedMD5PasswordHasher"]):
+        signed_in_as(staff.username, "ada-made-this-one-4")
+    staff.refresh_from_db()
+    assert staff.password != before  # stored again: the same password, a new hash
+    assert promote(admin_client(second), staff)[0] == 403
 
 
 @pytest.mark.django_db

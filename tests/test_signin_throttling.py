@@ -136,3 +136,29 @@ def test_a_forged_forwarded_address_does_not_escape_the_address_lockout(
         assert sign_in(staff_user.username, PASSWORD, forged="10.0.0.99") == 429
     finally:
         server.stop()
+
+
+@pytest.mark.django_db
+@override_settings(AXES_FAILURE_LIMIT=LIMIT, AXES_COOLOFF_TIME=timedelta(minutes=15))
+def test_a_new_password_from_an_admin_lifts_the_lockout_of_that_name_only(
+        staff_user, manager_user, admin_user):
+    """Locked out, the person signed in with the admin's new password and got 429 for the
+    whole cool-off: nobody on the site could lift it."""
+    for person, address in ((staff_user, "10.0.0.1"), (manager_user, "10.0.0.2")):
+        answers = [attempt(Client(), "/accounts/login/", person.username, "wrong",
+                           address).status_code for _ in range(LIMIT)]
+        assert answers[-1] == 429
+    admin = Client()
+    admin.force_login(admin_user)
+    new = "a-new-long-one-7"
+    done = admin.post(reverse("user_password", args=[staff_user.pk]),
+                      {"new_password1": new, "new_password2": new}, follow=True)
+    # From where the wrong ones came, and from anywhere else.
+    assert attempt(Client(), "/accounts/login/", staff_user.username, new,
+                   "10.0.0.1").status_code == 302
+    assert attempt(Client(), "/accounts/login/", staff_user.username, new,
+                   "10.3.3.3").status_code == 302
+    assert "They can sign in with it at once" in done.content.decode()
+    # Someone else's lockout stays.
+    assert attempt(Client(), "/accounts/login/", manager_user.username, PASSWORD,
+                   "10.3.3.3").status_code == 429

@@ -116,7 +116,9 @@ def user_password(request, pk: int):
             accounts.record_refusal(request.user, str(refusal))
             raise
         messages.success(request, f"{person.get_username()} has a new password and was signed "
-                                  "out everywhere. Tell it to them in person.")
+                                  "out everywhere. They can sign in with it at once, even if "
+                                  "wrong passwords had paused their sign-in. Tell it to them "
+                                  "in person.")
         return redirect("user_list")
     return form_page(request, "campaigns/user_password.html",
                      {"nav": "users", "person": person, "form": form})
@@ -135,9 +137,9 @@ class OwnPasswordChange(auth_views.PasswordChangeView):
         return {**super().get_form_kwargs(), "request": self.request}
 
     def form_valid(self, form):
-        response = super().form_valid(form)  # keeps this session, under a new key
-        accounts.own_password_changed(self.request.user,
-                                      current_session=self.request.session.session_key)
+        with accounts.own_password_change(self.request,
+                                          old_password=form.cleaned_data["old_password"]):
+            response = super().form_valid(form)  # keeps this session, under a new key
         messages.success(self.request, "Your password is changed.")
         return response
 
