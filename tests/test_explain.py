@@ -227,6 +227,23 @@ def test_a_card_waiting_for_retries_says_it_finishes_after_them(users):
     assert str(estimate) == "about 14 min"
 
 
+def test_after_a_resume_the_eta_reads_the_dialing_since_not_the_paused_stretch(users):
+    """After a resume it said "1 min to 1 h 47 min": the paused stretch counted as slow
+    dialing."""
+    row = campaign_row(users["staff"], "running", total_participants=100, contacts_called=40)
+    now = timezone.now()
+    history = [(20, "running", 10), (18, "running", 20), (16, "running", 30),
+               (15, "paused", 30), (10, "paused", 30), (5, "paused", 30),
+               (3, "running", 30), (2, "running", 35), (1, "running", 40)]
+    snapshots = [MetricSnapshot(campaign=row, taken_at=now - timedelta(minutes=minutes),
+                                status=status, contacts_called=called,
+                                total_participants=100, contacts_connected=0)
+                 for minutes, status, called in history]
+    estimate = publish.fragment_context(row, snapshots)["eta"]
+    # 60 to go at 5 a minute since the resume, or 3.3 over its whole stretch to now.
+    assert str(estimate) == "12 min to 18 min"
+
+
 def test_the_eta_reads_as_a_range_of_minutes():
     assert str(progress.Eta(timedelta(minutes=12), timedelta(minutes=18))) == "12 min to 18 min"
     assert str(progress.Eta(timedelta(minutes=95), timedelta(minutes=95))) == "about 1 h 35 min"

@@ -114,7 +114,11 @@ def _eta(campaign: Campaign, snapshots, now):
     """Time to finish while it dials; None otherwise or without enough history."""
     if campaign.status not in PAUSABLE_STATUSES or campaign.deleted_remotely_at:
         return None
-    points = [(s.taken_at, s.contacts_called) for s in snapshots]
+    # The dialing since it last (re)started: a paused stretch is no slow dialing (after a
+    # resume it said "1 min to 1 h 47 min").
+    since = next((index + 1 for index in range(len(snapshots) - 1, -1, -1)
+                  if snapshots[index].status not in PAUSABLE_STATUSES), 0)
+    points = [(s.taken_at, s.contacts_called) for s in snapshots[since:]]
     points.append((now, campaign.contacts_called))  # a slowdown since the last change counts
     # Only retries left: the last of them is due at a set time, and it cannot finish
     # sooner (one query, so only then: while first calls remain, the rate governs).
