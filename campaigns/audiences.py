@@ -478,6 +478,20 @@ def delete_audience(user, audience) -> None:
 # --- starting without the do-not-call numbers ---------------------------------------------
 
 
+def _copy_token(campaign) -> uuid.UUID:
+    """The one create request of a campaign's copy without the do-not-call numbers."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"start-without-dnc:{campaign.atoms_id}")
+
+
+def copy_without_listed(campaign):
+    """The copy "Start without them" made of this campaign, if it made one: its page names
+    it (the original, still a draft, went on offering Start as if nothing was done)."""
+    made = (CreateRequest.objects.filter(token=_copy_token(campaign),
+                                         state=CreateRequest.State.CREATED)
+            .select_related("campaign").first())
+    return made.campaign if made is not None else None
+
+
 def _numbers(count: int) -> str:
     return f"{count} do-not-call number{pluralize(count)}"
 
@@ -493,7 +507,7 @@ def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome
     The copy can be made and yet not start: `start_error` then says why."""
     # One filtered copy per campaign: a second click or a resubmit finds the first one
     # instead of making another audience and another campaign.
-    token = uuid.uuid5(uuid.NAMESPACE_URL, f"start-without-dnc:{campaign.atoms_id}")
+    token = _copy_token(campaign)
     earlier = CreateRequest.objects.filter(token=token).select_related("campaign").first()
     if earlier is not None and earlier.state == CreateRequest.State.CREATED and earlier.campaign:
         return services.CreateOutcome(campaign=earlier.campaign, duplicate=True)

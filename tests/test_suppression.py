@@ -212,6 +212,11 @@ def test_start_without_them_makes_a_filtered_audience_and_starts_a_copy(
     assert (draft.status, draft.audience_id, draft.pending_action) == ("draft", pilot.id, "")
     assert AuditEntry.objects.filter(campaign=draft, action="start").get().message.endswith(
         "without 1 do-not-call number")
+    # The original, still a draft, names its copy (it offered Start as if nothing was done).
+    page = login_as("staff").get(reverse("campaign_detail", args=[draft.pk])).content.decode()
+    named = page.split('data-testid="copy-made"')[1].split("</dd>")[0]
+    assert f'href="{reverse("campaign_detail", args=[copy.pk])}"' in named
+    assert "made from it without the do-not-call numbers: this one stays as it is" in named
 
 
 def test_start_without_them_twice_makes_one_copy(login_as, world, users):

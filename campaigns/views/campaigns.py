@@ -195,6 +195,7 @@ def campaign_detail(request, pk: int):
         "counting_outcomes": counting,
         "hours": calling_hours.of(campaign),
         "may_set_hours": may_set_calling_hours(request.user, campaign),
+        "copy": audiences.copy_without_listed(campaign),
     }
     return render(request, "campaigns/detail.html", context)
 
