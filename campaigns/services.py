@@ -655,8 +655,10 @@ def _run_async_action(user, campaign, action, pending, allowed_statuses, *, call
         _publish_soon(campaign)
         raise ActionRefused(error.user_message) from error
     mine.update(pending_outcome=PendingOutcome.ACCEPTED)
+    # Said as of that moment: "waiting for it to take effect" stayed in the log for good,
+    # long after the status showed it done.
     audit.record(user, action, Outcome.OK, campaign=campaign,
-                 message=f"Atoms accepted the {verb}; waiting for it to take effect")
+                 message=f"Atoms accepted the {verb}.")
     # Every open page shows "Starting…"/"Pausing…" now, not when Atoms' status moves.
     _publish_soon(campaign)
     _poll_soon(campaign)

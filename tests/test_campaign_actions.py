@@ -92,6 +92,10 @@ def test_an_admin_pauses_then_resumes(login_as, world, users):
     admin.post(reverse("campaign_start", args=[paused.pk]))
     resumed = wait_for_status(world, paused, "running", step=1)
     assert len(resumed.executions) == 2  # one execution per start or resume
+    # The log says what happened then, nothing that stays "waiting" once it is done.
+    assert [e.message for e in AuditEntry.objects.filter(campaign=running).order_by("pk")
+            if e.action in ("pause", "start")][-2:] == [
+        "Atoms accepted the pause.", "Atoms accepted the resume."]
 
 
 def test_when_atoms_refuses_a_start_its_reason_is_shown_and_the_button_returns(
