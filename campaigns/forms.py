@@ -13,7 +13,7 @@ from django.contrib.auth import authenticate, get_user_model
 from django.contrib.auth.forms import PasswordChangeForm, SetPasswordForm
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db.models import ExpressionWrapper, F, FloatField
+from django.db.models import Case, ExpressionWrapper, F, FloatField, IntegerField, Value, When
 from django.db.models.functions import Lower, NullIf
 from django.forms.renderers import TemplatesSetting
 from django.utils import timezone
@@ -232,13 +232,22 @@ def _ratio(part: str, whole: str):
     return ExpressionWrapper(F(part) * 1.0 / NullIf(F(whole), 0), output_field=FloatField())
 
 
+# "Status" sorts as a person reads the board, the most active first, not alphabetically
+# (Completed, Draft, Paused…); a status Atoms adds later comes last.
+_STATUS_RANK = Case(*(When(status=status, then=Value(rank)) for rank, status in enumerate((
+    CampaignStatus.RUNNING, CampaignStatus.PROCESSING, CampaignStatus.SCHEDULED,
+    CampaignStatus.PAUSED, CampaignStatus.DRAFT, CampaignStatus.COMPLETED,
+    CampaignStatus.FAILED))), default=Value(99), output_field=IntegerField())
+
 # Each sort: the ordering expressions (ties broken by newest) and the label people pick.
 SORTS = {
     "created": ((F("created_at").desc(),), "Newest first"),
     "created_asc": ((F("created_at").asc(),), "Oldest first"),
-    "modified": ((F("modified_at").desc(),), "Recently modified"),
+    # When Atoms last changed it (its `updatedAt`), not when our copy was last saved.
+    "modified": ((F("remote_updated_at").desc(nulls_last=True), F("modified_at").desc()),
+                 "Recently modified"),
     "name": ((Lower("name").asc(), F("created_at").desc()), "Name (A to Z)"),
-    "status": ((F("status").asc(), F("created_at").desc()), "Status"),
+    "status": ((_STATUS_RANK, F("created_at").desc()), "Status"),
     "progress": ((_ratio("contacts_called", "total_participants").desc(nulls_last=True),
                   F("created_at").desc()), "Most progress"),
     "connect_rate": ((_ratio("contacts_connected", "contacts_called").desc(nulls_last=True),

@@ -5,6 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns.live import sync
 from campaigns.models import Campaign
@@ -131,8 +132,9 @@ def test_sort_by_name_status_progress_and_connect_rate(login_as):
     ])
     client = login_as("staff")
     assert names_on(client.get(URL, {"sort": "name"})) == ["Alpha", "bravo", "Charlie", "delta"]
+    # The most active first, as the board reads (it was alphabetical: Completed, Draft…).
     assert names_on(client.get(URL, {"sort": "status"})) == [
-        "delta", "Charlie", "Alpha", "bravo"]
+        "bravo", "Alpha", "Charlie", "delta"]
     # Nothing to call yet sorts last, not first.
     assert names_on(client.get(URL, {"sort": "progress"})) == [
         "Alpha", "bravo", "delta", "Charlie"]
@@ -141,6 +143,23 @@ def test_sort_by_name_status_progress_and_connect_rate(login_as):
     page = client.get(URL).content.decode()
     for label in ("Name (A to Z)", "Status", "Most progress", "Best connect rate"):
         assert label in page
+
+
+def test_last_modified_is_when_atoms_last_changed_it_not_when_our_copy_was_saved(login_as):
+    """A seeded campaign Atoms last changed three days ago read "modified" at the minute of
+    the dashboard's last check, and sorted so."""
+    from datetime import timedelta
+
+    now = timezone.now()
+    old = Campaign.objects.create(atoms_id="a" * 24, name="Old", status="completed",
+                                  remote_updated_at=now - timedelta(days=3))
+    Campaign.objects.create(atoms_id="b" * 24, name="Recent", status="running",
+                            remote_updated_at=now - timedelta(hours=1))
+    old.save()  # our copy saved just now (a poll confirming nothing changed)
+    client = login_as("staff")
+    assert names_on(client.get(URL, {"sort": "modified"})) == ["Recent", "Old"]
+    row = client.get(URL).content.decode().split("Old</a>")[1].split("</tr>")[0]
+    assert (now - timedelta(days=3)).isoformat()[:16] in row
 
 
 def test_a_scheduled_row_listens_for_its_start(login_as):
