@@ -448,7 +448,8 @@ class ColumnForm(forms.Form):
 
 
 class MemberAddForm(forms.Form):
-    phone_number = forms.CharField(label="Phone number", max_length=40)
+    phone_number = forms.CharField(label="Phone number", max_length=40, error_messages={
+        "required": "Type the contact's phone number."})
 
     def __init__(self, *args, columns: list[str], **kwargs):
         super().__init__(*args, **kwargs)
@@ -465,7 +466,8 @@ class MemberAddForm(forms.Form):
 
 
 class SuppressionAddForm(forms.Form):
-    phone_number = forms.CharField(label="Phone number", max_length=40)
+    phone_number = forms.CharField(label="Phone number", max_length=40, error_messages={
+        "required": "Type the number that must not be called."})
     note = forms.CharField(label="Note", max_length=200, required=False)
 
     def __init__(self, *args, **kwargs):

@@ -87,6 +87,7 @@ def test_a_crafted_add_cannot_give_the_audience_columns_it_does_not_have(login_a
     ("call me", "Not a phone number."),
     ("+1 415 555 0100", "This number is already in the audience."),
     ("+14155550177", "This number is on the do-not-call list."),
+    ("", "Type the contact's phone number."),  # not "This field is required."
 ])
 def test_a_contact_that_fails_the_checks_is_refused_beside_the_field(login_as, world, phone,
                                                                      error):

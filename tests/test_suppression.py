@@ -69,6 +69,9 @@ def test_a_number_that_cannot_be_read_is_refused_beside_the_field(login_as, worl
         "Too short to be a phone number."]
     assert 'value="12345"' in response.content.decode()
     assert not SuppressedNumber.objects.exists()
+    empty = login_as("staff").post(reverse("suppression_add"), {"region": "US", "note": "x"})
+    assert empty.context["add_form"].errors["phone_number"] == [
+        "Type the number that must not be called."]  # not "This field is required."
 
 
 def test_numbers_added_from_a_csv_count_added_already_and_unreadable(login_as, world):
