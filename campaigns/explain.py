@@ -137,6 +137,14 @@ def _scheduled(campaign, moved_at, now):
     if campaign.status != CampaignStatus.SCHEDULED:
         return None
     if campaign.scheduled_at and campaign.scheduled_at > now:
+        hours = calling_hours.of(campaign)
+        if hours is not None and not hours.is_open(campaign.scheduled_at):
+            # Atoms starts it by itself, blind to our windows: said before it happens.
+            return format_html(
+                "Scheduled: Atoms starts it {}, at {}, outside its calling hours: the "
+                "dashboard pauses it as soon as it starts, and resumes it when they begin.",
+                relative(campaign.scheduled_at, now),
+                hours.wall_clock(campaign.scheduled_at))
         return format_html("Scheduled: Atoms starts it {}.",
                            relative(campaign.scheduled_at, now))
     return "Scheduled to start now: waiting for Atoms to begin dialling."

@@ -49,6 +49,20 @@ def test_a_scheduled_campaign_says_when_it_starts(users):
     assert why(row) == "Scheduled: Atoms starts it in 2 hours."
 
 
+def test_a_scheduled_start_outside_its_calling_hours_says_what_will_happen(users):
+    """Atoms starts a scheduled campaign by itself, whatever its calling hours: the page
+    said only when, and nothing of the pause that would follow at once."""
+    at = datetime(2030, 1, 15, 20, 30, tzinfo=UTC)  # 02:00 in Kolkata, a Tuesday
+    row = campaign_row(users["staff"], "scheduled", scheduled_at=at, calling_hours={
+        "zone": "Asia/Kolkata",
+        "windows": [{"days": [0, 1, 2, 3, 4], "from": "09:00", "to": "17:00"}]})
+    said = why(row)
+    assert said.startswith("Scheduled: Atoms starts it in ")
+    assert said.endswith(", at 02:00 on Wednesday 16 January (Asia/Kolkata), outside its "
+                         "calling hours: the dashboard pauses it as soon as it starts, and "
+                         "resumes it when they begin.")
+
+
 def test_a_paused_campaign_says_who_paused_it(sim, atoms_settings, users):
     paused = make_campaign(sim, users["staff"], "paused", audience_size=50)
     assert why(paused) == ("Paused by sam-staff less than a minute ago. Resume it to carry "
