@@ -57,6 +57,9 @@ def process_env(simulator, **extra: str) -> dict[str, str]:
         "STALL_AFTER_SECONDS": str(STALL_AFTER),
         "ALERT_INTERVAL_SECONDS": "2",
         "SSE_HEARTBEAT_SECONDS": "2",
+        # Tests and benchmarks stand for many viewers with one signed-in session; the cap
+        # itself is tested with a server of its own (test_live_stream_security.py).
+        "LIVE_STREAMS_PER_SESSION": "10000",
         "SECRET_KEY": settings.SECRET_KEY,
         "HTTPS": "0",
         "DEBUG": "0",
