@@ -260,6 +260,66 @@
     }
   });
 
+  // --- said aloud: changes the person did not make ----------------------------------------
+  // One polite live region (#announcer in base.html), in the page from the start and never
+  // swapped: htmx replaces the fragments whole, and a live region that is itself new is
+  // mostly not read. Emptied first and filled a moment later, so the same words twice are
+  // said twice. `delay` lets a later change take the place of one not said yet.
+  var announcer = document.getElementById("announcer");
+  var sayTimer = null;
+  function announce(words, delay) {
+    if (!announcer || !words) return;
+    clearTimeout(sayTimer);
+    announcer.textContent = "";
+    sayTimer = setTimeout(function () { sayTimer = null; announcer.textContent = words; }, delay || 100);
+  }
+  // A campaign's status moved (someone else's action, Atoms, its schedule): the chip in
+  // #live-detail is swapped silently, so the announcer says it, in the words the chip
+  // shows. Not the status the page was drawn with, and not the same one again.
+  function shownStatus() {
+    var chip = document.querySelector("#live-detail [data-testid=status]");
+    return chip ? chip.textContent.replace(/\s+/g, " ").trim() : "";
+  }
+  var saidStatus = shownStatus();
+  document.body.addEventListener("htmx:afterSettle", function () {
+    var status = shownStatus();
+    if (!status || status === saidStatus) return;
+    saidStatus = status;
+    announce("Status: " + status);
+  });
+
+  // A new page of results (a paging link) takes focus, or it would fall to the page's
+  // body and a keyboard user start over from the top; it and a new search say what came
+  // (the words are the region's data-said-*). A search keeps focus in its field, and is
+  // said once the typing stops (the request already waits 300 ms for that; the words wait
+  // a little more, and a key pressed meanwhile drops them).
+  var resultsAskedBy = null;
+  document.body.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.id === "results" && event.detail.shouldSwap !== false) {
+      resultsAskedBy = (event.detail.requestConfig && event.detail.requestConfig.elt) || null;
+    }
+  });
+  document.body.addEventListener("htmx:afterSettle", function () {
+    var source = resultsAskedBy;
+    if (!source) return;
+    resultsAskedBy = null;
+    var region = document.querySelector("#results [data-results]");
+    if (!region) return;
+    if (source.matches("a")) {
+      region.focus();
+      announce(region.dataset.saidPage);
+    } else {
+      announce(region.dataset.saidSearch, 700);
+    }
+  });
+  document.addEventListener("input", function (event) {
+    if (sayTimer && event.target.closest && event.target.closest("form[hx-target='#results']")) {
+      clearTimeout(sayTimer);
+      sayTimer = null;
+    }
+  });
+
   // --- one submit per form: a double click sends one request -----------------------------
   // The form stays busy (buttons disabled, its "Talking to Atoms…" note shown) until the
   // next page arrives. A stopped page (the browser's Stop, or Esc) fires no event and
@@ -390,9 +450,25 @@
   document.querySelectorAll("[data-enabled-by]").forEach(syncConfirm);
   // Enter with a name that does not match yet: the button is disabled, so nothing at all
   // happened; say why instead. Typing on hides it again.
+  // While shown, the note is what the field is described by, and the field is invalid.
   function showMismatch(input, shown) {
     var note = document.querySelector("[data-mismatch-for='" + input.id + "']");
-    if (note) note.hidden = !shown;
+    if (!note) return;
+    note.hidden = !shown;
+    if (!note.id) return;
+    var ids = (input.getAttribute("aria-describedby") || "").split(/\s+/).filter(function (id) {
+      return id && id !== note.id;
+    });
+    if (shown) ids.push(note.id);
+    if (ids.length) input.setAttribute("aria-describedby", ids.join(" "));
+    else input.removeAttribute("aria-describedby");
+    // Still invalid while another error it is described by (the server's) is shown.
+    var otherError = ids.some(function (id) {
+      var el = document.getElementById(id);
+      return el && !el.hidden && (el.matches(".field-error") || el.querySelector(".field-error"));
+    });
+    if (shown || otherError) input.setAttribute("aria-invalid", "true");
+    else input.removeAttribute("aria-invalid");
   }
   document.addEventListener("keydown", function (event) {
     var input = event.target;
