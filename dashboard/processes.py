@@ -27,6 +27,9 @@ ROOT = Path(__file__).resolve().parents[1]
 POLL_INTERVAL = 1
 # A frozen simulator stalls every running campaign: pages say so after this long.
 STALL_AFTER = 6
+# A form waiting for Atoms is given back after this many seconds (15 in production): a
+# test of it waits seconds, not a quarter of a minute.
+BUSY_RELEASE = 5
 # The shipped ASGI application: Django for the pages and the live stream for /live/.
 ASGI_APP = "dashboard.asgi:application"
 
@@ -57,6 +60,7 @@ def process_env(simulator, **extra: str) -> dict[str, str]:
         "STALL_AFTER_SECONDS": str(STALL_AFTER),
         "ALERT_INTERVAL_SECONDS": "2",
         "SSE_HEARTBEAT_SECONDS": "2",
+        "BUSY_RELEASE_SECONDS": str(BUSY_RELEASE),
         # Tests and benchmarks stand for many viewers with one signed-in session; the cap
         # itself is tested with a server of its own (test_live_stream_security.py).
         "LIVE_STREAMS_PER_SESSION": "10000",

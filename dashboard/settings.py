@@ -275,6 +275,9 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
 POLL_SETTLE_SECONDS = env_int("POLL_SETTLE_SECONDS", 300, minimum=0, maximum=3600)
 SYNC_INTERVAL_SECONDS = env_int("SYNC_INTERVAL_SECONDS", 60, minimum=5, maximum=86400)
 SSE_HEARTBEAT_SECONDS = env_int("SSE_HEARTBEAT_SECONDS", 10, minimum=1, maximum=60)
+# A form waiting for Atoms this long is given back to the person, with a note that sending
+# it again is safe (static/js/app.js): a page stopped meanwhile fires no event.
+BUSY_RELEASE_SECONDS = env_int("BUSY_RELEASE_SECONDS", 15, minimum=1, maximum=600)
 # Live streams one signed-in session may hold open in one web process (a tab each).
 LIVE_STREAMS_PER_SESSION = env_int("LIVE_STREAMS_PER_SESSION", 30, minimum=1, maximum=10000)
 # Start and pause not confirmed by Atoms after this long are flagged on the page; Atoms

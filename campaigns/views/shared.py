@@ -1,5 +1,6 @@
 """What several pages share: the view permission, live-fragment freshness, form pages."""
 
+from django.conf import settings
 from django.shortcuts import render
 from django_htmx.http import trigger_client_event
 
@@ -19,10 +20,12 @@ def form_page(request, template: str, context: dict):
 
 
 def live_state(request) -> dict:
-    """Context processor: pages say so when live updates are paused (Redis down)."""
+    """Context processor: pages say so when live updates are paused (Redis down), and
+    their script gives a form back after BUSY_RELEASE_SECONDS of waiting."""
     if signed_in_user(request) is None:
         return {}
-    return {"live_paused": health.live_updates_paused()}
+    return {"live_paused": health.live_updates_paused(),
+            "busy_release_seconds": settings.BUSY_RELEASE_SECONDS}
 
 
 def with_fetch_times(response, pks):

@@ -329,7 +329,7 @@
   // longer than Atoms normally takes, shorter than people give up. Sending it again is
   // safe: every such action is idempotent on the server (a create carries a form token,
   // starts and pauses refuse while one is pending, a delete of something gone says so).
-  var BUSY_RELEASE_MS = 15000;
+  var BUSY_RELEASE_MS = 1000 * (Number(document.body.dataset.busyRelease) || 15);
   var STOPPED_WORDS = "Stopped waiting. Atoms may have got it already: you can send it " +
     "again, the dashboard checks Atoms first, so nothing is done twice.";
   var STILL_WAITING_WORDS = "Still waiting for Atoms. If you stopped the page, you can send " +

@@ -15,16 +15,17 @@ import pytest
 from playwright.sync_api import expect
 
 from campaigns.models import Campaign
+from dashboard import processes
 from tests.browser.conftest import assert_fits_width, collect_page_errors, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 AUDIENCE_50 = "Mumbai leads - March (50 contacts)"
 AGENT = "Renewals Assistant"
-# app.js frees a busy form after BUSY_RELEASE_MS (15 s); the test waits that long, and
-# a little more for a loaded machine.
-BUSY_RELEASE = 15_000
-SLOW_CREATE = 8_000  # Atoms' answer to POST /campaign, as on the tester's demo
+# app.js frees a busy form after BUSY_RELEASE_SECONDS (15 s; the test servers' is shorter,
+# dashboard.processes.BUSY_RELEASE); the test waits that long, and a little more.
+BUSY_RELEASE = processes.BUSY_RELEASE * 1000
+SLOW_CREATE = 4_000  # Atoms' answer to POST /campaign: long after the person stops
 STOP_AFTER = 1_500  # when the person gives up and presses Stop (or Esc)
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1280, "height": 800}
