@@ -112,7 +112,7 @@ def test_next_by_keyboard_focuses_the_new_page_of_results_and_says_it(users, new
     results = page.get_by_role("region", name="Campaigns, page 2 of 3")
     expect(results).to_be_focused()
     assert page.evaluate("document.activeElement.closest('#results') !== null")
-    expect(announcer).to_have_text("Page 2 of 3, 60 campaigns")
+    expect(announcer).to_have_text("Now on page 2, of 3 pages: 60 campaigns")
     expect(page.locator("#results")).to_have_count(1)  # replaced, not nested in the old one
     # Tab goes on from the results, not from the top of the page.
     page.keyboard.press("Tab")
@@ -121,7 +121,7 @@ def test_next_by_keyboard_focuses_the_new_page_of_results_and_says_it(users, new
     page.get_by_role("link", name="← Previous").focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("region", name="Campaigns, page 1 of 3")).to_be_focused()
-    expect(announcer).to_have_text("Page 1 of 3, 60 campaigns")
+    expect(announcer).to_have_text("Now on page 1, of 3 pages: 60 campaigns")
     assert_accessible(page)
 
     # A search says what it found once the typing stops, and focus stays in the field.
@@ -129,15 +129,16 @@ def test_next_by_keyboard_focuses_the_new_page_of_results_and_says_it(users, new
     search.focus()
     page.keyboard.type("Campaign 0001", delay=30)
     expect(page.get_by_test_id("campaign-row")).to_have_count(10)
-    expect(announcer).to_have_text("10 campaigns match")
+    expect(announcer).to_have_text("Search found 10 campaigns")
     expect(search).to_be_focused()
     search.fill("nothing like it")
-    expect(announcer).to_have_text("No campaigns match")
+    expect(announcer).to_have_text("Search found no campaigns")
     expect(search).to_be_focused()
     said = page.evaluate("window.said")
     # Each result once, none for the keys typed in between.
-    assert said == ["Page 2 of 3, 60 campaigns", "Page 1 of 3, 60 campaigns",
-                    "10 campaigns match", "No campaigns match"], said
+    assert said == ["Now on page 2, of 3 pages: 60 campaigns",
+                    "Now on page 1, of 3 pages: 60 campaigns",
+                    "Search found 10 campaigns", "Search found no campaigns"], said
     assert errors == []
 
 
