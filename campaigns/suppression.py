@@ -156,8 +156,11 @@ def unfinished_campaigns_that_may_call(number: str) -> tuple[list, int]:
     blocked = {comparable_number(number)}
     calling, unchecked = [], max(0, len(unfinished) - MAY_CALL_CHECKED)
     for campaign in unfinished[:MAY_CALL_CHECKED]:
+        # Every contact dialled once already: only a retry can call it, and our copy of
+        # its calls knows those; Atoms is read (one export) only for the others.
+        everyone_called = 0 < campaign.total_participants <= campaign.contacts_called
         try:
-            if listed_to_call(campaign, blocked):
+            if listed_to_call(campaign, blocked, () if everyone_called else None):
                 calling.append(campaign)
         except ActionRefused:
             unchecked += 1

@@ -742,6 +742,16 @@ def test_listing_a_number_names_the_unfinished_campaigns_that_would_still_call_i
     assert messages_of(unread)[-1].endswith(
         "1 unfinished campaign could not be checked and may still call it if its contacts "
         "hold it.")
+    # Every contact dialled once: only its retries could call a number, and the copy of its
+    # calls knows them; Atoms is not read (one export per such campaign, per listing).
+    world.clear_faults()
+    Campaign.objects.filter(pk=campaign.pk).update(contacts_called=campaign.total_participants)
+    exports = world.calls_to("GET /campaign/{id}/export/by-audience-member")
+    after = login_as("staff").post(reverse("suppression_add"),
+                                   {"phone_number": "+14155550197", "region": "US"})
+    assert messages_of(after)[-1] == ("+14155550197 is on the do-not-call list: no upload or "
+                                      "start will include it.")
+    assert world.calls_to("GET /campaign/{id}/export/by-audience-member") == exports
 
 
 def test_taking_a_number_off_clears_a_start_held_back_over_it(login_as, world, users):
