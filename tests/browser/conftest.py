@@ -4,7 +4,7 @@ import os
 import re
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from dashboard.processes import POLL_INTERVAL
 from tests.conftest import PASSWORD
@@ -149,3 +149,14 @@ def assert_fits_width(page) -> None:
     overflow = page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert overflow <= 0, f"{page.url} scrolls sideways by {overflow}px"
+
+
+def let_the_numbers_move(page, sim, timeout: float = 15_000) -> None:
+    """The simulator dials a minute a second until the page's called count changes live."""
+    called = page.get_by_test_id("metric-called").first
+    before = called.inner_text()
+    sim.set_speed(60)
+    try:
+        expect(called).not_to_have_text(before, timeout=timeout)
+    finally:
+        sim.set_speed(0)
