@@ -2,6 +2,7 @@
 connect and the page falls back to polling (the detail fragment carries the state the
 buttons were drawn for; a difference makes the page refetch them)."""
 
+import contextlib
 import re
 import time
 import uuid
@@ -10,6 +11,7 @@ from urllib.parse import urlparse
 
 import pytest
 from django.utils import timezone
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from campaigns import services
@@ -28,6 +30,14 @@ def wait_until(condition, timeout: float = 10) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
+
+
+def wait_in_page(page, condition, timeout: float = LIVE / 1000) -> None:
+    """`wait_until`, letting the page run meanwhile (its route handlers too)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        page.wait_for_timeout(50)
 
 
 def test_after_a_pause_resume_and_delete_appear_while_the_stream_is_down(
@@ -168,3 +178,41 @@ def test_keyboard_focus_stays_with_the_buttons_when_they_follow_the_status(
         "document.getElementById('actions').contains(document.activeElement)",
         timeout=BUTTONS_FOLLOW)
     assert page.evaluate("document.activeElement.textContent.trim()") == "Resume"
+
+
+def test_buttons_asked_for_while_the_status_moves_again_show_the_newer_status(
+        users, new_page, sim, celery_worker, server_settings):
+    """The buttons were being fetched for "Pausing…" when the pause landed: the page asked
+    again, but htmx queued that ask behind the first and dropped it when the first answer
+    replaced the buttons, so "Pausing…" stayed beside a status saying "Paused" (seen in
+    CI). The first answer is held here until the status has moved, to make that order
+    certain."""
+    running = make_campaign(sim, users["staff"], "running", name="Two answers",
+                            audience_size=50)
+    page = sign_in(new_page(), users["admin"].username)
+    held = []
+
+    def hold_the_first(route):
+        if held:
+            route.continue_()
+            return
+        held.append((route, route.fetch()))  # answered now ("Pausing…"), delivered later
+
+    page.route(lambda url: urlparse(url).path == f"/campaigns/{running.pk}/actions/",
+               hold_the_first)
+    page.goto(f"/campaigns/{running.pk}/")
+    wait_in_page(page, lambda: page.evaluate("window.liveStreamUp") is True)
+    services.pause_campaign(users["admin"], running)  # from elsewhere
+    wait_in_page(page, lambda: bool(held))  # the page asked for the buttons
+    route, stale = held[0]
+    assert "Pausing…" in stale.text()
+    sim.advance(5)
+    expect(page.locator("#live-detail").get_by_test_id("status")).to_have_text(
+        "Paused", timeout=LIVE)
+    page.wait_for_timeout(500)  # the page asks again now
+    # The browser may have given that request up already: that is what the fix does.
+    with contextlib.suppress(PlaywrightError):
+        route.fulfill(response=stale)
+    actions = page.get_by_test_id("actions")
+    expect(actions.get_by_role("button", name="Resume")).to_be_visible(timeout=BUTTONS_FOLLOW)
+    expect(page.get_by_role("button", name="Pausing…")).to_have_count(0)
