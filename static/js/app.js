@@ -217,12 +217,23 @@
   // the buttons were drawn for, refetch them. This holds whether the fragment came from the
   // stream or from the polling fallback, and if a status event was missed.
   var askedFor = null;
+  var askedAgainFor = null;
   document.body.addEventListener("htmx:afterSettle", function (event) {
     var actions = document.getElementById("actions");
     var shown = document.querySelector("#live-detail [data-button-state]");
     if (!actions || !shown || !window.htmx) return;
-    if (event.detail && event.detail.elt && event.detail.elt.id === "actions") return;  // our own refetch
     var state = shown.dataset.buttonState;
+    if (event.detail && event.detail.elt && event.detail.elt.id === "actions") {  // our own refetch
+      if (state === actions.dataset.buttonState) { askedFor = askedAgainFor = null; return; }
+      // The status moved while these buttons were on their way: that ask was queued behind
+      // them, and htmx drops a queued request once its element is replaced, so "Pausing…"
+      // stayed beside "Paused". Ask once more (once per state shown: no loop when the
+      // server's buttons and the fragment disagree).
+      if (state === askedAgainFor) return;
+      askedAgainFor = state;
+      window.htmx.trigger(actions, "live:state-moved");
+      return;
+    }
     if (state === actions.dataset.buttonState || state === askedFor) return;
     askedFor = state;
     window.htmx.trigger(actions, "live:state-moved");
