@@ -1,4 +1,5 @@
-"""Per-user limits on what makes Atoms calls on demand, and refusals logged once a burst.
+"""Per-user limits on what makes Atoms calls on demand, and refusals logged once a burst;
+and the time a page may spend waiting on Atoms (AtomsDeadlineMiddleware).
 
 Every POST of a signed-in user may call Atoms (create, start, pause, delete, uploads,
 members, the do-not-call list), and so does `?refresh=1` on the catalog pages. One person
@@ -21,7 +22,7 @@ from django.shortcuts import render
 from redis.commands.core import Script
 from redis.exceptions import RedisError
 
-from campaigns import audit
+from campaigns import atoms, audit
 from campaigns.connections import redis_client
 from campaigns.kept_input import files_dropped, kept_fields
 
@@ -131,3 +132,19 @@ class AtomsRequestLimitMiddleware:
             messages.warning(request, "Refreshed from Atoms too often in the last minute: "
                                       "these are the saved lists. Try again in a minute.")
         return self.get_response(request)
+
+
+class AtomsDeadlineMiddleware:
+    """Every Atoms request a page makes gives up ATOMS_PAGE_DEADLINE_SECONDS after the page
+    was asked for, retries included (atoms.deadline): under a hanging Atoms one action kept
+    its person waiting 106 s (a fault probe), past any proxy's patience. What was cut
+    short is said like any other timeout, and an action's outcome is still found out from
+    Atoms (the poller, or the create form sent again). Streamed downloads read on after
+    the view returns, outside the deadline."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with atoms.deadline(settings.ATOMS_PAGE_DEADLINE_SECONDS):
+            return self.get_response(request)

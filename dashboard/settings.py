@@ -72,6 +72,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     # Per-user limit on requests that call Atoms on demand (campaigns/ratelimit.py).
     "campaigns.ratelimit.AtomsRequestLimitMiddleware",
+    # What a page asks of Atoms is over within ATOMS_PAGE_DEADLINE_SECONDS.
+    "campaigns.ratelimit.AtomsDeadlineMiddleware",
     # A bare 405 (GET on an action address) becomes a page that says what to do.
     "campaigns.errors.FriendlyErrorsMiddleware",
     # Last, as django-axes asks: it turns a lockout into the page that says so.
@@ -207,6 +209,10 @@ _atoms_origin = "{0.scheme}://{0.netloc}".format(urlsplit(SMALLEST_BASE_URL))
 CONTENT_SECURITY_POLICY["DIRECTIVES"]["media-src"] = ["'self'", "https:", _atoms_origin]
 ATOMS_CONNECT_TIMEOUT = env_int("ATOMS_CONNECT_TIMEOUT", 5, minimum=1, maximum=60)
 ATOMS_READ_TIMEOUT = env_int("ATOMS_READ_TIMEOUT", 15, minimum=1, maximum=120)
+# A page's Atoms requests, retries and waits included, give up this long after the page was
+# asked for (campaigns.ratelimit.AtomsDeadlineMiddleware); workers have no such bound.
+ATOMS_PAGE_DEADLINE_SECONDS = env_int("ATOMS_PAGE_DEADLINE_SECONDS", 30, minimum=5,
+                                      maximum=600)
 # How long a second submit of the same create form waits for the first one's answer.
 DUPLICATE_SUBMIT_WAIT_SECONDS = 20
 # The poller never sends more than this many requests per second to Atoms, across workers.

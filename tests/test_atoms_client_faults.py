@@ -18,6 +18,7 @@ from campaigns.atoms import (
     AtomsRateLimited,
     AtomsRejected,
     AtomsUnavailable,
+    deadline,
 )
 
 # Short, so a held request times out quickly; the simulator holds it a little longer.
@@ -257,6 +258,56 @@ def test_a_rate_limited_create_is_not_repeated_and_known_not_to_have_happened(
     assert waits == []
     assert caught.value.outcome_unknown is False
     assert outcomes(sim, "POST /campaign") == {"429": 1}
+
+
+# --- a deadline (a page's time for Atoms) -----------------------------------------------
+
+
+def test_a_read_held_past_the_deadline_gives_up_at_the_deadline_not_its_timeout(sim):
+    sim.faults(latency_ms=3000, fail_routes=["GET /audience"])
+    with AtomsClient(sim.base_url, sim.api_key, read_timeout=15) as atoms:
+        started = time.monotonic()
+        with deadline(1), pytest.raises(AtomsUnavailable) as caught:
+            atoms.list_audiences()
+        took = time.monotonic() - started
+    assert 0.9 < took < 2, took  # not the 3 s Atoms took, nor three 15 s attempts
+    assert caught.value.timed_out
+    assert caught.value.what_happened == "Atoms did not answer in time"
+
+
+def test_no_retry_is_waited_for_past_the_deadline(sim, waits):
+    with AtomsClient(sim.base_url, sim.api_key, sleep=waits) as atoms:
+        sim.faults(rate_limit=1)
+        atoms.list_audiences()  # spends this second's budget
+        with deadline(0.5), pytest.raises(AtomsRateLimited):
+            atoms.list_audiences()  # Retry-After 1 s: past the deadline
+    assert waits == []
+    assert outcomes(sim, "GET /audience") == {"200": 1, "429": 1}
+
+
+def test_a_change_is_not_sent_once_the_deadline_has_passed(atoms, sim, parts):
+    with deadline(0.01):
+        time.sleep(0.05)
+        with pytest.raises(AtomsUnavailable) as caught:
+            atoms.create_campaign("Too late", **parts)
+    assert caught.value.outcome_unknown is False  # never sent: Atoms did nothing
+    assert outcomes(sim, "POST /campaign") == {}
+
+
+def test_a_nested_deadline_never_extends_the_outer_one(sim):
+    sim.faults(latency_ms=3000, fail_routes=["GET /audience"])
+    with AtomsClient(sim.base_url, sim.api_key, read_timeout=15) as atoms:
+        started = time.monotonic()
+        with deadline(1), deadline(60), pytest.raises(AtomsUnavailable):
+            atoms.list_audiences()
+    assert time.monotonic() - started < 2
+
+
+def test_a_deadline_ends_with_its_block(atoms, sim):
+    with deadline(0.01):
+        time.sleep(0.05)
+    # Past that block's deadline, but outside it: sent and answered.
+    assert "Pilot testers" in {a.name for a in atoms.list_audiences()}
 
 
 # --- refusals -------------------------------------------------------------------------

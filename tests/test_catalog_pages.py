@@ -1,6 +1,8 @@
 """Audiences and phone numbers: listed from Atoms (cached); the upload is in
 test_audience_upload.py."""
 
+import time
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
@@ -57,6 +59,19 @@ def test_when_atoms_is_down_with_nothing_cached_the_form_says_so(staff, sim):
     response = staff.get(reverse("campaign_new"))
     assert response.status_code == 200
     assert "Could not load agents, audiences and numbers" in response.content.decode()
+
+
+def test_when_atoms_hangs_the_form_says_so_within_the_pages_deadline(staff, sim, settings):
+    """Each picker read may take its timeout three times over (about 47 s with the
+    defaults): the page's deadline bounds them all."""
+    settings.ATOMS_PAGE_DEADLINE_SECONDS = 1
+    sim.faults(latency_ms=4000, fail_routes=["GET /agent"])
+    started = time.monotonic()
+    response = staff.get(reverse("campaign_new"))
+    took = time.monotonic() - started
+    assert took < 2.5, took  # the deadline, not the 4 s Atoms takes
+    assert "Could not load agents, audiences and numbers" in response.content.decode()
+    assert "Atoms did not answer in time" in response.content.decode()
 
 
 def test_the_audience_page_lists_its_members(staff, sim):

@@ -1,7 +1,8 @@
 """The only code in the dashboard that speaks HTTP to the Smallest AI Atoms API.
 
     client      AtomsClient: one method per endpoint the dashboard uses, typed results
-    transport   AtomsHttp: base URL, auth, timeouts, retries of reads, Retry-After
+    transport   AtomsHttp: base URL, auth, timeouts, retries of reads, Retry-After, and
+                `deadline`, the time a page's requests may take in all
     responses   how an HTTP response or a network failure becomes an AtomsError
     errors      the one error hierarchy, each error with plain words for staff
     types       frozen result dataclasses, the campaign status enum, tolerant parsers
@@ -23,7 +24,7 @@ from campaigns.atoms.errors import (
     in_plain_words,
     seconds_text,
 )
-from campaigns.atoms.transport import normalise_base_url
+from campaigns.atoms.transport import deadline, normalise_base_url
 from campaigns.atoms.types import (
     Agent,
     Audience,
@@ -45,5 +46,5 @@ __all__ = [
     "AtomsRateLimited", "AtomsRejected", "AtomsUnavailable", "Audience", "AudienceMember",
     "CallDetail", "CallEvent", "CallLog", "Campaign", "CampaignDetail", "CampaignEvent",
     "CampaignPage", "CampaignStatus", "DncEntry", "Execution", "Metrics", "Page", "PhoneNumber",
-    "TranscriptTurn", "in_plain_words", "normalise_base_url", "seconds_text",
+    "TranscriptTurn", "deadline", "in_plain_words", "normalise_base_url", "seconds_text",
 ]

@@ -10,6 +10,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from importlib import metadata
 from typing import Any, Self, TypeVar
@@ -40,6 +41,31 @@ MAX_RETRY_AFTER_SECONDS = 30.0
 MAX_PAGES = 10_000
 
 T = TypeVar("T")
+
+# When the Atoms requests of the code running now must be over (time.monotonic()), if ever.
+_deadline: ContextVar[float | None] = ContextVar("atoms_deadline", default=None)
+
+
+@contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Every Atoms request made inside gives up `seconds` from now, retries and waits
+    included: a person waiting on a page gets an answer in bounded time. Without it a page
+    whose Atoms reads hang took each read's timeout three times over (about 47 s for the
+    create form's pickers; 106 s was seen for one action in a fault probe). A nested
+    deadline never extends an outer one."""
+    until = time.monotonic() + seconds
+    outer = _deadline.get()
+    token = _deadline.set(until if outer is None else min(outer, until))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _time_left() -> float | None:
+    """Seconds left before the deadline (None: no deadline)."""
+    until = _deadline.get()
+    return None if until is None else until - time.monotonic()
 
 
 def _dashboard_version() -> str:
@@ -166,7 +192,8 @@ class AtomsHttp:
                 return self._send("GET", path, params=params, by_id=by_id)
             except AtomsUnavailable as error:
                 wait = self._retry_wait(error, attempt)
-                if wait is None:
+                left = _time_left()
+                if wait is None or (left is not None and wait >= left):
                     raise
                 logger.warning("Atoms GET %s failed, attempt %d of %d in %.2fs: %s", path,
                                attempt + 1, self._max_read_attempts, wait, error)
@@ -196,9 +223,18 @@ class AtomsHttp:
         """One HTTP exchange: the response and its decoded JSON body, or an AtomsError."""
         idempotent = method == "GET"
         started = time.monotonic()
+        request = self._http.build_request(method, self._absolute_url(path, params), **content)
+        left = _time_left()
+        if left is not None:
+            if left <= 0:
+                # Never sent, so Atoms did nothing: no outcome to find out.
+                raise AtomsUnavailable(f"{method} {self.base_url_path + path} not sent: the "
+                                       "time allowed for Atoms ran out", timed_out=True)
+            request.extensions["timeout"] = {
+                phase: left if limit is None else min(limit, left)
+                for phase, limit in request.extensions["timeout"].items()}
         try:
-            response = self._exchange(
-                self._http.build_request(method, self._absolute_url(path, params), **content))
+            response = self._exchange(request)
         except httpx.TransportError as exc:
             raise error_from_transport(
                 exc, method=method, path=self.base_url_path + path, idempotent=idempotent
