@@ -217,26 +217,52 @@
   // the buttons were drawn for, refetch them. This holds whether the fragment came from the
   // stream or from the polling fallback, and if a status event was missed.
   var askedFor = null;
-  var askedAgainFor = null;
   document.body.addEventListener("htmx:afterSettle", function (event) {
     var actions = document.getElementById("actions");
     var shown = document.querySelector("#live-detail [data-button-state]");
     if (!actions || !shown || !window.htmx) return;
     var state = shown.dataset.buttonState;
     if (event.detail && event.detail.elt && event.detail.elt.id === "actions") {  // our own refetch
-      if (state === actions.dataset.buttonState) { askedFor = askedAgainFor = null; return; }
-      // The status moved while these buttons were on their way: that ask was queued behind
-      // them, and htmx drops a queued request once its element is replaced, so "Pausing…"
-      // stayed beside "Paused". Ask once more (once per state shown: no loop when the
-      // server's buttons and the fragment disagree).
-      if (state === askedAgainFor) return;
-      askedAgainFor = state;
-      window.htmx.trigger(actions, "live:state-moved");
+      if (state === actions.dataset.buttonState) askedFor = null;
       return;
     }
     if (state === actions.dataset.buttonState || state === askedFor) return;
     askedFor = state;
     window.htmx.trigger(actions, "live:state-moved");
+  });
+
+  // --- a refetch asked for while one is on its way is not lost ----------------------------
+  // htmx queues a second request of an element behind the one on its way, and drops it once
+  // the first answer replaces the element (outerHTML): the buttons stayed at "Pausing…"
+  // beside a status saying "Paused" (seen in CI). An element marked data-ask-again is asked
+  // once more ("live:again") when that happened. (hx-sync="this:replace" would abort the
+  // first request instead, and htmx logs every abort as a console error.)
+  var onItsWay = {};
+  var askedMeanwhile = {};
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.id && elt.hasAttribute("data-ask-again")) onItsWay[elt.id] = elt;
+  });
+  document.body.addEventListener("htmx:trigger", function (event) {
+    var elt = event.target;
+    if (elt && elt.id && onItsWay[elt.id] === elt) askedMeanwhile[elt.id] = true;
+  });
+  document.body.addEventListener("htmx:afterRequest", function (event) {
+    var elt = event.detail.elt;
+    if (elt && elt.id && !event.detail.successful) {  // nothing replaced: the queue runs
+      delete onItsWay[elt.id];
+      delete askedMeanwhile[elt.id];
+    }
+  });
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    var id = event.detail && event.detail.elt && event.detail.elt.id;
+    if (!id || !onItsWay[id]) return;
+    var was = onItsWay[id];
+    var asked = askedMeanwhile[id];
+    delete onItsWay[id];
+    delete askedMeanwhile[id];
+    var now = document.getElementById(id);
+    if (asked && now && now !== was && window.htmx) window.htmx.trigger(now, "live:again");
   });
   // Focus stays with the buttons when they are redrawn: someone on "Pause" (keyboard or
   // screen reader) whose buttons change because the campaign moved was left on the page's

@@ -2,6 +2,7 @@
 
 import os
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
@@ -86,6 +87,15 @@ def sign_in(page, username: str, password: str = PASSWORD):
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
     return page
+
+
+def wait_in_page(page, condition, timeout: float = 15) -> None:
+    """Wait until `condition()` holds, letting the page run meanwhile (its route handlers
+    too, which the sync API calls only while Playwright is waited on)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        page.wait_for_timeout(50)
 
 
 def collect_page_errors(page, expected: tuple[str, ...] = ()) -> list[str]:

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from campaigns import services
 from campaigns.models import Campaign, scheduled_soon_until
-from tests.browser.conftest import BUTTONS_FOLLOW, collect_page_errors, sign_in
+from tests.browser.conftest import BUTTONS_FOLLOW, collect_page_errors, sign_in, wait_in_page
 from tests.browser.test_live_board import STREAM_DOWN_LOG
 from tests.campaign_factory import campaign_input, make_campaign
 
@@ -28,14 +28,6 @@ def wait_until(condition, timeout: float = 10) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.05)
-
-
-def wait_in_page(page, condition, timeout: float = LIVE / 1000) -> None:
-    """`wait_until`, letting the page run meanwhile (its route handlers too)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        page.wait_for_timeout(50)
 
 
 def test_after_a_pause_resume_and_delete_appear_while_the_stream_is_down(
@@ -173,8 +165,11 @@ def test_keyboard_focus_stays_with_the_buttons_when_they_follow_the_status(
     services.pause_campaign(users["admin"], running)  # from elsewhere
     sim.advance(5)
     expect(actions.get_by_role("button", name="Resume")).to_be_visible(timeout=LIVE)
+    # A function, not an expression: Playwright polls an expression with eval in the page,
+    # which the Content-Security-Policy refuses (the wait then failed whenever focus had
+    # not moved by its first look).
     page.wait_for_function(
-        "document.getElementById('actions').contains(document.activeElement)",
+        "() => document.getElementById('actions').contains(document.activeElement)",
         timeout=BUTTONS_FOLLOW)
     assert page.evaluate("document.activeElement.textContent.trim()") == "Resume"
 

@@ -12,8 +12,9 @@ from urllib.parse import urlparse
 import pytest
 from playwright.sync_api import expect
 
+from campaigns import services
 from campaigns.live.stream import QUEUE_LIMIT
-from tests.browser.conftest import collect_page_errors, sign_in
+from tests.browser.conftest import collect_page_errors, sign_in, wait_in_page
 from tests.campaign_factory import make_campaign
 from tests.published import flood, server_said
 
@@ -226,3 +227,39 @@ def test_with_the_stream_down_a_quiet_campaign_still_reads_as_live(
     expect(freshness).to_have_text(FRESH)
     page.wait_for_timeout(3500)  # past twice the poll interval, with the poller healthy
     expect(freshness).to_have_text(FRESH, timeout=2000)
+
+
+def test_a_board_asked_for_again_while_its_last_answer_was_on_its_way_shows_the_newer_state(
+        users, new_page, sim, server_settings):
+    """The board reloads its grid when a status moves. A second move while the first
+    reload was on its way was queued by htmx and dropped once the first answer replaced the
+    grid: the card of the campaign paused second kept saying it ran. The first answer is
+    held here until the second move, to make that order certain."""
+    first = make_campaign(sim, users["staff"], "running", name="Paused first",
+                          audience_size=50)
+    second = make_campaign(sim, users["staff"], "running", name="Paused second",
+                           audience_size=50)
+    page = sign_in(new_page(), users["admin"].username)
+    errors = collect_page_errors(page)
+    held = []
+
+    def hold_the_first_reload(route):
+        if held or route.request.headers.get("hx-request") != "true":
+            route.continue_()
+            return
+        held.append((route, route.fetch()))  # answered now, delivered later
+
+    page.route(lambda url: urlparse(url).path == "/board/", hold_the_first_reload)
+    page.goto("/board/")
+    wait_in_page(page, lambda: page.evaluate("window.liveStreamUp") is True)
+    services.pause_campaign(users["admin"], first)
+    wait_in_page(page, lambda: bool(held))
+    services.pause_campaign(users["admin"], second)
+    card = page.locator(f"#card-{second.pk}")
+    expect(card.get_by_test_id("pending")).to_have_text("Pausing…", timeout=LIVE)
+    route, stale = held[0]
+    route.fulfill(response=stale)  # drawn before the second pause
+    expect(card.get_by_test_id("pending")).to_have_text("Pausing…", timeout=LIVE)
+    page.wait_for_timeout(1000)  # and it stays so
+    expect(card.get_by_test_id("pending")).to_have_text("Pausing…")
+    assert errors == []
