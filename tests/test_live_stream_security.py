@@ -38,6 +38,14 @@ def test_a_host_not_allowed_is_refused_as_pages_refuse_it(web_server, running, u
     assert (page.status_code, stream.status_code) == (400, 400)
 
 
+@pytest.mark.parametrize("method", ["HEAD", "POST"])
+def test_another_method_is_refused_with_the_one_allowed(web_server, running, users, method):
+    _, cookies = signed_in(users["manager"])
+    answer = httpx.request(method, url_of(web_server, running), cookies=cookies)
+    assert answer.status_code == 405
+    assert answer.headers["allow"] == "GET"  # required on a 405 (RFC 9110)
+
+
 def test_the_stream_sends_the_security_headers(web_server, running, users):
     _, cookies = signed_in(users["manager"])
     stream = Stream(url_of(web_server, running), cookies)

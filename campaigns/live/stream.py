@@ -548,7 +548,8 @@ async def asgi_stream(scope, receive, send) -> None:
     if await _refuse_like_django(scope, send):
         return
     if scope["method"] != "GET":
-        await _respond(send, 405, b"Method not allowed")
+        # Allow is required on a 405 (RFC 9110); a stream has no HEAD form.
+        await _respond(send, 405, b"Method not allowed", [(b"allow", b"GET")])
         return
     # Read as Django reads them for pages (several headers joined, as its ASGI handler
     # does): SimpleCookie drops every cookie after one it finds malformed, such as a
