@@ -275,6 +275,18 @@ def normalise(value: str, region: str) -> tuple[str, str]:
     value = value.strip()
     if not value:
         return "", "No phone number."
+    number, reason = _read_number(value, region)
+    if reason and value.startswith("00"):
+        # "00" starts an international number in most of the world, but not under every
+        # country's dialling rules (the US dials 011): "00 44 20 7946 0958" read as a US
+        # number was "too long", and a do-not-call import left it off the list.
+        international, _ = _read_number("+" + value[2:], region)
+        if international:
+            return international, ""
+    return number, reason
+
+
+def _read_number(value: str, region: str) -> tuple[str, str]:
     try:
         number = phonenumbers.parse(value, region or None)
     except NumberParseException as error:

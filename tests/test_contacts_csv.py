@@ -185,6 +185,20 @@ def test_a_national_number_from_another_country_says_how_it_was_read_and_what_to
     assert normalise("+1 415 555 01011", "US") == ("", "Too long to be a phone number.")
 
 
+@pytest.mark.parametrize("region", ["US", "GB", "IN", ""])
+@pytest.mark.parametrize("typed", ["00 44 20 7946 0958", "0044 20 7946 0958", "0044-20-7946-0958"])
+def test_a_number_written_with_00_before_its_country_code_is_read_under_any_country(
+        typed, region):
+    """00 starts an international number in most of the world; under the US default (whose
+    own prefix is 011) it was "Too long to be a phone number." and a do-not-call import
+    quietly left the number off the list."""
+    assert normalise(typed, region) == ("+442079460958", "")
+
+
+def test_00_before_an_unknown_country_code_is_still_refused():
+    assert normalise("00 999 1234 5678", "US")[0] == ""
+
+
 def test_the_rejected_rows_csv_has_line_reason_and_the_row_and_no_formulas():
     raw = (b"name,phone\n"
            b"=HYPERLINK(\"http://x\"),12345\n"
