@@ -445,11 +445,14 @@ def suppression_import(request):
                 note += (f" {result.repeated:,} row{pluralize(result.repeated)} repeated a "
                          "number earlier in the file.")
             if result.invalid:
+                # Each with its value and reason: "(line 5)" alone left a person to guess
+                # why a number they meant to list was not (probe: "00 44 …" under US).
                 count = len(result.invalid)
-                lines = ", ".join(str(line) for line, _, _ in result.invalid[:5])
-                more = f" and {count - 5:,} more" if count > 5 else ""
+                shown = "; ".join(f"line {line}, “{value[:40]}”: {reason}"
+                                  for line, value, reason in result.invalid[:3])
+                more = f"; and {count - 3:,} more" if count > 3 else ""
                 note += (f" {count:,} row{pluralize(count)} could not be read as numbers "
-                         f"(line{pluralize(count)} {lines}{more}).")
+                         f"and {pluralize(count, 'was,were')} not added ({shown}{more}).")
             messages.success(request, note)
             return redirect("suppression_list")
     form.ask_for_the_file_again()
