@@ -259,7 +259,8 @@ def _create_or_find(client, name: str, phone_column: str, csv_bytes: bytes, look
         try:
             found = look()
         except atoms.AtomsError:
-            raise atoms.AtomsUnavailable(outcome_unknown=True) from error
+            raise atoms.AtomsUnavailable(outcome_unknown=True, timed_out=error.timed_out,
+                                         status=error.status) from error
         if found is None:  # Atoms says it made nothing: trying again is safe
             raise atoms.AtomsUnavailable("No audience was made", timed_out=error.timed_out,
                                          status=error.status) from error
@@ -558,10 +559,18 @@ def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome
     except atoms.AtomsError as error:
         if audience is not None:
             _discard(client, audience.id)
-        audit.record(user, Action.START, Outcome.FAILED, campaign=campaign,
-                     message=f"Filtered audience not made: {error.user_message}")
-        raise ActionRefused(f"The filtered audience could not be made: {error.user_message}"
-                            ) from error
+        if (audience is None and isinstance(error, atoms.AtomsUnavailable)
+                and error.outcome_unknown):
+            # Not "could not be made": Atoms may well have made it (a probe found it there
+            # with 997 members). Pressing again finds it (`_left_by_earlier_attempts`) and
+            # deletes it once the copy is made.
+            said = (f"{error.what_happened}, and could not be asked whether it made the "
+                    "filtered audience. Press “Start without them” again in a moment: the "
+                    "dashboard looks for it first, so you will not be left with two.")
+        else:
+            said = f"The filtered audience could not be made: {error.user_message}"
+        audit.record(user, Action.START, Outcome.FAILED, campaign=campaign, message=said)
+        raise ActionRefused(said) from error
     audit.record(user, Action.UPLOAD_AUDIENCE, Outcome.OK, campaign_name=f"Audience: {name}",
                  atoms_id=audience.id,
                  message=f"{len(members)} contact{pluralize(len(members))}; "

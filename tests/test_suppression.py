@@ -1,6 +1,7 @@
 """The do-not-call list: kept here, merged with Atoms' GET /dnc, honoured before a start."""
 
 import re
+import time
 from collections import Counter
 from datetime import timedelta
 
@@ -80,10 +81,22 @@ def test_numbers_added_from_a_csv_count_added_already_and_unreadable(login_as, w
     response = login_as("staff").post(reverse("suppression_import"), {
         "file": SimpleUploadedFile("dnc.csv", content), "phone_column": "", "region": "US"})
     assert messages_of(response) == [
-        "2 numbers added, 1 already listed. 1 row could not be read as numbers (line 4)."]
+        "2 numbers added, 1 already listed. 1 row could not be read as numbers and was not "
+        "added (line 4, “nope”: Not a phone number.)."]
     assert set(SuppressedNumber.objects.values_list("phone_number", flat=True)) == {
         "+14155550100", "+14155550101", "+14155550102"}
     assert SuppressedNumber.objects.get(phone_number="+14155550101").source == "csv"
+
+
+def test_a_file_with_many_unreadable_rows_names_the_first_three_with_their_reasons(
+        login_as, world):
+    content = b"phone\n" + b"".join(f"bad {n}\n".encode() for n in range(5))
+    response = login_as("staff").post(reverse("suppression_import"), {
+        "file": SimpleUploadedFile("dnc.csv", content), "phone_column": "", "region": "US"})
+    assert messages_of(response) == [
+        "0 numbers added, 0 already listed. 5 rows could not be read as numbers and were not "
+        "added (line 2, “bad 0”: Not a phone number.; line 3, “bad 1”: Not a phone number.; "
+        "line 4, “bad 2”: Not a phone number.; and 2 more)."]
 
 
 def test_a_do_not_call_file_may_be_longer_than_an_audience_and_says_its_repeats(
@@ -271,6 +284,34 @@ def test_start_without_them_whose_copy_create_is_unknown_asks_to_press_again_not
     assert len(copies) == 1  # found, not made twice
     assert again["Location"] == reverse("campaign_detail",
                                         args=[Campaign.objects.get(atoms_id=copies[0].id).pk])
+
+
+def test_start_without_them_whose_audience_create_is_unknown_says_so_and_leaves_one(
+        login_as, world, users, settings):
+    """"The filtered audience could not be made: ... we cannot tell whether the request was
+    carried out" was said of an audience Atoms had made, and left there (probe). It says
+    what is known; pressing again ends with one filtered audience, used by one copy."""
+    draft = draft_with_a_listed_contact(world, users)
+    staff = login_as("staff")
+    # Atoms makes it after 3 s; the page gives up at 2 s, with no time left to look.
+    settings.ATOMS_PAGE_DEADLINE_SECONDS = 2
+    world.faults(latency_ms=3000, fail_routes=["POST /audience"])
+    response = staff.post(reverse("campaign_start_filtered", args=[draft.pk]), follow=True)
+    settings.ATOMS_PAGE_DEADLINE_SECONDS = 30
+    world.clear_faults()
+    time.sleep(1.5)  # Atoms finishes making it
+    (said,) = messages_of(response)
+    assert said == ("Atoms did not answer in time, and could not be asked whether it made the "
+                    "filtered audience. Press “Start without them” again in a moment: the "
+                    "dashboard looks for it first, so you will not be left with two.")
+    name = f"{draft.audience_name} (without do-not-call, for “{draft.name}”)"
+    assert [a.name for a in atoms_client().list_audiences()].count(name) == 1  # made
+    again = staff.post(reverse("campaign_start_filtered", args=[draft.pk]))
+    assert again.status_code == 302
+    (copy,) = [c for c in atoms_client().iter_campaigns()
+               if c.name == f"{draft.name} (without do-not-call)"]
+    filtered = [a for a in atoms_client().list_audiences() if a.name == name]
+    assert [a.id for a in filtered] == [copy.audience_id]
 
 
 def test_start_without_them_whose_copy_atoms_refuses_to_start_says_so(login_as, world, users):
