@@ -192,7 +192,9 @@ def test_start_with_a_suppressed_contact_warns_with_the_count_and_sends_nothing(
     SuppressedNumber.objects.create(phone_number=members[0].data["phoneNumber"])
     response = login_as("staff").post(reverse("campaign_start", args=[draft.pk]))
     assert response.status_code == 409
-    assert ("1 of this campaign's contacts is on the do-not-call list"
+    listed = members[0].data["phoneNumber"]
+    assert (f"1 of this campaign's contacts is on the do-not-call list and must not be "
+            f'called: <span data-testid="listed-numbers">{listed}</span>.'
             in response.content.decode())
     assert world.calls_to("POST /campaign/{id}/start") == 0
     draft.refresh_from_db()

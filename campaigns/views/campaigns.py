@@ -311,8 +311,12 @@ def campaign_start(request, pk: int):
                 and set(retrying) <= set(request.POST.getlist("agreed"))):
             retrying, agreed = [], retrying
     if suppressed:
+        # Named, as the resume page names them: a count alone left a person unable to check
+        # the list before choosing (probe).
         return render(request, "campaigns/start_suppressed.html",
-                      {"nav": "campaigns", "c": campaign, "suppressed": len(suppressed)},
+                      {"nav": "campaigns", "c": campaign, "suppressed": len(suppressed),
+                       "shown": suppressed[:LISTED_SHOWN],
+                       "more": max(0, len(suppressed) - LISTED_SHOWN)},
                       status=409)
     if retrying:
         return render(request, "campaigns/resume_listed.html",
@@ -322,6 +326,8 @@ def campaign_start(request, pk: int):
                 f"{verb} requested.")
 
 
+# How many listed numbers the start page names; the rest are counted.
+LISTED_SHOWN = 20
 # What the "Resume anyway" button sends, after being told of the listed numbers it may call.
 RESUME_ANYWAY = "resume-with-listed-numbers"
 
