@@ -414,7 +414,8 @@ class ContactsFileMixin:
 
 
 class AudienceUploadForm(ContactsFileMixin, forms.Form):
-    name = forms.CharField(label="Name", max_length=MAX_NAME_LENGTH)
+    name = forms.CharField(label="Name", max_length=MAX_NAME_LENGTH,
+                           error_messages={"required": "Give the audience a name."})
     description = forms.CharField(label="Description", required=False,
                                   max_length=MAX_DESCRIPTION_LENGTH)
     file = forms.FileField(

@@ -157,9 +157,25 @@ def test_a_bad_file_gets_one_sentence_beside_the_field_and_nothing_is_kept_or_se
     assert sim.calls_to("POST /audience") == 0
 
 
+def test_choosing_another_file_from_the_check_keeps_what_was_typed(staff, sim, login_as):
+    """"← Choose another file" opened a blank form: name, description and country were
+    lost (probe). Someone else's file gives nothing away."""
+    check = preview_of(staff, choose(staff, "phone\n+442079460000\n", name="p3 leads",
+                                     description="typed description", region="GB"))
+    upload = AudienceUpload.objects.get()
+    link = f"{NEW}?from={upload.token}"
+    assert f'href="{link}"' in check.content.decode()
+    form = staff.get(link).context["form"]
+    assert {name: form[name].value() for name in ("name", "description", "region")} == {
+        "name": "p3 leads", "description": "typed description", "region": "GB"}
+    assert login_as("admin").get(link).context["form"]["name"].value() is None
+    assert staff.get(f"{NEW}?from=not-a-token").status_code == 200
+
+
 @pytest.mark.parametrize(("name", "error"), [
     ("P3 \u202eevil\u202c name", "Remove the text-direction control characters"),
     ("\u200b\u200b \u200b", "Give the audience a name."),
+    ("", "Give the audience a name."),  # not Django's "This field is required."
 ])
 def test_an_audience_name_that_shows_as_something_else_or_nothing_is_refused(
         staff, sim, name, error):

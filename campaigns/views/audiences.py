@@ -2,6 +2,8 @@
 two-step upload, delete, and the do-not-call list. Reads go through `catalog`; every
 change goes through `audiences`, which checks each number before Atoms sees it."""
 
+import uuid
+
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
@@ -51,7 +53,8 @@ def audience_list(request):
 @require_http_methods(["GET", "HEAD", "POST"])
 @require_perm("campaigns.manage_audiences", "Uploading an audience")
 def audience_new(request):
-    form = AudienceUploadForm(request.POST or None, request.FILES or None)
+    form = AudienceUploadForm(request.POST or None, request.FILES or None,
+                              initial=_typed_for(request, request.GET.get("from", "")))
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         upload = audiences.start_upload(
@@ -62,6 +65,19 @@ def audience_new(request):
     if request.method == "POST":
         form.ask_for_the_file_again()
     return form_page(request, "campaigns/audience_new.html", {"nav": "audiences", "form": form})
+
+
+def _typed_for(request, token: str) -> dict:
+    """What was typed for an earlier file of this person's ("← Choose another file" on its
+    check): it comes back with the form instead of a blank one (probe)."""
+    try:
+        upload = AudienceUpload.objects.filter(token=uuid.UUID(token),
+                                               created_by=request.user).first()
+    except ValueError:
+        upload = None
+    if upload is None:
+        return {}
+    return {"name": upload.name, "description": upload.description, "region": upload.region}
 
 
 def _own_upload(request, token) -> AudienceUpload:
