@@ -86,15 +86,32 @@ def search_digits(query: str) -> str:
     return digits_of(query) if NUMBER_TEXT.fullmatch(query) else ""
 
 
+# A number typed as dialled at home keeps its trunk "0" ("020 7946 0958"), or is dialled
+# abroad with "00" ("0044 20 …"); the list holds "+44 20 7946 0958": those were not found
+# (probe). Without its leading zeros the query is tried too, once long enough to be more
+# than a fragment (a "0102" is still only searched as typed).
+BARE_SEARCH_DIGITS = 6
+
+
+def search_forms(query: str) -> list[str]:
+    """The digit strings a typed number is searched by: as typed, and without its leading
+    zeros; none for a query that is not a number."""
+    digits = search_digits(query)
+    bare = digits.lstrip("0")
+    return [digits, bare] if bare != digits and len(bare) >= BARE_SEARCH_DIGITS else (
+        [digits] if digits else [])
+
+
 def find_local(query: str):
     """Our entries whose number holds the digits typed, or whose note holds the text."""
     listed = SuppressedNumber.objects.all()
     if not query:
         return listed
-    digits = search_digits(query)
     # Ours are stored in E.164 ("+" then digits), so the database can compare the digits.
-    return listed.filter(Q(note__icontains=query)
-                         | (Q(phone_number__contains=digits) if digits else Q(pk=None)))
+    found = Q(note__icontains=query)
+    for digits in search_forms(query):
+        found |= Q(phone_number__contains=digits)
+    return listed.filter(found)
 
 
 def find_atoms(entries, query: str) -> list:
@@ -102,8 +119,8 @@ def find_atoms(entries, query: str) -> list:
     numbers are compared by digits too, in case Atoms writes one with spaces or dashes."""
     if not query:
         return list(entries)
-    digits = search_digits(query)
-    return [e for e in entries if digits and digits in digits_of(e.phone_number)]
+    forms = search_forms(query)
+    return [e for e in entries if any(d in digits_of(e.phone_number) for d in forms)]
 
 
 def add_suppressed(user, raw_number: str, region: str, *, note: str = "",

@@ -807,6 +807,23 @@ def test_taking_a_number_off_clears_a_start_held_back_over_it(login_as, world, u
     assert draft.resume_withheld_for == []
 
 
+def test_a_number_searched_as_dialled_at_home_or_from_abroad_is_found(login_as, world):
+    """"020 7946 0958" and "0044 20 7946 0958" found nothing though +44 20 7946 0958 was
+    listed, here and in Atoms (probe)."""
+    SuppressedNumber.objects.create(phone_number="+442079460958")
+    world.add_dnc("+442079461234")
+    admin = login_as("admin")
+    for query in ("020 7946 0958", "0044 20 7946 0958", "00442079460958"):
+        found = admin.get(LIST, {"q": query}).content.decode()
+        assert found.count('data-testid="dnc-local"') == 1 and "+442079460958" in found, query
+    assert login_as("admin").get(LIST, {"q": "020 7946 1234"}).content.decode().count(
+        'data-testid="dnc-remote"') == 1
+    # A short fragment is searched as typed only: "0102" is not "102" anywhere.
+    SuppressedNumber.objects.create(phone_number="+14155551029")
+    fragment = admin.get(LIST, {"q": "0102"}).content.decode()
+    assert "+14155551029" not in fragment
+
+
 def test_the_search_reads_full_width_digits_as_the_add_form_does(login_as, world):
     SuppressedNumber.objects.create(phone_number="+13125550946")
     for query in ("３１２５５５０９４６", "(３１２) ５５５-０９４６", "（312）555 0946"):
