@@ -86,6 +86,15 @@ def reads_atoms(view):
     return view
 
 
+def shown_without_atoms_when_limited(view):
+    """Mark a `reads_atoms` page that, over the limit, is shown without its Atoms part
+    (`request.atoms_limited` tells it) instead of being refused: the do-not-call list
+    after a quick run of additions ended on "Slow down" with no list and no word on
+    whether the last number was added (each addition is a POST and the list's reload)."""
+    view.shown_without_atoms_when_limited = True
+    return view
+
+
 def refuse(request, user):
     message = (f"Too many requests to Atoms in a minute (the limit is "
                f"{settings.USER_ATOMS_REQUESTS_PER_MINUTE} a person, to protect the Atoms "
@@ -118,6 +127,10 @@ class AtomsRequestLimitMiddleware:
         if counted and not all(map(user.has_perm, getattr(view_func, "required_perms", ()))):
             return None
         if counted and not take(user):
+            if request.method in ("GET", "HEAD") and getattr(
+                    view_func, "shown_without_atoms_when_limited", False):
+                request.atoms_limited = True
+                return None
             return refuse(request, user)
         return None
 

@@ -109,6 +109,27 @@ def test_a_drill_down_that_reads_atoms_on_every_view_counts_too(login_as, sim, l
     assert AuditEntry.objects.filter(action="throttled").count() == 1
 
 
+def test_over_the_limit_the_do_not_call_list_is_shown_without_atoms_part(
+        login_as, sim, limited):
+    """Adding numbers quickly ended on "Slow down" with no list and no word on the last
+    addition (each one is a POST and the list's reload): the list is shown, ours in full,
+    with Atoms' part left out and said so, and nothing read from Atoms for it."""
+    sim.add_dnc("+12025557777")
+    staff = login_as("staff")
+    added = (LIMIT + 1) // 2  # an addition and its reload each count: the last reload is over
+    for n in range(added):
+        response = staff.post(reverse("suppression_add"),
+                              {"phone_number": f"+1415555{n:04d}", "region": "US"}, follow=True)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"+1415555{added - 1:04d} is on the do-not-call list" in page  # the last addition
+    assert page.count('data-testid="dnc-local"') == added
+    assert 'data-testid="dnc-remote-limited"' in page and "+12025557777" not in page
+    before = sim.calls_to("GET /dnc")
+    assert staff.get(reverse("suppression_list")).status_code == 200
+    assert sim.calls_to("GET /dnc") == before
+
+
 @pytest.mark.parametrize("view", ["campaign_call", "call_recording", "campaign_export"])
 def test_the_call_drill_downs_count_too(login_as, sim, limited, view):
     sync.sync_campaign_list()
@@ -163,7 +184,7 @@ def test_forms_that_never_reach_atoms_do_not_count_against_its_limit(login_as, l
     assert all(ratelimit.take(users["admin"]) for _ in range(LIMIT))  # none was counted
 
 
-@pytest.mark.parametrize("page", ["preflight", "audience_delete", "suppression_list"])
+@pytest.mark.parametrize("page", ["preflight", "audience_delete"])
 def test_pages_that_read_atoms_on_every_visit_count_too(login_as, sim, limited, users, page):
     staff = login_as("staff")
     if page == "preflight":

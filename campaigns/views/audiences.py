@@ -30,7 +30,7 @@ from campaigns.forms import (
 )
 from campaigns.models import AudienceUpload, SuppressedNumber
 from campaigns.permissions import require_perm
-from campaigns.ratelimit import reads_atoms
+from campaigns.ratelimit import reads_atoms, shown_without_atoms_when_limited
 from campaigns.services import ActionRefused
 from campaigns.views.shared import catalog_required, form_page, render_catalog
 
@@ -345,6 +345,7 @@ def audience_delete(request, audience_id: str):
 # --- the do-not-call list ------------------------------------------------------------------
 
 
+@shown_without_atoms_when_limited
 @reads_atoms
 @require_safe
 @catalog_required
@@ -353,7 +354,8 @@ def suppression_list(request):
 
 
 def _suppression_page(request, add_form=None, import_form=None, status=200):
-    remote, remote_error = suppression.atoms_dnc_entries()
+    limited = getattr(request, "atoms_limited", False)
+    remote, remote_error = ((), "") if limited else suppression.atoms_dnc_entries()
     query = request.GET.get("q", "").strip()[:50]
     # The search applies to both lists, by the same rule (suppression.find_*), and each
     # list is paged on its own, so the page of one does not move the other.
@@ -362,7 +364,7 @@ def _suppression_page(request, add_form=None, import_form=None, status=200):
         "local": _dnc_page(request, suppression.find_local(query), "page"),
         "local_count": SuppressedNumber.objects.count(),
         "atoms": _dnc_page(request, suppression.find_atoms(remote, query), "atoms_page"),
-        "remote": remote, "remote_error": remote_error,
+        "remote": remote, "remote_error": remote_error, "remote_limited": limited,
         "add_form": add_form or SuppressionAddForm(),
         "import_form": import_form or SuppressionImportForm(),
     }, status=status)
