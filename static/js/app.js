@@ -267,14 +267,18 @@
   // Focus stays with the buttons when they are redrawn: someone on "Pause" (keyboard or
   // screen reader) whose buttons change because the campaign moved was left on the page's
   // body. They land on the first control of the new buttons, else on the group itself.
+  // Only the buttons' own swap and settle count: the "Before you start" card, refetched
+  // on the same status change and swapped in between, reset the note, and focus was left
+  // on the body (a probe: 3 of 7 starts made by someone else).
   var focusWasInActions = false;
   document.body.addEventListener("htmx:beforeSwap", function (event) {
     var actions = document.getElementById("actions");
-    focusWasInActions = !!(actions && event.detail.target === actions &&
-                           actions.contains(document.activeElement));
+    if (!actions || event.detail.target !== actions) return;
+    focusWasInActions = actions.contains(document.activeElement);
   });
-  document.body.addEventListener("htmx:afterSettle", function () {
-    if (!focusWasInActions) return;
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    if (!focusWasInActions || !event.detail || !event.detail.elt ||
+        event.detail.elt.id !== "actions") return;
     focusWasInActions = false;
     var actions = document.getElementById("actions");
     if (!actions || actions.contains(document.activeElement)) return;

@@ -210,3 +210,40 @@ def test_buttons_asked_for_while_the_status_moves_again_show_the_newer_status(
     expect(actions.get_by_role("button", name="Resume")).to_be_visible(timeout=BUTTONS_FOLLOW)
     expect(page.get_by_role("button", name="Pausing…")).to_have_count(0)
     assert errors == []  # asked again without aborting a request (htmx logs each abort)
+
+
+def test_focus_stays_with_the_buttons_when_the_check_card_is_swapped_in_between(
+        users, new_page, sim, server_settings):
+    """Someone else starts a draft: the buttons and the "Before you start" card are both
+    refetched. When the buttons' answer came first, the card's swap (before the buttons
+    had settled) dropped the note that focus was on them, and focus stayed on the page's
+    body (a probe, 3 of 7 times). Both answers are held and delivered together here."""
+    draft = make_campaign(sim, users["staff"], name="Focus and card", audience_size=50)
+    page = sign_in(new_page(), users["admin"].username)
+    errors = collect_page_errors(page)
+    page.goto(f"/campaigns/{draft.pk}/")
+    expect(page.get_by_test_id("preflight-contacts")).to_have_text("50")
+    wait_in_page(page, lambda: page.evaluate("window.liveStreamUp") is True)
+    paths = {f"/campaigns/{draft.pk}/actions/": "actions",
+             f"/campaigns/{draft.pk}/preflight/": "preflight"}
+    held = {}
+
+    def hold_the_first_of_each(route):
+        kind = paths[urlparse(route.request.url).path]
+        if kind in held:
+            route.continue_()
+            return
+        held[kind] = (route, route.fetch())
+
+    page.route(lambda url: urlparse(url).path in paths, hold_the_first_of_each)
+    page.get_by_test_id("actions").get_by_role("button", name="Start").focus()
+    services.start_campaign(users["admin"], draft)  # from elsewhere
+    wait_in_page(page, lambda: len(held) == 2)
+    for kind in ("actions", "preflight"):
+        route, answer = held[kind]
+        route.fulfill(response=answer)
+    expect(page.get_by_test_id("preflight")).to_have_count(0, timeout=BUTTONS_FOLLOW)
+    page.wait_for_function(
+        "() => document.getElementById('actions').contains(document.activeElement)",
+        timeout=BUTTONS_FOLLOW)
+    assert errors == []
