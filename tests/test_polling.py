@@ -293,6 +293,22 @@ def test_a_completed_campaign_gets_one_last_refresh_then_leaves(sim, running):
     assert poll.tick().claimed == 0
 
 
+def test_the_last_read_of_a_finished_campaign_tells_open_boards_that_it_left(sim, running):
+    """That read only ends its final reading (the status moved a read earlier), and boards
+    reload their grid on a status change only: its "Completed" card stayed on every open
+    board until another campaign moved (probe, 25 to 50 s)."""
+    sim.advance(100_000)
+    due_now(running)
+    poll.tick()  # "completed": still active, for its one last read
+    published = Published()
+    due_now(running)
+    poll.tick()
+    running.refresh_from_db()
+    assert not running.is_active()
+    (change,) = [m for m in published.changes() if m["campaign"] == running.pk]
+    assert change["status_changed"]
+
+
 def test_a_finished_campaign_is_read_while_its_calls_show_one_in_progress_and_no_longer(
         sim, running, settings):
     """Finished with calls still in progress in our copy: one last refresh left them so

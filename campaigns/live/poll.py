@@ -305,11 +305,13 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
                     for campaign, outcome in pairs)
     # Most of a real tick failed: Atoms is down, back off. One refresh failing says little.
     atoms_down = len(pairs) >= DOWN_SAMPLE and failures * 2 > len(pairs)
-    touched: list[tuple[Campaign, set[str], str]] = []
+    # (campaign, changed fields, its button state and whether it was active before the read)
+    touched: list[tuple[Campaign, set[str], str, bool]] = []
     call_work: list[tuple] = []
     was_checked: dict[int, datetime | None] = {}
     for campaign, outcome in pairs:
         was_status, was_state = campaign.status, campaign.button_state
+        was_active = campaign.is_active(now)
         was_checked[campaign.pk] = campaign.fetched_at
         pending = campaign.pending_action
         unanswered = campaign.pending_outcome == PendingOutcome.UNANSWERED
@@ -334,12 +336,12 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
         elif unanswered and "pending_action" in fields and not campaign.pending_action:
             # The activity log said "checking with Atoms"; it says what Atoms showed.
             settled.append((campaign, pending, audit.Outcome.OK))
-        touched.append((campaign, fields, was_state))
+        touched.append((campaign, fields, was_state, was_active))
     call_fields = copy_calls(call_work)
     fresh = set(fresh_ids)
     # Each campaign read fine: when it is due again and its unchanged reads in a row.
     read_fine: dict[int, tuple[datetime, int]] = {}
-    for campaign, fields, was_state in touched:
+    for campaign, fields, was_state, was_active in touched:
         fields |= call_fields.get(campaign.pk, set())
         was_every = campaign.poll_every_seconds
         if campaign.pk in fresh:
@@ -355,10 +357,13 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
         if fields & Campaign.LIVE_FIELDS or campaign.poll_every_seconds != was_every:
             # A confirmed pause can leave the status as it was and clear only the pending
             # action: the buttons change all the same, so it counts as a status change.
+            # So does leaving the active set (the last read of a finished campaign): open
+            # boards reload their grid on it, and the finished card kept its place there.
             # A new read spacing changes what its page calls stale.
-            to_publish.append((campaign, campaign.button_state != was_state))
+            to_publish.append((campaign, campaign.button_state != was_state
+                               or campaign.is_active(now) != was_active))
     quiet = fresh - {c.pk for c, _ in to_publish}
-    to_publish += _newly_stalled([c for c, _f, _s in touched if c.pk in quiet], was_checked, now)
+    to_publish += _newly_stalled([c for c, *_ in touched if c.pk in quiet], was_checked, now)
 
     try:
         kept = _write(to_save, read_fine, settled, now, sent_at)
