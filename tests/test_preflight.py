@@ -90,7 +90,8 @@ def test_once_started_the_check_is_gone_from_the_page_and_from_its_refresh(staff
     page's refresh of it (on each status change) answers nothing, which removes it."""
     draft = make_campaign(sim, users["staff"])
     page = staff.get(reverse("campaign_detail", args=[draft.pk])).content.decode()
-    assert f'hx-trigger="load, sse:status-{draft.pk}, live:state-moved from:body"' in page
+    assert (f'hx-trigger="load, sse:status-{draft.pk}, live:state-moved from:body, '
+            'live:again" data-ask-again') in page
     # Its refresh answers the whole card, still listening for the next status change.
     assert preflight(staff, draft).lstrip().startswith('<section class="card" id="preflight"')
     draft.pending_action = "start"

@@ -274,7 +274,8 @@
   document.body.addEventListener("htmx:beforeSwap", function (event) {
     var actions = document.getElementById("actions");
     if (!actions || event.detail.target !== actions) return;
-    focusWasInActions = actions.contains(document.activeElement);
+    // Kept while a swap has not settled: a second swap then finds focus on the body.
+    focusWasInActions = focusWasInActions || actions.contains(document.activeElement);
   });
   document.body.addEventListener("htmx:afterSettle", function (event) {
     if (!focusWasInActions || !event.detail || !event.detail.elt ||

@@ -3,6 +3,7 @@
 import os
 import re
 import time
+from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
@@ -96,6 +97,32 @@ def wait_in_page(page, condition, timeout: float = 15) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         page.wait_for_timeout(50)
+
+
+class HeldAnswers:
+    """The first htmx request to each of `paths` ({path: name}) is answered by the server at
+    once and kept from the page until `deliver`: it arrives as late as a slow network would
+    bring it, in an order the test chooses. Later requests to those paths go through."""
+
+    def __init__(self, page, paths: dict[str, str]):
+        self.held: dict[str, tuple] = {}
+
+        def hold_the_first(route):
+            name = paths[urlparse(route.request.url).path]
+            if name in self.held or route.request.headers.get("hx-request") != "true":
+                route.continue_()
+                return
+            self.held[name] = (route, route.fetch())
+
+        page.route(lambda url: urlparse(url).path in paths, hold_the_first)
+
+    def text(self, name: str) -> str:
+        return self.held[name][1].text()
+
+    def deliver(self, *names: str) -> None:
+        for name in names:
+            route, answer = self.held[name]
+            route.fulfill(response=answer)
 
 
 def collect_page_errors(page, expected: tuple[str, ...] = ()) -> list[str]:

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from campaigns import services
 from campaigns.live.stream import QUEUE_LIMIT
-from tests.browser.conftest import collect_page_errors, sign_in, wait_in_page
+from tests.browser.conftest import HeldAnswers, collect_page_errors, sign_in, wait_in_page
 from tests.campaign_factory import make_campaign
 from tests.published import flood, server_said
 
@@ -241,24 +241,15 @@ def test_a_board_asked_for_again_while_its_last_answer_was_on_its_way_shows_the_
                            audience_size=50)
     page = sign_in(new_page(), users["admin"].username)
     errors = collect_page_errors(page)
-    held = []
-
-    def hold_the_first_reload(route):
-        if held or route.request.headers.get("hx-request") != "true":
-            route.continue_()
-            return
-        held.append((route, route.fetch()))  # answered now, delivered later
-
-    page.route(lambda url: urlparse(url).path == "/board/", hold_the_first_reload)
+    held = HeldAnswers(page, {"/board/": "grid"})
     page.goto("/board/")
     wait_in_page(page, lambda: page.evaluate("window.liveStreamUp") is True)
     services.pause_campaign(users["admin"], first)
-    wait_in_page(page, lambda: bool(held))
+    wait_in_page(page, lambda: "grid" in held.held)
     services.pause_campaign(users["admin"], second)
     card = page.locator(f"#card-{second.pk}")
     expect(card.get_by_test_id("pending")).to_have_text("Pausing…", timeout=LIVE)
-    route, stale = held[0]
-    route.fulfill(response=stale)  # drawn before the second pause
+    held.deliver("grid")  # drawn before the second pause
     expect(card.get_by_test_id("pending")).to_have_text("Pausing…", timeout=LIVE)
     page.wait_for_timeout(1000)  # and it stays so
     expect(card.get_by_test_id("pending")).to_have_text("Pausing…")
