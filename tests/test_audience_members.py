@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from campaigns.connections import atoms_client
-from campaigns.models import AuditEntry, SuppressedNumber
+from campaigns.models import AudienceUpload, AuditEntry, SuppressedNumber
 from tests.campaign_factory import make_campaign
 
 pytestmark = pytest.mark.django_db
@@ -69,6 +69,20 @@ def test_adding_one_contact_normalises_the_number(login_as, world):
     members = atoms_client().all_audience_members(audience_id)
     assert dict(members[-1].data) == {"firstName": "Lee", "phoneNumber": "+14155550110"}
     assert AuditEntry.objects.get().action == "edit_audience"
+
+
+def test_add_a_contact_starts_at_the_country_its_file_was_read_as(login_as, world, users):
+    """It started at the default (US) for an audience of UK numbers uploaded here (probe)."""
+    audience_id = fresh_audience("Read as UK")
+    AudienceUpload.objects.create(created_by=users["staff"], name="Read as UK", region="GB",
+                                  content=b"", audience_id=audience_id,
+                                  state=AudienceUpload.State.DONE)
+    form = login_as("staff").get(reverse("audience_detail", args=[audience_id])
+                                 ).context["add_form"]
+    assert form["region"].value() == "GB"
+    other = login_as("staff").get(reverse("audience_detail", args=[fresh_audience()])
+                                  ).context["add_form"]
+    assert other["region"].value() == "US"  # made elsewhere: the default
 
 
 def test_a_crafted_add_cannot_give_the_audience_columns_it_does_not_have(login_as, world):

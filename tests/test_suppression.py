@@ -88,6 +88,21 @@ def test_numbers_added_from_a_csv_count_added_already_and_unreadable(login_as, w
     assert SuppressedNumber.objects.get(phone_number="+14155550101").source == "csv"
 
 
+def test_a_note_typed_for_a_number_already_listed_is_said_not_saved(login_as, world):
+    """It was dropped without a word (probe)."""
+    SuppressedNumber.objects.create(phone_number="+14155550142", note="asked on the phone")
+    staff = login_as("staff")
+    response = staff.post(reverse("suppression_add"), {
+        "phone_number": "(415) 555-0142", "region": "US", "note": "asked by email"})
+    assert messages_of(response) == [
+        "+14155550142 was already on the list. Its note is unchanged (“asked on the phone”): "
+        "“asked by email” was not saved."]
+    assert SuppressedNumber.objects.get().note == "asked on the phone"
+    again = staff.post(reverse("suppression_add"), {
+        "phone_number": "+14155550142", "region": "US", "note": ""})
+    assert messages_of(again)[-1] == "+14155550142 was already on the list."  # no note
+
+
 def test_a_file_with_many_unreadable_rows_names_the_first_three_with_their_reasons(
         login_as, world):
     content = b"phone\n" + b"".join(f"bad {n}\n".encode() for n in range(5))

@@ -224,8 +224,17 @@ def audience_detail(request, audience_id: str):
         context["columns"] = [audience.phone_column, *found.columns]
         context["rows"] = [(m.id, [m.data.get(col, "") for col in context["columns"]])
                            for m in items]
-        context["add_form"] = MemberAddForm(columns=found.columns)
+        context["add_form"] = MemberAddForm(columns=found.columns,
+                                            initial=_region_of(audience_id))
     return render(request, "campaigns/audience_detail.html", context)
+
+
+def _region_of(audience_id: str) -> dict:
+    """The country its contacts were read as when uploaded here, for "Add a contact": it
+    started at the default (US) for an audience of UK numbers (probe)."""
+    region = (AudienceUpload.objects.filter(audience_id=audience_id)
+              .order_by("-created_at").values_list("region", flat=True).first())
+    return {"region": region} if region else {}
 
 
 @require_POST
@@ -400,7 +409,14 @@ def suppression_add(request):
             form.add_error("phone_number", bad.message)
         else:
             if not created:
-                messages.info(request, f"{entry.phone_number} was already on the list.")
+                said = f"{entry.phone_number} was already on the list."
+                typed = form.cleaned_data["note"].strip()
+                if typed and typed != entry.note:
+                    # Dropped without a word before (probe): the list's note stays as it
+                    # was, and the person knows theirs was not saved.
+                    kept = f"“{entry.note}”" if entry.note else "none"
+                    said += f" Its note is unchanged ({kept}): “{typed}” was not saved."
+                messages.info(request, said)
             else:
                 _say_listed(request, entry.phone_number)
             return redirect("suppression_list")
