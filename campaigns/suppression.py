@@ -184,6 +184,12 @@ def unfinished_campaigns_that_may_call(number: str) -> tuple[list, int]:
     return calling, unchecked
 
 
+NOTE_COLUMNS = ("note", "notes", "comment", "comments", "reason")
+NOTE_LENGTH = SuppressedNumber._meta.get_field("note").max_length
+# The activity log names this many of the numbers a file added (a hand-added one is named).
+IMPORT_NUMBERS_LOGGED = 10
+
+
 @dataclass
 class ImportResult:
     added: int
@@ -205,13 +211,24 @@ def import_suppressed(user, raw: bytes, phone_column: str, region: str) -> Impor
     invalid = [(row.line, row.cells[index], row.reason) for row in check.rows
                if row.kind == contacts_csv.INVALID]
     phones = [row.phone for row in check.valid]
+    # A column called "note" (or notes, comment, reason) gives each number its note, as
+    # the form's note field does: a file's notes were dropped (probe).
+    note_at = next((i for i, name in enumerate(table.header)
+                    if name.strip().lower() in NOTE_COLUMNS), None)
+    notes = {row.phone: row.cells[note_at].strip()[:NOTE_LENGTH]
+             for row in check.valid if note_at is not None and note_at < len(row.cells)}
     existing = set(SuppressedNumber.objects.filter(phone_number__in=phones)
                    .values_list("phone_number", flat=True))
     new = [SuppressedNumber(phone_number=p, source=SuppressedNumber.Source.CSV,
-                            added_by=_user(user)) for p in phones if p not in existing]
+                            note=notes.get(p, ""), added_by=_user(user))
+           for p in phones if p not in existing]
     SuppressedNumber.objects.bulk_create(new, ignore_conflicts=True)
+    named = ", ".join(entry.phone_number for entry in new[:IMPORT_NUMBERS_LOGGED])
+    left = len(new) - IMPORT_NUMBERS_LOGGED
+    more = f" and {left:,} more" if left > 0 else ""
     audit.record(user, Action.SUPPRESS, Outcome.OK, campaign_name="Do-not-call list",
-                 message=f"Added {len(new)} number{pluralize(len(new))} from a CSV file")
+                 message=f"Added {len(new)} number{pluralize(len(new))} from a CSV file"
+                         + (f": {named}{more}" if new else ""))
     return ImportResult(added=len(new), already=len(phones) - len(new), invalid=invalid,
                         repeated=check.count(contacts_csv.DUPLICATE))
 

@@ -88,6 +88,19 @@ def test_numbers_added_from_a_csv_count_added_already_and_unreadable(login_as, w
     assert SuppressedNumber.objects.get(phone_number="+14155550101").source == "csv"
 
 
+def test_a_files_note_column_gives_each_number_its_note_and_the_log_names_them(
+        login_as, world):
+    """Notes in the file were dropped, and the log said only "Added 3 numbers" (probe)."""
+    content = ("\ufeffNumber;Note\n+14155550170;asked by email\n"
+               "+14155550171;\n+14155550172;court order\n").encode()
+    login_as("staff").post(reverse("suppression_import"), {
+        "file": SimpleUploadedFile("dnc.csv", content), "phone_column": "", "region": "US"})
+    assert dict(SuppressedNumber.objects.values_list("phone_number", "note")) == {
+        "+14155550170": "asked by email", "+14155550171": "", "+14155550172": "court order"}
+    assert AuditEntry.objects.get(action="suppress").message == (
+        "Added 3 numbers from a CSV file: +14155550170, +14155550171, +14155550172")
+
+
 def test_a_note_typed_for_a_number_already_listed_is_said_not_saved(login_as, world):
     """It was dropped without a word (probe)."""
     SuppressedNumber.objects.create(phone_number="+14155550142", note="asked on the phone")
