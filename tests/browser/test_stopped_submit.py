@@ -42,6 +42,16 @@ def open_filled_form(page, name: str) -> None:
     page.locator("[data-field=phone_numbers] input[type=checkbox]").first.check()
 
 
+def staff_on_a_filled_form(users, new_page, name: str, viewport) -> tuple:
+    """A staff member's create form, filled in at `viewport`, and the console errors the
+    page logs from then on."""
+    page = sign_in(new_page(), users["staff"].username)
+    page.set_viewport_size(viewport)
+    errors = collect_page_errors(page, expected=STOP_ABORTS)
+    open_filled_form(page, name)
+    return page, errors
+
+
 def stop_loading(page) -> None:
     """What the browser's Stop button does, and Esc in a browser with a window of its own
     (a key Playwright presses reaches the page only): the pending navigation ends, and no
@@ -89,10 +99,7 @@ def send_again_makes_nothing_twice(page, sim, name: str) -> None:
 def test_esc_while_a_slow_create_is_sent_frees_the_form_at_once_and_keeps_what_was_typed(
         users, new_page, sim, viewport):
     name = "Stopped with Esc"
-    page = sign_in(new_page(), users["staff"].username)
-    page.set_viewport_size(viewport)
-    errors = collect_page_errors(page, expected=STOP_ABORTS)
-    open_filled_form(page, name)
+    page, errors = staff_on_a_filled_form(users, new_page, name, viewport)
     create = page.get_by_role("button", name="Create campaign")
     start = page.get_by_role("button", name="Create and start")
     note = page.get_by_test_id("stalled-note")
@@ -125,10 +132,7 @@ def test_esc_while_a_slow_create_is_sent_frees_the_form_at_once_and_keeps_what_w
 def test_a_slow_create_stopped_without_esc_frees_the_form_after_a_while_with_a_note(
         users, new_page, sim):
     name = "Stopped with the Stop button"
-    page = sign_in(new_page(), users["staff"].username)
-    page.set_viewport_size(DESKTOP)
-    errors = collect_page_errors(page, expected=STOP_ABORTS)
-    open_filled_form(page, name)
+    page, errors = staff_on_a_filled_form(users, new_page, name, DESKTOP)
     create = page.get_by_role("button", name="Create campaign")
     start = page.get_by_role("button", name="Create and start")
     busy = page.get_by_text("Talking to Atoms…")
