@@ -81,7 +81,7 @@ def wants_calls(campaign: Campaign, detail: atoms.CampaignDetail) -> bool:
         return False  # nobody has been dialled yet
     if campaign.status in PAUSABLE_STATUSES or detail.campaign.status in PAUSABLE_STATUSES:
         return True
-    if campaign.calls_synced_to is None or calls_in_progress(campaign):
+    if campaign.calls_synced_to is None or campaign.calls_shown_in_progress:
         return True
     metrics = detail.metrics
     return (
@@ -131,7 +131,8 @@ def reach_back(campaigns: list[Campaign]) -> dict[int, datetime]:
     one poll interval's, the same single page unless the campaigns of one request changed
     more than CHANGES_PAGE_SIZE calls in that time (one more request per page beyond).
     """
-    marks = [c.pk for c in campaigns if c.calls_synced_to is not None and calls_in_progress(c)]
+    marks = [c.pk for c in campaigns
+             if c.calls_synced_to is not None and c.calls_shown_in_progress]
     if not marks:
         return {}
     last_copy = F("campaign__calls_synced_to")
@@ -356,11 +357,6 @@ def _updated(log: atoms.CallLog) -> datetime | None:
     if log.updated_at is not None or log.created_at is None:
         return log.updated_at
     return log.created_at + timedelta(seconds=log.duration_seconds)
-
-
-def calls_in_progress(campaign: Campaign) -> bool:
-    """Whether the calls copied so far show one still in progress."""
-    return bool(campaign.calls_shown_in_progress)
 
 
 def _known(stamp: datetime | None) -> list[datetime]:

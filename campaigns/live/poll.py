@@ -493,7 +493,7 @@ def _record_success(campaign: Campaign, detail, now: datetime, was_status: str) 
         # POLL_SETTLE_SECONDS without a change): with one only, a finished campaign said
         # "Final numbers" over three calls "in progress" and a spend short of Atoms' own.
         final = was_status not in TERMINAL_STATUSES or (
-            campaign.needs_final_poll and outcomes.calls_in_progress(campaign) and recent)
+            campaign.needs_final_poll and campaign.calls_shown_in_progress > 0 and recent)
     elif campaign.status == CampaignStatus.PAUSED and not first_fetch:
         # Calls in progress when a campaign pauses still finish and count: keep refreshing
         # it until its numbers have stood still for POLL_SETTLE_SECONDS. (A paused
