@@ -509,9 +509,9 @@ def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome
     # One filtered copy per campaign: a second click or a resubmit finds the first one
     # instead of making another audience and another campaign.
     token = _copy_token(campaign)
-    earlier = CreateRequest.objects.filter(token=token).select_related("campaign").first()
-    if earlier is not None and earlier.state == CreateRequest.State.CREATED and earlier.campaign:
-        return services.CreateOutcome(campaign=earlier.campaign, duplicate=True)
+    made = copy_without_listed(campaign)
+    if made is not None:
+        return services.CreateOutcome(campaign=made, duplicate=True)
     if services.create_under_way(token):
         raise ActionRefused("This campaign is already being started without them.")
     if campaign.status not in FIRST_START_STATUSES:
