@@ -231,8 +231,9 @@ def _mirror_created(remote: atoms.Campaign, user, data: CampaignInput) -> Campai
         try:
             with transaction.atomic():
                 campaign.save()
+            transaction.on_commit(lambda: _best_effort(publish.publish_added, 1))
             return campaign
-        except IntegrityError:  # the sync imported it a moment ago
+        except IntegrityError:  # the sync imported it a moment ago (and said so)
             campaign = Campaign.objects.select_for_update().get(atoms_id=remote.id)
     mirror.apply_remote(campaign, remote)
     campaign.created_by = campaign.created_by or user

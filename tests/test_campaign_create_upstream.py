@@ -11,6 +11,7 @@ from django.urls import reverse
 from campaigns.connections import atoms_client
 from campaigns.models import AuditEntry, Campaign, CreateRequest
 from tests.campaign_factory import form_data
+from tests.published import Published
 
 URL = reverse("campaign_new")
 
@@ -197,3 +198,16 @@ def test_a_fresh_form_after_an_unknown_create_says_what_is_known_of_the_first(st
     page = again.content.decode()
     assert "whether Atoms made it is not known yet" in page
     assert "is being created right now" not in page
+
+
+@pytest.mark.django_db
+def test_a_campaign_made_here_tells_open_campaign_lists_once(
+        staff, sim, django_capture_on_commit_callbacks):
+    published = Published()
+    data = form_data("Said once")
+    with django_capture_on_commit_callbacks(execute=True):
+        first = staff.post(URL, data)
+        again = staff.post(URL, data)  # the same form sent twice: one campaign, said once
+    assert first.status_code == again.status_code == 302
+    assert Campaign.objects.count() == 1
+    assert [m for m in published.messages() if "added" in m] == [{"added": 1}]

@@ -10,8 +10,9 @@ import pytest
 import redis
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
-from campaigns.live import poll, publish
+from campaigns.live import poll, publish, sync
 from campaigns.live import stream as stream_module
 from campaigns.models import Campaign
 from dashboard.processes import session_cookie
@@ -127,6 +128,33 @@ def test_a_page_holding_a_row_older_than_a_change_shows_and_caches_the_newer_num
     cached = redis.Redis.from_url(settings.REDIS_URL).get(
         publish.fragment_key(running.pk, "detail")).decode()
     assert called_in(cached) == running.contacts_called
+
+
+def test_a_campaign_list_hears_of_campaigns_added_in_atoms_and_other_pages_do_not(
+        web_server, sim, running, users):
+    """A list whose page shows no live campaign (ids empty) still hears of additions; a
+    campaign's own page is not told."""
+    cookies = session_cookie(users["manager"])
+    listing = Stream(f"{web_server.url}{reverse('live_stream')}?kind=row&ids=&added=1", cookies)
+    detail = Stream(stream_url(web_server, running), cookies)
+    try:
+        assert listing.status == 200
+        detail.next(event=f"detail-{running.pk}")
+        before = Campaign.objects.count()
+
+        report = sync.sync_campaign_list()  # the simulator's own campaigns, made "elsewhere"
+
+        assert report.added >= 4 and Campaign.objects.count() == before + report.added
+        assert listing.next(event="added").data == str(report.added)
+        # Published after the addition: the detail stream has every frame before it.
+        publish.publish_tick(timezone.now(), [running.pk])
+        frames = []
+        while not (frames and frames[-1].event == "tick"):
+            frames.append(detail.next())
+        assert "added" not in [frame.event for frame in frames]
+    finally:
+        listing.close()
+        detail.close()
 
 
 def test_an_idle_stream_gets_heartbeats(web_server, sim, running, users):
@@ -292,6 +320,33 @@ def test_a_change_published_right_after_the_first_frame_is_not_lost(db):
     with ThreadPoolExecutor(max_workers=1) as pool:
         chunk = pool.submit(asyncio.run, first_then_next()).result()
     assert "event: detail-424242" in chunk and "event: status-424242" in chunk
+
+
+def test_messages_a_process_cannot_read_are_skipped_and_later_changes_still_arrive(db):
+    """A message from another release (a rolling deploy), or plain noise on the channel,
+    ended the process's one subscription before: every open stream then stood still."""
+
+    async def noise_then_a_change():
+        broadcaster = stream_module.broadcaster
+        broadcaster.viewers.clear()
+        viewer = stream_module.Viewer("detail", {434343})
+        frames = stream_module.event_stream(viewer)
+        try:
+            await frames.__anext__()
+            client = broadcaster.redis()
+            for noise in ("not json", "null", "[1, 2]", '{"shape": "of a newer release"}',
+                          '{"campaign": 434343}'):
+                await client.publish(publish.channel(), noise)
+            await asyncio.to_thread(
+                publish.publish_changes,
+                [(Campaign(pk=434343, status="paused"), {"detail": "<p>paused</p>"}, True)])
+            return await asyncio.wait_for(frames.__anext__(), timeout=3)
+        finally:
+            await frames.aclose()
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        chunk = pool.submit(asyncio.run, noise_then_a_change()).result()
+    assert "event: detail-434343" in chunk and "<p>paused</p>" in chunk
 
 
 def test_a_fragment_cached_by_an_earlier_release_is_never_shown(sim, running):

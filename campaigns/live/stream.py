@@ -62,13 +62,16 @@ def state_of(campaign: Campaign) -> str:
 
 
 class Viewer:
-    __slots__ = ("all_ids", "ids", "kind", "page_state", "queue", "session_key")
+    __slots__ = ("all_ids", "hears_added", "ids", "kind", "page_state", "queue", "session_key")
 
-    def __init__(self, kind: str, ids: set[int] | None, page_state: str = ""):
+    def __init__(self, kind: str, ids: set[int] | None, page_state: str = "",
+                 hears_added: bool = False):
         self.kind = kind
         self.all_ids = ids is None
         self.ids = ids or set()
         self.page_state = page_state
+        # A campaign list: told when campaigns are added, to offer showing them.
+        self.hears_added = hears_added
         self.queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_LIMIT)
         # The session the stream was opened with: when it ends, so does the stream.
         self.session_key: str | None = None
@@ -78,11 +81,13 @@ class Viewer:
 
 
 def viewer_from_query(query: dict[str, str]) -> Viewer | str:
-    """A Viewer for `?kind=card&ids=all|1,2,3[&state=status:pending]`, or what is wrong.
+    """A Viewer for `?kind=card&ids=all|1,2,3[&state=status:pending][&added=1]`, or what
+    is wrong.
 
     `state` (one campaign only) is the state the page was rendered in; if the campaign
     has moved on since, the stream starts with a status event so the page refetches its
-    buttons.
+    buttons. `added=1` (a campaign list, which may show no live campaign: then `ids` may
+    be empty) also hears of campaigns added.
     """
     kind = query.get("kind", "")
     raw = query.get("ids", "")
@@ -95,9 +100,10 @@ def viewer_from_query(query: dict[str, str]) -> Viewer | str:
                 or len(parts) > MAX_IDS_PER_STREAM):
             return "ids must be 'all' or up to 500 comma-separated numbers"
         ids = {int(part) for part in parts}
-    if kind not in KINDS or ids == set():
+    hears_added = query.get("added") == "1"
+    if kind not in KINDS or (ids == set() and not hears_added):
         return "kind must be row, card or detail, with some ids"
-    return Viewer(kind, ids, query.get("state", "")[:64])
+    return Viewer(kind, ids, query.get("state", "")[:64], hears_added)
 
 
 class Broadcaster:
@@ -199,7 +205,7 @@ class Broadcaster:
                             # Redis confirmed it: every later publish reaches us.
                             subscribed.set()
                         elif message["type"] == "message":
-                            self.dispatch(json.loads(message["data"]))
+                            self.dispatch_or_skip(message["data"])
                 finally:
                     subscribed.clear()
                     await pubsub.aclose()
@@ -207,12 +213,27 @@ class Broadcaster:
                 log.warning("Live stream lost Redis (%s); reconnecting", error)
                 await asyncio.sleep(1)
 
+    def dispatch_or_skip(self, data: bytes) -> None:
+        """A message this process cannot read is skipped, not fatal: one from a newer
+        release (a rolling deploy) ended this listener, and every open stream of the
+        process silently stopped changing."""
+        try:
+            self.dispatch(json.loads(data))
+        except (ValueError, KeyError, TypeError, AttributeError):
+            log.warning("Live stream skipped a message it cannot read: %r", data[:200])
+
     def dispatch(self, message: dict) -> None:
         """Turn one published message into SSE frames, formatted once for all viewers."""
         if "tick" in message:
             frame = sse_frame("tick", json.dumps({"at": message["tick"], "ids": message["ids"]}))
             for viewer in list(self.viewers):
                 self._offer(viewer, frame)
+            return
+        if "added" in message:
+            frame = sse_frame("added", str(message["added"]))
+            for viewer in list(self.viewers):
+                if viewer.hears_added:
+                    self._offer(viewer, frame)
             return
         pk = message["campaign"]
         status = sse_frame(f"status-{pk}", message["status"]) if message["status_changed"] else ""

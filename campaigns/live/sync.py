@@ -10,9 +10,11 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from campaigns import atoms, mirror
 from campaigns.connections import atoms_client
+from campaigns.live import publish
 from campaigns.models import Campaign
 
 log = logging.getLogger(__name__)
@@ -72,6 +74,11 @@ def sync_campaign_list() -> SyncReport:
             deleted_remotely_at=None, poll_error="", next_poll_at=started,
             needs_final_poll=True)
     report.added, report.updated = len(new), len(changed)
+    try:
+        publish.publish_added(report.added)
+    except RedisError as error:  # the lists show them when next loaded
+        log.warning("Could not tell open campaign lists of %d new campaigns (%s)",
+                    report.added, error)
     return report
 
 

@@ -18,8 +18,17 @@
     if (source && !ticking.has(source)) {
       ticking.add(source);
       source.addEventListener("tick", onTick);
+      source.addEventListener("added", showAddedNote);
     }
   });
+  // A campaign list hears of campaigns added since it was drawn: it offers to show them
+  // (list.html's note) and says so once, not at every further one.
+  function showAddedNote() {
+    var note = document.querySelector("[data-added-note]");
+    if (!note || !note.hidden) return;
+    note.hidden = false;
+    announce(note.textContent.replace(/\s+/g, " ").trim());
+  }
   document.body.addEventListener("htmx:sseError", function () { window.liveStreamUp = false; });
   // Leaving a page with a stream open makes the browser fail it, and htmx logs that as an
   // error on every navigation (htmx#2005): close the page's streams as it goes. A page

@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from campaigns.atoms import AtomsNotFound
 from campaigns.connections import atoms_client
 from campaigns.models import Campaign
-from tests.browser.conftest import BUTTONS_FOLLOW, collect_page_errors, sign_in
+from tests.browser.conftest import BUTTONS_FOLLOW, assert_fits_width, collect_page_errors, sign_in
 from tests.campaign_factory import make_campaign
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -209,3 +209,40 @@ def test_another_admins_open_page_loses_its_buttons_when_the_campaign_is_deleted
     expect(watching.get_by_test_id("removed")).to_be_visible(timeout=LIVE)
     expect(actions.get_by_role("button", name="Resume")).to_have_count(0, timeout=BUTTONS_FOLLOW)
     expect(actions.get_by_role("link", name="Delete")).to_have_count(0)
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_list_left_open_offers_the_campaigns_a_colleague_adds_and_shows_them_on_request(
+        users, new_page, sim, server_settings, width):
+    make_campaign(sim, users["staff"], "paused", name="Already there", audience_size=50)
+    watching = sign_in(new_page(), users["manager"].username)
+    watching.set_viewport_size({"width": width, "height": 900})
+    errors = collect_page_errors(watching)
+    watching.goto("/campaigns/")
+    rows = watching.get_by_test_id("campaign-row")
+    expect(rows).to_have_count(1)
+    note = watching.get_by_test_id("added-note")
+    expect(note).to_be_hidden()
+    # A paused campaign is not live: the list's stream is open for additions alone.
+    watching.wait_for_function("() => window.liveStreamUp === true")
+    watching.evaluate("window.sameDocument = true")
+
+    adding = sign_in(new_page(), users["staff"].username)
+    fill_create_form(adding, "Added meanwhile")
+    adding.get_by_role("button", name="Create campaign").click()
+    adding.wait_for_url(re.compile(r"/campaigns/\d+/$"))
+
+    expect(note).to_be_visible(timeout=LIVE)
+    expect(note).to_contain_text("Campaigns were added since this list was loaded.")
+    expect(watching.locator("#announcer")).to_have_text(
+        "Campaigns were added since this list was loaded. Show the list as it is now")
+    expect(rows).to_have_count(1)  # nothing moved under the pointer
+    assert_fits_width(watching)
+
+    note.get_by_role("link", name="Show the list as it is now").click()
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_contain_text("Added meanwhile")
+    expect(note).to_be_hidden()
+    expect(watching.locator("[data-results]")).to_be_focused()
+    assert watching.evaluate("window.sameDocument") is True
+    assert errors == []
