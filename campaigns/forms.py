@@ -527,6 +527,15 @@ class OwnPasswordChangeForm(PasswordChangeForm):
                                         code="password_incorrect")
         return old
 
+    def clean(self):
+        cleaned = super().clean()
+        # Only once the old one is known right: a change to the same password was said
+        # done ("Your password is changed.") and logged as one.
+        new = cleaned.get("new_password1")
+        if new and new == cleaned.get("old_password"):
+            self.add_error("new_password1", "Choose a password different from your current one.")
+        return cleaned
+
 
 class PersonPasswordForm(SetPasswordForm):
     """An admin's new password for someone else: Django's form, in words about them."""

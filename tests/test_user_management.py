@@ -211,6 +211,12 @@ def test_anyone_changes_their_own_password_after_giving_the_old_one(login_as, us
     short = manager.post(url, {"old_password": PASSWORD, "new_password1": "abc",
                                "new_password2": "abc"})
     assert short.status_code == 422 and short.context["form"].errors["new_password2"]
+    same = manager.post(url, {"old_password": PASSWORD, "new_password1": PASSWORD,
+                              "new_password2": PASSWORD})
+    assert same.status_code == 422
+    assert same.context["form"].errors["new_password1"] == [
+        "Choose a password different from your current one."]
+    assert "Choose a password different from your current one." in same.content.decode()
     users["manager"].refresh_from_db()
     assert users["manager"].check_password(PASSWORD)
 
