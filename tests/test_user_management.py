@@ -146,6 +146,10 @@ def test_an_admin_cannot_touch_a_superuser(login_as, django_user_model):
     admin = login_as("admin")
     response = admin.post(reverse("user_change", args=[root.pk]), {"active": "0"})
     assert response.status_code == 403
+    # Said on the Users page, beside everyone's rows, not on a page with only a way out.
+    page = response.content.decode()
+    assert "Only a superuser can change a superuser&#x27;s account." in page
+    assert "<h1>Users</h1>" in page and "Everyone (" in page
     root.refresh_from_db()
     assert root.is_active
     assert AuditEntry.objects.get().outcome == "refused"

@@ -28,7 +28,8 @@ from campaigns.permissions import ROLE_LABELS, require_perm, role_of
 from campaigns.ratelimit import atoms_free
 from campaigns.views.shared import form_page
 
-users_required = require_perm("auth.change_user", "Managing users")
+USERS_PERMISSION = "auth.change_user"
+users_required = require_perm(USERS_PERMISSION, "Managing users")
 
 
 def _page(request, form, status=200):
@@ -45,6 +46,12 @@ def _page(request, form, status=200):
     return render(request, "campaigns/users.html",
                   {"nav": "users", "people": people, "form": form, "roles": ROLE_LABELS},
                   status=status)
+
+
+def _still_manages_users(user) -> bool:
+    """Read afresh: the permissions cached on the request's user were read before an
+    admin who demoted this one meanwhile committed."""
+    return get_user_model().objects.get(pk=user.pk).has_perm(USERS_PERMISSION)
 
 
 @atoms_free
@@ -82,7 +89,11 @@ def user_change(request, pk: int):
         role_changed = accounts.change_user(request.user, user, role=role, active=active)
     except PermissionDenied as refusal:
         accounts.record_refusal(request.user, str(refusal))
-        raise
+        if not _still_manages_users(request.user):
+            raise  # demoted meanwhile: the refusal page, not the list of people
+        # Said on the Users page, as it now is, not on a page with only a way out.
+        messages.error(request, str(refusal))
+        return _page(request, UserCreateForm(), status=403)
     if role and role_changed:
         messages.success(request, f"{user.get_username()} now has the {ROLE_LABELS[role]} role.")
     elif role:
