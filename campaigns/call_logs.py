@@ -30,6 +30,10 @@ class LogFilters:
     page: int = 1
     page_size: int = 50
 
+    def narrows(self) -> bool:
+        """Whether any filter leaves calls out (paging and page size do not)."""
+        return bool(self.statuses or self.reasons or self.durations or self.attempts != "all")
+
     def key(self) -> str:
         parts = (",".join(self.statuses), ",".join(self.reasons), self.attempts,
                  ",".join(self.durations), self.page, self.page_size)

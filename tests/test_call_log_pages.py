@@ -5,6 +5,7 @@ formula-safe streamed CSVs, and a failed Atoms read said plainly."""
 import codecs
 import csv
 import io
+import re
 
 import httpx
 import pytest
@@ -49,6 +50,35 @@ def test_the_call_log_filters_by_status_reason_attempt_and_duration(finished, lo
     assert "No answer (timed out)" in short.content.decode()
 
 
+def shown(html: str, testid: str) -> list[str]:
+    return re.findall(rf'data-testid="{testid}">([^<]+)<', html)
+
+
+def test_a_calls_length_reads_in_the_bucket_it_is_filed_under_and_alike_on_its_page(
+        finished, login_as):
+    """Atoms files lengths in [low, high) buckets: a 29.5 s call shown rounded as "30 s"
+    sat under "Under 30 s", and the call's own page said "29.5 s" and "$0.0312" where the
+    log said "30 s" and "$0.031"."""
+    client = login_as("manager")
+
+    def lengths(bucket: str) -> list[str]:
+        return shown(page(client, finished, duration=bucket, size=500).content.decode(),
+                     "log-duration")
+
+    under, half, minutes = lengths("0-30"), lengths("30-60"), lengths("1-5")
+    assert under and half and minutes, "the seeded campaign has calls of each length"
+    assert all(re.fullmatch(r"\d+ s", t) and int(t.split()[0]) < 30 for t in under), under
+    assert all(re.fullmatch(r"\d+ s", t) and 30 <= int(t.split()[0]) < 60 for t in half), half
+    assert all(re.fullmatch(r"[1-4] min( \d+ s)?", t) for t in minutes), minutes
+
+    log = page(client, finished, duration="1-5", size=25).content.decode()
+    call_id = re.search(r'id="call-([^"]+)" data-testid="call-link"', log).group(1)
+    row = log[log.index(f'id="call-{call_id}"'):]
+    call = client.get(reverse("campaign_call", args=[finished.pk, call_id])).content.decode()
+    assert shown(call, "call-duration")[0] == shown(row, "log-duration")[0]
+    assert shown(call, "call-cost")[0] == shown(row, "log-cost")[0]
+
+
 def test_pages_hold_at_most_what_was_asked_and_bad_filters_are_explained(finished, login_as):
     client = login_as("staff")
     first = page(client, finished, size=25)
@@ -58,7 +88,24 @@ def test_pages_hold_at_most_what_was_asked_and_bad_filters_are_explained(finishe
     bad = page(client, finished, size=7, status="bogus").content.decode()
     assert 'data-testid="filter-errors"' in bad
     assert "Calls per page: Select a valid choice" in bad
-    assert 'data-testid="call-row"' not in bad
+    assert "Those filters were left out of what is listed." in bad
+    # Listed without them, as the campaign list does: 50 a page, every outcome.
+    assert bad.count('data-testid="call-row"') == 50
+    for edited in ("0", "-1", "abc", "1.5", "99999"):
+        shown = page(client, finished, size=25, page=edited).content.decode()
+        assert "That filter was left out of what is listed." in shown, edited
+        assert "Page 1 of" in shown and shown.count('data-testid="call-row"') == 25, edited
+
+
+def test_an_empty_log_says_why_a_draft_has_none_and_a_filter_found_none(
+        sim, atoms_settings, users, login_as):
+    draft = make_campaign(sim, users["staff"], "draft", name="Not started")
+    client = login_as("manager")
+    plain = page(client, draft).content.decode()
+    assert "No calls yet: the campaign has not started." in plain
+    assert "No calls match" not in plain  # no filter was applied to blame
+    filtered = page(client, draft, status="completed").content.decode()
+    assert "No calls match these filters." in filtered
 
 
 def test_the_page_size_shown_is_the_one_used_and_a_page_past_the_end_leads_back(

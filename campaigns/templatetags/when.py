@@ -56,3 +56,18 @@ def local(moment, style: str = "minute") -> str:
     return format_html('<time data-local="{}" datetime="{}" title="{}">{}</time>', style,
                        moment.isoformat(), dateformat.format(written, "M j, Y H:i:s T"),
                        dateformat.format(written, f"{LOCAL_STYLES[style]} T"))
+
+
+@register.filter
+def call_length(seconds) -> str:
+    """A call's length in whole seconds, cut rather than rounded, so that it reads in the
+    duration filter's bucket (Atoms' buckets are [low, high): a 29.5 s call shown as "30 s"
+    was listed under "Under 30 s"); in minutes and seconds from a minute on, as the filter
+    speaks of minutes. The call page and the call log say it the same way."""
+    if seconds is None or seconds == "":
+        return "—"
+    whole = int(float(seconds))
+    if whole < 60:
+        return f"{whole} s"
+    minutes, rest = divmod(whole, 60)
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"

@@ -38,33 +38,37 @@ def campaign_calls(request, pk: int):
     context = {"c": campaign, "form": form, "nav": "campaigns",
                "poll_interval": settings.POLL_INTERVAL_SECONDS}
     status = 200
-    if not request.GET or form.is_valid():
-        data = form.cleaned_data if request.GET else {}
-        filters = call_logs.LogFilters(
-            statuses=tuple(data.get("status") or ()), reasons=tuple(data.get("reason") or ()),
-            attempts=data.get("attempt") or "all", durations=tuple(data.get("duration") or ()),
-            page=data.get("page") or 1, page_size=data.get("size") or 50)
-        # (Only while live, a campaign that finished while Atoms failed left its log on the
-        # error for good.)
-        refreshes = campaign.is_active() and filters.page == 1
-        context.update(filters=filters, query=_query(filters))
-        if not _may_read(request, campaign, filters):
-            refusal = ratelimit.refuse(request, request.user)
-            if not request.htmx:
-                return refusal
-            # Opened in place, the refusal's sentence (our own escaped template) goes
-            # inside the table, which keeps refreshing itself: put in the table's place,
-            # it never refreshed, and the table never came back.
-            context["refused"] = mark_safe(refusal.content.decode())  # noqa: S308
-            status, refreshes = refusal.status_code, True
-        else:
-            try:
-                page = call_logs.call_page(campaign, filters)
-                context.update(page=page, rows=[_row(log) for log in page.items])
-            except atoms.AtomsError as error:
-                context["error"] = _log_error(error)
-                refreshes = refreshes or isinstance(error, atoms.AtomsUnavailable)
-        context["refreshes"] = refreshes
+    data = {}
+    if request.GET:
+        # A value the form refuses (an edited address: page=0, a status not offered) is
+        # said above the table and left out of what it lists, as on the campaign list.
+        form.is_valid()
+        data = form.cleaned_data
+    filters = call_logs.LogFilters(
+        statuses=tuple(data.get("status") or ()), reasons=tuple(data.get("reason") or ()),
+        attempts=data.get("attempt") or "all", durations=tuple(data.get("duration") or ()),
+        page=data.get("page") or 1, page_size=data.get("size") or 50)
+    # (Only while live, a campaign that finished while Atoms failed left its log on the
+    # error for good.)
+    refreshes = campaign.is_active() and filters.page == 1
+    context.update(filters=filters, query=_query(filters), filtered=filters.narrows())
+    if not _may_read(request, campaign, filters):
+        refusal = ratelimit.refuse(request, request.user)
+        if not request.htmx:
+            return refusal
+        # Opened in place, the refusal's sentence (our own escaped template) goes
+        # inside the table, which keeps refreshing itself: put in the table's place,
+        # it never refreshed, and the table never came back.
+        context["refused"] = mark_safe(refusal.content.decode())  # noqa: S308
+        status, refreshes = refusal.status_code, True
+    else:
+        try:
+            page = call_logs.call_page(campaign, filters)
+            context.update(page=page, rows=[_row(log) for log in page.items])
+        except atoms.AtomsError as error:
+            context["error"] = _log_error(error)
+            refreshes = refreshes or isinstance(error, atoms.AtomsUnavailable)
+    context["refreshes"] = refreshes
     if not request.htmx:
         template = "campaigns/calls.html"
     elif request.htmx.target == "calls-panel":  # the tab, opened on a campaign's page
