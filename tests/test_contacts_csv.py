@@ -253,3 +253,11 @@ def test_a_column_name_longer_than_a_name_is_refused():
         "Column 2 of the header row has a name 100,000 characters long; a column name has at "
         "most 100: check that this is the contacts file.")
     assert read_table(f"phone,{'p' * 100}\n+14155550100,x\n".encode()).header[1] == "p" * 100
+
+
+@pytest.mark.parametrize("written", ["'+14155550100", "'+1 415 555 0100"])
+def test_a_number_as_our_downloads_write_it_reads_back_as_the_number(written):
+    """Downloads write a cell starting with + behind an apostrophe (formula_safe: "+…"
+    would run as a formula in a spreadsheet); a download uploaded again as contacts must
+    give the numbers, not refuse them."""
+    assert normalise(written, "US") == ("+14155550100", "")
