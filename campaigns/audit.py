@@ -4,6 +4,10 @@ from campaigns.models import AuditEntry, Campaign
 
 Action = AuditEntry.Action
 Outcome = AuditEntry.Outcome
+# The actions whose views take the campaign's pk: in the others a pk is a person, a
+# webhook or a listed number, never a campaign to file the entry under.
+CAMPAIGN_ACTIONS = frozenset({Action.CREATE, Action.START, Action.PAUSE, Action.DELETE,
+                              Action.CALLING_HOURS})
 
 
 def record(
@@ -36,6 +40,7 @@ def record(
 
 def record_refusal(actor, action: str, message: str, pk: int | None) -> AuditEntry:
     """An action refused for want of a permission: admins see who tried what."""
-    campaign = Campaign.objects.filter(pk=pk).first() if pk is not None else None
+    campaign = (Campaign.objects.filter(pk=pk).first()
+                if pk is not None and action in CAMPAIGN_ACTIONS else None)
     return record(actor, action, Outcome.REFUSED, campaign=campaign,
                   message=f"Not allowed: {message}")

@@ -11,8 +11,9 @@ from django.contrib.sessions.models import Session
 from django.test import Client
 from django.urls import reverse
 
-from campaigns.models import AuditEntry
+from campaigns.models import AlertWebhook, AuditEntry, SuppressedNumber
 from campaigns.permissions import ROLE_PERMISSIONS
+from tests.campaign_factory import campaign_row
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -362,3 +363,39 @@ def test_an_admin_cannot_take_over_another_by_demoting_resetting_and_promoting_t
     assert refusal in promoted_by(admin)
     assert refusal in promoted_by(third_client)  # was accepted: the takeover
     assert [g.name for g in other.groups.all()] == ["staff"]
+
+
+REFUSED_POSTS = [  # (URL name, its arguments, the activity log's action)
+    ("user_list", lambda t: [], "manage_user"),
+    ("user_change", lambda t: [t["person"]], "manage_user"),
+    ("webhook_remove", lambda t: [t["webhook"]], "alert_routing"),
+    ("suppression_add", lambda t: [], "suppress"),
+    ("suppression_remove", lambda t: [t["listed"]], "suppress"),
+    ("audience_new", lambda t: [], "upload_audience"),
+    ("audience_member_add", lambda t: ["a" * 24], "edit_audience"),
+    ("audience_delete", lambda t: ["a" * 24], "delete_audience"),
+]
+
+
+@pytest.mark.parametrize(("url", "arguments", "action"), REFUSED_POSTS,
+                         ids=[url for url, _, _ in REFUSED_POSTS])
+def test_a_refused_attempt_on_people_alerts_audiences_or_the_list_is_in_the_activity_log(
+        login_as, users, url, arguments, action):
+    """A probe: a manager's POSTs to make themselves admin, remove a webhook or take a
+    number off the do-not-call list were refused but left no trace; refused campaign
+    actions did. Never filed under a campaign whose pk the target's happens to share."""
+    targets = {
+        "person": users["manager"].pk,
+        "webhook": AlertWebhook.objects.create(name="Team", url="https://hooks.example.com/a").pk,
+        "listed": SuppressedNumber.objects.create(phone_number="+14155550100").pk,
+    }
+    for pk in set(targets.values()):
+        campaign_row(pk=pk, name=f"Campaign {pk}")
+    manager = login_as("manager")
+    assert manager.post(reverse(url, args=arguments(targets)), {"role": "admin"}).status_code == 403
+    entry = AuditEntry.objects.get(outcome="refused")
+    assert (entry.action, entry.actor_name, entry.campaign) == (
+        action, users["manager"].username, None)
+    assert entry.message.startswith("Not allowed: ") and "needs the" in entry.message
+    assert AlertWebhook.objects.count() == SuppressedNumber.objects.count() == 1
+    assert Group.objects.get(name="admin").user_set.filter(pk=users["manager"].pk).count() == 0

@@ -13,7 +13,7 @@ from campaigns.models import Alert, AlertChoice, AlertWebhook, WebhookDelivery
 from campaigns.permissions import ROLE_LABELS, require_perm, role_of
 from campaigns.ratelimit import atoms_free
 
-routing_required = require_perm("auth.change_user", "Routing alerts")
+routing_required = require_perm("auth.change_user", "Routing alerts", audit_as="alert_routing")
 
 
 def _page(request, form, status=200):

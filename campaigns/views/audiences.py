@@ -34,7 +34,15 @@ from campaigns.ratelimit import reads_atoms, shown_without_atoms_when_limited
 from campaigns.services import ActionRefused
 from campaigns.views.shared import catalog_required, form_page, render_catalog
 
-manage_required = require_perm("campaigns.manage_audiences", "Changing audiences")
+# A refused POST of each is written to the activity log (admins see who tried).
+upload_required = require_perm("campaigns.manage_audiences", "Uploading an audience",
+                               audit_as="upload_audience")
+edit_required = require_perm("campaigns.manage_audiences", "Changing audiences",
+                             audit_as="edit_audience")
+delete_required = require_perm("campaigns.manage_audiences", "Changing audiences",
+                               audit_as="delete_audience")
+listing_required = require_perm("campaigns.manage_audiences", "Changing the do-not-call list",
+                                audit_as="suppress")
 MEMBERS_PAGE_SIZE = 25
 DNC_PAGE_SIZE = 100
 # The preview lists this many rejected rows; the download has all of them.
@@ -51,7 +59,7 @@ def audience_list(request):
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-@require_perm("campaigns.manage_audiences", "Uploading an audience")
+@upload_required
 def audience_new(request):
     form = AudienceUploadForm(request.POST or None, request.FILES or None,
                               initial=_typed_for(request, request.GET.get("from", "")))
@@ -86,7 +94,7 @@ def _own_upload(request, token) -> AudienceUpload:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-@require_perm("campaigns.manage_audiences", "Uploading an audience")
+@upload_required
 def audience_upload(request, token):
     """The preview (and, once confirmed, the progress) of one kept file."""
     upload = _own_upload(request, token)
@@ -117,7 +125,7 @@ def audience_upload(request, token):
 
 
 @require_POST
-@require_perm("campaigns.manage_audiences", "Uploading an audience")
+@upload_required
 def audience_upload_confirm(request, token):
     upload = _own_upload(request, token)
     try:
@@ -144,7 +152,7 @@ def _uploaded(request, upload: AudienceUpload) -> str:
 
 
 @require_GET
-@require_perm("campaigns.manage_audiences", "Uploading an audience")
+@upload_required
 def audience_upload_progress(request, token):
     """Polled while a large file is sent; stops polling (286) when it is done or failed."""
     upload = _own_upload(request, token)
@@ -160,7 +168,7 @@ def audience_upload_progress(request, token):
 
 
 @require_GET
-@require_perm("campaigns.manage_audiences", "Uploading an audience")
+@upload_required
 def audience_upload_rejected(request, token):
     upload = _own_upload(request, token)
     try:
@@ -238,7 +246,7 @@ def _region_of(audience_id: str) -> dict:
 
 
 @require_POST
-@manage_required
+@edit_required
 def audience_member_add(request, audience_id: str):
     posted = [key[4:] for key in request.POST if key.startswith("col_")]
     try:
@@ -274,7 +282,7 @@ def audience_member_add(request, audience_id: str):
 
 @reads_atoms
 @require_http_methods(["GET", "HEAD", "POST"])
-@manage_required
+@edit_required
 def audience_members_remove(request, audience_id: str):
     """"Remove selected": first a page that names the numbers and asks (as deleting the
     audience does), then, posted from it with confirm=1, the removal. The question is a
@@ -329,7 +337,7 @@ def _some_of(numbers: list[str], shown: int = 5) -> str:
 
 @reads_atoms
 @require_http_methods(["GET", "HEAD", "POST"])
-@manage_required
+@delete_required
 def audience_delete(request, audience_id: str):
     try:
         audience = _audience_or_404(audience_id, catalog.find_audience)
@@ -397,7 +405,7 @@ def _dnc_page(request, entries, param: str):
 
 
 @require_POST
-@require_perm("campaigns.manage_audiences", "Changing the do-not-call list")
+@listing_required
 def suppression_add(request):
     form = SuppressionAddForm(request.POST)
     if form.is_valid():
@@ -444,7 +452,8 @@ def _say_listed(request, number: str) -> None:
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
-@require_perm("campaigns.delete_suppressednumber", "Taking a number off the do-not-call list")
+@require_perm("campaigns.delete_suppressednumber", "Taking a number off the do-not-call list",
+              audit_as="suppress")
 def suppression_remove(request, pk: int):
     """Asks first, with a reason the activity log keeps, then takes the number off."""
     entry = SuppressedNumber.objects.filter(pk=pk).first()
@@ -462,7 +471,7 @@ def suppression_remove(request, pk: int):
 
 
 @require_POST
-@require_perm("campaigns.manage_audiences", "Changing the do-not-call list")
+@listing_required
 def suppression_import(request):
     form = SuppressionImportForm(request.POST, request.FILES)
     if form.is_valid():
@@ -494,7 +503,7 @@ def suppression_import(request):
 
 
 @require_POST
-@require_perm("campaigns.manage_audiences", "Changing the do-not-call list")
+@listing_required
 def suppression_from_call(request):
     """"Remove this contact and never call again" from a call's page (the call view posts
     phone_number, call_id, audience_id and next)."""

@@ -29,7 +29,7 @@ from campaigns.ratelimit import atoms_free
 from campaigns.views.shared import form_page
 
 USERS_PERMISSION = "auth.change_user"
-users_required = require_perm(USERS_PERMISSION, "Managing users")
+users_required = require_perm(USERS_PERMISSION, "Managing users", audit_as="manage_user")
 
 
 def _page(request, form, status=200):
