@@ -5,10 +5,14 @@ both come here). No path through it makes or edits a superuser or touches what a
 may do: roles are fixed in `permissions.ROLE_PERMISSIONS`.
 """
 
+from collections import defaultdict
 from contextlib import contextmanager
+from datetime import datetime
 
 from axes.helpers import get_client_ip_address
+from axes.models import AccessAttempt
 from axes.utils import reset as reset_sign_in_failures
+from django.conf import settings
 from django.contrib.auth import SESSION_KEY, get_user_model
 from django.contrib.auth.backends import AllowAllUsersModelBackend
 from django.contrib.auth.hashers import check_password
@@ -261,6 +265,44 @@ def set_password(actor, user, password: str) -> None:
                      message=f"Set a new password for {user.get_username()}.")
 
 
+def sign_in_paused_until(usernames) -> dict[str, datetime]:
+    """Whose sign-in the throttling pauses now for wrong passwords typed for their name,
+    and until when; one query for all. As django-axes counts them: the failures recorded
+    for the name within the cool-off, from every address, against the limit. The pause
+    lifts when enough of them have aged out of the cool-off to leave fewer than the limit.
+    (A pause of an address, shared by everyone behind it, is not a person's to show.)"""
+    now = timezone.now()
+    cool_off, limit = settings.AXES_COOLOFF_TIME, settings.AXES_FAILURE_LIMIT
+    failures: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
+    for username, at, count in AccessAttempt.objects.filter(
+            username__in=list(usernames), attempt_time__gte=now - cool_off).values_list(
+            "username", "attempt_time", "failures_since_start"):
+        failures[username].append((at, count))
+    paused = {}
+    for username, recorded in failures.items():
+        left = sum(count for _, count in recorded)
+        for at, count in sorted(recorded):
+            if left < limit:
+                break
+            left -= count
+            if left < limit:
+                paused[username] = at + cool_off
+    return paused
+
+
+def let_sign_in(actor, user) -> None:
+    """An admin lifts the pause of someone's sign-in: the wrong passwords typed for their
+    name, from every address, are forgotten. The lockout page tells people to ask an
+    admin; before, only setting them a new password did this."""
+    with transaction.atomic():
+        _lock_and_check_actor(actor, user)
+        _refuse_superuser_target(actor, user)
+        reset_sign_in_failures(username=user.get_username())
+        audit.record(actor, audit.Action.MANAGE_USER, audit.Outcome.OK,
+                     message=f"Let {user.get_username()} sign in again: the wrong passwords "
+                             "typed for their username are forgotten.")
+
+
 @contextmanager
 def own_password_change(request, *, old_password: str):
     """Around saving the password someone signed in (`request.user`) chose for themselves,
@@ -298,5 +340,6 @@ def record_refusal(actor, message: str) -> None:
 def forget_own_failed_sign_ins(sender, request, user, **kwargs) -> None:
     """On signing in (user_logged_in), forget the wrong passwords typed for this name from
     this address, and no one else's (see AXES_RESET_ON_SUCCESS in settings)."""
-    if request is not None:
-        reset_sign_in_failures(ip=get_client_ip_address(request), username=user.get_username())
+    address = get_client_ip_address(request) if request is not None else None
+    if address:  # without one, axes' reset would forget the name's guesses from everywhere
+        reset_sign_in_failures(ip=address, username=user.get_username())

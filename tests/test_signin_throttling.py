@@ -162,3 +162,50 @@ def test_a_new_password_from_an_admin_lifts_the_lockout_of_that_name_only(
     # Someone else's lockout stays.
     assert attempt(Client(), "/accounts/login/", manager_user.username, PASSWORD,
                    "10.3.3.3").status_code == 429
+
+
+@pytest.mark.django_db
+@override_settings(AXES_FAILURE_LIMIT=LIMIT, AXES_COOLOFF_TIME=timedelta(minutes=15))
+def test_admins_see_whose_sign_in_is_paused_until_when_and_can_lift_it(
+        staff_user, manager_user, admin_user):
+    """The lockout page says "ask an admin to check the account"; the Users page showed
+    nothing to check, and only a new password lifted it."""
+    from axes.models import AccessAttempt
+
+    from campaigns import accounts
+    from campaigns.models import AuditEntry
+
+    # The staff member's name guessed from two addresses: counted together, as axes does.
+    for address in ("10.0.0.1", "10.0.0.1", "10.0.0.5"):
+        attempt(Client(), "/accounts/login/", staff_user.username, "wrong", address)
+    for _ in range(LIMIT):
+        attempt(Client(), "/accounts/login/", manager_user.username, "wrong", "10.0.0.2")
+    first = AccessAttempt.objects.filter(username=staff_user.username).order_by(
+        "attempt_time").first()
+    paused = accounts.sign_in_paused_until([staff_user.username, admin_user.username])
+    # Lifted once the first address's two guesses age out: one left, under the limit.
+    assert paused == {staff_user.username: first.attempt_time + timedelta(minutes=15)}
+
+    admin = Client()
+    admin.force_login(admin_user)
+    page = admin.get(reverse("user_list")).content.decode()
+    assert page.count('data-testid="sign-in-paused"') == 2
+    assert reverse("user_let_sign_in", args=[staff_user.pk]) in page
+    assert reverse("user_let_sign_in", args=[admin_user.pk]) not in page
+
+    nobody = Client()
+    nobody.force_login(manager_user)
+    refused = nobody.post(reverse("user_let_sign_in", args=[staff_user.pk]))
+    assert refused.status_code == 403
+    assert AuditEntry.objects.get(outcome="refused").action == "manage_user"
+    assert attempt(Client(), "/accounts/login/", staff_user.username, PASSWORD,
+                   "10.0.0.1").status_code == 429
+
+    done = admin.post(reverse("user_let_sign_in", args=[staff_user.pk]), follow=True)
+    assert f"{staff_user.username} can sign in again" in done.content.decode()
+    assert attempt(Client(), "/accounts/login/", staff_user.username, PASSWORD,
+                   "10.0.0.1").status_code == 302
+    assert attempt(Client(), "/accounts/login/", manager_user.username, PASSWORD,
+                   "10.3.3.3").status_code == 429  # someone else's pause stays
+    assert AuditEntry.objects.filter(outcome="ok", action="manage_user",
+                                     message__startswith=f"Let {staff_user.username}").exists()

@@ -43,6 +43,11 @@ def _page(request, form, status=200):
                        "role_label": ROLE_LABELS.get(role, "No role"),
                        # Their password is reset on the server (models.FormerAdmin).
                        "former_admin": user.pk in former_admins})
+    paused = accounts.sign_in_paused_until(p["user"].get_username() for p in people)
+    for person in people:
+        person["paused_until"] = paused.get(person["user"].get_username())
+        # Nobody but a superuser touches a superuser (accounts checks it again).
+        person["may_change"] = not person["user"].is_superuser or request.user.is_superuser
     return render(request, "campaigns/users.html",
                   {"nav": "users", "people": people, "form": form, "roles": ROLE_LABELS},
                   status=status)
@@ -101,6 +106,22 @@ def user_change(request, pk: int):
     if active is not None:
         state = "active" if active else "deactivated"
         messages.success(request, f"{user.get_username()}'s account is {state}.")
+    return redirect("user_list")
+
+
+@atoms_free
+@require_POST
+@users_required
+def user_let_sign_in(request, pk: int):
+    """Lift the pause wrong passwords put on someone's sign-in."""
+    person = get_object_or_404(get_user_model(), pk=pk)
+    try:
+        accounts.let_sign_in(request.user, person)
+    except PermissionDenied as refusal:
+        accounts.record_refusal(request.user, str(refusal))
+        raise
+    messages.success(request, f"{person.get_username()} can sign in again: the wrong "
+                              "passwords typed for their username are forgotten.")
     return redirect("user_list")
 
 
