@@ -68,6 +68,7 @@ def assert_final_numbers_are_atoms_own(sim, campaign, login_as) -> None:
     assert "Final numbers" in html
     assert 'data-testid="outcome-count-in_progress">0<' in html
     assert f'data-testid="spend">${campaign.call_summary["spend"]:.2f}<' in html
+    assert 'data-testid="spend-label">Spent<' in html  # not "Spend so far": it is over
 
 
 def talking_since_the_start(campaign) -> CallRecord:
