@@ -203,6 +203,11 @@ def _create_owned(user, request: CreateRequest, data: CampaignInput, *, reconcil
                       request.token, remote.id)
         raise ActionRefused(LOST_WRITE_MESSAGE) from error
 
+    if not start:
+        # Atoms' answer to a create has no events, and a draft is not polled: one read
+        # brings them (its page said "No events reported by Atoms yet" beside Atoms' own
+        # "created"). A start asks for a read of its own.
+        _poll_soon(campaign)
     outcome = CreateOutcome(campaign=campaign)
     if start:
         try:

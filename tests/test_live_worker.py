@@ -85,6 +85,25 @@ def test_the_beat_polls_a_running_campaign_and_publishes_its_changes(
     pubsub.close()
 
 
+def test_a_draft_made_here_is_read_once_by_the_worker_so_its_page_shows_atoms_events(
+        celery_worker, sim, atoms_settings, users, login_as):
+    """Atoms' answer to the create carries no events, and drafts are not polled: the page
+    said "No events reported by Atoms yet" beside Atoms' own "created" event."""
+    draft = make_campaign(sim, users["staff"], "draft", name="Only created")
+    assert not draft.is_active()  # not on the boards, not in the poll
+
+    def events():
+        draft.refresh_from_db()
+        return draft.events
+
+    assert [event["action"] for event in wait_until(events, what="the one read")] == [
+        "created"]
+    html = login_as("manager").get(reverse("campaign_detail", args=[draft.pk])).content
+    assert "No events reported by Atoms yet" not in html.decode()
+    time.sleep(3)  # three of the worker's ticks: a draft is still not polled
+    assert sim.calls_to("GET /campaign/{id}") == 1
+
+
 def test_a_start_click_is_confirmed_by_the_worker_without_anyone_polling(
         celery_worker, sim, atoms_settings, users, login_as):
     draft = make_campaign(sim, users["staff"], "draft")
