@@ -294,31 +294,40 @@ def test_a_signed_in_user_without_a_role_is_refused(web_server, running, django_
     assert response.status_code == 403
 
 
-def test_a_change_published_right_after_the_first_frame_is_not_lost(db):
-    """The first frame is sent only once the stream's Redis subscription is confirmed, so a
-    change published the moment a page has its first state reaches it (before, a status
-    event could fall between the two and leave the page's buttons stale)."""
+def change_after_the_first_frame(pk: int, meanwhile) -> str:
+    """A detail viewer of campaign `pk` in a fresh process: its first frame, then
+    `await meanwhile(broadcaster)`, then a change of `pk` published; the chunk it gets."""
 
     async def first_then_next():
         broadcaster = stream_module.broadcaster
         broadcaster.viewers.clear()  # a fresh process: no subscription yet
-        viewer = stream_module.Viewer("detail", {424242})
-        frames = stream_module.event_stream(viewer)
+        frames = stream_module.event_stream(stream_module.Viewer("detail", {pk}))
         try:
             await frames.__anext__()  # "retry" and the (empty) current state
-            # Redis itself counts the subscription by then.
-            counts = dict(await broadcaster.redis().pubsub_numsub(publish.channel()))
-            assert counts[publish.channel().encode()] >= 1
+            await meanwhile(broadcaster)
             await asyncio.to_thread(
                 publish.publish_changes,
-                [(Campaign(pk=424242, status="paused"), {"detail": "<p>paused</p>"}, True)])
+                [(Campaign(pk=pk, status="paused"), {"detail": "<p>paused</p>"}, True)])
             return await asyncio.wait_for(frames.__anext__(), timeout=3)
         finally:
             await frames.aclose()
 
     # Its own thread: Playwright's sync API may hold an event loop in this one.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        chunk = pool.submit(asyncio.run, first_then_next()).result()
+        return pool.submit(asyncio.run, first_then_next()).result()
+
+
+def test_a_change_published_right_after_the_first_frame_is_not_lost(db):
+    """The first frame is sent only once the stream's Redis subscription is confirmed, so a
+    change published the moment a page has its first state reaches it (before, a status
+    event could fall between the two and leave the page's buttons stale)."""
+
+    async def subscription_counted(broadcaster):
+        # Redis itself counts the subscription by then.
+        counts = dict(await broadcaster.redis().pubsub_numsub(publish.channel()))
+        assert counts[publish.channel().encode()] >= 1
+
+    chunk = change_after_the_first_frame(424242, subscription_counted)
     assert "event: detail-424242" in chunk and "event: status-424242" in chunk
 
 
@@ -326,26 +335,12 @@ def test_messages_a_process_cannot_read_are_skipped_and_later_changes_still_arri
     """A message from another release (a rolling deploy), or plain noise on the channel,
     ended the process's one subscription before: every open stream then stood still."""
 
-    async def noise_then_a_change():
-        broadcaster = stream_module.broadcaster
-        broadcaster.viewers.clear()
-        viewer = stream_module.Viewer("detail", {434343})
-        frames = stream_module.event_stream(viewer)
-        try:
-            await frames.__anext__()
-            client = broadcaster.redis()
-            for noise in ("not json", "null", "[1, 2]", '{"shape": "of a newer release"}',
-                          '{"campaign": 434343}'):
-                await client.publish(publish.channel(), noise)
-            await asyncio.to_thread(
-                publish.publish_changes,
-                [(Campaign(pk=434343, status="paused"), {"detail": "<p>paused</p>"}, True)])
-            return await asyncio.wait_for(frames.__anext__(), timeout=3)
-        finally:
-            await frames.aclose()
+    async def noise(broadcaster):
+        for message in ("not json", "null", "[1, 2]", '{"shape": "of a newer release"}',
+                        '{"campaign": 434343}'):
+            await broadcaster.redis().publish(publish.channel(), message)
 
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        chunk = pool.submit(asyncio.run, noise_then_a_change()).result()
+    chunk = change_after_the_first_frame(434343, noise)
     assert "event: detail-434343" in chunk and "<p>paused</p>" in chunk
 
 
