@@ -344,31 +344,59 @@
   // (the words are the region's data-said-*). A search keeps focus in its field, and is
   // said once the typing stops (the request already waits 300 ms for that; the words wait
   // a little more, and a key pressed meanwhile drops them).
+  // The campaign list's #results and the call log's #call-log: each holds (or is) a
+  // [data-results] region. Only a paging link or a filter counts: the call log's own
+  // refresh every few seconds takes no focus and says nothing.
+  var RESULT_BOXES = ["results", "call-log"];
   var resultsAskedBy = null;
+  var resultsBox = null;
   document.body.addEventListener("htmx:beforeSwap", function (event) {
     var target = event.detail.target;
-    if (target && target.id === "results" && event.detail.shouldSwap !== false) {
+    if (target && RESULT_BOXES.indexOf(target.id) >= 0 && event.detail.shouldSwap !== false) {
       resultsAskedBy = (event.detail.requestConfig && event.detail.requestConfig.elt) || null;
+      resultsBox = target.id;
     }
   });
   document.body.addEventListener("htmx:afterSettle", function () {
     var source = resultsAskedBy;
     if (!source) return;
     resultsAskedBy = null;
-    var region = document.querySelector("#results [data-results]");
+    var box = document.getElementById(resultsBox);
+    var region = box && (box.matches("[data-results]") ? box : box.querySelector("[data-results]"));
     if (!region) return;
     if (source.matches("a")) {
       region.focus();
       announce(region.dataset.saidPage);
-    } else {
+    } else if (source.closest("form")) {
       announce(region.dataset.saidSearch, 700);
     }
   });
   document.addEventListener("input", function (event) {
-    if (sayTimer && event.target.closest && event.target.closest("form[hx-target='#results']")) {
+    if (sayTimer && event.target.closest && event.target.closest("form[hx-target='#results'], form[hx-target='#call-log']")) {
       clearTimeout(sayTimer);
       sayTimer = null;
     }
+  });
+
+  // A link that its own request replaces (Play recording, Get a fresh one) left focus on
+  // the page's body, and the next Tab skipped what it brought: focus goes to the new
+  // content's [data-takes-focus] instead.
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail && event.detail.target;
+    if (!target || !target.querySelector || (document.activeElement &&
+        document.activeElement !== document.body)) return;
+    var next = target.querySelector("[data-takes-focus]");
+    if (next) next.focus();
+  });
+  // The call log opened on a campaign's page lands far below the button: focus (and the
+  // view) go to it, and the button says it is open.
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail && event.detail.target;
+    if (!target || target.id !== "calls-panel") return;
+    var opener = document.querySelector("[aria-controls='calls-panel']");
+    if (opener) opener.setAttribute("aria-expanded", "true");
+    var tab = document.getElementById("calls-tab");
+    if (tab) tab.focus();
   });
 
   // --- one submit per form: a double click sends one request -----------------------------

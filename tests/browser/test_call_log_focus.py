@@ -33,3 +33,85 @@ def test_the_focused_call_stays_focused_when_the_log_refreshes(users, new_page, 
     page.wait_for_function("() => window.refreshed", timeout=15_000)
     assert page.evaluate("() => document.activeElement.getAttribute('href')") == href
     assert errors == []
+
+
+RECORD_ANNOUNCEMENTS = """() => {
+  const announcer = document.getElementById('announcer');
+  window.said = [];
+  new MutationObserver(() => {
+    const text = announcer.textContent.trim();
+    if (text) window.said.push(text);
+  }).observe(announcer, {childList: true, characterData: true, subtree: true});
+}"""
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_by_keyboard_the_call_log_takes_focus_pages_and_filters_say_what_came(
+        users, new_page, sim, server_settings, width):
+    """A probe, keyboard only: the log opened far below the button with focus left on it,
+    re-read itself aloud at each refresh (a live region around it), and paging or a filter
+    put focus on the page's body or said nothing."""
+    campaign = make_campaign(sim, users["staff"], "running", name="Keyboard",
+                             audience_size=50)
+    sim.advance(1500)  # more than one page of 25 calls
+    page = sign_in(new_page(), users["manager"].username)
+    page.set_viewport_size({"width": width, "height": 900})
+    errors = collect_page_errors(page)
+    page.goto(f"/campaigns/{campaign.pk}/")
+    page.evaluate(RECORD_ANNOUNCEMENTS)
+    opener = page.get_by_test_id("open-call-log")
+    expect(opener).to_have_attribute("aria-expanded", "false")
+    opener.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("region", name="Call log")).to_be_focused()
+    expect(opener).to_have_attribute("aria-expanded", "true")
+    assert page.get_by_test_id("calls-panel").get_attribute("aria-live") is None
+    # Still dialing, so the log refreshes itself; two or three refreshes say nothing.
+    expect(page.get_by_test_id("call-log")).to_have_attribute("hx-trigger", "every 1s")
+    page.wait_for_timeout(3_000)
+    assert page.evaluate("() => window.said") == []
+
+    page.get_by_label("Calls per page").focus()
+    page.get_by_label("Calls per page").select_option("25")
+    count = page.get_by_test_id("log-count")
+    expect(count).to_contain_text("Page 1 of")
+    total = int(count.inner_text().split("·")[1].split()[0].replace(",", ""))
+    pages = -(-total // 25)
+    assert pages >= 2, total
+    expect(page.get_by_test_id("announcer")).to_have_text(f"{total} calls")
+    page.get_by_role("link", name="Older →").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("region", name=f"Calls, page 2 of {pages}")).to_be_focused()
+    expect(page.get_by_test_id("announcer")).to_have_text(
+        f"Now on page 2, of {pages} pages: {total} calls")
+
+    connected = page.get_by_role("checkbox", name="Connected")
+    connected.focus()
+    page.keyboard.press("Space")
+    expect(page.get_by_test_id("announcer")).to_contain_text(" match")
+    expect(connected).to_be_focused()
+    assert errors == []
+
+
+def test_by_keyboard_play_recording_lands_on_the_player_and_refresh_lists_stays_put(
+        users, new_page, sim, server_settings):
+    campaign = make_campaign(sim, users["staff"], "running", name="Recorded",
+                             audience_size=50)
+    sim.advance(600)
+    page = sign_in(new_page(), users["manager"].username)
+    errors = collect_page_errors(page)
+    page.goto(f"/campaigns/{campaign.pk}/calls/?status=completed")
+    page.get_by_test_id("call-link").first.click()
+    play = page.get_by_test_id("play-recording")
+    play.focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("recording-audio")).to_be_focused()
+    assert errors == []
+
+    staff = sign_in(new_page(), users["staff"].username)
+    staff.goto("/campaigns/new/")
+    refresh = staff.get_by_test_id("refresh-pickers")
+    refresh.focus()
+    with staff.expect_response(lambda response: "refresh=1" in response.url):
+        staff.keyboard.press("Enter")
+    expect(staff.get_by_test_id("refresh-pickers")).to_be_focused()
