@@ -557,11 +557,15 @@ class UserCreateForm(forms.Form):
     default_renderer = FieldGroupRenderer()
     username = forms.RegexField(
         label="Username", max_length=150, regex=r"^[\w.@+-]+$",
-        error_messages={"invalid": "Letters, digits and @ . + - _ only."})
+        error_messages={"invalid": "Letters, digits and @ . + - _ only."},
+        # Someone else's: a password manager took the form for the admin's own sign-in and
+        # offered to fill in their name and password.
+        widget=forms.TextInput(attrs={"autocomplete": "off"}))
     email = forms.EmailField(label="Email", required=False)
     role = forms.ChoiceField(label="Role", choices=ROLE_CHOICES)
     password = forms.CharField(
-        label="First password", widget=forms.PasswordInput(render_value=False),
+        label="First password",
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text="Tell it to them in person; they can change it by clicking their name "
                   "at the top of any page.")
 

@@ -202,6 +202,7 @@ def test_admins_see_whose_sign_in_is_paused_until_when_and_can_lift_it(
                    "10.0.0.1").status_code == 429
 
     done = admin.post(reverse("user_let_sign_in", args=[staff_user.pk]), follow=True)
+    assert done.redirect_chain[0][0] == f"{reverse('user_list')}#user-{staff_user.pk}"
     assert f"{staff_user.username} can sign in again" in done.content.decode()
     assert attempt(Client(), "/accounts/login/", staff_user.username, PASSWORD,
                    "10.0.0.1").status_code == 302

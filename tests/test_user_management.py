@@ -3,6 +3,7 @@ nobody but a superuser reaches Django's admin, so no role can make itself superu
 rewrite what a role may do. Every change is in the activity log."""
 
 import html
+import re
 
 import pytest
 from django.conf import settings
@@ -36,6 +37,15 @@ def test_an_admin_adds_someone_with_a_role_and_the_log_says_so(login_as, django_
     entry = AuditEntry.objects.get(action="manage_user")
     assert (entry.actor_name, entry.outcome, entry.message) == (
         "ada-admin", "ok", "Added nina as Staff.")
+
+
+def test_the_add_form_is_not_taken_for_the_admins_own_sign_in(login_as):
+    """A probe: with no autocomplete hints, the browser took Username and First password
+    for a sign-in form and offered the admin's own name and password."""
+    page = login_as("admin").get(reverse("user_list")).content.decode()
+    assert re.search(r'<input type="text" name="username"[^>]*autocomplete="off"', page)
+    assert re.search(r'<input type="password" name="password"[^>]*autocomplete="new-password"',
+                     page)
 
 
 def test_bad_input_is_told_beside_the_field_and_nothing_is_made(login_as, django_user_model):

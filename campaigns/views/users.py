@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError
 from django.db.models.functions import Lower
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from campaigns import accounts
@@ -122,7 +122,8 @@ def user_let_sign_in(request, pk: int):
         raise
     messages.success(request, f"{person.get_username()} can sign in again: the wrong "
                               "passwords typed for their username are forgotten.")
-    return redirect("user_list")
+    # Back to their row, not the top of a long list (a phone's screen showed other people).
+    return redirect(f"{reverse('user_list')}#user-{person.pk}")
 
 
 @atoms_free
