@@ -267,26 +267,49 @@ def set_password(actor, user, password: str) -> None:
 
 def sign_in_paused_until(usernames) -> dict[str, datetime]:
     """Whose sign-in the throttling pauses now for wrong passwords typed for their name,
-    and until when; one query for all. As django-axes counts them: the failures recorded
-    for the name within the cool-off, from every address, against the limit. The pause
-    lifts when enough of them have aged out of the cool-off to leave fewer than the limit.
-    (A pause of an address, shared by everyone behind it, is not a person's to show.)"""
+    and until when; one query for all: the failures recorded for the name within the
+    cool-off, from every address (see `_paused_until`)."""
+    return _paused_until("username", AccessAttempt.objects.filter(username__in=list(usernames)))
+
+
+def addresses_paused_until() -> dict[str, datetime]:
+    """The addresses from which every sign-in is paused now, whatever the name, and until
+    when: wrong passwords for several names from one address (an office behind one
+    address, or someone trying names) pause everyone behind it."""
+    return _paused_until("ip_address", AccessAttempt.objects.exclude(ip_address=None))
+
+
+def names_tried_from(addresses) -> dict[str, list[str]]:
+    """The names wrong passwords were typed for from each address within the cool-off:
+    one person's typos, or someone trying names, told apart at a glance."""
+    names: dict[str, list[str]] = defaultdict(list)
+    for address, username in AccessAttempt.objects.filter(
+            ip_address__in=list(addresses),
+            attempt_time__gte=timezone.now() - settings.AXES_COOLOFF_TIME).order_by(
+            "username").values_list("ip_address", "username").distinct():
+        names[address].append(username)
+    return names
+
+
+def _paused_until(key: str, attempts) -> dict[str, datetime]:
+    """As django-axes counts them: the failures recorded per `key` within the cool-off,
+    against the limit. A pause lifts when enough of them have aged out of the cool-off to
+    leave fewer than the limit."""
     now = timezone.now()
     cool_off, limit = settings.AXES_COOLOFF_TIME, settings.AXES_FAILURE_LIMIT
     failures: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
-    for username, at, count in AccessAttempt.objects.filter(
-            username__in=list(usernames), attempt_time__gte=now - cool_off).values_list(
-            "username", "attempt_time", "failures_since_start"):
-        failures[username].append((at, count))
+    for value, at, count in attempts.filter(attempt_time__gte=now - cool_off).values_list(
+            key, "attempt_time", "failures_since_start"):
+        failures[value].append((at, count))
     paused = {}
-    for username, recorded in failures.items():
+    for value, recorded in failures.items():
         left = sum(count for _, count in recorded)
         for at, count in sorted(recorded):
             if left < limit:
                 break
             left -= count
             if left < limit:
-                paused[username] = at + cool_off
+                paused[value] = at + cool_off
     return paused
 
 
@@ -301,6 +324,17 @@ def let_sign_in(actor, user) -> None:
         audit.record(actor, audit.Action.MANAGE_USER, audit.Outcome.OK,
                      message=f"Let {user.get_username()} sign in again: the wrong passwords "
                              "typed for their username are forgotten.")
+
+
+def let_address_sign_in(actor, address: str) -> None:
+    """An admin lifts the pause of an address: the wrong passwords typed from it, for every
+    name, are forgotten."""
+    with transaction.atomic():
+        _lock_and_check_actor(actor, actor)
+        reset_sign_in_failures(ip=address)
+        audit.record(actor, audit.Action.MANAGE_USER, audit.Outcome.OK,
+                     message=f"Let {address} sign in again: the wrong passwords typed from "
+                             "that address are forgotten.")
 
 
 @contextmanager

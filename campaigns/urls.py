@@ -77,6 +77,8 @@ urlpatterns = [
     path("users/<int:pk>/", users.user_change, name="user_change"),
     path("users/<int:pk>/password/", users.user_password, name="user_password"),
     path("users/<int:pk>/let-sign-in/", users.user_let_sign_in, name="user_let_sign_in"),
+    path("users/addresses/let-sign-in/", users.address_let_sign_in,
+         name="address_let_sign_in"),
     path("accounts/password/", users.own_password_change, name="password_change"),
     path("live/", stream.stream_needs_asgi, name="live_stream"),
     path("audiences/", audiences.audience_list, name="audience_list"),

@@ -1,6 +1,7 @@
 """Sign-in throttling (django-axes): wrong passwords lock a username and an address out,
 the person is told so in words, and the lockout ends after the cool-off."""
 
+import html
 import time
 from datetime import timedelta
 
@@ -210,3 +211,41 @@ def test_admins_see_whose_sign_in_is_paused_until_when_and_can_lift_it(
                    "10.3.3.3").status_code == 429  # someone else's pause stays
     assert AuditEntry.objects.filter(outcome="ok", action="manage_user",
                                      message__startswith=f"Let {staff_user.username}").exists()
+
+
+@pytest.mark.django_db
+@override_settings(AXES_FAILURE_LIMIT=LIMIT, AXES_COOLOFF_TIME=timedelta(minutes=15))
+def test_admins_see_an_address_paused_for_everyone_behind_it_and_can_lift_it(
+        staff_user, manager_user, admin_user):
+    """A probe: wrong passwords for a few names from one office address refused everyone
+    there, right passwords too, and the Users page showed nobody paused."""
+    from campaigns.models import AuditEntry
+
+    for name in ("typo-one", "typo-two", "typo-three"):
+        attempt(Client(), "/accounts/login/", name, "wrong", "10.0.0.7")
+    assert attempt(Client(), "/accounts/login/", staff_user.username, PASSWORD,
+                   "10.0.0.7").status_code == 429
+
+    admin = Client()
+    admin.force_login(admin_user)
+    page = html.unescape(admin.get(reverse("user_list")).content.decode())
+    assert 'data-address="10.0.0.7"' in page
+    assert "typo-one, typo-three, typo-two" in page
+    assert page.count('data-testid="sign-in-paused"') == 0  # no one name is paused
+
+    manager = Client()
+    manager.force_login(manager_user)
+    url = reverse("address_let_sign_in")
+    assert manager.post(url, {"address": "10.0.0.7"}).status_code == 403
+    assert AuditEntry.objects.get(outcome="refused").action == "manage_user"
+    unreadable = admin.post(url, {"address": "10.0.0.7; DROP"}, follow=True)
+    assert "Choose one of the paused addresses listed." in unreadable.content.decode()
+    assert attempt(Client(), "/accounts/login/", staff_user.username, PASSWORD,
+                   "10.0.0.7").status_code == 429
+
+    done = admin.post(url, {"address": "10.0.0.7"}, follow=True)
+    assert done.redirect_chain[0][0] == f"{reverse('user_list')}#paused-addresses"
+    assert "Signing in from 10.0.0.7 works again" in done.content.decode()
+    assert 'data-address="10.0.0.7"' not in done.content.decode()
+    assert attempt(Client(), "/accounts/login/", staff_user.username, PASSWORD,
+                   "10.0.0.7").status_code == 302

@@ -5,6 +5,8 @@ Every check is made here on the server (`require_perm`) and again in `accounts` 
 but a superuser touches a superuser); every change lands in the activity log.
 """
 
+import ipaddress
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth import views as auth_views
@@ -48,9 +50,13 @@ def _page(request, form, status=200):
         person["paused_until"] = paused.get(person["user"].get_username())
         # Nobody but a superuser touches a superuser (accounts checks it again).
         person["may_change"] = not person["user"].is_superuser or request.user.is_superuser
+    addresses = accounts.addresses_paused_until()
+    tried = accounts.names_tried_from(addresses)
+    paused_addresses = [{"address": address, "until": until, "names": tried[address]}
+                        for address, until in sorted(addresses.items())]
     return render(request, "campaigns/users.html",
-                  {"nav": "users", "people": people, "form": form, "roles": ROLE_LABELS},
-                  status=status)
+                  {"nav": "users", "people": people, "form": form, "roles": ROLE_LABELS,
+                   "paused_addresses": paused_addresses}, status=status)
 
 
 def _still_manages_users(user) -> bool:
@@ -124,6 +130,27 @@ def user_let_sign_in(request, pk: int):
                               "passwords typed for their username are forgotten.")
     # Back to their row, not the top of a long list (a phone's screen showed other people).
     return redirect(f"{reverse('user_list')}#user-{person.pk}")
+
+
+@atoms_free
+@require_POST
+@users_required
+def address_let_sign_in(request):
+    """Lift the pause wrong passwords from one address put on everyone signing in from it."""
+    address = request.POST.get("address", "")
+    try:
+        address = str(ipaddress.ip_address(address))
+    except ValueError:
+        messages.error(request, "Choose one of the paused addresses listed.")
+        return redirect("user_list")
+    try:
+        accounts.let_address_sign_in(request.user, address)
+    except PermissionDenied as refusal:
+        accounts.record_refusal(request.user, str(refusal))
+        raise
+    messages.success(request, f"Signing in from {address} works again: the wrong passwords "
+                              "typed from it are forgotten.")
+    return redirect(f"{reverse('user_list')}#paused-addresses")
 
 
 @atoms_free
