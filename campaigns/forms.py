@@ -22,7 +22,7 @@ from phonenumbers import geocoder
 from campaigns import calling_hours, contacts_csv, webhooks
 from campaigns.atoms import CampaignStatus
 from campaigns.catalog import Pickers
-from campaigns.models import Alert, AuditEntry
+from campaigns.models import Alert, AuditEntry, listed_q
 from campaigns.permissions import ROLE_LABELS
 
 MAX_NAME_LENGTH = 200
@@ -270,10 +270,7 @@ class CampaignFilterForm(forms.Form):
         listed every campaign while the search box still showed the search)."""
         self.is_valid()
         data = self.cleaned_data
-        if data.get("q"):
-            queryset = queryset.filter(name__icontains=data["q"].strip())
-        if data.get("status"):
-            queryset = queryset.filter(status=data["status"])
+        queryset = queryset.filter(listed_q(data.get("q") or "", data.get("status") or ""))
         order = SORTS[data.get("sort") or "created"][0]
         return queryset.order_by(*order, "-pk")
 

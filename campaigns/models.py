@@ -60,6 +60,23 @@ def active_q(now=None):
     ) & models.Q(deleted_remotely_at__isnull=True)
 
 
+def listed_q(q: str = "", status: str = "") -> models.Q:
+    """The campaigns a list searched for `q` (in the name, any case) and filtered to
+    `status` shows; `is_listed` is the same rule for a campaign in memory."""
+    condition = models.Q()
+    if q.strip():
+        condition &= models.Q(name__icontains=q.strip())
+    if status:
+        condition &= models.Q(status=status)
+    return condition
+
+
+def is_listed(name: str, campaign_status: str, q: str = "", status: str = "") -> bool:
+    """`listed_q` for a campaign known by its name and status (the live stream's note of
+    campaigns added, told only to the lists that would show them)."""
+    return q.strip().upper() in name.upper() and (not status or campaign_status == status)
+
+
 class PendingAction(models.TextChoices):
     NONE = "", "None"
     START = "start", "Starting"

@@ -236,7 +236,7 @@ def _mirror_created(remote: atoms.Campaign, user, data: CampaignInput) -> Campai
         try:
             with transaction.atomic():
                 campaign.save()
-            transaction.on_commit(lambda: _best_effort(publish.publish_added, 1))
+            transaction.on_commit(lambda: _best_effort(publish.publish_added, [campaign]))
             return campaign
         except IntegrityError:  # the sync imported it a moment ago (and said so)
             campaign = Campaign.objects.select_for_update().get(atoms_id=remote.id)

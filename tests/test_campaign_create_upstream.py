@@ -210,4 +210,5 @@ def test_a_campaign_made_here_tells_open_campaign_lists_once(
         again = staff.post(URL, data)  # the same form sent twice: one campaign, said once
     assert first.status_code == again.status_code == 302
     assert Campaign.objects.count() == 1
-    assert [m for m in published.messages() if "added" in m] == [{"added": 1}]
+    assert [m for m in published.messages() if "added" in m] == [
+        {"added": [{"name": "Said once", "status": "draft"}]}]

@@ -188,3 +188,19 @@ def test_a_filter_left_out_says_so_beside_the_results(login_as):
     assert 'aria-describedby="id_q_error"' in page and 'id="id_q_error"' in page
     assert "Search by name: Ensure this value has at most 200 characters" in page
     assert "That filter was left out of what is listed." in page
+
+
+@pytest.mark.parametrize(("q", "status"), [("", ""), ("spring", ""), ("SPRING ", ""),
+                                           ("", "running"), ("ren", "draft"), ("zz", "")])
+def test_a_list_and_the_live_note_of_campaigns_added_agree_on_what_a_list_shows(q, status):
+    """The stream tells a list of a campaign added by its name and status (is_listed); the
+    list itself asks the database (listed_q): the same campaigns each time."""
+    from campaigns.models import is_listed, listed_q
+    from tests.campaign_factory import campaign_row
+
+    for name, state in [("Spring renewals", "running"), ("spring Leads", "draft"),
+                        ("Renewals Q4", "draft"), ("Zoë Ñúñez", "paused")]:
+        campaign_row(name=name, status=state)
+    in_database = set(Campaign.objects.filter(listed_q(q, status)).values_list("name", flat=True))
+    in_memory = {c.name for c in Campaign.objects.all() if is_listed(c.name, c.status, q, status)}
+    assert in_database == in_memory

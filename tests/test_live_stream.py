@@ -16,6 +16,7 @@ from campaigns.live import poll, publish, sync
 from campaigns.live import stream as stream_module
 from campaigns.models import Campaign
 from dashboard.processes import session_cookie
+from tests.campaign_factory import make_campaign
 from tests.sse_client import Stream
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
@@ -135,26 +136,58 @@ def test_a_campaign_list_hears_of_campaigns_added_in_atoms_and_other_pages_do_no
     """A list whose page shows no live campaign (ids empty) still hears of additions; a
     campaign's own page is not told."""
     cookies = session_cookie(users["manager"])
-    listing = Stream(f"{web_server.url}{reverse('live_stream')}?kind=row&ids=&added=1", cookies)
+    url = f"{web_server.url}{reverse('live_stream')}?kind=row&ids=&added=1"
+    listing = Stream(url, cookies)
+    searching = Stream(f"{url}&q=MUMBAI", cookies)  # any case, as the list's search
+    elsewhere = Stream(f"{url}&q=no+such+name", cookies)
     detail = Stream(stream_url(web_server, running), cookies)
     try:
         assert listing.status == 200
         detail.next(event=f"detail-{running.pk}")
         before = Campaign.objects.count()
+        mumbai = Campaign.objects.filter(name__icontains="mumbai").count()
 
         report = sync.sync_campaign_list()  # the simulator's own campaigns, made "elsewhere"
 
         assert report.added >= 4 and Campaign.objects.count() == before + report.added
         assert listing.next(event="added").data == str(report.added)
-        # Published after the addition: the detail stream has every frame before it.
+        found = Campaign.objects.filter(name__icontains="mumbai").count() - mumbai
+        assert 0 < found < report.added
+        assert searching.next(event="added").data == str(found)
+        # Published after the addition: these streams have every frame before it.
         publish.publish_tick(timezone.now(), [running.pk])
+        for stream in (detail, elsewhere):
+            frames = []
+            while not (frames and frames[-1].event == "tick"):
+                frames.append(stream.next())
+            assert "added" not in [frame.event for frame in frames]
+    finally:
+        for stream in (listing, searching, elsewhere, detail):
+            stream.close()
+
+
+def test_a_list_whose_stream_was_down_is_told_on_reconnecting_of_what_it_missed(
+        web_server, sim, atoms_settings, users):
+    """A campaign made while a list's stream was down was never told: the page's stream
+    carries when the list was drawn, and counts what it would show made since."""
+    from urllib.parse import quote
+
+    drawn = quote(timezone.now().isoformat())
+    make_campaign(sim, users["staff"], "draft", name="Made meanwhile")
+    cookies = session_cookie(users["manager"])
+    url = f"{web_server.url}{reverse('live_stream')}?kind=row&ids=&added=1&since={drawn}"
+    missed = Stream(url, cookies)
+    other_search = Stream(f"{url}&q=renewals", cookies)
+    try:
+        assert missed.next(event="added-since").data == "1"
+        publish.publish_tick(timezone.now(), [424242])
         frames = []
         while not (frames and frames[-1].event == "tick"):
-            frames.append(detail.next())
-        assert "added" not in [frame.event for frame in frames]
+            frames.append(other_search.next())
+        assert "added-since" not in [frame.event for frame in frames]
     finally:
-        listing.close()
-        detail.close()
+        missed.close()
+        other_search.close()
 
 
 def test_an_idle_stream_gets_heartbeats(web_server, sim, running, users):

@@ -216,12 +216,14 @@ def publish_removed(pk: int, name: str) -> None:
     pipe.execute()
 
 
-def publish_added(count: int) -> None:
-    """Campaigns were added (made here, or found in Atoms' list): open campaign lists say
-    so and offer to show them. Rows are not pushed into a list as they come: the one a
-    person was about to click would move under the pointer."""
-    if count:
-        redis_client().publish(channel(), json.dumps({"added": count}))
+def publish_added(campaigns: list[Campaign]) -> None:
+    """Campaigns were added (made here, or found in Atoms' list): open campaign lists that
+    would show them say so and offer to show them (the stream matches each list's search
+    and status by name and status). Rows are not pushed into a list as they come: the one
+    a person was about to click would move under the pointer."""
+    if campaigns:
+        redis_client().publish(channel(), json.dumps(
+            {"added": [{"name": c.name, "status": c.status} for c in campaigns]}))
 
 
 def publish_tick(at: datetime, fresh_ids: list[int]) -> None:

@@ -15,6 +15,8 @@ import signal
 import threading
 import time
 from collections import Counter, defaultdict
+from datetime import datetime
+from typing import NamedTuple
 from urllib.parse import parse_qs, quote
 
 import redis.asyncio as aioredis
@@ -31,7 +33,7 @@ from django.views.decorators.http import require_GET
 
 from campaigns.live import publish, sessions
 from campaigns.live.publish import FETCHED_KEY, KINDS, VERSIONS_KEY, channel, fragment_key
-from campaigns.models import Campaign, active_q
+from campaigns.models import Campaign, active_q, is_listed, listed_q
 from dashboard.security import host_allowed, is_secure, stream_headers
 
 log = logging.getLogger(__name__)
@@ -61,17 +63,29 @@ def state_of(campaign: Campaign) -> str:
     return campaign.button_state
 
 
+class ListFilter(NamedTuple):
+    """What a campaign list shows (its search and status) and when it was drawn: it is
+    told of campaigns added that it would show."""
+
+    q: str = ""
+    status: str = ""
+    since: datetime | None = None
+
+    def shows(self, added: dict) -> bool:
+        return is_listed(added["name"], added["status"], self.q, self.status)
+
+
 class Viewer:
-    __slots__ = ("all_ids", "hears_added", "ids", "kind", "page_state", "queue", "session_key")
+    __slots__ = ("all_ids", "ids", "kind", "list_filter", "page_state", "queue", "session_key")
 
     def __init__(self, kind: str, ids: set[int] | None, page_state: str = "",
-                 hears_added: bool = False):
+                 list_filter: ListFilter | None = None):
         self.kind = kind
         self.all_ids = ids is None
         self.ids = ids or set()
         self.page_state = page_state
-        # A campaign list: told when campaigns are added, to offer showing them.
-        self.hears_added = hears_added
+        # A campaign list: told when campaigns it would show are added.
+        self.list_filter = list_filter
         self.queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_LIMIT)
         # The session the stream was opened with: when it ends, so does the stream.
         self.session_key: str | None = None
@@ -81,13 +95,14 @@ class Viewer:
 
 
 def viewer_from_query(query: dict[str, str]) -> Viewer | str:
-    """A Viewer for `?kind=card&ids=all|1,2,3[&state=status:pending][&added=1]`, or what
-    is wrong.
+    """A Viewer for `?kind=card&ids=all|1,2,3[&state=status:pending]`, or a campaign
+    list's `?kind=row&ids=…&added=1[&q=…&status=…&since=<ISO time>]`; or what is wrong.
 
     `state` (one campaign only) is the state the page was rendered in; if the campaign
     has moved on since, the stream starts with a status event so the page refetches its
-    buttons. `added=1` (a campaign list, which may show no live campaign: then `ids` may
-    be empty) also hears of campaigns added.
+    buttons. A list (which may show no live campaign: then `ids` may be empty) also hears
+    of campaigns added that its search and status would show, those added since it was
+    drawn first (a reconnect after a dropped stream missed them).
     """
     kind = query.get("kind", "")
     raw = query.get("ids", "")
@@ -100,10 +115,20 @@ def viewer_from_query(query: dict[str, str]) -> Viewer | str:
                 or len(parts) > MAX_IDS_PER_STREAM):
             return "ids must be 'all' or up to 500 comma-separated numbers"
         ids = {int(part) for part in parts}
-    hears_added = query.get("added") == "1"
-    if kind not in KINDS or (ids == set() and not hears_added):
+    list_filter = _list_filter(query) if query.get("added") == "1" else None
+    if kind not in KINDS or (ids == set() and list_filter is None):
         return "kind must be row, card or detail, with some ids"
-    return Viewer(kind, ids, query.get("state", "")[:64], hears_added)
+    return Viewer(kind, ids, query.get("state", "")[:64], list_filter)
+
+
+def _list_filter(query: dict[str, str]) -> ListFilter:
+    try:
+        since = datetime.fromisoformat(query.get("since", ""))
+    except ValueError:
+        since = None  # only the catching up is lost, not the stream
+    if since is not None and since.tzinfo is None:
+        since = None
+    return ListFilter(query.get("q", "")[:200], query.get("status", "")[:20], since)
 
 
 class Broadcaster:
@@ -230,10 +255,11 @@ class Broadcaster:
                 self._offer(viewer, frame)
             return
         if "added" in message:
-            frame = sse_frame("added", str(message["added"]))
             for viewer in list(self.viewers):
-                if viewer.hears_added:
-                    self._offer(viewer, frame)
+                if viewer.list_filter is not None:
+                    shown = sum(map(viewer.list_filter.shows, message["added"]))
+                    if shown:
+                        self._offer(viewer, sse_frame("added", str(shown)))
             return
         pk = message["campaign"]
         status = sse_frame(f"status-{pk}", message["status"]) if message["status_changed"] else ""
@@ -290,6 +316,11 @@ async def current_state(viewer: Viewer) -> str:
         return await board_state(viewer.kind)
     pks = sorted(viewer.ids)
     frames = await _state_of(pks, viewer.kind)
+    if viewer.list_filter is not None and viewer.list_filter.since is not None:
+        added = await _count_added(viewer.list_filter)
+        if added:
+            # How many in all since the page was drawn; the page keeps the larger count.
+            frames += sse_frame("added-since", str(added))
     if viewer.page_state and len(pks) == 1:
         # The status may have moved between the page's render and this connection:
         # then its buttons are stale, and the status event makes the page refetch them.
@@ -514,6 +545,13 @@ async def _note_watching(batch: list[list[Viewer]]) -> list[None]:
             # when it reconnects.
             log.warning("Live stream could not note what it watches (%s)", error)
     return [None] * len(batch)
+
+
+@in_database_thread
+def _count_added(list_filter: ListFilter) -> int:
+    """Campaigns a list drawn at `since` would now show that were created after it."""
+    return Campaign.objects.filter(
+        listed_q(list_filter.q, list_filter.status), created_at__gt=list_filter.since).count()
 
 
 @in_database_thread

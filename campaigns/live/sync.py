@@ -75,7 +75,7 @@ def sync_campaign_list() -> SyncReport:
             needs_final_poll=True)
     report.added, report.updated = len(new), len(changed)
     try:
-        publish.publish_added(report.added)
+        publish.publish_added(new)
     except RedisError as error:  # the lists show them when next loaded
         log.warning("Could not tell open campaign lists of %d new campaigns (%s)",
                     report.added, error)

@@ -2,6 +2,7 @@
 actions go through `services`. Every view states its method and permission."""
 
 from functools import partial
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
@@ -10,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
+from django.utils import timezone
 from django.views.decorators.http import (
     require_GET,
     require_http_methods,
@@ -54,10 +56,15 @@ def campaign_list(request):
     page = Paginator(filters.filter(Campaign.objects.all()), PAGE_SIZE).get_page(
         request.GET.get("page"))
     live_ids = [c.pk for c in page if c.is_watched]
+    shown = filters.cleaned_data  # the filters applied (an edited, invalid one is left out)
     context = {
         "nav": "campaigns", "filters": filters, "page": page,
         "filtered": any(request.GET.get(k) for k in ("q", "status")),
         "live_ids": ",".join(map(str, live_ids)),
+        # The stream tells this list of campaigns added that it would show, since now.
+        "list_filter": urlencode({"q": (shown.get("q") or "").strip(),
+                                  "status": shown.get("status") or "",
+                                  "since": timezone.now().isoformat()}),
         "poll_interval": settings.POLL_INTERVAL_SECONDS,
         "fetched": publish.fetched_times(live_ids),
     }

@@ -18,17 +18,34 @@
     if (source && !ticking.has(source)) {
       ticking.add(source);
       source.addEventListener("tick", onTick);
-      source.addEventListener("added", showAddedNote);
+      source.addEventListener("added", function (event) {
+        noteAdded(addedCount + Number(event.data || 0));
+      });
+      // On (re)connecting: how many in all since the list was drawn (one added while the
+      // stream was down was never told); the larger count stands.
+      source.addEventListener("added-since", function (event) {
+        noteAdded(Math.max(addedCount, Number(event.data || 0)));
+      });
     }
   });
-  // A campaign list hears of campaigns added since it was drawn: it offers to show them
-  // (list.html's note) and says so once, not at every further one.
-  function showAddedNote() {
+  // A campaign list hears of campaigns added since it was drawn that it would show: it
+  // offers to show them (list.html's note), counts them, and says so once, not at every
+  // further one. Reset when the list is drawn again.
+  var addedCount = 0;
+  function noteAdded(count) {
     var note = document.querySelector("[data-added-note]");
-    if (!note || !note.hidden) return;
+    if (!note || !count || count === addedCount && !note.hidden) return;
+    addedCount = count;
+    var words = note.querySelector("[data-added-words]");
+    if (words) words.textContent = count === 1 ? "1 campaign was added" : count + " campaigns were added";
+    if (!note.hidden) return;
     note.hidden = false;
     announce(note.textContent.replace(/\s+/g, " ").trim());
   }
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    var target = event.detail && event.detail.target;
+    if (target && target.id === "results") addedCount = 0;
+  });
   document.body.addEventListener("htmx:sseError", function () { window.liveStreamUp = false; });
   // Leaving a page with a stream open makes the browser fail it, and htmx logs that as an
   // error on every navigation (htmx#2005): close the page's streams as it goes. A page

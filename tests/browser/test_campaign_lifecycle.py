@@ -233,9 +233,9 @@ def test_a_list_left_open_offers_the_campaigns_a_colleague_adds_and_shows_them_o
     adding.wait_for_url(re.compile(r"/campaigns/\d+/$"))
 
     expect(note).to_be_visible(timeout=LIVE)
-    expect(note).to_contain_text("Campaigns were added since this list was loaded.")
+    expect(note).to_contain_text("1 campaign was added since this list was loaded.")
     expect(watching.locator("#announcer")).to_have_text(
-        "Campaigns were added since this list was loaded. Show the list as it is now")
+        "1 campaign was added since this list was loaded. Show the list as it is now")
     expect(rows).to_have_count(1)  # nothing moved under the pointer
     assert_fits_width(watching)
 
