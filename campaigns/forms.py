@@ -418,6 +418,7 @@ class AudienceUploadForm(ContactsFileMixin, forms.Form):
     file = forms.FileField(
         label="Contacts (CSV file)",
         help_text="A header row, then one contact per row; up to 10,000 contacts and 5 MB.",
+        error_messages={"required": "Choose the CSV file of contacts to upload."},
     )
     phone_column = forms.CharField(
         label="Phone number column", max_length=100, required=False,

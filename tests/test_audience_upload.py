@@ -198,7 +198,7 @@ def test_a_form_refused_for_another_field_asks_for_the_file_again(staff, sim):
     bad = choose(staff, b"\x7fELF\x02\x01", name="").context["form"].errors["file"]
     assert len(bad) == 1 and "Choose the file again" not in bad[0]
     unchosen = staff.post(NEW, {"name": "", "region": "US"}).context["form"].errors["file"]
-    assert unchosen == ["This field is required."]
+    assert unchosen == ["Choose the CSV file of contacts to upload."]  # not Django's words
 
 
 @pytest.mark.parametrize(("content", "encoding"), [

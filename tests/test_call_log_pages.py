@@ -72,6 +72,8 @@ def test_a_calls_length_reads_in_the_bucket_it_is_filed_under_and_alike_on_its_p
     assert all(re.fullmatch(r"[1-4] min( \d+ s)?", t) for t in minutes), minutes
 
     log = page(client, finished, duration="1-5", size=25).content.decode()
+    # Each call's link is named by its time and, for a screen reader, whom it called.
+    assert '<span class="sr-only">: call to +' in log
     call_id = re.search(r'id="call-([^"]+)" data-testid="call-link"', log).group(1)
     row = log[log.index(f'id="call-{call_id}"'):]
     call = client.get(reverse("campaign_call", args=[finished.pk, call_id])).content.decode()
@@ -106,6 +108,8 @@ def test_an_empty_log_says_why_a_draft_has_none_and_a_filter_found_none(
     assert "No calls match" not in plain  # no filter was applied to blame
     filtered = page(client, draft, status="completed").content.decode()
     assert "No calls match these filters." in filtered
+    assert f'<a href="{reverse("campaign_calls", args=[draft.pk])}">Clear the filters</a>' \
+        in filtered
 
 
 def test_the_page_size_shown_is_the_one_used_and_a_page_past_the_end_leads_back(
