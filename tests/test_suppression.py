@@ -481,6 +481,9 @@ def test_a_listed_number_is_said_on_its_call_and_a_running_campaign_may_still_ca
     before = staff.get(call_url)
     assert "Remove this contact and never call again" in before.content.decode()
     phone = before.context["detail"].call.to_number
+    # Asked first: the button sits behind "Never call … again…", closed until opened.
+    assert (f'<details data-testid="never-call-again"><summary>Never call {phone} again…'
+            '</summary>') in before.content.decode()
     staff.post(reverse("suppression_from_call"), {"phone_number": phone, "call_id": call_id,
                                                   "audience_id": running.audience_id,
                                                   "next": call_url})
