@@ -79,7 +79,16 @@ def test_by_keyboard_the_call_log_takes_focus_pages_and_filters_say_what_came(
     pages = -(-total // 25)
     assert pages >= 2, total
     expect(page.get_by_test_id("announcer")).to_have_text(f"{total} calls")
-    page.get_by_role("link", name="Older →").focus()
+    older = page.get_by_role("link", name="Older →")
+    older.focus()
+    # Page one refreshes itself: the link a keyboard user is on stays focused across it.
+    page.evaluate("""() => { window.refreshed = false;
+        document.body.addEventListener("htmx:afterSettle", (event) => {
+            if (event.detail.target && event.detail.target.id === "call-log") {
+                window.refreshed = true;
+            } }); }""")
+    page.wait_for_function("() => window.refreshed", timeout=15_000)
+    expect(older).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.get_by_role("region", name=f"Calls, page 2 of {pages}")).to_be_focused()
     expect(page.get_by_test_id("announcer")).to_have_text(
