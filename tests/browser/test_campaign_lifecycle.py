@@ -15,7 +15,7 @@ from campaigns.atoms import AtomsNotFound
 from campaigns.connections import atoms_client
 from campaigns.models import Campaign
 from tests.browser.conftest import BUTTONS_FOLLOW, assert_fits_width, collect_page_errors, sign_in
-from tests.campaign_factory import make_campaign
+from tests.campaign_factory import campaign_rows, make_campaign
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -246,3 +246,26 @@ def test_a_list_left_open_offers_the_campaigns_a_colleague_adds_and_shows_them_o
     expect(watching.locator("[data-results]")).to_be_focused()
     assert watching.evaluate("window.sameDocument") is True
     assert errors == []
+
+
+def test_the_note_of_campaigns_added_stays_in_view_of_a_list_scrolled_down(
+        users, new_page, sim, server_settings):
+    """A probe: at 390 px the note sat above 25 rows, out of sight of a manager scrolled
+    down the list."""
+    campaign_rows(24)
+    watching = sign_in(new_page(), users["manager"].username)
+    watching.set_viewport_size({"width": 390, "height": 700})
+    watching.goto("/campaigns/")
+    watching.wait_for_function("() => window.liveStreamUp === true")
+    watching.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+    assert watching.evaluate("() => window.scrollY") > 700
+
+    adding = sign_in(new_page(), users["staff"].username)
+    fill_create_form(adding, "Seen from below")
+    adding.get_by_role("button", name="Create campaign").click()
+    adding.wait_for_url(re.compile(r"/campaigns/\d+/$"))
+
+    note = watching.get_by_test_id("added-note")
+    expect(note).to_be_visible(timeout=LIVE)
+    expect(note).to_be_in_viewport()
+    assert_fits_width(watching)
