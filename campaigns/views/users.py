@@ -6,6 +6,7 @@ but a superuser touches a superuser); every change lands in the activity log.
 """
 
 import ipaddress
+from contextlib import contextmanager
 
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -57,6 +58,16 @@ def _page(request, form, status=200):
     return render(request, "campaigns/users.html",
                   {"nav": "users", "people": people, "form": form, "roles": ROLE_LABELS,
                    "paused_addresses": paused_addresses}, status=status)
+
+
+@contextmanager
+def _refusal_logged(actor):
+    """A refusal from `accounts` is written to the activity log, then shown (403)."""
+    try:
+        yield
+    except PermissionDenied as refusal:
+        accounts.record_refusal(actor, str(refusal))
+        raise
 
 
 def _still_manages_users(user) -> bool:
@@ -121,11 +132,8 @@ def user_change(request, pk: int):
 def user_let_sign_in(request, pk: int):
     """Lift the pause wrong passwords put on someone's sign-in."""
     person = get_object_or_404(get_user_model(), pk=pk)
-    try:
+    with _refusal_logged(request.user):
         accounts.let_sign_in(request.user, person)
-    except PermissionDenied as refusal:
-        accounts.record_refusal(request.user, str(refusal))
-        raise
     messages.success(request, f"{person.get_username()} can sign in again: the wrong "
                               "passwords typed for their username are forgotten.")
     # Back to their row, not the top of a long list (a phone's screen showed other people).
@@ -143,11 +151,8 @@ def address_let_sign_in(request):
     except ValueError:
         messages.error(request, "Choose one of the paused addresses listed.")
         return redirect("user_list")
-    try:
+    with _refusal_logged(request.user):
         accounts.let_address_sign_in(request.user, address)
-    except PermissionDenied as refusal:
-        accounts.record_refusal(request.user, str(refusal))
-        raise
     messages.success(request, f"Signing in from {address} works again: the wrong passwords "
                               "typed from it are forgotten.")
     return redirect(f"{reverse('user_list')}#paused-addresses")
@@ -170,11 +175,8 @@ def user_password(request, pk: int):
         raise
     form = PersonPasswordForm(person, request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
+        with _refusal_logged(request.user):  # their role changed since the check above
             accounts.set_password(request.user, person, form.cleaned_data["new_password1"])
-        except PermissionDenied as refusal:  # their role changed since the check above
-            accounts.record_refusal(request.user, str(refusal))
-            raise
         messages.success(request, f"{person.get_username()} has a new password and was signed "
                                   "out everywhere. They can sign in with it at once, even if "
                                   "wrong passwords had paused their sign-in. Tell it to them "
