@@ -90,6 +90,19 @@ def sign_in(page, username: str, password: str = PASSWORD):
     return page
 
 
+# Every text the announcer takes (its emptying between two sayings left out) in
+# `window.said`, and the node itself, to tell it was never replaced.
+RECORD_ANNOUNCEMENTS = """() => {
+  const announcer = document.getElementById('announcer');
+  window.announcerNode = announcer;
+  window.said = [];
+  new MutationObserver(() => {
+    const text = announcer.textContent.trim();
+    if (text) window.said.push(text);
+  }).observe(announcer, {childList: true, characterData: true, subtree: true});
+}"""
+
+
 def wait_in_page(page, condition, timeout: float = 15) -> None:
     """Wait until `condition()` holds, letting the page run meanwhile (its route handlers
     too, which the sync API calls only while Playwright is waited on)."""

@@ -17,10 +17,13 @@ import pytest
 from playwright.sync_api import expect
 
 from campaigns import services
+from campaigns.live import publish
+from campaigns.models import Campaign
 from dashboard.processes import POLL_INTERVAL
 from tests.browser.conftest import (
     AXE_SOURCE,
     BUTTONS_FOLLOW,
+    RECORD_ANNOUNCEMENTS,
     assert_accessible,
     collect_page_errors,
     let_the_numbers_move,
@@ -31,18 +34,6 @@ from tests.campaign_factory import campaign_rows, make_campaign
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LIVE = 15_000
-
-# Every text the announcer takes (its emptying between two sayings left out), and the node
-# itself, to tell it was never replaced.
-RECORD_ANNOUNCEMENTS = """() => {
-  const announcer = document.getElementById('announcer');
-  window.announcerNode = announcer;
-  window.said = [];
-  new MutationObserver(() => {
-    const text = announcer.textContent.trim();
-    if (text) window.said.push(text);
-  }).observe(announcer, {childList: true, characterData: true, subtree: true});
-}"""
 
 
 def axe_rule_violations(page, rules: list[str]) -> list[str]:
@@ -196,4 +187,26 @@ def test_pages_have_an_h1_and_everything_in_a_landmark(
     expect(note).to_have_text(re.compile(r"Times are in your time zone, .+\."))
     assert axe_rule_violations(page, ["region"]) == []
     assert note.evaluate("el => el.closest('main') !== null")
+    assert errors == []
+
+
+def test_a_row_a_keyboard_user_is_on_keeps_focus_when_it_changes_live(
+        users, new_page, server_settings):
+    """A live update replaces a list row whole: focus on its link fell to the page's body
+    (a full run caught it after paging, when the new page's stream sent its rows)."""
+    campaign_rows(3)
+    campaign = Campaign.objects.get(name="Campaign 00001")
+    page = sign_in(new_page(), users["staff"].username)
+    errors = collect_page_errors(page)
+    page.goto("/campaigns/")
+    page.wait_for_function("() => window.liveStreamUp === true")
+    link = page.locator(f"#campaign-{campaign.pk}").get_by_role("link", name="Campaign 00001")
+    link.focus()
+
+    Campaign.objects.filter(pk=campaign.pk).update(contacts_called=7, total_participants=9)
+    publish.publish_campaign(campaign.pk)
+
+    expect(page.locator(f"#campaign-{campaign.pk}").get_by_test_id("row-counts")).to_contain_text(
+        "7 / 0 / 9", timeout=15_000)
+    expect(link).to_be_focused()
     assert errors == []

@@ -5,7 +5,7 @@ desktop and phone widths."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import collect_page_errors, sign_in
+from tests.browser.conftest import RECORD_ANNOUNCEMENTS, collect_page_errors, sign_in
 from tests.campaign_factory import make_campaign
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,16 +33,6 @@ def test_the_focused_call_stays_focused_when_the_log_refreshes(users, new_page, 
     page.wait_for_function("() => window.refreshed", timeout=15_000)
     assert page.evaluate("() => document.activeElement.getAttribute('href')") == href
     assert errors == []
-
-
-RECORD_ANNOUNCEMENTS = """() => {
-  const announcer = document.getElementById('announcer');
-  window.said = [];
-  new MutationObserver(() => {
-    const text = announcer.textContent.trim();
-    if (text) window.said.push(text);
-  }).observe(announcer, {childList: true, characterData: true, subtree: true});
-}"""
 
 
 @pytest.mark.parametrize("width", [1280, 390])
