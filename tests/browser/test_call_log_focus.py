@@ -5,7 +5,13 @@ desktop and phone widths."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import RECORD_ANNOUNCEMENTS, collect_page_errors, sign_in
+from tests.browser.conftest import (
+    RECORD_ANNOUNCEMENTS,
+    HeldAnswers,
+    collect_page_errors,
+    sign_in,
+    wait_in_page,
+)
 from tests.campaign_factory import make_campaign
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -114,3 +120,48 @@ def test_by_keyboard_play_recording_lands_on_the_player_and_refresh_lists_stays_
     with staff.expect_response(lambda response: "refresh=1" in response.url):
         staff.keyboard.press("Enter")
     expect(staff.get_by_test_id("refresh-pickers")).to_be_focused()
+
+
+def test_a_filter_chosen_while_the_log_refreshes_itself_is_the_one_shown(
+        users, new_page, sim, server_settings):
+    """A full run: the page size chosen on a live log was lost when page one's own refresh
+    landed while its answer was on its way (the answer went to the table the refresh had
+    replaced), and so was its announcement."""
+    campaign = make_campaign(sim, users["staff"], "running", name="Crossed",
+                             audience_size=50)
+    sim.advance(1500)
+    page = sign_in(new_page(), users["manager"].username)
+    errors = collect_page_errors(page)
+    page.goto(f"/campaigns/{campaign.pk}/calls/")
+    expect(page.get_by_test_id("call-row")).to_have_count(50)
+    page.evaluate(RECORD_ANNOUNCEMENTS)
+    held = []
+
+    def hold_the_first(route):
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(lambda url: "size=25" in url, hold_the_first)
+
+    page.get_by_label("Calls per page").select_option("25")
+    wait_in_page(page, lambda: held)  # the chosen size on its way, slowly
+    page.wait_for_timeout(2_500)  # two or three of page one's own refresh intervals
+    held[0].continue_()
+
+    expect(page.get_by_test_id("call-row")).to_have_count(25)
+    wait_in_page(page, lambda: page.evaluate("() => window.said").count("50 calls") == 1)
+    page.wait_for_timeout(2_500)  # the refreshes after it keep the size chosen
+    expect(page.get_by_test_id("call-row")).to_have_count(25)
+
+    # The other way round: a size chosen while a refresh is on its way waits for it.
+    refresh = HeldAnswers(page, {f"/campaigns/{campaign.pk}/calls/": "refresh"})
+    wait_in_page(page, lambda: "refresh" in refresh.held)
+    page.get_by_label("Calls per page").select_option("50")
+    page.wait_for_timeout(500)
+    refresh.deliver("refresh")
+    expect(page.get_by_test_id("call-row")).to_have_count(50)
+    page.wait_for_timeout(2_500)
+    expect(page.get_by_test_id("call-row")).to_have_count(50)
+    assert errors == []
