@@ -17,6 +17,7 @@ from campaigns.connections import atoms_client
 from campaigns.contacts_csv import BadFile
 from campaigns.models import TERMINAL_STATUSES, Campaign, SuppressedNumber
 from campaigns.services import ActionRefused
+from campaigns.wording import some_of
 
 Action = audit.Action
 Outcome = audit.Outcome
@@ -223,12 +224,10 @@ def import_suppressed(user, raw: bytes, phone_column: str, region: str) -> Impor
                             note=notes.get(p, ""), added_by=_user(user))
            for p in phones if p not in existing]
     SuppressedNumber.objects.bulk_create(new, ignore_conflicts=True)
-    named = ", ".join(entry.phone_number for entry in new[:IMPORT_NUMBERS_LOGGED])
-    left = len(new) - IMPORT_NUMBERS_LOGGED
-    more = f" and {left:,} more" if left > 0 else ""
+    named = some_of([entry.phone_number for entry in new], IMPORT_NUMBERS_LOGGED)
     audit.record(user, Action.SUPPRESS, Outcome.OK, campaign_name="Do-not-call list",
                  message=f"Added {len(new)} number{pluralize(len(new))} from a CSV file"
-                         + (f": {named}{more}" if new else ""))
+                         + (f": {named}" if new else ""))
     return ImportResult(added=len(new), already=len(phones) - len(new), invalid=invalid,
                         repeated=check.count(contacts_csv.DUPLICATE))
 

@@ -33,6 +33,7 @@ from campaigns.permissions import require_perm
 from campaigns.ratelimit import reads_atoms, shown_without_atoms_when_limited
 from campaigns.services import ActionRefused
 from campaigns.views.shared import catalog_required, form_page, render_catalog
+from campaigns.wording import some_of
 
 # A refused POST of each is written to the activity log (admins see who tried).
 upload_required = require_perm("campaigns.manage_audiences", "Uploading an audience",
@@ -322,17 +323,9 @@ def audience_members_remove(request, audience_id: str):
         said = f"{removed:,} contact{pluralize(removed)} removed"
         # The numbers when they are the ones removed (Atoms counts what it removed).
         if numbers and len(numbers) == removed:
-            said += f": {_some_of(numbers)}"
+            said += f": {some_of(numbers)}"
         messages.success(request, f"{said}.")
     return redirect("audience_detail", audience_id=audience.id)
-
-
-def _some_of(numbers: list[str], shown: int = 5) -> str:
-    """"a, b, c" or, for a long list, its first few "and N more"."""
-    more = len(numbers) - shown
-    if more <= 0:
-        return ", ".join(numbers)
-    return f"{', '.join(numbers[:shown])} and {more:,} more"
 
 
 @reads_atoms
@@ -437,7 +430,7 @@ def _say_listed(request, number: str) -> None:
     said = f"{number} is on the do-not-call list: no upload or start will include it."
     calling, unchecked = suppression.unfinished_campaigns_that_may_call(number)
     if calling:
-        names = _some_of([f"“{c.name}”" for c in calling], shown=3)
+        names = some_of([f"“{c.name}”" for c in calling], shown=3)
         said += (f" But {names} still {pluralize(len(calling), 'has,have')} it among "
                  "contacts to call or call again (campaigns keep the contacts they were made "
                  f"with): pause {pluralize(len(calling), 'it,them')} if it must not be.")
@@ -491,11 +484,10 @@ def suppression_import(request):
                 # Each with its value and reason: "(line 5)" alone left a person to guess
                 # why a number they meant to list was not (probe: "00 44 …" under US).
                 count = len(result.invalid)
-                shown = "; ".join(f"line {line}, “{value[:40]}”: {reason}"
-                                  for line, value, reason in result.invalid[:3])
-                more = f"; and {count - 3:,} more" if count > 3 else ""
+                shown = some_of([f"line {line}, “{value[:40]}”: {reason}"
+                                 for line, value, reason in result.invalid], 3, "; ")
                 note += (f" {count:,} row{pluralize(count)} could not be read as numbers "
-                         f"and {pluralize(count, 'was,were')} not added ({shown}{more}).")
+                         f"and {pluralize(count, 'was,were')} not added ({shown}).")
             messages.success(request, note)
             return redirect("suppression_list")
     form.ask_for_the_file_again()
