@@ -17,26 +17,39 @@ from tests.campaign_factory import make_campaign
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def dialled_log(users, new_page, sim, seconds: float, name: str = "Keyboard", width=1280):
+    """A running campaign of 50 contacts dialled for `seconds` of the simulator's time, and
+    a manager's page `width` wide: (campaign, page, the page's errors)."""
+    campaign = make_campaign(sim, users["staff"], "running", name=name, audience_size=50)
+    sim.advance(seconds)
+    page = sign_in(new_page(), users["manager"].username)
+    page.set_viewport_size({"width": width, "height": 900})
+    return campaign, page, collect_page_errors(page)
+
+
+def wait_for_the_logs_own_refresh(page, meanwhile=lambda: None) -> None:
+    """Until the call log next replaces itself (page one of a live campaign refreshes
+    every poll interval); `meanwhile` runs once the wait is set up."""
+    page.evaluate("""() => { window.refreshed = false;
+        document.body.addEventListener("htmx:afterSettle", (event) => {
+            if (event.detail.target && event.detail.target.id === "call-log") {
+                window.refreshed = true;
+            } }); }""")
+    meanwhile()
+    page.wait_for_function("() => window.refreshed", timeout=15_000)
+
+
 @pytest.mark.parametrize("width", [1280, 390])
 def test_the_focused_call_stays_focused_when_the_log_refreshes(users, new_page, sim,
                                                                server_settings, width):
-    campaign = make_campaign(sim, users["staff"], "running", name="Keyboard",
-                             audience_size=50)
-    sim.advance(120)
-    page = sign_in(new_page(), users["manager"].username)
-    page.set_viewport_size({"width": width, "height": 900})
-    errors = collect_page_errors(page)
+    campaign, page, errors = dialled_log(users, new_page, sim, 120, width=width)
     page.goto(f"/campaigns/{campaign.pk}/calls/")
     first = page.get_by_test_id("call-link").first
     expect(first).to_be_visible()
     href = first.get_attribute("href")
     first.focus()
     # The next refresh of the log (it swaps the whole table), while calls go on.
-    page.evaluate("""() => { window.refreshed = false;
-        document.body.addEventListener("htmx:afterSettle", () => { window.refreshed = true; },
-                                       {once: true}); }""")
-    sim.advance(60)
-    page.wait_for_function("() => window.refreshed", timeout=15_000)
+    wait_for_the_logs_own_refresh(page, lambda: sim.advance(60))
     assert page.evaluate("() => document.activeElement.getAttribute('href')") == href
     assert errors == []
 
@@ -47,12 +60,8 @@ def test_by_keyboard_the_call_log_takes_focus_pages_and_filters_say_what_came(
     """A probe, keyboard only: the log opened far below the button with focus left on it,
     re-read itself aloud at each refresh (a live region around it), and paging or a filter
     put focus on the page's body or said nothing."""
-    campaign = make_campaign(sim, users["staff"], "running", name="Keyboard",
-                             audience_size=50)
-    sim.advance(1500)  # more than one page of 25 calls
-    page = sign_in(new_page(), users["manager"].username)
-    page.set_viewport_size({"width": width, "height": 900})
-    errors = collect_page_errors(page)
+    # More than one page of 25 calls.
+    campaign, page, errors = dialled_log(users, new_page, sim, 1500, width=width)
     page.goto(f"/campaigns/{campaign.pk}/")
     page.evaluate(RECORD_ANNOUNCEMENTS)
     opener = page.get_by_test_id("open-call-log")
@@ -78,12 +87,7 @@ def test_by_keyboard_the_call_log_takes_focus_pages_and_filters_say_what_came(
     older = page.get_by_role("link", name="Older →")
     older.focus()
     # Page one refreshes itself: the link a keyboard user is on stays focused across it.
-    page.evaluate("""() => { window.refreshed = false;
-        document.body.addEventListener("htmx:afterSettle", (event) => {
-            if (event.detail.target && event.detail.target.id === "call-log") {
-                window.refreshed = true;
-            } }); }""")
-    page.wait_for_function("() => window.refreshed", timeout=15_000)
+    wait_for_the_logs_own_refresh(page)
     expect(older).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.get_by_role("region", name=f"Calls, page 2 of {pages}")).to_be_focused()
@@ -100,11 +104,7 @@ def test_by_keyboard_the_call_log_takes_focus_pages_and_filters_say_what_came(
 
 def test_by_keyboard_play_recording_lands_on_the_player_and_refresh_lists_stays_put(
         users, new_page, sim, server_settings):
-    campaign = make_campaign(sim, users["staff"], "running", name="Recorded",
-                             audience_size=50)
-    sim.advance(600)
-    page = sign_in(new_page(), users["manager"].username)
-    errors = collect_page_errors(page)
+    campaign, page, errors = dialled_log(users, new_page, sim, 600, name="Recorded")
     page.goto(f"/campaigns/{campaign.pk}/calls/?status=completed")
     page.get_by_test_id("call-link").first.click()
     play = page.get_by_test_id("play-recording")
@@ -127,11 +127,7 @@ def test_a_filter_chosen_while_the_log_refreshes_itself_is_the_one_shown(
     """A full run: the page size chosen on a live log was lost when page one's own refresh
     landed while its answer was on its way (the answer went to the table the refresh had
     replaced), and so was its announcement."""
-    campaign = make_campaign(sim, users["staff"], "running", name="Crossed",
-                             audience_size=50)
-    sim.advance(1500)
-    page = sign_in(new_page(), users["manager"].username)
-    errors = collect_page_errors(page)
+    campaign, page, errors = dialled_log(users, new_page, sim, 1500, name="Crossed")
     page.goto(f"/campaigns/{campaign.pk}/calls/")
     expect(page.get_by_test_id("call-row")).to_have_count(50)
     page.evaluate(RECORD_ANNOUNCEMENTS)
