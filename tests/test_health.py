@@ -31,7 +31,10 @@ def test_readyz_needs_a_recent_poll_and_says_which_part_fails(web_server, simula
     took = time.monotonic() - started
     assert answer.status_code == 200, answer.text
     assert answer.json()["status"] == "ready"
-    assert took < 0.5, took
+    # Within a health check's patience (Kubernetes' default timeout is 1 s; compose here
+    # gives 5 s). It was 0.5 s, which a fresh-clone CI on a loaded two-core machine missed
+    # by 17 ms: a speed bound belongs in bench/, this one is the contract.
+    assert took < 1.0, took
     print(f"/readyz answered in {took * 1000:.0f} ms")
     # Three intervals later without a tick, the poller is stale again.
     time.sleep(3 * POLL_INTERVAL + 0.2)
