@@ -26,9 +26,23 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 def pytest_collection_modifyitems(items):
-    for item in items:
-        if "tests/browser/" in str(item.fspath):
-            item.add_marker(pytest.mark.browser)
+    """Marks the browser tests, and runs the modules that start with a Celery worker one
+    after another (tests/plugins/servers.py hands a worker on between such modules rather
+    than starting another); each module's tests keep their order."""
+    places = [index for index, item in enumerate(items) if "tests/browser/" in str(item.fspath)]
+    modules: dict[str, list] = {}
+    for index in places:
+        items[index].add_marker(pytest.mark.browser)
+        modules.setdefault(str(items[index].fspath), []).append(items[index])
+
+    def worker_modules_last(path: str) -> tuple:
+        tests = modules[path]
+        return ("celery_worker" in tests[0].fixturenames,
+                any("celery_worker" in test.fixturenames for test in tests), path)
+
+    ordered = [test for path in sorted(modules, key=worker_modules_last) for test in modules[path]]
+    for index, test in zip(places, ordered, strict=True):
+        items[index] = test
 
 
 @pytest.hookimpl(wrapper=True)
