@@ -104,6 +104,22 @@ def sign_in(page, username: str, password: str = PASSWORD):
     return page
 
 
+# A desktop and a phone: what a person sees is checked at both.
+WIDTHS = (1280, 390)
+
+
+def signed_in_at_each_width(new_page, username: str) -> list:
+    """One page per width in WIDTHS, each signed in as `username`. A test that waits on the
+    servers' clock (a stall, a scheduled start) watches them side by side, so the wait is
+    had once, not once per width."""
+    pages = []
+    for width in WIDTHS:
+        page = sign_in(new_page(), username)
+        page.set_viewport_size({"width": width, "height": 900})
+        pages.append(page)
+    return pages
+
+
 # Every text the announcer takes (its emptying between two sayings left out) in
 # `window.said`, and the node itself, to tell it was never replaced.
 RECORD_ANNOUNCEMENTS = """() => {

@@ -16,9 +16,11 @@ from campaigns import services
 from campaigns.models import Campaign, scheduled_soon_until
 from tests.browser.conftest import (
     BUTTONS_FOLLOW,
+    WIDTHS,
     HeldAnswers,
     collect_page_errors,
     sign_in,
+    signed_in_at_each_width,
     wait_in_page,
 )
 from tests.browser.test_live_board import STREAM_DOWN_LOG
@@ -63,14 +65,17 @@ def test_after_a_pause_resume_and_delete_appear_while_the_stream_is_down(
     assert errors == []
 
 
-@pytest.mark.parametrize("width", [1280, 390])
 def test_a_scheduled_campaign_that_starts_by_itself_shows_running_and_pause_without_a_reload(
-        users, new_page, sim, celery_worker, server_settings, width):
+        users, new_page, sim, celery_worker, server_settings):
+    # An admin on its page and a manager on the list, at each width, side by side.
+    viewers = signed_in_at_each_width(new_page, users["admin"].username)
+    listers = signed_in_at_each_width(new_page, users["manager"].username)
+    errors = [collect_page_errors(viewer) for viewer in viewers]
     # Atoms starts it on its own clock; the dashboard starts polling it when the wall
     # clock is near its start time (`scheduled_soon_until`), so both must pass it. Far
     # enough ahead that the pages below are drawn before it counts as active, even on a
-    # loaded machine (10 s was not always enough).
-    starts_at = timezone.now() + timedelta(seconds=16)
+    # loaded machine (10 s was not always enough for two pages; these are four).
+    starts_at = timezone.now() + timedelta(seconds=20)
     outcome = services.create_campaign(
         users["staff"], uuid.uuid4(),
         campaign_input("Starts by itself", audience_size=50, scheduled_at=starts_at),
@@ -79,19 +84,15 @@ def test_a_scheduled_campaign_that_starts_by_itself_shows_running_and_pause_with
     assert scheduled.status == "scheduled"
     # A draft row of the list follows too when it is started elsewhere.
     draft = make_campaign(sim, users["staff"], name="Started elsewhere", audience_size=50)
-    viewer = sign_in(new_page(), users["admin"].username)
-    viewer.set_viewport_size({"width": width, "height": 900})
-    errors = collect_page_errors(viewer)
-    lister = sign_in(new_page(), users["manager"].username)
-    lister.set_viewport_size({"width": width, "height": 900})
-    lister.goto("/campaigns/")
-    row = lister.locator(f"#campaign-{scheduled.pk}")
-    expect(row.get_by_test_id("status")).to_have_text("Scheduled")
-    viewer.goto(f"/campaigns/{scheduled.pk}/")
-    actions = viewer.get_by_test_id("actions")
-    expect(viewer.locator("#live-detail").get_by_test_id("status")).to_have_text("Scheduled")
-    expect(viewer.get_by_test_id("preflight-contacts")).to_have_text("50")
-    viewer.evaluate("window.sameDocument = true")
+    for viewer, lister in zip(viewers, listers, strict=True):
+        lister.goto("/campaigns/")
+        expect(lister.locator(f"#campaign-{scheduled.pk}").get_by_test_id("status")
+               ).to_have_text("Scheduled")
+        viewer.goto(f"/campaigns/{scheduled.pk}/")
+        expect(viewer.locator("#live-detail").get_by_test_id("status")).to_have_text(
+            "Scheduled")
+        expect(viewer.get_by_test_id("preflight-contacts")).to_have_text("50")
+        viewer.evaluate("window.sameDocument = true")
     scheduled.refresh_from_db()
     assert not scheduled.is_active()  # the pages were drawn while it was far off
 
@@ -100,38 +101,44 @@ def test_a_scheduled_campaign_that_starts_by_itself_shows_running_and_pause_with
     # The dashboard polls it from `scheduled_soon_until` on, by the wall clock: wait for
     # that, so the timeouts below measure how fast the page follows, not the lead above.
     time.sleep(max(0.0, (starts_at - scheduled_soon_until(timezone.now())).total_seconds()))
-    expect(viewer.locator("#live-detail").get_by_test_id("status")).to_have_text(
-        "Running", timeout=LIVE)
-    expect(actions.get_by_role("button", name="Pause")).to_be_visible(timeout=BUTTONS_FOLLOW)
-    # "Before you start" goes with the status it was about.
-    expect(viewer.get_by_test_id("preflight")).to_have_count(0, timeout=BUTTONS_FOLLOW)
-    expect(row.get_by_test_id("status")).to_have_text("Running", timeout=LIVE)
-    assert viewer.evaluate("window.sameDocument === true"), "the page reloaded"
+    for viewer, lister in zip(viewers, listers, strict=True):
+        expect(viewer.locator("#live-detail").get_by_test_id("status")).to_have_text(
+            "Running", timeout=LIVE)
+        expect(viewer.get_by_test_id("actions").get_by_role("button", name="Pause")
+               ).to_be_visible(timeout=BUTTONS_FOLLOW)
+        # "Before you start" goes with the status it was about.
+        expect(viewer.get_by_test_id("preflight")).to_have_count(0, timeout=BUTTONS_FOLLOW)
+        expect(lister.locator(f"#campaign-{scheduled.pk}").get_by_test_id("status")
+               ).to_have_text("Running", timeout=LIVE)
+        assert viewer.evaluate("window.sameDocument === true"), "the page reloaded"
 
-    draft_row = lister.locator(f"#campaign-{draft.pk}")
-    expect(draft_row.get_by_test_id("status")).to_have_text("Draft")
+    draft_rows = [lister.locator(f"#campaign-{draft.pk}") for lister in listers]
+    for draft_row in draft_rows:
+        expect(draft_row.get_by_test_id("status")).to_have_text("Draft")
     services.start_campaign(users["staff"], draft)
     sim.advance(5)
-    expect(draft_row.get_by_test_id("status")).to_have_text("Running", timeout=LIVE)
-    assert errors == []
+    for draft_row in draft_rows:
+        expect(draft_row.get_by_test_id("status")).to_have_text("Running", timeout=LIVE)
+    assert errors == [[], []]
 
 
-@pytest.mark.parametrize("width", [1280, 390])
-def test_a_second_tabs_already_starting_stays_while_true_and_goes_once_the_start_is_confirmed(
-        users, new_page, sim, celery_worker, server_settings, width):
+def test_other_tabs_already_starting_stays_while_true_and_goes_once_the_start_is_confirmed(
+        users, new_page, sim, celery_worker, server_settings):
     """Tab two's "Already starting." was true when said; it stayed on the page while the
     campaign ran. It goes when the campaign's state moves on, without a reload, and not
     before (a page drawn from a stale cache once dropped it at once, beside a status
-    that still said "press Start")."""
+    that still said "press Start"). Tabs two and three are a desktop's and a phone's."""
     draft = make_campaign(sim, users["staff"], name="Two tabs", audience_size=50)
     first = sign_in(new_page(), users["staff"].username)
-    second = first.context.new_page()
-    # Tab two hears nothing live until told to (an open page would learn of the first
-    # tab's start at once and no longer offer Start; a tab left in the background, on a
-    # dropped connection, still does).
+    others = [first.context.new_page() for _ in WIDTHS]
+    # The other tabs hear nothing live until told to (an open page would learn of the
+    # first tab's start at once and no longer offer Start; a tab left in the background,
+    # on a dropped connection, still does).
     live = re.compile(rf"/live/|/campaigns/{draft.pk}/live/")
-    second.route(lambda url: bool(live.search(urlparse(url).path)), lambda route: route.abort())
-    for page in (first, second):
+    for page, width in zip((first, *others), (WIDTHS[0], *WIDTHS), strict=True):
+        if page is not first:
+            page.route(lambda url: bool(live.search(urlparse(url).path)),
+                       lambda route: route.abort())
         page.set_viewport_size({"width": width, "height": 900})
         page.goto(f"/campaigns/{draft.pk}/")
     sim.faults(latency_ms=5000, fail_routes=["POST /campaign/{id}/start"])
@@ -139,23 +146,26 @@ def test_a_second_tabs_already_starting_stays_while_true_and_goes_once_the_start
         first.get_by_test_id("actions").get_by_role("button", name="Start").click(
             no_wait_after=True)
         wait_until(lambda: Campaign.objects.get(pk=draft.pk).pending_action == "start")
-        second.get_by_test_id("actions").get_by_role("button", name="Start").click()
-        said = second.locator("#messages .flash")
-        expect(said).to_have_text("Already starting.")
-        # Drawn while Atoms has not answered: the status says so, never "press Start".
-        expect(second.locator("#live-detail")).to_contain_text("Starting…")
-        expect(second.locator("#live-detail")).not_to_contain_text("press Start")
+        for other in others:
+            other.get_by_test_id("actions").get_by_role("button", name="Start").click()
+            expect(other.locator("#messages .flash")).to_have_text("Already starting.")
+            # Drawn while Atoms has not answered: the status says so, never "press Start".
+            expect(other.locator("#live-detail")).to_contain_text("Starting…")
+            expect(other.locator("#live-detail")).not_to_contain_text("press Start")
     finally:
         sim.clear_faults()
-    second.evaluate("window.sameDocument = true")
-    second.unroute_all()
-    expect(said).to_have_text("Already starting.")  # still true: Atoms has not confirmed
+    for other in others:
+        other.evaluate("window.sameDocument = true")
+        other.unroute_all()
+        # Still true: Atoms has not confirmed.
+        expect(other.locator("#messages .flash")).to_have_text("Already starting.")
     sim.advance(10)
-    # Atoms confirms (its "processing" reads "Starting…" too): the state moved on. Tab
-    # two's stream reopens on its own after its failures (htmx backs off), hence LIVE.
+    # Atoms confirms (its "processing" reads "Starting…" too): the state moved on. The
+    # tabs' streams reopen on their own after their failures (htmx backs off), hence LIVE.
     wait_until(lambda: Campaign.objects.get(pk=draft.pk).status != "draft", timeout=20)
-    expect(said).to_have_count(0, timeout=LIVE)
-    assert second.evaluate("window.sameDocument === true"), "the page reloaded"
+    for other in others:
+        expect(other.locator("#messages .flash")).to_have_count(0, timeout=LIVE)
+        assert other.evaluate("window.sameDocument === true"), "the page reloaded"
 
 
 def test_keyboard_focus_stays_with_the_buttons_when_they_follow_the_status(
