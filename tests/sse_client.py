@@ -2,6 +2,7 @@
 
 import queue
 import threading
+import time
 from dataclasses import dataclass
 
 import httpx
@@ -53,16 +54,17 @@ class Stream:
 
     def next(self, *, event: str | None = None, timeout: float = 10) -> Frame:
         """The next frame (of that event name, skipping others) within `timeout`."""
-        import time
-
         deadline = time.monotonic() + timeout
+        skipped = []
         while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError(f"no {event or 'frame'} within {timeout} s")
-            frame = self.frames.get(timeout=remaining)
+            try:
+                frame = self.frames.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise TimeoutError(f"no {event or 'frame'} within {timeout} s; "
+                                   f"skipped meanwhile: {[f.event for f in skipped]}") from None
             if event is None or frame.event == event:
                 return frame
+            skipped.append(frame)
 
     def drain(self) -> list[Frame]:
         found = []
