@@ -103,9 +103,15 @@
   // Fragments marked data-poll-fallback poll only while the stream is down. Done here, not
   // as an hx-trigger filter, because htmx evaluates filters with eval, which the
   // Content-Security-Policy forbids. A poll has no triggering event; an SSE trigger does.
+  // While the browser is offline no poll is sent at all: each could only fail, and a list
+  // of live rows logged an error per row every interval. The next poll once back online
+  // catches up.
   document.body.addEventListener("htmx:confirm", function (event) {
-    if (window.liveStreamUp && !event.detail.triggeringEvent &&
-        event.detail.elt.hasAttribute("data-poll-fallback")) {
+    if (event.detail.triggeringEvent) return;
+    var elt = event.detail.elt;
+    var polls = /\bevery\s/.test(elt.getAttribute("hx-trigger") || "");
+    if (polls && navigator.onLine === false ||
+        window.liveStreamUp && elt.hasAttribute("data-poll-fallback")) {
       event.preventDefault();
     }
   });

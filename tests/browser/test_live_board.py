@@ -254,3 +254,45 @@ def test_a_board_asked_for_again_while_its_last_answer_was_on_its_way_shows_the_
     page.wait_for_timeout(1000)  # and it stays so
     expect(card.get_by_test_id("pending")).to_have_text("Pausing…")
     assert errors == []
+
+
+def test_offline_the_list_asks_for_nothing_and_logs_nothing_then_catches_up_online(
+        users, new_page, sim, celery_worker, server_settings):
+    """With the stream down each live row polls; with the browser offline as well, every
+    row's every poll failed and was logged (a probe saw the console fill). Offline, the
+    polls wait; back online, the numbers move again without a reload."""
+    campaigns = [make_campaign(sim, users["staff"], "running", name=f"Offline {n}",
+                               audience_size=1000) for n in range(3)]
+    page = new_page()
+    block_live_stream(page)
+    errors = collect_page_errors(page, expected=STREAM_DOWN_LOG)
+    failed: list[str] = []
+    page.on("requestfailed", lambda request: failed.append(request.url)
+            if urlparse(request.url).path != "/live/" else None)
+    sign_in(page, users["manager"].username)
+    row_polls = requests_to(page, r"/campaigns/\d+/live/row/")
+    page.goto("/campaigns/")
+    mark_document(page)
+    wait_in_page(page, lambda: len(row_polls) >= 2 * len(campaigns))  # polling, as it should
+
+    page.context.set_offline(True)
+    page.wait_for_timeout(500)  # a poll already on its way when the network went
+    asked_before = len(row_polls)
+    page.wait_for_timeout(3000)  # three poll intervals
+    assert len(row_polls) == asked_before, "rows polled while the browser was offline"
+    assert failed == [] and errors == []
+
+    page.context.set_offline(False)
+    counts = page.locator(f"#campaign-{campaigns[0].pk}").get_by_test_id("row-counts")
+
+    def called() -> int:  # "12 / 3 / 1,000", the first of them
+        return int(counts.inner_text().split("/")[0].replace(",", ""))
+
+    shown = called()
+    try:
+        sim.set_speed(60)
+        wait_in_page(page, lambda: called() > shown)
+    finally:
+        sim.set_speed(0)
+    assert_same_document(page)
+    assert failed == [] and errors == []
