@@ -12,6 +12,7 @@ from django.db import models
 from django.utils import timezone
 from fast_update.query import FastUpdateManager
 
+from campaigns import wording
 from campaigns.atoms import CampaignStatus
 
 TERMINAL_STATUSES = frozenset({CampaignStatus.COMPLETED, CampaignStatus.FAILED})
@@ -342,7 +343,9 @@ class Campaign(models.Model):
 
     @property
     def event_rows(self) -> list[dict]:
-        return [{**event, "created_at": _parse_time(event.get("created_at"))}
+        """Events as stored (JSON), with times parsed and who caused each in words."""
+        return [{**event, "created_at": _parse_time(event.get("created_at")),
+                 "by": wording.event_source(event.get("trigger_source") or "")}
                 for event in self.events]
 
 

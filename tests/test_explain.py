@@ -275,3 +275,19 @@ def test_a_finished_campaigns_executions_say_not_reached_not_failed(sim, atoms_s
     header = re.search(r"<thead><tr><th>#</th>.*?</tr></thead>", html, re.S).group(0)
     assert "Not reached" in header and "Failed" not in strip_tags(header)
     assert "not reached</span>" in html
+
+
+def test_atoms_events_say_who_in_words_and_keep_a_source_they_do_not_know(users):
+    """The Events table showed Atoms' raw "Trigger source" values ("user", "scheduler")
+    under a header that meant nothing to the people reading it."""
+    campaign = campaign_row(users["staff"], "running", events=[
+        {"created_at": "2026-03-12T09:31:00+00:00", "trigger_source": source, "action": action}
+        for source, action in (("user", "created"), ("scheduler", "started"),
+                               ("system", "completed"), ("webhook-v2", "paused"), ("", ""))])
+    html = publish.render_fragment(campaign, "detail", [])
+    table = re.search(r'aria-label="Events">.*?</table>', html, re.S).group(0)
+    assert "<th>By</th><th>What happened</th>" in table and "Trigger source" not in table
+    rows = [[strip_tags(cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row, re.S)][1:]
+            for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
+    assert rows == [["A person", "Created"], ["Its schedule", "Started"],
+                    ["Atoms", "Completed"], ["webhook-v2", "Paused"], ["—", "—"]]
