@@ -15,7 +15,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from campaigns.models import Campaign
-from tests.browser.conftest import assert_accessible, assert_fits_width, sign_in
+from tests.browser.conftest import WIDTHS, assert_accessible, assert_fits_width, sign_in
 from tests.campaign_factory import make_campaign
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,7 +23,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 AGENT = "Renewals Assistant"
 AUDIENCE = "Mumbai leads - March (50 contacts)"
 LIVE = 15_000
-WIDTHS = [1280, 390]
 # The browser's own zone, unlike the servers' UTC: "Start at" must be read in this one.
 BROWSER_ZONE = "America/New_York"
 
