@@ -6,6 +6,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import psycopg
 import pytest
 import redis
 from django.conf import settings
@@ -15,7 +16,7 @@ from django.utils import timezone
 from campaigns.live import poll, publish, sync
 from campaigns.live import stream as stream_module
 from campaigns.models import Campaign
-from dashboard.processes import session_cookie
+from dashboard.processes import database_url, session_cookie
 from tests.campaign_factory import make_campaign
 from tests.sse_client import Stream
 
@@ -64,6 +65,33 @@ def test_a_stream_tells_the_poller_what_its_viewer_watches(web_server, sim, runn
         advance_and_poll(sim, running)
         running.refresh_from_db()
         frame = stream.next(event=f"row-{running.pk}")
+        assert f"{running.contacts_called:,} / " in frame.data
+    finally:
+        stream.close()
+
+
+def test_a_session_check_kept_waiting_never_lets_what_a_viewer_watches_lapse(
+        web_server, sim, running, users):
+    """Each heartbeat renewed what the process's streams watch, then checked their
+    sessions in the database; a check kept waiting (here by a lock on the sessions) kept
+    the renewals waiting, the note lapsed, and the poller stopped rendering the viewer's
+    changes while its ticks still called the page's numbers fresh (seen under load)."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    member = publish.watch_member("row", running.pk)
+    stream = Stream(f"{web_server.url}{reverse('live_stream')}?kind=row&ids={running.pk}",
+                    session_cookie(users["manager"]))
+    try:
+        stream.next(event=f"row-{running.pk}")
+        with psycopg.connect(database_url()) as holder:
+            holder.execute("LOCK TABLE django_session IN ACCESS EXCLUSIVE MODE")
+            noted = client.zscore(publish.WATCHING_KEY, member)
+            # Longer than a note lasts (three of the server's 2 s heartbeats), then one more.
+            time.sleep(8)
+            assert client.zscore(publish.WATCHING_KEY, member) > noted + 4, "not renewed"
+            advance_and_poll(sim, running)
+            running.refresh_from_db()
+            frame = stream.next(event=f"row-{running.pk}")
+            holder.rollback()
         assert f"{running.contacts_called:,} / " in frame.data
     finally:
         stream.close()

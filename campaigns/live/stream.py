@@ -141,6 +141,7 @@ class Broadcaster:
         self.per_session: Counter[str] = Counter()
         self._task: asyncio.Task | None = None
         self._sessions_task: asyncio.Task | None = None
+        self._checking: asyncio.Task | None = None  # the heartbeat's session check
         self._loop = None
         self._redis: aioredis.Redis | None = None
         # Set while the Redis subscription is live. A viewer reads its first state only
@@ -200,21 +201,34 @@ class Broadcaster:
     async def _watch_sessions(self) -> None:
         """Once a heartbeat, renew the note of what this process's viewers watch, and end
         the streams whose session has ended (signed out here or elsewhere, expired): one
-        query for all viewers of this process, not one each."""
+        query for all viewers of this process, not one each.
+
+        The session check runs beside the renewals, never in their way: a database that
+        kept it waiting (a lock, a slow disk) kept the next renewal waiting too, the note
+        lapsed, and the poller stopped rendering these viewers' changes while its ticks
+        still told their pages the numbers were fresh."""
         while self.viewers:
             await asyncio.sleep(settings.SSE_HEARTBEAT_SECONDS)
             await note_watching(list(self.viewers))
-            keys = {viewer.session_key for viewer in self.viewers}
-            try:
-                alive = await live_sessions(keys)
-            except Exception:  # a database blip must not end every stream
-                log.warning("Could not check the sessions of open streams", exc_info=True)
-                continue
-            ended = [viewer for viewer in self.viewers if viewer.session_key not in alive]
-            for viewer in ended:
-                self.end(viewer)
-            if ended:
-                log.info("Ended %d live stream(s) whose session is over", len(ended))
+            checking = self._checking
+            if (checking is None or checking.done()
+                    or checking.get_loop() is not asyncio.get_running_loop()):
+                self._checking = asyncio.create_task(self._end_signed_out())
+
+    async def _end_signed_out(self) -> None:
+        keys = {viewer.session_key for viewer in self.viewers}
+        try:
+            alive = await live_sessions(keys)
+        except Exception:  # a database blip must not end every stream
+            log.warning("Could not check the sessions of open streams", exc_info=True)
+            return
+        # Only those asked about: a viewer that came meanwhile was checked on arriving.
+        ended = [viewer for viewer in self.viewers
+                 if viewer.session_key in keys and viewer.session_key not in alive]
+        for viewer in ended:
+            self.end(viewer)
+        if ended:
+            log.info("Ended %d live stream(s) whose session is over", len(ended))
 
     async def _listen(self, subscribed: asyncio.Event) -> None:
         while self.viewers:
