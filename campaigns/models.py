@@ -484,6 +484,10 @@ class CreateRequest(models.Model):
     # the mirror row), so a resubmit after a crash knows it without guessing.
     atoms_id = models.CharField(max_length=64, blank=True)
     error = models.TextField(blank=True)
+    # A try whose answer never came may still be carried out by Atoms after we stopped
+    # waiting (seen: a create 20 s slow landed 5 s after the dashboard looked and found
+    # nothing). Until then a resubmit that finds nothing waits rather than create another.
+    may_land_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

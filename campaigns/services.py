@@ -7,6 +7,7 @@ for every attempt, including the refused and the failed ones.
 
 import hashlib
 import logging
+import math
 import threading
 import time
 import uuid
@@ -50,6 +51,10 @@ STALE_PENDING = timedelta(minutes=2)
 LIKELY_DUPLICATE_WINDOW = timedelta(minutes=10)
 # How many of the newest same-named campaigns a reconciliation looks at.
 RECONCILE_WINDOW = 20
+# How long after the dashboard stopped waiting Atoms may still carry out a create whose
+# answer never came (its own servers still at work on it): a resubmit that finds nothing
+# before then waits instead of creating a second campaign.
+LATE_LANDING = timedelta(seconds=45)
 # Who the activity log says paused or started a campaign at a calling-hours boundary.
 CALLING_HOURS = "calling hours"
 
@@ -158,6 +163,12 @@ def _create_owned(user, request: CreateRequest, data: CampaignInput, *, reconcil
             _fail_create(request, user, data, CreateRequest.State.UNCERTAIN, Outcome.FAILED,
                          error.user_message)
             raise ActionRefused(CHECK_FAILED_MESSAGE) from error
+        may_land_until = request.may_land_until
+        if remote is None and may_land_until and may_land_until > timezone.now():
+            # Not there yet is not "never made": the earlier try may still land.
+            _fail_create(request, user, data, CreateRequest.State.UNCERTAIN, Outcome.FAILED,
+                         "Atoms may still be making the campaign of an earlier try")
+            raise ActionRefused(_still_landing_message(may_land_until))
     try:
         if remote is None:
             remote = client.create_campaign(
@@ -178,6 +189,9 @@ def _create_owned(user, request: CreateRequest, data: CampaignInput, *, reconcil
             state = (CreateRequest.State.UNCERTAIN
                      if error.outcome_unknown or reconcile else CreateRequest.State.FAILED)
             _fail_create(request, user, data, state, Outcome.FAILED, error.user_message)
+            if _may_still_land(error):
+                CreateRequest.objects.filter(pk=request.pk).update(
+                    may_land_until=timezone.now() + LATE_LANDING)
             raise ActionRefused(_unavailable_message(error, looked=looked)) from error
     except atoms.AtomsError as error:
         _fail_create(request, user, data, CreateRequest.State.FAILED, Outcome.REFUSED,
@@ -318,8 +332,14 @@ def _take_request(user, token, data: CampaignInput):
     # (its lock died with its process or connection): Atoms may hold the campaign, so
     # look before creating.
     reconcile = existing.state != CreateRequest.State.FAILED
+    if existing.state == CreateRequest.State.PENDING:
+        # Its process died, perhaps with its create on its way to Atoms.
+        existing.may_land_until = max(
+            existing.may_land_until or existing.updated_at,
+            existing.updated_at + timedelta(seconds=settings.ATOMS_READ_TIMEOUT) + LATE_LANDING)
     CreateRequest.objects.filter(pk=existing.pk).update(
-        state=CreateRequest.State.PENDING, payload=data.as_payload())
+        state=CreateRequest.State.PENDING, payload=data.as_payload(),
+        may_land_until=existing.may_land_until, updated_at=timezone.now())
     return existing, reconcile
 
 
@@ -436,14 +456,32 @@ CHECK_FAILED_MESSAGE = (
     "created. Send it again in a moment.")
 
 
+def _may_still_land(error: atoms.AtomsUnavailable) -> bool:
+    """No answer came (a timeout, a dropped connection, a gateway's timeout): Atoms may be
+    at work on the request still. An error answer of its own means it is done with it."""
+    return error.outcome_unknown and error.status in (None, 504)
+
+
 def _unavailable_message(error: atoms.AtomsUnavailable, *, looked: bool) -> str:
     """`looked`: whether Atoms could be asked if the create landed (it had not)."""
     if error.outcome_unknown:
         found = ("no new campaign shows up there yet" if looked else
                  "Atoms could not be asked whether it made the campaign")
+        if _may_still_land(error):
+            return (f"{error.what_happened} and {found}, but it may still be making it. "
+                    "Send it again in a minute: the dashboard looks first, so you will not "
+                    "get two campaigns.")
         return (f"{error.what_happened} and {found}. Send it again: the dashboard checks "
                 "before creating, so you will not get two campaigns.")
     return error.user_message  # which says when to try again
+
+
+def _still_landing_message(may_land_until) -> str:
+    seconds = max(1, math.ceil((may_land_until - timezone.now()).total_seconds()))
+    return ("Atoms has not shown the campaign from the last try yet and may still be making "
+            "it, so nothing new was created. Send it again in "
+            f"{seconds} second{'' if seconds == 1 else 's'}: the dashboard looks first, so "
+            "you will not get two campaigns.")
 
 
 # Atoms' messages mention its JSON keys; map them to the form's fields when we can.

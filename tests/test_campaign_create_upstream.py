@@ -2,11 +2,14 @@
 input, logs the attempt; and however often the form is sent, one campaign is made."""
 
 import threading
+import time
+from datetime import timedelta
 
 import pytest
 from django.db import connections
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns.connections import atoms_client
 from campaigns.models import AuditEntry, Campaign, CreateRequest
@@ -64,15 +67,47 @@ def test_a_timeout_that_created_nothing_leaves_nothing_and_a_resubmit_creates_on
     sim.faults(timeout_rate=1, timeout_seconds=3, fail_routes=["POST /campaign"])
     response = staff.post(URL, data)
     assert_refused_and_kept(response, "Slow day")
-    assert "Send it again: the dashboard checks before creating" in (
+    assert "it may still be making it. Send it again in a minute: the dashboard looks" in (
         response.context["form"].non_field_errors()[0])
-    assert CreateRequest.objects.get().state == "uncertain"
+    request = CreateRequest.objects.get()
+    assert request.state == "uncertain" and request.may_land_until > timezone.now()
     assert AuditEntry.objects.get(action="create").outcome == "failed"
 
     sim.clear_faults()
+    # Sent again at once: nothing shows up yet, and the first try may still land.
+    again = staff.post(URL, data)
+    assert_refused_and_kept(again, "Slow day")
+    assert "may still be making it, so nothing new was created" in (
+        again.context["form"].non_field_errors()[0])
+    assert sim.calls_to("POST /campaign") == 1
+    # Once it can no longer land, the same form creates it, once.
+    CreateRequest.objects.update(may_land_until=timezone.now() - timedelta(seconds=1))
     assert staff.post(URL, data).status_code == 302
     assert Campaign.objects.count() == 1
     assert sim.calls_to("POST /campaign") == 2
+
+
+@pytest.mark.django_db
+def test_a_create_that_lands_after_the_dashboard_gave_up_is_found_not_doubled(
+        staff, sim, settings):
+    """A probe: Atoms 20 s slow, the dashboard gave up after 15 s, looked, found nothing
+    and said "send it again"; sent again at once, it made a second campaign, and the slow
+    one landed beside it a few seconds later."""
+    settings.ATOMS_READ_TIMEOUT = 1
+    data = form_data("Lands late")
+    sim.faults(latency_ms=2500, fail_routes=["POST /campaign"])
+    assert_refused_and_kept(staff.post(URL, data), "Lands late")
+    sim.clear_faults()  # the slow create is on its way all the same
+    assert_refused_and_kept(staff.post(URL, data), "Lands late")  # sent again at once
+
+    deadline = time.monotonic() + 10
+    while not list(atoms_client().iter_campaigns(search="Lands late")):
+        assert time.monotonic() < deadline, "the slow create never landed"
+        time.sleep(0.2)
+    assert staff.post(URL, data).status_code == 302  # found, and taken as this form's
+    listed = list(atoms_client().iter_campaigns(search="Lands late"))
+    assert [c.id for c in listed] == [Campaign.objects.get().atoms_id]
+    assert sim.calls_to("POST /campaign") == 1
 
 
 @pytest.mark.django_db

@@ -305,7 +305,7 @@ def test_start_without_them_whose_copy_create_is_unknown_asks_to_press_again_not
                                       follow=True)
     world.clear_faults()
     (said,) = messages_of(response)
-    assert "Send it again: the dashboard checks before creating" in said
+    assert "Send it again in a minute: the dashboard looks first" in said
     assert "input" not in said and "submit" not in said
     again = login_as("staff").post(reverse("campaign_start_filtered", args=[draft.pk]))
     assert again.status_code == 302
