@@ -760,6 +760,12 @@ def not_deleted_message(error: atoms.AtomsError, gone: bool | None) -> str:
     """Why a delete did not go through. After a lost answer and a look (`gone` False),
     what was found: "we cannot tell" was said when the dashboard had just told."""
     if gone is False and isinstance(error, atoms.AtomsUnavailable):
+        if _may_still_land(error):
+            # Still there is not "never deleted": Atoms may be at work on it (a probe saw
+            # one go 4 s after this page said "nothing was deleted").
+            return (f"{error.what_happened} and still shows it, but may yet delete it. "
+                    "Look again in a minute before deleting it again: once Atoms has, the "
+                    "dashboard shows it as deleted in Atoms.")
         return (f"{error.what_happened}, and Atoms still has it: nothing was deleted. Try "
                 "again in a minute.")
     return error.user_message

@@ -2,6 +2,7 @@
 intention, the pending state until Atoms confirms, and the activity log of every try."""
 
 import json
+import time
 import uuid
 from datetime import timedelta
 
@@ -193,6 +194,27 @@ def test_a_delete_that_failed_is_said_and_the_campaign_kept(login_as, world, use
     assert "and Atoms still has it: nothing was deleted." in page  # looked, not "cannot tell"
     assert Campaign.objects.filter(pk=paused.pk).exists()
     assert atoms_client().get_campaign(paused.atoms_id).campaign.status == "paused"
+
+
+def test_a_delete_whose_answer_never_came_does_not_say_nothing_was_deleted(
+        login_as, world, users, settings):
+    """A probe, Atoms 20 s slow: the page said "Atoms still has it: nothing was deleted"
+    and Atoms deleted it 4 s later. Still there is not never deleted."""
+    settings.ATOMS_READ_TIMEOUT = 1
+    paused = make_campaign(world, users["staff"], "paused", name="Slow to go")
+    world.faults(latency_ms=2500, fail_routes=["DELETE /campaign/{id}"])
+    response = login_as("admin").post(reverse("campaign_delete", args=[paused.pk]),
+                                      {"confirm_name": "Slow to go"})
+    world.clear_faults()
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert "nothing was deleted" not in page
+    assert "did not answer in time and still shows it, but may yet delete it" in page
+    deadline = time.monotonic() + 10  # and Atoms did delete it
+    while services.gone_from_atoms(
+            lambda: atoms_client().get_campaign(paused.atoms_id)) is not True:
+        assert time.monotonic() < deadline, "the slow delete never landed"
+        time.sleep(0.2)
 
 
 def test_activity_filters_that_match_nothing_say_so_not_no_activity_yet(login_as, world, users):
