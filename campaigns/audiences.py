@@ -8,6 +8,7 @@ are left out wherever contacts are sent.
 """
 
 import logging
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -211,10 +212,26 @@ def _create_once(client, upload: AudienceUpload, check: contacts_csv.Check,
         found = look()
         if found is not None:
             return found
-    return _create_or_find(client, upload.name, check.phone_column,
-                          contacts_csv.members_csv(check.header, first_batch), look,
-                          filename=upload.filename or "contacts.csv",
-                          description=upload.description)
+        if upload.may_land_until and upload.may_land_until > timezone.now():
+            raise NotShownYet(upload.may_land_until)
+    try:
+        return _create_or_find(client, upload.name, check.phone_column,
+                               contacts_csv.members_csv(check.header, first_batch), look,
+                               filename=upload.filename or "contacts.csv",
+                               description=upload.description)
+    except NotShownYet as late:
+        AudienceUpload.objects.filter(pk=upload.pk).update(may_land_until=late.may_land_until)
+        raise
+
+
+class NotShownYet(atoms.AtomsUnavailable):
+    """A create whose answer never came, of which Atoms shows nothing yet: it may still
+    land until `may_land_until` (a probe saw one land seconds after the look, and a
+    retry then made a second audience)."""
+
+    def __init__(self, may_land_until, **kwargs):
+        super().__init__("The audience may still be made", outcome_unknown=True, **kwargs)
+        self.may_land_until = may_land_until
 
 
 def _filtered_audience_record(user, campaign: Campaign, name: str) -> AudienceUpload:
@@ -261,7 +278,10 @@ def _create_or_find(client, name: str, phone_column: str, csv_bytes: bytes, look
         except atoms.AtomsError:
             raise atoms.AtomsUnavailable(outcome_unknown=True, timed_out=error.timed_out,
                                          status=error.status) from error
-        if found is None:  # Atoms says it made nothing: trying again is safe
+        if found is None and services.may_still_land(error):
+            raise NotShownYet(timezone.now() + services.LATE_LANDING,
+                              timed_out=error.timed_out, status=error.status) from error
+        if found is None:  # Atoms answered, and says it made nothing: trying again is safe
             raise atoms.AtomsUnavailable("No audience was made", timed_out=error.timed_out,
                                          status=error.status) from error
         return found
@@ -289,6 +309,12 @@ def _failure_message(error: atoms.AtomsError, audience, left_in_atoms: str) -> s
                     "nothing is left half-made: press Upload to try again.")
         return (f"Atoms stopped part-way: {why}. The part already sent could not be "
                 "deleted yet: press Upload to try again, and the dashboard deletes it first.")
+    if isinstance(error, NotShownYet):
+        seconds = max(1, math.ceil((error.may_land_until - timezone.now()).total_seconds()))
+        return ("Atoms did not answer in time and no new audience shows up there yet, but it "
+                "may still be making it, so nothing more was sent. Press Upload again in "
+                f"{seconds} second{pluralize(seconds)}: the dashboard looks for it first, so "
+                "you will not get two.")
     if isinstance(error, atoms.AtomsUnavailable) and error.outcome_unknown:
         return ("Atoms did not answer, and could not be asked whether it made the audience. "
                 "Press Upload again in a moment: the dashboard looks for it first, so you "
@@ -559,7 +585,12 @@ def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome
     except atoms.AtomsError as error:
         if audience is not None:
             _discard(client, audience.id)
-        if (audience is None and isinstance(error, atoms.AtomsUnavailable)
+        if audience is None and isinstance(error, NotShownYet):
+            said = (f"{error.what_happened} and no filtered audience shows up there yet, but "
+                    "it may still be making it. Press “Start without them” again in a "
+                    "minute: the dashboard looks for it first, so you will not be left with "
+                    "two.")
+        elif (audience is None and isinstance(error, atoms.AtomsUnavailable)
                 and error.outcome_unknown):
             # Not "could not be made": Atoms may well have made it (a probe found it there
             # with 997 members). Pressing again finds it (`_left_by_earlier_attempts`) and

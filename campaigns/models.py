@@ -549,6 +549,9 @@ class AudienceUpload(models.Model):
     # yet). An audience of this name not among them may be the one an unanswered create
     # made, so a retry looks for it before creating another.
     known_audience_ids = models.JSONField(null=True, blank=True)
+    # As CreateRequest's: a create whose answer never came may still land until then, so
+    # a retry that finds nothing before then sends nothing.
+    may_land_until = models.DateTimeField(null=True, blank=True)
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -2,10 +2,13 @@
 
 import csv
 import io
+import time
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns import audiences
 from campaigns.connections import atoms_client
@@ -318,19 +321,51 @@ def test_a_retry_after_an_unchecked_lost_answer_looks_before_creating(staff, sim
     assert sim.calls_to("POST /audience") == 2  # the two made above, none by the retry
 
 
-def test_a_lost_answer_atoms_says_made_nothing_can_be_retried_at_once(staff, sim):
+def test_a_lost_answer_atoms_shows_nothing_of_is_retried_once_it_can_no_longer_land(
+        staff, sim):
+    """No answer, and nothing in Atoms yet: not "did not go through" (it may still land),
+    and pressing Upload again sends nothing until it could no longer land."""
     preview_of(staff, choose(staff, "phone\n+14155550100\n"))
     upload = AudienceUpload.objects.get()
+    confirm = reverse("audience_upload_confirm", args=[upload.token])
     sim.faults(timeout_rate=1, timeout_seconds=1, fail_routes=["POST /audience"])
-    response = staff.post(reverse("audience_upload_confirm", args=[upload.token]),
-                          follow=True)
+    page = staff.post(confirm, follow=True).content.decode()
     sim.clear_faults()
-    page = response.content.decode()
     assert "No audience was made" not in page  # the engineer's summary stays in the logs
-    assert "The upload did not go through: Atoms could not be reached. Please try again" in page
+    assert "did not go through" not in page
+    assert "no new audience shows up there yet, but it may still be making it" in page
     assert "Winter leads" not in {a.name for a in atoms_client().list_audiences()}
-    staff.post(reverse("audience_upload_confirm", args=[upload.token]))
+    staff.post(confirm)  # pressed again at once
+    assert sim.calls_to("POST /audience") == 1
+    AudienceUpload.objects.update(may_land_until=timezone.now() - timedelta(seconds=1))
+    staff.post(confirm)
     assert [a.name for a in atoms_client().list_audiences()].count("Winter leads") == 1
+    assert AudienceUpload.objects.get().state == "done"
+
+
+def test_an_upload_that_lands_after_the_dashboard_gave_up_is_found_not_doubled(
+        staff, sim, settings):
+    """A probe, Atoms 20 s slow: "The upload did not go through" was said with Upload
+    offered again, and pressing it made a second audience beside the slow one."""
+    settings.ATOMS_READ_TIMEOUT = 1
+    preview_of(staff, choose(staff, "phone\n+14155550100\n"))
+    upload = AudienceUpload.objects.get()
+    confirm = reverse("audience_upload_confirm", args=[upload.token])
+    sim.faults(latency_ms=2500, fail_routes=["POST /audience"])
+    page = staff.post(confirm, follow=True).content.decode()
+    sim.clear_faults()  # the slow create is on its way all the same
+    assert "did not go through" not in page and "may still be making it" in page
+    staff.post(confirm)  # pressed again at once: nothing more is sent
+
+    deadline = time.monotonic() + 10
+    while "Winter leads" not in {a.name for a in atoms_client().list_audiences()}:
+        assert time.monotonic() < deadline, "the slow upload never landed"
+        time.sleep(0.2)
+    staff.post(confirm)  # pressed again: it is found, not made again
+    upload.refresh_from_db()
+    assert upload.state == "done"
+    assert [a.name for a in atoms_client().list_audiences()].count("Winter leads") == 1
+    assert sim.calls_to("POST /audience") == 1
 
 
 def half_made_upload(staff, sim, settings) -> AudienceUpload:
