@@ -111,6 +111,23 @@ def test_sync_mirrors_campaigns_made_elsewhere_and_marks_deleted_ones(sim, atoms
     assert sync.sync_campaign_list().added == 0  # idempotent
 
 
+def test_a_campaign_the_sync_finds_deleted_no_longer_offers_start_on_its_page(
+        sim, atoms_settings, users, login_as):
+    """A probe: the campaign's page said "Deleted in Atoms: nothing more can be done here"
+    and, below it, from the live fragment cached before, "You can ask again. Not started
+    yet: press Start when it is ready"."""
+    draft = Campaign.objects.create(atoms_id="d" * 24, name="Deleted elsewhere",
+                                    status="draft", created_by=users["staff"],
+                                    lapsed_action="start")
+    staff = login_as("staff")
+    url = reverse("campaign_detail", args=[draft.pk])
+    assert "press Start when it is ready" in staff.get(url).content.decode()  # cached now
+    sync.sync_campaign_list()  # Atoms has never heard of it: a 404, so deleted there
+    page = staff.get(url).content.decode()
+    assert "Deleted in Atoms: nothing more will be dialled" in page
+    assert "press Start" not in page and "You can ask again" not in page
+
+
 def test_a_failed_sync_marks_nothing_deleted(sim, atoms_settings):
     kept = Campaign.objects.create(atoms_id="e" * 24, name="Still here", status="draft")
     sim.faults(fail_routes=["GET /campaign"])

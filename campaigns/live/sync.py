@@ -66,9 +66,10 @@ def sync_campaign_list() -> SyncReport:
         Campaign.objects.fast_update(
             changed, [*Campaign.LIST_FIELDS, "needs_final_poll", "next_poll_at", "modified_at"],
             batch_size=1000)
-        report.marked_deleted = Campaign.objects.filter(
-            atoms_id__in=gone, deleted_remotely_at__isnull=True,
-        ).update(deleted_remotely_at=started, poll_error="Deleted in Atoms.")
+        marked = list(Campaign.objects.filter(atoms_id__in=gone, deleted_remotely_at__isnull=True)
+                      .values_list("pk", flat=True))
+        report.marked_deleted = Campaign.objects.filter(pk__in=marked).update(
+            deleted_remotely_at=started, poll_error="Deleted in Atoms.")
         # Listed again after being judged gone (a 404 during a blip): back on the dashboard.
         Campaign.objects.filter(atoms_id__in=seen_ids, deleted_remotely_at__isnull=False).update(
             deleted_remotely_at=None, poll_error="", next_poll_at=started,
@@ -79,6 +80,15 @@ def sync_campaign_list() -> SyncReport:
     except RedisError as error:  # the lists show them when next loaded
         log.warning("Could not tell open campaign lists of %d new campaigns (%s)",
                     report.added, error)
+    # Their cached fragments still offered Start beside the page's "Deleted in Atoms"
+    # (a probe): drawn anew, and sent to the pages open on them.
+    for pk in marked:
+        try:
+            publish.publish_campaign(pk)
+        except RedisError as error:
+            log.warning("Could not tell open pages campaign %d was deleted in Atoms (%s)",
+                        pk, error)
+            break
     return report
 
 
