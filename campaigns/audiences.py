@@ -8,7 +8,6 @@ are left out wherever contacts are sent.
 """
 
 import logging
-import math
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -20,7 +19,7 @@ from django.db.models import Q
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
-from campaigns import atoms, audit, catalog, contacts_csv, services, suppression
+from campaigns import atoms, audit, catalog, contacts_csv, services, suppression, wording
 from campaigns.connections import atoms_client
 from campaigns.contacts_csv import BadFile
 from campaigns.models import (
@@ -310,11 +309,10 @@ def _failure_message(error: atoms.AtomsError, audience, left_in_atoms: str) -> s
         return (f"Atoms stopped part-way: {why}. The part already sent could not be "
                 "deleted yet: press Upload to try again, and the dashboard deletes it first.")
     if isinstance(error, NotShownYet):
-        seconds = max(1, math.ceil((error.may_land_until - timezone.now()).total_seconds()))
         return ("Atoms did not answer in time and no new audience shows up there yet, but it "
                 "may still be making it, so nothing more was sent. Press Upload again in "
-                f"{seconds} second{pluralize(seconds)}: the dashboard looks for it first, so "
-                "you will not get two.")
+                f"{wording.seconds_until(error.may_land_until)}: the dashboard looks for it "
+                "first, so you will not get two.")
     if isinstance(error, atoms.AtomsUnavailable) and error.outcome_unknown:
         return ("Atoms did not answer, and could not be asked whether it made the audience. "
                 "Press Upload again in a moment: the dashboard looks for it first, so you "

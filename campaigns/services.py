@@ -7,7 +7,6 @@ for every attempt, including the refused and the failed ones.
 
 import hashlib
 import logging
-import math
 import threading
 import time
 import uuid
@@ -24,7 +23,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import RedisError
 
-from campaigns import atoms, audit, calling_hours, mirror
+from campaigns import atoms, audit, calling_hours, mirror, wording
 from campaigns.atoms import CampaignStatus
 from campaigns.connections import atoms_client
 from campaigns.explain import withheld_reason
@@ -333,10 +332,11 @@ def _take_request(user, token, data: CampaignInput):
     # look before creating.
     reconcile = existing.state != CreateRequest.State.FAILED
     if existing.state == CreateRequest.State.PENDING:
-        # Its process died, perhaps with its create on its way to Atoms.
-        existing.may_land_until = max(
-            existing.may_land_until or existing.updated_at,
-            existing.updated_at + timedelta(seconds=settings.ATOMS_READ_TIMEOUT) + LATE_LANDING)
+        # Its process died, perhaps with its create on its way to Atoms (sent when the try
+        # began: `updated_at`, written as each try takes the request).
+        died_sending = (existing.updated_at + timedelta(seconds=settings.ATOMS_READ_TIMEOUT)
+                        + LATE_LANDING)
+        existing.may_land_until = max(existing.may_land_until or died_sending, died_sending)
     CreateRequest.objects.filter(pk=existing.pk).update(
         state=CreateRequest.State.PENDING, payload=data.as_payload(),
         may_land_until=existing.may_land_until, updated_at=timezone.now())
@@ -477,11 +477,10 @@ def _unavailable_message(error: atoms.AtomsUnavailable, *, looked: bool) -> str:
 
 
 def _still_landing_message(may_land_until) -> str:
-    seconds = max(1, math.ceil((may_land_until - timezone.now()).total_seconds()))
     return ("Atoms has not shown the campaign from the last try yet and may still be making "
-            "it, so nothing new was created. Send it again in "
-            f"{seconds} second{'' if seconds == 1 else 's'}: the dashboard looks first, so "
-            "you will not get two campaigns.")
+            f"it, so nothing new was created. Send it again in "
+            f"{wording.seconds_until(may_land_until)}: the dashboard looks first, so you will "
+            "not get two campaigns.")
 
 
 # Atoms' messages mention its JSON keys; map them to the form's fields when we can.
