@@ -44,6 +44,8 @@ urlpatterns = [
     path("campaigns/new/", campaigns.campaign_new, name="campaign_new"),
     path("campaigns/<int:pk>/", campaigns.campaign_detail, name="campaign_detail"),
     path("campaigns/<int:pk>/actions/", campaigns.campaign_actions, name="campaign_actions"),
+    path("campaigns/<int:pk>/activity/", campaigns.campaign_activity,
+         name="campaign_activity"),
     path("campaigns/<int:pk>/live/<str:kind>/", campaigns.campaign_fragment,
          name="campaign_fragment"),
     path("campaigns/<int:pk>/calls/", calls.campaign_calls, name="campaign_calls"),

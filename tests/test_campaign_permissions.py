@@ -22,6 +22,7 @@ PAGES = [
     ("campaign_new", {}, CREATORS),
     ("campaign_detail", {"pk": "draft"}, ALL),
     ("campaign_actions", {"pk": "draft"}, ALL),
+    ("campaign_activity", {"pk": "draft"}, ALL),
     ("campaign_delete", {"pk": "draft"}, ADMINS),
     ("activity", {}, ADMINS),
     ("audience_list", {}, ALL),

@@ -196,7 +196,7 @@ def campaign_detail(request, pk: int):
     context = {
         "nav": "campaigns", "c": campaign,
         "detail_html": publish.cached_fragments([campaign], "detail")[campaign.pk],
-        "activity": campaign.audit_entries.all()[:20],
+        "activity": campaign_activity_entries(campaign),
         "poll_interval": settings.POLL_INTERVAL_SECONDS,
         "fetched": publish.fetched_times([campaign.pk]),
         "counting_outcomes": counting,
@@ -205,6 +205,26 @@ def campaign_detail(request, pk: int):
         "copy": audiences.copy_without_listed(campaign),
     }
     return render(request, "campaigns/detail.html", context)
+
+
+def campaign_activity_entries(campaign: Campaign):
+    return campaign.audit_entries.all()[:20]
+
+
+@require_GET
+@view_required
+def campaign_activity(request, pk: int):
+    """The campaign's activity, re-fetched by its page when its buttons were redrawn (the
+    status moved): "Start · Failed · checking with Atoms" stayed beside a status already
+    reading Running, and the entry saying the start was carried out after all came only
+    with a reload."""
+    campaign = Campaign.objects.filter(pk=pk).first()
+    if campaign is None and request.htmx:
+        return HttpResponse("")  # deleted since the page was drawn: no 404 for htmx
+    if campaign is None:
+        raise Http404
+    return render(request, "campaigns/detail.html#activity", {
+        "c": campaign, "activity": campaign_activity_entries(campaign)})
 
 
 @require_GET

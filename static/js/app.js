@@ -256,6 +256,8 @@
     var state = shown.dataset.buttonState;
     if (event.detail && event.detail.elt && event.detail.elt.id === "actions") {  // our own refetch
       if (state === actions.dataset.buttonState) askedFor = null;
+      // What was done follows too (detail.html's activity).
+      window.htmx.trigger(document.body, "live:actions-redrawn");
       return;
     }
     if (state === actions.dataset.buttonState || state === askedFor) return;

@@ -243,3 +243,25 @@ def test_focus_stays_with_the_buttons_when_the_check_card_is_swapped_in_between(
         "() => document.getElementById('actions').contains(document.activeElement)",
         timeout=BUTTONS_FOLLOW)
     assert errors == []
+
+
+def test_what_was_done_follows_the_status_without_a_reload(
+        users, new_page, sim, celery_worker, server_settings):
+    """A probe: "Start · Failed · checking with Atoms whether the start was carried out"
+    stayed in a campaign page's activity beside a status already reading Running; the
+    entry saying it was carried out after all came only with a reload."""
+    draft = make_campaign(sim, users["staff"], name="Followed", audience_size=50)
+    page = sign_in(new_page(), users["admin"].username)
+    errors = collect_page_errors(page)
+    page.goto(f"/campaigns/{draft.pk}/")
+    page.evaluate("window.sameDocument = true")
+    rows = page.get_by_role("region", name="Activity on this campaign").locator("tbody tr")
+    expect(rows).to_have_count(1)  # its creation
+    services.start_campaign(users["staff"], draft)  # from elsewhere
+    sim.advance(5)
+    expect(page.locator("#live-detail").get_by_test_id("status")).to_have_text(
+        "Running", timeout=LIVE)
+    expect(rows).to_have_count(2, timeout=BUTTONS_FOLLOW)
+    expect(rows.first).to_contain_text("Start")
+    assert page.evaluate("window.sameDocument === true"), "the page reloaded"
+    assert errors == []
