@@ -373,7 +373,13 @@ def add_member(user, audience, values: dict[str, str], region: str) -> str:
                 f"{error.what_happened}, and the audience could not be checked, so the "
                 "contact may have been added: search for the number before adding it "
                 "again.") from error
-        if unknown:  # checked: not there, so not added (not "we cannot tell")
+        if unknown and services.may_still_land(error):
+            # Not there yet is not "not added": Atoms may still be at work on it (a probe
+            # saw the contact appear 5 s after the page said "did not add").
+            raise ActionRefused(f"{error.what_happened} and the audience does not show the "
+                                "contact yet, but Atoms may still add it: search for the "
+                                "number in a minute before adding it again.") from error
+        if unknown:  # answered, checked: not there, so not added (not "we cannot tell")
             raise ActionRefused(f"Atoms did not add the contact ({error.what_happened}, and "
                                 "the audience does not show it). Try again.") from error
         raise ActionRefused(f"Atoms did not add the contact: {error.user_message}") from error
@@ -426,6 +432,10 @@ def remove_members(user, audience, member_ids: list[str]) -> int:
                                     "checked, so the contacts may have been removed: look at "
                                     "the audience before removing them again.") from error
             _audit_members(user, audience, Outcome.FAILED, message)
+            if services.may_still_land(error):
+                raise ActionRefused(f"{error.what_happened} and the audience still has the "
+                                    "contacts, but Atoms may still remove them: look at the "
+                                    "audience in a minute before removing them again.") from error
             raise ActionRefused(f"Atoms did not remove the contacts ({error.what_happened}, "
                                 "and the audience still has them). Try again.") from error
         _audit_members(user, audience, Outcome.FAILED, message)

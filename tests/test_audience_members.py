@@ -269,6 +269,36 @@ def test_an_add_whose_answer_was_lost_and_cannot_be_checked_says_it_may_have_lan
     assert "did not add" not in said
 
 
+def test_an_add_or_removal_whose_answer_never_came_does_not_say_it_did_not_happen(
+        login_as, world, settings):
+    """A probe, Atoms 20 s slow: "Atoms did not add the contact ... Try again" and "Atoms
+    did not remove the contacts", and Atoms did both 5 s later."""
+    settings.ATOMS_READ_TIMEOUT = 1
+    audience_id = fresh_audience()
+    member = atoms_client().all_audience_members(audience_id)[0]
+    world.faults(latency_ms=2500, fail_routes=["POST /audience/{id}/members",
+                                               "DELETE /audience/{id}/members"])
+    added = add(login_as("staff"), audience_id, "+14155550120", firstName="Lee")
+    (said,) = added.context["form"].non_field_errors()
+    assert "did not add" not in said and "Atoms may still add it" in said
+    removed = login_as("staff").post(reverse("audience_members_remove", args=[audience_id]),
+                                     {"member": [member.id], "confirm": "1"})
+    (said,) = messages_of(removed)
+    assert "did not remove" not in said and "Atoms may still remove them" in said
+    world.clear_faults()
+
+
+def test_a_search_atoms_failed_does_not_say_nothing_matched(login_as, world):
+    """A probe: beside "Atoms could not be reached", "No contact matches" a number the
+    audience has."""
+    audience_id = fresh_audience()
+    world.faults(error_rate=1, fail_routes=["GET /audience/{id}/members/search"])
+    page = login_as("staff").get(reverse("audience_detail", args=[audience_id]),
+                                 {"q": "+14155550100"}).content.decode()
+    world.clear_faults()
+    assert "Please try again" in page and "No contact matches" not in page
+
+
 def test_when_atoms_fails_to_remove_it_says_so(login_as, world):
     audience_id = fresh_audience()
     member = atoms_client().all_audience_members(audience_id)[0]
