@@ -82,13 +82,11 @@ def sync_campaign_list() -> SyncReport:
                     report.added, error)
     # Their cached fragments still offered Start beside the page's "Deleted in Atoms"
     # (a probe): drawn anew, and sent to the pages open on them.
-    for pk in marked:
-        try:
-            publish.publish_campaign(pk)
-        except RedisError as error:
-            log.warning("Could not tell open pages campaign %d was deleted in Atoms (%s)",
-                        pk, error)
-            break
+    try:
+        publish.publish_campaigns(marked)
+    except RedisError as error:
+        log.warning("Could not tell open pages of %d campaigns deleted in Atoms (%s)",
+                    len(marked), error)
     return report
 
 
