@@ -2,7 +2,6 @@
 
 import csv
 import io
-import time
 from datetime import timedelta
 
 import pytest
@@ -13,6 +12,7 @@ from django.utils import timezone
 from campaigns import audiences
 from campaigns.connections import atoms_client
 from campaigns.models import AudienceUpload, AuditEntry, SuppressedNumber
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 NEW = reverse("audience_new")
@@ -357,10 +357,8 @@ def test_an_upload_that_lands_after_the_dashboard_gave_up_is_found_not_doubled(
     assert "did not go through" not in page and "may still be making it" in page
     staff.post(confirm)  # pressed again at once: nothing more is sent
 
-    deadline = time.monotonic() + 10
-    while "Winter leads" not in {a.name for a in atoms_client().list_audiences()}:
-        assert time.monotonic() < deadline, "the slow upload never landed"
-        time.sleep(0.2)
+    wait_until(lambda: "Winter leads" in {a.name for a in atoms_client().list_audiences()},
+               timeout=10, what="the slow upload landing")
     staff.post(confirm)  # pressed again: it is found, not made again
     upload.refresh_from_db()
     assert upload.state == "done"

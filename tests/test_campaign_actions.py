@@ -2,7 +2,6 @@
 intention, the pending state until Atoms confirms, and the activity log of every try."""
 
 import json
-import time
 import uuid
 from datetime import timedelta
 
@@ -15,6 +14,7 @@ from campaigns.connections import atoms_client, redis_client
 from campaigns.live import poll, publish
 from campaigns.models import AuditEntry, Campaign
 from tests.campaign_factory import campaign_input, campaign_row, make_campaign, wait_for_status
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -210,11 +210,9 @@ def test_a_delete_whose_answer_never_came_does_not_say_nothing_was_deleted(
     page = response.content.decode()
     assert "nothing was deleted" not in page
     assert "did not answer in time and still shows it, but may yet delete it" in page
-    deadline = time.monotonic() + 10  # and Atoms did delete it
-    while services.gone_from_atoms(
-            lambda: atoms_client().get_campaign(paused.atoms_id)) is not True:
-        assert time.monotonic() < deadline, "the slow delete never landed"
-        time.sleep(0.2)
+    wait_until(lambda: services.gone_from_atoms(  # and Atoms did delete it
+        lambda: atoms_client().get_campaign(paused.atoms_id)), timeout=10,
+        what="the slow delete landing")
 
 
 def test_activity_filters_that_match_nothing_say_so_not_no_activity_yet(login_as, world, users):

@@ -2,7 +2,6 @@
 input, logs the attempt; and however often the form is sent, one campaign is made."""
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from campaigns.connections import atoms_client
 from campaigns.models import AuditEntry, Campaign, CreateRequest
 from tests.campaign_factory import form_data
 from tests.published import Published
+from tests.waiting import wait_until
 
 URL = reverse("campaign_new")
 
@@ -100,10 +100,8 @@ def test_a_create_that_lands_after_the_dashboard_gave_up_is_found_not_doubled(
     sim.clear_faults()  # the slow create is on its way all the same
     assert_refused_and_kept(staff.post(URL, data), "Lands late")  # sent again at once
 
-    deadline = time.monotonic() + 10
-    while not list(atoms_client().iter_campaigns(search="Lands late")):
-        assert time.monotonic() < deadline, "the slow create never landed"
-        time.sleep(0.2)
+    wait_until(lambda: list(atoms_client().iter_campaigns(search="Lands late")),
+               timeout=10, what="the slow create landing")
     assert staff.post(URL, data).status_code == 302  # found, and taken as this form's
     listed = list(atoms_client().iter_campaigns(search="Lands late"))
     assert [c.id for c in listed] == [Campaign.objects.get().atoms_id]

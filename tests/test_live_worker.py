@@ -14,18 +14,9 @@ from campaigns.live import publish
 from campaigns.models import Campaign, MetricSnapshot
 from tests.campaign_factory import make_campaign
 from tests.published import watch
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
-
-
-def wait_until(condition, timeout: float = 20, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"{what} not reached within {timeout} s")
 
 
 def drop_this_suites_redis_connections() -> None:

@@ -25,17 +25,11 @@ from tests.browser.conftest import (
 )
 from tests.browser.test_live_board import STREAM_DOWN_LOG
 from tests.campaign_factory import campaign_input, make_campaign
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 LIVE = 15_000
-
-
-def wait_until(condition, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def test_after_a_pause_resume_and_delete_appear_while_the_stream_is_down(
@@ -145,7 +139,8 @@ def test_other_tabs_already_starting_stays_while_true_and_goes_once_the_start_is
     try:
         first.get_by_test_id("actions").get_by_role("button", name="Start").click(
             no_wait_after=True)
-        wait_until(lambda: Campaign.objects.get(pk=draft.pk).pending_action == "start")
+        wait_until(lambda: Campaign.objects.get(pk=draft.pk).pending_action == "start",
+                   timeout=10, what="the first tab's start under way", step=0.05)
         for other in others:
             other.get_by_test_id("actions").get_by_role("button", name="Start").click()
             expect(other.locator("#messages .flash")).to_have_text("Already starting.")
@@ -162,7 +157,8 @@ def test_other_tabs_already_starting_stays_while_true_and_goes_once_the_start_is
     sim.advance(10)
     # Atoms confirms (its "processing" reads "Starting…" too): the state moved on. The
     # tabs' streams reopen on their own after their failures (htmx backs off), hence LIVE.
-    wait_until(lambda: Campaign.objects.get(pk=draft.pk).status != "draft", timeout=20)
+    wait_until(lambda: Campaign.objects.get(pk=draft.pk).status != "draft",
+               what="Atoms confirming the start")
     for other in others:
         expect(other.locator("#messages .flash")).to_have_count(0, timeout=LIVE)
         assert other.evaluate("window.sameDocument === true"), "the page reloaded"
