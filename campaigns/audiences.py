@@ -277,7 +277,7 @@ def _create_or_find(client, name: str, phone_column: str, csv_bytes: bytes, look
         except atoms.AtomsError:
             raise atoms.AtomsUnavailable(outcome_unknown=True, timed_out=error.timed_out,
                                          status=error.status) from error
-        if found is None and services.may_still_land(error):
+        if found is None and error.may_still_land:
             raise NotShownYet(timezone.now() + services.LATE_LANDING,
                               timed_out=error.timed_out, status=error.status) from error
         if found is None:  # Atoms answered, and says it made nothing: trying again is safe
@@ -373,7 +373,7 @@ def add_member(user, audience, values: dict[str, str], region: str) -> str:
                 f"{error.what_happened}, and the audience could not be checked, so the "
                 "contact may have been added: search for the number before adding it "
                 "again.") from error
-        if unknown and services.may_still_land(error):
+        if unknown and error.may_still_land:
             # Not there yet is not "not added": Atoms may still be at work on it (a probe
             # saw the contact appear 5 s after the page said "did not add").
             raise ActionRefused(f"{error.what_happened} and the audience does not show the "
@@ -432,7 +432,7 @@ def remove_members(user, audience, member_ids: list[str]) -> int:
                                     "checked, so the contacts may have been removed: look at "
                                     "the audience before removing them again.") from error
             _audit_members(user, audience, Outcome.FAILED, message)
-            if services.may_still_land(error):
+            if error.may_still_land:
                 raise ActionRefused(f"{error.what_happened} and the audience still has the "
                                     "contacts, but Atoms may still remove them: look at the "
                                     "audience in a minute before removing them again.") from error

@@ -188,7 +188,7 @@ def _create_owned(user, request: CreateRequest, data: CampaignInput, *, reconcil
             state = (CreateRequest.State.UNCERTAIN
                      if error.outcome_unknown or reconcile else CreateRequest.State.FAILED)
             _fail_create(request, user, data, state, Outcome.FAILED, error.user_message)
-            if may_still_land(error):
+            if error.may_still_land:
                 CreateRequest.objects.filter(pk=request.pk).update(
                     may_land_until=timezone.now() + LATE_LANDING)
             raise ActionRefused(_unavailable_message(error, looked=looked)) from error
@@ -456,18 +456,12 @@ CHECK_FAILED_MESSAGE = (
     "created. Send it again in a moment.")
 
 
-def may_still_land(error: atoms.AtomsUnavailable) -> bool:
-    """No answer came (a timeout, a dropped connection, a gateway's timeout): Atoms may be
-    at work on the request still. An error answer of its own means it is done with it."""
-    return error.outcome_unknown and error.status in (None, 504)
-
-
 def _unavailable_message(error: atoms.AtomsUnavailable, *, looked: bool) -> str:
     """`looked`: whether Atoms could be asked if the create landed (it had not)."""
     if error.outcome_unknown:
         found = ("no new campaign shows up there yet" if looked else
                  "Atoms could not be asked whether it made the campaign")
-        if may_still_land(error):
+        if error.may_still_land:
             return (f"{error.what_happened} and {found}, but it may still be making it. "
                     "Send it again in a minute: the dashboard looks first, so you will not "
                     "get two campaigns.")
@@ -759,7 +753,7 @@ def not_deleted_message(error: atoms.AtomsError, gone: bool | None) -> str:
     """Why a delete did not go through. After a lost answer and a look (`gone` False),
     what was found: "we cannot tell" was said when the dashboard had just told."""
     if gone is False and isinstance(error, atoms.AtomsUnavailable):
-        if may_still_land(error):
+        if error.may_still_land:
             # Still there is not "never deleted": Atoms may be at work on it (a probe saw
             # one go 4 s after this page said "nothing was deleted").
             return (f"{error.what_happened} and still shows it, but may yet delete it. "

@@ -75,6 +75,14 @@ class AtomsUnavailable(AtomsError):
         self.timed_out = timed_out
 
     @property
+    def may_still_land(self) -> bool:
+        """No answer came (a timeout, a dropped connection, a gateway's timeout): Atoms may
+        still be at work on the request, and carry it out after we stopped waiting (seen:
+        a create 20 s slow landed after the dashboard had looked and found nothing). An
+        error answer of its own means it is done with it."""
+        return self.outcome_unknown and self.status in (None, 504)
+
+    @property
     def what_happened(self) -> str:
         """Said as it was: an error answer from Atoms is not a silence."""
         if self.status is not None and self.status >= 500:
