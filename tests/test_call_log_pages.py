@@ -166,6 +166,30 @@ def test_a_call_atoms_fails_to_give_says_when_to_try_again_once(finished, login_
     assert html.lower().count("try again") == 1
 
 
+def test_a_call_atoms_failed_to_give_is_read_again_with_one_press(finished, login_as, sim):
+    """The page said only "Please try again in a minute": a reload was the way, and not
+    everyone knows it. A refusal that will not pass (Atoms cannot find a page, the key is
+    refused) offers no such press."""
+    client, call_id = first_call(finished, login_as)
+    url = reverse("campaign_call", args=[finished.pk, call_id])
+    sim.faults(fail_routes=["GET /conversation/{id}"])
+    failed = client.get(url).content.decode()
+    again = failed.split('data-testid="read-again"')[0].rsplit('href="', 1)[1].split('"')[0]
+    assert again == url
+    sim.clear_faults()
+    assert 'data-testid="transcript"' in client.get(again).content.decode()
+
+
+def test_attempts_atoms_failed_to_give_are_read_again_with_one_press(finished, login_as, sim):
+    client, call_id = first_call(finished, login_as)
+    url = reverse("campaign_call", args=[finished.pk, call_id])
+    sim.faults(fail_routes=["GET /conversation/{callId}/retries"])  # not the call itself
+    failed = client.get(url).content.decode()
+    assert "The attempts could not be read" in failed and 'data-testid="read-again"' in failed
+    sim.clear_faults()
+    assert 'data-testid="attempts"' in client.get(url).content.decode()
+
+
 def first_call(finished, login_as, status="completed"):
     client = login_as("staff")
     html = page(client, finished, status=status, attempt="initial", size=25).content.decode()
@@ -276,6 +300,18 @@ def test_a_recording_link_atoms_cannot_give_is_said_in_the_player(finished, logi
                       HTTP_HX_REQUEST="true").content.decode()
     assert 'data-testid="recording-error"' in html and "could not be fetched" in html
     assert "<audio" not in html
+    # Asked again in place, with one press, once Atoms gives it.
+    url = reverse("call_recording", args=[finished.pk, call_id])
+    assert f'hx-get="{url}"' in html and "Ask Atoms for it again" in html
+    sim.clear_faults()
+    assert "<audio" in client.get(url, HTTP_HX_REQUEST="true").content.decode()
+
+
+def test_a_call_without_a_recording_offers_no_asking_again(finished, login_as, sim):
+    client, call_id = first_call(finished, login_as, status="failed")
+    html = client.get(reverse("call_recording", args=[finished.pk, call_id]),
+                      HTTP_HX_REQUEST="true").content.decode()
+    assert "Atoms has no recording of this call." in html and "Ask Atoms" not in html
 
 
 def test_the_tab_loads_into_the_campaign_page_on_demand(finished, login_as, sim):

@@ -120,14 +120,15 @@ def campaign_call(request, pk: int, call_id: str):
     except atoms.AtomsNotFound:
         raise Http404("No such call") from None
     except atoms.AtomsError as error:
-        context["error"] = error.user_message
+        context.update(error=error.user_message, may_retry=not error.permanent)
         return render(request, "campaigns/call.html", context, status=502)
     if not call_logs.belongs_to(campaign, detail.call):
         raise Http404("This call is not one of this campaign's")
     try:
         attempts = call_logs.call_attempts(call_id)
     except atoms.AtomsError as error:
-        attempts, context["attempts_error"] = (), error.user_message
+        attempts = ()
+        context.update(attempts_error=error.user_message, may_retry=not error.permanent)
     context.update(detail=detail, call=_row(detail.call), attempts=[_row(a) for a in attempts],
                    listed=suppression.is_listed_here(detail.call.to_number))
     return render(request, "campaigns/call.html", context)
@@ -152,7 +153,8 @@ def call_recording(request, pk: int, call_id: str):
     except atoms.AtomsNotFound:
         raise Http404("No such call") from None  # not "no recording": there is no call
     except atoms.AtomsError as error:
-        context["error"] = f"The recording could not be fetched: {error.user_message}"
+        context.update(error=f"The recording could not be fetched: {error.user_message}",
+                       may_retry=not error.permanent)
     # In place in the call's page (htmx), or a page of its own when opened by itself.
     template = "campaigns/call.html#player" if request.htmx else "campaigns/call_recording.html"
     response = render(request, template, context)
