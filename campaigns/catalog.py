@@ -95,8 +95,9 @@ class AudienceMembers:
     # The contacts matching a search (no paging in Atoms' search), when one was asked.
     matches: tuple | None = None
     # The audience's columns besides its phone column, sorted: what "Add a contact" asks
-    # for and the table shows, the same whatever a search found (see _columns).
-    columns: list = field(default_factory=list)
+    # for and the table shows, the same whatever a search found (see _columns). None when
+    # neither Atoms nor an earlier read could say them.
+    columns: list | None = field(default_factory=list)
     # Plain words when Atoms could not be asked; the page says so instead of failing.
     error: str = ""
 
@@ -107,7 +108,7 @@ def audience_members(audience_id: str, page: int, page_size: int,
     no such audience."""
     found = AudienceMembers()
     client = atoms_client()
-    first_page = ()
+    first_page = None
     try:
         found.audience = client.get_audience(audience_id)
         if query:
@@ -125,14 +126,23 @@ def audience_members(audience_id: str, page: int, page_size: int,
     if found.audience is not None:
         shown = (found.matches if found.matches is not None
                  else found.members.items if found.members is not None else ())
-        found.columns = _columns(found.audience, (*first_page, *shown))
+        found.columns = (_columns(found.audience, (*first_page, *shown)) if first_page is not None
+                         else _remembered_columns(found.audience))
     return found
 
 
 def audience_columns(audience) -> list[str]:
     """The audience's columns but its phone column, read off its first page of contacts
-    (see _columns). Raises AtomsError when Atoms cannot be asked."""
-    first = atoms_client().list_audience_members(audience.id, page=1, page_size=COLUMNS_SAMPLE)
+    (see _columns), or as last read when Atoms cannot list them now. Raises AtomsError
+    when Atoms cannot be asked and they were never read."""
+    try:
+        first = atoms_client().list_audience_members(audience.id, page=1,
+                                                     page_size=COLUMNS_SAMPLE)
+    except atoms.AtomsError:
+        remembered = _remembered_columns(audience)
+        if remembered is None:
+            raise
+        return remembered
     return _columns(audience, first.items)
 
 
@@ -144,8 +154,24 @@ def _columns(audience, members) -> list[str]:
     """The audience's columns but its phone column. Atoms keeps no list of an audience's
     columns, so they are read off its contacts: the first page (an upload gives every
     contact every column of its file) and those shown. Taken from the shown ones alone,
-    a search with no match left only the phone number, and contacts were added nameless."""
-    return sorted({key for member in members for key in member.data} - {audience.phone_column})
+    a search with no match left only the phone number, and contacts were added nameless.
+    Remembered for when Atoms cannot list the contacts: "Add a contact" then asked for
+    the number alone, and contacts added meanwhile had no name (probe)."""
+    columns = sorted({key for member in members for key in member.data}
+                     - {audience.phone_column})
+    try:
+        cache.set(_columns_key(audience), columns, None)  # an audience never loses a column
+    except RedisError:
+        health.mark_down()
+    return columns
+
+
+def _remembered_columns(audience) -> list[str] | None:
+    return _cache_get(_columns_key(audience))
+
+
+def _columns_key(audience) -> str:
+    return f"audience:columns:v1:{audience.id}"
 
 
 def find_audience(audience_id: str):

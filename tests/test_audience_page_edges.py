@@ -135,6 +135,41 @@ def test_the_add_form_asks_for_every_column_of_the_audience_whatever_is_shown(
     assert 'name="col_firstName"' in html and 'name="col_notes"' in html
 
 
+def test_the_add_form_keeps_the_audiences_columns_while_atoms_cannot_list_its_contacts(
+        login_as, world):
+    """Seen by a probe: with Atoms failing its member list, "Add a contact" asked for the
+    number alone, and a contact added then had no name."""
+    audience_id = fresh_audience()
+    staff = login_as("staff")
+    staff.get(reverse("audience_detail", args=[audience_id]))  # its columns read once
+    world.faults(error_rate=1, fail_routes=["GET /audience/{id}/members"])
+    page = staff.get(reverse("audience_detail", args=[audience_id]))
+    assert "Atoms could not be reached" in page.content.decode()
+    assert list(page.context["add_form"].fields) == [
+        "phone_number", "col_firstName", "col_lastName", "col_notes", "region"]
+    added = staff.post(reverse("audience_member_add", args=[audience_id]), {
+        "phone_number": "(415) 555-0110", "region": "US", "col_firstName": "Lee",
+        "col_lastName": "Chen", "col_notes": ""})
+    world.clear_faults()
+    assert added.status_code == 302, added.content.decode()[:2000]
+    lee = [m.data for m in atoms_client().all_audience_members(audience_id)
+           if m.data["phoneNumber"] == "+14155550110"]
+    assert lee == [{"phoneNumber": "+14155550110", "firstName": "Lee", "lastName": "Chen"}]
+
+
+def test_no_add_form_asks_for_the_number_alone_when_the_columns_were_never_read(
+        login_as, world):
+    audience_id = fresh_audience()
+    world.faults(error_rate=1, fail_routes=["GET /audience/{id}/members"])
+    staff = login_as("staff")
+    page = staff.get(reverse("audience_detail", args=[audience_id]))
+    assert 'data-testid="add-form-waits"' in page.content.decode()
+    assert 'name="phone_number"' not in page.content.decode()
+    world.clear_faults()
+    again = staff.get(reverse("audience_detail", args=[audience_id])).content.decode()
+    assert 'name="col_firstName"' in again and 'data-testid="add-form-waits"' not in again
+
+
 # --- 3. a large upload is announced as a small one is ---------------------------------------
 
 

@@ -229,12 +229,14 @@ def audience_detail(request, audience_id: str):
         items = (matches.object_list if matches is not None
                  else found.members.items if found.members is not None else ())
         # The audience's columns, not those of the rows shown: the form must ask for a name
-        # even after a search that matched no one.
-        context["columns"] = [audience.phone_column, *found.columns]
+        # even after a search that matched no one. Never known (Atoms failing the first
+        # time the audience is opened), there is no form: it would ask for the number alone.
+        columns = found.columns or []
+        context["columns"] = [audience.phone_column, *columns]
         context["rows"] = [(m.id, [m.data.get(col, "") for col in context["columns"]])
                            for m in items]
-        context["add_form"] = MemberAddForm(columns=found.columns,
-                                            initial=_region_of(audience_id))
+        if found.columns is not None:
+            context["add_form"] = MemberAddForm(columns=columns, initial=_region_of(audience_id))
     return render(request, "campaigns/audience_detail.html", context)
 
 
