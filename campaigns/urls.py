@@ -46,6 +46,7 @@ urlpatterns = [
     path("campaigns/<int:pk>/actions/", campaigns.campaign_actions, name="campaign_actions"),
     path("campaigns/<int:pk>/activity/", campaigns.campaign_activity,
          name="campaign_activity"),
+    path("campaigns/rows/", campaigns.campaign_rows, name="campaign_rows"),
     path("campaigns/<int:pk>/live/<str:kind>/", campaigns.campaign_fragment,
          name="campaign_fragment"),
     path("campaigns/<int:pk>/calls/", calls.campaign_calls, name="campaign_calls"),

@@ -1,6 +1,7 @@
 """The polling fallback: cached fragments, their fetch times, and 286 once nothing moves."""
 
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -8,7 +9,7 @@ from django.utils import timezone
 
 from campaigns.live import poll
 from campaigns.models import Campaign
-from tests.campaign_factory import make_campaign
+from tests.campaign_factory import campaign_row, make_campaign
 
 pytestmark = pytest.mark.django_db
 
@@ -63,3 +64,72 @@ def test_an_unknown_campaign_on_the_actions_address_is_not_found(login_as):
     assert response.status_code == 404
     page = response.content.decode()
     assert "There is no such campaign here" in page and "has been deleted" not in page
+
+
+# --- a campaign list polls all its live rows in one request -------------------------------
+
+
+def rows_poll(client, ids):
+    return client.get(reverse("campaign_rows"), {"ids": ",".join(map(str, ids))},
+                      HTTP_HX_REQUEST="true")
+
+
+def oob_rows(html: str) -> dict[str, str]:
+    """Each row swapped out of band: its id -> the cells put in it."""
+    return dict(re.findall(r'<template><tr id="(campaign-\d+)" hx-swap-oob="innerHTML">'
+                           r"(.*?)</tr></template>", html, re.S))
+
+
+def test_a_list_polls_its_live_rows_in_one_request_and_keeps_asking_for_those_still_live(
+        login_as, sim, atoms_settings, users):
+    """With the stream down, each live row of a list polled on its own: 25 requests a list
+    every interval, when the stream was down for a server already hard pressed."""
+    running = make_campaign(sim, users["staff"], "running", audience_size=50)
+    Campaign.objects.filter(pk=running.pk).update(next_poll_at=timezone.now())
+    poll.tick()
+    running.refresh_from_db()
+    draft = campaign_row(users["staff"], "draft", name="Not started yet")
+    done = campaign_row(users["staff"], "completed", name="All called")
+    response = rows_poll(login_as("manager"), [running.pk, draft.pk, done.pk, 424242])
+    assert response.status_code == 200
+    html = response.content.decode()
+    rows = oob_rows(html)
+    assert set(rows) == {f"campaign-{pk}" for pk in (running.pk, draft.pk, done.pk, 424242)}
+    assert 'data-testid="row-counts"' in rows[f"campaign-{running.pk}"]
+    assert "All called" in rows[f"campaign-{done.pk}"]
+    assert '<td colspan="7">' in rows["campaign-424242"]
+    assert "has been deleted" in rows["campaign-424242"]
+    # The poller comes back naming what may still move: not the finished, not the deleted.
+    asks = re.search(r'<div id="rows-poll" hidden hx-get="([^"]+)"', html).group(1)
+    assert asks == f"{reverse('campaign_rows')}?ids={running.pk},{draft.pk}"
+    times = json.loads(response["HX-Trigger-After-Settle"])["live:fetched"]
+    assert times == {str(running.pk): running.fetched_at.isoformat()}
+
+
+def test_a_list_whose_rows_are_all_still_stops_polling(login_as, users):
+    done = campaign_row(users["staff"], "completed", name="All called")
+    response = rows_poll(login_as("manager"), [done.pk, 424242])
+    assert response.status_code == 286
+    assert 'hx-get' not in response.content.decode().split("<template>")[0]
+    assert set(oob_rows(response.content.decode())) == {f"campaign-{done.pk}", "campaign-424242"}
+
+
+def test_ids_that_are_not_campaign_numbers_are_left_out(login_as, users):
+    draft = campaign_row(users["staff"], "draft")
+    response = rows_poll(login_as("manager"), ["x", -3, "١٢", "9" * 30, draft.pk, ""])
+    assert response.status_code == 200
+    assert set(oob_rows(response.content.decode())) == {f"campaign-{draft.pk}"}
+
+
+def test_the_list_has_one_poller_for_its_live_rows_and_none_per_row(login_as, users):
+    draft = campaign_row(users["staff"], "draft", name="Not started yet")
+    running = campaign_row(users["staff"], "running", name="Dialling")
+    campaign_row(users["staff"], "completed", name="All called")
+    html = login_as("manager").get(reverse("campaign_list")).content.decode()
+    assert html.count("data-poll-fallback") == 1
+    assert f'{reverse("campaign_rows")}?ids={running.pk},{draft.pk}"' in html
+
+
+def test_the_rows_poll_is_for_signed_in_people_only(client):
+    response = client.get(reverse("campaign_rows"), {"ids": "1"})
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]

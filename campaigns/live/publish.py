@@ -206,10 +206,15 @@ def publish_campaigns(pks: list[int]) -> None:
                      for campaign in Campaign.objects.filter(pk__in=pks)])
 
 
+def removed_fragments(name: str = "") -> dict[str, str]:
+    """What each kind of fragment says of a deleted campaign (its name, when known)."""
+    html = render_to_string(f"{TEMPLATE}#removed", {"name": name})
+    return {"row": f'<td colspan="7">{html}</td>', "card": html, "detail": html}
+
+
 def publish_removed(pk: int, name: str) -> None:
     """A deleted campaign: open pages say so, boards drop its card, the cache forgets it."""
-    html = render_to_string(f"{TEMPLATE}#removed", {"name": name})
-    removed = {"row": f'<td colspan="7">{html}</td>', "card": html, "detail": html}
+    removed = removed_fragments(name)
     pipe = redis_client().pipeline(transaction=False)
     for kind in KINDS:
         pipe.delete(fragment_key(pk, kind))

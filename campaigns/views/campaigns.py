@@ -12,6 +12,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import (
     require_GET,
     require_http_methods,
@@ -257,6 +258,27 @@ def campaign_fragment(request, pk: int, kind: str):
     response = HttpResponse(html) if campaign.is_active() else HttpResponseStopPolling(html)
     return with_fetch_times(response, [campaign.pk])
 
+
+@require_GET
+@view_required
+def campaign_rows(request):
+    """Polling fallback of a campaign list (its `rows_poll`): every live row of the list in
+    one request, as out-of-band swaps, and the poller again naming those still live (a
+    draft or a paused campaign may still be started elsewhere). 286 once none is, which
+    stops htmx polling."""
+    pks = [int(pk) for pk in request.GET.get("ids", "").split(",")[:PAGE_SIZE]
+           if pk.isascii() and pk.isdigit() and len(pk) < 10]
+    campaigns = Campaign.objects.filter(pk__in=pks).in_bulk()
+    fragments = publish.cached_fragments(list(campaigns.values()), "row")
+    removed = publish.removed_fragments()["row"]
+    still = [pk for pk in pks if pk in campaigns and campaigns[pk].is_watched]
+    html = render(request, "campaigns/live.html#rows_answer", {
+        # Our own rendering, from the cache or just now: not a person's input.
+        "rows": [(pk, mark_safe(fragments.get(pk, removed))) for pk in pks],  # noqa: S308
+        "ids": ",".join(map(str, still)), "poll_interval": settings.POLL_INTERVAL_SECONDS,
+    }).content
+    response = HttpResponse(html) if still else HttpResponseStopPolling(html)
+    return with_fetch_times(response, list(campaigns))
 
 
 @reads_atoms

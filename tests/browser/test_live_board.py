@@ -258,9 +258,10 @@ def test_a_board_asked_for_again_while_its_last_answer_was_on_its_way_shows_the_
 
 def test_offline_the_list_asks_for_nothing_and_logs_nothing_then_catches_up_online(
         users, new_page, sim, celery_worker, server_settings):
-    """With the stream down each live row polls; with the browser offline as well, every
-    row's every poll failed and was logged (a probe saw the console fill). Offline, the
-    polls wait; back online, the numbers move again without a reload."""
+    """With the stream down the list polls its live rows, all in one request an interval
+    (each row polled on its own: a request per row); with the browser offline as well,
+    every poll failed and was logged (a probe saw the console fill). Offline, the polls
+    wait; back online, every row's numbers move again without a reload."""
     campaigns = [make_campaign(sim, users["staff"], "running", name=f"Offline {n}",
                                audience_size=1000) for n in range(3)]
     page = new_page()
@@ -270,10 +271,13 @@ def test_offline_the_list_asks_for_nothing_and_logs_nothing_then_catches_up_onli
     page.on("requestfailed", lambda request: failed.append(request.url)
             if urlparse(request.url).path != "/live/" else None)
     sign_in(page, users["manager"].username)
-    row_polls = requests_to(page, r"/campaigns/\d+/live/row/")
+    row_polls = requests_to(page, r"/campaigns/(rows|\d+/live/row)/")
     page.goto("/campaigns/")
     mark_document(page)
-    wait_in_page(page, lambda: len(row_polls) >= 2 * len(campaigns))  # polling, as it should
+    wait_in_page(page, lambda: len(row_polls) >= 2)  # polling, as it should
+    ids = ",".join(str(c.pk) for c in reversed(campaigns))  # the list's order, newest first
+    assert all(urlparse(url).path == "/campaigns/rows/" and f"ids={ids}" in url
+               for url in row_polls), row_polls
 
     page.context.set_offline(True)
     page.wait_for_timeout(500)  # a poll already on its way when the network went
@@ -283,15 +287,16 @@ def test_offline_the_list_asks_for_nothing_and_logs_nothing_then_catches_up_onli
     assert failed == [] and errors == []
 
     page.context.set_offline(False)
-    counts = page.locator(f"#campaign-{campaigns[0].pk}").get_by_test_id("row-counts")
 
-    def called() -> int:  # "12 / 3 / 1,000", the first of them
-        return int(counts.inner_text().split("/")[0].replace(",", ""))
+    def called() -> list[int]:  # each row's "12 / 3 / 1,000", the first of them
+        return [int(page.locator(f"#campaign-{c.pk}").get_by_test_id("row-counts")
+                    .inner_text().split("/")[0].replace(",", "")) for c in campaigns]
 
     shown = called()
     try:
         sim.set_speed(60)
-        wait_in_page(page, lambda: called() > shown)
+        wait_in_page(page, lambda: all(now > then for now, then in zip(called(), shown,
+                                                                     strict=True)))
     finally:
         sim.set_speed(0)
     assert_same_document(page)
