@@ -275,6 +275,26 @@ def test_a_read_held_past_the_deadline_gives_up_at_the_deadline_not_its_timeout(
     assert caught.value.what_happened == "Atoms did not answer in time"
 
 
+def test_a_read_with_a_person_waiting_is_not_asked_again_after_timing_out(sim, waits):
+    """Under a deadline (a page) one read timeout is the wait: asked again, a page took
+    two (30 s under an Atoms 20 s slow, a probe). Without one (the poller) it is retried;
+    and a quick failure is retried under a deadline too."""
+    sim.faults(timeout_rate=1, timeout_seconds=HOLD_SECONDS, fail_routes=["GET /audience"])
+    with AtomsClient(sim.base_url, sim.api_key, read_timeout=READ_TIMEOUT,
+                     sleep=waits) as atoms:
+        with deadline(30), pytest.raises(AtomsUnavailable) as caught:
+            atoms.list_audiences()
+        assert caught.value.timed_out and waits == []
+        assert outcomes(sim, "GET /audience") == {"timeout": 1}
+        with pytest.raises(AtomsUnavailable):
+            atoms.list_audiences()
+        assert outcomes(sim, "GET /audience") == {"timeout": 4}
+        sim.faults(error_rate=1, fail_routes=["GET /audience"])
+        with deadline(30), pytest.raises(AtomsUnavailable):
+            atoms.list_audiences()
+    assert outcomes(sim, "GET /audience")["500"] == 3
+
+
 def test_no_retry_is_waited_for_past_the_deadline(sim, waits):
     with AtomsClient(sim.base_url, sim.api_key, sleep=waits) as atoms:
         sim.faults(rate_limit=1)

@@ -204,6 +204,12 @@ class AtomsHttp:
         """Seconds to wait before the next read attempt, or None to give up now."""
         if attempt >= self._max_read_attempts:
             return None
+        if error.timed_out and _deadline.get() is not None:
+            # A person waits on the page (a deadline): a read that had no answer in its
+            # whole timeout is not asked again. That doubled their wait (30 s under an
+            # Atoms 20 s slow, a probe) for an answer as likely to be late; the page says
+            # so at once and offers to try again. Quick failures (a 500) are retried.
+            return None
         if isinstance(error, AtomsRateLimited):
             # Longer than we may block a worker: the caller reschedules instead.
             return error.retry_after if error.retry_after <= self._max_retry_after else None
