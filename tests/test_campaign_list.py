@@ -221,3 +221,21 @@ def test_a_list_and_the_live_note_of_campaigns_added_agree_on_what_a_list_shows(
     in_database = set(Campaign.objects.filter(listed_q(q, status)).values_list("name", flat=True))
     in_memory = {c.name for c in Campaign.objects.all() if is_listed(c.name, c.status, q, status)}
     assert in_database == in_memory
+
+
+def added_link(response) -> str:
+    note = response.content.decode().split('data-testid="added-note"')[1]
+    return note.split('href="')[1].split('"')[0].replace("&amp;", "&")
+
+
+@pytest.mark.parametrize(("query", "shows"), [
+    ({"page": "2"}, f"{URL}?"),  # newest first: page 1, where new ones lead
+    ({"page": "2", "sort": "created"}, f"{URL}?sort=created"),
+    ({"page": "2", "sort": "name", "q": "Campaign"}, f"{URL}?page=2&sort=name&q=Campaign"),
+])
+def test_showing_campaigns_added_since_keeps_the_page_unless_new_ones_lead(
+        login_as, query, shows):
+    """Sorted by name on page 3, "Show the list as it is now" went to page 1: their
+    place lost, and the new campaigns no likelier there than anywhere."""
+    campaign_rows(30)
+    assert added_link(login_as("manager").get(URL, query)) == shows

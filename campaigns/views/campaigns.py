@@ -68,6 +68,7 @@ def campaign_list(request):
                                   "since": timezone.now().isoformat()}),
         "poll_interval": settings.POLL_INTERVAL_SECONDS,
         "fetched": publish.fetched_times(live_ids),
+        "new_ones_lead": (shown.get("sort") or "created") == "created",
     }
     if request.htmx:
         return with_fetch_times(render(request, "campaigns/list.html#results", context),
