@@ -123,11 +123,24 @@ def _refuse_superuser_target(actor, user) -> None:
 
 
 def create_user(actor, *, username: str, password: str, role: str, email: str = ""):
+    """Someone new, with a first password `actor` chose: like a password an admin sets
+    (set_password), it keeps them from the admin role through the site until it is reset
+    on the server (see PasswordChosenByAdmin); so no admin is made here but by a superuser.
+    Made without it, a new account was made an admin at once or later, its creator knowing
+    its password (a probe)."""
     group = _group(role)
+    if role == ADMIN and not actor.is_superuser:
+        raise PermissionDenied(
+            f"Not added: an admin's password is theirs alone, and you would know this one. "
+            f"Add {username} as Staff or Manager; then ask whoever runs the server to give "
+            f"them a password with the command: python manage.py changepassword {username} "
+            "(told to them in person), and make them an admin here.")
     with transaction.atomic():
         user = get_user_model().objects.create_user(username=username, email=email,
                                                     password=password)
         user.groups.set([group])
+        PasswordChosenByAdmin.objects.create(user=user, chosen_by=actor,
+                                             password_hash=user.password)
         audit.record(actor, audit.Action.MANAGE_USER, audit.Outcome.OK,
                      message=f"Added {username} as {ROLE_LABELS[role]}.")
     return user

@@ -560,7 +560,11 @@ class UserCreateForm(forms.Form):
         # offered to fill in their name and password.
         widget=forms.TextInput(attrs={"autocomplete": "off"}))
     email = forms.EmailField(label="Email", required=False)
-    role = forms.ChoiceField(label="Role", choices=ROLE_CHOICES)
+    role = forms.ChoiceField(
+        label="Role", choices=ROLE_CHOICES,
+        help_text="An admin's password is never one another admin chose: add a future "
+                  "admin as Staff or Manager, have their password reset on the server, "
+                  "then make them an admin.")
     password = forms.CharField(
         label="First password",
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),

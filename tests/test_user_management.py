@@ -39,6 +39,40 @@ def test_an_admin_adds_someone_with_a_role_and_the_log_says_so(login_as, django_
         "ada-admin", "ok", "Added nina as Staff.")
 
 
+def test_an_admin_is_not_added_with_a_password_another_admin_chose(login_as,
+                                                                   django_user_model):
+    """A probe: adding someone as Admin was allowed, their creator knowing the password,
+    as setting it afterwards was not (see test_an_admin_cannot_take_over_another...)."""
+    response = login_as("admin").post(reverse("user_list"), {**NEW, "role": "admin"})
+    assert response.status_code == 403
+    form = response.context["form"]
+    assert form.errors["role"][0].startswith(
+        "Not added: an admin's password is theirs alone, and you would know this one.")
+    assert "python manage.py changepassword nina" in form.errors["role"][0]
+    assert 'value="nina"' in response.content.decode()  # what was typed is kept
+    assert not django_user_model.objects.filter(username="nina").exists()
+    assert AuditEntry.objects.get().outcome == "refused"
+
+
+def test_someone_added_here_is_not_made_an_admin_even_after_changing_their_password(
+        login_as, django_user_model):
+    """The probe's other way: add them as Staff, sign in as them with the first password,
+    change it "as them", then have them made an admin."""
+    admin = login_as("admin")
+    admin.post(reverse("user_list"), NEW)
+    nina = django_user_model.objects.get(username="nina")
+    theirs = Client()
+    theirs.force_login(nina)
+    mine = "only-i-know-this-1"
+    changed = theirs.post(reverse("password_change"), {
+        "old_password": NEW["password"], "new_password1": mine, "new_password2": mine})
+    assert changed["Location"] == reverse("home")
+    promoted = admin.post(reverse("user_change", args=[nina.pk]), {"role": "admin"})
+    assert promoted.status_code == 403
+    assert "nina&#x27;s password was set by an admin on this site" in promoted.content.decode()
+    assert [g.name for g in nina.groups.all()] == ["staff"]
+
+
 def test_the_add_form_is_not_taken_for_the_admins_own_sign_in(login_as):
     """A probe: with no autocomplete hints, the browser took Username and First password
     for a sign-in form and offered the admin's own name and password."""

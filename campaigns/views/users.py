@@ -91,6 +91,10 @@ def user_list(request):
     except IntegrityError:  # the same name, added by another admin a moment ago
         form.add_error("username", USERNAME_TAKEN)
         return _page(request, form, status=400)
+    except PermissionDenied as refusal:  # the admin role: said beside it, the form kept
+        accounts.record_refusal(request.user, str(refusal))
+        form.add_error("role", str(refusal))
+        return _page(request, form, status=403)
     messages.success(request, f"{user.get_username()} can now sign in as "
                               f"{ROLE_LABELS[form.cleaned_data['role']]}.")
     return redirect("user_list")
