@@ -331,3 +331,26 @@ def test_the_recording_of_a_call_atoms_does_not_have_is_not_found(finished, logi
     """Not "Atoms has no recording of this call" for a call that does not exist."""
     url = reverse("call_recording", args=[finished.pk, "CALL-1796559088561-abcdef"])
     assert login_as("manager").get(url).status_code == 404
+
+
+def test_the_tabs_pager_names_the_call_log_and_leaves_the_address_bar_alone(finished, login_as):
+    """A probe: in the tab on a campaign's page "Older →" was "?…&page=2", the campaign
+    page's address (opened in a new tab: no log), and each filter or page pushed the log's
+    address into the bar: Back then showed a Call log page never seen."""
+    client = login_as("manager")
+    url = reverse("campaign_calls", args=[finished.pk])
+    tab = client.get(url, {"size": 25}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="calls-panel",
+                     HTTP_HX_CURRENT_URL=reverse("campaign_detail", args=[finished.pk]))
+    html = tab.content.decode()
+    older = re.search(r'<a href="([^"]+)"[^>]*id="log-older"', html).group(1)
+    assert older.startswith(f"{url}?") and older.endswith("page=2")
+    assert 'hx-push-url="true"' not in html and html.count('hx-push-url="false"') == 2
+    # Paged on in the tab: still the log's own links, still no address pushed.
+    second = client.get(older.replace("&amp;", "&"), HTTP_HX_REQUEST="true",
+                        HTTP_HX_TARGET="call-log",
+                        HTTP_HX_CURRENT_URL=reverse("campaign_detail", args=[finished.pk]))
+    newer = re.search(r'<a href="([^"]+)"[^>]*id="log-newer"', second.content.decode()).group(1)
+    assert newer.startswith(f"{url}?") and 'hx-push-url="true"' not in second.content.decode()
+    # On the Call log page itself the address follows the filters and pages.
+    own = client.get(url, {"size": 25}).content.decode()
+    assert 'hx-push-url="false"' not in own and own.count('hx-push-url="true"') == 2

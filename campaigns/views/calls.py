@@ -6,7 +6,7 @@ briefly; a recording link per click). Any role that sees the campaign sees its c
 
 import queue
 import threading
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlparse
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -69,6 +69,10 @@ def campaign_calls(request, pk: int):
             context["error"] = _log_error(error)
             refreshes = refreshes or isinstance(error, atoms.AtomsUnavailable)
     context["refreshes"] = refreshes
+    # The address bar follows the filters and pages on the Call log page, not in the tab
+    # on a campaign's page (whose address htmx names as the page asking).
+    in_tab = bool(request.htmx) and urlparse(request.htmx.current_url or "").path != request.path
+    context["push_url"] = "false" if in_tab else "true"
     if not request.htmx:
         template = "campaigns/calls.html"
     elif request.htmx.target == "calls-panel":  # the tab, opened on a campaign's page
