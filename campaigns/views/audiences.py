@@ -32,7 +32,7 @@ from campaigns.models import AudienceUpload, SuppressedNumber
 from campaigns.permissions import require_perm
 from campaigns.ratelimit import reads_atoms, shown_without_atoms_when_limited
 from campaigns.services import ActionRefused
-from campaigns.views.shared import catalog_required, form_page, render_catalog
+from campaigns.views.shared import catalog_required, form_page, page_of, render_catalog
 from campaigns.wording import some_of
 
 # A refused POST of each is written to the activity log (admins see who tried).
@@ -220,7 +220,7 @@ def audience_detail(request, audience_id: str):
 
     audience = found.audience
     # Atoms answers a search with every match at once; they are shown a page at a time too.
-    matches = (Paginator(found.matches, MEMBERS_PAGE_SIZE).get_page(page_number)
+    matches = (page_of(Paginator(found.matches, MEMBERS_PAGE_SIZE), page_number)
                if found.matches is not None else None)
     context = {"nav": "audiences", "audience": audience, "members": found.members,
                "matches": matches, "q": query,
@@ -387,7 +387,7 @@ def _dnc_page(request, entries, param: str):
     either side (other parameters kept) for the page's one pager partial. The links name
     the list's URL: the page is also shown at /add/ and /import/ after a refused form,
     and a link relative to those would GET a POST-only URL (a 405)."""
-    page = Paginator(entries, DNC_PAGE_SIZE).get_page(request.GET.get(param))
+    page = page_of(Paginator(entries, DNC_PAGE_SIZE), request.GET.get(param))
 
     def link(number: int) -> str:
         query = request.GET.copy()

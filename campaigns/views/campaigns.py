@@ -29,7 +29,7 @@ from campaigns.live import publish
 from campaigns.models import Campaign
 from campaigns.permissions import MANAGER, needed_role, require_perm, role_of
 from campaigns.ratelimit import reads_atoms
-from campaigns.views.shared import form_page, view_required, with_fetch_times
+from campaigns.views.shared import form_page, page_of, view_required, with_fetch_times
 
 PAGE_SIZE = 25
 IN_PROGRESS_MESSAGE = (
@@ -54,8 +54,8 @@ def home(request):
 @view_required
 def campaign_list(request):
     filters = CampaignFilterForm(request.GET)
-    page = Paginator(filters.filter(Campaign.objects.all()), PAGE_SIZE).get_page(
-        request.GET.get("page"))
+    page = page_of(Paginator(filters.filter(Campaign.objects.all()), PAGE_SIZE),
+                   request.GET.get("page"))
     live_ids = [c.pk for c in page if c.is_watched]
     shown = filters.cleaned_data  # the filters applied (an edited, invalid one is left out)
     context = {

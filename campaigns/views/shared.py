@@ -1,6 +1,7 @@
 """What several pages share: the view permission, live-fragment freshness, form pages."""
 
 from django.conf import settings
+from django.core.paginator import Page, Paginator
 from django.shortcuts import render
 from django_htmx.http import trigger_client_event
 
@@ -11,6 +12,20 @@ from campaigns.permissions import require_perm, signed_in_user
 view_required = require_perm("campaigns.view_campaign", "Seeing campaigns")
 catalog_required = require_perm("campaigns.view_campaign", "Seeing audiences and numbers")
 
+
+
+def page_of(paginator: Paginator, asked) -> Page:
+    """The page `asked` for (a raw ?page= value). One that is not a number, or below 1, is
+    page 1: Django's get_page gave the *last* page for page=0 and page=-1. One past the
+    end is the last page, with `past_end` set to the number asked, for the page to say
+    so (templates/_past_end.html); it is None otherwise."""
+    try:
+        number = max(1, int(asked))
+    except (TypeError, ValueError):
+        number = 1
+    page = paginator.page(min(number, paginator.num_pages))
+    page.past_end = number if number > paginator.num_pages else None
+    return page
 
 
 def form_page(request, template: str, context: dict):
