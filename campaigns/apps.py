@@ -10,12 +10,16 @@ class CampaignsConfig(AppConfig):
     def ready(self) -> None:
         # Imported once the app registry is ready, as Django asks of signal handlers.
         from django.contrib.auth.signals import user_logged_in
+        from django.db.backends.signals import connection_created
 
         from campaigns import checks  # noqa: F401 - registers the deploy checks
         from campaigns.accounts import forget_own_failed_sign_ins
         from campaigns.permissions import sync_role_groups
+        from dashboard.sqlite import fold_case_in_like
 
         user_logged_in.connect(forget_own_failed_sign_ins, dispatch_uid="forget-own-failures")
+        # The demo's SQLite searches names as PostgreSQL does (dashboard/sqlite.py).
+        connection_created.connect(fold_case_in_like, dispatch_uid="sqlite-fold-case")
 
         def sync_roles(sender, apps=global_apps, **kwargs) -> None:
             # `apps` is migrate's registry; flush (transactional tests) sends none.
