@@ -40,6 +40,10 @@ def test_do_not_call_contacts_are_counted_before_the_start(staff, users, sim):
     SuppressedNumber.objects.create(phone_number=member.data["phoneNumber"])
     html = preflight(staff, draft)
     assert 'data-testid="preflight-suppressed">1: Start offers to leave it out' in html
+    # Not the all-clear a probe read under the note that the start was held for it.
+    assert "Nothing found that would stop it" not in html
+    assert ("Nothing else found that would stop it; starting first asks about the listed "
+            "number.") in html
     assert sim.calls_to("POST /campaign/{id}/start") == 0  # a check, never a start
 
 
