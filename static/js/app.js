@@ -632,4 +632,23 @@
       say("The download stopped before the end. Try again.");
     }).then(function () { delete link.dataset.busy; });
   });
+  // --- a table wider than its box says so -------------------------------------------------
+  // Its box (.table-wrap) is marked at the side(s) it scrolls on to, and app.css fades that
+  // edge: cut at the edge, a table looked whole at phone width.
+  function markScrollable(wrap) {
+    var left = wrap.scrollLeft > 1;
+    var right = wrap.scrollLeft + wrap.clientWidth < wrap.scrollWidth - 1;
+    wrap.toggleAttribute("data-more-left", left);
+    wrap.toggleAttribute("data-more-right", right);
+  }
+  function markAllScrollable() {
+    document.querySelectorAll(".table-wrap").forEach(markScrollable);
+  }
+  document.addEventListener("scroll", function (event) {
+    var wrap = event.target;
+    if (wrap && wrap.classList && wrap.classList.contains("table-wrap")) markScrollable(wrap);
+  }, true);
+  window.addEventListener("resize", markAllScrollable);
+  document.body.addEventListener("htmx:afterSettle", markAllScrollable);
+  markAllScrollable();
 })();

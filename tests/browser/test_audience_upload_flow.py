@@ -84,3 +84,28 @@ def test_start_meets_the_do_not_call_list_and_starts_without_them(users, new_pag
     assert [m.data["phoneNumber"] for m in kept] == [members[1].data["phoneNumber"]]
     assert sim.calls_to("POST /campaign/{id}/start") == 1
     assert errors == []
+
+
+def test_a_table_wider_than_a_phone_fades_at_the_side_it_scrolls_on_to(users, new_page, sim,
+                                                                      server_settings):
+    """A probe at 390 px: the contacts table ended "LAST…", "Pate…" at the box's edge, and
+    nothing said it scrolled."""
+    wide = (b"firstName,lastName,companyName,cityOfResidence,preferredLanguage,phoneNumber\n"
+            b"Asha,Patel-Raghunathan,Northwind Traders,Bengaluru,Kannada,+14155550100\n")
+    audience = atoms_client().create_audience("Wide contacts", "phoneNumber", wide)
+    page = sign_in(new_page(), users["staff"].username)
+    page.set_viewport_size({"width": 390, "height": 844})
+    errors = collect_page_errors(page)
+    page.goto(f"/audiences/{audience.id}/")
+    wrap = page.locator(".table-wrap").first
+    expect(wrap).to_have_attribute("data-more-right", "")
+    expect(wrap).not_to_have_attribute("data-more-left", "")
+    assert "gradient" in wrap.evaluate("el => getComputedStyle(el).maskImage")
+    wrap.evaluate("el => el.scrollTo(el.scrollWidth, 0)")
+    expect(wrap).to_have_attribute("data-more-left", "")
+    expect(wrap).not_to_have_attribute("data-more-right", "")
+    assert_fits_width(page)  # the page itself never scrolls sideways
+    page.set_viewport_size({"width": 1280, "height": 900})  # room for it all: no fade
+    expect(wrap).not_to_have_attribute("data-more-right", "")
+    expect(wrap).not_to_have_attribute("data-more-left", "")
+    assert errors == []
