@@ -419,7 +419,7 @@ def campaign_start_filtered(request, pk: int):
                                f"with the same calling hours. {outcome.start_held}")
     else:
         messages.success(request, f"Started “{copy.name}”, without the do-not-call numbers. "
-                                  "The status changes when Atoms confirms.")
+                                  "The status changes when Atoms confirms.", extra_tags=TRANSIENT)
     return redirect("campaign_detail", pk=copy.pk)
 
 
@@ -442,8 +442,10 @@ def _act(request, campaign, action, done_message):
             # the campaign's state moves on (app.js), so it never stays once untrue.
             messages.error(request, refused.message, extra_tags=TRANSIENT)
     else:
-        # Past tense only: the page's live status says what happens next.
-        messages.success(request, held or f"{done_message} Atoms accepted it.")
+        # Past tense only: the page's live status says what happens next; and gone once
+        # that status moves on ("Start requested" under "Completed" read as stale).
+        messages.success(request, held or f"{done_message} Atoms accepted it.",
+                         extra_tags=TRANSIENT)
     return redirect("campaign_detail", pk=campaign.pk)
 
 

@@ -101,6 +101,9 @@ def test_staff_create_and_start_a_campaign_a_manager_watches_and_an_admin_pauses
     for page in (admin, manager):
         expect(live_status(page)).to_have_text("Paused", timeout=LIVE)
         expect(page.locator("#live-detail").get_by_test_id("pending")).to_have_count(0)
+    # What was said when it was asked for goes once the status has moved on (a probe read
+    # "Start requested. Atoms accepted it." under "Completed").
+    expect(admin.locator("#messages").get_by_text("Pause requested.")).to_have_count(0)
     expect(admin.get_by_role("button", name="Pausing…")).to_have_count(0, timeout=LIVE)
     # The buttons follow the status by themselves: Delete replaces the "pause first" note.
     delete_link = admin.get_by_test_id("actions").get_by_role("link", name="Delete")
@@ -109,6 +112,7 @@ def test_staff_create_and_start_a_campaign_a_manager_watches_and_an_admin_pauses
     admin.wait_for_url(f"**{detail_url}delete/")
 
     confirm = admin.get_by_label(f"Type {name} to confirm")
+    expect(confirm).to_be_focused()
     delete_button = admin.get_by_role("button", name="Delete campaign")
     expect(delete_button).to_be_disabled()
     confirm.fill(name[:-1])
