@@ -109,13 +109,24 @@ class CampaignForm(forms.Form):
         help_text="Calls go out from these numbers, in turn.",
         error_messages={"required": "Choose at least one number to call from."},
     )
+    # In words, like the other fields' errors: Django's own were "Ensure this value is
+    # less than or equal to 10." (a probe).
     max_retries = forms.IntegerField(
         label="Max retries", min_value=0, max_value=10, initial=3,
         help_text="How many times to call again a contact who did not answer (0–10).",
+        error_messages={"required": "Say how many times to call again (0 for never).",
+                        "invalid": "Type a whole number from 0 to 10.",
+                        "min_value": "Type a whole number from 0 to 10.",
+                        "max_value": "At most 10 retries: type a number from 0 to 10."},
     )
     retry_delay = forms.IntegerField(
         label="Retry delay (minutes)", min_value=1, max_value=1440, initial=15,
         help_text="Minutes to wait before calling again (1–1440).",
+        error_messages={"required": "Say how many minutes to wait before calling again.",
+                        "invalid": "Type a whole number of minutes, from 1 to 1440.",
+                        "min_value": "Wait at least 1 minute: type a number from 1 to 1440.",
+                        "max_value": "At most 1440 minutes (a day): type a number from 1 "
+                                     "to 1440."},
     )
     # Set once the user has seen the "likely duplicate" warning and still wants another.
     confirm_duplicate = forms.BooleanField(required=False, widget=forms.HiddenInput)

@@ -154,7 +154,7 @@ def test_a_rejected_create_form_keeps_what_was_typed_and_says_why_beside_the_fie
     page.get_by_role("button", name="Create campaign").click()
 
     retries = page.locator("[data-field=max_retries]")
-    expect(retries.locator(".field-error")).to_contain_text("less than or equal to 10")
+    expect(retries.locator(".field-error")).to_contain_text("At most 10 retries")
     expect(page.get_by_label("Name", exact=True)).to_have_value("Keeps my input")
     expect(page.get_by_label("Max retries")).to_have_value("11")
     expect(page.get_by_label("Audience", exact=True).locator("option:checked")).to_have_text(
