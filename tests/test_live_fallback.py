@@ -133,3 +133,18 @@ def test_the_list_has_one_poller_for_its_live_rows_and_none_per_row(login_as, us
 def test_the_rows_poll_is_for_signed_in_people_only(client):
     response = client.get(reverse("campaign_rows"), {"ids": "1"})
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+@pytest.mark.parametrize("kind", ["detail", "card"])
+def test_the_connect_rate_says_it_counts_calls_still_in_progress(login_as, users, kind):
+    """A probe: with calls ringing the rate fell (35% to 29%) while nobody hung up: Atoms
+    counts a contact called as the call starts."""
+    running = campaign_row(users["staff"], "running", contacts_called=14,
+                           contacts_connected=4, call_summary={"calls": 14, "counts": {
+                               "connected": 4, "no_answer": 6, "in_progress": 4}})
+    html = fragment(login_as("manager"), running.pk, kind).content.decode()
+    assert re.search(r"29%.*\(counting 4 calls still in progress\)", html, re.S)
+    done = campaign_row(users["staff"], "completed", contacts_called=14, contacts_connected=4,
+                        call_summary={"calls": 14, "counts": {"in_progress": 1}})
+    assert "still in progress)" not in fragment(
+        login_as("manager"), done.pk, kind).content.decode()
