@@ -13,8 +13,9 @@ from django.utils import timezone
 from campaigns import calling_hours, outcomes, services
 from campaigns.connections import atoms_client
 from campaigns.live import poll
-from campaigns.models import AuditEntry, Campaign, SuppressedNumber
+from campaigns.models import AuditEntry, CallRecord, Campaign, SuppressedNumber
 from tests.campaign_factory import (
+    campaign_row,
     form_data,
     list_a_number_awaiting_retry,
     make_campaign,
@@ -860,3 +861,19 @@ def test_the_search_reads_full_width_digits_as_the_add_form_does(login_as, world
     for query in ("３１２５５５０９４６", "(３１２) ５５５-０９４６", "（312）555 0946"):
         found = login_as("admin").get(LIST, {"q": query}).content.decode()
         assert "+13125550946" in found, query
+
+
+def test_a_number_listed_from_a_call_links_to_that_call(login_as, world, users):
+    """A probe: the list showed "From a call CALL-1796621401747-3bd191", a bare id."""
+    campaign = campaign_row(users["staff"], "completed", name="Spring renewals")
+    CallRecord.objects.create(campaign=campaign, call_id="CALL-1796621401747-3bd191",
+                              to_number="+14155550100", status="completed", outcome="connected")
+    SuppressedNumber.objects.create(phone_number="+14155550100", source="call",
+                                    call_id="CALL-1796621401747-3bd191")
+    SuppressedNumber.objects.create(phone_number="+14155550101", source="call",
+                                    call_id="CALL-1796621409999-aaaaaa")  # not known here
+    page = login_as("staff").get(LIST).content.decode()
+    call_url = reverse("campaign_call", args=[campaign.pk, "CALL-1796621401747-3bd191"])
+    assert (f'<a href="{call_url}" data-testid="dnc-call">From a call of '
+            f'“Spring renewals”</a>') in page
+    assert '<code class="small">CALL-1796621409999-aaaaaa</code>' in page

@@ -28,7 +28,7 @@ from campaigns.forms import (
     SuppressionImportForm,
     SuppressionRemoveForm,
 )
-from campaigns.models import AudienceUpload, SuppressedNumber
+from campaigns.models import AudienceUpload, CallRecord, SuppressedNumber
 from campaigns.permissions import require_perm
 from campaigns.ratelimit import reads_atoms, shown_without_atoms_when_limited
 from campaigns.services import ActionRefused
@@ -369,17 +369,31 @@ def _suppression_page(request, add_form=None, import_form=None, status=200):
     limited = getattr(request, "atoms_limited", False)
     remote, remote_error = ((), "") if limited else suppression.atoms_dnc_entries()
     query = request.GET.get("q", "").strip()[:50]
+    local = _dnc_page(request, suppression.find_local(query), "page")
+    local.object_list = list(local.object_list)  # read once: the links are set on these
+    _link_calls(local.object_list)
     # The search applies to both lists, by the same rule (suppression.find_*), and each
     # list is paged on its own, so the page of one does not move the other.
     return render(request, "campaigns/suppression.html", {
         "nav": "audiences", "q": query,
-        "local": _dnc_page(request, suppression.find_local(query), "page"),
+        "local": local,
         "local_count": SuppressedNumber.objects.count(),
         "atoms": _dnc_page(request, suppression.find_atoms(remote, query), "atoms_page"),
         "remote": remote, "remote_error": remote_error, "remote_limited": limited,
         "add_form": add_form or SuppressionAddForm(),
         "import_form": import_form or SuppressionImportForm(),
     }, status=status)
+
+
+def _link_calls(entries) -> None:
+    """Each entry listed from a call gets `call_campaign` (pk, name) when the dashboard
+    knows the call's campaign, for a link to the call: the page showed a bare call id
+    (a probe). One query for the page."""
+    call_ids = [entry.call_id for entry in entries if entry.call_id]
+    known = {call_id: (pk, name) for call_id, pk, name in CallRecord.objects.filter(
+        call_id__in=call_ids).values_list("call_id", "campaign_id", "campaign__name")}
+    for entry in entries:
+        entry.call_campaign = known.get(entry.call_id)
 
 
 def _dnc_page(request, entries, param: str):
