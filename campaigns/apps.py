@@ -1,6 +1,9 @@
 from django.apps import AppConfig
 from django.apps import apps as global_apps
+from django.db.backends.signals import connection_created
 from django.db.models.signals import post_migrate
+
+from dashboard.sqlite import fold_case_in_like
 
 
 class CampaignsConfig(AppConfig):
@@ -10,12 +13,10 @@ class CampaignsConfig(AppConfig):
     def ready(self) -> None:
         # Imported once the app registry is ready, as Django asks of signal handlers.
         from django.contrib.auth.signals import user_logged_in
-        from django.db.backends.signals import connection_created
 
         from campaigns import checks  # noqa: F401 - registers the deploy checks
         from campaigns.accounts import forget_own_failed_sign_ins
         from campaigns.permissions import sync_role_groups
-        from dashboard.sqlite import fold_case_in_like
 
         user_logged_in.connect(forget_own_failed_sign_ins, dispatch_uid="forget-own-failures")
         # The demo's SQLite searches names as PostgreSQL does (dashboard/sqlite.py).
