@@ -333,24 +333,39 @@ def test_the_recording_of_a_call_atoms_does_not_have_is_not_found(finished, logi
     assert login_as("manager").get(url).status_code == 404
 
 
-def test_the_tabs_pager_names_the_call_log_and_leaves_the_address_bar_alone(finished, login_as):
+def test_in_the_tab_the_address_bar_names_the_campaign_page_with_the_log_as_it_is(
+        finished, login_as):
     """A probe: in the tab on a campaign's page "Older →" was "?…&page=2", the campaign
-    page's address (opened in a new tab: no log), and each filter or page pushed the log's
-    address into the bar: Back then showed a Call log page never seen."""
+    page's address (opened in a new tab: no log), and each filter or page put the log's own
+    address in the bar: Back from a call then showed a Call log page never seen. Now the
+    links name the log, and the bar the campaign page with the log open as it was."""
     client = login_as("manager")
     url = reverse("campaign_calls", args=[finished.pk])
+    detail = reverse("campaign_detail", args=[finished.pk])
     tab = client.get(url, {"size": 25}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="calls-panel",
-                     HTTP_HX_CURRENT_URL=reverse("campaign_detail", args=[finished.pk]))
+                     HTTP_HX_CURRENT_URL=detail)
     html = tab.content.decode()
+    assert tab["HX-Push-Url"] == f"{detail}?calls=open&size=25"
     older = re.search(r'<a href="([^"]+)"[^>]*id="log-older"', html).group(1)
     assert older.startswith(f"{url}?") and older.endswith("page=2")
     assert 'hx-push-url="true"' not in html and html.count('hx-push-url="false"') == 2
-    # Paged on in the tab: still the log's own links, still no address pushed.
     second = client.get(older.replace("&amp;", "&"), HTTP_HX_REQUEST="true",
-                        HTTP_HX_TARGET="call-log",
-                        HTTP_HX_CURRENT_URL=reverse("campaign_detail", args=[finished.pk]))
+                        HTTP_HX_TARGET="call-log", HTTP_HX_TRIGGER="log-older",
+                        HTTP_HX_CURRENT_URL=f"{detail}?calls=open&size=25")
+    assert second["HX-Push-Url"].startswith(f"{detail}?calls=open&")
+    assert second["HX-Push-Url"].endswith("&page=2")
     newer = re.search(r'<a href="([^"]+)"[^>]*id="log-newer"', second.content.decode()).group(1)
-    assert newer.startswith(f"{url}?") and 'hx-push-url="true"' not in second.content.decode()
+    assert newer.startswith(f"{url}?")
+    # The log's own refresh every few seconds adds nothing to the history.
+    refresh = client.get(url, {"size": 25}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="call-log",
+                         HTTP_HX_TRIGGER="call-log", HTTP_HX_CURRENT_URL=detail)
+    assert "HX-Push-Url" not in refresh
+    # That address opens the campaign page with the log asked for at once, as it was.
+    page = client.get(detail, {"calls": "open", "size": 25, "page": 2}).content.decode()
+    assert f'hx-get="{url}?size=25&amp;page=2" hx-trigger="load"' in page
+    assert 'hx-trigger="load"' not in client.get(detail).content.decode().split(
+        'id="calls-panel"')[1].split(">")[0]
     # On the Call log page itself the address follows the filters and pages.
-    own = client.get(url, {"size": 25}).content.decode()
-    assert 'hx-push-url="false"' not in own and own.count('hx-push-url="true"') == 2
+    own = client.get(url, {"size": 25})
+    assert "HX-Push-Url" not in own
+    assert own.content.decode().count('hx-push-url="true"') == 2

@@ -69,8 +69,10 @@ def campaign_calls(request, pk: int):
             context["error"] = _log_error(error)
             refreshes = refreshes or isinstance(error, atoms.AtomsUnavailable)
     context["refreshes"] = refreshes
-    # The address bar follows the filters and pages on the Call log page, not in the tab
-    # on a campaign's page (whose address htmx names as the page asking).
+    # In the tab on a campaign's page (whose address htmx names as the page asking) the
+    # address bar gets the campaign page's address, with the log's filters and page
+    # (`calls_tab_url`), not the log's own: Back from a call then came to a Call log page
+    # never seen (a probe); now it comes to the campaign page with the log as it was.
     in_tab = bool(request.htmx) and urlparse(request.htmx.current_url or "").path != request.path
     context["push_url"] = "false" if in_tab else "true"
     if not request.htmx:
@@ -79,7 +81,22 @@ def campaign_calls(request, pk: int):
         template = "campaigns/_calls_tab.html"
     else:  # the filters or the self-refresh swap the table alone
         template = "campaigns/_calls_tab.html#log"
-    return render(request, template, context, status=status)
+    response = render(request, template, context, status=status)
+    if in_tab and request.htmx.trigger != "call-log":  # not each self-refresh: one entry
+        response["HX-Push-Url"] = calls_tab_url(campaign, request.GET)
+    return response
+
+
+CALLS_TAB_PARAM = "calls"
+
+
+def calls_tab_url(campaign: Campaign, query) -> str:
+    """The campaign page with its call log open at `query` (filters and page)."""
+    params = query.copy()
+    params.pop(CALLS_TAB_PARAM, None)
+    rest = params.urlencode()
+    return (f"{reverse('campaign_detail', args=[campaign.pk])}?{CALLS_TAB_PARAM}=open"
+            + (f"&{rest}" if rest else ""))
 
 
 def _may_read(request, campaign: Campaign, filters: call_logs.LogFilters) -> bool:

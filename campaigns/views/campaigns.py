@@ -29,6 +29,7 @@ from campaigns.live import publish
 from campaigns.models import Campaign
 from campaigns.permissions import MANAGER, needed_role, require_perm, role_of
 from campaigns.ratelimit import reads_atoms
+from campaigns.views.calls import CALLS_TAB_PARAM
 from campaigns.views.shared import form_page, page_of, view_required, with_fetch_times
 
 PAGE_SIZE = 25
@@ -40,6 +41,9 @@ IN_PROGRESS_MESSAGE = (
 # A message's extra tag: true of the campaign's state when said, so the page drops it once
 # that state moves on (static/js/app.js).
 TRANSIENT = "transient"
+# A message's extra tag: what was asked ("Pause requested."), dropped once the campaign has
+# settled in a state other than the one the page was drawn in (no action pending).
+UNTIL_SETTLED = "until-settled"
 
 
 
@@ -206,6 +210,10 @@ def campaign_detail(request, pk: int):
         "may_set_hours": may_set_calling_hours(request.user, campaign),
         "copy": audiences.copy_without_listed(campaign),
     }
+    if CALLS_TAB_PARAM in request.GET:  # come back to (Back, a reload): the log as it was
+        query = request.GET.copy()
+        del query[CALLS_TAB_PARAM]
+        context["calls_query"] = query.urlencode()
     return render(request, "campaigns/detail.html", context)
 
 
@@ -419,7 +427,8 @@ def campaign_start_filtered(request, pk: int):
                                f"with the same calling hours. {outcome.start_held}")
     else:
         messages.success(request, f"Started “{copy.name}”, without the do-not-call numbers. "
-                                  "The status changes when Atoms confirms.", extra_tags=TRANSIENT)
+                                  "The status changes when Atoms confirms.",
+                         extra_tags=UNTIL_SETTLED)
     return redirect("campaign_detail", pk=copy.pk)
 
 
@@ -445,7 +454,7 @@ def _act(request, campaign, action, done_message):
         # Past tense only: the page's live status says what happens next; and gone once
         # that status moves on ("Start requested" under "Completed" read as stale).
         messages.success(request, held or f"{done_message} Atoms accepted it.",
-                         extra_tags=TRANSIENT)
+                         extra_tags=UNTIL_SETTLED)
     return redirect("campaign_detail", pk=campaign.pk)
 
 

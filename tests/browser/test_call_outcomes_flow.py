@@ -7,6 +7,7 @@ import codecs
 import csv
 import io
 from pathlib import Path
+from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect
@@ -59,7 +60,8 @@ def test_a_manager_watches_outcomes_filters_the_log_plays_a_call_and_downloads(
 
     page.get_by_test_id("open-call-log").click()  # the tab loads into the campaign's page
     expect(page.get_by_test_id("calls-panel").get_by_test_id("call-row").first).to_be_visible()
-    assert page.url.endswith(f"/campaigns/{campaign.pk}/")
+    detail_path = f"/campaigns/{campaign.pk}/"
+    assert urlparse(page.url).path == detail_path
     # Each call's outcome in view on a phone too, not behind a sideways scroll.
     assert page.eval_on_selector("[data-testid=calls-panel] .table-wrap",
                                  "el => el.scrollWidth <= el.clientWidth")
@@ -68,13 +70,22 @@ def test_a_manager_watches_outcomes_filters_the_log_plays_a_call_and_downloads(
         "() => { const rows = [...document.querySelectorAll('[data-testid=call-row]')];"
         " return rows.length > 0 && rows.every(r => ['no_answer', 'voicemail']"
         ".includes(r.dataset.outcome)); }", timeout=LIVE)
-    assert "status=no_answer" in page.url
+    # The campaign page's address, with the log as it is (not the log's own address).
+    assert urlparse(page.url).path == detail_path and "status=no_answer" in page.url
 
     # A voicemail is a no-answer with a recording.
     voicemail = page.locator("[data-testid=call-row][data-outcome=voicemail]").first
     voicemail.get_by_test_id("call-link").click()
     expect(page.get_by_test_id("call-outcome")).to_have_text("Voicemail")
     voicemail_url = page.url
+    # Back: the campaign page, its log open and filtered as it was left (a probe came
+    # back to a Call log page it had never seen).
+    page.go_back()
+    expect(page.get_by_test_id("calls-panel").get_by_label("No answer or voicemail")
+           ).to_be_checked()
+    assert urlparse(page.url).path == detail_path
+    page.go_forward()
+    expect(page.get_by_test_id("call-outcome")).to_have_text("Voicemail")
     expect(page.get_by_test_id("failure-reason")).to_have_text("Voicemail detected")
     assert_accessible(page)
     assert_fits_width(page)
