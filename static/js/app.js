@@ -336,6 +336,21 @@
     }
   });
 
+  // What was asked ("Pause requested. Atoms accepted it.") goes once the campaign has
+  // settled in another state than the page was drawn in, no action pending: it stayed
+  // above "Completed". Not on the first difference: the live fragment drawn with the page
+  // can be a moment older than the request, and the note went before it was read.
+  var liveDetail = document.querySelector("#live-detail [data-button-state]");
+  var drawnIn = liveDetail ? liveDetail.dataset.buttonState : null;
+  document.body.addEventListener("htmx:afterSettle", function () {
+    var shown = document.querySelector("#live-detail [data-button-state]");
+    if (drawnIn === null || !shown) return;
+    var state = shown.dataset.buttonState;
+    if (state !== drawnIn && state.split(":")[1] === "") {
+      document.querySelectorAll("#messages .flash.until-settled").forEach(function (flash) { flash.remove(); });
+    }
+  });
+
   // --- said aloud: changes the person did not make ----------------------------------------
   // One polite live region (#announcer in base.html), in the page from the start and never
   // swapped: htmx replaces the fragments whole, and a live region that is itself new is
