@@ -67,3 +67,29 @@ def test_the_first_tab_offers_to_skip_the_menu(users, new_page, width):
     page.keyboard.press("Enter")
     page.keyboard.press("Tab")
     expect(page.get_by_role("link", name="New campaign")).to_be_focused()
+
+
+@pytest.mark.parametrize("width", [1280, 600, 390])
+def test_tab_goes_through_the_header_in_the_order_it_is_seen(users, new_page, width):
+    """At phone width the menu row sat under the row of Alerts, name and Sign out, but Tab
+    reached it first: focus jumped down a row, then back up (a probe)."""
+    page = sign_in(new_page(), users["admin"].username)
+    page.set_viewport_size({"width": width, "height": 900})
+    page.goto("/campaigns/")
+    page.keyboard.press("Tab")  # "Skip to content"
+    stops = []
+    while True:
+        page.keyboard.press("Tab")
+        where = page.evaluate("""() => { const e = document.activeElement;
+            if (!e.closest('header')) return null;
+            const r = e.getBoundingClientRect();
+            return [Math.round(r.top + r.height / 2), Math.round(r.left)]; }""")
+        if where is None:
+            break
+        stops.append(where)
+    assert len(stops) >= 8, stops  # the brand, six menu links, the header's own controls
+    for (middle, left), (next_middle, next_left) in zip(stops, stops[1:], strict=False):
+        if abs(next_middle - middle) <= 12:  # the same row: on to the right
+            assert next_left > left, stops
+        else:  # the next row down, never back up
+            assert next_middle > middle, stops
