@@ -443,3 +443,25 @@ def test_a_refused_attempt_on_people_alerts_audiences_or_the_list_is_in_the_acti
     assert entry.message.startswith("Not allowed: ") and "needs the" in entry.message
     assert AlertWebhook.objects.count() == SuppressedNumber.objects.count() == 1
     assert Group.objects.get(name="admin").user_set.filter(pk=users["manager"].pk).count() == 0
+
+
+def control_names(html: str) -> list[str]:
+    """Each button's and disclosure's name as read out (hidden words included)."""
+    return [" ".join(re.sub(r"<[^>]+>", " ", inner).split()) for inner in re.findall(
+        r"<(?:button|summary)\b[^>]*>(.*?)</(?:button|summary)>", html, re.S)]
+
+
+@pytest.mark.parametrize("url", ["user_list", "alert_routing"])
+def test_each_persons_controls_are_named_for_them(login_as, users, url):
+    """A probe with a screen reader: two "Set role" buttons, two "Deactivate…" and three
+    "Save", which the list of controls could not tell apart."""
+    names = control_names(login_as("admin").get(reverse(url)).content.decode())
+    assert len(names) > 3
+    repeated = {name for name in names if names.count(name) > 1}
+    assert repeated == set(), repeated
+
+
+def test_the_name_at_the_top_says_it_changes_the_password(login_as, users):
+    page = login_as("staff").get(reverse("campaign_list")).content.decode()
+    assert ('<span data-testid="signed-in-user">sam-staff</span><span class="sr-only">: '
+            "change your password</span>") in page
