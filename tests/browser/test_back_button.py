@@ -46,6 +46,28 @@ def test_back_on_the_campaign_list_shows_the_search_of_the_url(users, new_page, 
     assert errors == []
 
 
+def test_arrowing_through_the_status_choices_searches_once(users, new_page):
+    """A probe, keyboard only: each arrow key on Status ran a search, said it and added a
+    page to the history (four arrows, four Backs to leave the list)."""
+    campaign_rows(3)
+    page = sign_in(new_page(), users["staff"].username)
+    page.goto("/campaigns/")
+    searches = []
+    page.on("request", lambda request: searches.append(request.url)
+            if request.headers.get("hx-request") and "/campaigns/?" in request.url else None)
+    before = page.evaluate("history.length")
+    status = page.get_by_label("Status")
+    status.focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowDown")
+    page.wait_for_url(lambda url: "status=" in url)
+    expect(status).to_be_focused()
+    page.wait_for_timeout(800)  # longer than the pause the search waits for
+    assert len(searches) == 1, searches
+    assert page.evaluate("history.length") == before + 1
+    assert query(page)["status"] == [status.input_value()]
+
+
 @pytest.mark.parametrize("width", [1280, 390])
 def test_back_on_the_call_log_shows_the_filters_of_the_url(
         users, new_page, sim, server_settings, width):
