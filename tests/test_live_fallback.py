@@ -32,11 +32,22 @@ def test_a_live_campaign_answers_200_with_its_latest_fetch_time(login_as, sim, a
     assert times == {str(running.pk): running.fetched_at.isoformat()}
 
 
-def test_a_finished_campaign_answers_286_so_polling_stops(login_as, sim, atoms_settings, users):
-    draft = make_campaign(sim, users["staff"], "draft")
-    response = fragment(login_as("manager"), draft.pk, "detail")
+def test_a_finished_campaign_answers_286_so_polling_stops(login_as, users):
+    done = campaign_row(users["staff"], "completed")
+    response = fragment(login_as("manager"), done.pk, "detail")
     assert response.status_code == 286
     assert 'data-testid="metric-total"' in response.content.decode()
+
+
+@pytest.mark.parametrize("status", ["draft", "scheduled", "paused"])
+def test_a_campaign_that_may_still_be_started_keeps_being_polled(login_as, users, status):
+    """A probe, stream down: a draft's page got 286 at its first poll and showed "Draft"
+    for good while the list beside it showed the campaign running."""
+    waiting = campaign_row(users["staff"], status)
+    client = login_as("manager")
+    assert fragment(client, waiting.pk, "detail").status_code == 200
+    page = client.get(reverse("campaign_detail", args=[waiting.pk])).content.decode()
+    assert f'hx-get="{reverse("campaign_fragment", args=[waiting.pk, "detail"])}"' in page
 
 
 def test_a_deleted_campaign_answers_286_with_a_notice(login_as):

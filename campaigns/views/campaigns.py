@@ -256,7 +256,9 @@ def campaign_actions(request, pk: int):
 def campaign_fragment(request, pk: int, kind: str):
     """Polling fallback when the stream cannot connect: the cached fragment.
 
-    Answers 286 once the campaign will not change any more, which stops htmx polling.
+    Answers 286 once the campaign will not change any more (`is_watched`, as the list's
+    rows), which stops htmx polling: a draft's page stopped at once, and never showed the
+    start made in another tab (a probe).
     """
     if kind not in publish.KINDS:
         return HttpResponse(status=404)
@@ -264,7 +266,7 @@ def campaign_fragment(request, pk: int, kind: str):
     if campaign is None:
         return HttpResponseStopPolling(render(request, "campaigns/live.html#removed").content)
     html = publish.cached_fragments([campaign], kind)[campaign.pk]
-    response = HttpResponse(html) if campaign.is_active() else HttpResponseStopPolling(html)
+    response = HttpResponse(html) if campaign.is_watched else HttpResponseStopPolling(html)
     return with_fetch_times(response, [campaign.pk])
 
 

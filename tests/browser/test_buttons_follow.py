@@ -56,6 +56,12 @@ def test_after_a_pause_resume_and_delete_appear_while_the_stream_is_down(
     expect(page.get_by_test_id("pause-first")).to_have_count(0)
     assert page.evaluate("window.sameDocument === true"), "the page reloaded"
     assert page.evaluate("window.liveStreamUp") is False
+    # Deleted by another admin: the buttons go too (a probe: "Resume" and "Delete" stayed
+    # under "This campaign has been deleted", and Resume led to "not found").
+    services.delete_campaign(users["admin"], Campaign.objects.get(pk=running.pk), running.name)
+    expect(page.locator("#live-detail").get_by_test_id("removed")).to_be_visible(timeout=LIVE)
+    expect(actions).to_have_text("This campaign has been deleted.", timeout=BUTTONS_FOLLOW)
+    assert page.evaluate("window.sameDocument === true"), "the page reloaded"
     assert errors == []
 
 
