@@ -78,9 +78,19 @@
       get: function () { return handler; },
       set: function (fn) { handler = fn; },
     });
+    var handedOver = false;
+    var opened = false;
+    source.addEventListener("open", function () { opened = true; });
     source.addEventListener("error", function (event) {
+      // Never connected (refused, unreachable): no retry by the browser every 3 s either.
+      if (!opened) source.close();
       window.setTimeout(function () {
-        if (handler && !leaving && source.readyState !== EventSource.OPEN) {
+        if (handler && !handedOver && !leaving && source.readyState !== EventSource.OPEN) {
+          // Still down: closed here, so htmx reconnects after a delay that doubles each
+          // time (0.5 s to 64 s), not the browser after a fixed 3 s with an error logged
+          // each time for as long as the stream is out of reach (the page polls meanwhile).
+          handedOver = true;
+          source.close();
           handler.call(source, event);
         }
       }, STREAM_ERROR_GRACE_MS);
@@ -153,7 +163,9 @@
     document.querySelectorAll(".freshness[data-fetched-at]").forEach(function (el) {
       var age = Math.max(0, Math.round((now() - Date.parse(el.dataset.fetchedAt)) / 1000));
       var interval = Number(el.dataset.interval || 5);
-      var stale = age > 2 * interval;
+      // Polling (the stream down), a fetch time arrives up to a poll interval after the
+      // fetch: numbers read "Not live: from 11 seconds ago" while all was well (a probe).
+      var stale = age > (window.liveStreamUp ? 2 : 3) * interval;
       if (el.dataset.compact !== undefined) {  // a table row: said only when not live
         stale = stale || !!el.dataset.error;
         el.classList.toggle("stale", stale);

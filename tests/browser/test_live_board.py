@@ -301,3 +301,23 @@ def test_offline_the_list_asks_for_nothing_and_logs_nothing_then_catches_up_onli
         sim.set_speed(0)
     assert_same_document(page)
     assert failed == [] and errors == []
+
+
+def test_a_stream_that_cannot_connect_is_tried_less_and_less_often_while_the_page_polls(
+        users, new_page, sim, server_settings):
+    """A probe: with /live/ out of reach, pages tried it every 3 s for as long as they were
+    open, and logged an error each time, though they had fallen back to polling."""
+    page = new_page()
+    refused = block_live_stream(page)
+    errors = collect_page_errors(page, expected=STREAM_DOWN_LOG)
+    logged: list[str] = []
+    page.on("console", lambda message: logged.append(message.text)
+            if message.type == "error" and "[object Event]" in message.text else None)
+    sign_in(page, users["manager"].username)
+    board_polls = requests_to(page, r"/board/")
+    page.wait_for_timeout(14_000)
+    # Tried at once, then after 5.5 s and 11.5 s (the delay doubling): not every 3 s.
+    assert 2 <= len(refused) <= 3, refused
+    assert 1 <= len(logged) <= 2, logged
+    assert len(board_polls) >= 2  # the page kept itself up to date meanwhile
+    assert errors == []
