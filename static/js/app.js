@@ -570,17 +570,26 @@
   focusFirstError();
 
   // --- typed confirmation: the delete button waits for the exact name --------------------
+  // aria-disabled, not disabled: a disabled button is skipped by Tab, and a keyboard or
+  // screen-reader user never learnt it was there (a probe). Pressed too early, it says why.
   function syncConfirm(button) {
     var input = document.getElementById(button.dataset.enabledBy);
-    if (input) button.disabled = input.value.trim() !== input.dataset.mustEqual;
+    if (input) button.setAttribute("aria-disabled", String(input.value.trim() !== input.dataset.mustEqual));
   }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-enabled-by][aria-disabled='true']");
+    if (!button) return;
+    event.preventDefault();
+    var input = document.getElementById(button.dataset.enabledBy);
+    if (input) { showMismatch(input, true); input.focus(); }
+  });
   document.addEventListener("input", function (event) {
     if (!event.target.dataset.mustEqual) return;
     document.querySelectorAll("[data-enabled-by='" + event.target.id + "']").forEach(syncConfirm);
   });
   document.querySelectorAll("[data-enabled-by]").forEach(syncConfirm);
-  // Enter with a name that does not match yet: the button is disabled, so nothing at all
-  // happened; say why instead. Typing on hides it again.
+  // Enter with a name that does not match yet: nothing at all happened; say why instead.
+  // Typing on hides it again.
   // While shown, the note is what the field is described by, and the field is invalid.
   function showMismatch(input, shown) {
     var note = document.querySelector("[data-mismatch-for='" + input.id + "']");

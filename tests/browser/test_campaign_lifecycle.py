@@ -117,10 +117,20 @@ def test_staff_create_and_start_a_campaign_a_manager_watches_and_an_admin_pauses
     expect(delete_button).to_be_disabled()
     confirm.fill(name[:-1])
     expect(delete_button).to_be_disabled()
+    # Reached by Tab all the same, and pressed too early it says why (a probe: a disabled
+    # button was skipped, and nothing said it was there).
+    confirm.press("Tab")
+    expect(delete_button).to_be_focused()
+    mismatch = admin.get_by_text("That is not the campaign's name yet")
+    admin.keyboard.press("Enter")
+    expect(mismatch).to_be_visible()
+    expect(confirm).to_be_focused()
+    assert admin.url.endswith(f"{detail_url}delete/")
+    confirm.fill(name[:-1])  # typing on hides the note again
+    expect(mismatch).to_be_hidden()
     confirm.fill(name.upper())
     expect(delete_button).to_be_disabled()
     # Enter on a name that does not match: it did nothing at all, without a word.
-    mismatch = admin.get_by_text("That is not the campaign's name yet")
     expect(mismatch).to_be_hidden()
     confirm.press("Enter")
     expect(mismatch).to_be_visible()
