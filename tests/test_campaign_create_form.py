@@ -2,6 +2,7 @@
 the user typed is lost when the form or Atoms refuses."""
 
 import html
+import re
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -177,3 +178,19 @@ def test_a_start_time_the_clocks_skip_is_refused_not_moved_an_hour(staff):
     staff.post(URL, {**data, "scheduled_at": an_hour_on.strftime("%Y-%m-%dT%H:%M")})
     assert Campaign.objects.get().scheduled_at == an_hour_on.replace(
         tzinfo=ZoneInfo("America/Los_Angeles"))
+
+
+def test_each_phone_number_box_names_the_error_and_ticked_ones_stay_ticked(staff, sim):
+    """A probe with a screen reader: each box said "invalid" with no reason, the error
+    being tied only to the group, which is not read when Tab enters a box."""
+    empty = staff.post(URL, {"token": form_data()["token"]}).content.decode()
+    boxes = re.findall(r'<input type="checkbox" name="phone_numbers"[^>]*>', empty)
+    assert len(boxes) >= 2
+    assert all('aria-invalid="true" aria-describedby="id_phone_numbers_error"' in box
+               for box in boxes), boxes
+    data = {**form_data("Keep me"), "max_retries": "11"}  # wrong elsewhere: boxes keep
+    kept = staff.post(URL, data).content.decode()
+    ticked = re.findall(r'<input type="checkbox" name="phone_numbers" value="([^"]+)"[^>]*'
+                        r' checked', kept)
+    assert ticked == data["phone_numbers"]
+    assert 'aria-describedby="id_phone_numbers_error"' not in kept
