@@ -451,6 +451,15 @@
     if (tab) tab.focus();
   });
 
+  // "Refresh lists" (the create form's pickers) says what it brought: focus stays on the
+  // link, and nothing else told a screen reader that the lists were read again.
+  document.body.addEventListener("htmx:afterSettle", function (event) {
+    var asked = event.detail && event.detail.requestConfig;  // detail.elt is what settled
+    if (!asked || !asked.elt || asked.elt.id !== "refresh-pickers") return;
+    var pickers = document.getElementById("pickers");
+    if (pickers && pickers.dataset.said) announce(pickers.dataset.said);
+  });
+
   // --- one submit per form: a double click sends one request -----------------------------
   // The form stays busy (buttons disabled, its "Talking to Atoms…" note shown) until the
   // next page arrives. A stopped page (the browser's Stop, or Esc) fires no event and

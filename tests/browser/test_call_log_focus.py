@@ -138,6 +138,9 @@ def test_by_keyboard_play_recording_lands_on_the_player_and_refresh_lists_stays_
     with staff.expect_response(lambda response: "refresh=1" in response.url):
         staff.keyboard.press("Enter")
     expect(staff.get_by_test_id("refresh-pickers")).to_be_focused()
+    # Said, not only done (a probe heard nothing).
+    expect(staff.get_by_test_id("announcer")).to_have_text(re.compile(
+        r"^Lists refreshed from Atoms: \d+ agents?, \d+ audiences?, \d+ phone numbers?\.$"))
 
 
 def test_a_filter_chosen_while_the_log_refreshes_itself_is_the_one_shown(
