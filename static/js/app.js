@@ -440,6 +440,26 @@
     var next = target.querySelector("[data-takes-focus]");
     if (next) next.focus();
   });
+  // Back from a call, focus goes back to the call's link in the log, not to the page's
+  // top (a keyboard user on the fifth call started over from "Skip to content", or from
+  // the filters above the log). The link opened is remembered for this tab only, until
+  // the log next shows it. (Not only on a "back" navigation: a page with a live stream
+  // brought back from the browser's cache reloads itself.)
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("#call-log a[data-testid=call-link]");
+    if (!link) return;
+    try { sessionStorage.setItem("callLinkLeft", link.id); } catch (e) { /* private mode */ }
+  });
+  function focusCallLinkLeft() {
+    var id = null;
+    try { id = sessionStorage.getItem("callLinkLeft"); } catch (e) { return false; }
+    var link = id && document.getElementById(id);
+    if (!link) return false;
+    try { sessionStorage.removeItem("callLinkLeft"); } catch (e) { /* private mode */ }
+    link.focus();
+    return true;
+  }
+  window.addEventListener("pageshow", focusCallLinkLeft);
   // The call log opened on a campaign's page lands far below the button: focus (and the
   // view) go to it, and the button says it is open.
   document.body.addEventListener("htmx:afterSettle", function (event) {
@@ -447,6 +467,7 @@
     if (!target || target.id !== "calls-panel") return;
     var opener = document.querySelector("[aria-controls='calls-panel']");
     if (opener) opener.setAttribute("aria-expanded", "true");
+    if (focusCallLinkLeft()) return;
     var tab = document.getElementById("calls-tab");
     if (tab) tab.focus();
   });

@@ -182,3 +182,25 @@ def test_a_filter_chosen_while_the_log_refreshes_itself_is_the_one_shown(
     page.wait_for_timeout(2_500)
     expect(page.get_by_test_id("call-row")).to_have_count(50)
     assert errors == []
+
+
+@pytest.mark.parametrize("where", ["log page", "tab"])
+def test_back_from_a_call_the_link_to_it_has_focus_again(users, new_page, sim,
+                                                         server_settings, where):
+    """A probe, keyboard only: Back from the fifth call put focus on the page (the log
+    page) or on the log above its filters (the tab), not on the call left."""
+    campaign, page, errors = dialled_log(users, new_page, sim, 600, name="Come back")
+    if where == "tab":
+        page.goto(f"/campaigns/{campaign.pk}/")
+        page.get_by_test_id("open-call-log").click()
+    else:
+        page.goto(f"/campaigns/{campaign.pk}/calls/")
+    links = page.get_by_test_id("call-link")
+    expect(links.nth(4)).to_be_visible()
+    fifth = links.nth(4).get_attribute("id")
+    links.nth(4).focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("call-facts")).to_be_visible()
+    page.go_back()
+    expect(page.locator(f"[id='{fifth}']")).to_be_focused()
+    assert errors == []
