@@ -383,12 +383,24 @@
     var chip = document.querySelector("#live-detail [data-testid=status]");
     return chip ? chip.textContent.replace(/\s+/g, " ").trim() : "";
   }
+  // So is an action found not carried out: the status stays as it was ("Paused" after a
+  // resume that did not happen), so only its note said so, and silently. Its words as
+  // shown to this person (the role's own sentence).
+  function shownLapse() {
+    var note = document.querySelector("#live-detail [data-testid=lapsed-notice]");
+    return note ? note.innerText.replace(/\s+/g, " ").trim() : "";
+  }
   var saidStatus = shownStatus();
+  var saidLapse = shownLapse();
   document.body.addEventListener("htmx:afterSettle", function () {
     var status = shownStatus();
-    if (!status || status === saidStatus) return;
-    saidStatus = status;
-    announce("Status: " + status);
+    var lapse = shownLapse();
+    var words = [];
+    if (status && status !== saidStatus) words.push("Status: " + status);
+    if (lapse && lapse !== saidLapse) words.push(lapse);
+    if (status) saidStatus = status;
+    saidLapse = lapse;
+    if (words.length) announce(words.join(". "));
   });
 
   // A new page of results (a paging link) takes focus, or it would fall to the page's

@@ -14,6 +14,7 @@ what they asked for, and errors are tied to what they are about:
 import re
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 from campaigns import services
@@ -29,7 +30,7 @@ from tests.browser.conftest import (
     let_the_numbers_move,
     sign_in,
 )
-from tests.campaign_factory import campaign_rows, make_campaign
+from tests.campaign_factory import campaign_row, campaign_rows, make_campaign
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -128,6 +129,31 @@ def test_next_by_keyboard_focuses_the_new_page_of_results_and_says_it(users, new
     assert errors == []
 
 
+def test_an_action_found_not_carried_out_is_said(users, new_page, server_settings):
+    """A probe: a resume Atoms showed no sign of left the status at "Paused" and said so
+    only in a note that appeared silently."""
+    campaign = campaign_row(users["staff"], "draft", name="Not started",
+                            pending_action="start", pending_since=timezone.now())
+    page = sign_in(new_page(), users["manager"].username)
+    errors = collect_page_errors(page)
+    page.goto(f"/campaigns/{campaign.pk}/")
+    page.wait_for_function("() => window.liveStreamUp === true")
+    page.evaluate(RECORD_ANNOUNCEMENTS)
+
+    # What the poller does on finding no sign of it (mirror.lapse_pending_action).
+    Campaign.objects.filter(pk=campaign.pk).update(pending_action="", lapsed_action="start")
+    publish.publish_campaign(campaign.pk)
+
+    expect(page.locator("#live-detail").get_by_test_id("lapsed-notice")).to_be_visible(
+        timeout=15_000)
+    expect(page.get_by_test_id("announcer")).to_have_text(
+        "The last start was not carried out: Atoms showed no sign of it. Someone with the "
+        "staff or admin role can ask again.")
+    assert page.evaluate("window.said").count(page.evaluate(
+        "document.getElementById('announcer').textContent")) == 1
+    assert errors == []
+
+
 def test_the_phone_numbers_error_is_what_their_group_is_described_by(
         users, new_page, sim, server_settings):
     page = sign_in(new_page(), users["staff"].username)
@@ -139,6 +165,9 @@ def test_the_phone_numbers_error_is_what_their_group_is_described_by(
     expect(group).to_have_accessible_description(
         re.compile(r"Choose at least one number to call from\."))
     expect(group.get_by_role("checkbox").first).to_have_attribute("aria-invalid", "true")
+    # Each box too: Tab enters a box, and its own description is what is read.
+    expect(group.get_by_role("checkbox").first).to_have_accessible_description(
+        "Choose at least one number to call from.")
 
 
 def test_the_delete_name_mismatch_is_what_the_field_is_described_by(
