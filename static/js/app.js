@@ -352,14 +352,20 @@
   // settled in another state than the page was drawn in, no action pending: it stayed
   // above "Completed". Not on the first difference: the live fragment drawn with the page
   // can be a moment older than the request, and the note went before it was read.
+  // Shown 5 s at least, though: a start confirmed within a second took the note with it
+  // before it could be read.
   var liveDetail = document.querySelector("#live-detail [data-button-state]");
   var drawnIn = liveDetail ? liveDetail.dataset.buttonState : null;
+  var drawnAt = Date.now();
+  var SAID_AT_LEAST_MS = 5000;
   document.body.addEventListener("htmx:afterSettle", function () {
     var shown = document.querySelector("#live-detail [data-button-state]");
     if (drawnIn === null || !shown) return;
     var state = shown.dataset.buttonState;
     if (state !== drawnIn && state.split(":")[1] === "") {
-      document.querySelectorAll("#messages .flash.until-settled").forEach(function (flash) { flash.remove(); });
+      window.setTimeout(function () {
+        document.querySelectorAll("#messages .flash.until-settled").forEach(function (flash) { flash.remove(); });
+      }, Math.max(0, drawnAt + SAID_AT_LEAST_MS - Date.now()));
     }
   });
 
