@@ -619,7 +619,8 @@
 
   // --- typed confirmation: the delete button waits for the exact name --------------------
   // aria-disabled, not disabled: a disabled button is skipped by Tab, and a keyboard or
-  // screen-reader user never learnt it was there (a probe). Pressed too early, it says why.
+  // screen-reader user never learnt it was there (a probe). Pressed too early, it says why;
+  // so does Enter in the name box, which presses it (the form's implicit submission).
   function syncConfirm(button) {
     var input = document.getElementById(button.dataset.enabledBy);
     if (input) button.setAttribute("aria-disabled", String(input.value.trim() !== input.dataset.mustEqual));
@@ -631,13 +632,13 @@
     var input = document.getElementById(button.dataset.enabledBy);
     if (input) { showMismatch(input, true); input.focus(); }
   });
+  // Typing on: the button follows the name, and the note a press too early showed goes.
   document.addEventListener("input", function (event) {
-    if (!event.target.dataset.mustEqual) return;
+    if (!event.target.dataset || event.target.dataset.mustEqual === undefined) return;
     document.querySelectorAll("[data-enabled-by='" + event.target.id + "']").forEach(syncConfirm);
+    showMismatch(event.target, false);
   });
   document.querySelectorAll("[data-enabled-by]").forEach(syncConfirm);
-  // Enter with a name that does not match yet: nothing at all happened; say why instead.
-  // Typing on hides it again.
   // While shown, the note is what the field is described by, and the field is invalid.
   function showMismatch(input, shown) {
     var note = document.querySelector("[data-mismatch-for='" + input.id + "']");
@@ -658,18 +659,6 @@
     if (shown || otherError) input.setAttribute("aria-invalid", "true");
     else input.removeAttribute("aria-invalid");
   }
-  document.addEventListener("keydown", function (event) {
-    var input = event.target;
-    if (event.key !== "Enter" || !input.dataset || input.dataset.mustEqual === undefined) return;
-    if (input.value.trim() === input.dataset.mustEqual) return;
-    event.preventDefault();
-    showMismatch(input, true);
-  });
-  document.addEventListener("input", function (event) {
-    if (event.target.dataset && event.target.dataset.mustEqual !== undefined) {
-      showMismatch(event.target, false);
-    }
-  });
 
   // --- downloads with progress: a large export streams for a while ------------------------
   // The link still works without this (the browser's own download); with it, the page
