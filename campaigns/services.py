@@ -54,8 +54,7 @@ RECONCILE_WINDOW = 20
 # answer never came (its own servers still at work on it): a resubmit that finds nothing
 # before then waits instead of creating a second campaign.
 LATE_LANDING = timedelta(seconds=45)
-# Who the activity log says paused or started a campaign at a calling-hours boundary.
-CALLING_HOURS = "calling hours"
+CALLING_HOURS = audit.CALLING_HOURS
 
 
 class ActionRefused(Exception):

@@ -10,11 +10,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
 
-from campaigns import explain, progress
-from campaigns.connections import redis_client
+from campaigns import explain, progress, services
+from campaigns.connections import atoms_client, redis_client
 from campaigns.live import poll, publish, sync
 from campaigns.models import CallRecord, Campaign, MetricSnapshot
-from tests.campaign_factory import campaign_row, due_now, make_campaign
+from tests.campaign_factory import campaign_row, due_now, make_campaign, wait_for_status
 from tests.published import Published, watch
 
 pytestmark = pytest.mark.django_db
@@ -287,7 +287,30 @@ def test_atoms_events_say_who_in_words_and_keep_a_source_they_do_not_know(users)
     html = publish.render_fragment(campaign, "detail", [])
     table = re.search(r'aria-label="Events">.*?</table>', html, re.S).group(0)
     assert "<th>By</th><th>What happened</th>" in table and "Trigger source" not in table
-    rows = [[strip_tags(cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row, re.S)][1:]
-            for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
-    assert rows == [["A person", "Created"], ["Its schedule", "Started"],
+    assert events_table(campaign) == [["A person", "Created"], ["Its schedule", "Started"],
                     ["Atoms", "Completed"], ["webhook-v2", "Paused"], ["—", "—"]]
+
+
+def events_table(campaign) -> list[list[str]]:
+    """The Events table's rows as read: [by, what happened]."""
+    html = publish.render_fragment(campaign, "detail", [])
+    table = re.search(r'aria-label="Events">.*?</table>', html, re.S).group(0)
+    return [[strip_tags(cell).strip() for cell in re.findall(r"<td>(.*?)</td>", row, re.S)][1:]
+            for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
+
+
+def test_atoms_events_name_who_asked_through_the_dashboard(sim, atoms_settings, users):
+    """Atoms says "user" for every ask made through its API: the Events table said "A
+    person" beside the Activity table that named them. The person (or the calling hours)
+    who asked here is named; an ask made elsewhere stays "A person"."""
+    campaign = make_campaign(sim, users["staff"], "draft")
+    services.start_campaign(users["manager"], campaign)
+    campaign = wait_for_status(sim, campaign, "running", step=1)
+    services.pause_campaign(services.CALLING_HOURS, campaign)
+    campaign = wait_for_status(sim, campaign, "paused", step=1)
+    atoms_client().start_campaign(campaign.atoms_id)  # from Atoms' console, say
+    campaign = wait_for_status(sim, campaign, "running", step=1)
+
+    assert events_table(campaign) == [
+        ["sam-staff", "Created"], ["mia-manager", "Started"], ["Its calling hours", "Paused"],
+        ["A person", "Resumed"]]

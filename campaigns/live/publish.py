@@ -24,7 +24,7 @@ from django.utils import timezone
 from redis.commands.core import Script
 from redis.exceptions import RedisError
 
-from campaigns import explain, progress
+from campaigns import audit, explain, progress
 from campaigns.charts import line_chart
 from campaigns.connections import redis_client
 from campaigns.live import health
@@ -107,6 +107,8 @@ def fragment_context(campaign: Campaign, snapshots) -> dict:
         "poll_interval": settings.POLL_INTERVAL_SECONDS,
         "pending_warn_seconds": settings.PENDING_ACTION_WARN_SECONDS,
         "outcomes": breakdown(campaign.call_summary or {}),
+        # Called by the template only where it shows the events (a query, for the names).
+        "events": lambda: audit.campaign_events(campaign),
     }
 
 
