@@ -233,7 +233,8 @@ def audience_detail(request, audience_id: str):
         # time the audience is opened), there is no form: it would ask for the number alone.
         columns = found.columns or []
         context["columns"] = [audience.phone_column, *columns]
-        context["rows"] = [(m.id, [m.data.get(col, "") for col in context["columns"]])
+        # Each value with its column: a phone shows a contact as "city: Pune" lines.
+        context["rows"] = [(m.id, [(col, m.data.get(col, "")) for col in context["columns"]])
                            for m in items]
         if found.columns is not None:
             context["add_form"] = MemberAddForm(columns=columns, initial=_region_of(audience_id))

@@ -86,15 +86,39 @@ def test_start_meets_the_do_not_call_list_and_starts_without_them(users, new_pag
     assert errors == []
 
 
-def test_a_table_wider_than_a_phone_fades_at_the_side_it_scrolls_on_to(users, new_page, sim,
-                                                                      server_settings):
-    """A probe at 390 px: the contacts table ended "LAST…", "Pate…" at the box's edge, and
-    nothing said it scrolled."""
+def test_an_audience_reads_as_one_block_per_contact_on_a_phone(users, new_page, sim,
+                                                               server_settings):
+    """A probe at 390 px: the contacts table ended "LAST…", "Pate…" at the box's edge and
+    scrolled sideways. On a phone each contact is a block, each value after its column."""
     wide = (b"firstName,lastName,companyName,cityOfResidence,preferredLanguage,phoneNumber\n"
-            b"Asha,Patel-Raghunathan,Northwind Traders,Bengaluru,Kannada,+14155550100\n")
+            b"Asha,Patel-Raghunathan,Northwind Traders,Bengaluru,,+14155550100\n")
     audience = atoms_client().create_audience("Wide contacts", "phoneNumber", wide)
     page = sign_in(new_page(), users["staff"].username)
     page.set_viewport_size({"width": 390, "height": 844})
+    errors = collect_page_errors(page)
+    page.goto(f"/audiences/{audience.id}/")
+    row = page.get_by_test_id("member-row")
+    lines = [line.strip() for line in row.inner_text().splitlines() if line.strip()]
+    assert sorted(lines) == ["cityOfResidence: Bengaluru", "companyName: Northwind Traders",
+                             "firstName: Asha", "lastName: Patel-Raghunathan",
+                             "phoneNumber: +14155550100"], lines  # an empty value: no line
+    box, tick = row.bounding_box(), row.get_by_role("checkbox").bounding_box()
+    assert box["x"] <= tick["x"] < box["x"] + 24 and tick["width"] >= 20  # still tappable
+    wrap = page.locator(".table-wrap").first
+    assert wrap.evaluate("el => el.scrollWidth <= el.clientWidth")
+    assert_fits_width(page)
+    assert errors == []
+
+
+def test_a_table_wider_than_its_box_fades_at_the_side_it_scrolls_on_to(users, new_page, sim,
+                                                                       server_settings):
+    """An audience of many columns on a tablet: nothing said the table scrolled sideways."""
+    columns = [f"column{i}" for i in range(7)]
+    wide = (",".join(columns + ["phoneNumber"]) + "\n"
+            + ",".join([f"value number {i}" for i in range(7)] + ["+14155550100"]) + "\n")
+    audience = atoms_client().create_audience("Wide contacts", "phoneNumber", wide.encode())
+    page = sign_in(new_page(), users["staff"].username)
+    page.set_viewport_size({"width": 800, "height": 900})
     errors = collect_page_errors(page)
     page.goto(f"/audiences/{audience.id}/")
     wrap = page.locator(".table-wrap").first
