@@ -570,7 +570,7 @@ def start_without_suppressed(user, campaign: Campaign) -> services.CreateOutcome
         source = client.get_audience(campaign.audience_id)
     except atoms.AtomsError as error:
         raise ActionRefused(error.user_message) from error
-    left_out = {suppression.member_phone(m, source.phone_column) for m in drop} | set(listed_own)
+    left_out = {blocked.find(m.data.get(source.phone_column, "")) for m in drop} | set(listed_own)
     header = list(dict.fromkeys(key for m in keep for key in m.data))
     members = [dict(m.data) for m in keep]
     batch = settings.AUDIENCE_UPLOAD_BATCH

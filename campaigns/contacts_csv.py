@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 
 import phonenumbers
@@ -270,23 +270,27 @@ class Check:
         return members
 
 
-def normalise(value: str, region: str) -> tuple[str, str]:
-    """(E.164 number, "") or ("", the reason it is not a number we can call)."""
+def normalise(value: str, region: str, *, extension_ok: bool = False) -> tuple[str, str]:
+    """(E.164 number, "") or ("", the reason it is not a number we can call).
+
+    A number with an extension is refused (Atoms dials the number alone: "+1 415 555 2675
+    ext. 12" was uploaded as the main line without a word) unless `extension_ok`, for
+    comparing a number someone else wrote with the do-not-call list."""
     value = value.strip()
     if not value:
         return "", "No phone number."
-    number, reason = _read_number(value, region)
+    number, reason = _read_number(value, region, extension_ok)
     if reason and value.startswith("00"):
         # "00" starts an international number in most of the world, but not under every
         # country's dialling rules (the US dials 011): "00 44 20 7946 0958" read as a US
         # number was "too long", and a do-not-call import left it off the list.
-        international, _ = _read_number("+" + value[2:], region)
+        international, _ = _read_number("+" + value[2:], region, extension_ok)
         if international:
             return international, ""
     return number, reason
 
 
-def _read_number(value: str, region: str) -> tuple[str, str]:
+def _read_number(value: str, region: str, extension_ok: bool) -> tuple[str, str]:
     try:
         number = phonenumbers.parse(value, region or None)
     except NumberParseException as error:
@@ -308,7 +312,10 @@ def _read_number(value: str, region: str) -> tuple[str, str]:
                  "it with its + country code or choose that country.")
     possible = phonenumbers.is_possible_number_with_reason(number)
     if possible in (ValidationResult.TOO_SHORT, ValidationResult.INVALID_LENGTH):
-        return "", "Too short to be a phone number."
+        # Short with a leading 0 is how most countries write their own numbers ("030
+        # 901821", Berlin); "12345" is short anywhere.
+        national = re.sub(r"\D", "", value).startswith("0")
+        return "", "Too short to be a phone number." + (elsewhere if national else "")
     if possible == ValidationResult.TOO_LONG:
         return "", "Too long to be a phone number." + elsewhere
     if possible == ValidationResult.INVALID_COUNTRY_CODE:
@@ -316,11 +323,14 @@ def _read_number(value: str, region: str) -> tuple[str, str]:
     if not phonenumbers.is_valid_number(number):
         country = phonenumbers.region_code_for_number(number) or f"+{number.country_code}"
         return "", f"Not a valid {country} phone number." + elsewhere
+    if number.extension and not extension_ok:
+        return "", (f"Has an extension (ext. {number.extension}), which cannot be dialled: "
+                    "write the number without it.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), ""
 
 
 def check_rows(table: Table, phone_column: str, region: str,
-               suppressed: set[str] | frozenset[str] = frozenset()) -> Check:
+               suppressed: Container[str] = frozenset()) -> Check:
     index = table.header.index(phone_column)
     result = Check(header=table.header, phone_column=phone_column, region=region)
     first_line: dict[str, int] = {}

@@ -67,7 +67,7 @@ class _ListedNumbers:
     is about to be resumed."""
 
     def __init__(self):
-        self._blocked: set[str] | None = None
+        self._blocked: suppression.ListedNumbers | None = None
 
     def still_to_call_unagreed(self, campaign) -> list[str]:
         """Listed numbers the resume may call that no person agreed to. Raises

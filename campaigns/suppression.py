@@ -6,8 +6,10 @@ read-only. Checked wherever contacts are sent (`audiences`) and before every sta
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+import phonenumbers
 from django.conf import settings
 from django.db.models import Q
 from django.template.defaultfilters import pluralize
@@ -28,7 +30,8 @@ def atoms_dnc_numbers() -> set[str]:
     campaign: a number someone asked not to be called by one agent is left out everywhere."""
     numbers = set()
     for entry in atoms_client().all_dnc():
-        phone, _ = contacts_csv.normalise(entry.phone_number, settings.AUDIENCE_DEFAULT_REGION)
+        phone, _ = contacts_csv.normalise(entry.phone_number, settings.AUDIENCE_DEFAULT_REGION,
+                                          extension_ok=True)
         numbers.add(phone or entry.phone_number)
     return numbers
 
@@ -41,7 +44,45 @@ def atoms_dnc_entries() -> tuple[tuple, str]:
         return (), error.user_message
 
 
-def suppressed_numbers() -> set[str]:
+class ListedNumbers:
+    """Do-not-call numbers (E.164), and how a contact's number is found among them.
+
+    A contact's number is read as the list's are (the default region). One that cannot be
+    read so (an audience made in Atoms itself may hold "020 7946 0001") is found by its
+    digits among the listed numbers as their own country writes them: compared as raw
+    text, it never matched, and a start called a listed UK number (probe)."""
+
+    def __init__(self, numbers: Iterable[str]):
+        self.numbers = frozenset(numbers)
+        self._national: dict[str, str] | None = None
+
+    def __contains__(self, phone: str) -> bool:
+        """Is this E.164 number listed?"""
+        return phone in self.numbers
+
+    def find(self, value: str) -> str:
+        """The listed number a contact's `value` is, or ""."""
+        phone = comparable_number(value)
+        if phone != value.strip() or phone.startswith("+"):
+            return phone if phone in self.numbers else ""
+        return self._written_nationally().get(digits_of(value), "")
+
+    def _written_nationally(self) -> dict[str, str]:
+        """Digits of each listed number written as at home ("020 7946 0001") -> E.164."""
+        if self._national is None:
+            self._national = {}
+            for number in self.numbers:
+                try:
+                    parsed = phonenumbers.parse(number)
+                except phonenumbers.NumberParseException:
+                    continue
+                national = phonenumbers.format_number(
+                    parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+                self._national.setdefault(digits_of(national), number)
+        return self._national
+
+
+def suppressed_numbers() -> ListedNumbers:
     """Ours and Atoms': raises ActionRefused when Atoms' part cannot be read, because
     sending or starting without it could call someone who asked not to be called."""
     try:
@@ -51,13 +92,12 @@ def suppressed_numbers() -> set[str]:
         # created, not started: ".
         raise ActionRefused("Atoms' do-not-call list could not be read, and nothing is sent "
                             f"or started without it: {error.user_message}") from error
-    return remote | local_numbers()
+    return ListedNumbers(remote | local_numbers())
 
 
 def is_listed_here(phone_number: str) -> bool:
     """On the dashboard's own do-not-call list (no Atoms read: for a page's wording)."""
-    phone, _ = contacts_csv.normalise(phone_number, settings.AUDIENCE_DEFAULT_REGION)
-    return SuppressedNumber.objects.filter(phone_number=phone or phone_number).exists()
+    return SuppressedNumber.objects.filter(phone_number=comparable_number(phone_number)).exists()
 
 
 def local_numbers() -> set[str]:
@@ -171,7 +211,7 @@ def unfinished_campaigns_that_may_call(number: str) -> tuple[list, int]:
     unfinished = list(Campaign.objects.filter(deleted_remotely_at__isnull=True)
                       .exclude(status__in=[*TERMINAL_STATUSES, atoms.CampaignStatus.DRAFT])
                       .order_by("name"))
-    blocked = {comparable_number(number)}
+    blocked = ListedNumbers([comparable_number(number)])
     calling, unchecked = [], max(0, len(unfinished) - MAY_CALL_CHECKED)
     for campaign in unfinished[:MAY_CALL_CHECKED]:
         # Every contact dialled once already: only a retry can call it, and our copy of
@@ -248,8 +288,9 @@ def suppress_from_call(user, phone_number: str, *, call_id: str = "",
     client = atoms_client()
     try:
         audience = client.get_audience(audience_id)
+        listed = ListedNumbers([entry.phone_number])
         doomed = [m.id for m in client.all_audience_members(audience_id)
-                  if member_phone(m, audience.phone_column) == entry.phone_number]
+                  if listed.find(m.data.get(audience.phone_column, ""))]
         removed = client.remove_audience_members(audience_id, doomed) if doomed else 0
     except (atoms.AtomsError, ValueError) as error:
         message = getattr(error, "user_message", str(error))
@@ -269,9 +310,11 @@ def member_phone(member, phone_column: str) -> str:
 
 
 def comparable_number(value: str) -> str:
-    """A number as the list keeps it (+ and digits), to compare with the list."""
-    phone, _ = contacts_csv.normalise(value, settings.AUDIENCE_DEFAULT_REGION)
-    return phone or value
+    """A number as the list keeps it (+ and digits), to compare with the list; the text
+    itself when it cannot be read as a number."""
+    phone, _ = contacts_csv.normalise(value, settings.AUDIENCE_DEFAULT_REGION,
+                                      extension_ok=True)
+    return phone or value.strip()
 
 
 def _user(user):
@@ -281,7 +324,7 @@ def _user(user):
 # --- the check before a start --------------------------------------------------------------
 
 
-def suppressed_members(audience_id: str, blocked: set[str] | None = None
+def suppressed_members(audience_id: str, blocked: ListedNumbers | None = None
                        ) -> tuple[list, list]:
     """(members to keep, members on the do-not-call list) of an audience, from Atoms;
     `blocked`: the list, when the caller read it already. Raises ActionRefused when Atoms
@@ -290,7 +333,7 @@ def suppressed_members(audience_id: str, blocked: set[str] | None = None
     audience, members = _audience_and_members(audience_id)
     keep, drop = [], []
     for member in members:
-        (drop if member_phone(member, audience.phone_column) in blocked else keep).append(
+        (drop if blocked.find(member.data.get(audience.phone_column, "")) else keep).append(
             member)
     return keep, drop
 
@@ -307,16 +350,17 @@ def campaign_contacts(campaign) -> tuple:
                             f"do-not-call list, so it was not started: {message}") from error
 
 
-def listed_to_call(campaign, blocked: set[str], contacts: tuple | None = None) -> list[str]:
+def listed_to_call(campaign, blocked: ListedNumbers, contacts: tuple | None = None
+                   ) -> list[str]:
     """The do-not-call numbers a start or resume would call: the campaign's own contacts
     not called yet (all of them before a first start), and those awaiting a retry. Read
     from the campaign, not its audience: seen, a number listed and then removed from the
     audience was called by the draft made before. Raises ActionRefused when Atoms cannot
     be asked."""
     contacts = campaign_contacts(campaign) if contacts is None else contacts
-    uncalled = {comparable_number(c.phone_number) for c in contacts if not c.attempts}
+    uncalled = [c.phone_number for c in contacts if not c.attempts]
     retries = outcomes.awaiting_retry([campaign.pk]).values_list("to_number", flat=True)
-    return sorted((uncalled | set(retries)) & blocked)
+    return sorted({blocked.find(number) for number in [*uncalled, *retries]} - {""})
 
 
 def _audience_and_members(audience_id: str):

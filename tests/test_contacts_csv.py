@@ -183,6 +183,20 @@ def test_a_national_number_from_another_country_says_how_it_was_read_and_what_to
     assert normalise("020 7946 0959", "US") == ("", f"Too long to be a phone number. {hint}")
     # Written with its country code, nothing was assumed: no hint.
     assert normalise("+1 415 555 01011", "US") == ("", "Too long to be a phone number.")
+    # Too short as a US number (a German one, say): the same hint (it said "too short" only).
+    assert normalise("030 901821", "US") == ("", f"Too short to be a phone number. {hint}")
+
+
+@pytest.mark.parametrize("typed", ["+1 415 555 2675 ext. 12", "(415) 555-2675 x12",
+                                   "415-555-2675;ext=12"])
+def test_a_number_with_an_extension_is_refused_not_sent_as_the_main_line(typed):
+    """"+1 415 555 2675 ext. 12" was uploaded as +14155552675: the main line, silently."""
+    assert normalise(typed, "US") == ("", "Has an extension (ext. 12), which cannot be "
+                                          "dialled: write the number without it.")
+    table = read_table(f"phone\n{typed}\n".encode())
+    assert check_rows(table, "phone", "US").rows[0].kind == "invalid"
+    # Compared with the do-not-call list, it is the number Atoms would dial.
+    assert normalise(typed, "US", extension_ok=True) == ("+14155552675", "")
 
 
 @pytest.mark.parametrize("region", ["US", "GB", "IN", ""])

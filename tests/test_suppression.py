@@ -2,6 +2,7 @@
 
 import re
 import time
+import uuid
 from collections import Counter
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from campaigns.connections import atoms_client
 from campaigns.live import poll
 from campaigns.models import AuditEntry, CallRecord, Campaign, SuppressedNumber
 from tests.campaign_factory import (
+    campaign_input,
     campaign_row,
     form_data,
     list_a_number_awaiting_retry,
@@ -237,6 +239,31 @@ def test_atoms_own_dnc_entries_are_honoured_too(login_as, world, users):
     response = login_as("staff").post(reverse("campaign_start", args=[draft.pk]))
     assert response.status_code == 409
     assert world.calls_to("POST /campaign/{id}/start") == 0
+
+
+def test_a_contact_written_as_at_home_is_found_on_the_list_by_its_country(login_as, world,
+                                                                         users):
+    """An audience made in Atoms itself held "020 7946 0001" while Atoms' list held
+    +442079460001: read as a US number it matched nothing, the check said "none", and the
+    start called it (probe). Found now; "Start without them" leaves it out."""
+    audience = atoms_client().create_audience(
+        "Made in Atoms", "phoneNumber", b"phoneNumber\n020 7946 0001\n+14155550901\n")
+    world.add_dnc("+442079460001")
+    draft = services.create_campaign(
+        users["staff"], uuid.uuid4(),
+        campaign_input("UK leads", audience_id=audience.id, audience_name="Made in Atoms"),
+        start=False).campaign
+    staff = login_as("staff")
+    response = staff.post(reverse("campaign_start", args=[draft.pk]))
+    assert response.status_code == 409
+    assert ('<span data-testid="listed-numbers">+442079460001</span>'
+            in response.content.decode())
+    assert world.calls_to("POST /campaign/{id}/start") == 0
+
+    staff.post(reverse("campaign_start_filtered", args=[draft.pk]))
+    copy = Campaign.objects.exclude(pk=draft.pk).get()
+    kept = atoms_client().all_audience_members(copy.audience_id)
+    assert [m.data["phoneNumber"] for m in kept] == ["+14155550901"]
 
 
 def test_start_without_them_makes_a_filtered_audience_and_starts_a_copy(
