@@ -59,7 +59,7 @@ _ASKED_BY_EVENT = {"created": Action.CREATE, "started": Action.START,
 # Atoms dates the event when it carries the ask out (a start takes seconds of processing);
 # our entry is written when its answer came, or when we gave up waiting for it.
 _EVENT_AFTER_ASK = timedelta(minutes=10)
-_CLOCK_SLACK = timedelta(seconds=10)
+_CLOCK_SLACK = timedelta(seconds=30)
 
 
 def campaign_events(campaign: Campaign) -> list[dict]:
@@ -82,11 +82,13 @@ def campaign_events(campaign: Campaign) -> list[dict]:
     named: set[int] = set()
     for row in asked:
         when = row["created_at"]
-        entry = next((entry for entry in reversed(entries)
-                      if entry["pk"] not in named
-                      and entry["action"] == _ASKED_BY_EVENT[row["action"]]
-                      and when - _EVENT_AFTER_ASK <= entry["created_at"] <= when + _CLOCK_SLACK),
-                     None)
+        fitting = [entry for entry in entries
+                   if entry["pk"] not in named and entry["action"] == _ASKED_BY_EVENT[row["action"]]
+                   and when - _EVENT_AFTER_ASK <= entry["created_at"] <= when + _CLOCK_SLACK]
+        # The last ask before it; one just after only for clocks apart (a later ask of the
+        # same kind is a later event's).
+        before = [entry for entry in fitting if entry["created_at"] <= when]
+        entry = before[-1] if before else fitting[0] if fitting else None
         if entry is not None:
             named.add(entry["pk"])
             row["by"] = ("Its calling hours" if entry["actor_name"] == CALLING_HOURS

@@ -3,6 +3,7 @@
 the cause are wrong."""
 
 import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,10 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import strip_tags
 
-from campaigns import explain, progress, services
+from campaigns import audit, explain, progress, services
 from campaigns.connections import atoms_client, redis_client
 from campaigns.live import poll, publish, sync
-from campaigns.models import CallRecord, Campaign, MetricSnapshot
+from campaigns.models import AuditEntry, CallRecord, Campaign, MetricSnapshot
 from tests.campaign_factory import campaign_row, due_now, make_campaign, wait_for_status
 from tests.published import Published, watch
 
@@ -299,10 +300,29 @@ def events_table(campaign) -> list[list[str]]:
             for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
 
 
+def test_each_event_is_named_by_the_last_ask_before_it_not_a_later_one(users):
+    """A start, a pause and a resume within half a minute: the resume's ask, within a
+    clock's slack of the first start's event, must not name that first start."""
+    t0 = datetime(2026, 3, 12, 9, 0, tzinfo=UTC)
+    events = [{"created_at": (t0 + timedelta(seconds=at)).isoformat(), "trigger_source": "user",
+               "action": action} for at, action in ((3, "started"), (15, "paused"),
+                                                     (28, "resumed"))]
+    campaign = campaign_row(users["staff"], "running", events=events)
+    for at, who, action in ((0, "staff", "start"), (10, "admin", "pause"),
+                            (25, "manager", "start")):
+        entry = audit.record(users[who], action, "ok", campaign=campaign)
+        AuditEntry.objects.filter(pk=entry.pk).update(created_at=t0 + timedelta(seconds=at))
+    assert events_table(campaign) == [[users["staff"].username, "Started"],
+                                      [users["admin"].username, "Paused"],
+                                      [users["manager"].username, "Resumed"]]
+
+
 def test_atoms_events_name_who_asked_through_the_dashboard(sim, atoms_settings, users):
     """Atoms says "user" for every ask made through its API: the Events table said "A
     person" beside the Activity table that named them. The person (or the calling hours)
     who asked here is named; an ask made elsewhere stays "A person"."""
+    # Atoms' clock and ours agree (the simulator's stands where the test session began).
+    sim.advance(max(0.0, time.time() - sim.now()["nowMs"] / 1000))
     campaign = make_campaign(sim, users["staff"], "draft")
     services.start_campaign(users["manager"], campaign)
     campaign = wait_for_status(sim, campaign, "running", step=1)
