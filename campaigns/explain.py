@@ -19,6 +19,7 @@ from django.utils.timesince import timesince, timeuntil
 
 from campaigns import calling_hours, outcomes, progress
 from campaigns.atoms import CampaignStatus
+from campaigns.audit import CALLING_HOURS
 from campaigns.models import PAUSABLE_STATUSES, AuditEntry, PendingOutcome
 
 # Atoms' failures in a row after which the sentence says it is not answering.
@@ -124,6 +125,15 @@ def _paused(campaign, moved_at, now):
              .order_by("-created_at").first())
     if pause is not None:
         who = format_html("by {} {}", pause.actor_name, relative(pause.created_at, now))
+        if (pause.actor_name == CALLING_HOURS and not campaign.held_for_calling_hours
+                and calling_hours.of(campaign) is not None):
+            # Their resume was dropped ("Stay paused"): an admin expected it back at 9:00.
+            kept = (AuditEntry.objects.filter(
+                campaign=campaign, action=AuditEntry.Action.CALLING_HOURS,
+                created_at__gte=pause.created_at, actor__isnull=False)
+                .order_by("-created_at").first())
+            who = format_html("{}, and kept paused{}: its calling hours will not resume it",
+                              who, f" by {kept.actor_name}" if kept else "")
     elif campaign.paused_at:
         who = format_html("in Atoms {}", relative(campaign.paused_at, now))
     else:

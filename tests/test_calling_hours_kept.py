@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import strip_tags
 
 from campaigns import alerts, calling_hours, explain, keep_hours, services
 from campaigns.connections import atoms_client
@@ -192,6 +193,36 @@ def test_a_held_start_offers_dont_start_instead_of_start_and_can_be_dropped(
     # Only those who may start may drop a start.
     refused = login_as("manager").post(reverse("campaign_cancel_held_start", args=[draft.pk]))
     assert refused.status_code == 403
+
+
+def test_staying_paused_past_the_hours_is_a_pause_and_the_page_says_who_chose_it(
+        sim, running, users, login_as):
+    """Staff (who may not pause) kept a campaign that calling hours had paused from
+    resuming at its next window: "Stay paused", a pause by another name. Its page then said
+    only "Paused by calling hours", and an admin expected it back at 9:00 (probe)."""
+    campaign = with_hours(running, "Mon-Fri 09:00-17:00", "America/New_York", users["admin"])
+    assert keep(utc(2026, 3, 6, 22, 0))["paused"] == 1
+    campaign = wait_for_status(sim, campaign, "paused", step=1)
+    assert campaign.start_waits_for_hours
+
+    staff = login_as("staff")
+    actions = staff.get(reverse("campaign_actions", args=[campaign.pk])).content.decode()
+    assert 'data-testid="held-start"' in actions and "Stay paused" not in actions
+    refused = staff.post(reverse("campaign_cancel_held_start", args=[campaign.pk]))
+    assert refused.status_code == 403
+    assert "needs the admin role, as pausing it does" in refused.content.decode()
+    campaign.refresh_from_db()
+    assert campaign.start_waits_for_hours
+
+    admin = login_as("admin")
+    assert "Stay paused</button>" in admin.get(
+        reverse("campaign_actions", args=[campaign.pk])).content.decode()
+    admin.post(reverse("campaign_cancel_held_start", args=[campaign.pk]))
+    campaign.refresh_from_db()
+    assert not campaign.start_waits_for_hours
+    sentence = strip_tags(explain.why_not_dialing(campaign, moved_at=None, now=timezone.now()))
+    assert (f"Paused by calling hours less than a minute ago, and kept paused by "
+            f"{users['admin'].username}: its calling hours will not resume it." in sentence)
 
 
 def test_an_unanswered_pause_at_the_edge_is_checked_with_atoms_not_sent_again(sim, running,

@@ -397,6 +397,11 @@ RESUME_ANYWAY = "resume-with-listed-numbers"
 def campaign_cancel_held_start(request, pk: int):
     """"Don't start": a start held for calling hours is dropped."""
     campaign = get_object_or_404(Campaign, pk=pk)
+    if campaign.status == CampaignStatus.PAUSED and not request.user.has_perm(PAUSE_PERM):
+        # A resume dropped keeps it paused past its hours: a pause, which is the admin's.
+        raise PermissionDenied(
+            "Keeping a campaign paused past its calling hours needs the "
+            f"{needed_role(PAUSE_PERM)} role, as pausing it does.")
     try:
         messages.success(request, services.cancel_held_start(request.user, campaign))
     except services.ActionRefused as refused:
