@@ -29,6 +29,9 @@ MAX_COLUMNS = 100
 # A column's name is shown in every table of the audience and beside a field of its "Add a
 # contact" form: a 100,000-character one made the audience page 1,145,398 px wide.
 MAX_COLUMN_NAME = 100
+# A contact's value, as "Add a contact" allows: a 100,000-character name was uploaded and
+# made the audience's table 891,570 px wide, every column after it out of reach.
+MAX_VALUE = 500
 # Tried in order after UTF-8: what Excel and older tools write in Western Europe and the US.
 SINGLE_BYTE_ENCODINGS = ("cp1252", "latin-1")
 ENCODING_LABELS = {"utf-8": "UTF-8", "utf-16": "UTF-16", "cp1252": "Windows-1252",
@@ -330,7 +333,10 @@ def _read_number(value: str, region: str, extension_ok: bool) -> tuple[str, str]
 
 
 def check_rows(table: Table, phone_column: str, region: str,
-               suppressed: Container[str] = frozenset()) -> Check:
+               suppressed: Container[str] = frozenset(), *,
+               max_value: int | None = MAX_VALUE) -> Check:
+    """Each row's verdict. `max_value` None: a do-not-call file's long note (cut to fit
+    where it is kept) never keeps its number off the list."""
     index = table.header.index(phone_column)
     result = Check(header=table.header, phone_column=phone_column, region=region)
     first_line: dict[str, int] = {}
@@ -344,6 +350,11 @@ def check_rows(table: Table, phone_column: str, region: str,
                 "a value that holds a comma."))
         elif reason:
             row = Row(line, cells, INVALID, reason=reason)
+        elif max_value and (long := next(
+                (i for i, cell in enumerate(cells) if len(cell) > max_value), None)) is not None:
+            row = Row(line, cells, INVALID, reason=(
+                f"Its {table.header[long]} is {len(cells[long]):,} characters long; a value "
+                f"has at most {max_value}."))
         elif phone in first_line:
             row = Row(line, cells, DUPLICATE, phone,
                       f"Same number as line {first_line[phone]}.")

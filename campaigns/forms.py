@@ -465,7 +465,8 @@ class MemberAddForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.columns = columns
         for column in columns:
-            self.fields[f"col_{column}"] = forms.CharField(label=column, max_length=500,
+            self.fields[f"col_{column}"] = forms.CharField(label=column,
+                                                           max_length=contacts_csv.MAX_VALUE,
                                                            required=False)
         self.fields["region"] = region_field()
 

@@ -247,7 +247,7 @@ def import_suppressed(user, raw: bytes, phone_column: str, region: str) -> Impor
     if column is None:
         raise BadFile("Could not tell which column holds the phone numbers: type its name.",
                       field="phone_column")
-    check = contacts_csv.check_rows(table, column, region)
+    check = contacts_csv.check_rows(table, column, region, max_value=None)
     index = table.header.index(column)
     invalid = [(row.line, row.cells[index], row.reason) for row in check.rows
                if row.kind == contacts_csv.INVALID]

@@ -160,6 +160,14 @@ def test_every_row_is_valid_invalid_duplicate_or_suppressed_with_its_reason():
         "+14155550100", "+14155550101", "+919876543210"]
 
 
+def test_a_value_longer_than_a_contact_may_hold_leaves_its_row_out_with_the_reason():
+    """A 100,000-character name was uploaded: the audience's table grew 891,570 px wide."""
+    raw = f"name,phone\n{'x' * 501},+14155550100\n{'y' * 500},+14155550101\n".encode()
+    check = check_rows(read_table(raw), "phone", "US")
+    assert [(row.kind, row.reason) for row in check.rows] == [
+        ("invalid", "Its name is 501 characters long; a value has at most 500."), ("valid", "")]
+
+
 @pytest.mark.parametrize(("typed", "reason"), [
     ("+999 1234", "Unknown country code."),
     ("4155550100", "No country code: write it as +<country code> <number>, or choose the "

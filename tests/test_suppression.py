@@ -104,6 +104,15 @@ def test_a_files_note_column_gives_each_number_its_note_and_the_log_names_them(
         "Added 3 numbers from a CSV file: +14155550170, +14155550171, +14155550172")
 
 
+def test_a_long_note_in_a_do_not_call_file_never_keeps_its_number_off_the_list(
+        login_as, world):
+    content = f"number,note\n+14155550173,{'n' * 800}\n".encode()
+    login_as("staff").post(reverse("suppression_import"), {
+        "file": SimpleUploadedFile("dnc.csv", content), "phone_column": "", "region": "US"})
+    entry = SuppressedNumber.objects.get()
+    assert entry.phone_number == "+14155550173" and entry.note == "n" * 200
+
+
 def test_a_note_typed_for_a_number_already_listed_is_said_not_saved(login_as, world):
     """It was dropped without a word (probe)."""
     SuppressedNumber.objects.create(phone_number="+14155550142", note="asked on the phone")
