@@ -189,6 +189,23 @@ def test_an_audience_name_that_shows_as_something_else_or_nothing_is_refused(
     assert not AudienceUpload.objects.exists()
 
 
+def test_a_name_another_audience_has_is_refused_beside_the_name(staff, sim):
+    """Two "Pilot testers" in the campaign form's picker, told apart only by their counts
+    (probe). Any case and spacing is the same name."""
+    response = choose(staff, "phone\n+14155550100\n", name="  pilot TESTERS ")
+    assert response.status_code == 422
+    assert response.context["form"].errors["name"] == [
+        "An audience called “Pilot testers” exists already: give this one a name of its own, "
+        "so the campaign form can tell them apart."]
+    assert not AudienceUpload.objects.exists()
+    assert choose(staff, "phone\n+14155550100\n", name="Pilot testers 2").status_code == 302
+
+
+def test_cancel_on_the_check_leaves_for_the_audiences_not_a_blank_form(staff, sim):
+    page = preview_of(staff, choose(staff, "phone\n+14155550100\n")).content.decode()
+    assert f'<a href="{reverse("audience_list")}">Cancel</a>' in page
+
+
 def test_a_form_refused_for_another_field_asks_for_the_file_again(staff, sim):
     response = choose(staff, "phone\n+14155550100\n", name="")
     assert response.status_code == 422
@@ -240,8 +257,10 @@ def test_when_atoms_dnc_cannot_be_read_the_preview_says_so_and_nothing_is_sent(s
     preview_of(staff, choose(staff, "phone\n+14155550100\n"))
     sim.faults(error_rate=1, fail_routes=["GET /dnc"])
     upload = AudienceUpload.objects.get()
-    page = staff.get(reverse("audience_upload", args=[upload.token]))
-    assert "do-not-call list could not be read" in page.content.decode()
+    page = staff.get(reverse("audience_upload", args=[upload.token])).content.decode()
+    assert "do-not-call list could not be read" in page
+    # No button that can only be refused (it was, and said the same sentence twice).
+    assert 'data-testid="upload-waits"' in page and "Upload 1 contact</button>" not in page
     response = staff.post(reverse("audience_upload_confirm", args=[upload.token]),
                           follow=True)
     assert "do-not-call list could not be read" in response.content.decode()
@@ -308,10 +327,10 @@ def test_a_retry_after_an_unchecked_lost_answer_looks_before_creating(staff, sim
     """The first create landed, but its answer was lost and Atoms could not be asked (or
     the process died there): the upload failed with its known audiences recorded. Pressing
     Upload again finds the audience instead of making a second."""
-    earlier = atoms_client().create_audience("Winter leads", "phone",
-                                             b"phone\n+14155550100\n")  # made long ago
     preview_of(staff, choose(staff, "phone\n+14155550100\n"))
     upload = AudienceUpload.objects.get()
+    # One of that name made before the confirm (a name taken is refused before the check).
+    earlier = atoms_client().create_audience("Winter leads", "phone", b"phone\n+14155550100\n")
     landed = atoms_client().create_audience("Winter leads", "phone", b"phone\n+14155550100\n")
     AudienceUpload.objects.filter(pk=upload.pk).update(state="failed",
                                                        known_audience_ids=[earlier.id])
