@@ -40,6 +40,47 @@ RETRYABLE_STATUSES = frozenset({408, 425, 429})
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
+# IPv4's "IETF protocol assignments": Python 3.11 calls most of it global (192.0.0.8 is),
+# though none of it is a public receiver's.
+IETF_PROTOCOL_ASSIGNMENTS = ipaddress.ip_network("192.0.0.0/24")
+# IPv4-compatible IPv6 (::a.b.c.d, deprecated): a stack that still takes it reaches the IPv4.
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+# NAT64's well-known prefix: 64:ff9b::a.b.c.d is a.b.c.d, reached through the network's
+# translator.
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# NAT64 for one network's own use (RFC 8215): never public, and where its IPv4 sits depends
+# on the prefix length that network chose, so it is refused whole rather than unwrapped.
+LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")
+
+
+def is_public(address: str | ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Whether a post may connect to `address`: the one place this is decided, when a URL
+    is added and before every post. Python's `is_global` alone says yes to addresses that
+    reach this machine or its network (192.0.0.8, site-local fec0::1, and IPv6 forms that
+    carry an IPv4 address, such as ::7f00:1 for 127.0.0.1 or 64:ff9b::a9fe:a9fe for
+    169.254.169.254), so IPv6 is unwrapped and what it carries is judged too."""
+    ip = ipaddress.ip_address(address) if isinstance(address, str) else address
+    # An IPv4-mapped address (::ffff:a.b.c.d) is a.b.c.d itself: judged as that below,
+    # whatever this Python's is_global says of the IPv6 form.
+    mapped = ip.version == 6 and ip.ipv4_mapped
+    if not mapped and (ip.is_multicast or not ip.is_global):
+        return False
+    if ip.version == 4:
+        return ip not in IETF_PROTOCOL_ASSIGNMENTS
+    if ip.is_site_local or ip in LOCAL_NAT64:
+        return False
+    return all(is_public(carried) for carried in _carried_ipv4(ip))
+
+
+def _carried_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to: mapped, IPv4-compatible, 6to4, NAT64
+    and Teredo (its server and its client)."""
+    carried = [ip.ipv4_mapped, ip.sixtofour, *(ip.teredo or ())]
+    if ip in IPV4_COMPATIBLE or ip in NAT64:
+        carried.append(ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF))
+    return [address for address in carried if address is not None]
+
+
 def refused_address(url: str) -> str:
     """Why alerts may not be posted to `url`, or "" (see `checked_address`)."""
     return checked_address(url)[0]
@@ -69,9 +110,7 @@ def checked_address(url: str) -> tuple[str, list[str]]:
     addresses = list(dict.fromkeys(address[0] for *_, address in found))
     if not private_ok:
         for address in addresses:
-            ip = ipaddress.ip_address(address.split("%")[0])
-            mapped = getattr(ip, "ipv4_mapped", None)
-            if not (mapped or ip).is_global:
+            if not is_public(address.split("%")[0]):
                 return (f"{parts.hostname} is on this machine or a private network: alerts "
                         "go only to public addresses."), []
     # A link-local address's zone ("%eth0") cannot go into a URL; such an address is

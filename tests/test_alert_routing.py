@@ -290,22 +290,78 @@ def test_a_webhook_url_too_long_is_refused_beside_the_field_not_cut_by_the_brows
     assert not AlertWebhook.objects.exists()
 
 
+PRIVATE = "is on this machine or a private network: alerts go only to public addresses."
+
+
 @pytest.mark.parametrize("url", [
     "https://127.0.0.1/hook", "https://localhost:8000/users/", "http://127.0.0.1:8765/_sim/reset",
     "https://169.254.169.254/latest/meta-data/", "https://[::ffff:127.0.0.1]/",
-    "https://[::1]:6379/", "https://10.0.0.5/hook", "https://192.168.1.1/",
+    "https://[::1]:6379/", "https://10.0.0.5/hook", "https://10.255.0.1/", "https://192.168.1.1/",
+    "https://0.0.0.0/", "https://[::]/", "http://hooks.example.com/x",
     "https://127.0.0.1:84091/", "https://169.254.169.254:65979/",  # ports past 65535
+    # 127.0.0.1 in decimal, hex and octal, and names ending with a dot: not valid URLs here.
+    "https://2130706433/", "https://0x7f000001/", "https://0177.0.0.1/", "https://localhost./",
+    "https://127.0.0.1./",
+    # Python 3.11's is_global says yes to these, and each reaches this machine or its
+    # network: IETF protocol assignments, deprecated site-local IPv6, and IPv6 carrying a
+    # private IPv4 (IPv4-compatible, NAT64, 6to4, Teredo) or NAT64 for local use.
+    "https://192.0.0.8/", "https://192.0.0.170/", "https://[fec0::1]/",
+    "https://[::7f00:1]/", "https://[::a9fe:a9fe]/", "https://[::127.0.0.1]:6379/",
+    "https://[64:ff9b::a00:1]/", "https://[64:ff9b::a9fe:a9fe]/",
+    "https://[64:ff9b:1::808:808]/", "https://[2002:a9fe:a9fe::]/", "https://[2002:7f00:1::1]/",
+    "https://[2001:0:a9fe:a9fe::1]/",  # Teredo, its server 169.254.169.254
+    "https://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/",  # Teredo, its client 10.0.0.1
 ])
 def test_a_webhook_may_not_reach_this_machine_or_a_private_network(login_as, url):
     """An admin's URL must not turn the dashboard into a client of internal services
-    (whose answers the routing page would show as the last error)."""
+    (whose answers the routing page would show as the last error). A probe saved
+    https://192.0.0.8/, https://[fec0::1]/, https://[::7f00:1]/ (127.0.0.1),
+    https://[64:ff9b::a9fe:a9fe]/ and https://[2002:a9fe:a9fe::]/ (169.254.169.254, the
+    cloud's metadata service), and the worker connected to them: Python's is_global says
+    yes to each, and only ::ffff:-mapped IPv4 was unwrapped."""
     refused = login_as("admin").post(reverse("alert_routing"), {"name": "Probe", "url": url})
     assert refused.status_code == 422
     (error,) = refused.context["form"].errors["url"]
-    assert error in ("Use an https:// address.",
+    assert error in ("Use an https:// address.", "Enter a valid URL.",
                      "That port is not a port number: use one from 1 to 65535.") or error.endswith(
-        "is on this machine or a private network: alerts go only to public addresses.")
+        PRIVATE)
     assert not AlertWebhook.objects.exists()
+
+
+@pytest.mark.parametrize("address", [
+    "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1",
+])
+def test_public_addresses_stay_allowed_however_written(address):
+    """The other side of the check above: a public IPv4, written plainly or carried in
+    IPv6, is still a receiver alerts may go to."""
+    assert webhooks.is_public(address)
+
+
+def test_a_name_that_now_resolves_to_ipv4_carried_in_ipv6_is_not_posted_to(users,
+                                                                           monkeypatch):
+    """The check before each post is the same as when the URL was added: a name whose
+    address became 64:ff9b::a9fe:a9fe (NAT64 for 169.254.169.254) is given up without
+    connecting, as a name resolving to 169.254.169.254 itself is."""
+    real_getaddrinfo = socket.getaddrinfo
+
+    def nat64(host, port, *args, **kwargs):
+        if host != "metadata.example":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("64:ff9b::a9fe:a9fe", port, 0, 0))]
+
+    connected_to = []
+
+    def no_network(address, *args, **kwargs):
+        connected_to.append(address)
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(socket, "getaddrinfo", nat64)
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    hook("https://metadata.example/latest/meta-data/")
+    open_alert(campaign_row(users["staff"], "completed"))
+    assert webhooks.deliver_due() == {"sent": 0, "retrying": 0, "failed": 1}
+    assert connected_to == []
+    assert delivery().last_error == f"Not sent: metadata.example {PRIVATE}"
 
 
 def test_a_webhook_that_now_reaches_a_private_address_is_not_posted_to(receiver, users,
