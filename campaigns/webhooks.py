@@ -96,9 +96,12 @@ def checked_address(url: str) -> tuple[str, list[str]]:
     machine (DNS rebinding)."""
     parts = urlsplit(url)
     try:
-        port = parts.port or 443
+        port = parts.port
     except ValueError:  # over 65535: refused, never "not found, so allowed" below
+        port = 0
+    if port == 0:  # ":0" is no port either, not the default one
         return "That port is not a port number: use one from 1 to 65535.", []
+    port = port or 443
     private_ok = settings.WEBHOOKS_MAY_REACH_PRIVATE_ADDRESSES
     if parts.scheme != "https" and not (
             private_ok and parts.scheme == "http" and parts.hostname in LOCAL_HOSTS):

@@ -328,6 +328,17 @@ def test_a_webhook_may_not_reach_this_machine_or_a_private_network(login_as, url
     assert not AlertWebhook.objects.exists()
 
 
+@pytest.mark.parametrize("url", ["https://example.com:0/", "https://hooks.example.com:00/x"])
+def test_port_zero_is_refused_with_the_ports_message(login_as, url):
+    """A probe saved https://example.com:0/ though the field's own message says ports run
+    from 1 to 65535: ":0" was read as no port at all, and so the default one."""
+    refused = login_as("admin").post(reverse("alert_routing"), {"name": "Zero", "url": url})
+    assert refused.status_code == 422
+    assert refused.context["form"].errors["url"] == [
+        "That port is not a port number: use one from 1 to 65535."]
+    assert not AlertWebhook.objects.exists()
+
+
 @pytest.mark.parametrize("address", [
     "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808", "2002:808:808::1",
 ])
