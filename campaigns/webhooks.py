@@ -222,8 +222,16 @@ def _send(client: httpx.Client, delivery: WebhookDelivery, now: datetime) -> str
             last_error="")
         return "sent"
     retry = response.status_code >= 500 or response.status_code in RETRYABLE_STATUSES
-    return _failed(delivery, now, f"HTTP {response.status_code}: {response.text[:200]}".strip(),
-                   retry=retry)
+    return _failed(delivery, now, _answered(response.status_code), retry=retry)
+
+
+def _answered(status: int) -> str:
+    """A receiver's refusal in words: its status and that status's usual name, never the
+    body nor the phrase it sent, since the routing page would make an internal service's
+    error text readable to whoever can set a webhook URL."""
+    phrase = httpx.codes.get_reason_phrase(status)
+    return f"The receiver answered {status} {phrase}." if phrase else (
+        f"The receiver answered {status}.")
 
 
 def _connection_failed(failure: httpx.HTTPError, host: str) -> str:

@@ -39,6 +39,8 @@ class Receiver:
         self.hosts: list[str] = []  # each post's Host header
         self.answers: list[int] = []
         self.delay = 0.0
+        self.error_body = b"no_service"  # the body of an answer other than 200
+        self.error_phrase: str | None = None  # its reason phrase; None: the usual one
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -48,9 +50,9 @@ class Receiver:
                 receiver.bodies.append(json.loads(body))
                 receiver.hosts.append(self.headers["Host"])
                 status = receiver.answers.pop(0) if receiver.answers else 200
-                self.send_response(status)
+                self.send_response(status, None if status == 200 else receiver.error_phrase)
                 self.end_headers()
-                self.wfile.write(b"ok" if status == 200 else b"no_service")
+                self.wfile.write(b"ok" if status == 200 else receiver.error_body)
 
             def log_message(self, *args):
                 pass
@@ -111,7 +113,8 @@ def test_a_failing_receiver_is_retried_with_growing_waits_until_it_takes_it(rece
     start = timezone.now()
     assert webhooks.deliver_due(start)["retrying"] == 1
     first = delivery()
-    assert (first.attempts, first.last_error) == (1, "HTTP 500: no_service")
+    assert (first.attempts, first.last_error) == (1, "The receiver answered 500 Internal "
+                                                     "Server Error.")
     assert first.next_attempt_at == start + timedelta(seconds=webhooks.BACKOFF[0])
 
     # Not before its time; then the 429 waits longer; then it is taken.
@@ -152,13 +155,30 @@ def test_a_refusal_is_given_up_at_once_and_admins_see_why(receiver, users, login
     assert "2 webhook deliveries are failing" in listing
     page = admin.get(reverse("alert_routing")).content.decode()
     assert "Gave up</strong> to Sales on Slack: Finished, “Spring renewals”, 1 try. " \
-           "Last error: HTTP 404: no_service" in page
+           "Last error: The receiver answered 404 Not Found." in page
     assert "Retrying</strong> to Ops relay" in page
     assert ("Could not connect to 127.0.0.1: nothing answered there, or it refused the "
             "connection.") in page and "Errno" not in page
     # Times under a minute in words, not "0 minutes" (a retry in 30 s, an alert just opened).
     assert "Next try in under a minute" in page and "0 minutes" not in page
     assert "just now" in listing and "0 minutes" not in listing
+
+
+def test_a_receivers_error_text_is_not_shown_only_its_status(receiver, users, login_as):
+    """The routing page showed the first 200 characters of a failing receiver's body
+    ("HTTP 500: {"error": ...}"): a URL pointed at an internal service made its error text
+    readable there. Only the status and its usual name are kept; the phrase the receiver
+    sent is not trusted either."""
+    receiver.answers = [500]
+    receiver.error_body = b'{"error": "AUTH failed for user billing", "host": "10.0.0.7"}'
+    receiver.error_phrase = "Database 10.0.0.7 refused billing"
+    hook(receiver.url)
+    open_alert(campaign_row(users["staff"], "completed"))
+    assert webhooks.deliver_due()["retrying"] == 1
+    assert delivery().last_error == "The receiver answered 500 Internal Server Error."
+    page = login_as("admin").get(reverse("alert_routing")).content.decode()
+    assert "Last error: The receiver answered 500 Internal Server Error." in page
+    assert "10.0.0.7" not in page and "billing" not in page
 
 
 @pytest.mark.django_db(transaction=True)
