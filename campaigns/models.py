@@ -693,6 +693,14 @@ class WebhookDelivery(models.Model):
     def __str__(self) -> str:
         return f"{self.alert} → {self.webhook}: {self.state}"
 
+    @property
+    def error_sentence(self) -> str:
+        """The last error as a sentence with one closing stop, for a page that reads on
+        after it. Some reasons are kept with their stop and some without (and rows kept
+        before are as they were), so the stop is settled here, not by each reason."""
+        error = self.last_error.strip()
+        return error if not error or error.endswith((".", "!", "?")) else f"{error}."
+
 
 class PasswordChosenByAdmin(models.Model):
     """Someone whose password an admin set on the site (accounts.set_password): that admin

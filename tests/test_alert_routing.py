@@ -181,6 +181,23 @@ def test_a_receivers_error_text_is_not_shown_only_its_status(receiver, users, lo
     assert "10.0.0.7" not in page and "billing" not in page
 
 
+def test_each_delivery_error_on_the_page_ends_with_one_full_stop(receiver, users, login_as):
+    """The page read "…or it refused the connection.. Next try in under a minute": the
+    reason kept its own stop and the page added another. Reasons kept with a stop and
+    without one (as "No answer within 5 s") both read as one sentence each."""
+    hook(f"http://127.0.0.1:{free_port()}/hook", name="Ops relay")  # nothing listens
+    receiver.delay = webhooks.TIMEOUT_SECONDS + 0.5
+    hook(receiver.url, name="Slow relay")
+    open_alert(campaign_row(users["staff"], "completed"))
+    assert webhooks.deliver_due()["retrying"] == 2
+    page = login_as("admin").get(reverse("alert_routing")).content.decode()
+    assert ("Last error: Could not connect to 127.0.0.1: nothing answered there, or it "
+            "refused the connection. Next try in under a minute.") in page
+    assert (f"Last error: No answer within {webhooks.TIMEOUT_SECONDS} s. "
+            "Next try in under a minute.") in page
+    assert ".." not in page.split('data-testid="deliveries"')[1].split("</ul>")[0]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_at_once_post_a_delivery_once(receiver, users):
     receiver.delay = 0.3
