@@ -659,6 +659,10 @@ class AlertWebhookForm(forms.Form):
         refusal = webhooks.refused_address(url)
         if refusal:
             raise ValidationError(refusal)
+        holder = webhooks.holder_of(url)
+        if holder:
+            raise ValidationError(f"“{holder.name}” already has this URL, so each alert "
+                                  "would be posted to it twice.")
         return url
 
 

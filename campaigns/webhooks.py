@@ -10,6 +10,7 @@ reason is kept and shown on the alert routing page.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import logging
 import socket
@@ -132,6 +133,35 @@ def pinned(url: str, address: str) -> dict:
         host if parts.port is None else f"{host}:{parts.port}")
     return {"url": urlunsplit(parts._replace(netloc=netloc)),
             "headers": {"Host": host_and_port}, "extensions": {"sni_hostname": parts.hostname}}
+
+
+def holder_of(url: str) -> AlertWebhook | None:
+    """The webhook already posting to `url`, written however (another would post each
+    alert there a second time)."""
+    wanted = _comparable(url)
+    return next((hook for hook in AlertWebhook.objects.order_by("pk")
+                 if _comparable(hook.url) == wanted), None)
+
+
+def _comparable(url: str) -> tuple:
+    """`url` as the post sees it: scheme and host in any case, the default port written or
+    not, an empty path or "/", a host's closing dot, and a #fragment (never sent) alike."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    try:
+        host = str(ipaddress.ip_address(host))  # [0:0::1] is [::1]
+    except ValueError:
+        with contextlib.suppress(UnicodeError):  # a name the codec cannot take: as written
+            host = host.encode("idna").decode("ascii")  # bücher.example is xn--bcher-kva...
+    try:
+        port = parts.port
+    except ValueError:
+        port = parts.netloc.rpartition(":")[2]  # never saved (refused); compared as written
+    if port == {"https": 443, "http": 80}.get(scheme):
+        port = None
+    userinfo = parts.netloc.rpartition("@")[0]
+    return scheme, userinfo, host, port, parts.path or "/", parts.query
 
 
 def add(actor, *, name: str, url: str, kinds: list[str]) -> AlertWebhook:

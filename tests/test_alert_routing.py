@@ -310,6 +310,36 @@ def test_webhooks_are_added_and_removed_by_admins_only_with_clear_errors(login_a
                                      message="Alert webhook “Sales on Slack” removed").exists()
 
 
+@pytest.mark.parametrize("again", [
+    "https://hooks.example.com/services/T/B/X", "HTTPS://Hooks.EXAMPLE.com/services/T/B/X",
+    "https://hooks.example.com:443/services/T/B/X", "https://hooks.example.com./services/T/B/X",
+    "https://hooks.example.com/services/T/B/X#team",
+])
+def test_a_url_already_on_the_list_is_refused_naming_its_webhook(login_as, again):
+    """The same URL could be added again under another name, and every alert was then
+    posted to it twice. It is refused beside the field, written any way that posts to
+    the same place, and the webhook that has it is named."""
+    admin = login_as("admin")
+    admin.post(reverse("alert_routing"), {"name": "Sales on Slack",
+                                          "url": "https://hooks.example.com/services/T/B/X"})
+    refused = admin.post(reverse("alert_routing"), {"name": "Sales again", "url": again})
+    assert refused.status_code == 422
+    assert refused.context["form"].errors == {"url": [
+        "“Sales on Slack” already has this URL, so each alert would be posted to it twice."]}
+    assert list(AlertWebhook.objects.values_list("name", flat=True)) == ["Sales on Slack"]
+
+
+def test_urls_that_post_to_different_places_are_not_taken_for_the_same():
+    """The other side of the check above: an empty path is "/", but another path, query,
+    port or scheme is another receiver."""
+    hook("https://hooks.example.com")
+    assert webhooks.holder_of("https://hooks.example.com/").name == "Sales on Slack"
+    for other in ("https://hooks.example.com/x", "https://hooks.example.com/?team=2",
+                  "https://hooks.example.com:8443/", "http://hooks.example.com/",
+                  "https://other.example.com/"):
+        assert webhooks.holder_of(other) is None, other
+
+
 def test_a_webhook_url_too_long_is_refused_beside_the_field_not_cut_by_the_browser(login_as):
     """The page gave the field maxlength=500: Chromium cut a pasted 743-character address
     to its first 500 and it was saved, so alerts went to another URL without a word."""
