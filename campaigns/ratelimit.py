@@ -73,9 +73,9 @@ def first_of_burst(user, what: str, seconds: int = WINDOW_SECONDS) -> bool:
 
 
 def atoms_free(view):
-    """Mark a view whose POST never reaches Atoms (people, alert routing): it does not count
-    against the person's Atoms requests. Counted, an admin adding people and webhooks was
-    refused as "too many requests to Atoms", losing what they had typed."""
+    """Mark a view whose POST never reaches Atoms (people, alert routing, calling hours): it
+    does not count against the person's Atoms requests. Counted, an admin adding people and
+    webhooks was refused as "too many requests to Atoms", losing what they had typed."""
     view.atoms_free = True
     return view
 

@@ -242,3 +242,22 @@ def test_a_refused_upload_says_its_file_must_be_chosen_again(login_as, limited, 
     page = refused.content.decode()
     assert 'value="Winter leads"' in page
     assert 'data-testid="file-not-kept"' in page
+
+
+def test_saving_calling_hours_does_not_count_against_the_atoms_limit(login_as, sim, limited,
+                                                                    users):
+    """Saving calling hours only writes our database (the beat asks Atoms at the windows'
+    edges), yet a probe's 26th quick save in a minute was refused as "Too many requests to
+    Atoms… Wait a minute". Forty saves in a row go through, and a pause still counts."""
+    running = make_campaign(sim, users["staff"], "running", audience_size=2)
+    url = reverse("campaign_calling_hours", args=[running.pk])
+    admin = login_as("admin")
+    answers = [admin.post(url, {"zone": "Europe/London", "windows": f"Mon 09:00-1{n % 8}:00"})
+               for n in range(40)]
+    assert [answer.status_code for answer in answers] == [302] * 40
+    running.refresh_from_db()
+    assert running.calling_hours["windows"] == [{"days": [0], "from": "09:00", "to": "17:00"}]
+    # None was counted: the whole limit is left for what does reach Atoms, and no more.
+    pauses = [admin.post(reverse("campaign_pause", args=[running.pk])).status_code
+              for _ in range(LIMIT + 1)]
+    assert pauses == [302] * LIMIT + [429]

@@ -28,7 +28,7 @@ from campaigns.forms import CallingHoursForm, CampaignFilterForm, CampaignForm, 
 from campaigns.live import publish
 from campaigns.models import Campaign
 from campaigns.permissions import MANAGER, needed_role, require_perm, role_of
-from campaigns.ratelimit import reads_atoms
+from campaigns.ratelimit import atoms_free, reads_atoms
 from campaigns.views.calls import CALLS_TAB_PARAM
 from campaigns.views.shared import form_page, page_of, view_required, with_fetch_times
 
@@ -322,6 +322,9 @@ def may_set_calling_hours(user, campaign) -> bool:
     return user.has_perm(PAUSE_PERM) or (not_started and user.has_perm("campaigns.start_campaign"))
 
 
+# Saving writes only our database; the beat asks Atoms at the windows' edges. Counted, a
+# person adjusting their hours was refused as "too many requests to Atoms" (a probe).
+@atoms_free
 @require_http_methods(["GET", "HEAD", "POST"])
 @require_perm("campaigns.start_campaign", "Setting calling hours", audit_as="calling_hours")
 def campaign_calling_hours(request, pk: int):
