@@ -126,15 +126,117 @@ def of(campaign) -> CallingHours | None:
         for w in stored["windows"]))
 
 
-# In the system's zone database but not places: "localtime" is whatever the server's
-# clock says, "Factory" a placeholder with no offset.
-_NOT_PLACES = {"Factory", "localtime", "posixrules", "posix", "right"}
+# Zones named for a place: a continent or ocean, then a city ("America/New_York"). The
+# database's other names are legacy links or fixed offsets that mislead: "Etc/GMT+5" is
+# UTC-5 (POSIX counts westward), "EST" never moves to daylight time, "US/Eastern" is an old
+# name for New York's clock. Campaigns saved in one are still read (`of` does not check).
+_REGIONS = {"Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia",
+            "Europe", "Indian", "Pacific"}
 
 
 @cache
 def zones() -> tuple[str, ...]:
+    """The zones a person may choose: a place's ("Europe/London"), or UTC."""
     return tuple(sorted(zone for zone in available_timezones()
-                        if zone not in _NOT_PLACES and zone.split("/")[0] not in _NOT_PLACES))
+                        if zone.split("/")[0] in _REGIONS and "/" in zone) + ["UTC"])
+
+
+# The city each legacy name is a link to (tzdata's "backward" file), when it names one
+# clock: US/Eastern is New York's, EST5EDT follows US rules as New York does.
+_LEGACY_CITY = {
+    "US/Alaska": "America/Anchorage", "US/Aleutian": "America/Adak",
+    "US/Arizona": "America/Phoenix", "US/Central": "America/Chicago",
+    "US/East-Indiana": "America/Indiana/Indianapolis", "US/Eastern": "America/New_York",
+    "US/Hawaii": "Pacific/Honolulu", "US/Indiana-Starke": "America/Indiana/Knox",
+    "US/Michigan": "America/Detroit", "US/Mountain": "America/Denver",
+    "US/Pacific": "America/Los_Angeles", "US/Samoa": "Pacific/Pago_Pago",
+    "Canada/Atlantic": "America/Halifax", "Canada/Central": "America/Winnipeg",
+    "Canada/Eastern": "America/Toronto", "Canada/Mountain": "America/Edmonton",
+    "Canada/Newfoundland": "America/St_Johns", "Canada/Pacific": "America/Vancouver",
+    "Canada/Saskatchewan": "America/Regina", "Canada/Yukon": "America/Whitehorse",
+    "Brazil/Acre": "America/Rio_Branco", "Brazil/DeNoronha": "America/Noronha",
+    "Brazil/East": "America/Sao_Paulo", "Brazil/West": "America/Manaus",
+    "Chile/Continental": "America/Santiago", "Chile/EasterIsland": "Pacific/Easter",
+    "Mexico/BajaNorte": "America/Tijuana", "Mexico/BajaSur": "America/Mazatlan",
+    "Mexico/General": "America/Mexico_City", "Cuba": "America/Havana",
+    "Egypt": "Africa/Cairo", "Eire": "Europe/Dublin", "GB": "Europe/London",
+    "GB-Eire": "Europe/London", "Hongkong": "Asia/Hong_Kong", "Iceland": "Atlantic/Reykjavik",
+    "Iran": "Asia/Tehran", "Israel": "Asia/Jerusalem", "Jamaica": "America/Jamaica",
+    "Japan": "Asia/Tokyo", "Kwajalein": "Pacific/Kwajalein", "Libya": "Africa/Tripoli",
+    "NZ": "Pacific/Auckland", "NZ-CHAT": "Pacific/Chatham", "Navajo": "America/Denver",
+    "PRC": "Asia/Shanghai", "ROC": "Asia/Taipei", "ROK": "Asia/Seoul",
+    "Singapore": "Asia/Singapore", "Turkey": "Europe/Istanbul", "W-SU": "Europe/Moscow",
+    "Poland": "Europe/Warsaw", "Portugal": "Europe/Lisbon",
+    "EST5EDT": "America/New_York", "CST6CDT": "America/Chicago",
+    "MST7MDT": "America/Denver", "PST8PDT": "America/Los_Angeles",
+    # Hawaii keeps standard time all year, so its abbreviation is its clock.
+    "HST": "Pacific/Honolulu",
+    # Daylight-time abbreviations people type (not zones): only the US uses these.
+    "EDT": "America/New_York", "CDT": "America/Chicago", "MDT": "America/Denver",
+    "PDT": "America/Los_Angeles", "AKDT": "America/Anchorage",
+}
+# Abbreviations that name several clocks: which one was meant cannot be told.
+_SHARED_ABBREVIATION = {
+    "EST": "America/New_York (which moves to daylight time) or America/Panama (which does not)",
+    "MST": "America/Denver (which moves to daylight time) or America/Phoenix (which does not)",
+    "CST": "America/Chicago or Asia/Shanghai", "PST": "America/Los_Angeles or Asia/Manila",
+    "IST": "Asia/Kolkata, Europe/Dublin or Asia/Jerusalem", "BST": "Europe/London or Asia/Dhaka",
+    "CET": "Europe/Berlin or Europe/Paris", "MET": "Europe/Berlin or Europe/Paris",
+    "CEST": "Europe/Berlin or Europe/Paris", "EET": "Europe/Athens or Europe/Helsinki",
+    "WET": "Europe/Lisbon or Atlantic/Canary", "AEST": "Australia/Sydney or Australia/Brisbane",
+}
+_UTC_NAMES = {"GMT", "GMT+0", "GMT-0", "GMT0", "Greenwich", "UCT", "Universal", "Zulu", "Z",
+              "Etc/GMT", "Etc/GMT+0", "Etc/GMT-0", "Etc/GMT0", "Etc/Greenwich", "Etc/UCT",
+              "Etc/UTC", "Etc/Universal", "Etc/Zulu"}
+_OFFSET = re.compile(r"^(?:(?P<etc>etc/)?(?:gmt|utc))?\s*(?P<sign>[+-−])\s*"
+                     r"(?P<hours>\d{1,2})(?::?(?P<minutes>\d{2}))?$", re.IGNORECASE)
+ZONE_EXAMPLE = "e.g. Europe/London or America/New_York"
+
+
+def zone_problem(zone: str) -> str | None:
+    """Why `zone` cannot be chosen, in words for the person, and the zone to choose instead
+    when that can be told; None when it can."""
+    zone = zone.strip()
+    if zone in zones():
+        return None
+    if not zone:
+        return f"Choose the time zone the windows follow, {ZONE_EXAMPLE}."
+    upper = zone.upper()
+    city = _LEGACY_CITY.get(zone) or _LEGACY_CITY.get(upper)
+    if city:
+        return (f"“{zone}” is an old or short name for a clock: choose {city}, the same "
+                "clock by its current name.")
+    same = _same_city(zone)
+    if same:
+        return f"Choose the zone as the list writes it: {same}."
+    if upper in _SHARED_ABBREVIATION:
+        return (f"“{zone}” is a short name several clocks share: choose the city whose clock "
+                f"the windows follow, e.g. {_SHARED_ABBREVIATION[upper]}.")
+    if zone in _UTC_NAMES or upper in {"GMT", "UTC", "Z"}:
+        return (f"“{zone}” is UTC all year, with no summer time: choose UTC, or the city "
+                "whose clock the windows follow, e.g. Europe/London (which moves to summer "
+                "time).")
+    offset = _OFFSET.match(zone)
+    if offset:
+        sign = offset["sign"].replace("−", "-")
+        if offset["etc"]:  # POSIX counts westward: Etc/GMT+5 is five hours behind UTC
+            sign = "-" if sign == "+" else "+"
+        hours = f"{int(offset['hours'])}" + (f":{offset['minutes']}" if offset["minutes"] else "")
+        seems = "-" if sign == "+" else "+"
+        said = (f"“{zone}” means UTC{sign}{hours}, not UTC{seems}{hours} (these names count "
+                "backwards), and" if offset["etc"] else f"“{zone}” is a fixed offset that")
+        return (f"{said} never changes for daylight saving: choose the city whose clock the "
+                f"windows follow, {ZONE_EXAMPLE}.")
+    return f"“{zone[:64]}” is not a time zone on the list: choose one, {ZONE_EXAMPLE}."
+
+
+def _same_city(typed: str) -> str | None:
+    """The one zone `typed` names regardless of case or spaces ("europe/london", "New
+    York"), or None when it names none or several."""
+    key = typed.casefold().replace(" ", "_")
+    matches = {zone for zone in zones()
+               if key in (zone.casefold(), zone.rsplit("/", 1)[-1].casefold())}
+    return matches.pop() if len(matches) == 1 else None
 
 
 def parse(text: str, zone: str) -> CallingHours | None:
@@ -149,8 +251,9 @@ def parse(text: str, zone: str) -> CallingHours | None:
              for window in _WINDOW_SEPARATOR.split(line) if window.strip()]
     if not lines:
         return None
-    if zone not in zones():
-        raise ValueError("Choose a time zone from the list, e.g. Europe/London.")
+    problem = zone_problem(zone)
+    if problem:
+        raise ValueError(problem)
     if len(lines) > MAX_WINDOWS:
         raise ValueError(f"At most {MAX_WINDOWS} windows, one per line.")
     return CallingHours(zone, tuple(_parse_line(n, line) for n, line in lines))

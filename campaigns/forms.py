@@ -309,8 +309,9 @@ class CallingHoursForm(forms.Form):
     def clean(self):
         data = super().clean()
         windows, zone = data.get("windows", ""), data.get("zone", "")
-        if windows.strip() and zone.strip() not in calling_hours.zones():
-            self.add_error("zone", "Choose a time zone from the list, e.g. Europe/London.")
+        problem = calling_hours.zone_problem(zone) if windows.strip() else None
+        if problem:
+            self.add_error("zone", problem)
             return data
         try:
             data["hours"] = calling_hours.parse(windows, zone)

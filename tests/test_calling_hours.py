@@ -2,10 +2,11 @@
 across daylight-saving changes (pure; no database, no Atoms)."""
 
 from datetime import UTC, datetime, time
+from types import SimpleNamespace
 
 import pytest
 
-from campaigns.calling_hours import describe_days, parse
+from campaigns.calling_hours import describe_days, of, parse, zones
 
 WEEKDAYS_NY = parse("Mon-Fri 09:00-17:00", "America/New_York")
 
@@ -56,17 +57,65 @@ def test_a_line_that_cannot_be_read_is_named_with_what_to_write(typed, message):
 
 @pytest.mark.parametrize("zone", ["localtime", "Factory", "posixrules"])
 def test_a_zone_must_be_a_place_not_the_servers_clock(zone):
-    with pytest.raises(ValueError, match="Choose a time zone from the list"):
+    with pytest.raises(ValueError, match="is not a time zone on the list"):
         parse("Mon 09:00-10:00", zone)
 
 
 def test_no_lines_means_no_calling_hours_and_a_zone_must_exist():
     assert parse("  \n ", "Not/AZone") is None
-    for zone in ("Not/AZone", "", "../etc/passwd"):
-        with pytest.raises(ValueError, match="Choose a time zone"):
+    for zone in ("Not/AZone", "../etc/passwd"):
+        with pytest.raises(ValueError, match="is not a time zone on the list"):
             parse("Mon 09:00-10:00", zone)
+    with pytest.raises(ValueError, match="Choose the time zone the windows follow"):
+        parse("Mon 09:00-10:00", "")
     with pytest.raises(ValueError, match="At most 14 windows"):
         parse("\n".join(["Mon 09:00-10:00"] * 15), "UTC")
+
+
+@pytest.mark.parametrize(("zone", "message"), [
+    ("Etc/GMT+5", "“Etc/GMT+5” means UTC-5, not UTC+5 (these names count backwards), and "
+                  "never changes for daylight saving: choose the city whose clock the windows "
+                  "follow, e.g. Europe/London or America/New_York."),
+    ("US/Eastern", "“US/Eastern” is an old or short name for a clock: choose "
+                   "America/New_York, the same clock by its current name."),
+    ("Canada/Pacific", "choose America/Vancouver, the same clock"),
+    ("EST5EDT", "choose America/New_York, the same clock"),
+    ("EST", "“EST” is a short name several clocks share: choose the city whose clock the "
+            "windows follow, e.g. America/New_York (which moves to daylight time) or "
+            "America/Panama (which does not)."),
+    ("GMT+0", "“GMT+0” is UTC all year, with no summer time: choose UTC, or the city"),
+    ("Etc/UTC", "is UTC all year"),
+    ("UTC+5", "“UTC+5” is a fixed offset that never changes for daylight saving"),
+    ("new york", "Choose the zone as the list writes it: America/New_York."),
+    ("SystemV/EST5", "is not a time zone on the list"),
+])
+def test_a_misleading_zone_is_refused_saying_why_and_what_to_choose(zone, message):
+    """A probe saved "Etc/GMT+5" (UTC-5: someone meaning UTC+5 is called ten hours off),
+    "EST" (never on daylight time) and "US/Eastern": only a place's zone, or UTC, is
+    taken, and the refusal names the city to choose where that can be told."""
+    with pytest.raises(ValueError) as error:
+        parse("Mon 09:00-10:00", zone)
+    assert message in str(error.value)
+
+
+def test_the_zones_offered_are_places_and_utc():
+    offered = set(zones())
+    assert {"America/New_York", "Europe/London", "Asia/Kolkata", "Pacific/Auckland",
+            "America/Argentina/Buenos_Aires", "UTC"} <= offered
+    assert not offered & {"EST", "Etc/GMT+5", "US/Eastern", "GMT+0", "Etc/UTC", "GB", "CET"}
+    assert all(zone == "UTC" or zone.split("/")[0] in {
+        "Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe",
+        "Indian", "Pacific"} for zone in offered)
+    assert parse("Mon 09:00-10:00", "UTC").zone == "UTC"
+
+
+def test_hours_saved_in_a_zone_no_longer_offered_are_still_read():
+    """Hours saved before only places were taken are read as saved, not checked again."""
+    campaign = SimpleNamespace(calling_hours={
+        "zone": "US/Eastern", "windows": [{"days": [0], "from": "09:00", "to": "17:00"}]})
+    hours = of(campaign)
+    assert hours.zone == "US/Eastern"
+    assert hours.closes_at(utc(2026, 3, 9, 14)) == utc(2026, 3, 9, 21, 0)  # 17:00 EDT
 
 
 def test_open_and_close_on_the_wall_clock_across_the_spring_forward_weekend():

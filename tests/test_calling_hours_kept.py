@@ -297,9 +297,39 @@ def test_what_cannot_be_read_is_said_beside_its_field_and_kept(login_as, users):
     response = staff.post(hours_url(draft), {"zone": "Mars/Olympus", "windows": "Mon 09:00-10:00"})
     assert response.status_code == 422
     assert field_errors(response, "zone") == [
-        "Choose a time zone from the list, e.g. Europe/London."]
+        "“Mars/Olympus” is not a time zone on the list: choose one, e.g. Europe/London or "
+        "America/New_York."]
     draft.refresh_from_db()
     assert draft.calling_hours == {}
+
+
+def test_a_misleading_zone_is_refused_beside_it_and_saved_hours_in_one_still_work(
+        sim, running, login_as, users):
+    """"Etc/GMT+5" (which is UTC-5) and "US/Eastern" were saved, and the suggestions offered
+    all 597 names of the zone database. Now the list offers places, a refusal names the
+    city to choose with what was typed kept, and hours saved before in an old name are
+    still kept by the beat as saved."""
+    draft = campaign_row(users["staff"])
+    staff = login_as("staff")
+    form = staff.get(hours_url(draft)).content.decode()
+    assert '<option value="America/New_York">' in form and '<option value="UTC">' in form
+    assert '<option value="Etc/GMT+5">' not in form and '<option value="EST">' not in form
+    response = staff.post(hours_url(draft), {"zone": "US/Eastern", "windows": "Mon 22:00-23:00"})
+    assert response.status_code == 422
+    assert field_errors(response, "zone") == [
+        "“US/Eastern” is an old or short name for a clock: choose America/New_York, the same "
+        "clock by its current name."]
+    page = response.content.decode()
+    assert 'value="US/Eastern"' in page and "Mon 22:00-23:00</textarea>" in page
+    draft.refresh_from_db()
+    assert draft.calling_hours == {}
+
+    Campaign.objects.filter(pk=running.pk).update(calling_hours={
+        "zone": "US/Eastern", "windows": [{"days": [0, 1, 2, 3, 4], "from": "09:00",
+                                           "to": "17:00"}]})
+    # Friday 6 March 2026, 17:00 in New York: the window has ended.
+    assert keep(utc(2026, 3, 6, 22, 0)) == {**NOTHING, "paused": 1}
+    assert 'value="US/Eastern"' in login_as("admin").get(hours_url(running)).content.decode()
 
 
 def test_once_started_only_those_who_may_pause_may_change_them(login_as, users):

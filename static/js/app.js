@@ -217,7 +217,11 @@
   if (zone) {
     document.querySelectorAll("input[name=time_zone]").forEach(function (input) { input.value = zone; });
     // A zone the person has not chosen yet (calling hours) starts as their own.
-    document.querySelectorAll("input[data-browser-zone]").forEach(function (input) { if (!input.value) input.value = zone; });
+    // Only a zone the list offers: one it refuses (Etc/UTC on some systems) would start as an error.
+    document.querySelectorAll("input[data-browser-zone]").forEach(function (input) {
+      var offered = input.list && Array.prototype.some.call(input.list.options, function (o) { return o.value === zone; });
+      if (!input.value && offered) input.value = zone;
+    });
     var help = document.getElementById("id_scheduled_at_helptext");
     if (help) help.textContent = help.textContent.replace(/Times are in .*$/, "Times are in your time zone, " + zone + ".");
   }
