@@ -2,10 +2,20 @@
 
 Pure: parsing what a person typed, and when a window opens or closes. Windows are wall-clock
 times in the campaign's zone, so "09:00–17:00" stays 09:00–17:00 across a daylight-saving
-change (the instants in UTC move by an hour). A time the clocks skip (02:30 on a
-spring-forward night) is read with the offset from before the change, so it falls an hour
-later on the new clock (03:30); a time the clocks repeat (01:30 on a fall-back night) means
-its first occurrence. Python's own rules (PEP 495, fold=0) in both cases.
+change (the instants in UTC move by an hour). On the nights the clocks change, a window
+dials only while the clock reads a time inside it:
+
+- A time the clocks skip (02:30 on a spring-forward night, when 02:00 becomes 03:00) is the
+  moment of the change, 03:00 on the new clock. "01:00–02:30" closes at 03:00, and
+  "02:00–02:59" does not open that night. (Python's own reading, PEP 495's fold=0, put
+  02:30 at 03:30 on the new clock: an hour of dialling nobody wrote.)
+- A time the clocks repeat (01:30 on a fall-back night, when 02:00 becomes 01:00) starts a
+  window at its second occurrence and ends one at its first: "01:30–03:00" dials from
+  01:30 on the new clock to 03:00 (not from the first 01:30, which would dial through the
+  repeated 01:00–01:30 outside the window), "00:00–01:30" until the first 01:30. A window
+  wholly inside the repeated hour ("01:15–01:45") dials its first occurrence only. A window
+  running across the repeated hour ("00:00–03:00") dials the whole of it, an hour longer
+  than written, every minute of it at a time inside the window.
 
 Keeping a campaign inside its windows (pausing at the end, resuming at the next start) is
 `keep_hours.keep_calling_hours`, run by the beat.
@@ -87,12 +97,10 @@ class CallingHours:
         and with overlapping or touching ones merged."""
         tz = self.tz
         today = at.astimezone(tz).date()
-        spans = sorted(
-            (_instant(day, window.start, tz), _instant(day, window.end, tz))
-            for offset in range(-1, 9)
-            for day in [today + timedelta(days=offset)]
-            for window in self.windows if day.weekday() in window.days
-        )
+        spans = sorted(span for offset in range(-1, 9)
+                       for day in [today + timedelta(days=offset)]
+                       for window in self.windows if day.weekday() in window.days
+                       for span in [_span(day, window, tz)] if span)
         merged: list[tuple[datetime, datetime]] = []
         for start, end in spans:
             if merged and start <= merged[-1][1]:
@@ -102,10 +110,39 @@ class CallingHours:
         return merged
 
 
-def _instant(day: date, wall: time, tz: ZoneInfo) -> datetime:
+def _span(day: date, window: Window, tz: ZoneInfo) -> tuple[datetime, datetime] | None:
+    """`window` on `day` as UTC instants (the module's docstring says how a change of the
+    clocks is read), or None when it does not open that day (it lies in skipped time)."""
+    start, end = _instant(day, window.start, tz, later=True), _instant(day, window.end, tz)
+    if start >= end:  # both in the repeated hour: its first occurrence
+        start = _instant(day, window.start, tz)
+    return (start, end) if start < end else None
+
+
+def _instant(day: date, wall: time, tz: ZoneInfo, *, later: bool = False) -> datetime:
+    """`wall` on `day`: a time the clocks skip is the moment they change; a repeated one
+    its later occurrence when `later`, else its first."""
     if wall == END_OF_DAY:
         day, wall = day + timedelta(days=1), time(0)
-    return datetime.combine(day, wall, tzinfo=tz).astimezone(UTC)
+    local = datetime.combine(day, wall, tzinfo=tz)
+    if local.astimezone(UTC).astimezone(tz).replace(tzinfo=None) != local.replace(tzinfo=None):
+        return _clock_change(local)
+    return local.replace(fold=int(later)).astimezone(UTC)
+
+
+def _clock_change(skipped: datetime) -> datetime:
+    """The instant the clocks jumped over `skipped` (a wall time that did not exist):
+    between its readings with the offset after the change (earlier) and before it
+    (later), found to the second (zones change on whole seconds)."""
+    low, high = skipped.replace(fold=1).astimezone(UTC), skipped.astimezone(UTC)
+    before = low.astimezone(skipped.tzinfo).utcoffset()
+    while high - low > timedelta(seconds=1):
+        middle = low + timedelta(seconds=(high - low) // timedelta(seconds=2))
+        if middle.astimezone(skipped.tzinfo).utcoffset() == before:
+            low = middle
+        else:
+            high = middle
+    return high
 
 
 def _clock(wall: time) -> str:

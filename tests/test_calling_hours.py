@@ -107,15 +107,10 @@ def test_the_zones_offered_are_places_and_utc():
         "Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe",
         "Indian", "Pacific"} for zone in offered)
     assert parse("Mon 09:00-10:00", "UTC").zone == "UTC"
-
-
-def test_hours_saved_in_a_zone_no_longer_offered_are_still_read():
-    """Hours saved before only places were taken are read as saved, not checked again."""
-    campaign = SimpleNamespace(calling_hours={
-        "zone": "US/Eastern", "windows": [{"days": [0], "from": "09:00", "to": "17:00"}]})
-    hours = of(campaign)
-    assert hours.zone == "US/Eastern"
-    assert hours.closes_at(utc(2026, 3, 9, 14)) == utc(2026, 3, 9, 21, 0)  # 17:00 EDT
+    # Hours saved before, in a name no longer offered, are read as saved, not checked again.
+    saved = of(SimpleNamespace(calling_hours={
+        "zone": "US/Eastern", "windows": [{"days": [0], "from": "09:00", "to": "17:00"}]}))
+    assert saved.closes_at(utc(2026, 3, 9, 14)) == utc(2026, 3, 9, 21, 0)  # 17:00 EDT
 
 
 def test_open_and_close_on_the_wall_clock_across_the_spring_forward_weekend():
@@ -141,16 +136,46 @@ def test_open_and_close_on_the_wall_clock_across_the_fall_back_weekend():
     assert london.opens_at(utc(2026, 3, 28, 17)) == utc(2026, 3, 29, 8, 0)
 
 
-def test_times_the_clocks_skip_or_repeat_on_the_change_night():
-    # 02:30 does not exist on 8 March in New York: read with the offset before the change,
-    # it is 07:30 UTC (03:30 on the new clock).
-    skipped = parse("Sun 02:30-04:00", "America/New_York")
-    assert skipped.opens_at(utc(2026, 3, 8, 0)) == utc(2026, 3, 8, 7, 30)
-    # 01:30 happens twice on 1 November: the first one (EDT, 05:30 UTC) opens the window,
-    # which ends at 03:00 EST (08:00 UTC): three and a half hours long that night.
-    repeated = parse("Sun 01:30-03:00", "America/New_York")
-    assert repeated.opens_at(utc(2026, 11, 1, 0)) == utc(2026, 11, 1, 5, 30)
-    assert repeated.closes_at(utc(2026, 11, 1, 6)) == utc(2026, 11, 1, 8, 0)
+def test_a_time_the_clocks_skip_is_the_moment_they_change():
+    """New York skips 02:00-03:00 on Sunday 14 March 2027. Read as Python reads it (fold=0,
+    the offset from before the change), "01:00-02:30" closed at 03:30 EDT and "02:00-02:59"
+    dialled 03:00-03:59 EDT: hours nobody wrote, in a compliance feature. A skipped time is
+    the moment of the change, 03:00 EDT (07:00 UTC)."""
+    until_half_past_two = parse("Sun 01:00-02:30", "America/New_York")
+    assert until_half_past_two.opens_at(utc(2027, 3, 14, 0)) == utc(2027, 3, 14, 6, 0)
+    assert until_half_past_two.closes_at(utc(2027, 3, 14, 6, 59)) == utc(2027, 3, 14, 7, 0)
+    assert not until_half_past_two.is_open(utc(2027, 3, 14, 7, 0))
+    # Wholly in the skipped hour: no dialling that night; the next Sunday at 02:00 EDT.
+    skipped = parse("Sun 02:00-02:59", "America/New_York")
+    assert not any(skipped.is_open(utc(2027, 3, 14, 6, minute)) for minute in range(0, 60, 5))
+    assert not any(skipped.is_open(utc(2027, 3, 14, 7, minute)) for minute in range(0, 60, 5))
+    assert skipped.opens_at(utc(2027, 3, 14, 0)) == utc(2027, 3, 21, 6, 0)
+    # Starting in it: from the change (03:00 EDT), not from 03:30.
+    from_half_past_two = parse("Sun 02:30-04:00", "America/New_York")
+    assert from_half_past_two.opens_at(utc(2027, 3, 14, 0)) == utc(2027, 3, 14, 7, 0)
+    assert from_half_past_two.closes_at(utc(2027, 3, 14, 7, 0)) == utc(2027, 3, 14, 8, 0)
+
+
+def test_a_window_dials_only_at_its_own_times_through_the_repeated_hour():
+    """New York's clocks go from 02:00 EDT back to 01:00 EST on Sunday 1 November 2026, so
+    01:00-02:00 happens twice (05:00-06:00 UTC, then 06:00-07:00 UTC). Started at the first
+    01:30 (as fold=0 reads it), "01:30-03:00" dialled through the repeated 01:00-01:30,
+    outside its hours: a window starts at a repeated time's second occurrence and ends at
+    its first, and one wholly inside the hour dials its first occurrence."""
+    from_half_past_one = parse("Sun 01:30-03:00", "America/New_York")
+    assert from_half_past_one.opens_at(utc(2026, 11, 1, 0)) == utc(2026, 11, 1, 6, 30)
+    assert not from_half_past_one.is_open(utc(2026, 11, 1, 6, 15))  # 01:15 EST
+    assert from_half_past_one.closes_at(utc(2026, 11, 1, 6, 30)) == utc(2026, 11, 1, 8, 0)
+    until_half_past_one = parse("Sun 00:00-01:30", "America/New_York")
+    assert until_half_past_one.closes_at(utc(2026, 11, 1, 4)) == utc(2026, 11, 1, 5, 30)
+    assert not until_half_past_one.is_open(utc(2026, 11, 1, 5, 45))  # 01:45 EDT
+    inside = parse("Sun 01:15-01:45", "America/New_York")
+    assert inside.opens_at(utc(2026, 11, 1, 0)) == utc(2026, 11, 1, 5, 15)
+    assert inside.closes_at(utc(2026, 11, 1, 5, 15)) == utc(2026, 11, 1, 5, 45)
+    assert inside.opens_at(utc(2026, 11, 1, 5, 45)) == utc(2026, 11, 8, 6, 15)  # next week
+    # Across the whole repeated hour: every minute of it is inside 00:00-03:00.
+    across = parse("Sun 00:00-03:00", "America/New_York")
+    assert across.closes_at(utc(2026, 11, 1, 4)) == utc(2026, 11, 1, 8, 0)
 
 
 def test_24_00_ends_a_window_at_midnight_so_days_run_into_each_other():
