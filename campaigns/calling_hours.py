@@ -312,10 +312,24 @@ def _parse_line(number: int, line: str) -> Window:
         end = _wall(match["end"].zfill(5))
     except ValueError:
         raise ValueError(f"{where}: times are 24-hour, from 00:00 to 24:00.") from None
+    days = _parse_days(where, match["days"])
     if end <= start:
-        raise ValueError(f"{where}: the end must be after the start on the same day; "
-                         "for hours past midnight, write two windows.")
-    return Window(_parse_days(where, match["days"]), start, end)
+        raise ValueError(f"{where}: the end must be after the start on the same day"
+                         + _past_midnight(match["days"].strip(), days, start, end))
+    return Window(days, start, end)
+
+
+def _past_midnight(typed_days: str, days: frozenset[int], start: time, end: time) -> str:
+    """How to write a window that runs past midnight, with the person's own days: "Mon
+    22:00-02:00" is "Mon 22:00-24:00" and "Tue 00:00-02:00" (a rule to follow, not "write
+    two windows", which left them to work out the second)."""
+    if end == start:
+        return "."
+    if end == time(0):
+        return f"; midnight is 24:00, so write it as {typed_days} {start:%H:%M}-24:00."
+    next_days = describe_days(frozenset((day + 1) % 7 for day in days)).replace("–", "-")
+    return (f"; for hours past midnight, write it as two windows: {typed_days} "
+            f"{start:%H:%M}-24:00 and {next_days} 00:00-{end:%H:%M}.")
 
 
 def _parse_days(where: str, text: str) -> frozenset[int]:

@@ -293,10 +293,12 @@ class DeleteForm(forms.Form):
 class CallingHoursForm(forms.Form):
     default_renderer = FieldGroupRenderer()
     zone = forms.CharField(
-        label="Time zone", required=False, max_length=64,
+        label="Time zone", max_length=64,
         widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off",
                                       "data-browser-zone": ""}),
-        help_text="The clock the windows follow, e.g. Europe/London or America/New_York.",
+        help_text="The clock the windows follow, e.g. Europe/London or America/New_York: a "
+                  "city's zone, which moves to summer time as the city does.",
+        error_messages={"required": calling_hours.zone_problem("")},
     )
     windows = forms.CharField(
         label="Calling windows", required=False, max_length=1000,
@@ -306,9 +308,18 @@ class CallingHoursForm(forms.Form):
                   "empty to call at any time.",
     )
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Needed with windows (it was labelled "optional", then refused when left empty);
+        # with none, the hours are removed and a zone is not asked for.
+        if self.is_bound and not self.data.get("windows", "").strip():
+            self.fields["zone"].required = False
+
     def clean(self):
         data = super().clean()
         windows, zone = data.get("windows", ""), data.get("zone", "")
+        if self.has_error("zone"):  # left empty: said by the field
+            return data
         problem = calling_hours.zone_problem(zone) if windows.strip() else None
         if problem:
             self.add_error("zone", problem)

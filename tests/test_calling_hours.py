@@ -55,6 +55,27 @@ def test_a_line_that_cannot_be_read_is_named_with_what_to_write(typed, message):
     assert message in str(error.value)
 
 
+@pytest.mark.parametrize(("typed", "rewrite"), [
+    ("Mon 22:00-02:00", "; for hours past midnight, write it as two windows: "
+                        "Mon 22:00-24:00 and Tue 00:00-02:00."),
+    ("Mon-Fri 22:00-02:00", "; for hours past midnight, write it as two windows: "
+                            "Mon-Fri 22:00-24:00 and Tue-Sat 00:00-02:00."),
+    ("Sun 23:30-00:30", "; for hours past midnight, write it as two windows: "
+                        "Sun 23:30-24:00 and Mon 00:00-00:30."),
+    ("Sat 20:00-00:00", "; midnight is 24:00, so write it as Sat 20:00-24:00."),
+])
+def test_a_window_past_midnight_is_refused_with_the_two_windows_to_write(typed, rewrite):
+    """"Mon 22:00-02:00" was refused with "write two windows", leaving the person to work
+    out which two: the refusal writes them, with the person's own days."""
+    with pytest.raises(ValueError) as error:
+        parse(typed, "UTC")
+    assert str(error.value) == (f"Line 1 (“{typed}”): the end must be after the start on the "
+                                f"same day{rewrite}")
+    # What it says to write is taken.
+    written = rewrite.rsplit(" as ", 1)[-1].removeprefix("two windows: ").rstrip(".")
+    assert parse(written.replace(" and ", "\n"), "UTC")
+
+
 @pytest.mark.parametrize("zone", ["localtime", "Factory", "posixrules"])
 def test_a_zone_must_be_a_place_not_the_servers_clock(zone):
     with pytest.raises(ValueError, match="is not a time zone on the list"):

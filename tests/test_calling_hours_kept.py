@@ -303,6 +303,22 @@ def test_what_cannot_be_read_is_said_beside_its_field_and_kept(login_as, users):
     assert draft.calling_hours == {}
 
 
+def test_the_zone_is_asked_for_with_windows_and_not_labelled_optional(login_as, users):
+    """The "Time zone" field said "(optional)" and was then refused when left empty beside
+    windows. It is labelled as needed; left empty with windows, it says so beside it and
+    keeps the windows; with no windows the hours are removed and no zone is asked for."""
+    draft = campaign_row(users["staff"])
+    staff = login_as("staff")
+    form = staff.get(hours_url(draft)).content.decode()
+    assert '<label for="id_zone">Time zone</label>' in form
+    response = staff.post(hours_url(draft), {"zone": "", "windows": "Mon 09:00-10:00"})
+    assert response.status_code == 422
+    assert field_errors(response, "zone") == [
+        "Choose the time zone the windows follow, e.g. Europe/London or America/New_York."]
+    assert "Mon 09:00-10:00</textarea>" in response.content.decode()
+    assert staff.post(hours_url(draft), {"zone": "", "windows": " "}).status_code == 302
+
+
 def test_a_misleading_zone_is_refused_beside_it_and_saved_hours_in_one_still_work(
         sim, running, login_as, users):
     """"Etc/GMT+5" (which is UTC-5) and "US/Eastern" were saved, and the suggestions offered
