@@ -70,6 +70,8 @@ async def asgi_health(scope, receive, send) -> None:
         status = 200 if ready else 503
         body = {"status": "ready" if ready else "not ready",
                 "checks": {name: "ok" if ok else "failing" for name, ok in checks.items()}}
-    await send({"type": "http.response.start", "status": status, "headers": HEADERS})
+    # A 405 names what the address takes (HTTP requires it; monitors read it).
+    headers = HEADERS + [(b"allow", b"GET, HEAD")] if status == 405 else HEADERS
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body",
                 "body": b"" if scope["method"] == "HEAD" else json.dumps(body).encode()})

@@ -18,6 +18,9 @@ def test_healthz_answers_anyone_on_any_host_with_nothing_but_ok(web_server):
     assert answer.status_code == 200
     assert answer.json() == {"status": "ok"}
     assert answer.headers["cache-control"] == "no-store"
+    for method in ("POST", "PUT"):  # a 405 names the methods it takes
+        refused = httpx.request(method, f"{web_server.url}/healthz")
+        assert (refused.status_code, refused.headers.get("allow")) == (405, "GET, HEAD")
 
 
 def test_readyz_needs_a_recent_poll_and_says_which_part_fails(web_server, simulator_process):
