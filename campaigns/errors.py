@@ -70,9 +70,12 @@ def handler403(request, exception=None):
     user = signed_in_user(request)
     # An admin refused has every role already: what they lack is not one to ask for.
     admin = user is not None and role_of(user) == ADMIN
+    # Nor when no role would do ("This campaign has finished: calling hours no longer apply").
+    about_a_role = not reason or " role" in reason
     return _page(request, 403, "You can't do that",
                  reason or "Your role does not allow this.",
-                 hint="" if admin else "Ask an admin if you need a different role.",
+                 hint="Ask an admin if you need a different role."
+                 if about_a_role and not admin else "",
                  links=[(reverse("home"), "Back to the dashboard")])
 
 

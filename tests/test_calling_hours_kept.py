@@ -369,6 +369,10 @@ def test_once_started_only_those_who_may_pause_may_change_them(login_as, users):
     assert running.calling_hours["windows"] == [{"days": [0], "from": "09:00", "to": "10:00"}]
     finished = campaign_row(users["staff"], "completed")
     assert admin.get(hours_url(finished)).status_code == 403
+    # Staff are told what no role changes, without "ask an admin for a different role".
+    page = login_as("staff").get(hours_url(finished)).content.decode()
+    assert "calling hours no longer apply" in page and "different role" not in page
+    assert "Ask an admin if you need a different role." in refused.content.decode()
 
 
 def test_calling_hours_never_resume_over_a_listed_number_no_person_agreed_to(
