@@ -7,6 +7,7 @@ import re
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.sessions.models import Session
 from django.test import Client
@@ -161,8 +162,13 @@ def test_an_admin_cannot_change_their_own_role_even_with_another_change(login_as
     assert [g.name for g in me.groups.all()] == ["admin"] and me.is_active
     page = admin.get(reverse("user_list")).content.decode()
     assert reverse("user_change", args=[me.pk]) not in page
-    assert "another admin changes your role" in page
+    # The only admin is not told another admin changes their role: there is none.
+    assert "You: the only admin; only another admin could change your role." in page
     assert reverse("user_change", args=[users["staff"].pk]) in page
+    second = get_user_model().objects.create_user("second-admin", password="x-" * 8)
+    second.groups.add(Group.objects.get(name="admin"))
+    assert "You: another admin changes your role." in admin.get(
+        reverse("user_list")).content.decode()
     assert list(AuditEntry.objects.order_by("pk").values_list("outcome", flat=True)) == [
         "refused", "refused"]
 

@@ -27,7 +27,7 @@ from campaigns.forms import (
     UserCreateForm,
 )
 from campaigns.models import FormerAdmin
-from campaigns.permissions import ROLE_LABELS, require_perm, role_of
+from campaigns.permissions import ADMIN, ROLE_LABELS, require_perm, role_of
 from campaigns.ratelimit import atoms_free
 from campaigns.views.shared import form_page
 
@@ -55,9 +55,12 @@ def _page(request, form, status=200):
     tried = accounts.names_tried_from(addresses)
     paused_addresses = [{"address": address, "until": until, "names": tried[address]}
                         for address, until in sorted(addresses.items())]
+    # "Another admin changes your role" said to the only one: nobody here could.
+    admins = sum(1 for p in people if p["role"] == ADMIN and p["user"].is_active)
     return render(request, "campaigns/users.html",
                   {"nav": "users", "people": people, "form": form, "roles": ROLE_LABELS,
-                   "paused_addresses": paused_addresses}, status=status)
+                   "paused_addresses": paused_addresses, "other_admins": admins > 1},
+                  status=status)
 
 
 @contextmanager
