@@ -94,7 +94,7 @@ class AudienceMembers:
     members: object = None
     # The contacts matching a search (no paging in Atoms' search), when one was asked.
     matches: tuple | None = None
-    # The audience's columns besides its phone column, sorted: what "Add a contact" asks
+    # The audience's columns besides its phone column, in order: what "Add a contact" asks
     # for and the table shows, the same whatever a search found (see _columns). None when
     # neither Atoms nor an earlier read could say them.
     columns: list | None = field(default_factory=list)
@@ -157,8 +157,10 @@ def _columns(audience, members) -> list[str]:
     a search with no match left only the phone number, and contacts were added nameless.
     Remembered for when Atoms cannot list the contacts: "Add a contact" then asked for
     the number alone, and contacts added meanwhile had no name (probe)."""
-    columns = sorted({key for member in members for key in member.data}
-                     - {audience.phone_column})
+    # In the file's order, as Atoms keeps each contact's keys: sorted, "name,phone,city"
+    # showed as city, name (probe).
+    columns = [key for key in dict.fromkeys(key for member in members for key in member.data)
+               if key != audience.phone_column]
     try:
         cache.set(_columns_key(audience), columns, None)  # an audience never loses a column
     except RedisError:

@@ -86,6 +86,16 @@ def test_add_a_contact_starts_at_the_country_its_file_was_read_as(login_as, worl
     assert other["region"].value() == "US"  # made elsewhere: the default
 
 
+def test_the_columns_keep_the_files_order_in_the_table_and_the_add_form(login_as, world):
+    """"name,phone,city" showed as city, name: the columns were sorted (probe)."""
+    audience = atoms_client().create_audience(
+        "Ordered", "phone", b"name,phone,city,age\nAsha,+14155550100,Pune,41\n")
+    page = login_as("staff").get(reverse("audience_detail", args=[audience.id]))
+    assert page.context["columns"] == ["phone", "name", "city", "age"]
+    assert list(page.context["add_form"].fields)[:4] == [
+        "phone_number", "col_name", "col_city", "col_age"]
+
+
 def test_a_crafted_add_cannot_give_the_audience_columns_it_does_not_have(login_as, world):
     """Posted col_ fields became columns every viewer saw: an empty name, a 5,000-character
     one, "__proto__"."""
