@@ -141,18 +141,23 @@ def read_table(raw: bytes, *, audience: bool = True) -> Table:
                       "fix the quotes on that line and upload the file again.") from None
     if not records:
         raise BadFile("The file is empty: choose a CSV file with a header row and contacts.")
-    header_line, header = records[0]
-    header = [cell.strip() for cell in header]
+    if not audience and any(_looks_like_phone(cell) for cell in records[0][1]):
+        # A do-not-call export is often a bare column of numbers (a note beside each, at
+        # most): it was refused for want of a header an audience needs.
+        width = max(len(cells) for _, cells in records)
+        records.insert(0, (0, ["phone", "note", *(f"column {n}" for n in range(3, width + 1))]
+                           [:width]))
+    header = [cell.strip() for cell in records[0][1]]
     _check_header(header)
     width = len(header)
     rows = [(number, [c.strip() for c in cells] + [""] * (width - len(cells)))
             for number, cells in records[1:]]
     if not rows:
         raise BadFile("The file has a header row but no contacts below it.")
-    if over and audience:
+    if audience and len(rows) + over > MAX_CONTACTS:
         raise BadFile(f"An audience holds at most {MAX_CONTACTS:,} contacts and this file has "
                       f"{len(rows) + over:,}: split it into smaller files.")
-    if over:
+    if len(rows) + over > MAX_DNC_NUMBERS:
         raise BadFile(f"A do-not-call file holds at most {MAX_DNC_NUMBERS:,} numbers and this "
                       f"one has {len(rows) + over:,}: split it into smaller files.")
     return Table(header=header, rows=rows, encoding=encoding)

@@ -513,8 +513,9 @@ class SuppressionRemoveForm(forms.Form):
 class SuppressionImportForm(ContactsFileMixin, forms.Form):
     audience = False
     file = forms.FileField(label="CSV file of numbers",
-                           help_text="A header row, then one number per row; a column called "
-                                     "“note” gives each number its note.")
+                           help_text="One number per row, with or without a header row; a "
+                                     "column called “note” (or the second column) gives each "
+                                     "number its note.")
     phone_column = forms.CharField(label="Phone number column", max_length=100,
                                    required=False,
                                    help_text="Leave empty to have it found for you.")

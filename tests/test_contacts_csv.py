@@ -252,6 +252,20 @@ def test_a_do_not_call_file_holds_at_most_50000_numbers_and_says_how_many_it_has
         "A do-not-call file holds at most 50,000 numbers and this one has 73,214: split it "
         "into smaller files.")
     assert caught.value.field == "file"
+    # Without a header row too (the first number is a row, not column names).
+    with pytest.raises(BadFile) as caught:
+        read_table(b"+14155550100\n" * (MAX_DNC_NUMBERS + 1), audience=False)
+    assert "this one has 50,001" in caught.value.message
+
+
+def test_a_do_not_call_file_may_be_a_bare_column_of_numbers_an_audience_may_not():
+    """The commonest do-not-call export, a column of numbers with no header, was refused
+    with the audience's "add a header row such as firstName,lastName,phoneNumber"."""
+    table = read_table(b"+14155550605\n+14155550606,asked twice\n", audience=False)
+    assert table.header == ["phone", "note"]
+    assert table.rows == [(1, ["+14155550605", ""]), (2, ["+14155550606", "asked twice"])]
+    with pytest.raises(BadFile, match="add a header row"):
+        read_table(b"+14155550605\n+14155550606\n")
 
 
 def test_a_file_with_more_columns_than_a_contacts_file_has_is_refused_before_its_rows():

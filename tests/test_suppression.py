@@ -104,6 +104,14 @@ def test_a_files_note_column_gives_each_number_its_note_and_the_log_names_them(
         "Added 3 numbers from a CSV file: +14155550170, +14155550171, +14155550172")
 
 
+def test_a_do_not_call_file_of_bare_numbers_is_listed_with_its_notes(login_as, world):
+    content = b"+14155550605\n(415) 555-0606,asked by letter\n"
+    login_as("staff").post(reverse("suppression_import"), {
+        "file": SimpleUploadedFile("dnc.csv", content), "phone_column": "", "region": "US"})
+    assert dict(SuppressedNumber.objects.values_list("phone_number", "note")) == {
+        "+14155550605": "", "+14155550606": "asked by letter"}
+
+
 def test_a_long_note_in_a_do_not_call_file_never_keeps_its_number_off_the_list(
         login_as, world):
     content = f"number,note\n+14155550173,{'n' * 800}\n".encode()
