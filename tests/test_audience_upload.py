@@ -71,6 +71,19 @@ def test_preview_counts_match_what_reaches_atoms(staff, sim):
     assert "3 contacts uploaded, 5 rows left out" in entry.message
 
 
+def test_the_check_shows_the_first_rows_as_they_will_be_uploaded(staff, sim):
+    """Only counts and rejected rows were shown: whether a semicolon file's columns split
+    where they should was seen only in the audience (probe)."""
+    rows = "".join(f"Name {i};Pune;(415) 555-01{i:02d}\n" for i in range(7))
+    page = preview_of(staff, choose(staff, "name;city;phone\n" + rows))
+    assert page.context["sample"] == [
+        (line, [("name", f"Name {i}"), ("city", "Pune"), ("phone", f"+14155550{100 + i}")])
+        for i, line in zip(range(5), range(2, 7), strict=True)]
+    html = page.content.decode()
+    assert "The first 5 contacts as they will be uploaded" in html
+    assert html.count('data-testid="sample-row"') == 5
+
+
 def test_the_file_is_kept_between_the_steps_and_a_second_confirm_sends_nothing(staff, sim):
     preview_of(staff, choose(staff, "phoneNumber\n+14155550100\n"))
     upload = AudienceUpload.objects.get()

@@ -48,6 +48,8 @@ MEMBERS_PAGE_SIZE = 25
 DNC_PAGE_SIZE = 100
 # The preview lists this many rejected rows; the download has all of them.
 PREVIEW_ROWS = 50
+# The check shows this many of the rows to be uploaded, as they will be sent.
+SAMPLE_ROWS = 5
 
 
 @require_safe
@@ -134,6 +136,12 @@ def audience_upload(request, token):
         index = header.index(result.check.phone_column)
         context["rejected"] = [(row, row.cells[index])
                                for row in result.check.rejected[:PREVIEW_ROWS]]
+        # A few rows as they will be sent: that the columns split where they should (a
+        # semicolon file, an encoding) was seen only after the upload (probe).
+        context["sample"] = [
+            (row.line, [(column, row.phone if column == result.check.phone_column else cell)
+                        for column, cell in zip(header, row.cells, strict=False)])
+            for row in result.check.valid[:SAMPLE_ROWS]]
     return form_page(request, "campaigns/audience_upload.html", context)
 
 
