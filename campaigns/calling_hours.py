@@ -230,6 +230,13 @@ _OFFSET = re.compile(r"^(?:(?P<etc>etc/)?(?:gmt|utc))?\s*(?P<sign>[+-−])\s*"
 ZONE_EXAMPLE = "e.g. Europe/London or America/New_York"
 
 
+def current_name(zone: str) -> str:
+    """The zone by the name the list offers when it is an old name for one city's clock
+    (hours saved as "US/Eastern" open as America/New_York: saved again unchanged, the old
+    name was refused), else as it is."""
+    return _LEGACY_CITY.get(zone, zone)
+
+
 def zone_problem(zone: str) -> str | None:
     """Why `zone` cannot be chosen, in words for the person, and the zone to choose instead
     when that can be told; None when it can."""

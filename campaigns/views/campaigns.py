@@ -337,7 +337,8 @@ def campaign_calling_hours(request, pk: int):
             else "This campaign has finished: calling hours no longer apply.")
     hours = calling_hours.of(campaign)
     form = CallingHoursForm(request.POST or None, initial={
-        "zone": hours.zone if hours else "", "windows": hours.as_text() if hours else ""})
+        "zone": calling_hours.current_name(hours.zone) if hours else "",
+        "windows": hours.as_text() if hours else ""})
     if request.method == "POST" and form.is_valid():
         messages.success(request, services.set_calling_hours(
             request.user, campaign, form.cleaned_data["hours"]))
