@@ -49,8 +49,8 @@ class ListedNumbers:
 
     A contact's number is read as the list's are (the default region). One that cannot be
     read so (an audience made in Atoms itself may hold "020 7946 0001") is found by its
-    digits among the listed numbers as their own country writes them: compared as raw
-    text, it never matched, and a start called a listed UK number (probe)."""
+    digits among the listed numbers as their own country writes them, or without their +:
+    compared as raw text, it never matched, and a start called a listed UK number (probe)."""
 
     def __init__(self, numbers: Iterable[str]):
         self.numbers = frozenset(numbers)
@@ -65,10 +65,11 @@ class ListedNumbers:
         phone = comparable_number(value)
         if phone != value.strip() or phone.startswith("+"):
             return phone if phone in self.numbers else ""
-        return self._written_nationally().get(digits_of(value), "")
+        return self._by_digits().get(digits_of(value), "")
 
-    def _written_nationally(self) -> dict[str, str]:
-        """Digits of each listed number written as at home ("020 7946 0001") -> E.164."""
+    def _by_digits(self) -> dict[str, str]:
+        """Digits of each listed number written as at home ("020 7946 0001") or without
+        its + ("44 20 7946 0001") -> E.164."""
         if self._national is None:
             self._national = {}
             for number in self.numbers:
@@ -79,6 +80,7 @@ class ListedNumbers:
                 national = phonenumbers.format_number(
                     parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
                 self._national.setdefault(digits_of(national), number)
+                self._national.setdefault(digits_of(number), number)
         return self._national
 
 

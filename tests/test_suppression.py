@@ -264,8 +264,10 @@ def test_a_contact_written_as_at_home_is_found_on_the_list_by_its_country(login_
     +442079460001: read as a US number it matched nothing, the check said "none", and the
     start called it (probe). Found now; "Start without them" leaves it out."""
     audience = atoms_client().create_audience(
-        "Made in Atoms", "phoneNumber", b"phoneNumber\n020 7946 0001\n+14155550901\n")
+        "Made in Atoms", "phoneNumber",
+        b"phoneNumber\n020 7946 0001\n+14155550901\n44 20 7946 0002\n")
     world.add_dnc("+442079460001")
+    SuppressedNumber.objects.create(phone_number="+442079460002")
     draft = services.create_campaign(
         users["staff"], uuid.uuid4(),
         campaign_input("UK leads", audience_id=audience.id, audience_name="Made in Atoms"),
@@ -273,7 +275,7 @@ def test_a_contact_written_as_at_home_is_found_on_the_list_by_its_country(login_
     staff = login_as("staff")
     response = staff.post(reverse("campaign_start", args=[draft.pk]))
     assert response.status_code == 409
-    assert ('<span data-testid="listed-numbers">+442079460001</span>'
+    assert ('<span data-testid="listed-numbers">+442079460001, +442079460002</span>'
             in response.content.decode())
     assert world.calls_to("POST /campaign/{id}/start") == 0
 
