@@ -415,6 +415,18 @@ def test_public_addresses_stay_allowed_however_written(address):
     assert webhooks.is_public(address)
 
 
+def connections_refused(monkeypatch) -> list:
+    """Where each post connects, recorded and refused: no network in these tests."""
+    connected_to = []
+
+    def no_network(address, *args, **kwargs):
+        connected_to.append(address)
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    return connected_to
+
+
 def test_a_name_that_now_resolves_to_ipv4_carried_in_ipv6_is_not_posted_to(users,
                                                                            monkeypatch):
     """The check before each post is the same as when the URL was added: a name whose
@@ -427,14 +439,8 @@ def test_a_name_that_now_resolves_to_ipv4_carried_in_ipv6_is_not_posted_to(users
             return real_getaddrinfo(host, port, *args, **kwargs)
         return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", ("64:ff9b::a9fe:a9fe", port, 0, 0))]
 
-    connected_to = []
-
-    def no_network(address, *args, **kwargs):
-        connected_to.append(address)
-        raise OSError("no network in this test")
-
     monkeypatch.setattr(socket, "getaddrinfo", nat64)
-    monkeypatch.setattr(socket, "create_connection", no_network)
+    connected_to = connections_refused(monkeypatch)
     hook("https://metadata.example/latest/meta-data/")
     open_alert(campaign_row(users["staff"], "completed"))
     assert webhooks.deliver_due() == {"sent": 0, "retrying": 0, "failed": 1}
@@ -468,14 +474,8 @@ def test_a_post_goes_to_the_address_checked_not_where_the_name_points_a_moment_l
             return real_getaddrinfo(host, port, *args, **kwargs)
         return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (next(answers), port))]
 
-    connected_to = []
-
-    def no_network(address, *args, **kwargs):  # where the post connects; never further
-        connected_to.append(address)
-        raise OSError("no network in this test")
-
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
-    monkeypatch.setattr(socket, "create_connection", no_network)
+    connected_to = connections_refused(monkeypatch)
     hook("https://rebind.example/hook")
     open_alert(campaign_row(users["staff"], "completed"))
     assert webhooks.deliver_due() == {"sent": 0, "retrying": 1, "failed": 0}
