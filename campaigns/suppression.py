@@ -54,7 +54,7 @@ class ListedNumbers:
 
     def __init__(self, numbers: Iterable[str]):
         self.numbers = frozenset(numbers)
-        self._national: dict[str, str] | None = None
+        self._digits: dict[str, str] | None = None
 
     def __contains__(self, phone: str) -> bool:
         """Is this E.164 number listed?"""
@@ -70,8 +70,8 @@ class ListedNumbers:
     def _by_digits(self) -> dict[str, str]:
         """Digits of each listed number written as at home ("020 7946 0001") or without
         its + ("44 20 7946 0001") -> E.164."""
-        if self._national is None:
-            self._national = {}
+        if self._digits is None:
+            self._digits = {}
             for number in self.numbers:
                 try:
                     parsed = phonenumbers.parse(number)
@@ -79,9 +79,9 @@ class ListedNumbers:
                     continue
                 national = phonenumbers.format_number(
                     parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-                self._national.setdefault(digits_of(national), number)
-                self._national.setdefault(digits_of(number), number)
-        return self._national
+                self._digits.setdefault(digits_of(national), number)
+                self._digits.setdefault(digits_of(number), number)
+        return self._digits
 
 
 def suppressed_numbers() -> ListedNumbers:
