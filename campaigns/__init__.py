@@ -56,7 +56,7 @@ explain.py      "why isn't it dialing?": one sentence, cause and what to do, fro
                 is mirrored; rendered with the live fragments.
 mirror.py       how what Atoms says lands on a mirror row (one mapping for create, sync
                 and poll).
-audit.py        the activity log.
+audit.py        the activity log, and who asked for each of Atoms' campaign events.
 models.py       the mirror of Atoms campaigns and what Atoms does not keep (snapshots,
                 audit entries, create requests); the one "active" rule and the field
                 lists the mirror is judged by.
