@@ -171,9 +171,14 @@ def _draft(campaign, moved_at, now):
 def _finished(campaign, moved_at, now):
     if campaign.status != CampaignStatus.COMPLETED:
         return None
-    total = campaign.total_participants
-    return (f"Finished: all {total:,} contact{'s' if total != 1 else ''} were reached or "
-            "have no retries left.")
+    # "All 50 were reached or have no retries left" read as all reached beside "39
+    # connected" (probe): the connected and the rest, counted.
+    total, connected = campaign.total_participants, campaign.contacts_connected
+    if connected >= total:
+        return f"Finished: all {total:,} contact{'s' if total != 1 else ''} connected."
+    rest = total - connected
+    return (f"Finished: {connected:,} of {total:,} contacts connected; the other {rest:,} "
+            f"{'was' if rest == 1 else 'were'} not reached, with no retries left.")
 
 
 def _waiting_for_retries(campaign, moved_at, now):

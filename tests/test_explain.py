@@ -72,12 +72,20 @@ def test_a_paused_campaign_says_who_paused_it(sim, atoms_settings, users):
         "ago. Someone with the staff or admin role can resume it where it stopped.")
 
 
-def test_a_finished_campaign_says_everyone_was_reached_or_out_of_retries(users):
-    row = campaign_row(users["staff"], "completed", total_participants=50, contacts_called=50)
-    assert why(row) == ("Finished: all 50 contacts were reached or have no retries left.")
-    big = campaign_row(users["staff"], "completed", total_participants=1000,
-                       contacts_called=1000)
-    assert why(big) == ("Finished: all 1,000 contacts were reached or have no retries left.")
+def test_a_finished_campaign_counts_who_connected_and_who_was_not_reached(users):
+    """"Finished: all 50 contacts were reached or have no retries left" beside "39
+    connected" read as everyone reached (probe)."""
+    row = campaign_row(users["staff"], "completed", total_participants=50, contacts_called=50,
+                       contacts_connected=39)
+    assert why(row) == ("Finished: 39 of 50 contacts connected; the other 11 were not "
+                        "reached, with no retries left.")
+    one = campaign_row(users["staff"], "completed", total_participants=1000,
+                       contacts_called=1000, contacts_connected=999)
+    assert why(one) == ("Finished: 999 of 1,000 contacts connected; the other 1 was not "
+                        "reached, with no retries left.")
+    everyone = campaign_row(users["staff"], "completed", total_participants=2,
+                            contacts_called=2, contacts_connected=2)
+    assert why(everyone) == "Finished: all 2 contacts connected."
 
 
 def test_a_failed_campaign_gives_atoms_reason_and_what_to_do(users):
