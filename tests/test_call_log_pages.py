@@ -369,3 +369,34 @@ def test_in_the_tab_the_address_bar_names_the_campaign_page_with_the_log_as_it_i
     own = client.get(url, {"size": 25})
     assert "HX-Push-Url" not in own
     assert own.content.decode().count('hx-push-url="true"') == 2
+
+
+def test_a_calls_way_back_returns_to_the_log_as_it_was_seen(finished, login_as):
+    """"← Call log" on a call opened from a filtered second page (in the campaign page's
+    tab) went to the first page, unfiltered, off the campaign page (probe)."""
+    client = login_as("manager")
+    url = reverse("campaign_calls", args=[finished.pk])
+    detail = reverse("campaign_detail", args=[finished.pk])
+
+    def back_from_first_call(html: str) -> str:
+        link = re.search(r'<a href="([^"]+)" id="call-[^"]+" data-testid="call-link"',
+                         html).group(1).replace("&amp;", "&")
+        call = client.get(link).content.decode()
+        return re.search(r'<a href="([^"]+)" data-testid="back-to-log"', call).group(1)
+
+    tab = client.get(url, {"status": "completed", "size": 25, "page": 2},
+                     HTTP_HX_REQUEST="true", HTTP_HX_TARGET="calls-panel",
+                     HTTP_HX_CURRENT_URL=detail)
+    assert back_from_first_call(tab.content.decode()).replace("&amp;", "&") == (
+        f"{detail}?calls=open&status=completed&attempt=all&size=25&page=2")
+    own = page(client, finished, status="completed", size=25, page=2)
+    assert back_from_first_call(own.content.decode()).replace("&amp;", "&") == (
+        f"{url}?status=completed&attempt=all&size=25&page=2")
+    # A call opened from anywhere else goes to the log; an edited filter is left out.
+    some_call = re.search(r'id="call-([^"]+)" data-testid="call-link"',
+                          own.content.decode()).group(1)
+    call_url = reverse("campaign_call", args=[finished.pk, some_call])
+    for query, back in (("", url),
+                        ("?status=bogus&page=x", f"{url}?attempt=all&amp;size=50&amp;page=1")):
+        call = client.get(call_url + query).content.decode()
+        assert f'<a href="{back}" data-testid="back-to-log">' in call, query

@@ -11,7 +11,7 @@ from urllib.parse import urlencode, urlparse
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.handlers.asgi import ASGIRequest
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, QueryDict, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.html import format_html
@@ -38,16 +38,9 @@ def campaign_calls(request, pk: int):
     context = {"c": campaign, "form": form, "nav": "campaigns",
                "poll_interval": settings.POLL_INTERVAL_SECONDS}
     status = 200
-    data = {}
-    if request.GET:
-        # A value the form refuses (an edited address: page=0, a status not offered) is
-        # said above the table and left out of what it lists, as on the campaign list.
-        form.is_valid()
-        data = form.cleaned_data
-    filters = call_logs.LogFilters(
-        statuses=tuple(data.get("status") or ()), reasons=tuple(data.get("reason") or ()),
-        attempts=data.get("attempt") or "all", durations=tuple(data.get("duration") or ()),
-        page=data.get("page") or 1, page_size=data.get("size") or 50)
+    # A value the form refuses (an edited address: page=0, a status not offered) is said
+    # above the table and left out of what it lists, as on the campaign list.
+    filters = _filters(form)
     # (Only while live, a campaign that finished while Atoms failed left its log on the
     # error for good.)
     refreshes = campaign.is_active() and filters.page == 1
@@ -75,6 +68,9 @@ def campaign_calls(request, pk: int):
     # never seen (a probe); now it comes to the campaign page with the log as it was.
     in_tab = bool(request.htmx) and urlparse(request.htmx.current_url or "").path != request.path
     context["push_url"] = "false" if in_tab else "true"
+    # Each call's link carries the log as it is seen, for the call page's way back to it.
+    context["call_query"] = (f"{context['query']}&page={filters.page}"
+                             + (f"&{BACK_TO_TAB}" if in_tab else ""))
     if not request.htmx:
         template = "campaigns/calls.html"
     elif request.htmx.target == "calls-panel":  # the tab, opened on a campaign's page
@@ -88,6 +84,33 @@ def campaign_calls(request, pk: int):
 
 
 CALLS_TAB_PARAM = "calls"
+# On a call's address: its log was seen in the tab of the campaign's page.
+BACK_TO_TAB = "from=tab"
+
+
+def _filters(form: CallLogFilterForm) -> call_logs.LogFilters:
+    """The log's filters and page as the form reads them; values it refuses left out."""
+    data = {}
+    if form.is_bound:
+        form.is_valid()  # what it refuses is said by the log's page, and left out here
+        data = form.cleaned_data
+    return call_logs.LogFilters(
+        statuses=tuple(data.get("status") or ()), reasons=tuple(data.get("reason") or ()),
+        attempts=data.get("attempt") or "all", durations=tuple(data.get("duration") or ()),
+        page=data.get("page") or 1, page_size=data.get("size") or 50)
+
+
+def back_to_log(campaign: Campaign, query) -> str:
+    """Where a call page's "← Call log" goes: the log as its link was seen (filters and
+    page, in the campaign page's tab or on its own page). It went to the log's first page,
+    unfiltered, off the campaign page (probe)."""
+    if not query:
+        return reverse("campaign_calls", args=[campaign.pk])
+    filters = _filters(CallLogFilterForm(query))
+    seen = f"{_query(filters)}&page={filters.page}"
+    if query.get("from") == "tab":
+        return calls_tab_url(campaign, QueryDict(seen))
+    return f"{reverse('campaign_calls', args=[campaign.pk])}?{seen}"
 
 
 def calls_tab_url(campaign: Campaign, query) -> str:
@@ -135,7 +158,9 @@ def campaign_call(request, pk: int, call_id: str):
     # Fetched by the page itself once its live transcript ended (htmx names the element
     # that asked): no second stream. Not a URL parameter, which a shared link would carry.
     context = {"c": campaign, "nav": "campaigns", "call_id": call_id,
-               "live_ended": bool(request.htmx) and request.htmx.trigger in LIVE_ENDED_IDS}
+               "live_ended": bool(request.htmx) and request.htmx.trigger in LIVE_ENDED_IDS,
+               "back_to_log": back_to_log(campaign, request.GET),
+               "log_query": request.GET.urlencode()}
     try:
         detail = call_logs.call_detail(call_id)
     except atoms.AtomsNotFound:
