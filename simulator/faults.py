@@ -114,14 +114,19 @@ class Stats:
     def __init__(self):
         self._lock = threading.Lock()
         self._counts: Counter[tuple[str, str]] = Counter()
+        # Bumped by each clear: a request begun before it (held by a latency fault past the
+        # reset between two tests) is not counted in the next one's figures.
+        self.epoch = 0
 
-    def record(self, route: str, outcome: int | str) -> None:
+    def record(self, route: str, outcome: int | str, epoch: int | None = None) -> None:
         with self._lock:
-            self._counts[(route, str(outcome))] += 1
+            if epoch is None or epoch == self.epoch:
+                self._counts[(route, str(outcome))] += 1
 
     def clear(self) -> None:
         with self._lock:
             self._counts.clear()
+            self.epoch += 1
 
     def snapshot(self) -> dict:
         with self._lock:

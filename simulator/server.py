@@ -174,23 +174,24 @@ class Handler(BaseHTTPRequestHandler):
         template, handler, params = match(self.command, path)
         route = f"{self.command} {template or UNMATCHED}"
         faults = app.faults
+        epoch = app.stats.epoch
         targeted = faults.targets(route)
         if targeted and faults.latency_ms:
             app.stopping.wait(faults.latency_ms / 1000)
         if targeted and faults.roll(faults.timeout_rate):
             # Hold the request past any client timeout, then drop it without an answer.
-            app.stats.record(route, "timeout")
+            app.stats.record(route, "timeout", epoch)
             app.stopping.wait(faults.timeout_seconds)
             self.close_connection = True
             return None
         response = self._answer(app, handler, params, query, body, targeted)
         if targeted and faults.roll(faults.drop_response_rate):
             # Atoms did the work, but the answer never reaches the client.
-            app.stats.record(route, "dropped")
+            app.stats.record(route, "dropped", epoch)
             app.stopping.wait(faults.timeout_seconds)
             self.close_connection = True
             return None
-        app.stats.record(route, response.status)
+        app.stats.record(route, response.status, epoch)
         return response
 
     def _answer(self, app, handler, params, query, body, targeted) -> Response:

@@ -1,5 +1,6 @@
 """Auth, injected faults, and the /_sim controls (stats, clock, reset, health)."""
 
+import threading
 import time
 
 import httpx
@@ -177,6 +178,18 @@ def test_reset_rebuilds_the_world_zeroes_stats_and_clears_faults(sim, api):
     assert answer["seed"] == sim.seed
     assert api.get("/campaign").json()["data"]["campaigns"] == first
     assert sim.stats()["requests"] == 1
+
+
+def test_a_request_held_across_a_reset_is_not_counted_after_it(sim, api):
+    """A read held by a latency fault finished after the next test's reset and was counted
+    there: "GET /audience": {"timeout": 4, "200": 1} (a flaky test under load)."""
+    sim.faults(latency_ms=800, fail_routes=["GET /agent"])
+    held = threading.Thread(target=lambda: api.get("/agent", timeout=5))
+    held.start()
+    time.sleep(0.3)  # the request is in the simulator, waiting out its latency
+    sim.reset()
+    held.join()
+    assert sim.stats() == {"requests": 0, "by_route": {}}
 
 
 def test_reset_with_another_seed_builds_another_world(sim, api):
