@@ -491,7 +491,11 @@
     if (opener) opener.setAttribute("aria-expanded", "true");
     if (focusCallLinkLeft()) return;
     var tab = document.getElementById("calls-tab");
-    if (tab) tab.focus();
+    if (!tab) return;
+    // Focus alone scrolled a tall log to its middle (filters and headers out of view, three
+    // screens past them on a phone): its top is brought into view instead.
+    tab.focus({ preventScroll: true });
+    tab.scrollIntoView({ block: "start" });
   });
 
   // "Refresh lists" (the create form's pickers) says what it brought: focus stays on the
@@ -687,11 +691,15 @@
       var reader = response.body.getReader();
       var parts = [];
       var rows = 0;
+      var quoted = false;  // inside a quoted cell, whose line breaks end no row
       function pump() {
         return reader.read().then(function (step) {
           if (step.done) return new Blob(parts, { type: "text/csv" });
           parts.push(step.value);
-          for (var i = 0; i < step.value.length; i++) if (step.value[i] === 10) rows++;
+          for (var i = 0; i < step.value.length; i++) {
+            if (step.value[i] === 34) quoted = !quoted;  // "" inside a cell toggles twice
+            else if (step.value[i] === 10 && !quoted) rows++;
+          }
           var done = Math.max(0, rows - 1);  // the header is not a row of data
           say(expected ? done + " of about " + expected + " rows…" : done + " rows…");
           return pump();

@@ -87,6 +87,10 @@ def test_by_keyboard_the_call_log_takes_focus_pages_and_filters_say_what_came(
     opener.focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("region", name="Call log")).to_be_focused()
+    # Its top in view: focus alone scrolled to the middle of the table (a probe).
+    top = page.get_by_role("region", name="Call log").evaluate(
+        "el => el.getBoundingClientRect().top")
+    assert -2 <= top < 50, top  # (a fraction of a pixel above, scrolled to its start)
     expect(opener).to_have_attribute("aria-expanded", "true")
     assert page.get_by_test_id("calls-panel").get_attribute("aria-live") is None
     # Still dialing, so the log refreshes itself; two or three refreshes say nothing.
