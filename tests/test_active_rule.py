@@ -5,6 +5,7 @@ import itertools
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.atoms import CampaignStatus
@@ -44,3 +45,22 @@ def test_a_campaign_scheduled_far_ahead_is_not_active_until_shortly_before_it_st
 
     assert not campaign.is_active(NOW)
     assert campaign.is_active(NOW + timedelta(minutes=59, seconds=55))
+
+
+def test_the_board_lists_what_finished_in_the_last_day_under_its_cards(login_as, users):
+    """A campaign left the board seconds after "Completed", and the board said "Nothing is
+    dialling right now" with no final numbers or link (probe)."""
+    now = timezone.now()
+    done = Campaign.objects.create(atoms_id="d" * 24, name="Done today", status="completed",
+                                   total_participants=50, contacts_connected=39,
+                                   remote_updated_at=now - timedelta(hours=1))
+    Campaign.objects.create(atoms_id="e" * 24, name="Done last week", status="completed",
+                            remote_updated_at=now - timedelta(days=7))
+    Campaign.objects.create(atoms_id="f" * 24, name="Deleted since", status="failed",
+                            remote_updated_at=now, deleted_remotely_at=now)
+    page = login_as("manager").get(reverse("board")).content.decode()
+    assert 'data-testid="board-empty"' in page
+    finished = page.split('data-testid="board-finished"')[1].split("</section>")[0]
+    assert f'<a href="{reverse("campaign_detail", args=[done.pk])}">Done today</a>' in finished
+    assert "39 of 50 contacts connected" in finished and "completed" in finished
+    assert "Done last week" not in finished and "Deleted since" not in finished

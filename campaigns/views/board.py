@@ -1,12 +1,21 @@
 """The managers' board: every active campaign as a live card."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from campaigns.live import publish
-from campaigns.models import Campaign, active_q
+from campaigns.models import TERMINAL_STATUSES, Campaign, active_q
 from campaigns.views.shared import view_required, with_fetch_times
+
+# A campaign that finished left the board seconds after "Completed", and the board said
+# "Nothing is dialling right now" with no final numbers (probe): those finished this long
+# ago are listed under the cards, this many at most.
+FINISHED_WITHIN = timedelta(hours=24)
+FINISHED_SHOWN = 10
 
 
 @require_safe
@@ -15,7 +24,12 @@ def board(request):
     """The managers' home: every active campaign as a live card."""
     campaigns = list(Campaign.objects.filter(active_q()).order_by("-created_at")[:200])
     cards = publish.cached_fragments(campaigns, "card")
+    finished = (Campaign.objects.filter(status__in=TERMINAL_STATUSES,
+                                        deleted_remotely_at__isnull=True,
+                                        remote_updated_at__gte=timezone.now() - FINISHED_WITHIN)
+                .order_by("-remote_updated_at")[:FINISHED_SHOWN])
     context = {"nav": "board", "cards": [(c, cards[c.pk]) for c in campaigns],
+               "finished": finished,
                "poll_interval": settings.POLL_INTERVAL_SECONDS,
                "fetched": publish.fetched_times(c.pk for c in campaigns)}
     if request.htmx:
