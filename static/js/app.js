@@ -287,6 +287,14 @@
   // beside a status saying "Paused" (seen in CI). An element marked data-ask-again is asked
   // once more ("live:again") when that happened. (hx-sync="this:replace" would abort the
   // first request instead, and htmx logs every abort as a console error.)
+  // The call log's page one refreshes itself while calls come in, and its rows move: the
+  // call under the pointer changed five times in 30 s, so a click opened another call than
+  // the one aimed at (probe). It holds still while the pointer is on it; the next refresh
+  // after the pointer leaves brings it up to date. (Focus is kept across a refresh anyway.)
+  document.body.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;  // the log itself asks only for its own refresh
+    if (elt && elt.id === "call-log" && elt.matches(":hover")) event.preventDefault();
+  });
   var onItsWay = {};
   var askedMeanwhile = {};
   document.body.addEventListener("htmx:beforeRequest", function (event) {

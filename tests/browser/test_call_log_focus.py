@@ -208,3 +208,24 @@ def test_back_from_a_call_the_link_to_it_has_focus_again(users, new_page, sim,
     page.go_back()
     expect(page.locator(f"[id='{fifth}']")).to_be_focused()
     assert errors == []
+
+
+def test_the_log_holds_still_under_the_pointer_and_catches_up_when_it_leaves(
+        users, new_page, sim, server_settings):
+    """Page one of a dialling campaign's log refreshes itself and its rows move: the call
+    under the pointer changed five times in 30 s, so a click opened another call (probe)."""
+    campaign, page, errors = dialled_log(users, new_page, sim, 120, name="Pointer")
+    page.goto(f"/campaigns/{campaign.pk}/calls/")
+    expect(page.get_by_test_id("call-link").first).to_be_visible()
+    page.evaluate("""() => { window.refreshes = 0;
+        document.body.addEventListener("htmx:afterSettle", (event) => {
+            if (event.detail.target && event.detail.target.id === "call-log") {
+                window.refreshes += 1;
+            } }); }""")
+    page.get_by_test_id("call-link").first.hover()
+    sim.advance(60)
+    page.wait_for_timeout(3_500)  # more than three of its refresh intervals (1 s here)
+    assert page.evaluate("() => window.refreshes") == 0
+    page.mouse.move(0, 0)
+    page.wait_for_function("() => window.refreshes > 0", timeout=10_000)
+    assert errors == []
