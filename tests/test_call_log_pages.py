@@ -209,6 +209,26 @@ def test_one_call_shows_the_conversation_dispositions_cost_and_attempts(finished
     assert "style=" not in html and "<script>" not in html
 
 
+def test_a_voicemail_says_so_and_a_manager_is_told_who_may_list_its_number(finished,
+                                                                           login_as):
+    """A voicemail with a recording said "Nobody spoke on this call"; "Never call again"
+    was hidden from managers without a word on who can do it (probe)."""
+    client = login_as("manager")
+    html = page(client, finished, status="no_answer", size=25).content.decode()
+    for call_id in re.findall(r'/calls/(CALL-[^/"]+)/', html)[:10]:
+        response = client.get(reverse("campaign_call", args=[finished.pk, call_id]))
+        if response.context["call"]["outcome"] == "voicemail":
+            break
+    else:
+        pytest.fail("no voicemail among the seeded campaign's first unanswered calls")
+    html = response.content.decode()
+    assert "The call reached voicemail: there is no conversation to transcribe" in html
+    assert "Nobody spoke" not in html
+    assert ("Someone with the staff or admin role can put "
+            f"{response.context['detail'].call.to_number} on the do-not-call list") in html
+    assert 'data-testid="never-call-again"' not in html
+
+
 def test_a_failed_call_says_why(finished, login_as):
     client, call_id = first_call(finished, login_as, status="failed")
     html = client.get(reverse("campaign_call", args=[finished.pk, call_id])).content.decode()

@@ -508,6 +508,9 @@ def test_never_call_again_from_a_call_lists_the_number_and_removes_the_contact(
         phone, "call", "CALL-1737000000000-abc123")
     left = atoms_client().all_audience_members(pilot.id)
     assert [m.data["phoneNumber"] for m in left] == [members[1].data["phoneNumber"]]
+    # In words, not "removed from the audience (1)" (probe).
+    assert messages_of(response) == ["On the do-not-call list: no campaign will be started "
+                                     "with this number; its contact removed from the audience."]
 
 
 def test_never_call_again_refuses_an_outside_next_url(login_as, world):

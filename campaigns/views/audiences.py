@@ -550,6 +550,6 @@ def suppression_from_call(request):
         messages.warning(request, refused.message)
     else:
         messages.success(request, "On the do-not-call list: no campaign will be started with "
-                         "this number" + (f"; removed from the audience ({removed})."
-                                          if removed else "."))
+                         "this number" + (f"; its contact{pluralize(removed)} removed from "
+                                          "the audience." if removed else "."))
     return redirect(back)
