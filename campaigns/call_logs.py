@@ -29,14 +29,16 @@ class LogFilters:
     durations: tuple[str, ...] = ()
     page: int = 1
     page_size: int = 50
+    search: str = ""  # digits of a number, or a call id
 
     def narrows(self) -> bool:
         """Whether any filter leaves calls out (paging and page size do not)."""
-        return bool(self.statuses or self.reasons or self.durations or self.attempts != "all")
+        return bool(self.statuses or self.reasons or self.durations or self.search
+                    or self.attempts != "all")
 
     def key(self) -> str:
         parts = (",".join(self.statuses), ",".join(self.reasons), self.attempts,
-                 ",".join(self.durations), self.page, self.page_size)
+                 ",".join(self.durations), self.page, self.page_size, self.search)
         return "|".join(map(str, parts))
 
 
@@ -48,7 +50,7 @@ def call_page(campaign: Campaign, filters: LogFilters) -> atoms.Page[atoms.CallL
         found = atoms_client().list_call_logs(
             campaign.atoms_id, page=filters.page, limit=filters.page_size,
             attempts=filters.attempts, statuses=filters.statuses, reasons=filters.reasons,
-            durations=filters.durations)
+            durations=filters.durations, search=filters.search)
         cache.set(_page_key(campaign, filters), found, settings.CALL_LOG_CACHE_SECONDS)
     return found
 

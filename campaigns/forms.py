@@ -1,6 +1,7 @@
 """Forms: every limit is enforced here, on the server, with the message beside its field."""
 
 import functools
+import re
 import unicodedata
 import uuid
 from datetime import UTC, timedelta
@@ -699,6 +700,11 @@ MAX_LOG_PAGE = 10_000
 
 
 class CallLogFilterForm(forms.Form):
+    # Atoms matches its `search` against each call's id and numbers as it keeps them
+    # (+14155550100): a number is sent as its digits, so "(415) 555-0100" finds it too.
+    q = forms.CharField(label="Number or call id", required=False, max_length=40,
+                        widget=forms.TextInput(attrs={"type": "search", "inputmode": "tel",
+                                                      "autocomplete": "off"}))
     status = forms.MultipleChoiceField(label="Status", required=False,
                                        choices=CALL_STATUS_CHOICES,
                                        widget=forms.CheckboxSelectMultiple)
@@ -714,3 +720,9 @@ class CallLogFilterForm(forms.Form):
                                   empty_value=50, initial=50)
     page = forms.IntegerField(label="Page", required=False, min_value=1,
                               max_value=MAX_LOG_PAGE)
+
+    def clean_q(self) -> str:
+        typed = self.cleaned_data["q"].strip()
+        if re.search(r"[A-Za-z]", typed):  # a call id ("CALL-…"), sent as typed
+            return typed
+        return re.sub(r"\D", "", typed)

@@ -106,10 +106,35 @@ def test_an_empty_log_says_why_a_draft_has_none_and_a_filter_found_none(
     plain = page(client, draft).content.decode()
     assert "No calls yet: the campaign has not started." in plain
     assert "No calls match" not in plain  # no filter was applied to blame
+    # Filtered, it has still not started: that is the reason, not the filter (probe).
     filtered = page(client, draft, status="completed").content.decode()
-    assert "No calls match these filters." in filtered
-    assert f'<a href="{reverse("campaign_calls", args=[draft.pk])}">Clear the filters</a>' \
-        in filtered
+    assert "No calls yet: the campaign has not started." in filtered
+    assert "No calls match" not in filtered
+
+
+def test_a_number_finds_its_calls_however_it_is_written_and_none_says_so(finished, login_as):
+    """A manager could not look up what happened to one contact: the log had no search
+    (probe). Atoms' `search` matches a call's id or numbers."""
+    client = login_as("manager")
+    some = page(client, finished, size=25).context["page"].items[0]
+    number = some.to_number  # written with spaces and a dash, as people do
+    typed = f"{number[:3]} ({number[3:6]}) {number[6:9]}-{number[9:]}"
+    found = page(client, finished, q=typed, size=500)
+    assert found.context["page"].items and all(
+        log.to_number == some.to_number for log in found.context["page"].items)
+    assert found.context["query"].endswith("&q=" + number.lstrip("+"))
+    by_id = page(client, finished, q=some.call_id).context["page"].items
+    assert [log.call_id for log in by_id] == [some.call_id]
+    none = page(client, finished, q="999 999 9999").content.decode()
+    assert 'data-testid="log-empty">No calls match these filters' in none
+    log_url = reverse("campaign_calls", args=[finished.pk])
+    assert f'<a href="{log_url}" data-testid="clear-filters">Clear the filters</a>' in none
+    # In the campaign page's tab, clearing them redraws the tab there (it left the page).
+    tab = client.get(log_url, {"q": "999 999 9999"}, HTTP_HX_REQUEST="true",
+                     HTTP_HX_TARGET="calls-panel",
+                     HTTP_HX_CURRENT_URL=reverse("campaign_detail", args=[finished.pk]))
+    assert (f'<a href="{log_url}" hx-get="{log_url}" hx-target="#calls-panel" '
+            'hx-swap="innerHTML" data-testid="clear-filters">') in tab.content.decode()
 
 
 def test_the_page_size_shown_is_the_one_used_and_a_page_past_the_end_leads_back(

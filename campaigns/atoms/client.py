@@ -291,13 +291,15 @@ class AtomsClient(AtomsHttp):
         statuses: Sequence[str] = (),
         reasons: Sequence[str] = (),
         durations: Sequence[str] = (),
+        search: str = "",
     ) -> Page[CallLog]:
         """GET /conversation?campaignIds=&page=&limit=&callAttemptFilter=&statusFilter=
-        &disconnectReasonFilter=&durationFilter= — one page of the calls of one campaign
-        (or of several: `campaignIds` is comma-separated), newest update first.
+        &disconnectReasonFilter=&durationFilter=&search= — one page of the calls of one
+        campaign (or of several: `campaignIds` is comma-separated), newest update first.
         `attempts` is `initial`, `retry` or `all`; the other filters are lists of the
-        values in `atoms.calls`. Never sorted by `createdAt` nor bounded by date: the
-        reference warns both can scan a large account's history into a 504."""
+        values in `atoms.calls`; `search` matches a call's id or numbers. Never sorted by
+        `createdAt` nor bounded by date: the reference warns both can scan a large
+        account's history into a 504."""
         # Anything but a list or tuple is one id (a None or a blank is refused by safe_id).
         ids = list(campaign_id) if isinstance(campaign_id, list | tuple) else [campaign_id]
         params = {
@@ -307,6 +309,7 @@ class AtomsClient(AtomsHttp):
             "statusFilter": ",".join(statuses) or None,
             "disconnectReasonFilter": ",".join(reasons) or None,
             "durationFilter": ",".join(durations) or None,
+            "search": search or None,
         }
         if params["campaignIds"] is None:
             raise ValueError("At least one campaign id is needed")

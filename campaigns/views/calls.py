@@ -97,7 +97,8 @@ def _filters(form: CallLogFilterForm) -> call_logs.LogFilters:
     return call_logs.LogFilters(
         statuses=tuple(data.get("status") or ()), reasons=tuple(data.get("reason") or ()),
         attempts=data.get("attempt") or "all", durations=tuple(data.get("duration") or ()),
-        page=data.get("page") or 1, page_size=data.get("size") or 50)
+        page=data.get("page") or 1, page_size=data.get("size") or 50,
+        search=data.get("q") or "")
 
 
 def back_to_log(campaign: Campaign, query) -> str:
@@ -224,6 +225,7 @@ def _query(filters: call_logs.LogFilters, **change) -> str:
     pairs = [("status", s) for s in filters.statuses] + [("reason", r) for r in filters.reasons]
     pairs += [("duration", d) for d in filters.durations]
     pairs += [("attempt", filters.attempts), ("size", filters.page_size)]
+    pairs += [("q", filters.search)] if filters.search else []
     return urlencode(pairs)
 
 
