@@ -8,6 +8,8 @@ Action = AuditEntry.Action
 Outcome = AuditEntry.Outcome
 # Who the log says paused or started a campaign at a calling-hours boundary.
 CALLING_HOURS = "calling hours"
+# Who the log says concluded something on its own (a pending action found not carried out).
+SYSTEM = "system"
 # The actions whose views take the campaign's pk: in the others a pk is a person, a
 # webhook or a listed number, never a campaign to file the entry under.
 CAMPAIGN_ACTIONS = frozenset({Action.CREATE, Action.START, Action.PAUSE, Action.DELETE,
@@ -32,7 +34,7 @@ def record(
     return AuditEntry.objects.create(
         actor=person,
         actor_name=person.get_username() if person else (
-            actor if isinstance(actor, str) and actor else "system"),
+            actor if isinstance(actor, str) and actor else SYSTEM),
         action=action,
         outcome=outcome,
         campaign=campaign if campaign is not None and campaign.pk else None,
@@ -73,7 +75,9 @@ def campaign_events(campaign: Campaign) -> list[dict]:
                    key=lambda row: row["created_at"])
     if not asked or not campaign.pk:
         return rows
-    entries = list(AuditEntry.objects.filter(
+    # Not the dashboard's own conclusions ("system": a start found not carried out), which
+    # named the event a person's lost-answer start had caused (a probe).
+    entries = list(AuditEntry.objects.exclude(actor_name=SYSTEM).filter(
         campaign=campaign, action__in=set(_ASKED_BY_EVENT.values()),
         outcome__in=(Outcome.OK, Outcome.FAILED),
         created_at__gte=asked[0]["created_at"] - _EVENT_AFTER_ASK,

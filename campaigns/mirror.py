@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from campaigns import atoms
+from campaigns.atoms import CampaignStatus
 from campaigns.models import (
     PAUSABLE_STATUSES,
     STARTABLE_STATUSES,
@@ -78,6 +79,19 @@ def forget_moot_lapse(campaign: Campaign) -> set[str]:
     if campaign.lapsed_action and campaign.status not in allowed:
         return assign(campaign, {"lapsed_action": PendingAction.NONE})
     return set()
+
+
+# The statuses in which a start or a pause shows carried out.
+_DONE_STATUSES = {
+    PendingAction.START: frozenset({CampaignStatus.PROCESSING, CampaignStatus.RUNNING,
+                                    CampaignStatus.COMPLETED}),
+    PendingAction.PAUSE: frozenset({CampaignStatus.PAUSED}),
+}
+
+
+def shows_done(action: str, campaign: Campaign) -> bool:
+    """Whether the campaign's status shows `action` (a start or pause) carried out."""
+    return campaign.status in _DONE_STATUSES.get(action, ())
 
 
 # The events that show a start or a pause was carried out, even if the status has moved on

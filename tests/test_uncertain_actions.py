@@ -88,6 +88,35 @@ def test_a_start_atoms_never_carried_out_is_cleared_logged_and_offered_again(
     assert world.calls_to("POST /campaign/{id}/start") == 2
 
 
+def test_a_start_atoms_carries_out_after_it_was_judged_lost_is_logged_as_carried_out(
+        login_as, world, users):
+    """Atoms acted 38 s late, past the bound: the log said "not carried out" for good beside
+    Atoms' "Started", and the Events table named "system" as who asked (a probe)."""
+    # Atoms' clock and ours agree (the simulator's stands where the test session began).
+    world.advance(max(0.0, time.time() - world.now()["nowMs"] / 1000))
+    draft = make_campaign(world, users["staff"])
+    client = login_as("staff")
+    world.faults(fail_routes=["POST /campaign/{id}/start"])
+    client.post(reverse("campaign_start", args=[draft.pk]))
+    world.clear_faults()
+    past_the_bound(draft)
+    poll.refresh_one(draft.pk)
+    draft.refresh_from_db()
+    assert draft.lapsed_action == "start"
+
+    atoms_client().start_campaign(draft.atoms_id)  # the start landing late, as Atoms' own
+    draft = wait_for_status(world, draft, "running", step=1)
+    assert draft.lapsed_action == ""
+    latest = AuditEntry.objects.filter(campaign=draft, action="start").latest("pk")
+    assert (latest.actor_name, latest.outcome, latest.message) == (
+        "system", "ok", "The start was carried out after all: Atoms shows it.")
+    page = detail(client, draft)
+    assert "The last start was not carried out" not in page
+    # Its event names the person who asked, not the dashboard's conclusions about it.
+    events = page.split('aria-label="Events"')[1].split("</table>")[0]
+    assert "<td>system</td>" not in events and "<td>sam-staff</td>" in events
+
+
 def test_a_resume_atoms_never_carried_out_is_called_a_resume_everywhere(
         login_as, world, users, settings):
     """The person pressed Resume; the log, the page and the alert said "start"."""

@@ -313,7 +313,7 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
         was_status, was_state = campaign.status, campaign.button_state
         was_active = campaign.is_active(now)
         was_checked[campaign.pk] = campaign.fetched_at
-        pending = campaign.pending_action
+        pending, lapsed = campaign.pending_action, campaign.lapsed_action
         unanswered = campaign.pending_outcome == PendingOutcome.UNANSWERED
         if isinstance(outcome, atoms.AtomsError):
             fields = _record_failure(campaign, outcome, now, due, atoms_down=atoms_down)
@@ -336,6 +336,10 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
         elif unanswered and "pending_action" in fields and not campaign.pending_action:
             # The activity log said "checking with Atoms"; it says what Atoms showed.
             settled.append((campaign, pending, audit.Outcome.OK))
+        elif lapsed and not campaign.lapsed_action and mirror.shows_done(lapsed, campaign):
+            # Judged not carried out, then carried out by an Atoms slower than the bound:
+            # the log said "not carried out" for good beside Atoms' "Started" (a probe).
+            settled.append((campaign, lapsed, audit.Outcome.OK))
         touched.append((campaign, fields, was_state, was_active))
     call_fields = copy_calls(call_work)
     fresh = set(fresh_ids)
