@@ -1,12 +1,15 @@
 """The one-command demo says in one line what is missing before it starts anything."""
 
+import os
+import sys
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from campaigns.connections import redis_client
 from campaigns.live import publish
-from campaigns.management.commands.rundemo import forget_live_cache
+from campaigns.management.commands.rundemo import Supervisor, forget_live_cache
 from dashboard.processes import free_port
 
 
@@ -46,3 +49,29 @@ def test_a_demo_start_forgets_the_live_cache_a_run_before_it_left(settings):
     forget_live_cache()
     assert publish.fetched_times([5]) == {}
     assert redis_client().get("ratelimit:atoms:5") == b"kept"
+
+
+def test_a_child_that_exits_is_started_again_and_one_that_keeps_exiting_stops_all():
+    """Killing the demo's worker stopped the web server and the simulator too (a probe)."""
+    said = []
+    supervisor = Supervisor(dict(os.environ), said.append, restarts=3, window=60)
+    steady = supervisor.start("steady", [sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        steady.kill()
+        steady.wait()
+        assert supervisor.check()
+        again = supervisor.processes["steady"]
+        assert again.pid != steady.pid and again.poll() is None
+        assert said == ["steady exited with code -9; starting it again."]
+
+        supervisor.start("broken", [sys.executable, "-c", "raise SystemExit(3)"])
+        for _ in range(2):
+            supervisor.processes["broken"].wait()
+            assert supervisor.check()
+        supervisor.processes["broken"].wait()
+        assert not supervisor.check()
+        assert said[-1] == "broken exited with code 3, 3 times in 60 s; stopping the others."
+        assert again.poll() is None  # stopping the rest is the caller's, on that answer
+    finally:
+        supervisor.stop()
+    assert supervisor.processes["steady"].poll() is not None

@@ -1,7 +1,8 @@
 """Run the whole product in the foreground: simulator, web, Celery worker and beat.
 
-`make run` calls this. Ctrl-C (or SIGTERM) stops every child cleanly; if one child dies
-the others are stopped too, so the demo never limps on half-started.
+`make run` calls this. Ctrl-C (or SIGTERM) stops every child cleanly. A child that exits
+is started again (a worker killed mid-task took the whole demo down with it, web and
+simulator included); one that keeps exiting stops them all, with its name said.
 """
 
 import os
@@ -36,6 +37,54 @@ def forget_live_cache() -> None:
     client = redis.Redis.from_url(settings.REDIS_URL)
     for key in client.scan_iter(match="live:*", count=500):
         client.delete(key)
+
+
+class Supervisor:
+    """Child processes kept running. One that exits is started again, unless it exited
+    `restarts` times within `window` seconds: it cannot run here, and `check` says so
+    instead of restarting it forever."""
+
+    def __init__(self, env: dict[str, str], say, *, restarts: int = 3, window: float = 60.0):
+        self.env, self.say = env, say
+        self.restarts, self.window = restarts, window
+        self.processes: dict[str, subprocess.Popen] = {}
+        self._argv: dict[str, list[str]] = {}
+        self._exits: dict[str, list[float]] = {}
+
+    def start(self, name: str, argv: list[str]) -> subprocess.Popen:
+        # Own process group: the terminal's Ctrl-C reaches only us, and we stop the
+        # children in order instead of all dying at once mid-write.
+        self._argv[name] = argv
+        self.processes[name] = subprocess.Popen(argv, env=self.env, start_new_session=True)
+        return self.processes[name]
+
+    def check(self) -> bool:
+        """Start again each child that exited; False when one keeps exiting."""
+        now = time.monotonic()
+        for name, process in list(self.processes.items()):
+            if process.poll() is None:
+                continue
+            exits = [at for at in self._exits.get(name, []) if now - at < self.window]
+            exits.append(now)
+            self._exits[name] = exits
+            if len(exits) >= self.restarts:
+                self.say(f"{name} exited with code {process.returncode}, {len(exits)} times "
+                         f"in {self.window:.0f} s; stopping the others.")
+                return False
+            self.say(f"{name} exited with code {process.returncode}; starting it again.")
+            self.start(name, self._argv[name])
+        return True
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        deadline = time.monotonic() + 10
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 class Command(BaseCommand):
@@ -119,7 +168,6 @@ class Command(BaseCommand):
             ) from None
 
     def _supervise(self, children: list[tuple[str, list[str]]]) -> None:
-        processes: dict[str, subprocess.Popen] = {}
         stopping = False
 
         def stop(*_):
@@ -128,12 +176,10 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        env = self.child_env()
+        supervisor = Supervisor(self.child_env(), self.stderr.write)
         try:
             for name, argv in children:
-                # Own process group: the terminal's Ctrl-C reaches only us, and we stop
-                # the children in order instead of all dying at once mid-write.
-                processes[name] = subprocess.Popen(argv, env=env, start_new_session=True)
+                supervisor.start(name, argv)
                 if name == "simulator":
                     self._wait_for_simulator()
             # Mirror what Atoms already has now, rather than at the first sync tick.
@@ -143,21 +189,9 @@ class Command(BaseCommand):
                 if os.getppid() != parent:
                     # `make` (or whoever started us) is gone: do not leave orphans behind.
                     break
-                for name, process in processes.items():
-                    if process.poll() is not None:
-                        self.stderr.write(f"{name} exited with code {process.returncode}; "
-                                          "stopping the others.")
-                        stopping = True
-                        break
+                if not supervisor.check():
+                    break
                 time.sleep(0.3)
         finally:
-            for process in processes.values():
-                if process.poll() is None:
-                    process.terminate()
-            deadline = time.monotonic() + 10
-            for process in processes.values():
-                try:
-                    process.wait(timeout=max(0.1, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            supervisor.stop()
             self.stdout.write("Stopped.")
