@@ -317,7 +317,8 @@ class Campaign(models.Model):
 
     @property
     def can_delete(self) -> bool:
-        return self.status not in UNDELETABLE_STATUSES
+        # Gone from Atoms, its last status (running, say) is no reason to keep its row.
+        return self.status not in UNDELETABLE_STATUSES or bool(self.deleted_remotely_at)
 
     @property
     def called_percent(self) -> int:

@@ -31,7 +31,6 @@ from campaigns.live import health, poll, publish
 from campaigns.models import (
     PAUSABLE_STATUSES,
     STARTABLE_STATUSES,
-    UNDELETABLE_STATUSES,
     Campaign,
     CreateRequest,
     PendingAction,
@@ -705,7 +704,7 @@ def delete_campaign(user, campaign: Campaign, typed_name: str) -> None:
     if typed_name.strip() != campaign.name:
         raise ActionRefused("Type the campaign's name exactly to confirm.",
                             field_errors={"confirm_name": ["That is not the campaign's name."]})
-    if campaign.status in UNDELETABLE_STATUSES:
+    if not campaign.can_delete:
         message = "This campaign is running: pause it first, then delete it."
         audit.record(user, Action.DELETE, Outcome.REFUSED, campaign=campaign, message=message)
         raise ActionRefused(message)

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.live import sync
-from campaigns.models import Campaign
+from campaigns.models import AuditEntry, Campaign
 from tests.campaign_factory import campaign_rows
 
 pytestmark = pytest.mark.django_db
@@ -126,6 +126,27 @@ def test_a_campaign_the_sync_finds_deleted_no_longer_offers_start_on_its_page(
     page = staff.get(url).content.decode()
     assert "Deleted in Atoms: nothing more will be dialled" in page
     assert "press Start" not in page and "You can ask again" not in page
+    assert 'data-testid="remove-deleted"' not in page  # staff may not delete
+
+
+def test_an_admin_takes_a_campaign_deleted_in_atoms_off_the_dashboard(
+        sim, atoms_settings, users, login_as):
+    """A delete Atoms carried out after the dashboard stopped waiting left its row for
+    good: "Deleted in Atoms: nothing more can be done here", and no way to remove it."""
+    gone = Campaign.objects.create(atoms_id="d" * 24, name="Deleted late", status="running",
+                                   deleted_remotely_at=timezone.now())
+    admin = login_as("admin")
+    page = admin.get(reverse("campaign_detail", args=[gone.pk])).content.decode()
+    remove = f'href="{reverse("campaign_delete", args=[gone.pk])}" data-testid="remove-deleted"'
+    assert remove in page
+    form = admin.get(reverse("campaign_delete", args=[gone.pk])).content.decode()
+    assert 'data-testid="pause-first"' not in form  # its last status was "running"
+    response = admin.post(reverse("campaign_delete", args=[gone.pk]),
+                          {"confirm_name": "Deleted late"})
+    assert response["Location"] == reverse("campaign_list")
+    assert not Campaign.objects.filter(pk=gone.pk).exists()
+    assert AuditEntry.objects.get(action="delete").message == (
+        "Atoms no longer had it; removed here")
 
 
 def test_a_failed_sync_marks_nothing_deleted(sim, atoms_settings):
