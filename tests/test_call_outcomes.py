@@ -16,7 +16,7 @@ from campaigns.connections import redis_client
 from campaigns.live import poll, publish, sync
 from campaigns.models import CallRecord, Campaign
 from campaigns.outcomes import ChangedCalls, apply_calls, fetch_changed, outcome_of
-from tests.campaign_factory import due_now, make_campaign, wait_for_status
+from tests.campaign_factory import campaign_row, due_now, make_campaign, wait_for_status
 from tests.published import Published, watch
 
 pytestmark = pytest.mark.django_db
@@ -271,3 +271,14 @@ def test_a_campaign_finished_before_anyone_watched_gets_its_breakdown_once(
     assert finished.call_summary["calls"] == len(logs)
     assert finished.call_summary["retries_pending"] == 0  # completed: nothing left to retry
     assert sim.calls_to(CONVERSATION) - before == 2  # the worker's one read + ours above
+
+
+def test_retries_pending_on_a_paused_campaign_wait_for_its_resume(users):
+    """"Retries pending 26 contacts" on a paused campaign read as retries under way."""
+    def pending(status: str) -> str:
+        row = campaign_row(users["staff"], status, call_summary={"calls": 9, "retries_pending": 3})
+        html = publish.render_fragment(row, "detail", [])
+        return re.search(r'data-testid="retries-pending">([^<]*)<', html)[1]
+
+    assert pending("paused") == "3 contacts, called again once it is resumed"
+    assert pending("running") == "3 contacts"
