@@ -282,3 +282,17 @@ def test_retries_pending_on_a_paused_campaign_wait_for_its_resume(users):
 
     assert pending("paused") == "3 contacts, called again once it is resumed"
     assert pending("running") == "3 contacts"
+
+
+def test_a_campaign_that_dialled_without_a_chart_does_not_say_it_will_dial_for_a_while(users):
+    """A paused campaign that had called 49 contacts said "The chart appears once the
+    campaign has been dialling for a little while" (probe)."""
+    def empty_chart(**fields) -> str:
+        html = publish.render_fragment(campaign_row(users["staff"], **fields), "detail", [])
+        return " ".join(re.search(r'data-testid="chart-empty">(.*?)</p>', html, re.S)[1].split())
+
+    assert empty_chart(status="paused", contacts_called=49) == (
+        "No chart yet: the dashboard has seen too little of its dialling in the last 6 hours "
+        "to draw one.")
+    assert empty_chart(status="draft") == (
+        "The chart appears once the campaign has been dialling for a little while.")
