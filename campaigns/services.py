@@ -634,8 +634,10 @@ def _run_async_action(user, campaign, action, pending, allowed_statuses, *, call
              **also}
     claimed = (
         claimable.filter(pending_action=PendingAction.NONE).update(**claim)
-        # A pending action Atoms never confirmed may be tried again.
-        or claimable.filter(pending_since__lt=overdue).update(**claim)
+        # A pending action Atoms accepted and never confirmed may be tried again; one whose
+        # answer was lost waits for Atoms to show what became of it (Campaign.pending_overdue).
+        or claimable.filter(pending_since__lt=overdue).exclude(
+            pending_outcome=PendingOutcome.UNANSWERED).update(**claim)
     )
     if not claimed:
         campaign.refresh_from_db()

@@ -117,6 +117,32 @@ def test_a_start_atoms_carries_out_after_it_was_judged_lost_is_logged_as_carried
     assert "<td>system</td>" not in events and "<td>sam-staff</td>" in events
 
 
+def test_a_start_whose_answer_was_lost_is_not_offered_again_while_atoms_cannot_be_read(
+        login_as, world, users):
+    """Atoms resumed it, its answer was lost, and Atoms could not be read: after a minute
+    the page offered Resume again ("you can try again") and a second start went (a
+    probe). Its outcome is found out from Atoms, never guessed."""
+    draft = make_campaign(world, users["staff"])
+    client = login_as("staff")
+    start = reverse("campaign_start", args=[draft.pk])
+    world.faults(drop_response_rate=1, timeout_seconds=1, fail_routes=["POST /campaign/{id}/start"])
+    client.post(start)
+    world.faults(error_rate=1, fail_routes=["GET /campaign/{id}"])
+    Campaign.objects.filter(pk=draft.pk).update(
+        pending_since=timezone.now() - timedelta(minutes=5))  # long past the warning
+    poll.refresh_one(draft.pk)
+    draft.refresh_from_db()
+    assert draft.pending_action == "start" and not draft.pending_overdue
+    assert not draft.can_start
+    client.post(start)
+    assert world.calls_to("POST /campaign/{id}/start") == 1
+    assert "you can try again" not in detail(client, draft)
+
+    world.clear_faults()  # Atoms can be read: it shows the start carried out
+    draft = wait_for_status(world, draft, "running", step=1)
+    assert draft.pending_action == ""
+
+
 def test_a_resume_atoms_never_carried_out_is_called_a_resume_everywhere(
         login_as, world, users, settings):
     """The person pressed Resume; the log, the page and the alert said "start"."""
