@@ -703,8 +703,9 @@ class CallLogFilterForm(forms.Form):
     # Atoms matches its `search` against each call's id and numbers as it keeps them
     # (+14155550100): a number is sent as its digits, so "(415) 555-0100" finds it too.
     q = forms.CharField(label="Number or call id", required=False, max_length=40,
-                        widget=forms.TextInput(attrs={"type": "search", "inputmode": "tel",
-                                                      "autocomplete": "off"}))
+                        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+                        error_messages={"max_length": "A number or a call id is at most 40 "
+                                                      "characters."})
     status = forms.MultipleChoiceField(label="Status", required=False,
                                        choices=CALL_STATUS_CHOICES,
                                        widget=forms.CheckboxSelectMultiple)
@@ -723,6 +724,6 @@ class CallLogFilterForm(forms.Form):
 
     def clean_q(self) -> str:
         typed = self.cleaned_data["q"].strip()
-        if re.search(r"[A-Za-z]", typed):  # a call id ("CALL-…"), sent as typed
-            return typed
-        return re.sub(r"\D", "", typed)
+        if typed and not re.search(r"\w", typed):
+            raise forms.ValidationError("Type a phone number or a call id.")
+        return typed

@@ -110,6 +110,10 @@ def test_an_empty_log_says_why_a_draft_has_none_and_a_filter_found_none(
     filtered = page(client, draft, status="completed").content.decode()
     assert "No calls yet: the campaign has not started." in filtered
     assert "No calls match" not in filtered
+    # Drawn before the start, it is asked again once the campaign's state moves (a start
+    # elsewhere left it saying "has not started" for good), not every few seconds.
+    tag = re.search(r'<div id="call-log"[^>]*>', plain, re.S).group(0)
+    assert 'hx-trigger="live:actions-redrawn from:body, every 30s"' in tag
 
 
 def test_a_number_finds_its_calls_however_it_is_written_and_none_says_so(finished, login_as):
@@ -120,9 +124,22 @@ def test_a_number_finds_its_calls_however_it_is_written_and_none_says_so(finishe
     number = some.to_number  # written with spaces and a dash, as people do
     typed = f"{number[:3]} ({number[3:6]}) {number[6:9]}-{number[9:]}"
     found = page(client, finished, q=typed, size=500)
-    assert found.context["page"].items and all(
-        log.to_number == some.to_number for log in found.context["page"].items)
-    assert found.context["query"].endswith("&q=" + number.lstrip("+"))
+    calls = {log.call_id for log in found.context["page"].items}
+    assert calls and all(log.to_number == some.to_number for log in found.context["page"].items)
+    assert found.context["form"]["q"].value() == typed  # the box keeps what was typed
+    digits = number.lstrip("+")
+    fullwidth = "".join(chr(ord(d) + 0xFEE0) for d in digits)
+    for written in (f"00{digits}", f"{digits} ext. 5", fullwidth, digits[3:]):
+        again = page(client, finished, q=written, size=500).context["page"].items
+        assert {log.call_id for log in again} >= calls, written
+    for refused, said in (("!!!", "Type a phone number or a call id."),
+                          ("9" * 41, "A number or a call id is at most 40 characters.")):
+        response = page(client, finished, q=refused)
+        assert response.context["form"].errors["q"] == [said]
+        assert not response.context["filtered"]  # left out of what is listed, and said so
+    # Filters without a page size list 50, and the page size shown says so (it said 25).
+    assert '<option value="50" selected>50</option>' in page(
+        client, finished, status="completed").content.decode()
     by_id = page(client, finished, q=some.call_id).context["page"].items
     assert [log.call_id for log in by_id] == [some.call_id]
     none = page(client, finished, q="999 999 9999").content.decode()

@@ -291,9 +291,20 @@
   // call under the pointer changed five times in 30 s, so a click opened another call than
   // the one aimed at (probe). It holds still while the pointer is on it; the next refresh
   // after the pointer leaves brings it up to date. (Focus is kept across a refresh anyway.)
+  // A mouse only: after a tap a touch screen keeps :hover on what was tapped, and the log
+  // stopped refreshing for good at the first tap (probe).
+  var pointerIsMouse = false;
+  document.addEventListener("pointermove", function (event) {
+    pointerIsMouse = event.pointerType === "mouse";
+  }, { passive: true });
+  document.addEventListener("pointerdown", function (event) {
+    pointerIsMouse = event.pointerType === "mouse";
+  }, { passive: true });
   document.body.addEventListener("htmx:beforeRequest", function (event) {
     var elt = event.detail.elt;  // the log itself asks only for its own refresh
-    if (elt && elt.id === "call-log" && elt.matches(":hover")) event.preventDefault();
+    if (elt && elt.id === "call-log" && pointerIsMouse && elt.matches(":hover")) {
+      event.preventDefault();
+    }
   });
   var onItsWay = {};
   var askedMeanwhile = {};

@@ -72,11 +72,12 @@ def chromium():
 
 @pytest.fixture
 def new_page(chromium, web_server):
-    """`new_page()` opens a fresh browser context (its own cookies) on the web server."""
+    """`new_page()` opens a fresh browser context (its own cookies) on the web server;
+    `new_page(has_touch=True)` one with a touch screen."""
     contexts = []
 
-    def open_page():
-        context = chromium.new_context(base_url=web_server.url)
+    def open_page(**options):
+        context = chromium.new_context(base_url=web_server.url, **options)
         context.set_default_timeout(15_000)
         contexts.append(context)
         return context.new_page()

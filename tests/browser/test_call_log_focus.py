@@ -210,6 +210,13 @@ def test_back_from_a_call_the_link_to_it_has_focus_again(users, new_page, sim,
     assert errors == []
 
 
+COUNT_REFRESHES = """() => { window.refreshes = 0;
+    document.body.addEventListener("htmx:afterSettle", (event) => {
+        if (event.detail.target && event.detail.target.id === "call-log") {
+            window.refreshes += 1;
+        } }); }"""
+
+
 def test_the_log_holds_still_under_the_pointer_and_catches_up_when_it_leaves(
         users, new_page, sim, server_settings):
     """Page one of a dialling campaign's log refreshes itself and its rows move: the call
@@ -217,15 +224,29 @@ def test_the_log_holds_still_under_the_pointer_and_catches_up_when_it_leaves(
     campaign, page, errors = dialled_log(users, new_page, sim, 120, name="Pointer")
     page.goto(f"/campaigns/{campaign.pk}/calls/")
     expect(page.get_by_test_id("call-link").first).to_be_visible()
-    page.evaluate("""() => { window.refreshes = 0;
-        document.body.addEventListener("htmx:afterSettle", (event) => {
-            if (event.detail.target && event.detail.target.id === "call-log") {
-                window.refreshes += 1;
-            } }); }""")
+    page.evaluate(COUNT_REFRESHES)
     page.get_by_test_id("call-link").first.hover()
     sim.advance(60)
     page.wait_for_timeout(3_500)  # more than three of its refresh intervals (1 s here)
     assert page.evaluate("() => window.refreshes") == 0
     page.mouse.move(0, 0)
+    page.wait_for_function("() => window.refreshes > 0", timeout=10_000)
+    assert errors == []
+
+
+def test_a_tap_on_a_touch_screen_does_not_stop_the_logs_refresh(users, new_page, sim,
+                                                                server_settings):
+    """A touch screen keeps :hover on what was tapped: one tap in the log stopped its
+    refreshing for good (probe, at 390 px)."""
+    campaign = make_campaign(sim, users["staff"], "running", name="Touch", audience_size=50)
+    sim.advance(120)
+    page = sign_in(new_page(has_touch=True, viewport={"width": 390, "height": 844}),
+                   users["manager"].username)
+    errors = collect_page_errors(page)
+    page.goto(f"/campaigns/{campaign.pk}/calls/")
+    expect(page.get_by_test_id("call-row").first).to_be_visible()
+    page.evaluate(COUNT_REFRESHES)
+    page.get_by_test_id("call-row").first.locator(".chip").first.tap()
+    sim.advance(60)
     page.wait_for_function("() => window.refreshes > 0", timeout=10_000)
     assert errors == []
