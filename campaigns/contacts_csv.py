@@ -141,7 +141,8 @@ def read_table(raw: bytes, *, audience: bool = True) -> Table:
                       "fix the quotes on that line and upload the file again.") from None
     if not records:
         raise BadFile("The file is empty: choose a CSV file with a header row and contacts.")
-    if not audience and any(_looks_like_phone(cell) for cell in records[0][1]):
+    if not audience and any(_looks_like_phone(cell) or _NUMBER_ONLY.fullmatch(cell.strip())
+                            for cell in records[0][1]):
         # A do-not-call export is often a bare column of numbers (a note beside each, at
         # most): it was refused for want of a header an audience needs.
         width = max(len(cells) for _, cells in records)
@@ -196,6 +197,11 @@ def _check_header(header: list[str]) -> None:
         if name.lower() in seen:
             raise BadFile(f"Two columns are called “{name}”: give every column its own name.")
         seen.add(name.lower())
+
+
+# A cell of digits and a number's punctuation only ("12345"): a row, never a column's name;
+# a bare do-not-call file starting with a bad number was refused for want of a header.
+_NUMBER_ONLY = re.compile(r"\+?[\d\s().-]*\d[\d\s().-]*")
 
 
 def _looks_like_phone(value: str) -> bool:

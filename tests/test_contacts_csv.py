@@ -266,6 +266,10 @@ def test_a_do_not_call_file_may_be_a_bare_column_of_numbers_an_audience_may_not(
     assert table.rows == [(1, ["+14155550605", ""]), (2, ["+14155550606", "asked twice"])]
     with pytest.raises(BadFile, match="add a header row"):
         read_table(b"+14155550605\n+14155550606\n")
+    # Its first number unreadable, it is still a row (reported), not the column names.
+    assert read_table(b"12345\n+14155550605\n", audience=False).rows[0] == (1, ["12345"])
+    assert read_table(b"12345,first\n+14155550605,x\n", audience=False).header == [
+        "phone", "note"]
 
 
 def test_a_file_with_more_columns_than_a_contacts_file_has_is_refused_before_its_rows():
