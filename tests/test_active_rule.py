@@ -64,3 +64,12 @@ def test_the_board_lists_what_finished_in_the_last_day_under_its_cards(login_as,
     assert f'<a href="{reverse("campaign_detail", args=[done.pk])}">Done today</a>' in finished
     assert "39 of 50 contacts connected" in finished and "completed" in finished
     assert "Done last week" not in finished and "Deleted since" not in finished
+    assert 'data-testid="finished-more"' not in finished
+    # Past ten, the rest are counted with a way to them (the eleventh vanished silently).
+    Campaign.objects.bulk_create([
+        Campaign(atoms_id=f"{n:024x}", name=f"Batch {n}", status="completed",
+                 remote_updated_at=now - timedelta(minutes=n)) for n in range(11)])
+    page = login_as("manager").get(reverse("board")).content.decode()
+    assert page.count('data-testid="finished-campaign"') == 10
+    assert ('And 2 more: see <a href="/campaigns/?status=completed">the completed campaigns'
+            '</a>.') in page

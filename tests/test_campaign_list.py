@@ -141,6 +141,8 @@ def test_an_admin_takes_a_campaign_deleted_in_atoms_off_the_dashboard(
     assert remove in page
     form = admin.get(reverse("campaign_delete", args=[gone.pk])).content.decode()
     assert 'data-testid="pause-first"' not in form  # its last status was "running"
+    assert "It is already deleted in Atoms: this takes it off the dashboard" in form
+    assert "deletes the campaign and its execution history in Atoms" not in form
     response = admin.post(reverse("campaign_delete", args=[gone.pk]),
                           {"confirm_name": "Deleted late"})
     assert response["Location"] == reverse("campaign_list")

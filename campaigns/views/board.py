@@ -24,12 +24,15 @@ def board(request):
     """The managers' home: every active campaign as a live card."""
     campaigns = list(Campaign.objects.filter(active_q()).order_by("-created_at")[:200])
     cards = publish.cached_fragments(campaigns, "card")
-    finished = (Campaign.objects.filter(status__in=TERMINAL_STATUSES,
-                                        deleted_remotely_at__isnull=True,
-                                        remote_updated_at__gte=timezone.now() - FINISHED_WITHIN)
-                .order_by("-remote_updated_at")[:FINISHED_SHOWN])
+    finished = Campaign.objects.filter(status__in=TERMINAL_STATUSES,
+                                       deleted_remotely_at__isnull=True,
+                                       remote_updated_at__gte=timezone.now() - FINISHED_WITHIN)
+    shown = list(finished.order_by("-remote_updated_at")[:FINISHED_SHOWN + 1])
     context = {"nav": "board", "cards": [(c, cards[c.pk]) for c in campaigns],
-               "finished": finished,
+               "finished": shown[:FINISHED_SHOWN],
+               # Cut short without a word, the 11th left the list as if never finished.
+               "finished_more": finished.count() - FINISHED_SHOWN
+               if len(shown) > FINISHED_SHOWN else 0,
                "poll_interval": settings.POLL_INTERVAL_SECONDS,
                "fetched": publish.fetched_times(c.pk for c in campaigns)}
     if request.htmx:
