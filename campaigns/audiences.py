@@ -92,6 +92,11 @@ def choose_column(upload: AudienceUpload, column: str, region: str) -> None:
 def confirm_upload(user, upload: AudienceUpload) -> bool:
     """Send the valid rows. Returns True when done now, False when sent in the background
     (large files; the page shows progress). A double click sends once."""
+    if upload.state == AudienceUpload.State.PREVIEW and catalog.audience_named(upload.name):
+        # Made since this file was checked (the same file checked twice, say). Never for an
+        # upload sent before: the audience may be its own, found again by `_create_or_find`.
+        raise ActionRefused(f"An audience called “{upload.name}” was made since this file was "
+                            "checked: choose the file again with a name of its own.")
     now = timezone.now()
     claimable = (Q(state__in=[AudienceUpload.State.PREVIEW, AudienceUpload.State.FAILED])
                  | Q(state=AudienceUpload.State.SENDING,

@@ -80,6 +80,15 @@ def _cache_get(key: str):
         return None
 
 
+def audience_named(name: str):
+    """An audience of this name (any case and outer spaces), as last listed; None when
+    there is none, or Atoms cannot list them. Two of one name are told apart in the
+    campaign form's picker only by their counts (probe)."""
+    wanted = name.strip().casefold()
+    return next((a for a in load_pickers().audiences if a.name.strip().casefold() == wanted),
+                None)
+
+
 def forget_audiences() -> None:
     """After an upload the audience list changed: drop the cached copy."""
     try:

@@ -214,6 +214,20 @@ def test_a_name_another_audience_has_is_refused_beside_the_name(staff, sim):
     assert choose(staff, "phone\n+14155550100\n", name="Pilot testers 2").status_code == 302
 
 
+def test_the_same_name_checked_twice_is_uploaded_once(staff, sim):
+    """The same file checked twice under one name (two check pages), then Upload pressed on
+    each: two audiences called "Probe dup" (probe). The second is refused before sending."""
+    preview_of(staff, choose(staff, "phone\n+14155550100\n", name="Probe dup"))
+    preview_of(staff, choose(staff, "phone\n+14155550100\n", name="Probe dup"))
+    first, second = AudienceUpload.objects.order_by("pk")
+    staff.post(reverse("audience_upload_confirm", args=[first.token]))
+    refused = staff.post(reverse("audience_upload_confirm", args=[second.token]), follow=True)
+    assert ("An audience called “Probe dup” was made since this file was checked: choose the "
+            "file again with a name of its own.") in refused.content.decode()
+    assert [a.name for a in atoms_client().list_audiences()].count("Probe dup") == 1
+    assert sim.calls_to("POST /audience") == 1
+
+
 def test_cancel_on_the_check_leaves_for_the_audiences_not_a_blank_form(staff, sim):
     page = preview_of(staff, choose(staff, "phone\n+14155550100\n")).content.decode()
     assert f'<a href="{reverse("audience_list")}">Cancel</a>' in page

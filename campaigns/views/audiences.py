@@ -81,9 +81,7 @@ def audience_new(request):
 def _name_taken(form) -> bool:
     """Another audience has this name: the campaign form's picker told the two apart only
     by their counts (probe). Said beside the name; unknown while Atoms cannot list them."""
-    name = form.cleaned_data["name"]
-    same = next((a for a in catalog.load_pickers().audiences
-                 if a.name.strip().casefold() == name.strip().casefold()), None)
+    same = catalog.audience_named(form.cleaned_data["name"])
     if same is not None:
         form.add_error("name", f"An audience called “{same.name}” exists already: give this "
                                "one a name of its own, so the campaign form can tell them apart.")
