@@ -361,7 +361,7 @@ def _day(word: str) -> int | None:
 
 
 def describe_days(days: frozenset[int]) -> str:
-    """"Mon–Fri", "Daily", "Mon, Wed, Fri", "Sat–Sun"."""
+    """"Mon–Fri", "Daily", "Mon, Wed, Fri", "Sat–Sun", "Fri–Mon"."""
     ordered = sorted(days)
     if len(ordered) == 7:
         return "Daily"
@@ -371,5 +371,8 @@ def describe_days(days: frozenset[int]) -> str:
             runs[-1].append(day)
         else:
             runs.append([day])
+    if len(runs) > 1 and runs[0][0] == 0 and runs[-1][-1] == 6:
+        # A run through Sunday into Monday is one run: "Sat–Tue", not "Mon–Tue, Sat–Sun".
+        runs = [runs[-1] + runs[0], *runs[1:-1]]
     return ", ".join(DAY_NAMES[run[0]] if len(run) == 1 else
                      f"{DAY_NAMES[run[0]]}–{DAY_NAMES[run[-1]]}" for run in runs)

@@ -63,6 +63,11 @@ def test_a_line_that_cannot_be_read_is_named_with_what_to_write(typed, message):
     ("Sun 23:30-00:30", "; for hours past midnight, write it as two windows: "
                         "Sun 23:30-24:00 and Mon 00:00-00:30."),
     ("Sat 20:00-00:00", "; midnight is 24:00, so write it as Sat 20:00-24:00."),
+    # Through Sunday into Monday: one run, not "Mon, Sun" or "Mon-Tue, Sat-Sun" (probe).
+    ("Sat-Sun 22:00-02:00", "; for hours past midnight, write it as two windows: "
+                            "Sat-Sun 22:00-24:00 and Sun-Mon 00:00-02:00."),
+    ("Fri-Mon 22:00-02:00", "; for hours past midnight, write it as two windows: "
+                            "Fri-Mon 22:00-24:00 and Sat-Tue 00:00-02:00."),
 ])
 def test_a_window_past_midnight_is_refused_with_the_two_windows_to_write(typed, rewrite):
     """"Mon 22:00-02:00" was refused with "write two windows", leaving the person to work
@@ -222,3 +227,4 @@ def test_days_are_described_as_runs():
     assert describe_days(frozenset(range(7))) == "Daily"
     assert describe_days(frozenset({0, 1, 2, 4})) == "Mon–Wed, Fri"
     assert describe_days(frozenset({5})) == "Sat"
+    assert describe_days(frozenset({0, 1, 3, 5, 6})) == "Sat–Tue, Thu"
