@@ -141,8 +141,7 @@ def read_table(raw: bytes, *, audience: bool = True) -> Table:
                       "fix the quotes on that line and upload the file again.") from None
     if not records:
         raise BadFile("The file is empty: choose a CSV file with a header row and contacts.")
-    if not audience and any(_looks_like_phone(cell) or _NUMBER_ONLY.fullmatch(cell.strip())
-                            for cell in records[0][1]):
+    if not audience and any(_NUMBER_ONLY.fullmatch(cell.strip()) for cell in records[0][1]):
         # A do-not-call export is often a bare column of numbers (a note beside each, at
         # most): it was refused for want of a header an audience needs.
         width = max(len(cells) for _, cells in records)
@@ -206,7 +205,7 @@ _NUMBER_ONLY = re.compile(r"\+?[\d\s().-]*\d[\d\s().-]*")
 
 def _looks_like_phone(value: str) -> bool:
     digits = sum(ch.isdigit() for ch in value)
-    return digits >= 7 and bool(re.fullmatch(r"\+?[\d\s().-]+", value.strip()))
+    return digits >= 7 and bool(_NUMBER_ONLY.fullmatch(value.strip()))
 
 
 def _squash(name: str) -> str:

@@ -277,13 +277,18 @@ class Campaign(models.Model):
             or self.scheduled_at <= scheduled_soon_until(now or timezone.now()))
 
     @property
-    def pending_overdue(self) -> bool:
-        """Atoms accepted a start or pause but no poll has confirmed it for too long. Never
+    def may_go_overdue(self) -> bool:
+        """A pending start or pause that is offered again if unconfirmed for too long. Never
         one whose answer was lost: its outcome is found out from Atoms (the poll settles or
         lapses it), not guessed. Offered again while Atoms could not be read, a resume was
         sent twice (a probe)."""
-        if (not self.pending_action or self.pending_since is None
-                or self.pending_outcome == PendingOutcome.UNANSWERED):
+        return (bool(self.pending_action) and self.pending_since is not None
+                and self.pending_outcome != PendingOutcome.UNANSWERED)
+
+    @property
+    def pending_overdue(self) -> bool:
+        """Atoms accepted a start or pause but no poll has confirmed it for too long."""
+        if not self.may_go_overdue:
             return False
         waited = (timezone.now() - self.pending_since).total_seconds()
         return waited > settings.PENDING_ACTION_WARN_SECONDS
