@@ -9,12 +9,13 @@ never stored. A live call's events are read as Atoms streams them, for the relay
 """
 
 import queue
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
 
-from campaigns import atoms
+from campaigns import atoms, suppression
 from campaigns.connections import atoms_client
 from campaigns.models import Campaign
 
@@ -29,7 +30,7 @@ class LogFilters:
     durations: tuple[str, ...] = ()
     page: int = 1
     page_size: int = 50
-    search: str = ""  # digits of a number, or a call id
+    search: str = ""  # as typed: a number written any way, or a call id
 
     def narrows(self) -> bool:
         """Whether any filter leaves calls out (paging and page size do not)."""
@@ -38,8 +39,22 @@ class LogFilters:
 
     def key(self) -> str:
         parts = (",".join(self.statuses), ",".join(self.reasons), self.attempts,
-                 ",".join(self.durations), self.page, self.page_size, self.search)
+                 ",".join(self.durations), self.page, self.page_size, self.atoms_search())
         return "|".join(map(str, parts))
+
+    def atoms_search(self) -> str:
+        """What Atoms' `search` (a call's id or numbers, as kept: "+919371192992") is sent
+        for what was typed: a number as its digits, without the leading zeros of a trunk
+        "0" or an international "00" and without an extension, full-width digits read as
+        digits ("0091 93711 92992" and "９３７…" found nothing); anything else (a call id)
+        as typed. Only Atoms gets it: the search box and the log's links keep what was
+        typed (Back from a call showed the box holding "919371192992")."""
+        digits = suppression.search_digits(_EXTENSION.sub("", self.search))
+        return (digits.lstrip("0") or digits) if digits else self.search
+
+
+# An extension after a number ("… ext. 5", "x5", "#5"): Atoms keeps none.
+_EXTENSION = re.compile(r"\s*(?:ext\.?|extension|x|#)\s*\d*\s*$", re.IGNORECASE)
 
 
 def call_page(campaign: Campaign, filters: LogFilters) -> atoms.Page[atoms.CallLog]:
@@ -50,7 +65,7 @@ def call_page(campaign: Campaign, filters: LogFilters) -> atoms.Page[atoms.CallL
         found = atoms_client().list_call_logs(
             campaign.atoms_id, page=filters.page, limit=filters.page_size,
             attempts=filters.attempts, statuses=filters.statuses, reasons=filters.reasons,
-            durations=filters.durations, search=filters.search)
+            durations=filters.durations, search=filters.atoms_search())
         cache.set(_page_key(campaign, filters), found, settings.CALL_LOG_CACHE_SECONDS)
     return found
 

@@ -6,6 +6,7 @@ import codecs
 import csv
 import io
 import re
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -458,6 +459,14 @@ def test_a_calls_way_back_returns_to_the_log_as_it_was_seen(finished, login_as):
     some_call = re.search(r'id="call-([^"]+)" data-testid="call-link"',
                           own.content.decode()).group(1)
     call_url = reverse("campaign_call", args=[finished.pk, some_call])
+    # A search comes back as it was typed, not as the digits Atoms was sent (the box
+    # showed "919371192992" after Back).
+    number = page(client, finished, size=25).context["page"].items[0].to_number
+    typed = f"({number[2:5]}) {number[5:8]}-{number[8:]}"
+    searched = page(client, finished, q=typed, size=25)
+    back = back_from_first_call(searched.content.decode()).replace("&amp;", "&")
+    assert back == f"{url}?{urlencode({'attempt': 'all', 'size': 25, 'q': typed})}&page=1"
+    assert client.get(back).context["form"]["q"].value() == typed
     for query, back in (("", url),
                         ("?status=bogus&page=x", f"{url}?attempt=all&amp;size=50&amp;page=1")):
         call = client.get(call_url + query).content.decode()

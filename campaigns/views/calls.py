@@ -5,7 +5,6 @@ briefly; a recording link per click). Any role that sees the campaign sees its c
 """
 
 import queue
-import re
 import threading
 from urllib.parse import urlencode, urlparse
 
@@ -104,20 +103,7 @@ def _filters(form: CallLogFilterForm) -> call_logs.LogFilters:
         statuses=tuple(data.get("status") or ()), reasons=tuple(data.get("reason") or ()),
         attempts=data.get("attempt") or "all", durations=tuple(data.get("duration") or ()),
         page=data.get("page") or 1, page_size=data.get("size") or 50,
-        search=_search_term(data.get("q") or ""))
-
-
-# An extension after a number ("… ext. 5", "x5", "#5"): Atoms keeps none.
-_EXTENSION = re.compile(r"\s*(?:ext\.?|extension|x|#)\s*\d*\s*$", re.IGNORECASE)
-
-
-def _search_term(typed: str) -> str:
-    """What Atoms' `search` (a call's id or numbers, as kept: "+919371192992") is sent for
-    what was typed: a number as its digits, without the leading zeros of a trunk "0" or an
-    international "00" and without an extension, full-width digits read as digits ("0091
-    93711 92992" and "９３７…" found nothing); anything else (a call id) as typed."""
-    digits = suppression.search_digits(_EXTENSION.sub("", typed))
-    return (digits.lstrip("0") or digits) if digits else typed
+        search=data.get("q") or "")
 
 
 def back_to_log(campaign: Campaign, query) -> str:
