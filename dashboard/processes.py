@@ -66,9 +66,9 @@ def process_env(simulator, **extra: str) -> dict[str, str]:
         # a worker's sync landed inside it): children leave it to whoever calls it, once a
         # day at most. A benchmark that wants it sets its own interval.
         "SYNC_INTERVAL_SECONDS": "86400",
-        # Tests and benchmarks stand for many viewers with one signed-in session; the cap
-        # itself is tested with a server of its own (test_live_stream_security.py).
-        "LIVE_STREAMS_PER_SESSION": "10000",
+        # Tests and benchmarks stand for many viewers with one person; the cap itself is
+        # tested with a server of its own (test_live_stream_security.py).
+        "LIVE_STREAMS_PER_PERSON": "10000",
         "SECRET_KEY": settings.SECRET_KEY,
         "HTTPS": "0",
         "DEBUG": "0",

@@ -284,8 +284,9 @@ SSE_HEARTBEAT_SECONDS = env_int("SSE_HEARTBEAT_SECONDS", 10, minimum=1, maximum=
 # A form waiting for Atoms this long is given back to the person, with a note that sending
 # it again is safe (static/js/app.js): a page stopped meanwhile fires no event.
 BUSY_RELEASE_SECONDS = env_int("BUSY_RELEASE_SECONDS", 15, minimum=1, maximum=600)
-# Live streams one signed-in session may hold open in one web process (a tab each).
-LIVE_STREAMS_PER_SESSION = env_int("LIVE_STREAMS_PER_SESSION", 30, minimum=1, maximum=10000)
+# Live streams one person may hold open in one web process (a tab each), over all their
+# sessions and devices.
+LIVE_STREAMS_PER_PERSON = env_int("LIVE_STREAMS_PER_PERSON", 30, minimum=1, maximum=10000)
 # Start and pause not confirmed by Atoms after this long are flagged on the page; Atoms
 # showing no sign of them after that (live/poll.py `pending_bound`) clears them.
 PENDING_ACTION_WARN_SECONDS = env_int("PENDING_ACTION_WARN_SECONDS", 60, minimum=5, maximum=3600)

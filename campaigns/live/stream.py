@@ -76,7 +76,8 @@ class ListFilter(NamedTuple):
 
 
 class Viewer:
-    __slots__ = ("all_ids", "ids", "kind", "list_filter", "page_state", "queue", "session_key")
+    __slots__ = ("all_ids", "ids", "kind", "list_filter", "page_state", "queue", "session_key",
+                 "user_id")
 
     def __init__(self, kind: str, ids: set[int] | None, page_state: str = "",
                  list_filter: ListFilter | None = None):
@@ -89,6 +90,7 @@ class Viewer:
         self.queue: asyncio.Queue[str | None] = asyncio.Queue(QUEUE_LIMIT)
         # The session the stream was opened with: when it ends, so does the stream.
         self.session_key: str | None = None
+        self.user_id: int | None = None  # whose stream it is (LIVE_STREAMS_PER_PERSON)
 
     def wants(self, pk: int) -> bool:
         return self.all_ids or pk in self.ids
@@ -136,9 +138,10 @@ class Broadcaster:
 
     def __init__(self):
         self.viewers: set[Viewer] = set()
-        # Open streams by session: one person's tabs are a handful; a script opening 800
-        # from one session held them all (see LIVE_STREAMS_PER_SESSION).
-        self.per_session: Counter[str] = Counter()
+        # Open streams by person: one person's tabs are a handful; a script opening 800
+        # held them all (see LIVE_STREAMS_PER_PERSON). Counted per person, not per session:
+        # signing in again gave a script 30 more each time (a probe).
+        self.per_person: Counter[int] = Counter()
         self._task: asyncio.Task | None = None
         self._sessions_task: asyncio.Task | None = None
         self._checking: asyncio.Task | None = None  # the heartbeat's session check
@@ -159,8 +162,8 @@ class Broadcaster:
         return self._redis
 
     def add(self, viewer: Viewer) -> None:
-        if viewer not in self.viewers and viewer.session_key:
-            self.per_session[viewer.session_key] += 1
+        if viewer not in self.viewers and viewer.user_id is not None:
+            self.per_person[viewer.user_id] += 1
         self.viewers.add(viewer)
         loop = asyncio.get_running_loop()
         _end_streams_on_exit_signal(loop)
@@ -181,10 +184,10 @@ class Broadcaster:
         return True
 
     def remove(self, viewer: Viewer) -> None:
-        if viewer in self.viewers and viewer.session_key:
-            self.per_session[viewer.session_key] -= 1
-            if self.per_session[viewer.session_key] <= 0:
-                del self.per_session[viewer.session_key]
+        if viewer in self.viewers and viewer.user_id is not None:
+            self.per_person[viewer.user_id] -= 1
+            if self.per_person[viewer.user_id] <= 0:
+                del self.per_person[viewer.user_id]
         self.viewers.discard(viewer)
 
     def end(self, viewer: Viewer) -> None:
@@ -499,13 +502,13 @@ def in_database_thread(work):
     return sync_to_async(closing)
 
 
-def _check_sessions(session_keys: list[str | None]) -> list[tuple[bool, bool]]:
-    """Each session's (authenticated, may watch): who is signed in, as Django's `get_user`
-    says (sessions.signed_in_users: two queries for all of them), then the view permission
-    of all of them in one query."""
+def _check_sessions(session_keys: list[str | None]) -> list[tuple[int | None, bool]]:
+    """Each session's (person signed in or None, may watch): who is signed in, as Django's
+    `get_user` says (sessions.signed_in_users: two queries for all of them), then the view
+    permission of all of them in one query."""
     users = sessions.signed_in_users(session_keys)
     allowed = may_view([user.pk for user in users if user.is_authenticated])
-    return [(user.is_authenticated, user.pk in allowed) for user in users]
+    return [(user.pk if user.is_authenticated else None, user.pk in allowed) for user in users]
 
 
 def may_view(user_ids: list[int]) -> set[int]:
@@ -631,8 +634,8 @@ async def asgi_stream(scope, receive, send) -> None:
         value.decode("latin-1") for name, value in scope.get("headers", [])
         if name == b"cookie")).get(settings.SESSION_COOKIE_NAME)
     query = {k: v[-1] for k, v in parse_qs(scope.get("query_string", b"").decode()).items()}
-    authenticated, allowed = await check_session(session_key)
-    if not authenticated:
+    user_id, allowed = await check_session(session_key)
+    if user_id is None:
         login = f"{reverse(settings.LOGIN_URL)}?next={quote(scope['path'])}"
         await _respond(send, 302, b"", [(b"location", login.encode())])
         return
@@ -643,11 +646,11 @@ async def asgi_stream(scope, receive, send) -> None:
     if isinstance(viewer, str):
         await _respond(send, 400, viewer.encode())
         return
-    if broadcaster.per_session[session_key] >= settings.LIVE_STREAMS_PER_SESSION:
+    if broadcaster.per_person[user_id] >= settings.LIVE_STREAMS_PER_PERSON:
         # The page falls back to polling (static/js/app.js), as for any stream refused.
         await _respond(send, 429, b"Too many live pages open at once: close some tabs.")
         return
-    viewer.session_key = session_key
+    viewer.session_key, viewer.user_id = session_key, user_id
     await send({"type": "http.response.start", "status": 200,
                 "headers": HEADERS + stream_headers()})
     frames = event_stream(viewer)
