@@ -686,7 +686,8 @@ def _run_async_action(user, campaign, action, pending, allowed_statuses, *, call
         mine.update(pending_action=PendingAction.NONE, pending_since=None,
                     pending_outcome=PendingOutcome.NONE)
         if isinstance(error, atoms.AtomsNotFound):
-            Campaign.objects.filter(pk=campaign.pk).update(deleted_remotely_at=now)
+            # Gone, or a passing fault of Atoms': the poll asks the list before believing it.
+            _poll_soon(campaign)
         outcome = Outcome.REFUSED if isinstance(error, atoms.AtomsRejected) else Outcome.FAILED
         audit.record(user, action, outcome, campaign=campaign, message=error.user_message)
         _publish_soon(campaign)

@@ -138,6 +138,30 @@ def test_the_delete_page_of_a_resuming_campaign_reads_as_one_sentence(login_as, 
     assert "This campaign is resuming. Pause it first, then delete it." in page
 
 
+def test_a_pause_answered_not_found_is_believed_only_when_the_list_agrees(
+        login_as, world, users):
+    """A 404 to a pause marked a campaign "Deleted in Atoms" at once: a passing fault of
+    Atoms' then took its Pause away while it went on dialling (probe). The poll asks the
+    list first; a campaign really gone is still marked."""
+    running = make_campaign(world, users["staff"], "running")
+    gone = make_campaign(world, users["staff"], "paused", name="Gone")
+    admin = login_as("admin")
+    world.faults(fail_routes=["POST /campaign/{id}/pause"], error_status=404)
+    response = admin.post(reverse("campaign_pause", args=[running.pk]), follow=True)
+    assert "Atoms could not find this item" in response.content.decode()
+    poll.refresh_one(running.pk)
+    running.refresh_from_db()
+    assert running.deleted_remotely_at is None and running.button_state == "running:::"
+    assert ">Pause<" in detail_page(admin, running)
+    world.clear_faults()
+    world.advance(100_000)
+    atoms_client().delete_campaign(gone.atoms_id)  # deleted elsewhere, then resumed here
+    admin.post(reverse("campaign_start", args=[gone.pk]))
+    poll.refresh_one(gone.pk)
+    gone.refresh_from_db()
+    assert gone.deleted_remotely_at is not None
+
+
 def test_a_running_campaign_cannot_be_deleted_the_page_offers_pause(login_as, world, users):
     running = make_campaign(world, users["staff"], "running")
     admin = login_as("admin")

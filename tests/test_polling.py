@@ -279,6 +279,27 @@ def test_a_campaign_deleted_elsewhere_leaves_the_active_set(sim, running):
     assert poll.tick().claimed == 0
 
 
+def test_a_not_found_atoms_still_lists_is_a_passing_fault_not_a_deletion(sim, running):
+    """A probe: one 404 for a running campaign's details marked it "Deleted in Atoms",
+    took it off the board and its Pause button away while Atoms' list still held it,
+    running, and it kept dialling. A deletion is believed when the list agrees."""
+    sim.faults(fail_routes=["GET /campaign/{id}"], error_status=404)
+    watch(running.pk)
+    due_now(running)
+    assert poll.tick().failed == 1
+    running.refresh_from_db()
+    assert running.deleted_remotely_at is None and running.is_active()
+    assert running.poll_error.startswith("Atoms still lists this campaign")
+    assert running.button_state == "running:::"  # its Pause stays
+    detail = redis_client().get(publish.fragment_key(running.pk, "detail")).decode()
+    assert "Deleted in Atoms" not in detail and "Not live: Atoms still lists" in detail
+    sim.clear_faults()
+    due_now(running)
+    assert poll.tick().refreshed == 1
+    running.refresh_from_db()
+    assert (running.poll_error, running.deleted_remotely_at) == ("", None)
+
+
 def test_a_completed_campaign_gets_one_last_refresh_then_leaves(sim, running):
     sim.advance(100_000)
     due_now(running)

@@ -15,6 +15,7 @@ Import from this package: `from campaigns import atoms; atoms.AtomsError`.
 from campaigns.atoms.calls import CallDetail, CallEvent, CallLog, TranscriptTurn
 from campaigns.atoms.client import AtomsClient
 from campaigns.atoms.errors import (
+    AtomsContradicted,
     AtomsError,
     AtomsNotAuthorised,
     AtomsNotFound,
@@ -42,9 +43,10 @@ from campaigns.atoms.types import (
 )
 
 __all__ = [
-    "Agent", "AtomsClient", "AtomsError", "AtomsNotAuthorised", "AtomsNotFound",
-    "AtomsRateLimited", "AtomsRejected", "AtomsUnavailable", "Audience", "AudienceMember",
-    "CallDetail", "CallEvent", "CallLog", "Campaign", "CampaignDetail", "CampaignEvent",
-    "CampaignPage", "CampaignStatus", "DncEntry", "Execution", "Metrics", "Page", "PhoneNumber",
-    "TranscriptTurn", "deadline", "in_plain_words", "normalise_base_url", "seconds_text",
+    "Agent", "AtomsClient", "AtomsContradicted", "AtomsError", "AtomsNotAuthorised",
+    "AtomsNotFound", "AtomsRateLimited", "AtomsRejected", "AtomsUnavailable", "Audience",
+    "AudienceMember", "CallDetail", "CallEvent", "CallLog", "Campaign", "CampaignDetail",
+    "CampaignEvent", "CampaignPage", "CampaignStatus", "DncEntry", "Execution", "Metrics",
+    "Page", "PhoneNumber", "TranscriptTurn", "deadline", "in_plain_words",
+    "normalise_base_url", "seconds_text",
 ]

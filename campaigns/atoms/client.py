@@ -223,6 +223,12 @@ class AtomsClient(AtomsHttp):
         except `page`), walking GET /campaign page by page."""
         return self._walk(lambda page: self.list_campaigns(page=page, **filters), key="id")
 
+    def lists_campaign(self, campaign_id: str, name: str) -> bool:
+        """Whether Atoms' list still holds this campaign (GET /campaign searched by its
+        name, which is what `search` matches): a deletion is believed only when a read of
+        the campaign (404) and the list agree."""
+        return any(campaign.id == campaign_id for campaign in self.iter_campaigns(search=name))
+
     def create_campaign(
         self,
         name: str,

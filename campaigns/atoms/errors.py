@@ -117,6 +117,17 @@ class AtomsRateLimited(AtomsUnavailable):
         return f"Atoms is busy right now. Please try again in {seconds_text(seconds)}."
 
 
+class AtomsContradicted(AtomsUnavailable):
+    """Atoms answered "not found" for a campaign its own list still holds: a passing
+    fault of Atoms' (taken for a deletion, a running campaign lost its Pause button and
+    left the board for as long as it lasted: a probe), read again at the next poll."""
+
+    @property
+    def user_message(self) -> str:
+        return ("Atoms still lists this campaign but could not find its details just now; "
+                "reading it again.")
+
+
 class AtomsRejected(AtomsError):
     """Atoms refused the request as given (400 and other client errors): repeating it
     unchanged will fail again. `plan_limit` marks the plan gate ("upgrade … plan")."""

@@ -220,7 +220,13 @@ def refresh(ids: list[int], claimed_at: datetime | None = None) -> RefreshResult
         try:
             budget.acquire()
             with poller_client() as client:
-                return client.get_campaign(campaign.atoms_id)
+                try:
+                    return client.get_campaign(campaign.atoms_id)
+                except atoms.AtomsNotFound as missing:
+                    budget.acquire()  # (a name's search is one page but for many alike)
+                    if client.lists_campaign(campaign.atoms_id, campaign.name):
+                        return atoms.AtomsContradicted(str(missing), status=404)
+                    return missing
         except atoms.AtomsError as error:
             if isinstance(error, atoms.AtomsRateLimited):
                 budget.pause_for(error.retry_after)
