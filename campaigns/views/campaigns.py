@@ -349,9 +349,13 @@ def campaign_calling_hours(request, pk: int):
                   status=422 if form.is_bound else 200)
 
 
-@require_POST
+@reads_atoms
+@require_http_methods(["GET", "HEAD", "POST"])
 @require_perm("campaigns.start_campaign", "Starting a campaign", audit_as="start")
 def campaign_start(request, pk: int):
+    """POST: start or resume. GET: the question a start with do-not-call numbers asks, a
+    page of its own: drawn as the POST's answer, Back to it (from Cancel, or from the copy
+    "Start without them" made) showed the browser's "Confirm Form Resubmission" (probe)."""
     campaign = get_object_or_404(Campaign, pk=pk)
     verb = "Resume" if campaign.status == "paused" else "Start"
     # Do-not-call numbers are never dialled: with any in the audience, ask first. A first
@@ -371,21 +375,24 @@ def campaign_start(request, pk: int):
             return redirect("campaign_detail", pk=campaign.pk)
         # "Resume anyway" agrees to the numbers the page named: one listed since is asked
         # about again. Kept with a resume held for calling hours (keep_hours).
-        if (retrying and request.POST.get("confirm") == RESUME_ANYWAY
+        if (retrying and request.method == "POST" and request.POST.get("confirm") == RESUME_ANYWAY
                 and set(retrying) <= set(request.POST.getlist("agreed"))):
             retrying, agreed = [], retrying
+    if (suppressed or retrying) and request.method == "POST":
+        return redirect("campaign_start", pk=campaign.pk)  # nothing sent: asked first
     if suppressed:
         # Named, as the resume page names them: a count alone left a person unable to check
         # the list before choosing (probe).
         return render(request, "campaigns/start_suppressed.html",
                       {"nav": "campaigns", "c": campaign, "suppressed": len(suppressed),
                        "shown": suppressed[:LISTED_SHOWN],
-                       "more": max(0, len(suppressed) - LISTED_SHOWN)},
-                      status=409)
+                       "more": max(0, len(suppressed) - LISTED_SHOWN)})
     if retrying:
         return render(request, "campaigns/resume_listed.html",
                       {"nav": "campaigns", "c": campaign, "numbers": retrying,
-                       "confirm": RESUME_ANYWAY}, status=409)
+                       "confirm": RESUME_ANYWAY})
+    if request.method != "POST":  # nothing to ask (any more): the campaign and its button
+        return redirect("campaign_detail", pk=campaign.pk)
     return _act(request, campaign, partial(services.start_campaign, listed_accepted=agreed),
                 f"{verb} requested.")
 

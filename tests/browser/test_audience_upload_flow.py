@@ -83,6 +83,15 @@ def test_start_meets_the_do_not_call_list_and_starts_without_them(users, new_pag
     kept = client.all_audience_members(copy.audience_id)
     assert [m.data["phoneNumber"] for m in kept] == [members[1].data["phoneNumber"]]
     assert sim.calls_to("POST /campaign/{id}/start") == 1
+    # Back from the copy: the question again, not the browser's "Confirm Form
+    # Resubmission" (it was the start's POST answer: a probe); and Cancel, then Back too.
+    page.go_back()
+    expect(page.get_by_test_id("suppression-warning")).to_be_visible()
+    page.get_by_role("link", name="Cancel").click()
+    expect(page.get_by_test_id("campaign-name")).to_have_text("Spring renewals")
+    page.go_back()
+    expect(page.get_by_test_id("suppression-warning")).to_be_visible()
+    assert sim.calls_to("POST /campaign/{id}/start") == 1
     assert errors == []
 
 
