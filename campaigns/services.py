@@ -668,6 +668,8 @@ def _run_async_action(user, campaign, action, pending, allowed_statuses, *, call
                 audit.record(user, action, Outcome.OK, campaign=campaign,
                              message=f"{error.what_happened}, but Atoms shows the {verb} "
                                      "carried out")
+                # Drawn by the poll before this entry: "Paused by …" named an earlier pause.
+                _publish_soon(campaign)
                 raise ActionRefused(error.user_message, may_have_happened=True) from error
         if unknown:
             message = (f"{error.what_happened}: checking whether the {verb} was carried out. "

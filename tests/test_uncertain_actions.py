@@ -2,6 +2,7 @@
 finds out from Atoms, never guesses. Confirmed by the poll when Atoms shows it; cleared,
 logged as "not carried out" and offered again when Atoms shows no sign of it in time."""
 
+import re
 import threading
 import time
 from datetime import datetime, timedelta
@@ -12,10 +13,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns import alerts, services
-from campaigns.connections import atoms_client
+from campaigns.connections import atoms_client, redis_client
 from campaigns.live import poll, publish
 from campaigns.models import AuditEntry, Campaign
 from tests.campaign_factory import campaign_row, make_campaign, wait_for_status
+from tests.published import watch
 
 pytestmark = pytest.mark.django_db
 
@@ -254,6 +256,48 @@ def test_a_start_the_poll_confirms_while_its_answer_is_still_awaited_is_logged_a
                    .values_list("outcome", "message"))
     assert entries == [("ok", "Atoms did not answer in time, but Atoms shows the start "
                               "carried out")]
+
+
+@pytest.mark.django_db(transaction=True)  # the request runs on a thread of its own
+def test_a_pause_the_poll_confirms_while_its_answer_is_awaited_names_this_pause(
+        world, users, settings):
+    """The poll drew "Paused" before our request gave up and logged the pause: open pages
+    said "Paused by admin 8 minutes ago", an earlier pause, until something else moved
+    (probe). Logged, the pause is drawn again."""
+    settings.ATOMS_READ_TIMEOUT = 3
+    running = make_campaign(world, users["staff"], "running")
+    earlier = AuditEntry.objects.create(actor=users["admin"], actor_name=users["admin"].username,
+                                        action="pause", outcome="ok", campaign=running)
+    AuditEntry.objects.filter(pk=earlier.pk).update(
+        created_at=timezone.now() - timedelta(minutes=8))
+    watch(running.pk)  # an open page
+    world.faults(drop_response_rate=1, timeout_seconds=6,
+                 fail_routes=["POST /campaign/{id}/pause"])
+    pressing = threading.Thread(target=lambda: pause_quietly(users["admin"], running))
+    pressing.start()
+    deadline = time.monotonic() + 2.5  # before our request gives up
+    while Campaign.objects.get(pk=running.pk).pending_action != "pause":
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    while Campaign.objects.get(pk=running.pk).pending_action == "pause":
+        assert time.monotonic() < deadline, "the poll did not see the pause in time"
+        time.sleep(0.2)
+        world.advance(5)  # Atoms' pause lands a few seconds after it is asked
+        poll.refresh_one(running.pk)
+    pressing.join()
+    world.clear_faults()
+    html = redis_client().get(publish.fragment_key(running.pk, "detail")).decode()
+    paused = re.search(r'Paused by ada-admin <time data-relative datetime="([^"]+)"', html)
+    assert timezone.now() - datetime.fromisoformat(paused.group(1)) < timedelta(minutes=1)
+
+
+def pause_quietly(user, campaign) -> None:
+    try:
+        services.pause_campaign(user, campaign)
+    except services.ActionRefused:
+        pass  # its outcome is what the test reads
+    finally:
+        connection.close()
 
 
 def test_a_pause_not_carried_out_says_who_may_ask_again(users):
