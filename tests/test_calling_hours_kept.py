@@ -412,7 +412,8 @@ def test_calling_hours_never_resume_over_a_listed_number_no_person_agreed_to(
     # A person decides: told the number, agrees, and the resume waits for the window.
     staff = login_as("staff")
     asked = staff.post(reverse("campaign_start", args=[campaign.pk]), follow=True)
-    assert asked.redirect_chain == [(reverse("campaign_start", args=[campaign.pk]), 302)] and number in asked.content.decode()
+    assert asked.redirect_chain == [(reverse("campaign_start", args=[campaign.pk]), 302)]
+    assert number in asked.content.decode()
     staff.post(reverse("campaign_start", args=[campaign.pk]),
                {"confirm": asked.context["confirm"], "agreed": [number]})
     campaign.refresh_from_db()
