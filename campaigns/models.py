@@ -428,7 +428,7 @@ class MetricSnapshot(models.Model):
 class AuditEntry(models.Model):
     class Action(models.TextChoices):
         CREATE = "create", "Create"
-        START = "start", "Start"
+        START = "start", "Start or resume"
         PAUSE = "pause", "Pause"
         DELETE = "delete", "Delete"
         UPLOAD_AUDIENCE = "upload_audience", "Upload audience"

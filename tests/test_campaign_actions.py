@@ -259,6 +259,9 @@ def test_the_activity_page_lists_every_try_with_who_and_atoms_message(login_as, 
                                                           "action": "bogus"}).content.decode()
     assert edited.count('data-testid="activity-row"') == 1
     assert "Action: Select a valid choice." in edited and 'id="id_action_error"' in edited
+    # A resume is found under its name: the filter and the rows said "Start" (a probe).
+    starts = login_as("admin").get(reverse("activity"), {"action": "start"}).content.decode()
+    assert '<option value="start" selected>Start or resume</option>' in starts
 
 
 def test_a_pause_during_an_outage_shows_one_live_note_not_a_message_that_stays(
