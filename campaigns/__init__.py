@@ -3,7 +3,7 @@
 views/          one module per thing a person sees: campaigns (list, new, detail,
                 actions), calls (call log, one call, recording, live transcript,
                 downloads), notifications (alerts), alert_routing, board, audiences, numbers,
-                activity, users (people and roles), signin (the lockout page);
+                activity, users (people and roles), signin (the page, the lockout);
                 `shared` holds what several pages use. Views validate with `forms`,
                 check `permissions`, and call `services` for anything that acts; pages
                 read the mirror and the live cache, never Atoms.
@@ -13,6 +13,8 @@ ratelimit.py    per-user limit on requests that call Atoms; refusals logged once
 kept_input.py   what a refused form had typed (limit reached, token expired), offered back.
 accounts.py     people and roles: create, change role, deactivate (audited); the one
                 place that gives a role, never superuser.
+known_devices.py  browsers a person signed in from: let past a lockout someone else
+                caused, throttled on their own.
 health.py       /healthz and /readyz (a bare ASGI app, like the stream).
 checks.py       `check --deploy`: the development SECRET_KEY is an error.
 services.py     the campaign operations (create, start, pause, delete): the one place

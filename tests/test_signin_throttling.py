@@ -249,3 +249,53 @@ def test_admins_see_an_address_paused_for_everyone_behind_it_and_can_lift_it(
     assert 'data-address="10.0.0.7"' not in done.content.decode()
     assert attempt(Client(), "/accounts/login/", staff_user.username, PASSWORD,
                    "10.0.0.7").status_code == 302
+
+
+@pytest.mark.django_db
+@override_settings(AXES_FAILURE_LIMIT=LIMIT, AXES_COOLOFF_TIME=timedelta(minutes=15))
+def test_a_browser_that_signed_in_before_gets_past_a_lockout_someone_else_caused(
+        admin_user, staff_user):
+    """A security probe kept "admin" out with a few wrong guesses from other addresses
+    every cool-off, and everyone behind one address with junk names. The person's own
+    browser (it signed in as them before) still signs in; a new browser does not, nor the
+    old one once the password changed, and its own wrong passwords are limited too."""
+    own = Client()
+    assert attempt(own, "/accounts/login/", admin_user.username, PASSWORD).status_code == 302
+    own.post(reverse("logout"))
+    for n in range(LIMIT):  # someone else, from addresses of their own
+        attempt(Client(), "/accounts/login/", admin_user.username, "wrong", f"10.6.6.{n}")
+    for n in range(LIMIT):  # and the address they share with the person, with junk names
+        attempt(Client(), "/accounts/login/", f"nobody-{n}", "wrong")
+    assert attempt(Client(), "/accounts/login/", admin_user.username,
+                   PASSWORD).status_code == 429  # a browser never signed in from
+    assert attempt(own, "/accounts/login/", admin_user.username, PASSWORD).status_code == 302
+    own.post(reverse("logout"))
+    # For another name, the browser is as any other.
+    assert attempt(own, "/accounts/login/", staff_user.username, PASSWORD).status_code == 429
+    # On the password-change page it passes nothing: wrong old passwords still lock.
+    own.force_login(admin_user)
+    answers = [own.post(reverse("password_change"), {
+        "old_password": "wrong", "new_password1": "x-new-long-pass-1",
+        "new_password2": "x-new-long-pass-1"}, REMOTE_ADDR="10.0.0.8").status_code
+        for _ in range(LIMIT)]
+    assert answers[-1] == 429
+    own.post(reverse("logout"))
+    # Its own wrong passwords: as many as the limit, then it is held like any browser.
+    answers = [attempt(own, "/accounts/login/", admin_user.username, "wrong").status_code
+               for _ in range(LIMIT)]
+    assert answers == [200] * LIMIT
+    assert attempt(own, "/accounts/login/", admin_user.username, PASSWORD).status_code == 429
+
+
+@pytest.mark.django_db
+@override_settings(AXES_FAILURE_LIMIT=LIMIT, AXES_COOLOFF_TIME=timedelta(minutes=15))
+def test_a_known_browser_is_worth_nothing_once_the_password_changed(admin_user):
+    own = Client()
+    assert attempt(own, "/accounts/login/", admin_user.username, PASSWORD).status_code == 302
+    own.post(reverse("logout"))
+    admin_user.set_password("x-changed-long-pass-2")
+    admin_user.save()
+    for n in range(LIMIT):
+        attempt(Client(), "/accounts/login/", admin_user.username, "wrong", f"10.6.7.{n}")
+    assert attempt(own, "/accounts/login/", admin_user.username,
+                   "x-changed-long-pass-2").status_code == 429

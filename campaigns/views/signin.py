@@ -1,7 +1,23 @@
-"""What a person sees when django-axes pauses their sign-in (AXES_LOCKOUT_CALLABLE)."""
+"""The sign-in page, and what a person sees when django-axes pauses their sign-in
+(AXES_LOCKOUT_CALLABLE)."""
 
 from django.conf import settings
+from django.contrib.auth.views import LoginView
 from django.shortcuts import render
+
+from campaigns import known_devices
+
+
+class SignInView(LoginView):
+    """Django's, remembering the browser as one the person signed in from
+    (campaigns/known_devices.py)."""
+
+    redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        known_devices.remember(response, form.get_user())
+        return response
 
 
 def locked_out(request, original_response=None, credentials=None):
