@@ -10,10 +10,9 @@ are let through the lockout (AXES_WHITELIST_CALLABLE), as OWASP's "device cookie
 Such browsers are still throttled on their own: their wrong passwords for that name are
 counted here (axes records none for an attempt it lets through; all of one person's known
 browsers together), and after as many as the limit the cookie no longer helps until the
-cool-off has passed. The cookie names
-the person and a digest of their password's hash, so it is worth nothing once the
-password changes, for any other name, or on the password-change page (a borrowed session
-is throttled there as before).
+cool-off has passed. The cookie names the person and a digest of their password's hash,
+so it is worth nothing once the password changes, for any other name, or on the
+password-change page (a borrowed session is throttled there as before).
 """
 
 import contextlib
@@ -81,9 +80,8 @@ def _token_presented(request, credentials) -> str | None:
         return None
     user = get_user_model()._default_manager.filter(
         **{get_user_model().USERNAME_FIELD: username}, is_active=True).first()
-    if user is None or not constant_time_compare(str(remembered.get("t")), _token(user)):
-        return None
-    return _token(user)
+    token = _token(user) if user is not None else ""
+    return token if token and constant_time_compare(str(remembered.get("t")), token) else None
 
 
 def _token(user) -> str:
