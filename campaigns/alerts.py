@@ -1,9 +1,9 @@
-"""Alerts: finished, stopped by Atoms, stalled, many calls failing, a start or pause not
-carried out, and Atoms not answering at all (one alert for every campaign, not one each).
-Checked by a beat task (`tasks.evaluate_alerts`) against what is mirrored;
-each condition is one `Alert` episode, opened when it appears and closed when it clears,
-and the people it concerns are told once per episode: in the dashboard (a notification,
-unread until they look) and by email when they have an address.
+"""Alerts: finished, stopped by Atoms, deleted in Atoms while active, stalled, many calls
+failing, a start or pause not carried out, and Atoms not answering at all (one alert for
+every campaign, not one each). Checked by a beat task (`tasks.evaluate_alerts`) against
+what is mirrored; each condition is one `Alert` episode, opened when it appears and
+closed when it clears, and the people it concerns are told once per episode: in the
+dashboard (a notification, unread until they look) and by email when they have an address.
 
 Who is told: as an admin chose per person (`AlertChoice`: the kinds they hear of, on every
 campaign); a person with no choice made hears of every alert if they are a manager or an
@@ -39,8 +39,8 @@ from campaigns.permissions import ADMIN, MANAGER
 
 log = logging.getLogger(__name__)
 
-# Said once for good: a campaign finishes or is stopped by Atoms once.
-ONE_SHOT = frozenset({Alert.Kind.COMPLETED, Alert.Kind.FAILED})
+# Said once for good: a campaign finishes, is stopped, is deleted in Atoms once.
+ONE_SHOT = frozenset({Alert.Kind.COMPLETED, Alert.Kind.FAILED, Alert.Kind.DELETED_IN_ATOMS})
 # A failure spike: at least this many calls in the window, this share of them failed.
 SPIKE_WINDOW = timedelta(minutes=15)
 SPIKE_MIN_CALLS = 10
@@ -91,6 +91,17 @@ def conditions(now: datetime) -> dict[tuple[int, str], str]:
         else:
             found[(campaign.pk, Alert.Kind.FAILED)] = (
                 f"Atoms stopped “{campaign.name}”: {campaign.error or 'no reason given'}.")
+    # Deleted in Atoms, by someone else, while it dialled or was about to: it left the board
+    # without a word (a probe). (The dashboard deletes only what is paused or finished.)
+    for campaign in Campaign.objects.filter(
+            deleted_remotely_at__isnull=False,
+            status__in=[CampaignStatus.RUNNING, CampaignStatus.PROCESSING,
+                        CampaignStatus.SCHEDULED]):
+        was = ("before its scheduled start" if campaign.status == CampaignStatus.SCHEDULED
+               else "while it was dialling")
+        found[(campaign.pk, Alert.Kind.DELETED_IN_ATOMS)] = (
+            f"“{campaign.name}” was deleted in Atoms {was}: it calls no one more, and its "
+            "numbers are the last ones seen.")
     running = list(Campaign.objects.filter(status=CampaignStatus.RUNNING,
                                            deleted_remotely_at__isnull=True))
     moved = dict(MetricSnapshot.objects.filter(campaign__in=running).values("campaign_id")

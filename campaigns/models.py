@@ -593,6 +593,7 @@ class Alert(models.Model):
     class Kind(models.TextChoices):
         COMPLETED = "completed", "Finished"
         FAILED = "failed", "Stopped by Atoms"
+        DELETED_IN_ATOMS = "deleted_in_atoms", "Deleted in Atoms while active"
         STALLED = "stalled", "Stalled"
         FAILURE_SPIKE = "failure_spike", "Many calls failing"
         NOT_CARRIED_OUT = "not_carried_out", "Start or pause not carried out"

@@ -92,6 +92,23 @@ def test_an_old_finished_campaign_synced_in_is_not_news(users):
     assert alerts.evaluate() == []
 
 
+def test_a_campaign_deleted_in_atoms_while_active_is_told_once(users):
+    """Deleted in Atoms while it dialled, it left the board without a word (probe); one
+    deleted there once paused or finished is no news (the dashboard deletes those too)."""
+    now = timezone.now()
+    dialling = campaign_row(users["staff"], "running", name="Gone mid-call",
+                            deleted_remotely_at=now)
+    campaign_row(users["staff"], "paused", name="Tidied away", deleted_remotely_at=now)
+    campaign_row(users["staff"], "completed", name="Done and tidied", deleted_remotely_at=now)
+    (told,) = alerts.evaluate()
+    assert (told.campaign_id, told.kind) == (dialling.pk, "deleted_in_atoms")
+    assert str(told) == ("Deleted in Atoms while active: “Gone mid-call” was deleted in Atoms "
+                         "while it was dialling: it calls no one more, and its numbers are "
+                         "the last ones seen.")
+    assert Notification.objects.filter(alert=told).exists()
+    assert alerts.evaluate() == []  # told once, for good
+
+
 def test_a_start_not_carried_out_is_told_and_closes_when_asked_again(users):
     row = campaign_row(users["staff"], lapsed_action="start")
     assert [a.kind for a in alerts.evaluate()] == ["not_carried_out"]
