@@ -250,3 +250,22 @@ def test_a_tap_on_a_touch_screen_does_not_stop_the_logs_refresh(users, new_page,
     sim.advance(60)
     page.wait_for_function("() => window.refreshes > 0", timeout=10_000)
     assert errors == []
+
+
+def test_older_after_typing_a_search_stays_on_the_older_page(users, new_page, sim,
+                                                            server_settings):
+    """A probe: typed into the search box, then "Older →" clicked, the log showed page 2
+    and, a moment later, page 1 again: leaving the box sent the filters again, without the
+    page (the search itself had gone as it was typed)."""
+    campaign, page, errors = dialled_log(users, new_page, sim, 1500, name="Searched")
+    page.goto(f"/campaigns/{campaign.pk}/calls/?size=25")
+    log = page.get_by_test_id("call-log")
+    expect(log).to_have_attribute("aria-label", re.compile(r"Calls, page 1 of [2-9]"))
+    page.get_by_label("Number or call id").press_sequentially("+1", delay=50)
+    expect(page).to_have_url(re.compile(r"q=%2B1"))  # searched as typed, without Enter
+    page.locator("#log-older").click()
+    expect(log).to_have_attribute("aria-label", re.compile(r"Calls, page 2 of "))
+    page.wait_for_timeout(1_500)  # past the filters' own delay
+    expect(log).to_have_attribute("aria-label", re.compile(r"Calls, page 2 of "))
+    assert "page=2" in page.url
+    assert errors == []
