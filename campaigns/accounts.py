@@ -22,7 +22,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns import audit
+from campaigns import audit, known_devices
 from campaigns.models import FormerAdmin, PasswordChosenByAdmin
 from campaigns.permissions import ADMIN, ROLE_LABELS, ROLES, role_of, sync_role_groups
 
@@ -387,6 +387,8 @@ def record_refusal(actor, message: str) -> None:
 def forget_own_failed_sign_ins(sender, request, user, **kwargs) -> None:
     """On signing in (user_logged_in), forget the wrong passwords typed for this name from
     this address, and no one else's (see AXES_RESET_ON_SUCCESS in settings)."""
+    if request is not None and known_devices.passed_lockout(request):
+        return  # let through a lockout: the wrong passwords that caused it may be a guesser's
     address = get_client_ip_address(request) if request is not None else None
     if address:  # without one, axes' reset would forget the name's guesses from everywhere
         reset_sign_in_failures(ip=address, username=user.get_username())

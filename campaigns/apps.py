@@ -12,18 +12,13 @@ class CampaignsConfig(AppConfig):
 
     def ready(self) -> None:
         # Imported once the app registry is ready, as Django asks of signal handlers.
-        from django.contrib.auth.signals import user_logged_in, user_login_failed
+        from django.contrib.auth.signals import user_logged_in
 
-        from campaigns import (
-            checks,  # noqa: F401 - registers the deploy checks
-            known_devices,
-        )
+        from campaigns import checks  # noqa: F401 - registers the deploy checks
         from campaigns.accounts import forget_own_failed_sign_ins
         from campaigns.permissions import sync_role_groups
 
         user_logged_in.connect(forget_own_failed_sign_ins, dispatch_uid="forget-own-failures")
-        user_login_failed.connect(known_devices.count_failure,
-                                  dispatch_uid="known-device-failures")
         # The demo's SQLite searches names as PostgreSQL does (dashboard/sqlite.py).
         connection_created.connect(fold_case_in_like, dispatch_uid="sqlite-fold-case")
 

@@ -5,18 +5,21 @@ and an address after as many for any names. Anyone could therefore keep a known 
 out (five guesses at "admin" every cool-off, from a few addresses), or everyone behind
 one office address (a security probe). A browser that signed in as that person, with
 their current password, carries a signed cookie saying so: its sign-ins for that name
-are let through the lockout (AXES_WHITELIST_CALLABLE), as OWASP's "device cookies" do.
+pass the lockout (`KnownDeviceHandler`, the AXES_HANDLER), as OWASP's "device cookies" do.
 
-Such browsers are still throttled on their own: their wrong passwords for that name are
-counted here (axes records none for an attempt it lets through; all of one person's known
-browsers together), and after as many as the limit the cookie no longer helps until the
-cool-off has passed. The cookie names the person and a digest of their password's hash,
-so it is worth nothing once the password changes, for any other name, or on the
-password-change page (a borrowed session is throttled there as before).
+Its wrong passwords are recorded by axes like any others (admins see them on /users/; they
+count for the name and the address) and also against the browser's own limit, counted
+here for all of one person's known browsers together: at the limit it is held like any
+browser until the cool-off has passed. Let through a lockout, a sign-in forgets no one's
+wrong passwords (`passed_lockout`): they may be the guesser's. The cookie names the person
+and a digest of their password's hash, so it is worth nothing once the password changes,
+for any other name, or on the password-change page (a borrowed session is throttled there
+as before).
 """
 
 import contextlib
 
+from axes.handlers.database import AxesDatabaseHandler
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import signing
@@ -38,9 +41,29 @@ def remember(response, user) -> None:
     _forget_failures(_token(user))
 
 
-def let_through(request, credentials) -> bool:
-    """AXES_WHITELIST_CALLABLE: a sign-in for the name this browser signed in as, with
-    fewer wrong passwords from it than the limit, is not held by the lockout."""
+class KnownDeviceHandler(AxesDatabaseHandler):
+    """axes' database handler, whose lockout a known browser under its own limit passes."""
+
+    def is_locked(self, request, credentials=None) -> bool:
+        if not super().is_locked(request, credentials):
+            return False
+        if _under_own_limit(request, credentials):
+            request.known_device_passed_lockout = True
+            return False
+        return True
+
+    def user_login_failed(self, sender, credentials, request=None, **kwargs):
+        super().user_login_failed(sender, credentials, request=request, **kwargs)
+        if _count_failure(request, credentials) and getattr(request, "axes_locked_out", False):
+            request.axes_locked_out = False  # the name is held, this browser not yet
+
+
+def passed_lockout(request) -> bool:
+    """Whether this sign-in was let through a lockout of its name or address."""
+    return getattr(request, "known_device_passed_lockout", False)
+
+
+def _under_own_limit(request, credentials) -> bool:
     token = _token_presented(request, credentials)
     if token is None:
         return False
@@ -50,16 +73,17 @@ def let_through(request, credentials) -> bool:
         return False  # uncounted, it would be unthrottled: the lockout applies
 
 
-def count_failure(sender, credentials, request=None, **kwargs) -> None:
-    """user_login_failed: a wrong password from a known browser counts against it."""
+def _count_failure(request, credentials) -> bool:
+    """Count a wrong password from a known browser; whether it is still under its limit."""
     token = _token_presented(request, credentials)
     if token is None:
-        return
+        return False
     key = _failures_key(token)
-    # With Redis down the count is lost, and let_through fails closed: the lockout applies.
-    with contextlib.suppress(RedisError, ValueError):  # ValueError: expired in between
+    try:
         cache.add(key, 0, timeout=settings.AXES_COOLOFF_TIME.total_seconds())
-        cache.incr(key)
+        return cache.incr(key) < settings.AXES_FAILURE_LIMIT
+    except (RedisError, ValueError):  # ValueError: expired in between
+        return False  # uncounted: held as any browser is
 
 
 def _token_presented(request, credentials) -> str | None:

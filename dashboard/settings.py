@@ -146,7 +146,7 @@ AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_CALLABLE = "campaigns.views.signin.locked_out"
 # A browser that signed in as a person before is let through a lockout of their name or
 # address that someone else caused, under a limit of its own (campaigns/known_devices.py).
-AXES_WHITELIST_CALLABLE = "campaigns.known_devices.let_through"
+AXES_HANDLER = "campaigns.known_devices.KnownDeviceHandler"
 KNOWN_DEVICE_DAYS = env_int("KNOWN_DEVICE_DAYS", 90, minimum=1, maximum=3650)
 # A wrong guess during the lockout must not push the release further away for the real
 # person behind a shared address.

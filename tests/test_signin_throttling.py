@@ -7,6 +7,8 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from axes.models import AccessAttempt
+from django.db.models import Sum
 from django.test import Client, override_settings
 from django.urls import reverse
 
@@ -270,6 +272,10 @@ def test_a_browser_that_signed_in_before_gets_past_a_lockout_someone_else_caused
                    PASSWORD).status_code == 429  # a browser never signed in from
     assert attempt(own, "/accounts/login/", admin_user.username, PASSWORD).status_code == 302
     own.post(reverse("logout"))
+    # Let through, it forgot no one's guesses: the name and address stay paused for others
+    # (it gave a guesser at the same address a fresh start: a probe).
+    assert attempt(Client(), "/accounts/login/", admin_user.username,
+                   PASSWORD).status_code == 429
     # For another name, the browser is as any other.
     assert attempt(own, "/accounts/login/", staff_user.username, PASSWORD).status_code == 429
     # On the password-change page it passes nothing: wrong old passwords still lock.
@@ -280,10 +286,15 @@ def test_a_browser_that_signed_in_before_gets_past_a_lockout_someone_else_caused
         for _ in range(LIMIT)]
     assert answers[-1] == 429
     own.post(reverse("logout"))
-    # Its own wrong passwords: as many as the limit, then it is held like any browser.
+    # Its own wrong passwords: as many as the limit, then it is held like any browser; and
+    # recorded like anyone's, for admins to see (they were not: a probe).
+    before = AccessAttempt.objects.filter(username=admin_user.username).aggregate(
+        n=Sum("failures_since_start"))["n"]
     answers = [attempt(own, "/accounts/login/", admin_user.username, "wrong").status_code
                for _ in range(LIMIT)]
-    assert answers == [200] * LIMIT
+    assert answers == [200] * (LIMIT - 1) + [429]
+    assert AccessAttempt.objects.filter(username=admin_user.username).aggregate(
+        n=Sum("failures_since_start"))["n"] == before + LIMIT
     assert attempt(own, "/accounts/login/", admin_user.username, PASSWORD).status_code == 429
 
 
@@ -299,3 +310,22 @@ def test_a_known_browser_is_worth_nothing_once_the_password_changed(admin_user):
         attempt(Client(), "/accounts/login/", admin_user.username, "wrong", f"10.6.7.{n}")
     assert attempt(own, "/accounts/login/", admin_user.username,
                    "x-changed-long-pass-2").status_code == 429
+
+
+@pytest.mark.django_db
+@override_settings(AXES_FAILURE_LIMIT=LIMIT, AXES_COOLOFF_TIME=timedelta(minutes=15))
+def test_a_new_password_from_an_admin_says_a_paused_address_stays_paused(admin_user,
+                                                                        staff_user):
+    """"They can sign in with it at once" was untrue from a paused address (probe)."""
+    for n in range(LIMIT):
+        attempt(Client(), "/accounts/login/", f"nobody-{n}", "wrong", "10.4.4.4")
+    admin = Client()
+    admin.force_login(admin_user)
+    done = admin.post(reverse("user_password", args=[staff_user.pk]),
+                      {"new_password1": "a-new-long-one-8", "new_password2": "a-new-long-one-8"},
+                      follow=True)
+    assert ("even if wrong passwords had paused their name, except from the address paused "
+            "for wrong passwords (listed on this page).") in html.unescape(
+        done.content.decode())
+    assert attempt(Client(), "/accounts/login/", staff_user.username, "a-new-long-one-8",
+                   "10.4.4.4").status_code == 429

@@ -184,10 +184,15 @@ def user_password(request, pk: int):
     if request.method == "POST" and form.is_valid():
         with _refusal_logged(request.user):  # their role changed since the check above
             accounts.set_password(request.user, person, form.cleaned_data["new_password1"])
+        # An address paused for wrong passwords stays paused (their own browser's pass
+        # went with the old password): said, or "at once" was untrue (probe).
+        paused = len(accounts.addresses_paused_until())
+        unless = (f", except from {'the address' if paused == 1 else f'the {paused} addresses'}"
+                  " paused for wrong passwords (listed on this page)" if paused else "")
         messages.success(request, f"{person.get_username()} has a new password and was signed "
                                   "out everywhere. They can sign in with it at once, even if "
-                                  "wrong passwords had paused their sign-in. Tell it to them "
-                                  "in person.")
+                                  f"wrong passwords had paused their name{unless}. Tell it to "
+                                  "them in person.")
         return redirect("user_list")
     return form_page(request, "campaigns/user_password.html",
                      {"nav": "users", "person": person, "form": form})
