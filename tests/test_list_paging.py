@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from campaigns import audit
-from campaigns.models import AuditEntry, SuppressedNumber
+from campaigns.models import AuditEntry, Campaign, SuppressedNumber
 from tests.campaign_factory import campaign_rows
 
 pytestmark = pytest.mark.django_db
@@ -78,3 +78,28 @@ def test_an_edited_anchor_is_ignored(login_as, users):
     write_entries(users["staff"], 3)
     page = login_as("admin").get(ACTIVITY, {"upto": "x1", "page": "1"}).content.decode()
     assert rows_of(page) == ["entry 002", "entry 001", "entry 000"]
+
+
+def test_later_campaign_pages_hold_still_while_campaigns_are_added(login_as):
+    """A probe: five campaigns added between page 1 and "Next" pushed the rows along;
+    page 2 began with page 1's last five, the new ones were never shown, and the note
+    saying they were added went with page 1. Later pages are the list as first drawn."""
+    campaign_rows(30)
+    client = login_as("staff")
+    first = client.get(CAMPAIGNS)
+    assert names_on(first)[-1] == "Campaign 00005"
+    html = first.content.decode()
+    nxt = re.search(r'<a href="([^"]+)"[^>]*>Next →</a>', html).group(1).replace("&amp;", "&")
+    Campaign.objects.bulk_create([Campaign(atoms_id=f"new{i:021x}", name=f"New {i}")
+                                  for i in range(5)])
+    second = client.get(CAMPAIGNS + nxt)
+    assert names_on(second) == [f"Campaign {i:05d}" for i in range(4, -1, -1)]
+    # Its stream counts the five from where the list was drawn, and the note's link drops
+    # the anchor: "Show the list as it is now" has them.
+    page = second.content.decode()
+    upto = second.context["upto"]
+    assert f"upto={upto}" in page.split('sse-connect="')[1].split('"')[0]
+    now = re.search(r'data-added-note hidden>.*?<a href="([^"]+)"', page, re.S).group(1)
+    assert "upto" not in now
+    assert names_on(client.get(now.replace("&amp;", "&")))[:5] == [f"New {i}" for i in
+                                                                  range(4, -1, -1)]

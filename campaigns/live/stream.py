@@ -15,7 +15,6 @@ import signal
 import threading
 import time
 from collections import Counter, defaultdict
-from datetime import datetime
 from typing import NamedTuple
 from urllib.parse import parse_qs, quote
 
@@ -64,12 +63,13 @@ def state_of(campaign: Campaign) -> str:
 
 
 class ListFilter(NamedTuple):
-    """What a campaign list shows (its search and status) and when it was drawn: it is
-    told of campaigns added that it would show."""
+    """What a campaign list shows (its search and status) and the newest campaign it was
+    drawn with (`upto`, an id: a campaign synced in late has an older creation time, and
+    was missed): it is told of campaigns added that it would show."""
 
     q: str = ""
     status: str = ""
-    since: datetime | None = None
+    upto: int | None = None
 
     def shows(self, added: dict) -> bool:
         return is_listed(added["name"], added["status"], self.q, self.status)
@@ -98,7 +98,7 @@ class Viewer:
 
 def viewer_from_query(query: dict[str, str]) -> Viewer | str:
     """A Viewer for `?kind=card&ids=all|1,2,3[&state=status:pending]`, or a campaign
-    list's `?kind=row&ids=…&added=1[&q=…&status=…&since=<ISO time>]`; or what is wrong.
+    list's `?kind=row&ids=…&added=1[&q=…&status=…&upto=<campaign id>]`; or what is wrong.
 
     `state` (one campaign only) is the state the page was rendered in; if the campaign
     has moved on since, the stream starts with a status event so the page refetches its
@@ -124,13 +124,10 @@ def viewer_from_query(query: dict[str, str]) -> Viewer | str:
 
 
 def _list_filter(query: dict[str, str]) -> ListFilter:
-    try:
-        since = datetime.fromisoformat(query.get("since", ""))
-    except ValueError:
-        since = None  # only the catching up is lost, not the stream
-    if since is not None and since.tzinfo is None:
-        since = None
-    return ListFilter(query.get("q", "")[:200], query.get("status", "")[:20], since)
+    raw = query.get("upto", "")
+    # Anything else (an edited address): only the catching up is lost, not the stream.
+    upto = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
+    return ListFilter(query.get("q", "")[:200], query.get("status", "")[:20], upto)
 
 
 class Broadcaster:
@@ -333,7 +330,7 @@ async def current_state(viewer: Viewer) -> str:
         return await board_state(viewer.kind)
     pks = sorted(viewer.ids)
     frames = await _state_of(pks, viewer.kind)
-    if viewer.list_filter is not None and viewer.list_filter.since is not None:
+    if viewer.list_filter is not None and viewer.list_filter.upto is not None:
         added = await _count_added(viewer.list_filter)
         if added:
             # How many in all since the page was drawn; the page keeps the larger count.
@@ -566,9 +563,9 @@ async def _note_watching(batch: list[list[Viewer]]) -> list[None]:
 
 @in_database_thread
 def _count_added(list_filter: ListFilter) -> int:
-    """Campaigns a list drawn at `since` would now show that were created after it."""
+    """Campaigns a list drawn up to campaign `upto` would now show that came after it."""
     return Campaign.objects.filter(
-        listed_q(list_filter.q, list_filter.status), created_at__gt=list_filter.since).count()
+        listed_q(list_filter.q, list_filter.status), pk__gt=list_filter.upto).count()
 
 
 @in_database_thread

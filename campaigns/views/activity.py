@@ -8,7 +8,7 @@ from django.views.decorators.http import require_safe
 from campaigns.forms import ActivityFilterForm
 from campaigns.models import AuditEntry
 from campaigns.permissions import require_perm
-from campaigns.views.shared import page_of
+from campaigns.views.shared import entry_id, page_of
 
 PAGE_SIZE = 50
 
@@ -22,7 +22,7 @@ def activity(request):
     probe). Those written since are counted above, with a way to see them."""
     filters = ActivityFilterForm(request.GET)
     entries = filters.filter(AuditEntry.objects.all())
-    upto = _entry_id(request.GET.get("upto"))
+    upto = entry_id(request.GET.get("upto"))
     if upto is None:
         upto = entries.aggregate(newest=Max("pk"))["newest"]
         newer = 0
@@ -34,9 +34,3 @@ def activity(request):
                   {"nav": "activity", "page": page, "filters": filters, "upto": upto,
                    "newer": newer})
 
-
-def _entry_id(value) -> int | None:
-    """An entry id from the address, or None for anything else (an edited address)."""
-    if value and value.isascii() and value.isdigit() and len(value) < 19:
-        return int(value)
-    return None

@@ -8,10 +8,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import Max
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
-from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import (
     require_GET,
@@ -30,7 +30,13 @@ from campaigns.models import Campaign
 from campaigns.permissions import MANAGER, needed_role, require_perm, role_of
 from campaigns.ratelimit import atoms_free, reads_atoms
 from campaigns.views.calls import CALLS_TAB_PARAM
-from campaigns.views.shared import form_page, page_of, view_required, with_fetch_times
+from campaigns.views.shared import (
+    entry_id,
+    form_page,
+    page_of,
+    view_required,
+    with_fetch_times,
+)
 
 PAGE_SIZE = 25
 IN_PROGRESS_MESSAGE = (
@@ -57,19 +63,26 @@ def home(request):
 @require_safe
 @view_required
 def campaign_list(request):
+    """25 a page. The pages after the first are those of the list as it was when the first
+    was drawn (`upto`, the newest campaign then): campaigns added meanwhile pushed the rows
+    along, and "Next" showed five of page 1's again and never the five new ones (a probe).
+    The page says they were added, with a way to see them (the stream counts them)."""
     filters = CampaignFilterForm(request.GET)
-    page = page_of(Paginator(filters.filter(Campaign.objects.all()), PAGE_SIZE),
+    campaigns = Campaign.objects.all()
+    upto = entry_id(request.GET.get("upto"))
+    if upto is None:
+        upto = campaigns.aggregate(newest=Max("pk"))["newest"] or 0
+    page = page_of(Paginator(filters.filter(campaigns.filter(pk__lte=upto)), PAGE_SIZE),
                    request.GET.get("page"))
     live_ids = [c.pk for c in page if c.is_watched]
     shown = filters.cleaned_data  # the filters applied (an edited, invalid one is left out)
     context = {
-        "nav": "campaigns", "filters": filters, "page": page,
+        "nav": "campaigns", "filters": filters, "page": page, "upto": upto,
         "filtered": any(request.GET.get(k) for k in ("q", "status")),
         "live_ids": ",".join(map(str, live_ids)),
-        # The stream tells this list of campaigns added that it would show, since now.
+        # The stream tells this list of campaigns added that it would show, since `upto`.
         "list_filter": urlencode({"q": (shown.get("q") or "").strip(),
-                                  "status": shown.get("status") or "",
-                                  "since": timezone.now().isoformat()}),
+                                  "status": shown.get("status") or "", "upto": upto}),
         "poll_interval": settings.POLL_INTERVAL_SECONDS,
         "fetched": publish.fetched_times(live_ids),
         "new_ones_lead": (shown.get("sort") or "created") == "created",
