@@ -35,6 +35,10 @@ def _phone_label(number) -> str:
     return f"{number.number} · {provider}"
 
 
+def _by_name(items) -> list:
+    return sorted(items, key=lambda item: (item.name.casefold(), item.name))
+
+
 def _audience_label(audience) -> str:
     if audience.member_count is None:
         return audience.name
@@ -142,9 +146,11 @@ class CampaignForm(forms.Form):
         self.pickers = pickers
         self.starting = starting
         blank = [("", "Choose an agent…")]
-        self.fields["agent"].choices = blank + [(a.id, a.name) for a in pickers.agents]
+        # A-to-Z: in Atoms' order (oldest first) a probe's 128 audiences put the one just
+        # uploaded last, and none could be found by its name.
+        self.fields["agent"].choices = blank + [(a.id, a.name) for a in _by_name(pickers.agents)]
         self.fields["audience"].choices = [("", "Choose an audience…")] + [
-            (a.id, _audience_label(a)) for a in pickers.audiences
+            (a.id, _audience_label(a)) for a in _by_name(pickers.audiences)
         ]
         self.fields["phone_numbers"].choices = [
             (p.id, _phone_label(p)) for p in pickers.phone_numbers if p.is_active

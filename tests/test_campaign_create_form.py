@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from campaigns.connections import atoms_client
 from campaigns.models import AuditEntry, Campaign
 from tests.campaign_factory import field_errors, form_data
 
@@ -32,6 +33,17 @@ def test_the_pickers_show_names_member_counts_and_providers(staff, sim):
     page = html.unescape(staff.get(URL).content.decode())
     assert "(2 contacts)" in page and "(1,000 contacts)" in page
     assert "· Plivo" in page and "· Twilio" in page
+
+
+def test_the_pickers_list_agents_and_audiences_a_to_z(staff, sim):
+    atoms_client().create_audience("aardvark leads", "phoneNumber",
+                                   b"phoneNumber\n+14155550111\n")
+    page = html.unescape(staff.get(URL, {"refresh": "1"}).content.decode())
+    for field in ("agent", "audience"):
+        select = page.split(f'name="{field}"')[1].split("</select>")[0]
+        names = re.findall(r'<option value="[^"]+"[^>]*>([^<(]+)', select)
+        assert len(names) > 2 and names == sorted(names, key=str.casefold), names
+    assert "aardvark leads" in page
 
 
 def test_an_empty_form_says_what_is_missing_beside_each_field(staff, sim):
