@@ -103,3 +103,22 @@ def test_later_campaign_pages_hold_still_while_campaigns_are_added(login_as):
     assert "upto" not in now
     assert names_on(client.get(now.replace("&amp;", "&")))[:5] == [f"New {i}" for i in
                                                                   range(4, -1, -1)]
+
+
+def test_the_campaign_list_leads_to_its_first_and_last_pages(login_as):
+    campaign_rows(130)  # six pages
+    client = login_as("manager")
+
+    def links(page_number) -> dict[str, str]:
+        html = client.get(CAMPAIGNS, {"page": page_number}).content.decode()
+        nav = html.split('aria-label="Pages"')[1].split("</nav>")[0]
+        return {text: href.replace("&amp;", "&")
+                for href, text in re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', nav)}
+
+    first = links(1)
+    assert list(first) == ["Next →", "Last »"]
+    assert names_on(client.get(CAMPAIGNS + first["Last »"])) == [
+        f"Campaign {i:05d}" for i in range(4, -1, -1)]
+    assert list(links(3)) == ["« First", "← Previous", "Next →", "Last »"]
+    assert list(links(6)) == ["« First", "← Previous"]
+    assert list(links(2)) == ["← Previous", "Next →", "Last »"]  # no First beside Previous

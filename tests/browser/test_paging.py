@@ -26,6 +26,23 @@ def test_campaign_list_next_and_previous_keep_the_search(width, users, new_page)
     assert page.get_by_test_id("campaign-row").count() == 25
 
 
+@pytest.mark.parametrize("width", [1280, 390])
+def test_campaign_list_first_and_last_fit_the_screen(width, users, new_page):
+    campaign_rows(130)
+    page = sign_in(new_page(), users["manager"].username)
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto("/campaigns/?page=3")
+    page.get_by_role("link", name="Last »").click()
+    page.get_by_text("Page 6 of 6").wait_for()
+    assert page.get_by_test_id("campaign-row").count() == 5
+    page.get_by_role("link", name="« First").click()
+    page.get_by_text("Page 1 of 6").wait_for()
+    page.goto("/campaigns/?page=3")  # all four links beside the count: none off the screen
+    nav = page.get_by_role("navigation", name="Pages")
+    assert nav.evaluate("el => el.scrollWidth <= el.clientWidth")
+    assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth")
+
+
 def test_activity_older_and_newer(users, new_page):
     AuditEntry.objects.bulk_create([
         AuditEntry(actor_name="sam-staff", action="create", outcome="ok",
