@@ -10,12 +10,18 @@ from tests.campaign_factory import campaign_rows
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+def campaign_list(new_page, user, width: int, rows: int, address: str):
+    """`rows` campaigns, and `user`'s browser `width` wide at the list's `address`."""
+    campaign_rows(rows)
+    page = sign_in(new_page(), user.username)
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(address)
+    return page
+
+
 @pytest.mark.parametrize("width", [1280, 390])
 def test_campaign_list_next_and_previous_keep_the_search(width, users, new_page):
-    campaign_rows(30)
-    page = sign_in(new_page(), users["staff"].username)
-    page.set_viewport_size({"width": width, "height": 800})
-    page.goto("/campaigns/?q=Campaign&sort=name")
+    page = campaign_list(new_page, users["staff"], width, 30, "/campaigns/?q=Campaign&sort=name")
     assert page.get_by_text("Page 1 of 2").is_visible()
     page.get_by_role("link", name="Next →").click()
     page.get_by_text("Page 2 of 2").wait_for()
@@ -28,10 +34,7 @@ def test_campaign_list_next_and_previous_keep_the_search(width, users, new_page)
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_campaign_list_first_and_last_fit_the_screen(width, users, new_page):
-    campaign_rows(130)
-    page = sign_in(new_page(), users["manager"].username)
-    page.set_viewport_size({"width": width, "height": 800})
-    page.goto("/campaigns/?page=3")
+    page = campaign_list(new_page, users["manager"], width, 130, "/campaigns/?page=3")
     page.get_by_role("link", name="Last »").click()
     page.get_by_text("Page 6 of 6").wait_for()
     assert page.get_by_test_id("campaign-row").count() == 5
