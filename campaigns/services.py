@@ -687,13 +687,18 @@ def _run_async_action(user, campaign, action, pending, allowed_statuses, *, call
         # Atoms certainly did nothing: release the claim so the button comes back.
         mine.update(pending_action=PendingAction.NONE, pending_since=None,
                     pending_outcome=PendingOutcome.NONE)
+        message = error.user_message
         if isinstance(error, atoms.AtomsNotFound):
-            # Gone, or a passing fault of Atoms': the poll asks the list before believing it.
+            # Gone, or a passing fault of Atoms': the poll asks the list before believing it,
+            # and the page says which ("It may have been deleted" alarmed for nothing).
             _poll_soon(campaign)
+            message = (f"Atoms could not find this campaign, so the {verb} was not carried "
+                       "out. The dashboard is checking with Atoms whether it was deleted; "
+                       "this page shows the answer.")
         outcome = Outcome.REFUSED if isinstance(error, atoms.AtomsRejected) else Outcome.FAILED
-        audit.record(user, action, outcome, campaign=campaign, message=error.user_message)
+        audit.record(user, action, outcome, campaign=campaign, message=message)
         _publish_soon(campaign)
-        raise ActionRefused(error.user_message) from error
+        raise ActionRefused(message) from error
     mine.update(pending_outcome=PendingOutcome.ACCEPTED)
     # Said as of that moment: "waiting for it to take effect" stayed in the log for good,
     # long after the status showed it done.

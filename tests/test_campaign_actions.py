@@ -148,7 +148,8 @@ def test_a_pause_answered_not_found_is_believed_only_when_the_list_agrees(
     admin = login_as("admin")
     world.faults(fail_routes=["POST /campaign/{id}/pause"], error_status=404)
     response = admin.post(reverse("campaign_pause", args=[running.pk]), follow=True)
-    assert "Atoms could not find this item" in response.content.decode()
+    assert ("Atoms could not find this campaign, so the pause was not carried out. The "
+            "dashboard is checking with Atoms whether it was deleted") in response.content.decode()
     poll.refresh_one(running.pk)
     running.refresh_from_db()
     assert running.deleted_remotely_at is None and running.button_state == "running:::"
