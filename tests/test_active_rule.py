@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from campaigns.atoms import CampaignStatus
 from campaigns.models import Campaign, PendingAction, active_q
+from campaigns.views import board
 
 pytestmark = pytest.mark.django_db
 
@@ -73,3 +74,15 @@ def test_the_board_lists_what_finished_in_the_last_day_under_its_cards(login_as,
     assert page.count('data-testid="finished-campaign"') == 10
     assert ('And 2 more: see <a href="/campaigns/?status=completed">the completed campaigns'
             '</a>.') in page
+
+
+def test_past_its_cards_the_board_says_how_many_active_campaigns_it_leaves_out(login_as):
+    """The board drew the 200 newest active campaigns and the rest were not there, unsaid."""
+    Campaign.objects.bulk_create([
+        Campaign(atoms_id=f"{n:024x}", name=f"Running {n:03d}", status="running",
+                 created_at=NOW - timedelta(minutes=n)) for n in range(board.CARDS_SHOWN + 3)])
+    page = login_as("manager").get(reverse("board")).content.decode()
+    assert page.count('data-testid="board-card"') == board.CARDS_SHOWN
+    assert "Running 000" in page and f"Running {board.CARDS_SHOWN + 2:03d}" not in page
+    assert ("These are the 200 newest active campaigns; 3 older ones are not shown here: see "
+            '<a href="/campaigns/?status=running">the running campaigns</a>.') in page

@@ -16,19 +16,26 @@ from campaigns.views.shared import view_required, with_fetch_times
 # ago are listed under the cards, this many at most.
 FINISHED_WITHIN = timedelta(hours=24)
 FINISHED_SHOWN = 10
+# Cards at most: past this many active campaigns the board names how many it leaves out.
+CARDS_SHOWN = 200
 
 
 @require_safe
 @view_required
 def board(request):
     """The managers' home: every active campaign as a live card."""
-    campaigns = list(Campaign.objects.filter(active_q()).order_by("-created_at")[:200])
+    active = Campaign.objects.filter(active_q())
+    campaigns = list(active.order_by("-created_at")[:CARDS_SHOWN + 1])
+    # Cut short without a word, the oldest active campaigns were simply not on the board.
+    cards_more = active.count() - CARDS_SHOWN if len(campaigns) > CARDS_SHOWN else 0
+    campaigns = campaigns[:CARDS_SHOWN]
     cards = publish.cached_fragments(campaigns, "card")
     finished = Campaign.objects.filter(status__in=TERMINAL_STATUSES,
                                        deleted_remotely_at__isnull=True,
                                        remote_updated_at__gte=timezone.now() - FINISHED_WITHIN)
     shown = list(finished.order_by("-remote_updated_at")[:FINISHED_SHOWN + 1])
     context = {"nav": "board", "cards": [(c, cards[c.pk]) for c in campaigns],
+               "cards_more": cards_more,
                "finished": shown[:FINISHED_SHOWN],
                # Cut short without a word, the 11th left the list as if never finished.
                "finished_more": finished.count() - FINISHED_SHOWN
