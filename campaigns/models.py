@@ -78,6 +78,15 @@ def is_listed(name: str, campaign_status: str, q: str = "", status: str = "") ->
     return q.strip().upper() in name.upper() and (not status or campaign_status == status)
 
 
+def anchor_id(value) -> int | None:
+    """A list's anchor from the address (`upto`, the newest row it was first drawn with:
+    its later pages are the list as it was then), or None for anything else (an edited
+    address)."""
+    if value and value.isascii() and value.isdigit() and len(value) < 19:
+        return int(value)
+    return None
+
+
 class PendingAction(models.TextChoices):
     NONE = "", "None"
     START = "start", "Starting"

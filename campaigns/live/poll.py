@@ -223,7 +223,7 @@ def refresh(ids: list[int], claimed_at: datetime | None = None) -> RefreshResult
                 try:
                     return client.get_campaign(campaign.atoms_id)
                 except atoms.AtomsNotFound as missing:
-                    budget.acquire()  # (a name's search is one page but for many alike)
+                    budget.acquire()  # the list searched by name: one page, as a rule
                     if client.lists_campaign(campaign.atoms_id, campaign.name):
                         return atoms.AtomsContradicted(str(missing), status=404)
                     return missing

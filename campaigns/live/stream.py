@@ -32,7 +32,7 @@ from django.views.decorators.http import require_GET
 
 from campaigns.live import publish, sessions
 from campaigns.live.publish import FETCHED_KEY, KINDS, VERSIONS_KEY, channel, fragment_key
-from campaigns.models import Campaign, active_q, is_listed, listed_q
+from campaigns.models import Campaign, active_q, anchor_id, is_listed, listed_q
 from dashboard.security import host_allowed, is_secure, stream_headers
 
 log = logging.getLogger(__name__)
@@ -124,10 +124,9 @@ def viewer_from_query(query: dict[str, str]) -> Viewer | str:
 
 
 def _list_filter(query: dict[str, str]) -> ListFilter:
-    raw = query.get("upto", "")
-    # Anything else (an edited address): only the catching up is lost, not the stream.
-    upto = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 19 else None
-    return ListFilter(query.get("q", "")[:200], query.get("status", "")[:20], upto)
+    # An edited anchor (None): only the catching up is lost, not the stream.
+    return ListFilter(query.get("q", "")[:200], query.get("status", "")[:20],
+                      anchor_id(query.get("upto", "")))
 
 
 class Broadcaster:

@@ -6,9 +6,9 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from campaigns.forms import ActivityFilterForm
-from campaigns.models import AuditEntry
+from campaigns.models import AuditEntry, anchor_id
 from campaigns.permissions import require_perm
-from campaigns.views.shared import entry_id, page_of
+from campaigns.views.shared import page_of
 
 PAGE_SIZE = 50
 
@@ -22,7 +22,7 @@ def activity(request):
     probe). Those written since are counted above, with a way to see them."""
     filters = ActivityFilterForm(request.GET)
     entries = filters.filter(AuditEntry.objects.all())
-    upto = entry_id(request.GET.get("upto"))
+    upto = anchor_id(request.GET.get("upto"))
     if upto is None:
         upto = entries.aggregate(newest=Max("pk"))["newest"]
         newer = 0

@@ -24,25 +24,27 @@ CARDS_SHOWN = 200
 @view_required
 def board(request):
     """The managers' home: every active campaign as a live card."""
-    active = Campaign.objects.filter(active_q())
-    campaigns = list(active.order_by("-created_at")[:CARDS_SHOWN + 1])
-    # Cut short without a word, the oldest active campaigns were simply not on the board.
-    cards_more = active.count() - CARDS_SHOWN if len(campaigns) > CARDS_SHOWN else 0
-    campaigns = campaigns[:CARDS_SHOWN]
+    # Both lists are cut short, and say by how many: without a word, the oldest active
+    # campaigns were simply not on the board, and the 11th finished one left the list as
+    # if it had never finished.
+    campaigns, cards_more = _at_most(
+        Campaign.objects.filter(active_q()).order_by("-created_at"), CARDS_SHOWN)
     cards = publish.cached_fragments(campaigns, "card")
-    finished = Campaign.objects.filter(status__in=TERMINAL_STATUSES,
-                                       deleted_remotely_at__isnull=True,
-                                       remote_updated_at__gte=timezone.now() - FINISHED_WITHIN)
-    shown = list(finished.order_by("-remote_updated_at")[:FINISHED_SHOWN + 1])
+    finished, finished_more = _at_most(
+        Campaign.objects.filter(status__in=TERMINAL_STATUSES, deleted_remotely_at__isnull=True,
+                                remote_updated_at__gte=timezone.now() - FINISHED_WITHIN)
+        .order_by("-remote_updated_at"), FINISHED_SHOWN)
     context = {"nav": "board", "cards": [(c, cards[c.pk]) for c in campaigns],
-               "cards_more": cards_more,
-               "finished": shown[:FINISHED_SHOWN],
-               # Cut short without a word, the 11th left the list as if never finished.
-               "finished_more": finished.count() - FINISHED_SHOWN
-               if len(shown) > FINISHED_SHOWN else 0,
+               "cards_more": cards_more, "finished": finished, "finished_more": finished_more,
                "poll_interval": settings.POLL_INTERVAL_SECONDS,
                "fetched": publish.fetched_times(c.pk for c in campaigns)}
     if request.htmx:
         response = render(request, "campaigns/board.html#grid", context)
         return with_fetch_times(response, [c.pk for c in campaigns])
     return render(request, "campaigns/board.html", context)
+
+
+def _at_most(rows, limit: int) -> tuple[list, int]:
+    """The first `limit` of `rows` and how many more there are (counted only if any)."""
+    first = list(rows[:limit + 1])
+    return first[:limit], (rows.count() - limit if len(first) > limit else 0)

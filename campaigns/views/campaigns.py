@@ -26,17 +26,11 @@ from campaigns.atoms import CampaignStatus
 from campaigns.catalog import load_pickers
 from campaigns.forms import CallingHoursForm, CampaignFilterForm, CampaignForm, DeleteForm
 from campaigns.live import publish
-from campaigns.models import Campaign
+from campaigns.models import Campaign, anchor_id
 from campaigns.permissions import MANAGER, needed_role, require_perm, role_of
 from campaigns.ratelimit import atoms_free, reads_atoms
 from campaigns.views.calls import CALLS_TAB_PARAM
-from campaigns.views.shared import (
-    entry_id,
-    form_page,
-    page_of,
-    view_required,
-    with_fetch_times,
-)
+from campaigns.views.shared import form_page, page_of, view_required, with_fetch_times
 
 PAGE_SIZE = 25
 IN_PROGRESS_MESSAGE = (
@@ -69,7 +63,7 @@ def campaign_list(request):
     The page says they were added, with a way to see them (the stream counts them)."""
     filters = CampaignFilterForm(request.GET)
     campaigns = Campaign.objects.all()
-    upto = entry_id(request.GET.get("upto"))
+    upto = anchor_id(request.GET.get("upto"))
     if upto is None:
         upto = campaigns.aggregate(newest=Max("pk"))["newest"] or 0
     page = page_of(Paginator(filters.filter(campaigns.filter(pk__lte=upto)), PAGE_SIZE),

@@ -28,14 +28,6 @@ def page_of(paginator: Paginator, asked) -> Page:
     return page
 
 
-def entry_id(value) -> int | None:
-    """A row's id from the address (a list's `upto`), or None for anything else (an
-    edited address)."""
-    if value and value.isascii() and value.isdigit() and len(value) < 19:
-        return int(value)
-    return None
-
-
 def form_page(request, template: str, context: dict):
     """A page with a form: 200 when first shown, 422 when it comes back refused (a POST
     that did not go through), so that scripts and tests can tell the two apart."""
