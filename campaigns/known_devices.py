@@ -34,11 +34,12 @@ _SALT = "campaigns.known_devices"
 
 def remember(response, user) -> None:
     """After a sign-in: this browser is one `user` signed in from."""
+    token = _token(user)
     response.set_cookie(
-        COOKIE, signing.dumps({"u": user.get_username(), "t": _token(user)}, salt=_SALT),
+        COOKIE, signing.dumps({"u": user.get_username(), "t": token}, salt=_SALT),
         max_age=settings.KNOWN_DEVICE_DAYS * 86400, httponly=True,
         secure=settings.SESSION_COOKIE_SECURE, samesite="Lax")
-    _forget_failures(_token(user))
+    _forget_failures(token)
 
 
 class KnownDeviceHandler(AxesDatabaseHandler):
