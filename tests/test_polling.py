@@ -624,3 +624,30 @@ def test_a_slow_read_sent_before_a_newer_one_was_applied_is_not_written_over_it(
     paused.refresh_from_db()
     assert paused.status == "paused" and paused.pending_action == ""
     assert result.changed == 0
+
+
+def test_a_pause_asked_for_while_a_read_was_on_its_way_is_settled_by_that_read(
+        sim, running, users):
+    """A tick read the campaign's row, a person paused it, and the tick's fetch came back
+    "paused": written as it was read (nothing pending), the row said Paused with the pause
+    still pending until a later read, and an open page's buttons, fetched meanwhile, said
+    "Pausing…" beside "Paused" (seen in CI)."""
+    watch(running.pk)
+    read_before_the_click = Campaign.objects.get(pk=running.pk)
+    sent_at = timezone.now()
+    services.pause_campaign(users["admin"], running)
+    detail = atoms_client().get_campaign(running.atoms_id)
+    for _ in range(30):
+        if detail.campaign.status == "paused":
+            break
+        sim.advance(1)
+        detail = atoms_client().get_campaign(running.atoms_id)
+    assert detail.campaign.status == "paused"
+    published = Published()
+    poll.apply_results([(read_before_the_click, (detail, None))], timezone.now(),
+                       sent_at=sent_at)
+    running.refresh_from_db()
+    assert (running.status, running.pending_action, running.pending_since) == (
+        "paused", "", None)
+    [change] = published.changes()
+    assert 'data-button-state="paused:::"' in change["fragments"]["detail"]

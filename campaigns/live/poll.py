@@ -315,12 +315,14 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
     touched: list[tuple[Campaign, set[str], str, bool]] = []
     call_work: list[tuple] = []
     was_checked: dict[int, datetime | None] = {}
+    claims_read: dict[int, tuple] = {}  # each campaign's start or pause claim as read
     for campaign, outcome in pairs:
         was_status, was_state = campaign.status, campaign.button_state
         was_active = campaign.is_active(now)
         was_checked[campaign.pk] = campaign.fetched_at
         pending, lapsed = campaign.pending_action, campaign.lapsed_action
         unanswered = campaign.pending_outcome == PendingOutcome.UNANSWERED
+        claims_read[campaign.pk] = _claim_of(campaign)
         if isinstance(outcome, atoms.AtomsError):
             fields = _record_failure(campaign, outcome, now, due, atoms_down=atoms_down)
             result.failed += 1
@@ -337,15 +339,7 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
             result.refreshed += 1
             if calls is not None:
                 call_work.append((campaign, calls, "status" in fields))
-        if pending and campaign.lapsed_action == pending and "lapsed_action" in fields:
-            settled.append((campaign, pending, audit.Outcome.FAILED))
-        elif unanswered and "pending_action" in fields and not campaign.pending_action:
-            # The activity log said "checking with Atoms"; it says what Atoms showed.
-            settled.append((campaign, pending, audit.Outcome.OK))
-        elif lapsed and not campaign.lapsed_action and mirror.shows_done(lapsed, campaign):
-            # Judged not carried out, then carried out by an Atoms slower than the bound:
-            # the log said "not carried out" for good beside Atoms' "Started" (a probe).
-            settled.append((campaign, lapsed, audit.Outcome.OK))
+        settled += _settled(campaign, fields, pending, lapsed, unanswered)
         touched.append((campaign, fields, was_state, was_active))
     call_fields = copy_calls(call_work)
     fresh = set(fresh_ids)
@@ -376,7 +370,7 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
     to_publish += _newly_stalled([c for c, *_ in touched if c.pk in quiet], was_checked, now)
 
     try:
-        kept = _write(to_save, read_fine, settled, now, sent_at)
+        kept = _write(to_save, read_fine, settled, now, sent_at, claims_read)
     except DatabaseError:
         # One campaign's rows must never cost the others theirs: campaign by campaign.
         log.exception("Poll batch write failed; writing campaign by campaign")
@@ -385,7 +379,7 @@ def apply_results(pairs, now: datetime, *, sent_at: datetime | None = None,
             try:
                 kept |= _write([(campaign, fields)], {}, [one for one in settled
                                                           if one[0].pk == campaign.pk],
-                               now, sent_at)
+                               now, sent_at, claims_read)
             except DatabaseError:
                 log.exception("Poll write failed for campaign %s", campaign.pk)
         saved_ids = {c.pk for c, _ in to_save}
@@ -443,12 +437,14 @@ def _newly_stalled(campaigns, was_checked, now: datetime) -> list[tuple[Campaign
 
 
 def _write(to_save, read_fine: dict[int, tuple[datetime, int]], settled,
-           now: datetime, sent_at: datetime | None = None) -> set[int]:
+           now: datetime, sent_at: datetime | None = None,
+           claims_read: dict[int, tuple] | None = None) -> set[int]:
     """Write in one transaction, skipping campaigns deleted since they were read, or read
     again since this read was sent (`sent_at`); return the ids written. `read_fine`: when
-    each campaign read fine is due again, and its unchanged reads in a row. The row locks
-    make a concurrent delete wait for us, or us see it gone, so no snapshot ever points at
-    a deleted campaign."""
+    each campaign read fine is due again, and its unchanged reads in a row;
+    `claims_read`: each campaign's start or pause claim as this read found it. The row
+    locks make a concurrent delete wait for us, or us see it gone, so no snapshot ever
+    points at a deleted campaign."""
     ids = {c.pk for c, _ in to_save} | set(read_fine)
     with transaction.atomic():
         rows = Campaign.objects.select_for_update().filter(pk__in=ids)
@@ -457,8 +453,11 @@ def _write(to_save, read_fine: dict[int, tuple[datetime, int]], settled,
             # would step back (seen: Running, then "Resuming…" from a slow earlier read,
             # then Running) until the next read.
             rows = rows.filter(Q(fetched_at__isnull=True) | Q(fetched_at__lte=sent_at))
-        kept = set(rows.order_by("pk").values_list("pk", flat=True))
+        claims_now = {pk: tuple(claim) for pk, *claim in
+                      rows.order_by("pk").values_list("pk", *CLAIM_FIELDS)}
+        kept = set(claims_now)
         to_save = [(c, fields) for c, fields in to_save if c.pk in kept]
+        settled = _adopt_newer_claims(to_save, claims_read or {}, claims_now, settled)
         saved_ids = {c.pk for c, _ in to_save}
         # Campaigns that only got fresher need one UPDATE per due time and count of
         # unchanged reads (a handful), not one each.
@@ -483,6 +482,52 @@ def _write(to_save, read_fine: dict[int, tuple[datetime, int]], settled,
                 audit.record(None, action, outcome, campaign=campaign,
                              message=_settled_message(campaign.action_word(action), outcome))
     return kept
+
+
+def _settled(campaign: Campaign, fields: set[str], pending: str, lapsed: str,
+             unanswered: bool) -> list[tuple[Campaign, str, str]]:
+    """The pending action this read settled, if any: (campaign, action, carried out or
+    not), from the claim it had before (`pending`, `lapsed`, `unanswered`)."""
+    if pending and campaign.lapsed_action == pending and "lapsed_action" in fields:
+        return [(campaign, pending, audit.Outcome.FAILED)]
+    if unanswered and "pending_action" in fields and not campaign.pending_action:
+        # The activity log said "checking with Atoms"; it says what Atoms showed.
+        return [(campaign, pending, audit.Outcome.OK)]
+    if lapsed and not campaign.lapsed_action and mirror.shows_done(lapsed, campaign):
+        # Judged not carried out, then carried out by an Atoms slower than the bound:
+        # the log said "not carried out" for good beside Atoms' "Started" (a probe).
+        return [(campaign, lapsed, audit.Outcome.OK)]
+    return []
+
+
+# A start or pause claim (services._run_async_action) and what became of the last one.
+CLAIM_FIELDS = ("pending_action", "pending_since", "pending_outcome", "lapsed_action")
+
+
+def _claim_of(campaign: Campaign) -> tuple:
+    return tuple(getattr(campaign, name) for name in CLAIM_FIELDS)
+
+
+def _adopt_newer_claims(to_save, claims_read: dict[int, tuple], claims_now: dict[int, tuple],
+                        settled) -> list:
+    """A start or pause claimed (or given up) since a campaign's row was read is the row's,
+    not this copy's: the copy takes it and settles it against what Atoms showed. Written as
+    read, a pause asked for while the read was on its way stayed pending beside the
+    "Paused" the read found, and the buttons an open page fetched meanwhile said
+    "Pausing…" (seen in CI). Returns `settled` without what the old claim settled."""
+    for campaign, fields in to_save:
+        claim = claims_now[campaign.pk]
+        if claim == claims_read.get(campaign.pk, claim):
+            continue
+        fields -= set(CLAIM_FIELDS)
+        for name, value in zip(CLAIM_FIELDS, claim, strict=True):
+            setattr(campaign, name, value)
+        pending, lapsed = campaign.pending_action, campaign.lapsed_action
+        unanswered = campaign.pending_outcome == PendingOutcome.UNANSWERED
+        fields |= mirror.settle_pending_action(campaign)
+        settled = [one for one in settled if one[0].pk != campaign.pk]
+        settled += _settled(campaign, fields, pending, lapsed, unanswered)
+    return settled
 
 
 def _settled_message(verb: str, outcome: str) -> str:
