@@ -271,7 +271,11 @@
     if (!actions || !shown || !window.htmx) return;
     var state = shown.dataset.buttonState;
     if (event.detail && event.detail.elt && event.detail.elt.id === "actions") {  // our own refetch
-      if (state === actions.dataset.buttonState) askedFor = null;
+      // Answered, whatever state they were drawn for: buttons drawn for another state than
+      // the one shown (the database a moment behind the fragment) are asked for again at
+      // the next fragment. Kept as asked, "Pausing…" stayed beside "Paused" for good while
+      // the stream was down (no status event to ask again; seen in CI).
+      askedFor = null;
       // What was done follows too (detail.html's activity).
       window.htmx.trigger(document.body, "live:actions-redrawn");
       return;

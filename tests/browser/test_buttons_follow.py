@@ -13,6 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from campaigns import services
+from campaigns.live import publish
 from campaigns.models import Campaign, scheduled_soon_until
 from tests.browser.conftest import (
     BUTTONS_FOLLOW,
@@ -220,6 +221,41 @@ def test_buttons_asked_for_while_the_status_moves_again_show_the_newer_status(
     expect(actions.get_by_role("button", name="Resume")).to_be_visible(timeout=BUTTONS_FOLLOW)
     expect(page.get_by_role("button", name="Pausing…")).to_have_count(0)
     assert errors == []  # asked again without aborting a request (htmx logs each abort)
+
+
+def test_buttons_drawn_for_another_state_than_the_one_shown_are_asked_for_again(
+        users, new_page, sim, server_settings):
+    """The stream is down; the status said "Paused" and the buttons fetched for it came
+    back "Pausing…" (the database still held the pause pending). Once the pause settled,
+    the next "Paused" was taken for the state already asked for, and with no status event
+    to ask again "Pausing…" stayed beside "Paused" for good (seen in CI). The test writes
+    each state itself."""
+    running = make_campaign(sim, users["staff"], "running", name="Asked again",
+                            audience_size=50)
+    page = sign_in(new_page(), users["admin"].username)
+    errors = collect_page_errors(page, expected=STREAM_DOWN_LOG)
+    page.route(lambda url: urlparse(url).path == "/live/", lambda route: route.abort())
+    page.goto(f"/campaigns/{running.pk}/")
+    actions = page.get_by_test_id("actions")
+    expect(actions.get_by_role("button", name="Pause")).to_be_visible()
+    # The row: paused, the pause still pending; the fragment the page polls: nothing pending.
+    # Not due for an hour: a worker left running by an earlier test would read Atoms'
+    # "running" into it.
+    Campaign.objects.filter(pk=running.pk).update(
+        status="paused", pending_action="pause", pending_since=timezone.now(),
+        next_poll_at=timezone.now() + timedelta(hours=1))
+    shown = Campaign.objects.get(pk=running.pk)
+    shown.pending_action, shown.pending_since = "", None
+    publish.publish_changes([(shown, publish.render_fragments(shown, []), True)])
+    expect(page.locator("#live-detail").get_by_test_id("status")).to_have_text(
+        "Paused", timeout=LIVE)
+    expect(actions.get_by_role("button", name="Pausing…")).to_be_visible(
+        timeout=BUTTONS_FOLLOW)
+    # The pause settles in the row (as the next poll does); the fragment stays as it was.
+    Campaign.objects.filter(pk=running.pk).update(pending_action="", pending_since=None)
+    expect(actions.get_by_role("button", name="Resume")).to_be_visible(timeout=BUTTONS_FOLLOW)
+    expect(page.get_by_role("button", name="Pausing…")).to_have_count(0)
+    assert errors == []
 
 
 def test_focus_stays_with_the_buttons_when_the_check_card_is_swapped_in_between(
