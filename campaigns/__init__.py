@@ -33,7 +33,8 @@ live/           keeping numbers live: `poll` (claim due campaigns, fetch, apply 
                 campaign), `sync` (campaigns made or deleted elsewhere), `publish`
                 (render the watched fragments once per change, cache, Redis pub/sub),
                 `stream` (the SSE endpoint, an ASGI app; `sessions`, who is signed in
-                behind its viewers' cookies, all at once), `budget` (the cross-worker
+                behind its viewers' cookies, all at once; `compress`, gzip with each
+                frame deflated once for all viewers), `budget` (the cross-worker
                 request budget), `health` (is Redis reachable: pages say when live
                 updates are paused).
 outcomes.py     what happened to a campaign's calls: each call's category, the call

@@ -2,7 +2,9 @@
 current state first on reconnect, and a cost to Atoms that ignores the number of viewers."""
 
 import asyncio
+import gzip
 import time
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -14,11 +16,12 @@ from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns.live import poll, publish, sync
+from campaigns.live import compress, poll, publish, sync
 from campaigns.live import stream as stream_module
 from campaigns.models import Campaign
 from dashboard.processes import database_url, session_cookie
 from tests.campaign_factory import make_campaign
+from tests.published import flood
 from tests.sse_client import Stream
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
@@ -41,6 +44,9 @@ def test_a_viewer_receives_the_fragment_after_a_change(web_server, sim, running,
         assert stream.headers["content-type"].startswith("text/event-stream")
         assert stream.headers["cache-control"] == "no-cache"
         assert stream.headers["x-accel-buffering"] == "no"
+        # httpx asks for gzip, as browsers do: the frames below came through it.
+        assert stream.headers["content-encoding"] == "gzip"
+        assert stream.headers["vary"] == "accept-encoding"
         stream.next(event=f"detail-{running.pk}")  # the current state comes first
         advance_and_poll(sim, running)
         running.refresh_from_db()
@@ -371,7 +377,7 @@ def change_after_the_first_frame(pk: int, meanwhile) -> str:
             await asyncio.to_thread(
                 publish.publish_changes,
                 [(Campaign(pk=pk, status="paused"), {"detail": "<p>paused</p>"}, True)])
-            return await asyncio.wait_for(frames.__anext__(), timeout=3)
+            return "".join(await asyncio.wait_for(frames.__anext__(), timeout=3))
         finally:
             await frames.aclose()
 
@@ -417,3 +423,58 @@ def test_a_fragment_cached_by_an_earlier_release_is_never_shown(sim, running):
         client.set(key, stale)
     html = publish.cached_fragments([Campaign.objects.get(pk=running.pk)], "detail")[running.pk]
     assert "stale" not in html and 'data-testid="metric-called"' in html
+
+
+def test_a_gzipped_stream_delivers_each_write_at_once_and_ends_as_a_whole_gzip_file(
+        web_server, sim, running, users):
+    """Compressed pieces must each be readable as they arrive (a compressor holding them
+    back would hold the numbers back), and a stream the server ends (here, a viewer too
+    far behind) must end as a whole gzip stream, its trailer's CRC and length right."""
+    received, readable = [], zlib.decompressobj(wbits=31)
+    with httpx.Client(cookies=session_cookie(users["staff"]),
+                      timeout=httpx.Timeout(5, read=30)) as client, client.stream(
+            "GET", stream_url(web_server, running),
+            headers={"accept-encoding": "gzip"}) as response:
+        assert response.headers["content-encoding"] == "gzip"
+        for piece in response.iter_raw():
+            received.append(piece)
+            if len(received) == 1:
+                first = readable.decompress(piece).decode()
+                assert first.startswith("retry: 3000")
+                assert f"event: detail-{running.pk}" in first
+                flood(running.pk)  # more than the viewer's queue holds: the server ends it
+    text = gzip.decompress(b"".join(received)).decode()  # checks the CRC and the length
+    assert text.startswith(first)
+    assert text.count("event: tick") > 0
+
+
+def test_a_viewer_that_does_not_ask_for_gzip_gets_plain_frames(web_server, running, users):
+    with httpx.Client(cookies=session_cookie(users["staff"]),
+                      timeout=httpx.Timeout(5, read=30)) as client, client.stream(
+            "GET", stream_url(web_server, running),
+            headers={"accept-encoding": "gzip;q=0, identity"}) as response:
+        assert "content-encoding" not in response.headers
+        first = next(response.iter_raw()).decode()
+    assert first.startswith("retry: 3000") and f"event: detail-{running.pk}" in first
+
+
+@pytest.mark.parametrize(("header", "gzipped"), [
+    ("gzip, deflate, br, zstd", True), ("GZIP", True), ("deflate, gzip;q=0.5", True),
+    ("*", True), ("gzip;q=0", False), ("gzip;q=0.000, *", False), ("identity", False),
+    ("", False), (None, False), ("gzip;q=nonsense", False), ("x-gzip", True),
+])
+def test_what_counts_as_asking_for_gzip(header, gzipped):
+    assert compress.accepts_gzip(header) is gzipped
+
+
+def test_frames_deflated_once_and_shared_make_each_viewers_gzip_stream(db):
+    """Viewers share the deflated frames but not their order; each stream must still
+    decompress to exactly its own frames (the CRC of each covers its own)."""
+    frames = ["retry: 3000\n\n", "event: card-1\ndata: <p>é 1</p>\n\n", ": ping\n\n",
+              "event: tick\ndata: {}\n\n"]
+    one, other = compress.GzipStream(), compress.GzipStream()
+    first = one.encode(frames[:2]) + one.encode(frames[2:]) + one.end()
+    second = other.encode([frames[0], frames[3]]) + other.encode([frames[1]]) + other.end()
+    assert gzip.decompress(first).decode() == "".join(frames)
+    assert gzip.decompress(second).decode() == frames[0] + frames[3] + frames[1]
+    assert gzip.decompress(compress.GzipStream().end()) == b""  # ended before any frame

@@ -30,7 +30,7 @@ from django.http.cookie import parse_cookie
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from campaigns.live import publish, sessions
+from campaigns.live import compress, publish, sessions
 from campaigns.live.publish import FETCHED_KEY, KINDS, VERSIONS_KEY, channel, fragment_key
 from campaigns.models import Campaign, active_q, anchor_id, is_listed, listed_q
 from dashboard.security import host_allowed, is_secure, stream_headers
@@ -49,7 +49,10 @@ HEADERS = [
     # Proxies must neither cache nor buffer a stream.
     (b"cache-control", b"no-cache"),
     (b"x-accel-buffering", b"no"),
+    (b"vary", b"accept-encoding"),  # gzipped for those who ask (compress.py)
 ]
+RETRY = "retry: 3000\n\n"
+PING = ": ping\n\n"
 
 
 def sse_frame(event: str, data: str) -> str:
@@ -387,7 +390,7 @@ async def event_stream(viewer: Viewer):
         # viewer is one that read finds (see publish.forget_and_watched).
         await note_watching([viewer])
         # Reconnect quickly after a network blip; the first frames are the current state.
-        yield "retry: 3000\n\n" + await current_state(viewer)
+        yield [RETRY, await current_state(viewer)]
         if viewer.page_state:
             # It read its campaign's row: hand the database connection back.
             await sync_to_async(close_old_connections)()
@@ -397,33 +400,33 @@ async def event_stream(viewer: Viewer):
                 frame = await asyncio.wait_for(viewer.queue.get(), timeout=heartbeat)
             except TimeoutError:
                 # A comment line keeps proxies from buffering or cutting an idle stream.
-                yield ": ping\n\n"
+                yield [PING]
                 continue
             if frame is None:
                 return
-            chunk, ended = _with_waiting_frames(viewer, frame)
+            frames, ended = _with_waiting_frames(viewer, frame)
             del frame
-            yield chunk
+            yield frames
             # Nothing of this tick stays referenced while an idle viewer waits for the next.
-            del chunk
+            del frames
             if ended:
                 return
     finally:
         broadcaster.remove(viewer)
 
 
-def _with_waiting_frames(viewer: Viewer, first: str) -> tuple[str, bool]:
-    """A tick brings many frames at once: join all that are waiting into one write.
+def _with_waiting_frames(viewer: Viewer, first: str) -> tuple[list[str], bool]:
+    """A tick brings many frames at once: all that are waiting go in one write.
 
-    Returns the chunk and whether the stream was told to end.
+    Returns the frames and whether the stream was told to end.
     """
     frames = [first]
     while not viewer.queue.empty():
         queued = viewer.queue.get_nowait()
         if queued is None:
-            return "".join(frames), True
+            return frames, True
         frames.append(queued)
-    return "".join(frames), False
+    return frames, False
 
 
 # --- the URL's name in Django ---------------------------------------------------------------
@@ -647,10 +650,14 @@ async def asgi_stream(scope, receive, send) -> None:
         await _respond(send, 429, b"Too many live pages open at once: close some tabs.")
         return
     viewer.session_key, viewer.user_id = session_key, user_id
+    if compress.accepts_gzip(_header(scope, b"accept-encoding")):
+        encoding, encoded = [(b"content-encoding", b"gzip")], compress.GzipStream()
+    else:
+        encoding, encoded = [], compress.PlainStream()
     await send({"type": "http.response.start", "status": 200,
-                "headers": HEADERS + stream_headers()})
+                "headers": HEADERS + encoding + stream_headers()})
     frames = event_stream(viewer)
-    sending = asyncio.ensure_future(_send_all(frames, send))
+    sending = asyncio.ensure_future(_send_all(frames, send, encoded))
     leaving = asyncio.ensure_future(_wait_for_disconnect(receive))
     await asyncio.wait({sending, leaving}, return_when=asyncio.FIRST_COMPLETED)
     for task in (sending, leaving):
@@ -661,15 +668,15 @@ async def asgi_stream(scope, receive, send) -> None:
     await frames.aclose()
 
 
-async def _send_all(frames, send) -> None:
+async def _send_all(frames, send, encoded) -> None:
     async for chunk in frames:
-        body = chunk.encode()
+        body = encoded.encode(chunk)
         # An idle viewer waits here for hours: hold no reference to what was last sent
         # (the first chunk, the current state, is the biggest thing a viewer would keep).
         del chunk
         await send({"type": "http.response.body", "body": body, "more_body": True})
         del body
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
+    await send({"type": "http.response.body", "body": encoded.end(), "more_body": False})
 
 
 async def _wait_for_disconnect(receive) -> None:
