@@ -18,8 +18,8 @@ import traceback
 from bench import harness, measure, soak
 
 # Cheapest first, so a quick look at one number does not wait for the slow ones.
-BENCHMARKS = ["viewers", "sse_latency", "poll_write", "poll_cycle", "poll_clients",
-              "sse_memory", "sse_admission", "poll_throughput", "poll_fairness"]
+BENCHMARKS = ["viewers", "board_bytes", "sse_latency", "poll_write", "poll_cycle",
+              "poll_clients", "sse_memory", "sse_admission", "poll_throughput", "poll_fairness"]
 
 
 def main(argv: list[str] | None = None) -> int:

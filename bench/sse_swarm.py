@@ -10,6 +10,7 @@ import asyncio
 import re
 import threading
 import time
+import zlib
 from collections import Counter
 from urllib.parse import urlsplit
 
@@ -21,15 +22,17 @@ class Swarm:
     """Viewers of one live-stream URL, all sharing a background event loop."""
 
     def __init__(self, base_url: str, path: str,
-                 cookies: dict[str, str] | list[dict[str, str]]):
+                 cookies: dict[str, str] | list[dict[str, str]], *, gzip: bool = False):
         """`cookies`: one set for every viewer, or a list dealt to viewers in turn (e.g.
-        a session each)."""
+        a session each); `gzip`: ask for the stream gzipped, as browsers do."""
         parts = urlsplit(base_url)
         self.host, self.port = parts.hostname, parts.port
+        self.gzip = gzip
+        encoding = "Accept-Encoding: gzip\r\n" if gzip else ""
         self.requests = [(
             f"GET {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nCookie: "
             + "; ".join(f"{key}={value}" for key, value in jar.items())
-            + "\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n\r\n"
+            + f"\r\nAccept: text/event-stream\r\n{encoding}Cache-Control: no-cache\r\n\r\n"
         ).encode() for jar in (cookies if isinstance(cookies, list) else [cookies])]
         self.opened = 0  # requests sent so far: the next viewer takes the next cookies
         self.viewers: list[_Viewer] = []
@@ -37,6 +40,7 @@ class Swarm:
         self.events: Counter = Counter()  # frame kind ("card", "tick", "ping"...) -> frames
         self.latencies: list[float] = []  # seconds, for frames carrying bench-sent
         self.chunks = 0  # HTTP chunks after the first, each one write of the server (chunked)
+        self.wire_bytes = 0  # body bytes received after the first chunk, as sent (gzipped)
         self.recording = False
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="sse-swarm",
@@ -82,7 +86,7 @@ class Swarm:
                 viewer.ticks = viewer.warm_ticks = 0
             self.events.clear()
             self.latencies.clear()
-            self.chunks = 0
+            self.chunks = self.wire_bytes = 0
 
         self.loop.call_soon_threadsafe(reset)
         self._run(asyncio.sleep(0), 5)  # wait until the loop has run it
@@ -95,6 +99,14 @@ class Swarm:
             return Counter(self.events), list(self.latencies), self.chunks
 
         return self._run(copy(), 5)
+
+    def received_bytes(self) -> int:
+        """Body bytes on the wire since the last reset, all viewers together."""
+
+        async def read():
+            return self.wire_bytes
+
+        return self._run(read(), 5)
 
     def close(self) -> None:
         async def close_all():
@@ -121,6 +133,7 @@ class _Viewer:
         self.task: asyncio.Task | None = None
         self.chunked = True
         self.buffer = ""
+        self.gunzip = zlib.decompressobj(wbits=31) if swarm.gzip else None
 
     async def open(self) -> int | str:
         try:
@@ -163,10 +176,13 @@ class _Viewer:
                 data = await self._chunk()
                 self._feed(data, time.time())  # stamped on arrival, before any parsing
                 self.swarm.chunks += 1
+                self.swarm.wire_bytes += len(data)
         except (OSError, ValueError, asyncio.IncompleteReadError):
             pass  # the server ended the stream or the benchmark closed it
 
     def _feed(self, data: bytes, arrived: float) -> None:
+        if self.gunzip is not None:
+            data = self.gunzip.decompress(data)
         self.buffer += data.decode()
         while "\n\n" in self.buffer:
             frame, self.buffer = self.buffer.split("\n\n", 1)
