@@ -31,10 +31,11 @@ def run(ctx) -> list[Row]:
     sim = ctx.sim
     campaigns = ctx.size(61, 20)
     viewers = ctx.size(50, 10)
-    cycles = ctx.size(4, 2)
+    cycles = ctx.size(8, 2)
     harness.reset_world(sim)
     harness.create_running_campaigns(sim, campaigns)
-    for _ in range(3):  # a few snapshots each, so the cards carry their sparklines
+    # Cards of campaigns that have dialled a while carry a full sparkline (30 points).
+    for _ in range(ctx.size(30, 3)):
         sim.advance(STEP_SECONDS)
         harness.make_all_due()
         poll.tick()
