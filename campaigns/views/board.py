@@ -7,8 +7,9 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
+from campaigns.forms import MAX_NAME_LENGTH
 from campaigns.live import publish
-from campaigns.models import TERMINAL_STATUSES, Campaign, active_q
+from campaigns.models import TERMINAL_STATUSES, Campaign, active_q, listed_q
 from campaigns.views.shared import view_required, with_fetch_times
 
 # A campaign that finished left the board seconds after "Completed", and the board said
@@ -27,15 +28,21 @@ def board(request):
     # Both lists are cut short, and say by how many: without a word, the oldest active
     # campaigns were simply not on the board, and the 11th finished one left the list as
     # if it had never finished.
+    # A name search narrows both (61 running cards were 29 screens on a phone, with no way
+    # to the one wanted but scrolling: a probe). In the URL, so a wall screen can keep one.
+    q = request.GET.get("q", "").strip()[:MAX_NAME_LENGTH]
     campaigns, cards_more = _at_most(
-        Campaign.objects.filter(active_q()).order_by("-created_at"), CARDS_SHOWN)
+        Campaign.objects.filter(active_q(), listed_q(q)).order_by("-created_at"), CARDS_SHOWN)
     cards = publish.cached_fragments(campaigns, "card")
     finished, finished_more = _at_most(
-        Campaign.objects.filter(status__in=TERMINAL_STATUSES, deleted_remotely_at__isnull=True,
+        Campaign.objects.filter(listed_q(q), status__in=TERMINAL_STATUSES,
+                                deleted_remotely_at__isnull=True,
                                 remote_updated_at__gte=timezone.now() - FINISHED_WITHIN)
         .order_by("-remote_updated_at"), FINISHED_SHOWN)
     context = {"nav": "board", "cards": [(c, cards[c.pk]) for c in campaigns],
                "cards_more": cards_more, "finished": finished, "finished_more": finished_more,
+               "q": q, "max_name_length": MAX_NAME_LENGTH, "matched": len(campaigns) + cards_more,
+               "active_count": Campaign.objects.filter(active_q()).count() if q else None,
                "poll_interval": settings.POLL_INTERVAL_SECONDS,
                "fetched": publish.fetched_times(c.pk for c in campaigns)}
     if request.htmx:

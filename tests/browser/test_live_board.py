@@ -14,7 +14,13 @@ from playwright.sync_api import expect
 
 from campaigns import services
 from campaigns.live.stream import QUEUE_LIMIT
-from tests.browser.conftest import HeldAnswers, collect_page_errors, sign_in, wait_in_page
+from tests.browser.conftest import (
+    HeldAnswers,
+    collect_page_errors,
+    sign_in,
+    signed_in_at_each_width,
+    wait_in_page,
+)
 from tests.campaign_factory import make_campaign
 from tests.published import flood, server_said
 
@@ -321,3 +327,35 @@ def test_a_stream_that_cannot_connect_is_tried_less_and_less_often_while_the_pag
     assert 1 <= len(logged) <= 2, logged
     assert len(board_polls) >= 2  # the page kept itself up to date meanwhile
     assert errors == []
+
+
+def test_a_board_searched_by_name_keeps_its_search_as_campaigns_start(
+        users, new_page, sim, server_settings):
+    """61 running cards were 29 screens on a phone (a probe): typing part of a name narrows
+    the cards, the address keeps it, and a campaign starting meanwhile (the grid is drawn
+    again) comes in only if its name matches."""
+    make_campaign(sim, users["staff"], "running", name="Mumbai leads", audience_size=50)
+    make_campaign(sim, users["staff"], "running", name="Delhi renewals", audience_size=50)
+    pages = signed_in_at_each_width(new_page, users["manager"].username)
+    for page in pages:
+        page.goto("/board/")
+        expect(page.get_by_test_id("board-card")).to_have_count(2)
+        wait_in_page(page, lambda page=page: page.evaluate("window.liveStreamUp") is True)
+        page.get_by_label("Find a campaign").fill("mumbai")
+        expect(page.get_by_test_id("board-card")).to_have_count(1)
+        expect(page.get_by_test_id("board-card")).to_contain_text("Mumbai leads")
+        expect(page.get_by_test_id("board-filtered")).to_have_text(
+            "1 of 2 active campaigns matches “mumbai”. Show all")
+        assert page.url.endswith("/board/?q=mumbai")
+    # Both start elsewhere; each page's grid is drawn again when the statuses move.
+    make_campaign(sim, users["staff"], "running", name="Mumbai callbacks", audience_size=50)
+    make_campaign(sim, users["staff"], "running", name="Delhi callbacks", audience_size=50)
+    for page in pages:
+        expect(page.get_by_test_id("board-card")).to_have_count(2, timeout=15_000)
+        expect(page.get_by_test_id("board-filtered")).to_have_text(
+            "2 of 4 active campaigns match “mumbai”. Show all")
+        assert "Delhi" not in page.locator("#board").inner_text()
+        expect(page.get_by_label("Find a campaign")).to_have_value("mumbai")
+        page.get_by_test_id("board-show-all").click()
+        expect(page.get_by_test_id("board-card")).to_have_count(4)
+        expect(page.get_by_label("Find a campaign")).to_have_value("")
