@@ -143,6 +143,36 @@ def test_the_alerts_page_lists_mine_and_clears_the_count(running, login_as, sett
     assert "alert-count" not in badge
 
 
+def test_the_alerts_page_shows_new_alerts_as_they_come_and_counts_those_shown_as_read(
+        running, login_as, settings, users):
+    """The list stayed as first drawn while the badge above it counted new alerts, and
+    the badge drawn with the page still said "1 unread" of the alert on screen (a probe)."""
+    settings.STALL_AFTER_SECONDS = 60
+    stall(running)
+    alerts.evaluate()
+    client = login_as("manager")
+    page = client.get(reverse("notification_list")).content.decode()
+    assert page.count('class="alert-item unread"') == 1  # still stands out as new
+    assert "alert-count" not in page  # and the badge beside it counts it seen
+    newest = Notification.objects.filter(user=users["manager"]).latest("pk").pk
+    assert f'hx-get="{reverse("notification_list")}?after={newest}"' in page
+    # Asked again with nothing new: 204, the page stays as it is.
+    poll_again = {"after": newest}
+    response = client.get(reverse("notification_list"), poll_again, HTTP_HX_REQUEST="true")
+    assert response.status_code == 204
+    # A new alert: the list comes again, the new one standing out, and the badge with it.
+    other = campaign_row(users["staff"], lapsed_action="start")
+    alerts.evaluate()
+    response = client.get(reverse("notification_list"), poll_again, HTTP_HX_REQUEST="true")
+    fragment = response.content.decode()
+    assert response.status_code == 200 and "<h1>" not in fragment
+    assert fragment.count('data-testid="alert"') == 2
+    assert fragment.count('class="alert-item unread"') == 1 and other.name in fragment
+    assert 'id="alert-badge"' in fragment and 'hx-swap-oob="true"' in fragment
+    assert "alert-count" not in fragment
+    assert alerts.unread_count(users["manager"]) == 0
+
+
 def test_the_alerts_page_needs_a_sign_in(client):
     response = client.get(reverse("notification_list"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
