@@ -38,6 +38,7 @@ def record(
         action=action,
         outcome=outcome,
         campaign=campaign if campaign is not None and campaign.pk else None,
+        campaign_pk=campaign.pk if campaign is not None else None,
         campaign_name=campaign_name or (campaign.name if campaign else ""),
         atoms_id=atoms_id or (campaign.atoms_id if campaign else ""),
         message=message[:2000],

@@ -19,9 +19,10 @@ from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.timesince import timesince
 
 from campaigns.kept_input import files_dropped, from_this_site, kept_fields
-from campaigns.models import Campaign
+from campaigns.models import AuditEntry, Campaign
 from campaigns.permissions import ADMIN, role_of, signed_in_user
 
 TOO_MUCH = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
@@ -96,6 +97,11 @@ def _not_found_words(path: str) -> tuple[str, list[tuple[str, str]]]:
                     "not exist, or the address is mistyped.",
                     [(reverse("campaign_detail", args=[campaign.pk]), "Back to the campaign"),
                      (reverse("campaign_list"), "See all campaigns")])
+        deleted = _deletion_of(path)
+        if deleted is not None:  # Back after deleting it, or an old link (a probe)
+            return (f"“{deleted.campaign_name}” was deleted {timesince(deleted.created_at)} "
+                    "ago: it is no longer in Atoms or on this dashboard.",
+                    [(reverse("campaign_list"), "See all campaigns")])
         return ("There is no such campaign here: it may have been deleted, or the address is "
                 "mistyped.", [(reverse("campaign_list"), "See all campaigns")])
     return ("There is no page at this address.", [(reverse("home"), "Back to the dashboard")])
@@ -103,10 +109,27 @@ def _not_found_words(path: str) -> tuple[str, list[tuple[str, str]]]:
 
 def _campaign_in(path: str):
     """The campaign a longer /campaigns/<pk>/… address points into, if there is one."""
-    parts = path.strip("/").split("/")
-    if len(parts) < 3 or not parts[1].isascii() or not parts[1].isdigit() or len(parts[1]) > 18:
+    pk = _campaign_pk(path)
+    if pk is None or len(path.strip("/").split("/")) < 3:
         return None
-    return Campaign.objects.filter(pk=int(parts[1])).only("pk", "name").first()
+    return Campaign.objects.filter(pk=pk).only("pk", "name").first()
+
+
+def _deletion_of(path: str):
+    """The audit entry of the deletion of the campaign /campaigns/<pk>/… points at."""
+    pk = _campaign_pk(path)
+    if pk is None:
+        return None
+    return (AuditEntry.objects.filter(campaign_pk=pk, action=AuditEntry.Action.DELETE,
+                                      outcome=AuditEntry.Outcome.OK)
+            .only("campaign_name", "created_at").first())
+
+
+def _campaign_pk(path: str) -> int | None:
+    parts = path.strip("/").split("/")
+    if len(parts) < 2 or not parts[1].isascii() or not parts[1].isdigit() or len(parts[1]) > 18:
+        return None
+    return int(parts[1])
 
 
 def handler404(request, exception=None):

@@ -467,6 +467,9 @@ class AuditEntry(models.Model):
     )
     campaign_name = models.CharField(max_length=200, blank=True)
     atoms_id = models.CharField(max_length=64, blank=True)
+    # The campaign's id here, kept after it is deleted (`campaign` is then empty): an old
+    # link to it, or Back after deleting it, says what became of it (errors.py).
+    campaign_pk = models.BigIntegerField(null=True, blank=True, db_index=True)
     outcome = models.CharField(max_length=10, choices=Outcome.choices)
     message = models.TextField(blank=True)
 

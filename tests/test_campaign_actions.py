@@ -132,6 +132,36 @@ def test_delete_needs_the_exact_name_typed(login_as, world, users):
     assert world.calls_to("DELETE /campaign/{id}") == 0
 
 
+def test_back_after_a_delete_says_the_campaign_was_deleted_and_when(login_as, world, users):
+    """Back after deleting a campaign showed "There is no such campaign here: it may have
+    been deleted, or the address is mistyped" (a probe): it was, and the page says so."""
+    draft = make_campaign(world, users["staff"], name="Winter list")
+    admin = login_as("admin")
+    response = admin.post(reverse("campaign_delete", args=[draft.pk]),
+                          {"confirm_name": "Winter list"})
+    assert response.status_code == 302
+    # A delete that failed leaves nothing to say once the campaign goes some other way.
+    kept = make_campaign(world, users["staff"], name="Summer list")
+    world.faults(fail_routes=["DELETE /campaign/{id}"], error_status=400)
+    admin.post(reverse("campaign_delete", args=[kept.pk]), {"confirm_name": "Summer list"})
+    world.clear_faults()
+    assert Campaign.objects.filter(pk=kept.pk).exists()
+    Campaign.objects.filter(pk=kept.pk).delete()
+    pages = [admin.get(reverse(name, args=[draft.pk]))
+             for name in ("campaign_delete", "campaign_detail")]
+    gone_otherwise = admin.get(reverse("campaign_detail", args=[kept.pk])).content.decode()
+    never_was = admin.get(reverse("campaign_detail", args=[draft.pk + 1000])).content.decode()
+    manager = login_as("manager")  # following an old link
+    pages += [manager.get(reverse(name, args=[draft.pk]))
+              for name in ("campaign_detail", "campaign_calls")]
+    for page in pages:
+        assert page.status_code == 404
+        assert ("“Winter list” was deleted 0\xa0minutes ago: it is no longer in Atoms or on "
+                "this dashboard.") in page.content.decode()
+    assert "There is no such campaign here" in gone_otherwise
+    assert "There is no such campaign here" in never_was
+
+
 def test_the_delete_page_of_a_resuming_campaign_reads_as_one_sentence(login_as, users):
     resuming = campaign_row(users["staff"], "processing", paused_at=timezone.now())
     page = login_as("admin").get(reverse("campaign_delete", args=[resuming.pk])).content.decode()
