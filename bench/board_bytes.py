@@ -14,7 +14,6 @@ every running card's whole HTML at each poll. Measured here side by side in one 
 
 from bench import harness, measure
 from bench.harness import Row
-from bench.sse_swarm import Swarm
 
 NAME = "board_bytes"
 # Simulated time between cycles: long enough that every running card's numbers move.
@@ -60,16 +59,8 @@ def run(ctx) -> list[Row]:
             label = "gzip" if gzip else "plain"
             harness.say(f"board_bytes: {viewers} {label} viewers of {campaigns} running "
                         f"cards, {cycles} poll cycles")
-            swarm = Swarm(web.url, "/live/?kind=card&ids=all", cookies, gzip=gzip)
-            try:
-                opened = swarm.connect(viewers)
-                if opened < viewers:
-                    raise RuntimeError(f"only {opened} of {viewers} streams opened: "
-                                       f"{dict(swarm.failures)}")
-                harness.warm_up(swarm)
+            with harness.board_viewers(web, cookies, viewers, gzip=gzip) as swarm:
                 measured[label] = _cycles(sim, web, swarm, cycles, poll)
-            finally:
-                swarm.close()
     finally:
         harness.stop(web)
     per_viewer = {label: m["bytes"] / viewers / cycles for label, m in measured.items()}

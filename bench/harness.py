@@ -11,10 +11,12 @@ import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import measure
+from bench.sse_swarm import Swarm
 
 ROOT = Path(__file__).resolve().parents[1]
 DB_NAME = "bench_dashboard"
@@ -323,3 +325,19 @@ def warm_up(swarm, *, timeout: float = 30) -> None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"viewers still deaf after {timeout:g} s") from None
     swarm.reset_counts()
+
+
+@contextmanager
+def board_viewers(web, cookies, count: int, *, gzip: bool = False):
+    """`count` viewers of the board's stream, every one open and hearing the channel
+    (`warm_up`), closed afterwards; `gzip`: asking for the stream gzipped."""
+    swarm = Swarm(web.url, "/live/?kind=card&ids=all", cookies, gzip=gzip)
+    try:
+        opened = swarm.connect(count)
+        if opened < count:
+            raise RuntimeError(f"only {opened} of {count} streams opened: "
+                               f"{dict(swarm.failures)}")
+        warm_up(swarm)
+        yield swarm
+    finally:
+        swarm.close()

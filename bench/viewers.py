@@ -16,7 +16,6 @@ webhook deliveries: none of them may add an Atoms request.
 
 from bench import harness, measure
 from bench.harness import Row
-from bench.sse_swarm import Swarm
 
 NAME = "viewers"
 CAMPAIGNS = 20
@@ -46,28 +45,30 @@ def run(ctx) -> list[Row]:
     try:
         for viewers in counts:
             harness.say(f"viewers: {viewers} watching the board, {cycles} poll cycles")
-            swarm = Swarm(web.url, "/live/?kind=card&ids=all", cookies)
-            try:
-                opened = swarm.connect(viewers)
-                if opened < viewers:
-                    raise RuntimeError(f"only {opened} of {viewers} streams opened: "
-                                       f"{dict(swarm.failures)}")
-                harness.warm_up(swarm)
+            with harness.board_viewers(web, cookies, viewers) as swarm:
                 measured[viewers] = _cycles(ctx, sim, web, swarm, cycles, publish, poll)
-            finally:
-                swarm.close()
     finally:
         harness.stop(web)
     return _rows(measured, counts, cycles)
 
 
 def _zone_where_it_is_noon() -> str:
-    """A fixed-offset zone in which it is about noon now, so a 10:00-14:00 window is open
-    for the whole run whatever the hour here."""
+    """A zone people may choose (a place's: calling hours refuse fixed offsets such as
+    "Etc/GMT+1", which made this benchmark fail at some hours) in which it is nearest noon
+    now, so a 10:00-14:00 window is open for the whole run whatever the hour here."""
+    from zoneinfo import ZoneInfo
+
     from django.utils import timezone
 
-    offset = (12 - timezone.now().hour + 12) % 24 - 12  # -12 .. 11 hours from UTC
-    return "UTC" if offset == 0 else f"Etc/GMT{-offset:+d}"  # Etc/ signs are inverted
+    from campaigns import calling_hours
+
+    now = timezone.now()
+
+    def from_noon(zone: str) -> int:
+        local = now.astimezone(ZoneInfo(zone))
+        return abs(local.hour * 60 + local.minute - 12 * 60)
+
+    return min(calling_hours.zones(), key=from_noon)
 
 
 def _beat_tasks() -> None:
