@@ -33,14 +33,21 @@ pytestmark = pytest.mark.django_db(transaction=True)
 LIVE = 15_000
 
 
+def admin_without_the_stream(new_page, users, campaign):
+    """An admin's page of `campaign` whose live stream cannot connect (it polls), and the
+    list its errors go to."""
+    page = sign_in(new_page(), users["admin"].username)
+    errors = collect_page_errors(page, expected=STREAM_DOWN_LOG)
+    page.route(lambda url: urlparse(url).path == "/live/", lambda route: route.abort())
+    page.goto(f"/campaigns/{campaign.pk}/")
+    return page, errors
+
+
 def test_after_a_pause_resume_and_delete_appear_while_the_stream_is_down(
         users, new_page, sim, celery_worker, server_settings):
     running = make_campaign(sim, users["staff"], "running", name="No stream here",
                             audience_size=50)
-    page = sign_in(new_page(), users["admin"].username)
-    errors = collect_page_errors(page, expected=STREAM_DOWN_LOG)
-    page.route(lambda url: urlparse(url).path == "/live/", lambda route: route.abort())
-    page.goto(f"/campaigns/{running.pk}/")
+    page, errors = admin_without_the_stream(new_page, users, running)
     actions = page.get_by_test_id("actions")
     actions.get_by_role("button", name="Pause").click()
     expect(page.get_by_role("status")).to_contain_text("Pause requested.")
@@ -232,10 +239,7 @@ def test_buttons_drawn_for_another_state_than_the_one_shown_are_asked_for_again(
     each state itself."""
     running = make_campaign(sim, users["staff"], "running", name="Asked again",
                             audience_size=50)
-    page = sign_in(new_page(), users["admin"].username)
-    errors = collect_page_errors(page, expected=STREAM_DOWN_LOG)
-    page.route(lambda url: urlparse(url).path == "/live/", lambda route: route.abort())
-    page.goto(f"/campaigns/{running.pk}/")
+    page, errors = admin_without_the_stream(new_page, users, running)
     actions = page.get_by_test_id("actions")
     expect(actions.get_by_role("button", name="Pause")).to_be_visible()
     # The row: paused, the pause still pending; the fragment the page polls: nothing pending.
