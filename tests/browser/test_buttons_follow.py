@@ -243,11 +243,14 @@ def test_buttons_drawn_for_another_state_than_the_one_shown_are_asked_for_again(
     actions = page.get_by_test_id("actions")
     expect(actions.get_by_role("button", name="Pause")).to_be_visible()
     # The row: paused, the pause still pending; the fragment the page polls: nothing pending.
-    # Not due for an hour: a worker left running by an earlier test would read Atoms'
-    # "running" into it.
-    Campaign.objects.filter(pk=running.pk).update(
-        status="paused", pending_action="pause", pending_since=timezone.now(),
-        next_poll_at=timezone.now() + timedelta(hours=1))
+    # A worker left running by an earlier test would read Atoms' "running" into it: not
+    # due for an hour, and written again once the reads already asked for (the start's
+    # refresh) are done.
+    for _ in range(2):
+        Campaign.objects.filter(pk=running.pk).update(
+            status="paused", pending_action="pause", pending_since=timezone.now(),
+            next_poll_at=timezone.now() + timedelta(hours=1), fetched_at=timezone.now())
+        page.wait_for_timeout(2_000)
     shown = Campaign.objects.get(pk=running.pk)
     shown.pending_action, shown.pending_since = "", None
     publish.publish_changes([(shown, publish.render_fragments(shown, []), True)])
