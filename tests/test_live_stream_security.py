@@ -2,6 +2,7 @@
 itself): allowed hosts, the https redirect, the security headers, and a stream whose
 session ends closes within one heartbeat."""
 
+import asyncio
 import time
 
 import httpx
@@ -168,3 +169,26 @@ def test_one_person_holds_only_so_many_streams_and_a_closed_one_frees_its_place(
         for stream in streams:
             stream.close()
         server.process.stop()
+
+
+def test_streams_asked_for_all_at_once_are_capped_too(simulator_process, running, users):
+    """A probe opened 150 streams of one person at once and every one got in (the cap 30):
+    each saw the count as it was before any of them was counted."""
+    server = start_web_server(simulator_process, LIVE_STREAMS_PER_PERSON="3")
+    _, cookies = signed_in(users["manager"])
+
+    async def all_at_once(count: int) -> list[int]:
+        async with httpx.AsyncClient(cookies=cookies, timeout=15,
+                                     limits=httpx.Limits(max_connections=count)) as client:
+            answers = await asyncio.gather(*(
+                client.send(client.build_request("GET", url_of(server, running)), stream=True)
+                for _ in range(count)))
+            for answer in answers:
+                await answer.aclose()
+            return [answer.status_code for answer in answers]
+
+    try:
+        statuses = asyncio.run(all_at_once(20))
+    finally:
+        server.process.stop()
+    assert sorted(statuses) == [200] * 3 + [429] * 17

@@ -650,6 +650,17 @@ async def asgi_stream(scope, receive, send) -> None:
         await _respond(send, 429, b"Too many live pages open at once: close some tabs.")
         return
     viewer.session_key, viewer.user_id = session_key, user_id
+    # Counted now, with nothing awaited since the check: streams asked for all at once
+    # each saw the count as it was, and all got in (a probe: 150 of one person's, the cap
+    # 30). `event_stream` counts it no further, and whoever removes it first uncounts it.
+    broadcaster.add(viewer)
+    try:
+        await _stream(viewer, scope, receive, send)
+    finally:
+        broadcaster.remove(viewer)
+
+
+async def _stream(viewer: Viewer, scope, receive, send) -> None:
     if compress.accepts_gzip(_header(scope, b"accept-encoding")):
         encoding, encoded = [(b"content-encoding", b"gzip")], compress.GzipStream()
     else:
