@@ -171,6 +171,12 @@ def test_the_alerts_page_shows_new_alerts_as_they_come_and_counts_those_shown_as
     assert 'id="alert-badge"' in fragment and 'hx-swap-oob="true"' in fragment
     assert "alert-count" not in fragment
     assert alerts.unread_count(users["manager"]) == 0
+    # An edited address is answered as a first ask: "²" passed str.isdigit, not int() (500).
+    for edited in ("²", "9" * 5000, "-1", "x"):
+        answer = client.get(reverse("notification_list"), {"after": edited},
+                            HTTP_HX_REQUEST="true")
+        assert answer.status_code == 200 and answer.content.decode().count(
+            'data-testid="alert"') == 2
 
 
 def test_the_alerts_page_needs_a_sign_in(client):

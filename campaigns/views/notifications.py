@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_safe
 
 from campaigns import alerts, webhooks
-from campaigns.models import Notification
+from campaigns.models import Notification, anchor_id
 from campaigns.permissions import signed_in_user
 from campaigns.views.shared import view_required
 
@@ -32,8 +32,9 @@ def notification_list(request):
     newest shown (`after`), else 204: it stayed as first drawn while the badge above it
     counted new ones (a probe)."""
     mine = Notification.objects.filter(user=request.user)
-    after = request.GET.get("after", "")
-    if request.htmx and after.isdigit() and not mine.filter(pk__gt=int(after)).exists():
+    # Parsed as a list's anchor is: "²" is a digit to str.isdigit, not to int() (a 500).
+    after = anchor_id(request.GET.get("after"))
+    if request.htmx and after is not None and not mine.filter(pk__gt=after).exists():
         return HttpResponse(status=204)
     shown = list(mine.select_related("alert", "alert__campaign")[:SHOWN])
     # Seen now, and before the page is drawn: the badge drawn with it said "2 unread" of
