@@ -282,8 +282,37 @@ SORTS = {
 }
 
 
+def clean_name_search(value: str) -> str:
+    """A search among names takes what names may hold: no direction-override or control
+    characters (a search for them can find nothing, and the page says what was looked
+    for: they made its sentence show reversed; attacker probe)."""
+    if any(ch in _BIDI_CONTROLS or unicodedata.category(ch) == "Cc" for ch in value):
+        raise forms.ValidationError(
+            "Remove the control or text-direction characters (often pasted by accident): no "
+            "campaign name holds them.")
+    return value
+
+
+class BoardSearchForm(forms.Form):
+    q = forms.CharField(label="Find a campaign", required=False, max_length=MAX_NAME_LENGTH,
+                        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}))
+
+    def clean_q(self) -> str:
+        return clean_name_search(self.cleaned_data["q"])
+
+    @property
+    def search_for(self) -> str:
+        """The search to apply: none when what was typed cannot be one (said beside it)."""
+        self.is_valid()
+        return self.cleaned_data.get("q") or ""
+
+
 class CampaignFilterForm(forms.Form):
     q = forms.CharField(label="Search by name", required=False, max_length=MAX_NAME_LENGTH)
+
+    def clean_q(self) -> str:
+        return clean_name_search(self.cleaned_data["q"])
+
     status = forms.ChoiceField(
         label="Status", required=False, choices=[("", "Any status"), *CampaignStatus.choices]
     )

@@ -36,7 +36,7 @@ def test_the_board_shows_the_campaigns_whose_name_has_the_words_typed(login_as, 
     page = client.get(reverse("board"), {"q": " MUMBAI "}).content.decode()
     assert sorted(cards(page)) == ["Mumbai leads", "mumbai callbacks"]
     assert "2 of 3 active campaigns match “MUMBAI”." in page
-    assert 'value="MUMBAI"' in page  # the box keeps what was typed
+    assert 'value=" MUMBAI "' in page  # the box keeps what was typed
     finished = page.split('data-testid="board-finished"')[1].split("</section>")[0]
     assert "Mumbai done" in finished and "Delhi done" not in finished
     # Its live reload (a status moved) keeps the search: without it, every card came back.
@@ -60,3 +60,19 @@ def test_without_a_search_the_board_says_nothing_of_one(login_as, campaigns):
     assert len(cards(page)) == 3
     assert 'data-testid="board-filtered"' not in page
     assert 'hx-get="/board/"' in page
+
+
+@pytest.mark.parametrize("typed", ["x\x00y", "\u202eevil", "bell\x07", "x" * 201])
+def test_a_search_no_name_can_match_is_refused_beside_the_box_and_kept(login_as, campaigns,
+                                                                       typed):
+    """A NUL went into the page three times (and PostgreSQL refuses it in a query), and a
+    right-to-left override reversed the page's sentence (attacker probe): the list's own
+    search refused the first; both now refuse them the same way."""
+    for name in ("board", "campaign_list"):
+        response = login_as("manager").get(reverse(name), {"q": typed})
+        page = response.content.decode()
+        assert response.status_code == 200
+        assert 'data-testid="filter-errors"' in page
+        if name == "board":
+            assert len(cards(page)) == 3  # every active campaign, as without a search
+            assert 'data-testid="board-filtered"' not in page

@@ -7,7 +7,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from campaigns.forms import MAX_NAME_LENGTH
+from campaigns.forms import BoardSearchForm
 from campaigns.live import publish
 from campaigns.models import TERMINAL_STATUSES, Campaign, active_q, listed_q
 from campaigns.views.shared import view_required, with_fetch_times
@@ -30,7 +30,8 @@ def board(request):
     # if it had never finished.
     # A name search narrows both (61 running cards were 29 screens on a phone, with no way
     # to the one wanted but scrolling: a probe). In the URL, so a wall screen can keep one.
-    q = request.GET.get("q", "").strip()[:MAX_NAME_LENGTH]
+    search = BoardSearchForm(request.GET)
+    q = search.search_for
     campaigns, cards_more = _at_most(
         Campaign.objects.filter(active_q(), listed_q(q)).order_by("-created_at"), CARDS_SHOWN)
     cards = publish.cached_fragments(campaigns, "card")
@@ -41,7 +42,7 @@ def board(request):
         .order_by("-remote_updated_at"), FINISHED_SHOWN)
     context = {"nav": "board", "cards": [(c, cards[c.pk]) for c in campaigns],
                "cards_more": cards_more, "finished": finished, "finished_more": finished_more,
-               "q": q, "max_name_length": MAX_NAME_LENGTH, "matched": len(campaigns) + cards_more,
+               "q": q, "search": search, "matched": len(campaigns) + cards_more,
                "active_count": Campaign.objects.filter(active_q()).count() if q else None,
                "poll_interval": settings.POLL_INTERVAL_SECONDS,
                "fetched": publish.fetched_times(c.pk for c in campaigns)}
