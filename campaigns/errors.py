@@ -19,11 +19,11 @@ from django.http import HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.timesince import timesince
 
 from campaigns.kept_input import files_dropped, from_this_site, kept_fields
 from campaigns.models import AuditEntry, Campaign
 from campaigns.permissions import ADMIN, role_of, signed_in_user
+from campaigns.templatetags.when import ago
 
 TOO_MUCH = (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent)
 log = logging.getLogger(__name__)
@@ -80,8 +80,9 @@ def handler403(request, exception=None):
                  links=[(reverse("home"), "Back to the dashboard")])
 
 
-def _not_found_words(path: str) -> tuple[str, list[tuple[str, str]]]:
+def _not_found_words(request) -> tuple[str, list[tuple[str, str]]]:
     """Say what is missing in the words of the part of the site the address points into."""
+    path = request.path
     if path.startswith("/audiences/uploads/"):
         # An upload is yours alone, and kept here, not in Atoms.
         return ("There is no such upload of yours: it may have been finished or discarded, "
@@ -99,8 +100,12 @@ def _not_found_words(path: str) -> tuple[str, list[tuple[str, str]]]:
                      (reverse("campaign_list"), "See all campaigns")])
         deleted = _deletion_of(path)
         if deleted is not None:  # Back after deleting it, or an old link (a probe)
-            return (f"“{deleted.campaign_name}” was deleted {timesince(deleted.created_at)} "
-                    "ago: it is no longer in Atoms or on this dashboard.",
+            # Who did it is the activity log's to say: only to those who may read it.
+            user = signed_in_user(request)
+            by = (f" by {deleted.actor_name}"
+                  if user is not None and user.has_perm("campaigns.view_auditentry") else "")
+            return (f"“{deleted.campaign_name}” was deleted {ago(deleted.created_at)}{by}: "
+                    "it is no longer in Atoms or on this dashboard.",
                     [(reverse("campaign_list"), "See all campaigns")])
         return ("There is no such campaign here: it may have been deleted, or the address is "
                 "mistyped.", [(reverse("campaign_list"), "See all campaigns")])
@@ -122,7 +127,7 @@ def _deletion_of(path: str):
         return None
     return (AuditEntry.objects.filter(campaign_pk=pk, action=AuditEntry.Action.DELETE,
                                       outcome=AuditEntry.Outcome.OK)
-            .only("campaign_name", "created_at").first())
+            .only("campaign_name", "created_at", "actor_name").first())
 
 
 def _campaign_pk(path: str) -> int | None:
@@ -133,7 +138,7 @@ def _campaign_pk(path: str) -> int | None:
 
 
 def handler404(request, exception=None):
-    message, links = _not_found_words(request.path)
+    message, links = _not_found_words(request)
     return _page(request, 404, "Not found", message, links=links)
 
 

@@ -154,10 +154,17 @@ def test_back_after_a_delete_says_the_campaign_was_deleted_and_when(login_as, wo
     manager = login_as("manager")  # following an old link
     pages += [manager.get(reverse(name, args=[draft.pk]))
               for name in ("campaign_detail", "campaign_calls")]
-    for page in pages:
+    said = "it is no longer in Atoms or on this dashboard."
+    for page in pages[:2]:  # who deleted it: the activity log's to say, to admins
         assert page.status_code == 404
-        assert ("“Winter list” was deleted 0\xa0minutes ago: it is no longer in Atoms or on "
-                "this dashboard.") in page.content.decode()
+        assert f"“Winter list” was deleted just now by ada-admin: {said}" in page.content.decode()
+    for page in pages[2:]:
+        assert page.status_code == 404
+        assert f"“Winter list” was deleted just now: {said}" in page.content.decode()
+    AuditEntry.objects.filter(campaign_pk=draft.pk).update(
+        created_at=timezone.now() - timedelta(hours=3))
+    assert "was deleted 3\xa0hours ago:" in manager.get(
+        reverse("campaign_detail", args=[draft.pk])).content.decode()
     assert "There is no such campaign here" in gone_otherwise
     assert "There is no such campaign here" in never_was
 
