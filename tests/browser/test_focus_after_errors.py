@@ -5,6 +5,7 @@ without errors does not have its focus moved, at desktop and phone widths."""
 import pytest
 from playwright.sync_api import expect
 
+from campaigns.models import SuppressedNumber
 from tests.browser.conftest import assert_fits_width, collect_page_errors, sign_in
 from tests.campaign_factory import make_campaign
 
@@ -85,3 +86,19 @@ def test_a_form_refused_as_a_whole_focuses_its_error(users, new_page, width):
     expect(message).to_be_focused()  # no field is in error: the form's own message
     assert_fits_width(page)
     assert errors == []
+
+
+def test_on_a_phone_the_do_not_call_search_opens_at_what_it_found(users, new_page, sim,
+                                                                 server_settings):
+    """Find reloaded the page at its top: the results were two screens below the add
+    forms, and the search seemed to do nothing (a probe)."""
+    SuppressedNumber.objects.create(phone_number="+14155550177", note="asked twice")
+    page = sign_in(new_page(has_touch=True), users["staff"].username)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/do-not-call/")
+    page.get_by_label("Find a number or note").fill("0177")
+    page.get_by_role("button", name="Find").tap()
+    found = page.get_by_test_id("dnc-found")
+    expect(found).to_contain_text("Found 1 added in this dashboard")
+    expect(found).to_be_in_viewport()
+    expect(page.get_by_test_id("dnc-local")).to_contain_text("+14155550177")
