@@ -614,6 +614,17 @@
     document.querySelectorAll("form[data-once]").forEach(function (form) { release(form, null); });
   });
 
+  // --- a search form shows the search its page shows -------------------------------------
+  // A plain GET filter form's page is drawn for the filters in its address, but Back
+  // brings it back with what was typed in it afterwards: the activity log listed who=staff
+  // under a box saying "nobodyxyz" (a probe). Its fields go back to the page's own. (Forms
+  // that search with htmx keep their boxes: their results follow what is typed.)
+  window.addEventListener("pageshow", function () {
+    document.querySelectorAll("form.filters[method=get]:not([hx-get])").forEach(function (form) {
+      form.reset();
+    });
+  });
+
   // --- one history entry per address --------------------------------------------------
   // A filter form applies on change and on submit: ticking a box and then pressing Apply
   // pushed the same address twice, so the first Back seemed to do nothing. An update to

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import expect
 
-from campaigns import services
+from campaigns import audit, services
 from tests.browser.conftest import collect_page_errors, sign_in
 from tests.campaign_factory import campaign_rows, make_campaign, wait_for_status
 
@@ -115,4 +115,28 @@ def test_back_on_the_call_log_shows_the_filters_of_the_url(
     page.wait_for_url(lambda url: "size=25" not in url)
     expect(page.get_by_label("Connected", exact=True)).to_be_checked()
     expect(page.get_by_label("Calls per page")).to_have_value("50")
+    assert errors == []
+
+
+def test_back_on_the_activity_log_shows_the_filters_of_the_url(users, new_page):
+    """A plain (not htmx) filter form: Back brought the page for who=staff back with the
+    box still saying what was typed after it, "nobodyxyz" (a probe)."""
+    audit.record(users["staff"], "create", "ok", campaign_name="Staff's own")
+    audit.record(users["admin"], "create", "ok", campaign_name="The admin's own")
+    page = sign_in(new_page(), users["admin"].username)
+    errors = collect_page_errors(page)
+    page.goto("/activity/")
+    who = page.get_by_label("Who")
+    who.fill("staff")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(lambda url: "who=staff" in url)
+    expect(page.get_by_test_id("activity-row")).to_have_count(1)
+    page.get_by_label("Who").fill("nobodyxyz")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_test_id("no-match")).to_be_visible()
+
+    page.go_back()
+    page.wait_for_url(lambda url: "who=staff" in url)
+    expect(page.get_by_test_id("activity-row")).to_have_count(1)
+    expect(page.get_by_label("Who")).to_have_value("staff")
     assert errors == []
