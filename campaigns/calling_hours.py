@@ -274,6 +274,14 @@ def zone_problem(zone: str) -> str | None:
     return f"“{zone[:64]}” is not a time zone on the list: choose one, {ZONE_EXAMPLE}."
 
 
+def listed_zone(typed: str) -> str:
+    """`typed` as the list writes it when it names one zone whatever its case or spaces
+    ("asia/kolkata", "New York": refused with the right spelling in the message, which the
+    person then had to type again; a probe), else as typed (`zone_problem` says why)."""
+    typed = typed.strip()
+    return typed if typed in zones() else (_same_city(typed) or typed)
+
+
 def _same_city(typed: str) -> str | None:
     """The one zone `typed` names regardless of case or spaces ("europe/london", "New
     York"), or None when it names none or several."""

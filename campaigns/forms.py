@@ -365,6 +365,7 @@ class CallingHoursForm(forms.Form):
         windows, zone = data.get("windows", ""), data.get("zone", "")
         if self.has_error("zone"):  # left empty: said by the field
             return data
+        data["zone"] = zone = calling_hours.listed_zone(zone)
         problem = calling_hours.zone_problem(zone) if windows.strip() else None
         if problem:
             self.add_error("zone", problem)

@@ -319,6 +319,22 @@ def test_the_zone_is_asked_for_with_windows_and_not_labelled_optional(login_as, 
     assert staff.post(hours_url(draft), {"zone": "", "windows": " "}).status_code == 302
 
 
+@pytest.mark.parametrize(("typed", "saved"), [("asia/kolkata", "Asia/Kolkata"),
+                                               (" New York ", "America/New_York"),
+                                               ("utc", "UTC")])
+def test_a_zone_typed_in_another_case_is_saved_as_the_list_writes_it(login_as, users, typed,
+                                                                     saved):
+    """"asia/kolkata" was refused with "Choose the zone as the list writes it:
+    Asia/Kolkata.": the form knew the zone meant, and the person had to type it again (a
+    probe). One zone, whatever the case or spaces, is taken by its listed name."""
+    draft = campaign_row(users["staff"])
+    response = login_as("staff").post(hours_url(draft),
+                                      {"zone": typed, "windows": "Mon 09:00-10:00"})
+    assert response.status_code == 302
+    draft.refresh_from_db()
+    assert draft.calling_hours["zone"] == saved
+
+
 def test_a_misleading_zone_is_refused_beside_it_and_saved_hours_in_one_still_work(
         sim, running, login_as, users):
     """"Etc/GMT+5" (which is UTC-5) and "US/Eastern" were saved, and the suggestions offered
