@@ -678,6 +678,11 @@ class UserCreateForm(forms.Form):
                 validate_password(password, probe)
             except ValidationError as error:
                 self.add_error("password", error)
+        if password and self.errors and not self.has_error("password"):
+            # The box comes back empty (a password is never written into a page): said
+            # beside it, or the next Add failed on it with nothing said before (a probe).
+            self.add_error("password", "Type it again: a password is never shown back on "
+                                       "the page.")
         return cleaned
 
 

@@ -94,6 +94,19 @@ def test_bad_input_is_told_beside_the_field_and_nothing_is_made(login_as, django
     assert not AuditEntry.objects.exists()
 
 
+def test_a_good_password_sent_back_empty_beside_another_error_says_to_type_it_again(
+        login_as, django_user_model):
+    """The password box came back empty after an email error, with nothing said, and the
+    next Add failed on it (a probe). A password is never written back into the page."""
+    admin = login_as("admin")
+    response = admin.post(reverse("user_list"), {**NEW, "email": "not-an-email"})
+    assert response.status_code == 400
+    assert response.context["form"].errors["password"] == [
+        "Type it again: a password is never shown back on the page."]
+    assert NEW["password"] not in response.content.decode()
+    assert not django_user_model.objects.filter(username=NEW["username"]).exists()
+
+
 @pytest.mark.parametrize("look_alike", ["sаm-staff", "paul-rоss", "admın", "ada-аdmin"])
 def test_a_name_in_other_letters_that_reads_as_another_is_refused(login_as, users, look_alike,
                                                                   django_user_model):
