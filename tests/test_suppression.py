@@ -180,7 +180,7 @@ def test_after_a_refused_form_the_search_and_pager_still_lead_to_the_list(login_
     assert response.status_code == 422
     page = response.content.decode()
     search = re.search(r'<form method="get"[^>]*role="search"', page).group()
-    assert f'action="{LIST}"' in search
+    assert f'action="{LIST}#dnc-search"' in search
     assert f'href="{LIST}?page=2"' in page
     assert admin.get(f"{LIST}?page=2").status_code == 200
 
