@@ -308,7 +308,24 @@ def parse(text: str, zone: str) -> CallingHours | None:
         raise ValueError(problem)
     if len(lines) > MAX_WINDOWS:
         raise ValueError(f"At most {MAX_WINDOWS} windows, one per line.")
-    return CallingHours(zone, tuple(_parse_line(n, line) for n, line in lines))
+    windows = [_parse_line(n, line) for n, line in lines]
+    _refuse_overlaps(lines, windows)
+    return CallingHours(zone, tuple(windows))
+
+
+def _refuse_overlaps(lines: list[tuple[int, str]], windows: list[Window]) -> None:
+    """Two windows sharing a day and a time were saved as typed (a probe): one of them was
+    surely meant otherwise, and which one is the person's to say."""
+    for later in range(len(windows)):
+        for earlier in range(later):
+            a, b = windows[earlier], windows[later]
+            days = a.days & b.days
+            if days and a.start < b.end and b.start < a.end:
+                number, line = lines[later]
+                raise ValueError(
+                    f"Line {number} (“{line[:40]}”) overlaps line {lines[earlier][0]} on "
+                    f"{describe_days(days)} from {max(a.start, b.start):%H:%M} to "
+                    f"{_clock(min(a.end, b.end))}: make them one window, or change one.")
 
 
 _WINDOW_SEPARATOR = re.compile(r"(?<=\d)\s*[,;]\s*")

@@ -228,3 +228,14 @@ def test_days_are_described_as_runs():
     assert describe_days(frozenset({0, 1, 2, 4})) == "Mon–Wed, Fri"
     assert describe_days(frozenset({5})) == "Sat"
     assert describe_days(frozenset({0, 1, 3, 5, 6})) == "Sat–Tue, Thu"
+
+
+def test_windows_that_overlap_are_refused_naming_the_lines_days_and_times():
+    """"Mon-Fri 09:00-17:00" and "Wed 12:00-20:00" were saved as typed (a probe)."""
+    with pytest.raises(ValueError) as error:
+        parse("Mon-Fri 09:00-17:00\nWed 12:00-20:00", "Europe/London")
+    assert str(error.value) == ("Line 2 (“Wed 12:00-20:00”) overlaps line 1 on Wed from "
+                                "12:00 to 17:00: make them one window, or change one.")
+    # Windows that only meet, or share a time on no day, are two windows.
+    hours = parse("Mon-Fri 09:00-12:00\nMon-Fri 12:00-17:00; Sat 09:00-12:00", "UTC")
+    assert len(hours.windows) == 3
