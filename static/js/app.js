@@ -659,6 +659,19 @@
   }
   focusFirstError();
 
+  // After an action that reloaded the page (a role set, a number added, hours saved),
+  // focus went nowhere, and a keyboard user started again from the top not knowing it
+  // was done (a probe): with no error to fix, the page's own message takes focus (not a
+  // Tab stop), once, as the page loads.
+  function focusTheMessage() {
+    if (document.activeElement && document.activeElement !== document.body) return;
+    var flash = document.querySelector("#messages .flash");
+    if (!flash) return;
+    flash.setAttribute("tabindex", "-1");
+    flash.focus();
+  }
+  focusTheMessage();
+
   // --- typed confirmation: the delete button waits for the exact name --------------------
   // aria-disabled, not disabled: a disabled button is skipped by Tab, and a keyboard or
   // screen-reader user never learnt it was there (a probe). Pressed too early, it says why;

@@ -102,3 +102,26 @@ def test_on_a_phone_the_do_not_call_search_opens_at_what_it_found(users, new_pag
     expect(found).to_contain_text("Found 1 added in this dashboard")
     expect(found).to_be_in_viewport()
     expect(page.get_by_test_id("dnc-local")).to_contain_text("+14155550177")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_after_an_action_that_reloads_the_page_focus_is_on_what_it_says(users, new_page,
+                                                                        width):
+    """After a number was added (the page reloaded), focus went nowhere and a keyboard
+    user started again from the top, not told it was done (a probe)."""
+    page = sign_in(new_page(), users["staff"].username)
+    page.set_viewport_size({"width": width, "height": 900})
+    errors = collect_page_errors(page)
+    page.goto("/do-not-call/")
+    page.get_by_label("Phone number", exact=True).fill("+14155550188")
+    page.get_by_role("button", name="Never call this number").click()
+    page.wait_for_load_state()
+    message = page.locator("#messages .flash").first
+    expect(message).to_contain_text("+14155550188 is on the do-not-call list")
+    expect(message).to_be_focused()
+    page.keyboard.press("Tab")  # and from there on, the page's next control
+    assert focused_tag(page) in ("A", "BUTTON", "INPUT", "SELECT", "TEXTAREA")
+    # A page with no message keeps the browser's own focus.
+    page.goto("/do-not-call/")
+    assert focused_tag(page) == "BODY"
+    assert errors == []
