@@ -68,8 +68,11 @@ def test_a_search_no_name_can_match_is_refused_beside_the_box_and_kept(login_as,
     """A NUL went into the page three times (and PostgreSQL refuses it in a query), and a
     right-to-left override reversed the page's sentence (attacker probe): the list's own
     search refused the first; both now refuse them the same way."""
-    for name in ("board", "campaign_list"):
-        response = login_as("manager").get(reverse(name), {"q": typed})
+    client = login_as("manager")
+    for name, typing in (("board", False), ("board", True), ("campaign_list", False)):
+        # As typed, htmx asks for the grid alone: the refusal must be in it.
+        response = client.get(reverse(name), {"q": typed},
+                              **({"HTTP_HX_REQUEST": "true"} if typing else {}))
         page = response.content.decode()
         assert response.status_code == 200
         assert 'data-testid="filter-errors"' in page
