@@ -614,6 +614,28 @@
     document.querySelectorAll("form[data-once]").forEach(function (form) { release(form, null); });
   });
 
+  // --- a live search's box says whether it was refused ----------------------------------
+  // Its refusal comes with the results (`_filter_errors.html`, `id_q_error`), but the box
+  // is not swapped: drawn refused, it stayed marked invalid after the search was mended,
+  // and a search refused as typed was not marked at all (a probe). Each answer sets it.
+  document.body.addEventListener("htmx:afterSettle", function () {
+    document.querySelectorAll("form.filters[hx-get] input, form.filters[hx-get] select")
+      .forEach(function (field) {
+        if (!field.id) return;
+        var error = document.getElementById(field.id + "_error");
+        var described = (field.getAttribute("aria-describedby") || "").split(" ")
+          .filter(function (id) { return id && id !== field.id + "_error"; });
+        if (error) {
+          field.setAttribute("aria-invalid", "true");
+          described.push(error.id);
+        } else {
+          field.removeAttribute("aria-invalid");
+        }
+        if (described.length) field.setAttribute("aria-describedby", described.join(" "));
+        else field.removeAttribute("aria-describedby");
+      });
+  });
+
   // --- a search form shows the search its page shows -------------------------------------
   // A plain GET filter form's page is drawn for the filters in its address, but Back
   // brings it back with what was typed in it afterwards: the activity log listed who=staff

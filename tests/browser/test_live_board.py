@@ -347,6 +347,17 @@ def test_a_board_searched_by_name_keeps_its_search_as_campaigns_start(
         expect(page.get_by_test_id("board-filtered")).to_have_text(
             "1 of 2 active campaigns matches “mumbai”. Show all")
         assert page.url.endswith("/board/?q=mumbai")
+        # A search no name can match is refused beside the box as it is typed, and the
+        # refusal goes once it is mended (it came only with a full load, then stayed).
+        box = page.get_by_label("Find a campaign")
+        box.fill("mum\u202ebai")
+        expect(page.get_by_test_id("filter-errors")).to_contain_text("text-direction")
+        expect(page.get_by_test_id("board-card")).to_have_count(2)
+        expect(box).to_have_attribute("aria-invalid", "true")
+        box.fill("mumbai")
+        expect(page.get_by_test_id("board-card")).to_have_count(1)
+        expect(page.get_by_test_id("filter-errors")).to_have_count(0)
+        expect(box).not_to_have_attribute("aria-invalid", "true")
     # Both start elsewhere; each page's grid is drawn again when the statuses move.
     make_campaign(sim, users["staff"], "running", name="Mumbai callbacks", audience_size=50)
     make_campaign(sim, users["staff"], "running", name="Delhi callbacks", audience_size=50)
