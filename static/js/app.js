@@ -640,8 +640,13 @@
   // A plain GET filter form's page is drawn for the filters in its address, but Back
   // brings it back with what was typed in it afterwards: the activity log listed who=staff
   // under a box saying "nobodyxyz" (a probe). Its fields go back to the page's own. (Forms
-  // that search with htmx keep their boxes: their results follow what is typed.)
-  window.addEventListener("pageshow", function () {
+  // that search with htmx keep their boxes: their results follow what is typed.) Only when
+  // the page came back by Back or Forward: on any other load, what someone typed before
+  // the page had finished loading is theirs.
+  window.addEventListener("pageshow", function (event) {
+    var entry = window.performance && performance.getEntriesByType
+      ? performance.getEntriesByType("navigation")[0] : null;
+    if (!event.persisted && !(entry && entry.type === "back_forward")) return;
     document.querySelectorAll("form.filters[method=get]:not([hx-get])").forEach(function (form) {
       form.reset();
     });
