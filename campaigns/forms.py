@@ -282,7 +282,7 @@ SORTS = {
 }
 
 
-def clean_name_search(value: str) -> str:
+def validate_name_search(value: str) -> None:
     """A search among names takes what names may hold: no direction-override or control
     characters (a search for them can find nothing, and the page says what was looked
     for: they made its sentence show reversed; attacker probe)."""
@@ -290,15 +290,12 @@ def clean_name_search(value: str) -> str:
         raise forms.ValidationError(
             "Remove the control or text-direction characters (often pasted by accident): no "
             "campaign name holds them.")
-    return value
 
 
 class BoardSearchForm(forms.Form):
     q = forms.CharField(label="Find a campaign", required=False, max_length=MAX_NAME_LENGTH,
+                        validators=[validate_name_search],
                         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}))
-
-    def clean_q(self) -> str:
-        return clean_name_search(self.cleaned_data["q"])
 
     @property
     def search_for(self) -> str:
@@ -308,11 +305,8 @@ class BoardSearchForm(forms.Form):
 
 
 class CampaignFilterForm(forms.Form):
-    q = forms.CharField(label="Search by name", required=False, max_length=MAX_NAME_LENGTH)
-
-    def clean_q(self) -> str:
-        return clean_name_search(self.cleaned_data["q"])
-
+    q = forms.CharField(label="Search by name", required=False, max_length=MAX_NAME_LENGTH,
+                        validators=[validate_name_search])
     status = forms.ChoiceField(
         label="Status", required=False, choices=[("", "Any status"), *CampaignStatus.choices]
     )
