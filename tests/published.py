@@ -43,6 +43,13 @@ def server_said(server, words: str) -> int:
     return server.process.output(tail=10**7).count(words)
 
 
+def mark_sent_so_far() -> None:
+    """Publish a tick naming no campaign: every open stream receives it, after every
+    frame published before it (the poller's own ticks go only to those watching)."""
+    redis_client().publish(publish.channel(), json.dumps(
+        {"tick": timezone.now().isoformat(), "ids": []}))
+
+
 def flood(pk: int, messages: int = 600) -> None:
     """More tick messages for campaign `pk` at once than a viewer's queue holds
     (stream.QUEUE_LIMIT): the web server ends the streams that watch it as too far behind,

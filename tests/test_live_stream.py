@@ -3,6 +3,7 @@ current state first on reconnect, and a cost to Atoms that ignores the number of
 
 import asyncio
 import gzip
+import json
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -21,7 +22,7 @@ from campaigns.live import stream as stream_module
 from campaigns.models import Campaign
 from dashboard.processes import database_url, session_cookie
 from tests.campaign_factory import make_campaign
-from tests.published import flood
+from tests.published import flood, mark_sent_so_far
 from tests.sse_client import Stream
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
@@ -190,7 +191,7 @@ def test_a_campaign_list_hears_of_campaigns_added_in_atoms_and_other_pages_do_no
         assert 0 < found < report.added
         assert searching.next(event="added").data == str(found)
         # Published after the addition: these streams have every frame before it.
-        publish.publish_tick(timezone.now(), [running.pk])
+        mark_sent_so_far()
         for stream in (detail, elsewhere):
             frames = []
             while not (frames and frames[-1].event == "tick"):
@@ -214,7 +215,7 @@ def test_a_list_whose_stream_was_down_is_told_on_reconnecting_of_what_it_missed(
     other_search = Stream(f"{url}&q=renewals", cookies)
     try:
         assert missed.next(event="added-since").data == "1"
-        publish.publish_tick(timezone.now(), [424242])
+        mark_sent_so_far()
         frames = []
         while not (frames and frames[-1].event == "tick"):
             frames.append(other_search.next())
@@ -222,6 +223,42 @@ def test_a_list_whose_stream_was_down_is_told_on_reconnecting_of_what_it_missed(
     finally:
         missed.close()
         other_search.close()
+
+
+def ticks_until_marker(stream: Stream) -> list[list[int]]:
+    """The ids of each tick a stream receives until `mark_sent_so_far`'s empty one."""
+    ticks = []
+    while (ids := json.loads(stream.next(event="tick").data)["ids"]):
+        ticks.append(ids)
+    return ticks
+
+
+def test_each_stream_is_told_only_of_the_refreshed_campaigns_it_watches(
+        web_server, running, users):
+    """A page of one campaign was sent every refreshed id, each interval (about 5 KB at
+    1,000 active campaigns); a board needs them all."""
+    cookies = session_cookie(users["manager"])
+    other, elsewhere = 424242, 434343
+    base = f"{web_server.url}{reverse('live_stream')}"
+    one = Stream(stream_url(web_server, running), cookies)
+    rows = Stream(f"{base}?kind=row&ids={running.pk},{other}", cookies)
+    board = Stream(f"{base}?kind=card&ids=all", cookies)
+    streams = (one, rows, board)
+    try:
+        for stream in streams:
+            stream.next()  # subscribed: its first state came
+        mark_sent_so_far()
+        for stream in streams:
+            ticks_until_marker(stream)  # past the first state's own ticks
+        publish.publish_tick(timezone.now(), [elsewhere, other, running.pk])
+        publish.publish_tick(timezone.now(), [elsewhere])
+        mark_sent_so_far()
+        assert ticks_until_marker(one) == [[running.pk]]
+        assert ticks_until_marker(rows) == [sorted([running.pk, other])]
+        assert ticks_until_marker(board) == [[elsewhere, other, running.pk], [elsewhere]]
+    finally:
+        for stream in streams:
+            stream.close()
 
 
 def test_an_idle_stream_gets_heartbeats(web_server, sim, running, users):

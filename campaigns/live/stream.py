@@ -266,9 +266,7 @@ class Broadcaster:
     def dispatch(self, message: dict) -> None:
         """Turn one published message into SSE frames, formatted once for all viewers."""
         if "tick" in message:
-            frame = sse_frame("tick", json.dumps({"at": message["tick"], "ids": message["ids"]}))
-            for viewer in list(self.viewers):
-                self._offer(viewer, frame)
+            self._dispatch_tick(message["tick"], message["ids"])
             return
         if "added" in message:
             for viewer in list(self.viewers):
@@ -287,6 +285,27 @@ class Broadcaster:
         for viewer in list(self.viewers):
             if viewer.wants(pk) and viewer.kind in frames:
                 self._offer(viewer, (board_frames if viewer.all_ids else frames)[viewer.kind])
+
+    def _dispatch_tick(self, at: str, ids: list[int]) -> None:
+        """Each viewer is told of the campaigns it watches: a page of one campaign was sent
+        every refreshed id each interval (about 5 KB at 1,000 active campaigns), and a
+        tick that refreshed none of its campaigns is not sent at all. A tick naming none
+        (never the poller's: the benchmarks' and tests' marker that all before it has
+        arrived) goes to every viewer. Viewers watching the same ones share one frame."""
+        whole = sse_frame("tick", json.dumps({"at": at, "ids": ids}))
+        fresh = set(ids)
+        frames: dict[tuple[int, ...], str] = {}
+        for viewer in list(self.viewers):
+            if viewer.all_ids or not ids:
+                self._offer(viewer, whole)
+                continue
+            own = tuple(sorted(viewer.ids & fresh))
+            if not own:
+                continue
+            frame = frames.get(own)
+            if frame is None:
+                frame = frames[own] = sse_frame("tick", json.dumps({"at": at, "ids": list(own)}))
+            self._offer(viewer, frame)
 
     def _offer(self, viewer: Viewer, frame: str) -> None:
         try:
