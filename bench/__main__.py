@@ -18,7 +18,7 @@ import traceback
 from bench import harness, measure, soak
 
 # Cheapest first, so a quick look at one number does not wait for the slow ones.
-BENCHMARKS = ["viewers", "board_bytes", "sse_latency", "poll_write", "poll_cycle",
+BENCHMARKS = ["viewers", "board_bytes", "page_bytes", "sse_latency", "poll_write", "poll_cycle",
               "poll_clients", "sse_memory", "sse_admission", "poll_throughput", "poll_fairness"]
 
 

@@ -38,6 +38,7 @@ class Swarm:
         self.viewers: list[_Viewer] = []
         self.failures: Counter = Counter()  # HTTP status or error name -> viewers refused
         self.events: Counter = Counter()  # frame kind ("card", "tick", "ping"...) -> frames
+        self.frame_bytes: Counter = Counter()  # frame kind -> bytes of its frames, unzipped
         self.latencies: list[float] = []  # seconds, for frames carrying bench-sent
         self.chunks = 0  # HTTP chunks after the first, each one write of the server (chunked)
         self.wire_bytes = 0  # body bytes received after the first chunk, as sent (gzipped)
@@ -85,6 +86,7 @@ class Swarm:
             for viewer in self.viewers:
                 viewer.ticks = viewer.warm_ticks = 0
             self.events.clear()
+            self.frame_bytes.clear()
             self.latencies.clear()
             self.chunks = self.wire_bytes = 0
 
@@ -97,6 +99,15 @@ class Swarm:
 
         async def copy():
             return Counter(self.events), list(self.latencies), self.chunks
+
+        return self._run(copy(), 5)
+
+    def bytes_by_kind(self) -> Counter:
+        """The frames' bytes by kind since the last reset, all viewers together, as
+        decoded (before any gzip)."""
+
+        async def copy():
+            return Counter(self.frame_bytes)
 
         return self._run(copy(), 5)
 
@@ -198,6 +209,7 @@ class _Viewer:
         else:
             kind = frame.split(":", 1)[0]  # "retry"
         swarm.events[kind] += 1
+        swarm.frame_bytes[kind] += len(frame.encode()) + 2  # and the blank line ending it
         if kind == "tick":
             # The benchmarks' warm-up ticks name no campaigns; the poller's always do.
             if '"ids": []' in frame:
