@@ -3,9 +3,9 @@
 A board needs every refreshed campaign's freshness; a campaign's own page needs its own.
 Each poll tick names the campaigns it confirmed fresh, and every stream was sent the whole
 list: at 1,000 active campaigns, some 7 KB a cycle for a page that shows one. Measured in
-one run: viewers of one running campaign's page, among `campaigns` running ones, plain
-(not gzipped, so the bytes are the frames'), per viewer per cycle, with the tick frames'
-share of them.
+one run, on the same cycles: viewers of one running campaign's page among `campaigns`
+running ones, some not asking for gzip (their bytes are the frames': the tick frames' share
+is counted) and as many asking for it, as browsers do (the bytes on the wire).
 """
 
 from bench import harness, measure
@@ -28,24 +28,29 @@ def run(ctx) -> list[Row]:
     poll.tick()  # the first sighting changes everything; later cycles are the steady state
 
     web = harness.start_web(sim)
-    swarm = Swarm(web.url, f"/live/?kind=detail&ids={watched.pk}", harness.viewer_cookies())
+    path = f"/live/?kind=detail&ids={watched.pk}"
+    cookies = harness.viewer_cookies()
+    plain, gzipped = Swarm(web.url, path, cookies), Swarm(web.url, path, cookies, gzip=True)
     try:
-        harness.say(f"page_bytes: {viewers} viewers of one campaign's page among "
-                    f"{campaigns} running, {cycles} poll cycles")
-        if swarm.connect(viewers) < viewers:
-            raise RuntimeError(f"only {len(swarm.viewers)} of {viewers} streams opened: "
-                               f"{dict(swarm.failures)}")
-        harness.warm_up(swarm)
+        harness.say(f"page_bytes: {viewers} plain and {viewers} gzip viewers of one "
+                    f"campaign's page among {campaigns} running, {cycles} poll cycles")
+        for swarm in (plain, gzipped):
+            if swarm.connect(viewers) < viewers:
+                raise RuntimeError(f"only {len(swarm.viewers)} of {viewers} streams opened: "
+                                   f"{dict(swarm.failures)}")
+            harness.warm_up(swarm)
         for cycle in range(1, cycles + 1):
             sim.advance(STEP_SECONDS)
             harness.make_all_due()
             poll.tick()
-            measure.wait_for(lambda cycle=cycle: min(swarm.ticks()) >= cycle, timeout=60,
-                             what="every viewer's tick frame")
-        by_kind = swarm.bytes_by_kind()
-        events, _, _ = swarm.snapshot()
+            measure.wait_for(lambda cycle=cycle: min(plain.ticks() + gzipped.ticks()) >= cycle,
+                             timeout=60, what="every viewer's tick frame")
+        by_kind = plain.bytes_by_kind()
+        events, _, _ = plain.snapshot()
+        wire = gzipped.received_bytes()
     finally:
-        swarm.close()
+        for swarm in (plain, gzipped):
+            swarm.close()
         harness.stop(web)
     per_cycle = viewers * cycles
     total = sum(by_kind.values()) / per_cycle
@@ -55,4 +60,6 @@ def run(ctx) -> list[Row]:
             f"running, plain: all frames / tick frames",
             f"{total / 1000:.2f} KB / {ticks / 1000:.2f} KB "
             f"({events['tick'] / per_cycle:.1f} tick frames), tick share {ticks / total:.2f}"),
+        Row(NAME, "the same page asking for gzip (as browsers do): bytes on the wire per "
+            "viewer per cycle", f"{wire / per_cycle / 1000:.2f} KB"),
     ]
