@@ -3,6 +3,8 @@
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from campaigns import known_devices
+
 pytestmark = pytest.mark.django_db
 
 SAMPLE_KWARGS = {"pk": 1, "kind": "row", "audience_id": "65f0c0ffee0000000000b001",
@@ -41,6 +43,35 @@ def test_the_admin_site_also_requires_sign_in(client):
     response = client.get("/admin/")
     assert response.status_code == 302
     assert "login" in response["Location"]
+
+
+def test_the_admin_site_signs_in_on_the_one_sign_in_page(client, django_user_model):
+    """Django's admin had a sign-in page of its own, which did not remember the browser
+    (known_devices.py): it sends people to the product's, and back afterwards."""
+    root = django_user_model.objects.create_superuser("root", password="x-long-enough-1")
+    page = client.get("/admin/", follow=True)
+    assert page.redirect_chain[-1][0] == f"{reverse('login')}?next=/admin/"
+    assert page.resolver_match.url_name == "login" and b'name="password"' in page.content
+    # A password sent to the admin's old sign-in address signs nobody in.
+    sent = client.post("/admin/login/?next=/admin/auth/user/",
+                       {"username": "root", "password": "x-long-enough-1"})
+    assert sent["Location"] == f"{reverse('login')}?next=/admin/auth/user/"
+    assert "_auth_user_id" not in client.session
+    signed_in = client.post(f"{reverse('login')}?next=/admin/auth/user/",
+                            {"username": "root", "password": "x-long-enough-1"})
+    assert signed_in["Location"] == "/admin/auth/user/"
+    assert known_devices.COOKIE in signed_in.cookies
+    assert client.get("/admin/login/")["Location"] == "/admin/"
+    client.force_login(root)
+    assert client.get("/admin/auth/user/").status_code == 200
+
+
+def test_someone_signed_in_without_superuser_rights_is_told_so_by_the_admin_site(login_as):
+    """Not asked to sign in again: the sign-in page would send them straight back."""
+    manager = login_as("manager")
+    refused = manager.get("/admin/", follow=True)
+    assert refused.status_code == 403
+    assert "for superusers only" in refused.content.decode()
 
 
 def test_the_sign_in_page_itself_is_open(client):
