@@ -70,6 +70,22 @@ def call_page(campaign: Campaign, filters: LogFilters) -> atoms.Page[atoms.CallL
     return found
 
 
+def past_the_last_seen(calls: tuple | list, last_seen: str) -> list:
+    """A later page's calls without those its reader saw on the page before, whose last
+    call was `last_seen` (the "Older →" link carries it).
+
+    Atoms lists calls newest update first, and while a campaign dials a call moves to the
+    top as it changes: every call it passes shifts one place down, so the next page began
+    with the previous page's last calls again, shown twice (a probe: 2 of 40). The last
+    call seen marks how far the list moved: what comes up to it was seen. (If it moved
+    itself, nothing below it did.) Should every call on the page be before it, the page
+    is shown whole rather than empty."""
+    ids = [call.call_id for call in calls]
+    if last_seen and last_seen in ids[:-1]:
+        return list(calls[ids.index(last_seen) + 1:])
+    return list(calls)
+
+
 def cached_call_page(campaign: Campaign, filters: LogFilters) -> atoms.Page[atoms.CallLog] | None:
     """The page if read from Atoms in the last CALL_LOG_CACHE_SECONDS, else None."""
     return cache.get(_page_key(campaign, filters))

@@ -6,12 +6,14 @@ import codecs
 import csv
 import io
 import re
+from types import SimpleNamespace
 from urllib.parse import urlencode
 
 import httpx
 import pytest
 from django.urls import reverse
 
+from campaigns import call_logs
 from campaigns.exports import safe_csv
 from campaigns.live import sync
 from campaigns.models import Campaign
@@ -475,3 +477,40 @@ def test_a_calls_way_back_returns_to_the_log_as_it_was_seen(finished, login_as):
                         ("?status=bogus&page=x", f"{url}?attempt=all&amp;size=50&amp;page=1")):
         call = client.get(call_url + query).content.decode()
         assert f'<a href="{back}" data-testid="back-to-log">' in call, query
+
+
+def test_older_calls_of_a_dialling_campaign_never_repeat_the_page_before(
+        sim, atoms_settings, users, login_as):
+    """A probe: Atoms lists calls newest update first, so while a campaign dials, calls
+    that change move to the top and push the rest down: "Older →" began with the last
+    calls of the page before again (2 of 40). Its link says which call it saw last."""
+    campaign = make_campaign(sim, users["staff"], "running", audience_size=50)
+    sim.advance(900)
+    client = login_as("manager")
+    url = reverse("campaign_calls", args=[campaign.pk])
+    first = client.get(url, {"size": 25}).content.decode()
+    seen = call_ids(first)
+    older = re.search(r'<a href="([^"]+)"[^>]*id="log-older"', first).group(1)
+    sim.advance(20)  # calls end and are retried meanwhile, and move to the top
+
+    as_atoms_lists_it = call_ids(page(client, campaign, size=25, page=2).content.decode())
+    assert set(as_atoms_lists_it) & set(seen), "no call moved: the test shows nothing"
+    second = call_ids(client.get(older.replace("&amp;", "&")).content.decode())
+    assert second == [call for call in as_atoms_lists_it if call not in seen]
+
+
+def call_ids(html: str) -> list[str]:
+    return re.findall(r'id="call-([^"]+)" data-testid="call-link"', html)
+
+
+def test_a_last_seen_call_that_is_not_on_the_page_leaves_the_page_whole():
+    calls = [SimpleNamespace(call_id=f"CALL-{n}") for n in range(4)]
+
+    def kept(last_seen):
+        return [c.call_id for c in call_logs.past_the_last_seen(calls, last_seen)]
+
+    assert kept("CALL-1") == ["CALL-2", "CALL-3"]
+    assert kept("CALL-0") == ["CALL-1", "CALL-2", "CALL-3"]
+    # Moved itself (not below), not sent, or every call before it: all shown.
+    for last_seen in ("CALL-9", "", "CALL-3"):
+        assert kept(last_seen) == ["CALL-0", "CALL-1", "CALL-2", "CALL-3"]

@@ -62,7 +62,11 @@ def campaign_calls(request, pk: int):
     else:
         try:
             page = call_logs.call_page(campaign, filters)
-            context.update(page=page, rows=[_row(log) for log in page.items])
+            shown = page.items
+            if filters.page > 1:
+                shown = call_logs.past_the_last_seen(shown, request.GET.get(LAST_SEEN, ""))
+            context.update(page=page, rows=[_row(log) for log in shown],
+                           last_seen=shown[-1].call_id if shown else "")
         except atoms.AtomsError as error:
             context["error"] = _log_error(error)
             refreshes = refreshes or isinstance(error, atoms.AtomsUnavailable)
@@ -89,6 +93,8 @@ def campaign_calls(request, pk: int):
 
 
 CALLS_TAB_PARAM = "calls"
+# On "Older →": the last call of the page it was on (`call_logs.past_the_last_seen`).
+LAST_SEEN = "after"
 # On a call's address: its log was seen in the tab of the campaign's page.
 BACK_TO_TAB = "from=tab"
 
