@@ -783,3 +783,31 @@ class CallLogFilterForm(forms.Form):
         if typed and not re.search(r"\w", typed):
             raise forms.ValidationError("Type a phone number or a call id.")
         return typed
+
+    # The multiple choices sent with some values not offered, whose offered ones apply.
+    partly_kept: tuple[str, ...] = ()
+
+    def clean(self):
+        """A multiple choice sent with values it does not offer (an edited address) keeps
+        the offered ones, and says which were left out: `status=completed&status=bogus`
+        listed every call, not the completed ones (a probe)."""
+        cleaned = super().clean()
+        kept = []
+        for name, field in self.fields.items():
+            if not isinstance(field, forms.MultipleChoiceField) or name not in self.errors:
+                continue
+            sent = self.data.getlist(name) if hasattr(self.data, "getlist") else []
+            offered = [value for value in sent if field.valid_value(value)]
+            if offered:
+                cleaned[name] = offered
+                refused = ", ".join(f"“{value[:40]}”" for value in sent
+                                    if not field.valid_value(value))
+                self.errors[name] = self.error_class(
+                    [f"{refused} is not one of the choices, and was left out; the others apply."])
+                kept.append(name)
+        self.partly_kept = tuple(kept)
+        return cleaned
+
+    def wholly_left_out(self) -> list[str]:
+        """The fields refused whole: listed as if they had not been sent."""
+        return [name for name in self.errors if name not in self.partly_kept]

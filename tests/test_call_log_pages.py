@@ -102,6 +102,24 @@ def test_pages_hold_at_most_what_was_asked_and_bad_filters_are_explained(finishe
         assert "Page 1 of" in shown and shown.count('data-testid="call-row"') == 25, edited
 
 
+def test_a_filter_sent_with_a_value_not_offered_keeps_the_offered_ones(finished, login_as):
+    """A probe: `status=completed&status=bogus` said the filter was refused, then listed
+    every call instead of the completed ones."""
+    client = login_as("manager")
+    completed = page(client, finished, status="completed", size=500)
+    both = page(client, finished, status=["completed", "bogus"], size=500)
+    assert rows(both) == rows(completed) > 0
+    html = both.content.decode()
+    assert set(re.findall(r'data-outcome="([^"]+)"', html)) == {"connected"}
+    assert ("Status: “bogus” is not one of the choices, and was left out; the others "
+            "apply.") in html
+    assert "left out of what is listed" not in html
+    assert re.search(r'<input[^>]*value="completed"[^>]*checked', html)  # as applied
+    with_another = page(client, finished, status=["completed", "bogus"], size=7)
+    assert "That filter was left out of what is listed." in with_another.content.decode()
+    assert rows(with_another) == min(rows(completed), 50)
+
+
 def test_an_empty_log_says_why_a_draft_has_none_and_a_filter_found_none(
         sim, atoms_settings, users, login_as):
     draft = make_campaign(sim, users["staff"], "draft", name="Not started")
