@@ -12,14 +12,15 @@ import csv
 import io
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack
 
 from django.utils.http import content_disposition_header
 
 from campaigns.connections import atoms_client
 from campaigns.contacts_csv import formula_safe
-from campaigns.models import Campaign
+from campaigns.models import CallRecord, Campaign
+from campaigns.outcomes import OUTCOME_LABELS
 
 KINDS = {
     "members": ("export_by_member_csv", "results-per-contact"),
@@ -32,19 +33,61 @@ def open_export(campaign: Campaign, kind: str) -> tuple[Iterator[bytes], str]:
     """Start the export now (so a refusal from Atoms raises here, before any byte goes
     to the browser); returns the browser's chunks and a file name."""
     method, label = KINDS[kind]
+    # Read here, in the request's thread: the rows are pulled in other threads, which
+    # have no database connection of their own to use (views.calls._streamed).
+    edit = with_outcomes(call_outcomes(campaign)) if kind == "logs" else None
     stack = ExitStack()
     chunks = stack.enter_context(getattr(atoms_client(), method)(campaign.atoms_id))
-    return _closing(stack, safe_csv(chunks)), f"{_slug(campaign.name)}-{label}.csv"
+    return _closing(stack, safe_csv(chunks, edit)), f"{_slug(campaign.name)}-{label}.csv"
 
 
-def safe_csv(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """Atoms' CSV bytes in, the same rows out with every cell formula-safe, in UTF-8 led by
-    a byte order mark, as our other downloads (contacts_csv.for_spreadsheets): without it
-    Excel showed "Zoë Müller" as "ZoÃ« MÃ¼ller"."""
+# The columns the call-attempts file gains: Atoms' `status` files a busy line under
+# "failed" and a voicemail under "no_answer", so the file could not be matched to the
+# outcome breakdown on the campaign's page, nor tell a first call from a retry (a probe).
+OUTCOME_COLUMNS = ["outcome", "attempt"]
+
+
+def call_outcomes(campaign: Campaign) -> dict[str, list[str]]:
+    """Each copied call's outcome and attempt as the campaign's page words them."""
+    return {call_id: [OUTCOME_LABELS.get(outcome, outcome),
+                      f"Retry {attempt}" if attempt else "First call"]
+            for call_id, outcome, attempt in CallRecord.objects.filter(
+                campaign=campaign).values_list("call_id", "outcome", "attempt").iterator()}
+
+
+def with_outcomes(outcomes: dict[str, list[str]]) -> Callable[[Iterator[list[str]]],
+                                                              Iterator[list[str]]]:
+    """The call-attempts file's rows with OUTCOME_COLUMNS after Atoms' own, found by the
+    `callId` column (left blank for a call not copied yet; the file as Atoms wrote it if
+    it has no such column)."""
+
+    def edit(rows: Iterator[list[str]]) -> Iterator[list[str]]:
+        header = next(rows, None)
+        if header is None:
+            return
+        if "callId" not in header:
+            yield header
+            yield from rows
+            return
+        at = header.index("callId")
+        yield header + OUTCOME_COLUMNS
+        blank = [""] * len(OUTCOME_COLUMNS)
+        for row in rows:
+            yield row + (outcomes.get(row[at], blank) if len(row) > at else blank)
+
+    return edit
+
+
+def safe_csv(chunks: Iterable[bytes], edit=None) -> Iterator[bytes]:
+    """Atoms' CSV bytes in, the same rows out (through `edit`, if given) with every cell
+    formula-safe, in UTF-8 led by a byte order mark, as our other downloads
+    (contacts_csv.for_spreadsheets): without it Excel showed "Zoë Müller" as "ZoÃ«
+    MÃ¼ller"."""
     yield codecs.BOM_UTF8
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    for written, row in enumerate(csv.reader(_lines(chunks)), start=1):
+    rows = csv.reader(_lines(chunks))
+    for written, row in enumerate(edit(rows) if edit else rows, start=1):
         writer.writerow([formula_safe(cell) for cell in row])
         if written % ROWS_PER_CHUNK == 0:
             yield out.getvalue().encode()

@@ -1,6 +1,8 @@
 """The outcome breakdown and cost, counted from the call logs the poller copies: equal to
 what the simulator dialled, live on the campaign page, and cheap in Atoms calls."""
 
+import csv
+import io
 import re
 import time
 from collections import Counter
@@ -95,6 +97,32 @@ def test_the_page_shows_counts_shares_and_spend_from_the_cache(sim, running, log
     per = spend / campaign.call_summary["connected_contacts"]
     assert f'data-testid="per-connected">${per:.3f}<' in html
     assert 'style="' not in re.search(r'data-testid="outcomes".*?</section>', html, re.S)[0]
+
+
+def test_the_call_attempts_file_carries_the_outcome_and_attempt_the_page_counts(
+        sim, running, login_as):
+    """A probe: the file's own `status` (Atoms') files a busy line under "failed" and a
+    voicemail under "no_answer": the page's breakdown could not be rebuilt from it."""
+    campaign = tick(sim, running, 1800)
+    sim.advance(60)  # a call made since the last poll: not copied yet, left blank
+    download = login_as("manager").get(reverse("campaign_export", args=[campaign.pk, "logs"]))
+    header, *rows = csv.reader(io.StringIO(
+        b"".join(download.streaming_content).decode("utf-8-sig")))
+    assert header[-2:] == ["outcome", "attempt"]
+    at = header.index("callId")
+    copied = {record.call_id: record for record in CallRecord.objects.filter(campaign=campaign)}
+    labels = {value: label for value, label in outcomes.OUTCOMES}
+    for row in rows:
+        record = copied.get(row[at])
+        if record is None:
+            assert row[-2:] == ["", ""]
+        else:
+            assert row[-2] == labels[record.outcome]
+            assert row[-1] == (f"Retry {record.attempt}" if record.attempt else "First call")
+    shown = Counter(row[-2] for row in rows if row[at] in copied)
+    assert shown == {labels[key]: n for key, n in campaign.call_summary["counts"].items() if n}
+    assert {"Busy", "Voicemail"} & set(shown), "the seeded dialling shows neither"
+    assert len(rows) > len(copied), "no call was made since the poll: the blank is untested"
 
 
 def test_a_change_in_outcomes_alone_is_published(sim, running):
