@@ -14,10 +14,14 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from campaigns import calling_hours, progress, suppression
-from campaigns.atoms import CampaignStatus
+from campaigns.atoms import AtomsUnavailable, CampaignStatus
 from campaigns.catalog import load_pickers
 from campaigns.models import Campaign, MetricSnapshot
 from campaigns.services import ActionRefused
+
+# How often a page asks again for a check Atoms could not answer (counted against the
+# person's Atoms allowance like any check: 3 a minute).
+CHECK_AGAIN_SECONDS = 20
 
 
 @dataclass
@@ -31,6 +35,9 @@ class Preflight:
     # What will happen that should not (it will start, and call listed numbers).
     warnings: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # Atoms could not be asked for now (busy, failing): the page asks again by itself, so
+    # the note saying so goes once it can be (it stayed until a reload: a probe).
+    check_again: bool = False
 
 
 def check(campaign: Campaign) -> Preflight:
@@ -74,6 +81,7 @@ def check(campaign: Campaign) -> Preflight:
         # Said for a check, not a start: the refusal's own words ("so it was not started")
         # stood on a card nobody had pressed Start on.
         why = getattr(refused.__cause__, "what_happened", "")
+        result.check_again = isinstance(refused.__cause__, AtomsUnavailable)
         result.notes.append("Its contacts could not be checked against the do-not-call list "
                             f"just now{f' ({why})' if why else ''}: Start checks them again.")
         result.contacts = campaign.total_participants or None

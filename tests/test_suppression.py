@@ -11,7 +11,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import calling_hours, outcomes, services
+from campaigns import atoms, calling_hours, outcomes, preflight, services
 from campaigns.connections import atoms_client
 from campaigns.live import poll
 from campaigns.models import AuditEntry, CallRecord, Campaign, SuppressedNumber
@@ -840,6 +840,31 @@ def test_the_check_before_start_gives_no_all_clear_when_the_list_cannot_be_read(
                 "again.") in card
         assert "not started" not in card and "nothing was sent" not in card  # no start
         assert 'data-testid="preflight-ok"' not in card
+
+
+def test_a_check_atoms_could_not_answer_is_asked_for_again_until_it_is_read(
+        login_as, world, users):
+    """A probe: the card saying the contacts could not be checked stayed until a reload,
+    long after Atoms answered again; and under a 429 it said "an answer the dashboard
+    could not read (HTTP 429)"."""
+    draft = make_campaign(world, users["staff"])
+    staff = login_as("staff")
+    url = reverse("campaign_preflight", args=[draft.pk])
+
+    def card() -> tuple[str, str]:
+        html = staff.get(url, headers={"HX-Request": "true"}).content.decode()
+        return html, re.search(r'hx-trigger="([^"]+)"', html)[1]
+
+    world.faults(error_rate=1, fail_routes=["GET /dnc"])
+    failed, asks = card()
+    world.clear_faults()
+    assert "could not be checked against the do-not-call list just now" in failed
+    assert asks.endswith(f", every {preflight.CHECK_AGAIN_SECONDS}s")
+    answered, asks = card()
+    assert "could not be checked" not in answered and 'data-testid="preflight-ok"' in answered
+    assert "every" not in asks
+    busy = atoms.AtomsRateLimited(status=429, retry_after=1)
+    assert busy.what_happened == "Atoms was busy and asked the dashboard to wait"
 
 
 def test_listing_a_number_names_the_unfinished_campaigns_that_would_still_call_it(

@@ -112,6 +112,11 @@ class AtomsRateLimited(AtomsUnavailable):
         self.retry_after = retry_after
 
     @property
+    def what_happened(self) -> str:
+        # Not "an answer the dashboard could not read (HTTP 429)": it read it (a probe).
+        return "Atoms was busy and asked the dashboard to wait"
+
+    @property
     def user_message(self) -> str:
         seconds = max(1, round(self.retry_after))
         return f"Atoms is busy right now. Please try again in {seconds_text(seconds)}."

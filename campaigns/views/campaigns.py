@@ -311,7 +311,8 @@ def campaign_preflight(request, pk: int):
         return HttpResponse("")
     if campaign is None:
         raise Http404
-    context = {"c": campaign, "check": preflight.check(campaign)}
+    context = {"c": campaign, "check": preflight.check(campaign),
+               "preflight_again_seconds": preflight.CHECK_AGAIN_SECONDS}
     if request.htmx:
         return render(request, "campaigns/detail.html#preflight_card", context)
     return render(request, "campaigns/preflight.html", {**context, "nav": "campaigns"})
