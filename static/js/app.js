@@ -721,10 +721,12 @@
     showMismatch(event.target, false);
   });
   document.querySelectorAll("[data-enabled-by]").forEach(syncConfirm);
-  // While shown, the note is what the field is described by, and the field is invalid.
   function showMismatch(input, shown) {
     var note = document.querySelector("[data-mismatch-for='" + input.id + "']");
-    if (!note) return;
+    if (note) showNote(input, note, shown);
+  }
+  // While shown, a note is what its field is described by, and the field is invalid.
+  function showNote(input, note, shown) {
     note.hidden = !shown;
     if (!note.id) return;
     var ids = (input.getAttribute("aria-describedby") || "").split(/\s+/).filter(function (id) {
@@ -740,6 +742,44 @@
     });
     if (shown || otherError) input.setAttribute("aria-invalid", "true");
     else input.removeAttribute("aria-invalid");
+  }
+
+  // A field the browser cannot read as typed (a date without its time) is sent empty, as
+  // if left so: a schedule typed as a date alone was dropped, and "Create and start"
+  // dialled at once (a probe). Such a form is not sent; the field keeps what was typed and
+  // says what is missing. Listened for first (capture), before htmx or data-once see it.
+  var UNREAD_WORDS = {
+    "datetime-local": "Type the time as well as the date, or clear the date.",
+    "date": "Finish the date, or clear it.",
+    "time": "Finish the time, or clear it."
+  };
+  document.addEventListener("submit", function (event) {
+    var unread = Array.prototype.filter.call(event.target.elements || [], function (el) {
+      return el.validity && el.validity.badInput && el.id;
+    });
+    if (!unread.length) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    unread.forEach(function (input) { showNote(input, unreadNote(input), true); });
+    unread[0].focus();
+  }, true);
+  document.addEventListener("input", function (event) {
+    var input = event.target;
+    var note = input.id && document.getElementById(input.id + "_unread");
+    if (note && !(input.validity && input.validity.badInput)) showNote(input, note, false);
+  });
+  function unreadNote(input) {
+    var note = document.getElementById(input.id + "_unread");
+    if (!note) {
+      note = document.createElement("p");
+      note.id = input.id + "_unread";
+      note.className = "field-error";
+      note.setAttribute("role", "alert");
+      note.setAttribute("data-testid", "unread-input");
+      note.textContent = UNREAD_WORDS[input.type] || "Finish this, or clear it.";
+      input.insertAdjacentElement("afterend", note);
+    }
+    return note;
   }
 
   // --- downloads with progress: a large export streams for a while ------------------------

@@ -7,6 +7,7 @@ when the test says so.
 """
 
 import re
+from datetime import date, timedelta
 
 import pytest
 from playwright.sync_api import expect
@@ -201,6 +202,45 @@ def test_a_double_click_on_create_makes_exactly_one_campaign(users, new_page, si
     assert len(posts) == 1, f"the browser submitted the form {len(posts)} times"
     assert Campaign.objects.filter(name="Clicked twice").count() == 1
     assert sim.calls_to("POST /campaign") == 1
+    assert errors == []
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_a_start_date_typed_without_its_time_is_not_sent_as_no_schedule(
+        users, new_page, sim, width):
+    """A probe: a date without a time is sent empty by the browser, the same as none, and
+    "Create and start" then dialled at once instead of on that day."""
+    page = sign_in(new_page(locale="en-US"), users["staff"].username)  # month, day, year
+    page.set_viewport_size({"width": width, "height": 900})
+    errors = collect_page_errors(page)
+    fill_create_form(page, "Date without a time")
+    posts = []
+    page.on("request", lambda request: posts.append(request.url)
+            if request.method == "POST" else None)
+    start_at = page.get_by_label("Start at")
+    day = date.today() + timedelta(days=30)
+    start_at.click()
+    start_at.press_sequentially(f"{day:%m%d%Y}")  # the day, no time
+    assert start_at.evaluate("el => el.validity.badInput")
+    page.get_by_role("button", name="Create and start").click()
+
+    note = page.get_by_test_id("unread-input")
+    expect(note).to_have_text("Type the time as well as the date, or clear the date.")
+    expect(start_at).to_be_focused()
+    assert start_at.get_attribute("aria-invalid") == "true"
+    assert note.get_attribute("id") in start_at.get_attribute("aria-describedby").split()
+    assert start_at.evaluate("el => el.validity.badInput")  # what was typed is still there
+    assert posts == [] and not Campaign.objects.exists()
+    assert_fits_width(page)
+
+    start_at.fill(f"{day:%Y-%m-%d}T09:30")  # with its time: the note goes
+    expect(note).to_be_hidden()
+    assert start_at.get_attribute("aria-invalid") is None
+    page.get_by_role("button", name="Create campaign").click()
+    page.wait_for_url(re.compile(r"/campaigns/\d+/$"))
+    created = Campaign.objects.get()
+    assert created.status == "scheduled" and created.scheduled_at.date() in (
+        day - timedelta(days=1), day, day + timedelta(days=1))  # whatever the zone
     assert errors == []
 
 
