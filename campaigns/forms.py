@@ -96,6 +96,8 @@ def clean_display_name(value: str, empty_message: str) -> str:
 
 # How far ahead a campaign may be scheduled: further is a typo (year 9999), not a plan.
 MAX_SCHEDULE_AHEAD = timedelta(days=366)
+# A time sent with its offset from UTC ("…Z", "…+05:30"): a script's, never a browser's.
+_OFFSET = re.compile(r"(?:Z|[+-]\d{2}:?\d{2})\s*$", re.IGNORECASE)
 
 
 class CampaignForm(forms.Form):
@@ -203,25 +205,37 @@ class CampaignForm(forms.Form):
         when = self.cleaned_data.get("scheduled_at")
         if when is None:
             return None
-        # Django read the naive value in the server's zone; the person meant their own.
         now = timezone.now()
+        too_far = "Choose a time within the next year."
+        past = "Choose a time in the future, or leave it empty."
         typed, zone = when.replace(tzinfo=None), self.browser_zone()
+        # Sent with its offset (a script's "…T09:00+05:30", never a browser's): that is the
+        # instant. It was read as 09:00 in the person's zone.
+        offset_sent = _OFFSET.search(str(self.data.get(self.add_prefix("scheduled_at"), "")))
         try:
-            when = typed.replace(tzinfo=zone)
-            too_far = when - now > MAX_SCHEDULE_AHEAD
+            # Else Django read the value in the server's zone; the person meant their own.
+            when = when if offset_sent else typed.replace(tzinfo=zone)
+            ahead = when - now
             # A time the clocks skip (02:30 when they go forward at 02:00) comes back from
             # UTC as another time: it was silently moved an hour.
             skipped = when.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != typed
-        except OverflowError:  # the year 9999 in a zone behind UTC
-            too_far, skipped = True, False
-        if too_far:
-            raise forms.ValidationError("Choose a time within the next year.")
-        if skipped:
+        except OverflowError:  # the year 9999 behind UTC, or the year 1 ahead of it
+            raise forms.ValidationError(too_far if typed > now.replace(tzinfo=None)
+                                        else past) from None
+        if ahead > MAX_SCHEDULE_AHEAD:
+            raise forms.ValidationError(too_far)
+        if skipped and not offset_sent:
             raise forms.ValidationError(
                 f"{typed:%H:%M} on {typed:%d %B %Y} does not exist in {zone.key}: the clocks go "
                 "forward then. Choose another time.")
-        if when <= now:
-            raise forms.ValidationError("Choose a time in the future, or leave it empty.")
+        if not offset_sent and when.utcoffset() != when.replace(fold=1).utcoffset():
+            # 01:30 when the clocks go back at 02:00 happens twice, an hour apart: it was
+            # taken as the first without a word, and shown back without saying which.
+            raise forms.ValidationError(
+                f"{typed:%H:%M} on {typed:%d %B %Y} happens twice in {zone.key}: the clocks "
+                "go back then. Choose a time outside that hour.")
+        if ahead <= timedelta(0):
+            raise forms.ValidationError(past)
         if self.starting:
             raise forms.ValidationError(
                 "Leave Start at empty to start now, or use “Create campaign” to schedule it."

@@ -192,6 +192,50 @@ def test_a_start_time_the_clocks_skip_is_refused_not_moved_an_hour(staff):
         tzinfo=ZoneInfo("America/Los_Angeles"))
 
 
+def next_repeated_half_hour(zone: ZoneInfo) -> datetime:
+    """The next 01:30 the clocks of `zone` live twice (fall back), within the year."""
+    day = timezone.now().astimezone(zone).date()
+    for ahead in range(1, 366):
+        there = datetime.combine(day + timedelta(days=ahead), time(1, 30), tzinfo=zone)
+        if there.utcoffset() != there.replace(fold=1).utcoffset():
+            return there.replace(tzinfo=None)
+    raise AssertionError(f"{zone.key} repeats no 01:30 within a year")
+
+
+def test_a_start_time_the_clocks_live_twice_is_refused_not_taken_as_either(staff):
+    """A probe: 01:30 on the night Los Angeles goes back was taken as the first of the
+    two without a word, and shown back without saying which."""
+    repeated = next_repeated_half_hour(ZoneInfo("America/Los_Angeles"))
+    data = form_data(scheduled_at=repeated.strftime("%Y-%m-%dT%H:%M"),
+                     time_zone="America/Los_Angeles")
+    response = staff.post(URL, data)
+    assert response.status_code == 422
+    assert field_errors(response, "scheduled_at") == [
+        f"01:30 on {repeated:%d %B %Y} happens twice in America/Los_Angeles: the clocks go "
+        "back then. Choose a time outside that hour."]
+    assert not Campaign.objects.exists()
+
+
+def test_a_start_time_sent_with_its_offset_is_that_instant(staff):
+    """A probe (a script's post: browsers send no offset): "…T09:00+05:30" sent with the
+    Los Angeles zone was stored as 09:00 in Los Angeles."""
+    day = (timezone.now() + timedelta(days=3)).date()
+    for sent, instant in ((f"{day}T09:00+05:30", datetime.combine(day, time(3, 30), UTC)),
+                          (f"{day}T09:00Z", datetime.combine(day, time(9), UTC))):
+        response = staff.post(URL, form_data(sent, scheduled_at=sent,
+                                             time_zone="America/Los_Angeles"))
+        assert response.status_code == 302, field_errors(response, "scheduled_at")
+        assert Campaign.objects.get(name=sent).scheduled_at == instant
+
+
+@pytest.mark.parametrize("zone", ["Asia/Kolkata", "America/Los_Angeles"])
+def test_the_first_year_is_in_the_past_in_every_zone(staff, zone):
+    """A probe: "0001-01-01T00:00" typed ahead of UTC was "not within the next year"."""
+    response = staff.post(URL, form_data(scheduled_at="0001-01-01T00:00", time_zone=zone))
+    assert field_errors(response, "scheduled_at") == [
+        "Choose a time in the future, or leave it empty."]
+
+
 def test_each_phone_number_box_names_the_error_and_ticked_ones_stay_ticked(staff, sim):
     """A probe with a screen reader: each box said "invalid" with no reason, the error
     being tied only to the group, which is not read when Tab enters a box."""
