@@ -240,16 +240,30 @@
     "day-second": {month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit"},
     "time": {hour: "2-digit", minute: "2-digit", second: "2-digit"}
   };
+  // What a pointer resting on a time shows: to the second, its zone named.
+  var FULL_PARTS = {year: "numeric", month: "short", day: "numeric", hour: "2-digit",
+                    minute: "2-digit", second: "2-digit", timeZoneName: "short"};
+  function localText(iso, parts) {
+    var at = new Date(iso);
+    return parts && !isNaN(at) ? at.toLocaleString(undefined, parts) : null;
+  }
   function renderLocalTimes() {
     if (!zone) return;
     var shown = false;
     document.querySelectorAll("time[data-local]").forEach(function (el) {
-      var parts = LOCAL_PARTS[el.dataset.local];
-      var at = new Date(el.getAttribute("datetime"));
-      if (!parts || isNaN(at)) return;
-      var text = at.toLocaleString(undefined, parts);
+      var text = localText(el.getAttribute("datetime"), LOCAL_PARTS[el.dataset.local]);
+      if (text === null) return;
       el.textContent = el.dataset.local === "zoned" ? text + " (" + zone + ")" : text;
+      el.title = localText(el.getAttribute("datetime"), FULL_PARTS);
       shown = true;
+    });
+    // A chart's spoken name gives its span, in the same zone as its axis.
+    document.querySelectorAll("[data-local-label]").forEach(function (el) {
+      var parts = LOCAL_PARTS[el.dataset.localStyle];
+      var from = localText(el.dataset.localFrom, parts), to = localText(el.dataset.localTo, parts);
+      if (from === null || to === null) return;
+      el.setAttribute("aria-label",
+        el.dataset.localLabel.replace("{from}", from).replace("{to}", to));
     });
     var note = document.getElementById("time-zone-note");
     if (note && shown) {

@@ -50,6 +50,16 @@ def test_times_read_in_the_browsers_zone_on_the_page_and_after_live_updates(
         live_times = page.eval_on_selector_all(
             "#live-detail time[data-local]", "els => els.map(e => e.textContent)")
         assert live_times and not [text for text in live_times if "UTC" in text]
+        # What a pointer resting on a time shows, and the chart's spoken span, as well
+        # (a probe: both stayed in UTC).
+        titles = page.eval_on_selector_all("time[data-local]", "els => els.map(e => e.title)")
+        assert titles and all(title.endswith("GMT+5:30") for title in titles), titles
+        chart = page.get_by_test_id("chart")
+        expect(chart).to_have_attribute("aria-label", re.compile(
+            r"^Contacts called and connected over time, \d\d:\d\d:\d\d [AP]M–"
+            r"\d\d:\d\d:\d\d [AP]M, up to [\d,]+$"))
+        start = campaign.snapshots.earliest("taken_at").taken_at.astimezone(KOLKATA)
+        assert f"{start:%I:%M:%S %p}" in chart.get_attribute("aria-label")
         assert_fits_width(page)
         assert errors == []
     finally:
