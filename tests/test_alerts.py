@@ -2,6 +2,7 @@
 dashboard and by email), closed when it clears; checked on the simulator over HTTP or on
 mirror rows."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -139,6 +140,10 @@ def test_the_alerts_page_lists_mine_and_clears_the_count(running, login_as, sett
     assert 'data-testid="alert-count">1<' in badge
     page = client.get(reverse("notification_list")).content.decode()
     assert page.count('data-testid="alert"') == 1 and "nothing has moved" in page
+    # When, to the minute, and how long ago (a probe: "10 minutes ago" alone).
+    opened = Alert.objects.get().opened_at
+    assert f'<time data-local="day-minute" datetime="{opened.isoformat()}"' in page
+    assert re.search(r"</time> \((just now|\d+ minutes? ago)\)", page)
     badge = client.get(reverse("notification_badge")).content.decode()
     assert "alert-count" not in badge
 
