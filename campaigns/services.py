@@ -732,8 +732,38 @@ def delete_campaign(user, campaign: Campaign, typed_name: str) -> None:
                        else Outcome.FAILED)
             message = not_deleted_message(error, gone)
             audit.record(user, Action.DELETE, outcome, campaign=campaign, message=message)
-            raise ActionRefused(message) from error
+            may_land = (gone is False and isinstance(error, atoms.AtomsUnavailable)
+                        and error.may_still_land)
+            if may_land:  # the page looks again (look_again_after_delete) while it may
+                cache.set(_unanswered_delete_key(campaign), 1, settings.ATOMS_READ_TIMEOUT)
+            raise ActionRefused(message, may_have_happened=may_land) from error
         message = "Deleted in Atoms (its answer was lost; Atoms no longer has it)"
+    _remove_here(user, campaign, message)
+
+
+def look_again_after_delete(user, campaign: Campaign) -> bool | None:
+    """After a delete Atoms did not answer and still showed, which it may yet carry out:
+    look again. True: Atoms has deleted it since, and it is taken off here too. False:
+    Atoms still has it, past the time it could still be at work on the request (as long
+    again as we waited for its answer, as for an unanswered start or pause): nothing was
+    deleted. None: not known yet. (The delete page said "look again in a minute" and never
+    changed: a probe had to leave it to find out.)"""
+    gone = gone_from_atoms(lambda: atoms_client().get_campaign(campaign.atoms_id))
+    if gone:
+        _remove_here(user, campaign, "Deleted in Atoms (its answer was lost; found deleted "
+                                     "on looking again)")
+        return True
+    if gone is False and cache.get(_unanswered_delete_key(campaign)) is None:
+        return False
+    return None
+
+
+def _unanswered_delete_key(campaign: Campaign) -> str:
+    return f"delete:unanswered:{campaign.pk}"
+
+
+def _remove_here(user, campaign: Campaign, message: str) -> None:
+    """Take a campaign Atoms no longer has off the dashboard, with a record of it."""
     pk, name = campaign.pk, campaign.name
     with transaction.atomic():
         # Lock the row first: a poll writing this campaign's snapshot finishes before we

@@ -69,6 +69,8 @@ urlpatterns = [
          name="campaign_cancel_held_start"),
     path("campaigns/<int:pk>/pause/", campaigns.campaign_pause, name="campaign_pause"),
     path("campaigns/<int:pk>/delete/", campaigns.campaign_delete, name="campaign_delete"),
+    path("campaigns/<int:pk>/delete/outcome/", campaigns.campaign_delete_outcome,
+         name="campaign_delete_outcome"),
     path("activity/", activity.activity, name="activity"),
     path("alerts/", notifications.notification_list, name="notification_list"),
     path("alerts/badge/", notifications.notification_badge, name="notification_badge"),

@@ -275,6 +275,44 @@ def test_a_delete_whose_answer_never_came_does_not_say_nothing_was_deleted(
     wait_until(lambda: services.gone_from_atoms(  # and Atoms did delete it
         lambda: atoms_client().get_campaign(paused.atoms_id)), timeout=10,
         what="the slow delete landing")
+    # The page looked again by itself, and says so (a probe: it said "look again in a
+    # minute" for good, and had to be left to find out).
+    outcome = reverse("campaign_delete_outcome", args=[paused.pk])
+    assert f'hx-get="{outcome}" hx-trigger="every ' in page and "<form" not in page.split(
+        'id="delete-zone"')[1]
+    found = login_as("admin").get(outcome, HTTP_HX_REQUEST="true").content.decode()
+    assert "Atoms has deleted “Slow to go”, and it is off the dashboard too." in found
+    assert "hx-trigger" not in found
+    assert not Campaign.objects.filter(pk=paused.pk).exists()
+    assert AuditEntry.objects.filter(
+        action="delete", outcome="ok", campaign_pk=paused.pk,
+        message__contains="found deleted on looking again").count() == 1
+
+
+def test_a_delete_atoms_never_answered_nor_did_is_said_not_done_once_it_cannot_be(
+        login_as, world, users, settings):
+    settings.ATOMS_READ_TIMEOUT = 1
+    paused = make_campaign(world, users["staff"], "paused", name="Never went")
+    admin = login_as("admin")
+    world.faults(timeout_rate=1, timeout_seconds=3, fail_routes=["DELETE /campaign/{id}"])
+    response = admin.post(reverse("campaign_delete", args=[paused.pk]),
+                          {"confirm_name": "Never went"})
+    world.clear_faults()
+    assert "but may yet delete it" in response.content.decode()
+    outcome = reverse("campaign_delete_outcome", args=[paused.pk])
+    waiting = admin.get(outcome, HTTP_HX_REQUEST="true").content.decode()
+    assert "Looking in Atoms again every" in waiting and "hx-trigger" in waiting
+    wait_until(lambda: "did not delete it" in admin.get(
+        outcome, HTTP_HX_REQUEST="true").content.decode(), timeout=10,
+        what="the time Atoms could still be at work on it to pass")
+    settled = admin.get(outcome, HTTP_HX_REQUEST="true").content.decode()
+    assert "You can delete it again." in settled and "hx-trigger" not in settled
+    assert 'value="Never went"' in settled  # the name typed before, for the second try
+    assert Campaign.objects.filter(pk=paused.pk).exists()
+    assert atoms_client().get_campaign(paused.atoms_id).campaign.status == "paused"
+    # And the second try goes through.
+    again = admin.post(reverse("campaign_delete", args=[paused.pk]), {"confirm_name": "Never went"})
+    assert again.status_code == 302 and not Campaign.objects.filter(pk=paused.pk).exists()
 
 
 def test_activity_filters_that_match_nothing_say_so_not_no_activity_yet(login_as, world, users):

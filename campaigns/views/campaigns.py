@@ -489,6 +489,8 @@ def _act(request, campaign, action, done_message):
 def campaign_delete(request, pk: int):
     campaign = get_object_or_404(Campaign, pk=pk)
     form = DeleteForm(request.POST or None)
+    context = {"c": campaign, "form": form, "nav": "campaigns",
+               "poll_interval": settings.POLL_INTERVAL_SECONDS}
     if request.method == "POST" and form.is_valid():
         name = campaign.name
         try:
@@ -499,9 +501,31 @@ def campaign_delete(request, pk: int):
                     form.add_error(field, error)
             if not refused.field_errors:
                 form.add_error(None, refused.message)
+            # Atoms may yet carry it out: the page looks again by itself, and says.
+            context["looking_again"] = refused.may_have_happened
         else:
             messages.success(request, f"Campaign “{name}” deleted.")
             return redirect("campaign_list")
-    return form_page(request, "campaigns/delete.html",
-                     {"c": campaign, "form": form, "nav": "campaigns"})
+    return form_page(request, "campaigns/delete.html", context)
+
+
+@reads_atoms
+@require_GET
+@require_perm("campaigns.delete_campaign", "Deleting a campaign")
+def campaign_delete_outcome(request, pk: int):
+    """What came of a delete Atoms did not answer, asked by its page until it is known."""
+    campaign = Campaign.objects.filter(pk=pk).first()
+    context = {"c": campaign, "poll_interval": settings.POLL_INTERVAL_SECONDS}
+    if campaign is None:  # taken off meanwhile (another tab, another admin)
+        context["deleted"] = True
+    else:
+        found = services.look_again_after_delete(request.user, campaign)
+        if found is None:
+            context["looking_again"] = True
+        elif found:
+            context["deleted"] = True
+        else:
+            context.update(not_deleted=True, form=DeleteForm(initial={
+                "confirm_name": campaign.name}))
+    return render(request, "campaigns/delete.html#zone", context)
 

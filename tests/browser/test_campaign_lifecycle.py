@@ -265,6 +265,38 @@ def test_another_admins_open_page_loses_its_buttons_when_the_campaign_is_deleted
     expect(actions.get_by_role("link", name="Delete")).to_have_count(0)
 
 
+def test_a_delete_atoms_left_unanswered_says_what_came_of_it_without_a_reload(
+        users, new_page, sim, server_settings):
+    """A probe: after a delete Atoms did not answer, the page said "look again in a minute"
+    and never changed; the person had to leave it to find out. At phone width, as on the
+    move is when a page is left waiting."""
+    campaign = make_campaign(sim, users["staff"], "paused", name="Unanswered delete")
+    page = sign_in(new_page(), users["admin"].username)
+    page.set_viewport_size({"width": 390, "height": 900})
+    errors = collect_page_errors(page)
+    page.goto(f"/campaigns/{campaign.pk}/delete/")
+    page.get_by_label("Type Unanswered delete to confirm").fill("Unanswered delete")
+    # Held a second, then dropped unanswered, and not carried out.
+    sim.faults(timeout_rate=1, timeout_seconds=1, fail_routes=["DELETE /campaign/{id}"])
+    page.get_by_role("button", name="Delete campaign").click()
+    zone = page.get_by_test_id("delete-zone")
+    expect(zone).to_contain_text("but may yet delete it")
+    expect(page.get_by_test_id("delete-outcome")).to_contain_text("Looking in Atoms again")
+    sim.clear_faults()
+    # Once Atoms can no longer be at work on it (as long again as the web server waits for
+    # an answer: 15 s), the page says so by itself and offers the delete again.
+    expect(page.get_by_test_id("delete-outcome")).to_have_text(
+        "Atoms did not delete it: it still has “Unanswered delete”, and is no longer at work "
+        "on the request. You can delete it again.", timeout=25_000)
+    expect(page.get_by_label("Type Unanswered delete to confirm")).to_have_value(
+        "Unanswered delete")
+    assert_fits_width(page)
+    page.get_by_role("button", name="Delete campaign").click()
+    page.wait_for_url("**/campaigns/")
+    assert not Campaign.objects.filter(pk=campaign.pk).exists()
+    assert errors == []
+
+
 @pytest.mark.parametrize("width", [1280, 390])
 def test_a_list_left_open_offers_the_campaigns_a_colleague_adds_and_shows_them_on_request(
         users, new_page, sim, server_settings, width):
