@@ -734,28 +734,43 @@ def delete_campaign(user, campaign: Campaign, typed_name: str) -> None:
             audit.record(user, Action.DELETE, outcome, campaign=campaign, message=message)
             may_land = (gone is False and isinstance(error, atoms.AtomsUnavailable)
                         and error.may_still_land)
-            if may_land:  # the page looks again (look_again_after_delete) while it may
-                cache.set(_unanswered_delete_key(campaign), 1, settings.ATOMS_READ_TIMEOUT)
+            if may_land:  # its page looks again (look_again_after_delete) until known
+                cache.set(_unanswered_delete_key(campaign), time.time(),
+                          UNANSWERED_DELETE_KEPT_SECONDS)
             raise ActionRefused(message, may_have_happened=may_land) from error
         message = "Deleted in Atoms (its answer was lost; Atoms no longer has it)"
     _remove_here(user, campaign, message)
 
 
+# How long the page of a delete Atoms left unanswered may ask what came of it.
+UNANSWERED_DELETE_KEPT_SECONDS = 600
+
+
+def delete_unanswered(campaign: Campaign) -> bool:
+    """Whether a delete of this campaign went unanswered lately, and what came of it is
+    not known yet."""
+    return cache.get(_unanswered_delete_key(campaign)) is not None
+
+
 def look_again_after_delete(user, campaign: Campaign) -> bool | None:
-    """After a delete Atoms did not answer and still showed, which it may yet carry out:
-    look again. True: Atoms has deleted it since, and it is taken off here too. False:
-    Atoms still has it, past the time it could still be at work on the request (as long
-    again as we waited for its answer, as for an unanswered start or pause): nothing was
-    deleted. None: not known yet. (The delete page said "look again in a minute" and never
-    changed: a probe had to leave it to find out.)"""
+    """After a delete Atoms did not answer and still showed, which it may yet carry out
+    (`delete_unanswered`): look again. True: Atoms has deleted it since, and it is taken
+    off here too. False: Atoms still has it, past the time it could still be at work on
+    the request (as long again as we waited for its answer, as for an unanswered start or
+    pause): nothing was deleted. None: not known yet. (The delete page said "look again in
+    a minute" and never changed: a probe had to leave it to find out.)"""
+    key = _unanswered_delete_key(campaign)
+    sent = cache.get(key)
+    if sent is None:
+        return None
     gone = gone_from_atoms(lambda: atoms_client().get_campaign(campaign.atoms_id))
+    if gone is None or (not gone and time.time() - sent <= settings.ATOMS_READ_TIMEOUT):
+        return None  # Atoms cannot be asked, or may still be at work on it
+    cache.delete(key)
     if gone:
         _remove_here(user, campaign, "Deleted in Atoms (its answer was lost; found deleted "
                                      "on looking again)")
-        return True
-    if gone is False and cache.get(_unanswered_delete_key(campaign)) is None:
-        return False
-    return None
+    return gone
 
 
 def _unanswered_delete_key(campaign: Campaign) -> str:
@@ -767,8 +782,10 @@ def _remove_here(user, campaign: Campaign, message: str) -> None:
     pk, name = campaign.pk, campaign.name
     with transaction.atomic():
         # Lock the row first: a poll writing this campaign's snapshot finishes before we
-        # collect what to delete, or sees the row gone (live/poll.py `_write`).
-        Campaign.objects.select_for_update().filter(pk=pk).exists()
+        # collect what to delete, or sees the row gone (live/poll.py `_write`). Gone
+        # already (a second tab looking again at the same moment): recorded once.
+        if not Campaign.objects.select_for_update().filter(pk=pk).exists():
+            return
         audit.record(user, Action.DELETE, Outcome.OK, campaign=campaign, message=message)
         campaign.delete()
         transaction.on_commit(lambda: _best_effort(publish.publish_removed, pk, name))

@@ -300,19 +300,32 @@ def test_a_delete_atoms_never_answered_nor_did_is_said_not_done_once_it_cannot_b
     world.clear_faults()
     assert "but may yet delete it" in response.content.decode()
     outcome = reverse("campaign_delete_outcome", args=[paused.pk])
-    waiting = admin.get(outcome, HTTP_HX_REQUEST="true").content.decode()
-    assert "Looking in Atoms again every" in waiting and "hx-trigger" in waiting
-    wait_until(lambda: "did not delete it" in admin.get(
-        outcome, HTTP_HX_REQUEST="true").content.decode(), timeout=10,
-        what="the time Atoms could still be at work on it to pass")
-    settled = admin.get(outcome, HTTP_HX_REQUEST="true").content.decode()
-    assert "You can delete it again." in settled and "hx-trigger" not in settled
+    assert "Looking in Atoms again every" in response.content.decode()
+    assert admin.get(outcome, HTTP_HX_REQUEST="true").status_code == 204  # not known yet
+    settled = wait_until(lambda: admin.get(outcome, HTTP_HX_REQUEST="true").content.decode(),
+                         timeout=10, what="the time Atoms could still be at work on it to pass")
+    assert "Atoms did not delete it" in settled and "You can delete it again." in settled
+    assert "hx-trigger" not in settled
     assert 'value="Never went"' in settled  # the name typed before, for the second try
     assert Campaign.objects.filter(pk=paused.pk).exists()
     assert atoms_client().get_campaign(paused.atoms_id).campaign.status == "paused"
     # And the second try goes through.
     again = admin.post(reverse("campaign_delete", args=[paused.pk]), {"confirm_name": "Never went"})
     assert again.status_code == 302 and not Campaign.objects.filter(pk=paused.pk).exists()
+
+
+def test_asking_what_came_of_a_delete_nobody_sent_changes_nothing(login_as, world, users):
+    """The address the page asks is no way to delete: without a delete left unanswered it
+    shows the form, even of a campaign Atoms no longer has."""
+    paused = make_campaign(world, users["staff"], "paused", name="Not asked")
+    atoms_client().delete_campaign(paused.atoms_id)  # gone from Atoms, by someone else
+    page = login_as("admin").get(reverse("campaign_delete_outcome", args=[paused.pk]),
+                                 HTTP_HX_REQUEST="true").content.decode()
+    assert 'name="confirm_name"' in page and "hx-trigger" not in page
+    assert "did not delete it" not in page and "has deleted" not in page
+    assert Campaign.objects.filter(pk=paused.pk).exists()
+    refused = login_as("manager").get(reverse("campaign_delete_outcome", args=[paused.pk]))
+    assert refused.status_code == 403
 
 
 def test_activity_filters_that_match_nothing_say_so_not_no_activity_yet(login_as, world, users):

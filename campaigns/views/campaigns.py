@@ -513,16 +513,19 @@ def campaign_delete(request, pk: int):
 @require_GET
 @require_perm("campaigns.delete_campaign", "Deleting a campaign")
 def campaign_delete_outcome(request, pk: int):
-    """What came of a delete Atoms did not answer, asked by its page until it is known."""
+    """What came of a delete Atoms did not answer, asked by its page until it is known
+    (204 until then: the page stays as it is)."""
     campaign = Campaign.objects.filter(pk=pk).first()
     context = {"c": campaign, "poll_interval": settings.POLL_INTERVAL_SECONDS}
     if campaign is None:  # taken off meanwhile (another tab, another admin)
         context["deleted"] = True
+    elif not services.delete_unanswered(campaign):  # known already, or none was sent
+        context["form"] = DeleteForm()
     else:
         found = services.look_again_after_delete(request.user, campaign)
-        if found is None:
-            context["looking_again"] = True
-        elif found:
+        if found is None:  # nothing to change on the page (nor to say again)
+            return HttpResponse(status=204)
+        if found:
             context["deleted"] = True
         else:
             context.update(not_deleted=True, form=DeleteForm(initial={
