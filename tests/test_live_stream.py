@@ -6,7 +6,6 @@ import gzip
 import json
 import time
 import zlib
-from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import psycopg
@@ -24,6 +23,7 @@ from dashboard.processes import database_url, session_cookie
 from tests.campaign_factory import make_campaign
 from tests.published import flood, mark_sent_so_far
 from tests.sse_client import Stream
+from tests.waiting import run_coroutine
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -418,9 +418,7 @@ def change_after_the_first_frame(pk: int, meanwhile) -> str:
         finally:
             await frames.aclose()
 
-    # Its own thread: Playwright's sync API may hold an event loop in this one.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, first_then_next()).result()
+    return run_coroutine(first_then_next())
 
 
 def test_a_change_published_right_after_the_first_frame_is_not_lost(db):

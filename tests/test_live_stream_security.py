@@ -14,6 +14,7 @@ from django.urls import reverse
 from dashboard.processes import start_web_server
 from tests.published import server_said
 from tests.sse_client import Stream
+from tests.waiting import run_coroutine
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -188,7 +189,7 @@ def test_streams_asked_for_all_at_once_are_capped_too(simulator_process, running
             return [answer.status_code for answer in answers]
 
     try:
-        statuses = asyncio.run(all_at_once(20))
+        statuses = run_coroutine(all_at_once(20))
     finally:
         server.process.stop()
     assert sorted(statuses) == [200] * 3 + [429] * 17
