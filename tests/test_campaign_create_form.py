@@ -164,20 +164,23 @@ def test_a_name_with_html_is_shown_escaped_everywhere(staff, login_as, sim):
         assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page, url
 
 
-def next_skipped_half_hour(zone: ZoneInfo) -> datetime:
-    """The next 02:30 the clocks of `zone` skip (spring forward), within the year."""
+def next_time_the_clocks(zone: ZoneInfo, at: time, *, skip: bool) -> datetime:
+    """The next `at` within the year that the clocks of `zone` skip (spring forward) or,
+    not `skip`, live twice (fall back)."""
     day = timezone.now().astimezone(zone).date()
     for ahead in range(1, 366):
-        typed = datetime.combine(day + timedelta(days=ahead), time(2, 30))
+        typed = datetime.combine(day + timedelta(days=ahead), at)
         there = typed.replace(tzinfo=zone)
-        if there.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != typed:
+        skipped = there.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != typed
+        repeated = not skipped and there.utcoffset() != there.replace(fold=1).utcoffset()
+        if skipped if skip else repeated:
             return typed
-    raise AssertionError(f"{zone.key} skips no 02:30 within a year")
+    raise AssertionError(f"{zone.key} has no such {at} within a year")
 
 
 def test_a_start_time_the_clocks_skip_is_refused_not_moved_an_hour(staff):
     """02:30 on the night Los Angeles goes forward was taken and shown as 03:30."""
-    skipped = next_skipped_half_hour(ZoneInfo("America/Los_Angeles"))
+    skipped = next_time_the_clocks(ZoneInfo("America/Los_Angeles"), time(2, 30), skip=True)
     data = form_data(scheduled_at=skipped.strftime("%Y-%m-%dT%H:%M"),
                      time_zone="America/Los_Angeles")
     response = staff.post(URL, data)
@@ -192,20 +195,10 @@ def test_a_start_time_the_clocks_skip_is_refused_not_moved_an_hour(staff):
         tzinfo=ZoneInfo("America/Los_Angeles"))
 
 
-def next_repeated_half_hour(zone: ZoneInfo) -> datetime:
-    """The next 01:30 the clocks of `zone` live twice (fall back), within the year."""
-    day = timezone.now().astimezone(zone).date()
-    for ahead in range(1, 366):
-        there = datetime.combine(day + timedelta(days=ahead), time(1, 30), tzinfo=zone)
-        if there.utcoffset() != there.replace(fold=1).utcoffset():
-            return there.replace(tzinfo=None)
-    raise AssertionError(f"{zone.key} repeats no 01:30 within a year")
-
-
 def test_a_start_time_the_clocks_live_twice_is_refused_not_taken_as_either(staff):
     """A probe: 01:30 on the night Los Angeles goes back was taken as the first of the
     two without a word, and shown back without saying which."""
-    repeated = next_repeated_half_hour(ZoneInfo("America/Los_Angeles"))
+    repeated = next_time_the_clocks(ZoneInfo("America/Los_Angeles"), time(1, 30), skip=False)
     data = form_data(scheduled_at=repeated.strftime("%Y-%m-%dT%H:%M"),
                      time_zone="America/Los_Angeles")
     response = staff.post(URL, data)
