@@ -71,6 +71,24 @@ def test_preview_counts_match_what_reaches_atoms(staff, sim):
     assert "3 contacts uploaded, 5 rows left out" in entry.message
 
 
+def test_a_number_listed_since_the_check_is_left_out_and_the_upload_says_so(staff, sim):
+    """A probe: the button said "Upload 3 contacts", a number was listed in another tab,
+    and the upload said "uploaded with 2 contacts" without a word of why."""
+    page = preview_of(staff, choose(staff, "phone\n+1 415 555 0171\n+1 415 555 0172\n"
+                                           "+1 415 555 0173\n"))
+    html = page.content.decode()
+    assert "Upload 3 contacts" in html and 'name="promised" value="3"' in html
+    SuppressedNumber.objects.create(phone_number="+14155550172")  # listed meanwhile
+    upload = AudienceUpload.objects.get()
+    done = staff.post(reverse("audience_upload_confirm", args=[upload.token]),
+                      {"promised": "3"}, follow=True)
+    assert [str(m) for m in done.context["messages"]] == [
+        "Audience “Winter leads” uploaded with 2 contacts. 1 more was added to the "
+        "do-not-call list since the file was checked, and left out."]
+    assert sorted(m["phone"] for m in members_in_atoms("Winter leads")) == [
+        "+14155550171", "+14155550173"]
+
+
 def test_the_check_shows_the_first_rows_as_they_will_be_uploaded(staff, sim):
     """Only counts and rejected rows were shown: whether a semicolon file's columns split
     where they should was seen only in the audience (probe)."""

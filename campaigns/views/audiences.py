@@ -147,6 +147,10 @@ def audience_upload(request, token):
 @upload_required
 def audience_upload_confirm(request, token):
     upload = _own_upload(request, token)
+    promised = request.POST.get("promised", "")
+    if promised.isascii() and promised.isdigit() and len(promised) < 10:
+        # What the button said: fewer sent (numbers listed since the check) is explained.
+        request.session[_promised_key(upload)] = int(promised)
     try:
         done = audiences.confirm_upload(request.user, upload)
     except ActionRefused as refused:
@@ -165,9 +169,20 @@ def _uploaded(request, upload: AudienceUpload) -> str:
     """Say the upload is done, and where its audience is. One message whichever way it
     ended: sent at once (a small file), or in the background behind the progress page,
     whose last poll sends the browser on (it used to arrive there unannounced)."""
+    promised = request.session.pop(_promised_key(upload), None)
+    listed = promised - upload.sent_rows if promised else 0
     messages.success(request, f"Audience “{upload.name}” uploaded with "
-                              f"{upload.sent_rows:,} contact{pluralize(upload.sent_rows)}.")
+                              f"{upload.sent_rows:,} contact{pluralize(upload.sent_rows)}."
+                     + (f" {listed:,} more {'were' if listed != 1 else 'was'} added to the "
+                        "do-not-call list since the file was checked, and left out."
+                        if listed > 0 else ""))
     return reverse("audience_detail", args=[upload.audience_id])
+
+
+def _promised_key(upload: AudienceUpload) -> str:
+    """The session's note of how many contacts the upload's button promised (a number
+    listed in another tab meanwhile was left out without a word: a probe)."""
+    return f"upload-promised-{upload.token}"
 
 
 @require_GET
