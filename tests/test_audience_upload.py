@@ -89,6 +89,16 @@ def test_a_number_listed_since_the_check_is_left_out_and_the_upload_says_so(staf
         "+14155550171", "+14155550173"]
 
 
+def test_the_audience_names_its_phone_column_once_stopped(staff, sim):
+    """A probe: a column named "Tel." read "in the column Tel.."."""
+    preview_of(staff, choose(staff, "Name,Tel.\nAda,+1 415 555 0181\n"))
+    upload = AudienceUpload.objects.get()
+    staff.post(reverse("audience_upload_confirm", args=[upload.token]))
+    upload.refresh_from_db()
+    page = staff.get(reverse("audience_detail", args=[upload.audience_id])).content.decode()
+    assert "Phone numbers are in the <code>Tel.</code> column." in page
+
+
 def test_the_check_shows_the_first_rows_as_they_will_be_uploaded(staff, sim):
     """Only counts and rejected rows were shown: whether a semicolon file's columns split
     where they should was seen only in the audience (probe)."""

@@ -27,6 +27,10 @@ def test_the_audience_list_shows_names_counts_and_users(staff):
     page = staff.get(reverse("audience_list")).content.decode()
     assert page.count('data-testid="audience-row"') == 3
     assert "1,000" in page
+    # Stacked at phone width without the headers, each figure says what it is (a probe
+    # read "4 · —").
+    assert '1,000<span class="narrow-only"> contacts</span>' in page
+    assert page.count('<span class="narrow-only">used by </span>') == 3
 
 
 def test_phone_numbers_show_number_provider_and_country(staff):
