@@ -283,6 +283,10 @@ class Check:
         return members
 
 
+# A number as Excel writes a long one it took for a figure: "9.19876E+11", "4.15555E+09".
+_EXCEL_EXPONENT = re.compile(r"\+?\d(?:[.,]\d+)?E\+?\d{1,2}", re.IGNORECASE)
+
+
 def normalise(value: str, region: str, *, extension_ok: bool = False) -> tuple[str, str]:
     """(E.164 number, "") or ("", the reason it is not a number we can call).
 
@@ -292,6 +296,12 @@ def normalise(value: str, region: str, *, extension_ok: bool = False) -> tuple[s
     value = value.strip()
     if not value:
         return "", "No phone number."
+    if _EXCEL_EXPONENT.fullmatch(value):
+        # Excel shows a long number stored as a number as "9.19876E+11", and saves it so:
+        # its last digits are gone, and "Not a phone number." did not say why (a probe).
+        return "", ("Excel turned this number into a figure (such as 9.19876E+11) and its "
+                    "last digits are lost: format the column as Text in Excel, type the "
+                    "numbers again, and save the file again.")
     number, reason = _read_number(value, region, extension_ok)
     if reason and value.startswith("00"):
         # "00" starts an international number in most of the world, but not under every

@@ -301,3 +301,12 @@ def test_a_number_as_our_downloads_write_it_reads_back_as_the_number(written):
     would run as a formula in a spreadsheet); a download uploaded again as contacts must
     give the numbers, not refuse them."""
     assert normalise(written, "US") == ("+14155550100", "")
+
+
+@pytest.mark.parametrize("typed", ["9.19876E+11", "4.15555e+09", "9,19876E+11", "1E+10"])
+def test_a_number_excel_turned_into_a_figure_says_so_and_how_to_mend_it(typed):
+    """A probe: "9.19876E+11" (Excel's way with a long number it took for a figure) was
+    "Not a phone number.", which did not say the digits were lost or what to do."""
+    number, reason = normalise(typed, "US")
+    assert number == "" and reason.startswith("Excel turned this number into a figure")
+    assert "format the column as Text" in reason
