@@ -76,10 +76,15 @@ class Table:
         return ENCODING_LABELS.get(self.encoding, self.encoding)
 
 
+# Said of a file with nothing in it, by the reading and by the forms (for a 0-byte file,
+# which Django refused in its own words, "The submitted file is empty.": a probe).
+EMPTY_FILE = "The file is empty: choose a CSV file with a header row and contacts."
+
+
 def decode(raw: bytes) -> tuple[str, str]:
     """The text and the encoding it was read with; BadFile when it is not text at all."""
     if not raw.strip():
-        raise BadFile("The file is empty: choose a CSV file with a header row and contacts.")
+        raise BadFile(EMPTY_FILE)
     if len(raw) > MAX_FILE_BYTES:
         raise BadFile(f"The file is {len(raw) / 1024 / 1024:.1f} MB; the limit is 5 MB, so "
                       "split it into smaller files.")
@@ -140,7 +145,7 @@ def read_table(raw: bytes, *, audience: bool = True) -> Table:
         raise BadFile(f"Line {line} has a quote (\") that is not closed where it should be; "
                       "fix the quotes on that line and upload the file again.") from None
     if not records:
-        raise BadFile("The file is empty: choose a CSV file with a header row and contacts.")
+        raise BadFile(EMPTY_FILE)
     if not audience and any(_NUMBER_ONLY.fullmatch(cell.strip()) for cell in records[0][1]):
         # A do-not-call export is often a bare column of numbers (a note beside each, at
         # most): it was refused for want of a header an audience needs.

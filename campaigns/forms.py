@@ -507,7 +507,8 @@ class AudienceUploadForm(ContactsFileMixin, forms.Form):
     file = forms.FileField(
         label="Contacts (CSV file)",
         help_text="A header row, then one contact per row; up to 10,000 contacts and 5 MB.",
-        error_messages={"required": "Choose the CSV file of contacts to upload."},
+        error_messages={"required": "Choose the CSV file of contacts to upload.",
+                        "empty": contacts_csv.EMPTY_FILE},
     )
     phone_column = forms.CharField(
         label="Phone number column", max_length=100, required=False,
@@ -581,7 +582,8 @@ class SuppressionImportForm(ContactsFileMixin, forms.Form):
     file = forms.FileField(label="CSV file of numbers",
                            help_text="One number per row, with or without a header row; a "
                                      "column called “note” (or the second column) gives each "
-                                     "number its note.")
+                                     "number its note.",
+                           error_messages={"empty": contacts_csv.EMPTY_FILE})
     phone_column = forms.CharField(label="Phone number column", max_length=100,
                                    required=False,
                                    help_text="Leave empty to have it found for you.")

@@ -181,7 +181,7 @@ def test_someone_elses_upload_is_not_found(staff, sim, login_as, users):
 
 
 @pytest.mark.parametrize(("content", "fields", "field", "words"), [
-    (b"", {}, "file", "The submitted file is empty"),
+    (b"", {}, "file", "The file is empty: choose a CSV file"),  # Django's own words before
     (b"\n\n", {}, "file", "The file is empty"),
     (b"name,phone\n", {}, "file", "header row but no contacts"),
     (b"Asha,+14155550100\n", {}, "file", "holds contacts, not column names"),
