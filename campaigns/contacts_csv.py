@@ -288,6 +288,8 @@ class Check:
         return members
 
 
+# A letter after the number has begun: a keypad word, a note, a mistyped digit.
+_LETTER_AMONG_DIGITS = re.compile(r"\d.*[^\W\d_]", re.DOTALL)
 # A number as Excel writes a long one it took for a figure: "9.19876E+11", "4.15555E+09".
 _EXCEL_EXPONENT = re.compile(r"\+?\d(?:[.,]\d+)?E\+?\d{1,2}", re.IGNORECASE)
 
@@ -308,6 +310,12 @@ def normalise(value: str, region: str, *, extension_ok: bool = False) -> tuple[s
                     "last digits are lost: format the column as Text in Excel, type the "
                     "numbers again, and save the file again.")
     number, reason = _read_number(value, region, extension_ok)
+    if reason and not reason.startswith("Has an extension") and _LETTER_AMONG_DIGITS.search(
+            value):
+        # Letters are read as a phone keypad's digits ("CALL" is 2255): "(work)" after a
+        # number made it "too long", and a letter O for a zero "too short" (a probe).
+        return "", ("Has letters among its digits (a note such as “work”, or a letter O for "
+                    "a zero): keep only the number in this column.")
     if reason and value.startswith("00"):
         # "00" starts an international number in most of the world, but not under every
         # country's dialling rules (the US dials 011): "00 44 20 7946 0958" read as a US

@@ -310,3 +310,24 @@ def test_a_number_excel_turned_into_a_figure_says_so_and_how_to_mend_it(typed):
     number, reason = normalise(typed, "US")
     assert number == "" and reason.startswith("Excel turned this number into a figure")
     assert "format the column as Text" in reason
+
+
+@pytest.mark.parametrize("typed", ["415 555 0152 (work)", "415-555-O100", "(415) 555-0l01",
+                                   "415-555-0150 / 415-555-0151 alt"])
+def test_letters_among_the_digits_are_named_as_the_reason(typed):
+    """A probe: "(work)" after a number made it "too long", a letter O for a zero "too
+    short"; read as a keypad's digits, the advice given was wrong."""
+    assert normalise(typed, "US") == ("", "Has letters among its digits (a note such as "
+                                          "“work”, or a letter O for a zero): keep only the "
+                                          "number in this column.")
+
+
+@pytest.mark.parametrize(("typed", "number"), [
+    ("415 555 CALL", "+14155552255"),  # a keypad word that makes a whole number is one
+    ("Fax: 415 555 0161", "+14155550161"),  # words before the number are not part of it
+    ("+1 415 555 0100 ext. 12", ""),  # still said as an extension
+])
+def test_a_keypad_word_or_a_label_before_the_number_still_reads(typed, number):
+    got, reason = normalise(typed, "US")
+    assert got == number
+    assert reason == "" if number else reason.startswith("Has an extension")
