@@ -306,7 +306,40 @@ def validate_name_search(value: str) -> None:
             "campaign name holds them.")
 
 
-class BoardSearchForm(forms.Form):
+class FilterForm(forms.Form):
+    """A page's filters, read from its address: what cannot be used is said above the
+    results (`_filter_errors.html`) and left out of them, the rest applied."""
+
+    # The multiple choices sent with some values not offered, whose offered ones apply.
+    partly_kept: tuple[str, ...] = ()
+
+    def clean(self):
+        """A multiple choice sent with values it does not offer (an edited address) keeps
+        the offered ones, and says which were left out: `status=completed&status=bogus`
+        listed every call, not the completed ones (a probe)."""
+        cleaned = super().clean()
+        kept = []
+        for name, field in self.fields.items():
+            if not isinstance(field, forms.MultipleChoiceField) or name not in self.errors:
+                continue
+            sent = self.data.getlist(name) if hasattr(self.data, "getlist") else []
+            offered = [value for value in sent if field.valid_value(value)]
+            if offered:
+                cleaned[name] = offered
+                refused = ", ".join(f"“{value[:40]}”" for value in sent
+                                    if not field.valid_value(value))
+                self.errors[name] = self.error_class(
+                    [f"{refused} is not one of the choices, and was left out; the others apply."])
+                kept.append(name)
+        self.partly_kept = tuple(kept)
+        return cleaned
+
+    def wholly_left_out(self) -> list[str]:
+        """The filters refused whole: the results are as if they had not been sent."""
+        return [name for name in self.errors if name not in self.partly_kept]
+
+
+class BoardSearchForm(FilterForm):
     q = forms.CharField(label="Find a campaign", required=False, max_length=MAX_NAME_LENGTH,
                         validators=[validate_name_search],
                         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}))
@@ -318,7 +351,7 @@ class BoardSearchForm(forms.Form):
         return self.cleaned_data.get("q") or ""
 
 
-class CampaignFilterForm(forms.Form):
+class CampaignFilterForm(FilterForm):
     q = forms.CharField(label="Search by name", required=False, max_length=MAX_NAME_LENGTH,
                         validators=[validate_name_search])
     status = forms.ChoiceField(
@@ -385,7 +418,7 @@ class CallingHoursForm(forms.Form):
         return data
 
 
-class ActivityFilterForm(forms.Form):
+class ActivityFilterForm(FilterForm):
     # By campaign and by person too: with action and outcome alone, finding what happened
     # to one campaign meant paging through 50 entries a page (a probe).
     campaign = forms.CharField(label="Campaign", required=False, max_length=MAX_NAME_LENGTH,
@@ -771,7 +804,7 @@ DURATION_CHOICES = [("0-30", "Under 30 s"), ("30-60", "30–60 s"), ("1-5", "1�
 MAX_LOG_PAGE = 10_000
 
 
-class CallLogFilterForm(forms.Form):
+class CallLogFilterForm(FilterForm):
     # Atoms matches its `search` against each call's id and numbers as it keeps them
     # (+14155550100): a number is sent as its digits, so "(415) 555-0100" finds it too.
     q = forms.CharField(label="Number or call id", required=False, max_length=40,
@@ -799,31 +832,3 @@ class CallLogFilterForm(forms.Form):
         if typed and not re.search(r"\w", typed):
             raise forms.ValidationError("Type a phone number or a call id.")
         return typed
-
-    # The multiple choices sent with some values not offered, whose offered ones apply.
-    partly_kept: tuple[str, ...] = ()
-
-    def clean(self):
-        """A multiple choice sent with values it does not offer (an edited address) keeps
-        the offered ones, and says which were left out: `status=completed&status=bogus`
-        listed every call, not the completed ones (a probe)."""
-        cleaned = super().clean()
-        kept = []
-        for name, field in self.fields.items():
-            if not isinstance(field, forms.MultipleChoiceField) or name not in self.errors:
-                continue
-            sent = self.data.getlist(name) if hasattr(self.data, "getlist") else []
-            offered = [value for value in sent if field.valid_value(value)]
-            if offered:
-                cleaned[name] = offered
-                refused = ", ".join(f"“{value[:40]}”" for value in sent
-                                    if not field.valid_value(value))
-                self.errors[name] = self.error_class(
-                    [f"{refused} is not one of the choices, and was left out; the others apply."])
-                kept.append(name)
-        self.partly_kept = tuple(kept)
-        return cleaned
-
-    def wholly_left_out(self) -> list[str]:
-        """The fields refused whole: listed as if they had not been sent."""
-        return [name for name in self.errors if name not in self.partly_kept]
