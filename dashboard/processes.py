@@ -169,11 +169,15 @@ def start_web_server(simulator, *, extra_args=(), checkout: Path = ROOT,
     def ready() -> bool:
         try:
             # 301: with HTTPS=1 plain http is redirected, which says it is up as well.
-            return httpx.get(f"{url}/accounts/login/", timeout=1).status_code in (200, 301)
+            return httpx.get(f"{url}/accounts/login/", timeout=5).status_code in (200, 301)
         except httpx.HTTPError:
             return False
 
-    process.wait_until(ready)
+    # A few seconds on a quiet machine. With the test suite's four workers, two browsers
+    # and their servers on two cores, one start took over 30 s in CI (a page's first
+    # answer, asked for with a 1 s timeout, may take longer than that): every test of
+    # that worker needing a web server then failed at its set-up.
+    process.wait_until(ready, timeout=90)
     return WebServer(url, process)
 
 
