@@ -8,11 +8,14 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # httpx reads a whole CA bundle (SSL_CERT_FILE's, else certifi's) into every client it
 # makes, 25-30 ms of CPU each; the tests make hundreds, all for plain HTTP on localhost (a
 # sixth of the test processes' CPU). A hashed CA directory is read only in a TLS handshake.
+# The suite starts about eighty Python processes (web servers, workers, simulators); where the
+# machine sets PYTHONDONTWRITEBYTECODE (these do), each compiled the project and half of its
+# libraries from source again, 0.3-0.5 s of CPU apiece: the first writes the bytecode here.
 TEST_ENV := DATABASE_URL=$${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/campaigns} \
 	REDIS_URL=$${TEST_REDIS_URL:-redis://127.0.0.1:6379/15} \
 	CELERY_BROKER_URL=$${TEST_BROKER_URL:-redis://127.0.0.1:6379/14} \
 	SECRET_KEY=test-only-secret HTTPS=0 DEBUG=0 DEMO_MODE=0 \
-	SSL_CERT_FILE= SSL_CERT_DIR=/etc/ssl/certs
+	SSL_CERT_FILE= SSL_CERT_DIR=/etc/ssl/certs PYTHONDONTWRITEBYTECODE=
 
 # Test workers: most tests wait on real services (a poll interval, a retry, a heartbeat), so
 # four processes keep two cores busy; how tests are dealt to them is tests/conftest.py's

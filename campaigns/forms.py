@@ -27,7 +27,6 @@ from django.db.models import (
 from django.db.models.functions import Lower, NullIf
 from django.forms.renderers import TemplatesSetting
 from django.utils import timezone
-from phonenumbers import geocoder
 
 from campaigns import calling_hours, contacts_csv, webhooks
 from campaigns.atoms import CampaignStatus
@@ -466,6 +465,11 @@ _UNNAMED_REGIONS = {"AC": "Ascension Island", "BL": "Saint Barthélemy", "EH": "
 @functools.cache
 def region_choices() -> list[tuple[str, str]]:
     """Countries by name, as a person looks for them ("United Kingdom (+44)"), not by code."""
+    # Imported here, when a form first lists the countries: the geocoder loads every
+    # prefix's place names (0.7 s of CPU), which every web server, worker and test process
+    # paid at start-up for one list that reads 245 of them.
+    from phonenumbers import geocoder
+
     def name(code: str) -> str:
         example = phonenumbers.example_number(code)
         return (geocoder.country_name_for_number(example, "en") if example else ""
