@@ -193,7 +193,8 @@ def start_worker(simulator, *, beat: bool = True, concurrency: int = 4, **env: s
         scratch = Path(tempfile.mkdtemp(prefix="celery-beat-"))
         argv += ["--beat", "--schedule", str(scratch / "beat-schedule")]
     process = Process("celery", argv, process_env(simulator, **env), scratch=scratch)
-    process.wait_until(lambda: " ready." in process.output(tail=10**6), timeout=40)
+    # As long as a web server's start (above): in CI one took over 40 s under the suite.
+    process.wait_until(lambda: " ready." in process.output(tail=10**6), timeout=90)
     return process
 
 
