@@ -6,9 +6,11 @@ import time
 from urllib.parse import urlparse
 
 import pytest
+from django.contrib.auth import get_user_model
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect, sync_playwright
 
-from dashboard.processes import POLL_INTERVAL
+from dashboard.processes import POLL_INTERVAL, session_cookie
 from tests.conftest import PASSWORD
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
@@ -70,21 +72,71 @@ def chromium():
         browser.close()
 
 
+# The page that keeps a pooled context's renderer process alive between tests (below):
+# /healthz answers without I/O and runs no script.
+KEEPER_PATH = "/healthz"
+
+
+@pytest.fixture(scope="session")
+def _contexts_between_tests(chromium, web_server):
+    """Browser contexts a test finished with, emptied, for the next test's `new_page()`.
+
+    Most of a browser test's CPU was Chromium starting: a new context's first page took two
+    renderer processes and about 2 s of CPU on this machine's cores before the test did
+    anything, a later page in a context whose renderer still runs a fifth of that. Each
+    context here keeps one page open on KEEPER_PATH, so its renderer outlives the tests'
+    pages; a test gets it with no cookies, routes or permissions left (see `_emptied`), and
+    pages of its own (their history, session storage and handlers go with them)."""
+    contexts: list = []
+    yield contexts
+    for context in contexts:
+        context.close()
+
+
+def _emptied(context) -> bool:
+    """Close a pooled context's test pages and clear what outlives a page; False when the
+    test closed it or moved its keeper, so it is closed rather than passed on."""
+    try:
+        keeper, *used = context.pages
+        if urlparse(keeper.url).path != KEEPER_PATH:
+            return False
+        for page in used:
+            page.close()
+        context.unroute_all(behavior="ignoreErrors")
+        context.clear_cookies()
+        context.clear_permissions()
+        context.set_offline(False)
+        context.set_default_timeout(15_000)
+        return True
+    except (PlaywrightError, ValueError):
+        return False
+
+
 @pytest.fixture
-def new_page(chromium, web_server):
-    """`new_page()` opens a fresh browser context (its own cookies) on the web server;
-    `new_page(has_touch=True)` one with a touch screen."""
-    contexts = []
+def new_page(chromium, web_server, _contexts_between_tests):
+    """`new_page()` opens a page in a browser context of its own (its own cookies) on the
+    web server, one an earlier test emptied when there is one; `new_page(has_touch=True)`
+    one with a touch screen, in a context made for it."""
+    pool = _contexts_between_tests
+    taken = []
 
     def open_page(**options):
-        context = chromium.new_context(base_url=web_server.url, **options)
-        context.set_default_timeout(15_000)
-        contexts.append(context)
+        if not options and pool:
+            context = pool.pop()
+        else:
+            context = chromium.new_context(base_url=web_server.url, **options)
+            context.set_default_timeout(15_000)
+            if not options:
+                context.new_page().goto(KEEPER_PATH)
+        taken.append((context, not options))
         return context.new_page()
 
     yield open_page
-    for context in contexts:
-        context.close()
+    for context, poolable in taken:
+        if poolable and _emptied(context):
+            pool.append(context)
+        else:
+            context.close()
 
 
 @pytest.fixture
@@ -96,12 +148,26 @@ def server_settings(atoms_settings):
     return atoms_settings
 
 
-def sign_in(page, username: str, password: str = PASSWORD):
+def sign_in_by_form(page, username: str, password: str = PASSWORD):
+    """Sign in as a person does: the form, then wherever it leads."""
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    return page
+
+
+def sign_in(page, username: str):
+    """`page` as `username` sees it once signed in: on their landing page, with the session
+    cookie the form would have set. Tests about something after the sign-in start here; the
+    form's two page loads and a click cost a fifth of a browser test's CPU. The form itself
+    is driven by `sign_in_by_form` (test_navigation.py, the role walks)."""
+    cookie = session_cookie(get_user_model().objects.get(username=username))
+    # Cookies are a host's, whatever the port: every test server is on 127.0.0.1.
+    page.context.add_cookies([{"name": name, "value": value, "domain": "127.0.0.1", "path": "/"}
+                              for name, value in cookie.items()])
+    page.goto("/")
     return page
 
 

@@ -5,7 +5,7 @@ numbers still arrive. At phone width no page scrolls sideways."""
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import assert_fits_width, collect_page_errors, sign_in
+from tests.browser.conftest import assert_fits_width, collect_page_errors, sign_in_by_form
 from tests.browser.test_live_board import wait_for_count_above
 from tests.campaign_factory import make_campaign
 
@@ -44,7 +44,7 @@ def test_every_page_renders_under_the_policy_with_nothing_refused(
     page.set_viewport_size({"width": width, "height": 900})
     refused = violations(page)
     errors = collect_page_errors(page)
-    sign_in(page, users["admin"].username)
+    sign_in_by_form(page, users["admin"].username)
     for path in [*PAGES, f"/campaigns/{campaign.pk}/", f"/campaigns/{campaign.pk}/calls/",
                  f"/campaigns/{campaign.pk}/calling-hours/"]:
         answer = page.goto(path)
@@ -71,7 +71,7 @@ def test_live_numbers_still_arrive_under_the_policy(
     page = new_page()
     refused = violations(page)
     errors = collect_page_errors(page)
-    sign_in(page, users["manager"].username)
+    sign_in_by_form(page, users["manager"].username)
     page.goto(f"/campaigns/{campaign.pk}/")
     called = page.locator("[data-testid=metric-called]").first
     start = int(called.inner_text().replace(",", ""))

@@ -4,7 +4,7 @@ import pytest
 from playwright.sync_api import expect
 
 from campaigns import accounts
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import sign_in, sign_in_by_form
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,7 +20,7 @@ LANDING = {"staff": "/campaigns/", "manager": "/board/", "admin": "/campaigns/"}
 
 @pytest.mark.parametrize("role", ["staff", "manager", "admin"])
 def test_each_role_sees_its_navigation(role, users, new_page):
-    page = sign_in(new_page(), users[role].username)
+    page = sign_in_by_form(new_page(), users[role].username)
     assert page.url.endswith(LANDING[role])
     nav = page.get_by_role("navigation", name="Main")
     assert nav.get_by_role("link").all_inner_texts() == EXPECTED_NAV[role]
@@ -29,7 +29,7 @@ def test_each_role_sees_its_navigation(role, users, new_page):
 
 
 def test_signing_out_returns_to_sign_in(users, new_page):
-    page = sign_in(new_page(), users["staff"].username)
+    page = sign_in_by_form(new_page(), users["staff"].username)
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url("**/accounts/login/")
     page.goto("/campaigns/")

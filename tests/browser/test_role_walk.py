@@ -16,7 +16,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from campaigns.models import Campaign
-from tests.browser.conftest import WIDTHS, assert_accessible, assert_fits_width, sign_in
+from tests.browser.conftest import WIDTHS, assert_accessible, assert_fits_width, sign_in_by_form
 from tests.campaign_factory import make_campaign
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -39,7 +39,7 @@ def open_as(new_page, chromium, web_server, user, width: int):
                                    viewport={"width": width, "height": 900})
     context.set_default_timeout(15_000)
     page = context.new_page()
-    return context, sign_in(page, user.username)
+    return context, sign_in_by_form(page, user.username)
 
 
 def fits_its_box(page, selector: str) -> bool:
