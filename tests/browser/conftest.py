@@ -83,7 +83,7 @@ def _contexts_between_tests(chromium, web_server):
 
     Most of a browser test's CPU was Chromium starting: a new context's first page took two
     renderer processes and about 2 s of CPU on this machine's cores before the test did
-    anything, a later page in a context whose renderer still runs a fifth of that. Each
+    anything, a later page in a context whose renderer still runs less than half. Each
     context here keeps one page open on KEEPER_PATH, so its renderer outlives the tests'
     pages; a test gets it with no cookies, routes or permissions left (see `_emptied`), and
     pages of its own (their history, session storage and handlers go with them)."""
@@ -160,9 +160,10 @@ def sign_in_by_form(page, username: str, password: str = PASSWORD):
 
 def sign_in(page, username: str):
     """`page` as `username` sees it once signed in: on their landing page, with the session
-    cookie the form would have set. Tests about something after the sign-in start here; the
-    form's two page loads and a click cost a fifth of a browser test's CPU. The form itself
-    is driven by `sign_in_by_form` (test_navigation.py, the role walks)."""
+    cookie the form would have set. Tests about something after the sign-in start here: the
+    form's page, typing and click cost about 1.2 s of Chromium's CPU a sign-in on this
+    machine. The form itself is driven by `sign_in_by_form` (test_navigation.py, the role
+    walks, test_csp.py)."""
     cookie = session_cookie(get_user_model().objects.get(username=username))
     # Cookies are a host's, whatever the port: every test server is on 127.0.0.1.
     page.context.add_cookies([{"name": name, "value": value, "domain": "127.0.0.1", "path": "/"}
