@@ -63,3 +63,10 @@ os.environ.setdefault("SMALLEST_BASE_URL", "http://127.0.0.1:9/atoms/v1")
 from dashboard.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# See tests/static_files.py: the test client loads the middleware once per test.
+MIDDLEWARE = [  # noqa: F405
+    "tests.static_files.WhiteNoiseLookingUpOnce"
+    if name == "whitenoise.middleware.WhiteNoiseMiddleware" else name
+    for name in MIDDLEWARE  # noqa: F405
+]
