@@ -87,38 +87,10 @@ def _contexts_between_tests(chromium, web_server):
     context here keeps one page open on KEEPER_PATH, so its renderer outlives the tests'
     pages; a test gets it with no cookies, routes or permissions left (see `_emptied`), and
     pages of its own (their history, session storage and handlers go with them)."""
-    contexts: list = []  # (context, its unanswered requests)
+    contexts: list = []
     yield contexts
-    for context, _ in contexts:
+    for context in contexts:
         context.close()
-
-
-def _track_requests(context) -> set:
-    """The requests of `context`'s pages that have not been answered yet (streams left
-    out: they never end)."""
-    pending: set = set()
-    context.on("request", lambda request: pending.add(request)
-               if request.resource_type != "eventsource" else None)
-    context.on("requestfinished", lambda request: pending.discard(request))
-    context.on("requestfailed", lambda request: pending.discard(request))
-    return pending
-
-
-def _quieten(context, pending: set) -> None:
-    """Let no request of a finished test reach the web server after the next test began.
-
-    The server goes on with a request whose page was closed, and may write the cache after
-    the next test emptied it: seen once, a call log page a test's page had asked for (its
-    own refresh) cached after the next test's start and shown to it, with calls from the
-    earlier test's simulator world (the simulator makes the same ids after each reset).
-    So every page's requests are refused from here on, and those already sent waited for."""
-    try:
-        context.route("**/*", lambda route: route.abort())
-        deadline = time.monotonic() + 15
-        while pending and time.monotonic() < deadline and context.pages:
-            context.pages[0].wait_for_timeout(50)
-    except PlaywrightError:
-        pass  # closed by the test: its requests went with it
 
 
 def _emptied(context) -> bool:
@@ -150,21 +122,19 @@ def new_page(chromium, web_server, _contexts_between_tests):
 
     def open_page(**options):
         if not options and pool:
-            context, pending = pool.pop()
+            context = pool.pop()
         else:
             context = chromium.new_context(base_url=web_server.url, **options)
             context.set_default_timeout(15_000)
-            pending = _track_requests(context)
             if not options:
                 context.new_page().goto(KEEPER_PATH)
-        taken.append((context, pending, not options))
+        taken.append((context, not options))
         return context.new_page()
 
     yield open_page
-    for context, pending, poolable in taken:
-        _quieten(context, pending)
+    for context, poolable in taken:
         if poolable and _emptied(context):
-            pool.append((context, pending))
+            pool.append(context)
         else:
             context.close()
 
