@@ -5,6 +5,7 @@ import re
 import time
 from urllib.parse import urlparse
 
+import httpx
 import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Error as PlaywrightError
@@ -12,6 +13,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from dashboard.processes import POLL_INTERVAL, session_cookie
 from tests.conftest import PASSWORD
+from tests.requests_answering import ANSWERING_PATH
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
 # between browser steps are still plain synchronous calls, so allow them.
@@ -137,6 +139,19 @@ def new_page(chromium, web_server, _contexts_between_tests):
             pool.append(context)
         else:
             context.close()
+    if taken:
+        _wait_until_answered(web_server)
+
+
+def _wait_until_answered(web_server, timeout: float = 30) -> None:
+    """Wait until the server has answered every request of the pages just closed, so none
+    caches anything after the next test emptied the cache (tests/requests_answering.py)."""
+    deadline = time.monotonic() + timeout
+    while (answering := int(httpx.get(web_server.url + ANSWERING_PATH).text)) > 0:
+        if time.monotonic() > deadline:
+            pytest.fail(f"The web server was still answering {answering} request(s) of this "
+                        f"test {timeout:.0f} s after its pages closed.")
+        time.sleep(0.02)
 
 
 @pytest.fixture
