@@ -65,7 +65,8 @@ from dashboard.settings import *  # noqa: E402, F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # See tests/static_files.py: the test client loads the middleware once per test. First of
-# all, the count of requests being answered that browser tests wait on (tests/requests_answering.py).
+# all, the count of requests being answered that browser tests wait on
+# (tests/requests_answering.py).
 MIDDLEWARE = ["tests.requests_answering.CountingRequests"] + [  # noqa: F405
     "tests.static_files.WhiteNoiseLookingUpOnce"
     if name == "whitenoise.middleware.WhiteNoiseMiddleware" else name
