@@ -3,10 +3,12 @@ or they sent too many requests to Atoms): offered back in a fresh form with "Sen
 but only for a form of this site's own, so that nothing typed is lost to either refusal."""
 
 import re
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
+from django.utils.formats import date_format
 
 # Never offered back: the stale token itself, and passwords (not echoed into a page).
 _NOT_KEPT = {"csrfmiddlewaretoken"}
@@ -17,6 +19,9 @@ _NOT_SHOWN = {"token", "time_zone", "submit_action", "confirm", "confirm_duplica
 # A choice from a list goes as an id (an agent's, an audience's): listed as such, not as
 # the id, which says nothing to the person.
 _ID = re.compile(r"[0-9a-f]{24}|[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}")
+# A date and time as the browser's date-and-time box sends it ("2026-12-08T09:00"): listed
+# as a person reads it, in the time zone it was typed in (it was listed as sent).
+_TYPED_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?")
 
 
 def kept_fields(request) -> list[tuple[str, str, str | None]]:
@@ -31,7 +36,14 @@ def kept_fields(request) -> list[tuple[str, str, str | None]]:
 def _shown(name: str, value: str) -> str | None:
     if name in _NOT_SHOWN:
         return None
-    return "(as chosen in the form)" if _ID.fullmatch(value) else value
+    if _ID.fullmatch(value):
+        return "(as chosen in the form)"
+    if _TYPED_DATETIME.fullmatch(value):
+        try:
+            return date_format(datetime.fromisoformat(value), "j F Y, H:i")
+        except ValueError:  # "2026-13-45T99:00": shown as typed
+            return value
+    return value
 
 
 def files_dropped(request) -> bool:

@@ -149,12 +149,16 @@ def test_a_get_on_an_action_address_is_a_friendly_405(staff):
 def test_a_stale_form_token_keeps_what_was_typed(users, sim, atoms_settings, came_from):
     client = Client(enforce_csrf_checks=True)
     client.force_login(users["staff"])
-    response = client.post(URL, {**form_data("Typed before lunch"),
+    response = client.post(URL, {**form_data("Typed before lunch",
+                                             scheduled_at="2026-12-08T09:00"),
                                  "csrfmiddlewaretoken": "stale"}, **came_from)
     assert response.status_code == 403
     page = response.content.decode()
     assert "This form had expired" in page
     assert 'value="Typed before lunch"' in page and "Send again" in page
+    # The start time is listed as a person reads it, and sent again as the form sent it.
+    assert "<dd>8 December 2026, 09:00<input" in page
+    assert 'value="2026-12-08T09:00"' in page
     assert "stale" not in page  # the old token is not offered back
     # Nor any password field, however its name is written.
     again = client.post(URL, {**form_data("Typed"), "PassWord2": "leak-me",
