@@ -254,6 +254,9 @@ class Row:
     kind: str
     phone: str = ""  # E.164 when the number could be read
     reason: str = ""
+    # Letters among its digits were read as a phone keypad's ("FLOWERS" is 3569377): a
+    # vanity number, or a letter O typed for a zero and dialled as a 6 (see read_from_letters).
+    from_letters: bool = False
 
 
 @dataclass
@@ -277,6 +280,10 @@ class Check:
     @property
     def rejected(self) -> list[Row]:
         return [row for row in self.rows if row.kind != VALID]
+
+    @property
+    def read_from_letters(self) -> list[Row]:
+        return [row for row in self.valid if row.from_letters]
 
     def valid_members(self) -> list[dict[str, str]]:
         """The rows to upload, as column -> value, with the phone number in E.164."""
@@ -396,9 +403,21 @@ def check_rows(table: Table, phone_column: str, region: str,
             row = Row(line, cells, SUPPRESSED, phone, "On the do-not-call list.")
         else:
             first_line[phone] = line
-            row = Row(line, cells, VALID, phone)
+            row = Row(line, cells, VALID, phone,
+                      from_letters=read_from_letters(cells[index], phone))
         result.rows.append(row)
     return result
+
+
+def read_from_letters(value: str, e164: str) -> bool:
+    """Whether reading `value` as the number `e164` took letters for digits, as a phone's
+    keypad does: "1-800-FLOWERS" is +18003569377, and "415 555 O1OO", a letter O typed
+    for each zero, +14155556166, someone else's line (uploaded without a word, a probe).
+    Not for letters that are no part of the number: "Tel: +1 …", an extension's "x"."""
+    if not _LETTER_AMONG_DIGITS.search(value):
+        return False
+    significant = phonenumbers.national_significant_number(phonenumbers.parse(e164))
+    return significant not in phonenumbers.normalize_digits_only(value)
 
 
 def formula_safe(value: str) -> str:

@@ -525,3 +525,27 @@ def test_a_new_audience_shows_in_the_create_form_at_once(staff, sim):
     staff.post(reverse("audience_upload_confirm",
                        args=[AudienceUpload.objects.get().token]))
     assert "Fresh list" in staff.get(reverse("campaign_new")).content.decode()
+
+
+def test_numbers_written_with_letters_are_listed_with_what_will_be_dialled(staff, sim):
+    """A probe: "415 555 O1OO", a letter O for each zero, was read as a keypad's letters
+    and uploaded as +14155556166, someone else's line, without a word."""
+    page = preview_of(staff, choose(staff, "name,phone\n"
+                                           "Vanity,1-800-FLOWERS\n"
+                                           "Typo,415 555 O1OO\n"
+                                           "Plain,(415) 555-0101\n"
+                                           "Labelled,Tel: +1 415 555 0102\n"))
+    assert page.context["counts"]["valid"] == 4  # uploaded as read, once checked
+    assert [(row.line, written, row.phone) for row, written in page.context["from_letters"]] \
+        == [(2, "1-800-FLOWERS", "+18003569377"), (3, "415 555 O1OO", "+14155556166")]
+    html = page.content.decode()
+    assert "Numbers written with letters: check them" in html
+    assert html.count('data-testid="from-letters-row"') == 2
+
+
+def test_no_letters_no_list(staff, sim):
+    page = preview_of(staff, choose(staff, "phone\n+1 415 555 0100\n020 7946 0958\n",
+                                    region="GB"))
+    assert page.context["counts"]["valid"] == 2
+    assert page.context["from_letters"] == []
+    assert 'data-testid="from-letters"' not in page.content.decode()

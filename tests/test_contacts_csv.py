@@ -11,6 +11,7 @@ from campaigns.contacts_csv import (
     find_column,
     guess_phone_column,
     normalise,
+    read_from_letters,
     read_table,
     rejected_csv,
 )
@@ -331,3 +332,19 @@ def test_a_keypad_word_or_a_label_before_the_number_still_reads(typed, number):
     got, reason = normalise(typed, "US")
     assert got == number
     assert reason == "" if number else reason.startswith("Has an extension")
+
+
+@pytest.mark.parametrize(("written", "region", "letters_read"), [
+    ("1-800-FLOWERS", "US", True),
+    ("415 555 O1OO", "US", True),           # a letter O for each zero: another line
+    ("+1 415 555 CALL", "", True),
+    ("Tel: +1 415 555 0100", "", False),    # a label before the number, not read as digits
+    ("+14155550100x", "", False),           # an extension's mark with nothing after it
+    ("+1 415 555 0100 x5", "", False),      # an extension (allowed on do-not-call imports)
+    ("020 7946 0958", "GB", False),         # a national number's trunk 0
+])
+def test_letters_read_as_keypad_digits_are_told_apart_from_labels(written, region,
+                                                                  letters_read):
+    phone, reason = normalise(written, region, extension_ok=True)
+    assert reason == "" and phone
+    assert read_from_letters(written, phone) is letters_read

@@ -134,6 +134,9 @@ def audience_upload(request, token):
         index = header.index(result.check.phone_column)
         context["rejected"] = [(row, row.cells[index])
                                for row in result.check.rejected[:PREVIEW_ROWS]]
+        from_letters = result.check.read_from_letters
+        context["from_letters"] = [(row, row.cells[index]) for row in from_letters[:PREVIEW_ROWS]]
+        context["from_letters_count"] = len(from_letters)
         # A few rows as they will be sent: that the columns split where they should (a
         # semicolon file, an encoding) was seen only after the upload (probe).
         context["sample"] = [

@@ -20,6 +20,7 @@ CONTACTS = (
     b"Bad,12345\n"
     b"Twice,+14155550100\n"
     b"Meera,415.555.0102\n"
+    b"Florist,1-800-FLOWERS\n"
 )
 
 
@@ -37,11 +38,14 @@ def test_upload_preview_confirm_then_the_audience_page(users, new_page, sim,
     page.get_by_role("button", name="Check the file").click()
 
     page.wait_for_url(re.compile(r"/audiences/uploads/[0-9a-f-]+/$"))
-    expect(page.get_by_test_id("count-valid")).to_have_text("3")
+    expect(page.get_by_test_id("count-valid")).to_have_text("4")
     expect(page.get_by_test_id("count-invalid")).to_have_text("1")
     expect(page.get_by_test_id("count-duplicate")).to_have_text("1")
     expect(page.get_by_test_id("count-suppressed")).to_have_text("0")
     expect(page.get_by_test_id("rejected-row")).to_have_count(2)
+    # Read from a keypad's letters: listed with the number it will dial, to be checked.
+    expect(page.get_by_test_id("from-letters-row")).to_have_count(1)
+    expect(page.get_by_test_id("from-letters-row")).to_contain_text("+18003569377")
     assert sim.calls_to("POST /audience") == 0
     assert_fits_width(page)
     if width < 600:  # the column and country fields one under the other, not squeezed
@@ -49,12 +53,12 @@ def test_upload_preview_confirm_then_the_audience_page(users, new_page, sim,
                                           "els => els.map(e => e.getBoundingClientRect().left)")
         assert len(lefts) == 2 and lefts[0] == lefts[1], lefts
 
-    page.get_by_role("button", name="Upload 3 contacts").click()
+    page.get_by_role("button", name="Upload 4 contacts").click()
     page.wait_for_url(re.compile(r"/audiences/[0-9a-f]{24}/$"))
     expect(page.get_by_role("status")).to_have_text(
-        "Audience “Browser leads” uploaded with 3 contacts.")
+        "Audience “Browser leads” uploaded with 4 contacts.")
     expect(page.get_by_test_id("audience-name")).to_have_text("Browser leads")
-    expect(page.get_by_test_id("member-row")).to_have_count(3)
+    expect(page.get_by_test_id("member-row")).to_have_count(4)
     expect(page.get_by_text("+14155550102")).to_be_visible()
     assert sim.calls_to("POST /audience") == 1
     assert errors == []
