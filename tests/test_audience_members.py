@@ -57,6 +57,23 @@ def test_many_matches_and_the_members_are_paged_and_a_page_past_the_end_leads_ba
     assert "This audience has no contacts" not in past
 
 
+def test_the_members_pages_have_first_and_last_links_beside_previous_and_next(
+        login_as, world):
+    us = audience_named("US renewals Q3")  # 1,000 seeded contacts: 40 pages of 25
+    client = login_as("manager")
+    url = reverse("audience_detail", args=[us.id])
+    first = client.get(url).content.decode()
+    assert '<a href="?page=40">Last »</a>' in first and "« First" not in first
+    middle = client.get(url, {"page": 20}).content.decode()
+    assert '<a href="?page=1">« First</a>' in middle and '<a href="?page=40">Last »</a>' in middle
+    # Next to the end, Previous and Next already go there.
+    assert "Last »" not in client.get(url, {"page": 39}).content.decode()
+    assert "« First" not in client.get(url, {"page": 2}).content.decode()
+    searched = client.get(url, {"q": "555", "page": 3}).content.decode()
+    assert '<a href="?q=555&amp;page=1">« First</a>' in searched
+    assert '<a href="?q=555&amp;page=40">Last »</a>' in searched
+
+
 def add(client, audience_id, phone, **columns):
     data = {"phone_number": phone, "region": "US",
             **{f"col_{k}": v for k, v in columns.items()}}
