@@ -297,6 +297,8 @@ class Check:
 
 # A letter after the number has begun: a keypad word, a note, a mistyped digit.
 _LETTER_AMONG_DIGITS = re.compile(r"\d.*[^\W\d_]", re.DOTALL)
+# How the refusal of an extension begins: its "ext." has letters too, but is told as itself.
+_HAS_EXTENSION = "Has an extension"
 # A number as Excel writes a long one it took for a figure: "9.19876E+11", "4.15555E+09".
 _EXCEL_EXPONENT = re.compile(r"\+?\d(?:[.,]\d+)?E\+?\d{1,2}", re.IGNORECASE)
 
@@ -317,8 +319,7 @@ def normalise(value: str, region: str, *, extension_ok: bool = False) -> tuple[s
                     "last digits are lost: format the column as Text in Excel, type the "
                     "numbers again, and save the file again.")
     number, reason = _read_number(value, region, extension_ok)
-    if reason and not reason.startswith("Has an extension") and _LETTER_AMONG_DIGITS.search(
-            value):
+    if reason and not reason.startswith(_HAS_EXTENSION) and _LETTER_AMONG_DIGITS.search(value):
         # Letters are read as a phone keypad's digits ("CALL" is 2255): "(work)" after a
         # number made it "too long", and a letter O for a zero "too short" (a probe).
         return "", ("Has letters among its digits (a note such as “work”, or a letter O for "
@@ -367,7 +368,7 @@ def _read_number(value: str, region: str, extension_ok: bool) -> tuple[str, str]
         country = phonenumbers.region_code_for_number(number) or f"+{number.country_code}"
         return "", f"Not a valid {country} phone number." + elsewhere
     if number.extension and not extension_ok:
-        return "", (f"Has an extension (ext. {number.extension}), which cannot be dialled: "
+        return "", (f"{_HAS_EXTENSION} (ext. {number.extension}), which cannot be dialled: "
                     "write the number without it.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164), ""
 
