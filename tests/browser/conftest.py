@@ -163,11 +163,11 @@ def server_settings(atoms_settings):
     return atoms_settings
 
 
-def sign_in_by_form(page, username: str, password: str = PASSWORD):
+def sign_in_by_form(page, username: str):
     """Sign in as a person does: the form, then wherever it leads."""
     page.goto("/accounts/login/")
     page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
+    page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
     return page
