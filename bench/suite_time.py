@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.measure import load_average
+
 ROOT = Path(__file__).resolve().parents[1]
 # Issue 8 was filed against this commit: the last before its first change.
 BASELINE = "e95d66e"
@@ -58,10 +60,6 @@ def timed_make_test(checkout: Path, pytest_args: str = "") -> tuple[float, str]:
     return seconds, (summary[-1] if summary else f"no summary (exit {run.returncode})")
 
 
-def load() -> str:
-    return Path("/proc/loadavg").read_text().split()[0]
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.suite_time", description=__doc__)
     parser.add_argument("rev", nargs="?", default=BASELINE)
@@ -88,10 +86,10 @@ def main(argv: list[str] | None = None) -> int:
         for round_number in range(1, args.rounds + 1):
             took = {}
             for kind, (name, checkout, pytest_args) in runs.items():
-                at_start = load()
+                at_start = load_average()
                 took[kind], summary = timed_make_test(checkout, pytest_args)
                 print(f"round {round_number}: {name}: {took[kind]:.0f} s ({summary}); "
-                      f"load {at_start} -> {load()}", flush=True)
+                      f"load {at_start} -> {load_average()}", flush=True)
             print(f"round {round_number}: the same tests, {head} / {args.rev} = "
                   f"{took['same'] / took['before']:.2f}", flush=True)
     finally:

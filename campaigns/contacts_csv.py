@@ -255,7 +255,7 @@ class Row:
     phone: str = ""  # E.164 when the number could be read
     reason: str = ""
     # Letters among its digits were read as a phone keypad's ("FLOWERS" is 3569377): a
-    # vanity number, or a letter O typed for a zero and dialled as a 6 (see read_from_letters).
+    # vanity number, or a letter O typed for a zero and dialled as a 6 (see keypad_letters_read).
     from_letters: bool = False
 
 
@@ -405,12 +405,12 @@ def check_rows(table: Table, phone_column: str, region: str,
         else:
             first_line[phone] = line
             row = Row(line, cells, VALID, phone,
-                      from_letters=read_from_letters(cells[index], phone))
+                      from_letters=keypad_letters_read(cells[index], phone))
         result.rows.append(row)
     return result
 
 
-def read_from_letters(value: str, e164: str) -> bool:
+def keypad_letters_read(value: str, e164: str) -> bool:
     """Whether reading `value` as the number `e164` took letters for digits, as a phone's
     keypad does: "1-800-FLOWERS" is +18003569377, and "415 555 O1OO", a letter O typed
     for each zero, +14155556166, someone else's line (uploaded without a word, a probe).

@@ -10,8 +10,8 @@ from campaigns.contacts_csv import (
     check_rows,
     find_column,
     guess_phone_column,
+    keypad_letters_read,
     normalise,
-    read_from_letters,
     read_table,
     rejected_csv,
 )
@@ -347,4 +347,4 @@ def test_letters_read_as_keypad_digits_are_told_apart_from_labels(written, regio
                                                                   letters_read):
     phone, reason = normalise(written, region, extension_ok=True)
     assert reason == "" and phone
-    assert read_from_letters(written, phone) is letters_read
+    assert keypad_letters_read(written, phone) is letters_read
