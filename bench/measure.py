@@ -47,6 +47,22 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def row_updates(table: str) -> tuple[int, int]:
+    """Rows of `table` updated so far, and how many of them in place (PostgreSQL's
+    heap-only tuples: no new index entries). This process's own counts are flushed first:
+    PostgreSQL hands a backend's statistics over only when it next goes idle."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+    with connection.cursor() as cursor:  # a statement of its own: the flush came before it
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
+                       "WHERE relname = %s", [table])
+        updated, in_place = cursor.fetchone()
+    return updated, in_place
+
+
 def tcp_connections(pid: int, remote_port: int) -> int:
     """Established TCP connections that process `pid` holds to `remote_port`.
 

@@ -103,11 +103,13 @@ def run(ctx) -> list[Row]:
 def _cycle(sim, poll, publish, *, advance: int = STEP_SECONDS) -> dict:
     from campaigns import connections
     from campaigns.live.budget import RequestBudget
+    from campaigns.models import Campaign
 
     sim.advance(advance)
     harness.make_all_due()
     # Phase timings come from wrapping the poller's own functions (they run unchanged);
     # RequestBudget._reserve is the budget's Redis round trip.
+    rows_before = measure.row_updates(Campaign._meta.db_table)
     with measure.Counting((poll, "claim_due"), (poll, "apply_results"),
                           (publish, "render_fragments"), (publish, "snapshots_by_campaign"),
                           (publish, "publish_changes"), (publish, "publish_tick"),
@@ -122,6 +124,8 @@ def _cycle(sim, poll, publish, *, advance: int = STEP_SECONDS) -> dict:
         busy = measure.busy_share(machine_started, measure.machine_cpu())
     if report.skipped or report.failed:
         raise RuntimeError(f"cycle went wrong: {report}")
+    updated, in_place = (after - before for after, before in zip(
+        measure.row_updates(Campaign._meta.db_table), rows_before, strict=True))
     harness.say(f"poll_cycle: {report.claimed} claimed, {report.changed} changed in "
                 f"{total:.2f} s")
     apply = seen.seconds["apply_results"]
@@ -137,6 +141,7 @@ def _cycle(sim, poll, publish, *, advance: int = STEP_SECONDS) -> dict:
         # the fetch threads (reads, call logs, budget).
         "apply_cpu": seen.cpu["apply_results"], "render_cpu": seen.cpu["render_fragments"],
         "reserves": seen.calls["_reserve"],
+        "rows_updated": updated, "rows_in_place": in_place,
         "clients": sum(idle.qsize() for idle in connections._poller_clients.values()),
     }
 
@@ -243,6 +248,10 @@ def _rows(cycles, sequential: float, subset: int, count: int) -> list[Row]:
                         f"({c['render']:.2f}, {c['snapshots']:.2f}, {c['publish']:.2f}) s"))
         rows.append(Row(NAME, f"{label}: budget Redis round trips; poller clients held "
                         "(one connection each)", f"{c['reserves']}; {c['clients']}"))
+        rows.append(Row(NAME, f"{label}: campaign rows rewritten (claim, take, apply); of "
+                        "them in place, adding no index entries (PostgreSQL HOT)",
+                        f"{c['rows_updated']}; {c['rows_in_place']} "
+                        f"({c['rows_in_place'] / max(c['rows_updated'], 1):.0%})"))
         rows.append(Row(NAME, f"{label}: CPU, poller process (all threads) / simulator; "
                         "machine busy (all processes, anyone's)",
                         f"{c['cpu']:.2f} s / {c['sim_cpu']:.2f} s; {c['busy']:.0%} of "
