@@ -171,7 +171,11 @@ class Campaign(models.Model):
     fetched_at = models.DateTimeField(null=True, blank=True)
     poll_error = models.CharField(max_length=300, blank=True)
     poll_failures = models.PositiveSmallIntegerField(default=0)
-    next_poll_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Not indexed, on purpose: every read rewrites it (claimed, taken, due again), and a
+    # row whose indexed columns stay put is updated in place (PostgreSQL's HOT) instead of
+    # adding an entry to each of the table's nine indexes. No query needed it: the claim's
+    # condition (`active_q`, an OR of several columns) is a scan of the table either way.
+    next_poll_at = models.DateTimeField(null=True, blank=True)
     # Set when a poll first sees a terminal status: one more refresh catches the last calls.
     needs_final_poll = models.BooleanField(default=False)
     # Reads in a row that found it running and unchanged (capped): see QUIET_SPACING.
