@@ -16,6 +16,10 @@ poller's own fetch (budget + `with poller_client() as client: client.get_campaig
 sequentially over a subset and is scaled to 1,000; it leaves out the applying, so the
 speed-up it gives is an underestimate.
 
+Each cycle also counts the campaign rows it rewrote (a read rewrites its row when claimed,
+taken and due again) and how many of them PostgreSQL updated in place, adding no index
+entries (HOT): what `next_poll_at` going unindexed bought (issue 15, eighth part).
+
 POLL_CONCURRENCY is 32, then 64 (`--quick`: 32); `BENCH_POLL_CONCURRENCIES=64,128`
 measures other values instead (the first cycle runs at the largest).
 """
