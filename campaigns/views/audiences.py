@@ -132,10 +132,13 @@ def audience_upload(request, token):
     if result and result.check:
         context["counts"] = result.check.counts
         index = header.index(result.check.phone_column)
-        context["rejected"] = [(row, row.cells[index])
-                               for row in result.check.rejected[:PREVIEW_ROWS]]
+
+        def as_written(rows):  # the first rows, each beside its number as the file wrote it
+            return [(row, row.cells[index]) for row in rows[:PREVIEW_ROWS]]
+
+        context["rejected"] = as_written(result.check.rejected)
         from_letters = result.check.read_from_letters
-        context["from_letters"] = [(row, row.cells[index]) for row in from_letters[:PREVIEW_ROWS]]
+        context["from_letters"] = as_written(from_letters)
         context["from_letters_count"] = len(from_letters)
         # A few rows as they will be sent: that the columns split where they should (a
         # semicolon file, an encoding) was seen only after the upload (probe).
